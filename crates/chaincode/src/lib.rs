@@ -1,0 +1,3 @@
+//! Chaincode: Fabric 2.x lifecycle packages and (later) the lifecycle itself.
+
+pub mod package;

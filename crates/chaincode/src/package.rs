@@ -1,0 +1,1 @@
+//! Fabric 2.x lifecycle chaincode packages.

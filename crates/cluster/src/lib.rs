@@ -1,0 +1,4 @@
+//! kind clusters: the cluster config fabdev renders, and (later) creating,
+//! deleting and loading images into them.
+
+pub mod kind_config;

@@ -1,0 +1,11 @@
+//! The Fabric network fabdev runs: the workspace spec, its topology, the
+//! crypto material of every node and user, and the Kubernetes objects that
+//! run it.
+
+pub mod pki;
+pub mod render;
+pub mod spec;
+pub mod topology;
+
+pub use spec::{SpecError, Workspace};
+pub use topology::{Node, NodeKind, Topology};

@@ -1,0 +1,1 @@
+//! MSP and TLS material.

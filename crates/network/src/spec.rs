@@ -1,0 +1,1166 @@
+//! The workspace spec: `fabdev.yaml`, parsed with serde-saphyr and validated
+//! against Fabric's and Kubernetes' naming rules.
+//!
+//! Parsing happens in two stages: a raw, span-aware form that mirrors the file
+//! (unknown fields rejected), then a validated [`Workspace`] with defaults
+//! filled in. Every validation problem names the file, the line and column,
+//! the field path and what to do about it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// The file name fabdev looks for in a workspace folder.
+pub const SPEC_FILE: &str = "fabdev.yaml";
+/// The only `apiVersion` this version of fabdev reads.
+pub const API_VERSION: &str = "fabdev/v1alpha1";
+/// The only `kind` this version of fabdev reads.
+pub const KIND: &str = "Workspace";
+
+/// Pinned Docker-in-Docker image for the peers' sidecars. Docker 28 works with
+/// both the old Docker client of Fabric <= 2.5.14 and the moby client of
+/// 2.5.15+ / 3.1.4+ (Docker 29 breaks the former, see fabric-facts.md).
+pub const DEFAULT_DIND_IMAGE: &str = "docker:28.5.2-dind";
+/// Pinned CouchDB image used when an org asks for `stateDatabase: couchdb`.
+pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4.2";
+/// Default channel BatchTimeout: short, so each lifecycle step does not wait
+/// for Fabric's 2 s default to cut a block.
+pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 250;
+
+/// The commented file `fabdev init` writes. It parses to [`Workspace::default_for`].
+pub const INIT_TEMPLATE: &str = include_str!("init_template.yaml");
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/// A place in the spec file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: u64,
+    pub column: u64,
+}
+
+/// One thing wrong with a spec, with where it is and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where in the file, when known.
+    pub pos: Option<Pos>,
+    /// The field path, such as `orgs[1].name`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+/// Errors of reading and validating `fabdev.yaml`.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}\n  hint: {hint}", path.display(), fmt_pos(*pos))]
+    Parse {
+        path: PathBuf,
+        pos: Option<Pos>,
+        message: String,
+        hint: String,
+    },
+    #[error("{}", fmt_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+impl SpecError {
+    /// The problems of an `Invalid` error (empty for the other kinds).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            SpecError::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+}
+
+fn fmt_pos(pos: Option<Pos>) -> String {
+    match pos {
+        Some(p) => format!(":{}:{}", p.line, p.column),
+        None => String::new(),
+    }
+}
+
+fn fmt_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "{}{}: {}: {}\n  hint: {}",
+            path.display(),
+            fmt_pos(p.pos),
+            p.field,
+            p.message,
+            p.hint
+        ));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The validated model
+// ---------------------------------------------------------------------------
+
+/// Chaincode language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[serde(alias = "golang")]
+    Go,
+    #[serde(alias = "javascript", alias = "typescript")]
+    Node,
+}
+
+impl Lang {
+    /// The `type` Fabric writes in a package's metadata.json.
+    pub fn fabric_type(self) -> &'static str {
+        match self {
+            Lang::Go => "golang",
+            Lang::Node => "node",
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lang::Go => "go",
+            Lang::Node => "node",
+        })
+    }
+}
+
+/// What happened when looking for a chaincode's language in its folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detected {
+    Found(Lang),
+    /// Both go.mod and package.json exist.
+    Ambiguous,
+    /// Neither exists.
+    Neither,
+}
+
+/// Detect a chaincode folder's language from `go.mod` / `package.json`.
+pub fn detect_lang(dir: &Path) -> Detected {
+    let go = dir.join("go.mod").is_file();
+    let node = dir.join("package.json").is_file();
+    match (go, node) {
+        (true, false) => Detected::Found(Lang::Go),
+        (false, true) => Detected::Found(Lang::Node),
+        (true, true) => Detected::Ambiguous,
+        (false, false) => Detected::Neither,
+    }
+}
+
+/// Peer state database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateDatabase {
+    #[default]
+    #[serde(alias = "goleveldb", alias = "LevelDB")]
+    Leveldb,
+    #[serde(alias = "CouchDB")]
+    Couchdb,
+}
+
+/// The Fabric release line the network runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FabricVersion {
+    /// As written: `2.5` or `2.5.14`; used as the peer/orderer image tag.
+    pub tag: String,
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl FabricVersion {
+    /// Two-digit version, as the peer uses for builder image tags.
+    pub fn two_digit(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+    /// Fabric 3.x (Channel V3_0 capability, no global orderer addresses).
+    pub fn is_v3(&self) -> bool {
+        self.major >= 3
+    }
+}
+
+/// Every image the network uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Images {
+    pub peer: String,
+    pub orderer: String,
+    pub ccenv: String,
+    pub baseos: String,
+    pub nodeenv: String,
+    pub dind: String,
+    pub couchdb: String,
+}
+
+impl Images {
+    fn for_version(v: &FabricVersion) -> Images {
+        let two = v.two_digit();
+        Images {
+            peer: format!("hyperledger/fabric-peer:{}", v.tag),
+            orderer: format!("hyperledger/fabric-orderer:{}", v.tag),
+            ccenv: format!("hyperledger/fabric-ccenv:{two}"),
+            baseos: format!("hyperledger/fabric-baseos:{two}"),
+            // nodeenv stays at 2.5 for 3.x (fabric-facts.md).
+            nodeenv: "hyperledger/fabric-nodeenv:2.5".to_string(),
+            dind: DEFAULT_DIND_IMAGE.to_string(),
+            couchdb: DEFAULT_COUCHDB_IMAGE.to_string(),
+        }
+    }
+}
+
+/// The orderer organisation and its Raft consenters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdererOrg {
+    pub name: String,
+    pub msp_id: String,
+    pub count: u32,
+}
+
+/// A peer organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerOrg {
+    pub name: String,
+    pub msp_id: String,
+    pub peers: u32,
+    pub state_database: StateDatabase,
+}
+
+/// An application channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub name: String,
+    /// Org names, in the order given.
+    pub orgs: Vec<String>,
+}
+
+/// A chaincode to deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chaincode {
+    pub name: String,
+    /// Absolute or workspace-relative path, as resolved against the workspace folder.
+    pub path: PathBuf,
+    pub channel: String,
+    pub lang: Lang,
+    pub version: String,
+    /// Package label; defaults to `<name>_<version>` when absent.
+    pub label: Option<String>,
+    pub init_required: bool,
+}
+
+impl Chaincode {
+    /// The package label: the one given or `<name>_<version>`.
+    pub fn label(&self) -> String {
+        self.label
+            .clone()
+            .unwrap_or_else(|| format!("{}_{}", self.name, self.version))
+    }
+}
+
+/// A validated workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    /// kind cluster name and Kubernetes namespace.
+    pub name: String,
+    pub fabric: FabricVersion,
+    /// Channel BatchTimeout in milliseconds.
+    pub batch_timeout_ms: u32,
+    pub orderer: OrdererOrg,
+    pub orgs: Vec<PeerOrg>,
+    pub channels: Vec<Channel>,
+    pub chaincodes: Vec<Chaincode>,
+    pub images: Images,
+    /// First host port for NodePort mappings (see topology).
+    pub host_port_base: u16,
+}
+
+/// Default first host port; each node takes a block of ten from here.
+pub const DEFAULT_HOST_PORT_BASE: u16 = 30000;
+
+impl Workspace {
+    /// The network used when no fabdev.yaml exists: one Raft orderer, Org1 and
+    /// Org2 with one peer each, channel `mychannel`, Fabric 2.5.
+    pub fn default_for() -> Workspace {
+        let fabric = FabricVersion {
+            tag: "2.5".into(),
+            major: 2,
+            minor: 5,
+        };
+        Workspace {
+            name: "fabdev".into(),
+            images: Images::for_version(&fabric),
+            fabric,
+            batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
+            orderer: OrdererOrg {
+                name: "OrdererOrg".into(),
+                msp_id: "OrdererOrgMSP".into(),
+                count: 1,
+            },
+            orgs: ["Org1", "Org2"]
+                .iter()
+                .map(|n| PeerOrg {
+                    name: (*n).into(),
+                    msp_id: format!("{n}MSP"),
+                    peers: 1,
+                    state_database: StateDatabase::Leveldb,
+                })
+                .collect(),
+            channels: vec![Channel {
+                name: "mychannel".into(),
+                orgs: vec!["Org1".into(), "Org2".into()],
+            }],
+            chaincodes: vec![],
+            host_port_base: DEFAULT_HOST_PORT_BASE,
+        }
+    }
+
+    /// Load `fabdev.yaml` from a workspace folder, or the default network
+    /// when the file does not exist.
+    pub fn load_dir(dir: &Path) -> Result<Workspace, SpecError> {
+        let path = dir.join(SPEC_FILE);
+        if !path.exists() {
+            return Ok(Workspace::default_for());
+        }
+        Workspace::load_file(&path)
+    }
+
+    /// Load and validate a spec file; relative chaincode paths resolve against
+    /// the file's folder.
+    pub fn load_file(path: &Path) -> Result<Workspace, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Workspace::parse(&text, path, base)
+    }
+
+    /// Parse and validate spec text. `path` is only used in messages; `base` is
+    /// the folder relative chaincode paths resolve against.
+    pub fn parse(text: &str, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
+        let raw: RawWorkspace = serde_saphyr::from_str(text).map_err(|e| parse_error(path, &e))?;
+        validate(raw, path, base)
+    }
+
+    /// The org with this name.
+    pub fn org(&self, name: &str) -> Option<&PeerOrg> {
+        self.orgs.iter().find(|o| o.name == name)
+    }
+
+    /// The channel with this name.
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+}
+
+fn parse_error(path: &Path, e: &serde_saphyr::Error) -> SpecError {
+    let pos = e.location().and_then(|l| {
+        (l.line() > 0).then_some(Pos {
+            line: l.line(),
+            column: l.column(),
+        })
+    });
+    let message = first_line_of(e);
+    let hint = if message.contains("unknown field") {
+        format!(
+            "remove or rename the field; `fabdev init` writes a commented file listing every field ({API_VERSION})"
+        )
+    } else {
+        "fix the YAML at that place; `fabdev init --stdout` prints a valid example".to_string()
+    };
+    SpecError::Parse {
+        path: path.to_path_buf(),
+        pos,
+        message,
+        hint,
+    }
+}
+
+/// serde-saphyr renders errors with a source snippet; keep the message line.
+fn first_line_of(e: &serde_saphyr::Error) -> String {
+    let full = e.to_string();
+    let line = full
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid YAML");
+    // Drop the "error: line X column Y: " prefix: we print the place ourselves.
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+        Some((place, msg)) if place.contains("column") => msg.to_string(),
+        _ => line.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The raw, span-aware file form
+// ---------------------------------------------------------------------------
+
+type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawWorkspace {
+    api_version: S<String>,
+    kind: S<String>,
+    name: Option<S<String>>,
+    fabric: Option<RawFabric>,
+    orderer: Option<RawOrderer>,
+    orgs: Option<S<Vec<RawOrg>>>,
+    channels: Option<S<Vec<RawChannel>>>,
+    #[serde(default)]
+    chaincodes: Vec<RawChaincode>,
+    images: Option<RawImages>,
+    host_port_base: Option<S<u16>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawFabric {
+    version: Option<S<String>>,
+    batch_timeout_ms: Option<S<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawOrderer {
+    org: Option<S<String>>,
+    msp_id: Option<S<String>>,
+    count: Option<S<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawOrg {
+    name: S<String>,
+    msp_id: Option<S<String>>,
+    peers: Option<S<u32>>,
+    state_database: Option<StateDatabase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawChannel {
+    name: S<String>,
+    orgs: Option<S<Vec<S<String>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawChaincode {
+    name: S<String>,
+    path: S<String>,
+    channel: Option<S<String>>,
+    lang: Option<S<Lang>>,
+    version: Option<S<String>>,
+    label: Option<S<String>>,
+    #[serde(default)]
+    init_required: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawImages {
+    peer: Option<S<String>>,
+    orderer: Option<S<String>>,
+    ccenv: Option<S<String>>,
+    baseos: Option<S<String>>,
+    nodeenv: Option<S<String>>,
+    dind: Option<S<String>>,
+    couchdb: Option<S<String>>,
+}
+
+// ---------------------------------------------------------------------------
+// Rules
+// ---------------------------------------------------------------------------
+
+/// Fabric channel IDs: `[a-z][a-z0-9.-]*`, at most 249 characters.
+pub fn check_channel_name(s: &str) -> Result<(), String> {
+    let mut chars = s.chars();
+    let ok = matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '.' | '-'));
+    if !ok {
+        return Err(format!(
+            "{s:?} is not a valid channel name: Fabric wants a lower-case letter first, then lower-case letters, digits, '.' or '-'"
+        ));
+    }
+    if s.len() > 249 {
+        return Err(format!(
+            "channel name is {} characters long; Fabric allows at most 249",
+            s.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Fabric lifecycle chaincode names: `^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$`.
+pub fn check_chaincode_name(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.split(['-', '_'])
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid chaincode name: Fabric wants letters and digits, optionally joined by single '-' or '_' (e.g. asset-transfer)"
+        ))
+    }
+}
+
+/// Fabric chaincode versions: `^[A-Za-z0-9_.+-]+$`.
+pub fn check_chaincode_version(s: &str) -> Result<(), String> {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid chaincode version: use letters, digits, '_', '.', '+' or '-'"
+        ))
+    }
+}
+
+/// Fabric package labels: `^[[:alnum:]][[:alnum:]_.+-]*$`.
+pub fn check_label(s: &str) -> Result<(), String> {
+    let mut chars = s.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid package label: Fabric wants a letter or digit first, then letters, digits, '_', '.', '+' or '-'"
+        ))
+    }
+}
+
+/// Kubernetes DNS-1123 label: lower-case alphanumerics and '-', starting and
+/// ending alphanumeric, at most `max` (<= 63) characters.
+pub fn check_dns_label(s: &str, max: usize) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if !ok {
+        return Err(format!(
+            "{s:?} is not a valid Kubernetes name (DNS-1123 label): use lower-case letters, digits and '-', starting and ending with a letter or digit"
+        ));
+    }
+    if s.len() > max {
+        return Err(format!(
+            "{s:?} is {} characters long; at most {max} are allowed here",
+            s.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Org names: a letter, then letters, digits or '-'; at most 30 characters.
+/// Lower-cased, they become part of Kubernetes names, so that form must be a
+/// DNS-1123 label too.
+pub fn check_org_name(s: &str) -> Result<(), String> {
+    let mut chars = s.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !s.ends_with('-');
+    if !ok {
+        return Err(format!(
+            "{s:?} is not a valid organisation name: use a letter first, then letters, digits or '-' (it becomes part of Kubernetes names)"
+        ));
+    }
+    if s.len() > 30 {
+        return Err(format!(
+            "organisation name {s:?} is {} characters long; at most 30 are allowed",
+            s.len()
+        ));
+    }
+    Ok(())
+}
+
+/// MSP IDs: letters, digits, '.', '-' and '_'.
+pub fn check_msp_id(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid MSP ID: use letters, digits, '.', '-' or '_'"
+        ))
+    }
+}
+
+fn parse_fabric_version(s: &str) -> Result<FabricVersion, String> {
+    let parts: Vec<&str> = s.split('.').collect();
+    let nums: Option<Vec<u32>> = parts.iter().map(|p| p.parse::<u32>().ok()).collect();
+    let Some(nums) = nums.filter(|n| n.len() == 2 || n.len() == 3) else {
+        return Err(format!(
+            "{s:?} is not a Fabric version: write MAJOR.MINOR or MAJOR.MINOR.PATCH, such as \"2.5\" or \"3.1.1\" (quoted)"
+        ));
+    };
+    let (major, minor) = (nums[0], nums[1]);
+    if !(major == 2 && minor == 5 || major == 3) {
+        return Err(format!(
+            "Fabric {s} is not supported: fabdev runs Fabric 2.5 and 3.x"
+        ));
+    }
+    Ok(FabricVersion {
+        tag: s.to_string(),
+        major,
+        minor,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn at<T>(&mut self, v: &S<T>, field: impl Into<String>, r: Result<(), String>, hint: &str) {
+        if let Err(message) = r {
+            self.problems.push(Problem {
+                pos: pos_of(v),
+                field: field.into(),
+                message,
+                hint: hint.to_string(),
+            });
+        }
+    }
+    fn push(&mut self, pos: Option<Pos>, field: impl Into<String>, message: String, hint: &str) {
+        self.problems.push(Problem {
+            pos,
+            field: field.into(),
+            message,
+            hint: hint.to_string(),
+        });
+    }
+}
+
+fn pos_of<T>(v: &S<T>) -> Option<Pos> {
+    let l = v.referenced;
+    (l.line() > 0).then_some(Pos {
+        line: l.line(),
+        column: l.column(),
+    })
+}
+
+fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    let def = Workspace::default_for();
+
+    c.at(
+        &raw.api_version,
+        "apiVersion",
+        if raw.api_version.value == API_VERSION {
+            Ok(())
+        } else {
+            Err(format!(
+                "apiVersion {:?} is not one this fabdev reads",
+                raw.api_version.value
+            ))
+        },
+        &format!("set `apiVersion: {API_VERSION}`"),
+    );
+    c.at(
+        &raw.kind,
+        "kind",
+        if raw.kind.value == KIND {
+            Ok(())
+        } else {
+            Err(format!("kind {:?} is not {KIND:?}", raw.kind.value))
+        },
+        &format!("set `kind: {KIND}`"),
+    );
+
+    let name = match &raw.name {
+        Some(n) => {
+            c.at(
+                n,
+                "name",
+                check_dns_label(&n.value, 40),
+                "the name becomes the kind cluster and namespace name; e.g. `name: my-project`",
+            );
+            n.value.clone()
+        }
+        None => def.name.clone(),
+    };
+
+    let mut fabric = def.fabric.clone();
+    let mut batch_timeout_ms = def.batch_timeout_ms;
+    if let Some(f) = &raw.fabric {
+        if let Some(v) = &f.version {
+            match parse_fabric_version(&v.value) {
+                Ok(fv) => fabric = fv,
+                Err(m) => c.push(
+                    pos_of(v),
+                    "fabric.version",
+                    m,
+                    "use \"2.5\" (default) or a 3.x version such as \"3.1\"",
+                ),
+            }
+        }
+        if let Some(b) = &f.batch_timeout_ms {
+            let r = if (10..=10_000).contains(&b.value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "batchTimeoutMs {} is out of range 10..=10000",
+                    b.value
+                ))
+            };
+            c.at(
+                b,
+                "fabric.batchTimeoutMs",
+                r,
+                "a few hundred milliseconds keeps each lifecycle step fast",
+            );
+            batch_timeout_ms = b.value;
+        }
+    }
+
+    let mut orderer = def.orderer.clone();
+    if let Some(o) = &raw.orderer {
+        if let Some(n) = &o.org {
+            c.at(n, "orderer.org", check_org_name(&n.value), "e.g. `org: OrdererOrg`");
+            orderer.name = n.value.clone();
+            orderer.msp_id = format!("{}MSP", n.value);
+        }
+        if let Some(m) = &o.msp_id {
+            c.at(m, "orderer.mspId", check_msp_id(&m.value), "e.g. `mspId: OrdererMSP`");
+            orderer.msp_id = m.value.clone();
+        }
+        if let Some(n) = &o.count {
+            let r = if (1..=9).contains(&n.value) {
+                Ok(())
+            } else {
+                Err(format!("orderer count {} is out of range 1..=9", n.value))
+            };
+            c.at(n, "orderer.count", r, "use 1 for development or 3 / 5 for a Raft quorum");
+            orderer.count = n.value;
+        }
+    }
+
+    let orgs: Vec<PeerOrg> = match &raw.orgs {
+        None => def.orgs.clone(),
+        Some(list) => {
+            if list.value.is_empty() {
+                c.push(
+                    pos_of(list),
+                    "orgs",
+                    "no peer organisations are listed".into(),
+                    "list at least one, e.g. `orgs: [{ name: Org1, peers: 1 }]`",
+                );
+            }
+            list.value
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let f = format!("orgs[{i}]");
+                    c.at(&o.name, format!("{f}.name"), check_org_name(&o.name.value), "e.g. `name: Org1`");
+                    let msp_id = match &o.msp_id {
+                        Some(m) => {
+                            c.at(m, format!("{f}.mspId"), check_msp_id(&m.value), "e.g. `mspId: Org1MSP`");
+                            m.value.clone()
+                        }
+                        None => format!("{}MSP", o.name.value),
+                    };
+                    let peers = match &o.peers {
+                        Some(p) => {
+                            let r = if (1..=9).contains(&p.value) {
+                                Ok(())
+                            } else {
+                                Err(format!("peer count {} is out of range 1..=9", p.value))
+                            };
+                            c.at(p, format!("{f}.peers"), r, "each org needs 1 to 9 peers");
+                            p.value
+                        }
+                        None => 1,
+                    };
+                    PeerOrg {
+                        name: o.name.value.clone(),
+                        msp_id,
+                        peers,
+                        state_database: o.state_database.unwrap_or_default(),
+                    }
+                })
+                .collect()
+        }
+    };
+
+    // Org names and MSP IDs must be unique, also case-insensitively (they
+    // become lower-case Kubernetes names), and distinct from the orderer org.
+    let mut seen_names = BTreeSet::from([orderer.name.to_ascii_lowercase()]);
+    let mut seen_msp = BTreeSet::from([orderer.msp_id.clone()]);
+    if let Some(list) = &raw.orgs {
+        for (i, (o, org)) in list.value.iter().zip(&orgs).enumerate() {
+            if !seen_names.insert(org.name.to_ascii_lowercase()) {
+                c.push(
+                    pos_of(&o.name),
+                    format!("orgs[{i}].name"),
+                    format!(
+                        "organisation name {:?} is used twice (names are compared ignoring case, and the orderer org counts)",
+                        org.name
+                    ),
+                    "give every organisation its own name",
+                );
+            }
+            if !seen_msp.insert(org.msp_id.clone()) {
+                c.push(
+                    o.msp_id.as_ref().map_or(pos_of(&o.name), pos_of),
+                    format!("orgs[{i}].mspId"),
+                    format!("MSP ID {:?} is used twice", org.msp_id),
+                    "give every organisation its own mspId",
+                );
+            }
+        }
+    }
+
+    let channels: Vec<Channel> = match &raw.channels {
+        None => vec![Channel {
+            name: "mychannel".into(),
+            orgs: orgs.iter().map(|o| o.name.clone()).collect(),
+        }],
+        Some(list) => {
+            let mut seen = BTreeSet::new();
+            list.value
+                .iter()
+                .enumerate()
+                .map(|(i, ch)| {
+                    let f = format!("channels[{i}]");
+                    c.at(
+                        &ch.name,
+                        format!("{f}.name"),
+                        check_channel_name(&ch.name.value),
+                        "e.g. `name: mychannel`",
+                    );
+                    if !seen.insert(ch.name.value.clone()) {
+                        c.push(
+                            pos_of(&ch.name),
+                            format!("{f}.name"),
+                            format!("channel {:?} is listed twice", ch.name.value),
+                            "list each channel once",
+                        );
+                    }
+                    let names: Vec<String> = match &ch.orgs {
+                        None => orgs.iter().map(|o| o.name.clone()).collect(),
+                        Some(l) => {
+                            if l.value.is_empty() {
+                                c.push(
+                                    pos_of(l),
+                                    format!("{f}.orgs"),
+                                    "a channel needs at least one organisation".into(),
+                                    "list org names from `orgs`, or leave `orgs` out to use all of them",
+                                );
+                            }
+                            let mut in_channel = BTreeSet::new();
+                            for (j, n) in l.value.iter().enumerate() {
+                                if !orgs.iter().any(|o| o.name == n.value) {
+                                    let known: Vec<&str> = orgs.iter().map(|o| o.name.as_str()).collect();
+                                    c.push(
+                                        pos_of(n),
+                                        format!("{f}.orgs[{j}]"),
+                                        format!("organisation {:?} is not defined in `orgs`", n.value),
+                                        &format!("use one of: {}", known.join(", ")),
+                                    );
+                                }
+                                if !in_channel.insert(n.value.clone()) {
+                                    c.push(
+                                        pos_of(n),
+                                        format!("{f}.orgs[{j}]"),
+                                        format!("organisation {:?} is listed twice", n.value),
+                                        "list each organisation once",
+                                    );
+                                }
+                            }
+                            l.value.iter().map(|n| n.value.clone()).collect()
+                        }
+                    };
+                    Channel {
+                        name: ch.name.value.clone(),
+                        orgs: names,
+                    }
+                })
+                .collect()
+        }
+    };
+    if channels.is_empty() {
+        if let Some(list) = &raw.channels {
+            c.push(
+                pos_of(list),
+                "channels",
+                "no channels are listed".into(),
+                "list at least one, e.g. `channels: [{ name: mychannel }]`",
+            );
+        }
+    }
+
+    let mut chaincodes = Vec::new();
+    let mut seen_cc = BTreeSet::new();
+    for (i, cc) in raw.chaincodes.iter().enumerate() {
+        let f = format!("chaincodes[{i}]");
+        c.at(&cc.name, format!("{f}.name"), check_chaincode_name(&cc.name.value), "e.g. `name: basic`");
+        let channel = match &cc.channel {
+            Some(ch) => {
+                if !channels.iter().any(|x| x.name == ch.value) {
+                    let known: Vec<&str> = channels.iter().map(|x| x.name.as_str()).collect();
+                    c.push(
+                        pos_of(ch),
+                        format!("{f}.channel"),
+                        format!("channel {:?} is not defined in `channels`", ch.value),
+                        &format!("use one of: {}", known.join(", ")),
+                    );
+                }
+                ch.value.clone()
+            }
+            None => match channels.as_slice() {
+                [only] => only.name.clone(),
+                _ => {
+                    c.push(
+                        pos_of(&cc.name),
+                        format!("{f}.channel"),
+                        "the workspace has several channels and this chaincode names none".into(),
+                        "add `channel: NAME`",
+                    );
+                    String::new()
+                }
+            },
+        };
+        if !seen_cc.insert((channel.clone(), cc.name.value.clone())) {
+            c.push(
+                pos_of(&cc.name),
+                format!("{f}.name"),
+                format!("chaincode {:?} is listed twice on channel {channel:?}", cc.name.value),
+                "give each chaincode on a channel its own name",
+            );
+        }
+        let version = match &cc.version {
+            Some(v) => {
+                c.at(v, format!("{f}.version"), check_chaincode_version(&v.value), "e.g. `version: \"1.0\"`");
+                v.value.clone()
+            }
+            None => "1.0".to_string(),
+        };
+        if let Some(l) = &cc.label {
+            c.at(l, format!("{f}.label"), check_label(&l.value), "e.g. `label: basic_1.0`");
+        } else {
+            let implied = format!("{}_{}", cc.name.value, version);
+            if check_chaincode_name(&cc.name.value).is_ok() && check_chaincode_version(&version).is_ok() {
+                c.at(
+                    &cc.name,
+                    format!("{f}.label"),
+                    check_label(&implied),
+                    "set `label:` explicitly",
+                );
+            }
+        }
+        let rel = PathBuf::from(&cc.path.value);
+        let dir = if rel.is_absolute() { rel } else { base.join(rel) };
+        let lang = if !dir.is_dir() {
+            c.push(
+                pos_of(&cc.path),
+                format!("{f}.path"),
+                format!("chaincode folder {} does not exist or is not a folder", dir.display()),
+                "give the path of the chaincode folder, relative to fabdev.yaml",
+            );
+            None
+        } else {
+            match (&cc.lang, detect_lang(&dir)) {
+                (Some(l), _) => Some(l.value),
+                (None, Detected::Found(l)) => Some(l),
+                (None, Detected::Ambiguous) => {
+                    c.push(
+                        pos_of(&cc.path),
+                        format!("{f}.lang"),
+                        format!("{} has both go.mod and package.json", dir.display()),
+                        "add `lang: go` or `lang: node`",
+                    );
+                    None
+                }
+                (None, Detected::Neither) => {
+                    c.push(
+                        pos_of(&cc.path),
+                        format!("{f}.path"),
+                        format!(
+                            "{} has neither go.mod nor package.json, so its language is unknown",
+                            dir.display()
+                        ),
+                        "point `path` at a Go module or a Node package, or add `lang: go|node`",
+                    );
+                    None
+                }
+            }
+        };
+        chaincodes.push(Chaincode {
+            name: cc.name.value.clone(),
+            path: dir,
+            channel,
+            lang: lang.unwrap_or(Lang::Go),
+            version,
+            label: cc.label.as_ref().map(|l| l.value.clone()),
+            init_required: cc.init_required,
+        });
+    }
+
+    let mut images = Images::for_version(&fabric);
+    if let Some(im) = &raw.images {
+        let fields: [(&Option<S<String>>, &str, &mut String); 7] = [
+            (&im.peer, "peer", &mut images.peer),
+            (&im.orderer, "orderer", &mut images.orderer),
+            (&im.ccenv, "ccenv", &mut images.ccenv),
+            (&im.baseos, "baseos", &mut images.baseos),
+            (&im.nodeenv, "nodeenv", &mut images.nodeenv),
+            (&im.dind, "dind", &mut images.dind),
+            (&im.couchdb, "couchdb", &mut images.couchdb),
+        ];
+        for (v, key, slot) in fields {
+            if let Some(v) = v {
+                let r = if !v.value.is_empty() && !v.value.chars().any(char::is_whitespace) {
+                    Ok(())
+                } else {
+                    Err(format!("{:?} is not an image reference", v.value))
+                };
+                c.at(v, format!("images.{key}"), r, "e.g. `docker:28.5.2-dind`");
+                *slot = v.value.clone();
+            }
+        }
+    }
+
+    let mut host_port_base = DEFAULT_HOST_PORT_BASE;
+    if let Some(h) = &raw.host_port_base {
+        let nodes = orderer.count + orgs.iter().map(|o| o.peers).sum::<u32>();
+        let last = u32::from(h.value) + nodes * 10;
+        let r = if h.value >= 30000 && last <= 32767 {
+            Ok(())
+        } else {
+            Err(format!(
+                "hostPortBase {} puts node ports outside Kubernetes' NodePort range 30000-32767 ({nodes} nodes take 10 ports each)",
+                h.value
+            ))
+        };
+        c.at(h, "hostPortBase", r, "pick a base between 30000 and 32767 minus 10 per node");
+        host_port_base = h.value;
+    }
+
+    if !c.problems.is_empty() {
+        return Err(SpecError::Invalid {
+            path: path.to_path_buf(),
+            problems: c.problems,
+        });
+    }
+    Ok(Workspace {
+        name,
+        fabric,
+        batch_timeout_ms,
+        orderer,
+        orgs,
+        channels,
+        chaincodes,
+        images,
+        host_port_base,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Workspace, SpecError> {
+        Workspace::parse(text, Path::new("fabdev.yaml"), Path::new("."))
+    }
+
+    #[test]
+    fn init_template_is_the_default_network() {
+        let ws = parse(INIT_TEMPLATE).expect("template parses");
+        assert_eq!(ws, Workspace::default_for());
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\n").expect("parses");
+        assert_eq!(ws, Workspace::default_for());
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_its_line() {
+        let err = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\norgz: []\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("fabdev.yaml:3"), "{text}");
+        assert!(text.contains("orgz"), "{text}");
+    }
+
+    #[test]
+    fn rules() {
+        assert!(check_channel_name("mychannel").is_ok());
+        assert!(check_channel_name("my.chan-1").is_ok());
+        assert!(check_channel_name("MyChannel").is_err());
+        assert!(check_channel_name("1chan").is_err());
+        assert!(check_channel_name(&"a".repeat(250)).is_err());
+        assert!(check_chaincode_name("asset-transfer_2").is_ok());
+        assert!(check_chaincode_name("bad--name").is_err());
+        assert!(check_chaincode_name("-x").is_err());
+        assert!(check_chaincode_version("1.0+build_1-x").is_ok());
+        assert!(check_chaincode_version("1 0").is_err());
+        assert!(check_label("basic_1.0").is_ok());
+        assert!(check_label("_basic").is_err());
+        assert!(check_label("basic:1").is_err());
+        assert!(check_dns_label("fabdev", 40).is_ok());
+        assert!(check_dns_label("Fabdev", 40).is_err());
+        assert!(check_dns_label("fab-", 40).is_err());
+        assert!(check_dns_label(&"a".repeat(41), 40).is_err());
+        assert!(check_org_name("Org1").is_ok());
+        assert!(check_org_name("Org_1").is_err());
+        assert!(check_org_name("1Org").is_err());
+    }
+
+    #[test]
+    fn fabric_versions() {
+        assert_eq!(parse_fabric_version("2.5").map(|v| v.two_digit()), Ok("2.5".into()));
+        assert_eq!(parse_fabric_version("3.1.1").map(|v| v.two_digit()), Ok("3.1".into()));
+        assert!(parse_fabric_version("2.4").is_err());
+        assert!(parse_fabric_version("latest").is_err());
+        let v3 = parse_fabric_version("3.1").expect("3.1");
+        let images = Images::for_version(&v3);
+        assert_eq!(images.ccenv, "hyperledger/fabric-ccenv:3.1");
+        assert_eq!(images.nodeenv, "hyperledger/fabric-nodeenv:2.5");
+    }
+
+    #[test]
+    fn collects_every_problem() {
+        let err = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n  - name: org1\nchannels:\n  - name: Bad\n    orgs: [Org3]\n",
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["orgs[1].name", "channels[0].name", "channels[0].orgs[0]"]);
+        assert_eq!(err.problems()[0].pos, Some(Pos { line: 5, column: 11 }));
+    }
+}

@@ -1,0 +1,177 @@
+//! The nodes a workspace runs, with their names, ports and host names.
+//!
+//! Everything that needs "which orderers and peers exist" (crypto, rendering,
+//! genesis, channel joins) derives it from here, so names and ports agree.
+
+use crate::spec::{StateDatabase, Workspace};
+
+/// Orderer or peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeKind {
+    Orderer,
+    Peer,
+}
+
+/// Ports a node listens on inside its pod.
+pub mod ports {
+    pub const ORDERER: u16 = 7050;
+    pub const ORDERER_ADMIN: u16 = 7053;
+    pub const PEER: u16 = 7051;
+    pub const CHAINCODE: u16 = 7052;
+    pub const OPERATIONS: u16 = 9443;
+    pub const DIND: u16 = 2375;
+    pub const COUCHDB: u16 = 5984;
+}
+
+/// Host (NodePort) ports of a node: a block of ten from the workspace's
+/// `hostPortBase`, one block per node in topology order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPorts {
+    /// gRPC endpoint (orderer 7050 / peer 7051).
+    pub grpc: u16,
+    /// Orderer channel-participation admin endpoint (orderers only).
+    pub admin: Option<u16>,
+    /// Operations endpoint (/healthz, /metrics).
+    pub operations: u16,
+}
+
+/// One orderer or peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub kind: NodeKind,
+    /// Name of the org, as in the spec (`Org1`).
+    pub org: String,
+    pub msp_id: String,
+    /// Index within its org (peer0, peer1, ...).
+    pub index: u32,
+    /// Kubernetes name of its StatefulSet and Service, and its Fabric ID:
+    /// `orderer0-ordererorg`, `peer0-org1`.
+    pub name: String,
+    pub host_ports: HostPorts,
+    /// Peers: the state database.
+    pub state_database: StateDatabase,
+}
+
+impl Node {
+    /// The in-pod gRPC port.
+    pub fn grpc_port(&self) -> u16 {
+        match self.kind {
+            NodeKind::Orderer => ports::ORDERER,
+            NodeKind::Peer => ports::PEER,
+        }
+    }
+
+    /// In-cluster address others dial: `peer0-org1:7051`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.name, self.grpc_port())
+    }
+
+    /// Host names in the node's TLS certificate: its Service name in every
+    /// form cluster DNS answers, plus `localhost` for host access through
+    /// port mappings. (IP SANs: see [`Node::tls_ips`].)
+    pub fn tls_dns_names(&self, namespace: &str) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            format!("{}.{namespace}", self.name),
+            format!("{}.{namespace}.svc", self.name),
+            format!("{}.{namespace}.svc.cluster.local", self.name),
+            "localhost".to_string(),
+        ]
+    }
+
+    /// IP SANs of the node's TLS certificate.
+    pub fn tls_ips(&self) -> Vec<std::net::IpAddr> {
+        vec![std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)]
+    }
+}
+
+/// Kubernetes-name form of an org name.
+pub fn k8s_org(org: &str) -> String {
+    org.to_ascii_lowercase()
+}
+
+/// All nodes of a workspace: orderers first, then each org's peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub namespace: String,
+    pub nodes: Vec<Node>,
+}
+
+impl Topology {
+    pub fn of(ws: &Workspace) -> Topology {
+        let mut nodes = Vec::new();
+        let mut slot: u16 = 0;
+        let mut next_ports = |orderer: bool| {
+            let base = ws.host_port_base + slot * 10;
+            slot += 1;
+            HostPorts {
+                grpc: base,
+                admin: orderer.then_some(base + 1),
+                operations: base + 2,
+            }
+        };
+        for i in 0..ws.orderer.count {
+            nodes.push(Node {
+                kind: NodeKind::Orderer,
+                org: ws.orderer.name.clone(),
+                msp_id: ws.orderer.msp_id.clone(),
+                index: i,
+                name: format!("orderer{i}-{}", k8s_org(&ws.orderer.name)),
+                host_ports: next_ports(true),
+                state_database: StateDatabase::Leveldb,
+            });
+        }
+        for org in &ws.orgs {
+            for i in 0..org.peers {
+                nodes.push(Node {
+                    kind: NodeKind::Peer,
+                    org: org.name.clone(),
+                    msp_id: org.msp_id.clone(),
+                    index: i,
+                    name: format!("peer{i}-{}", k8s_org(&org.name)),
+                    host_ports: next_ports(false),
+                    state_database: org.state_database,
+                });
+            }
+        }
+        Topology {
+            namespace: ws.name.clone(),
+            nodes,
+        }
+    }
+
+    pub fn orderers(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.kind == NodeKind::Orderer)
+    }
+
+    pub fn peers(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.kind == NodeKind::Peer)
+    }
+
+    pub fn peers_of<'a>(&'a self, org: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.peers().filter(move |n| n.org == org)
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_topology_names_and_ports() {
+        let topo = Topology::of(&Workspace::default_for());
+        let names: Vec<&str> = topo.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["orderer0-ordererorg", "peer0-org1", "peer0-org2"]);
+        let o = &topo.nodes[0];
+        assert_eq!(o.host_ports.grpc, 30000);
+        assert_eq!(o.host_ports.admin, Some(30001));
+        assert_eq!(topo.nodes[2].host_ports.grpc, 30020);
+        assert_eq!(topo.nodes[2].host_ports.admin, None);
+        assert_eq!(topo.nodes[1].address(), "peer0-org1:7051");
+        assert!(o.tls_dns_names("fabdev").contains(&"orderer0-ordererorg.fabdev.svc.cluster.local".to_string()));
+    }
+}
