@@ -1,0 +1,161 @@
+//! Command-line surface (clap). Only parsing lives here; `commands` runs them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A real Hyperledger Fabric network on a local kind cluster, with one command.
+#[derive(Debug, Parser)]
+#[command(name = "fabdev", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Workspace folder holding fabdev.yaml (default: the current folder).
+    #[arg(long, short = 'w', global = true, env = "FABDEV_WORKSPACE", value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+
+    /// The spec file (default: <workspace>/fabdev.yaml; without one, the
+    /// default two-org network).
+    #[arg(long, global = true, env = "FABDEV_SPEC", value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+
+    /// Say more about what happens.
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print only results and errors.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented fabdev.yaml (and a .gitignore entry for .fabdev/).
+    Init(InitArgs),
+    /// Bring the network up on a local kind cluster (not implemented yet).
+    Up,
+    /// Remove everything fabdev made (not implemented yet).
+    Down(DownArgs),
+    /// Show what exists and whether it is healthy (not implemented yet).
+    Status(StatusArgs),
+    /// Check prerequisites: Docker, kind, resources, ports (not implemented yet).
+    Doctor,
+    /// Write everything fabdev would apply, without a cluster.
+    Render(RenderArgs),
+    /// Channel operations.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Chaincode packaging and lifecycle.
+    #[command(subcommand)]
+    Chaincode(ChaincodeCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing fabdev.yaml.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the file instead of writing it.
+    #[arg(long, conflicts_with = "force")]
+    pub stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Keep the kind cluster; remove only the namespace.
+    #[arg(long)]
+    pub keep_cluster: bool,
+    /// Also delete the crypto material under .fabdev/.
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Write the kind config and manifests into this new folder (it must not
+    /// exist); without it, print all objects as one YAML stream.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Create a channel and join every orderer and peer (not implemented yet).
+    Create {
+        /// Channel name (default: every channel in fabdev.yaml).
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    Go,
+    Node,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChaincodeCommand {
+    /// Write a Fabric 2.x lifecycle package and print its package ID.
+    Package(PackageArgs),
+    /// Package, install, approve and commit (not implemented yet).
+    Deploy { name: Option<String> },
+    /// Install on every peer (not implemented yet).
+    Install { name: Option<String> },
+    /// Approve for every org (not implemented yet).
+    Approve { name: Option<String> },
+    /// Commit the definition (not implemented yet).
+    Commit { name: Option<String> },
+    /// Approve + commit (+ init) (not implemented yet).
+    Instantiate { name: Option<String> },
+    /// Submit a transaction (not implemented yet).
+    Invoke {
+        name: String,
+        function: String,
+        args: Vec<String>,
+    },
+    /// Evaluate a query (not implemented yet).
+    Query {
+        name: String,
+        function: String,
+        args: Vec<String>,
+    },
+    /// Installed and committed chaincode per peer (not implemented yet).
+    List,
+    /// Chaincode container logs from a peer's Docker daemon (not implemented yet).
+    Logs {
+        name: String,
+        #[arg(long)]
+        peer: Option<String>,
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The chaincode folder (a Go module or a Node package).
+    pub path: PathBuf,
+    /// Package label (default: the folder name).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Language (default: detected from go.mod or package.json).
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Output file (default: ./<label>.tar.gz); it must not exist.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,222 @@
+//! Running the commands. Results go to stdout, progress and notes to stderr.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use network::pki::{self, CryptoDir};
+use network::render::{self, NodeFiles};
+use network::spec::{self, Lang};
+use network::{Topology, Workspace};
+
+use crate::cli::{ChaincodeCommand, ChannelCommand, Cli, Command, InitArgs, LangArg, PackageArgs, RenderArgs};
+use crate::error::CliError;
+
+/// Where fabdev keeps its state inside a workspace.
+pub const STATE_DIR: &str = ".fabdev";
+
+/// Progress notes on stderr, silenced by `-q`.
+struct Notes {
+    quiet: bool,
+}
+
+impl Notes {
+    fn say(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let ws_dir = cli.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
+    let notes = Notes { quiet: cli.quiet };
+    match cli.command {
+        Command::Init(args) => init(&ws_dir, &args, &notes),
+        Command::Render(args) => render_cmd(&ws_dir, cli.spec.as_deref(), &args, &notes),
+        Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
+        Command::Up => not_implemented("up", 4),
+        Command::Down(_) => not_implemented("down", 4),
+        Command::Status(_) => not_implemented("status", 4),
+        Command::Doctor => not_implemented("doctor", 4),
+        Command::Channel(ChannelCommand::Create { .. }) => not_implemented("channel create", 3),
+        Command::Chaincode(_) => not_implemented("chaincode deploy/install/approve/commit/instantiate/invoke/query/list/logs", 5),
+    }
+}
+
+fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {
+    Err(CliError::NotImplemented { command, issue })
+}
+
+fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
+    if args.stdout {
+        print!("{}", spec::INIT_TEMPLATE);
+        return Ok(());
+    }
+    let path = ws_dir.join(spec::SPEC_FILE);
+    if path.exists() && !args.force {
+        return Err(CliError::Exists {
+            path,
+            hint: "keep it, or run `fabdev init --force` to overwrite it with the default".into(),
+        });
+    }
+    write_atomic(&path, spec::INIT_TEMPLATE.as_bytes())?;
+    notes.say(&format!(" ✓ wrote {}", path.display()));
+    let gitignore = ws_dir.join(".gitignore");
+    let current = match std::fs::read_to_string(&gitignore) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(CliError::Io {
+                action: "cannot read",
+                path: gitignore,
+                source,
+            });
+        }
+    };
+    let has_entry = current
+        .lines()
+        .any(|l| matches!(l.trim(), ".fabdev" | ".fabdev/" | "/.fabdev" | "/.fabdev/"));
+    if !has_entry {
+        let mut next = current.clone();
+        if !next.is_empty() && !next.ends_with('\n') {
+            next.push('\n');
+        }
+        next.push_str("# fabdev state: crypto material, packages, kubeconfig\n.fabdev/\n");
+        write_atomic(&gitignore, next.as_bytes())?;
+        notes.say(&format!(" ✓ added .fabdev/ to {}", gitignore.display()));
+    }
+    Ok(())
+}
+
+fn load_workspace(ws_dir: &Path, spec: Option<&Path>) -> Result<Workspace, CliError> {
+    if let Some(file) = spec {
+        return Ok(Workspace::load_file(file)?);
+    }
+    if !ws_dir.is_dir() {
+        return Err(CliError::Io {
+            action: "cannot open workspace folder",
+            path: ws_dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+        });
+    }
+    Ok(Workspace::load_dir(ws_dir)?)
+}
+
+fn render_cmd(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    args: &RenderArgs,
+    notes: &Notes,
+) -> Result<(), CliError> {
+    if let Some(out) = &args.out
+        && out.symlink_metadata().is_ok()
+    {
+        return Err(CliError::Exists {
+            path: out.clone(),
+            hint: "render writes into a new folder: remove it or pass another --out".into(),
+        });
+    }
+    let ws = load_workspace(ws_dir, spec)?;
+    let topo = Topology::of(&ws);
+    let crypto_dir = CryptoDir::new(ws_dir.join(STATE_DIR).join("crypto"));
+    let report = pki::ensure(&ws, &topo, &crypto_dir)?;
+    notes.say(&format!(
+        " ✓ crypto in {} ({} created, {} reused)",
+        crypto_dir.root().display(),
+        report.created.len(),
+        report.reused.len()
+    ));
+    let mut files = NodeFiles::new();
+    for node in &topo.nodes {
+        files.insert(node.name.clone(), pki::read_tree(&crypto_dir.node_dir(node))?);
+    }
+    let rendered = render::render(&ws, &topo, &files)?;
+    match &args.out {
+        Some(out) => {
+            render::write_out(&rendered, out)?;
+            notes.say(&format!(
+                " ✓ wrote kind config and {} objects to {}",
+                rendered.objects.len(),
+                out.display()
+            ));
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(render::to_multi_doc(&rendered).as_bytes())
+                .map_err(|source| CliError::Io {
+                    action: "cannot write to",
+                    path: PathBuf::from("<stdout>"),
+                    source,
+                })?;
+        }
+    }
+    Ok(())
+}
+
+fn package(args: &PackageArgs, notes: &Notes) -> Result<(), CliError> {
+    let opts = chaincode::package::PackageOptions {
+        label: args.label.clone(),
+        lang: args.lang.map(|l| match l {
+            LangArg::Go => Lang::Go,
+            LangArg::Node => Lang::Node,
+        }),
+    };
+    if let Some(out) = &args.output
+        && out.symlink_metadata().is_ok()
+    {
+        return Err(CliError::Exists {
+            path: out.clone(),
+            hint: "choose another -o FILE, or remove the old package first".into(),
+        });
+    }
+    let pkg = chaincode::package::package_dir(&args.path, &opts)?;
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.tar.gz", pkg.label)));
+    chaincode::package::write_package(&pkg, &out)?;
+    notes.say(&format!(
+        " ✓ packaged {} chaincode {} as {} ({} bytes)",
+        pkg.lang,
+        args.path.display(),
+        out.display(),
+        pkg.bytes.len()
+    ));
+    println!("{}", pkg.id);
+    Ok(())
+}
+
+/// Write a file through a temporary sibling and a rename, so a failure never
+/// leaves a half-written file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CliError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("cannot write in", &dir))?;
+    tmp.write_all(bytes).map_err(io("cannot write", path))?;
+    // Temporary files are created 0600; a workspace file is an ordinary one.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io("cannot set permissions of", path))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| CliError::Io {
+            action: "cannot write",
+            path: path.to_path_buf(),
+            source: e.error,
+        })?;
+    Ok(())
+}

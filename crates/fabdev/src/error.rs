@@ -1,0 +1,38 @@
+//! The CLI's errors and their exit codes: 2 for bad input (the user can fix
+//! the command line or a file), 1 for everything else.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Spec(#[from] network::SpecError),
+    #[error("{0}")]
+    Package(#[from] chaincode::package::PackageError),
+    #[error("{0}")]
+    Pki(#[from] network::pki::PkiError),
+    #[error("{0}")]
+    Render(#[from] network::render::RenderError),
+    #[error("{} already exists\n  hint: {hint}", path.display())]
+    Exists { path: PathBuf, hint: String },
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "`fabdev {command}` is not implemented yet (tracked in issue {issue}).\n  hint: `fabdev render --out DIR` writes everything it would apply"
+    )]
+    NotImplemented { command: &'static str, issue: u32 },
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Spec(_) | CliError::Package(_) | CliError::Exists { .. } => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need when it is missing, then
+# runs every check and test. Used as-is by CI (.ci/run).
+#
+#   scripts/test.sh            # everything
+#
+# Needs: a Rust toolchain (cargo), python3 with pip, and root or sudo for apt
+# when a Debian package is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+# --- Python validators --------------------------------------------------------
+KV_VERSION=1.37.0
+py_scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+export PATH="$py_scripts:$PATH"
+if ! kubernetes-validate --version 2>/dev/null | grep -q "$KV_VERSION"; then
+  log "installing kubernetes-validate $KV_VERSION (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check "kubernetes-validate==$KV_VERSION"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+kubernetes-validate --version
+
+# --- Rust checks and tests ----------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+mkdir -p target
+cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+# A summary line over all test binaries, for readers of the log.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt

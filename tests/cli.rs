@@ -1,0 +1,185 @@
+//! The `fabdev` binary end to end, for the commands that need no cluster:
+//! init, render and chaincode package, and their answers to bad input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn fabdev() -> Command {
+    Command::cargo_bin("fabdev").expect("fabdev binary")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read dir").map(|e| e.expect("entry").path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).expect("prefix").to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn init_writes_the_default_spec_and_gitignore_once() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    std::fs::write(ws.path().join(".gitignore"), "target/").expect("gitignore");
+    fabdev().arg("-w").arg(ws.path()).arg("init").assert().success();
+    let spec = std::fs::read_to_string(ws.path().join("fabdev.yaml")).expect("spec written");
+    assert!(spec.contains("apiVersion: fabdev/v1alpha1"));
+    let gitignore = std::fs::read_to_string(ws.path().join(".gitignore")).expect("gitignore");
+    assert_eq!(gitignore.matches(".fabdev/").count(), 1);
+    assert!(gitignore.starts_with("target/\n"));
+
+    // A second init refuses to overwrite, exit code 2, naming the file.
+    let out = fabdev().arg("-w").arg(ws.path()).arg("init").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("fabdev.yaml already exists"), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("--force"));
+
+    // --force rewrites, without a second .gitignore entry.
+    fabdev().arg("-w").arg(ws.path()).args(["init", "--force"]).assert().success();
+    let gitignore = std::fs::read_to_string(ws.path().join(".gitignore")).expect("gitignore");
+    assert_eq!(gitignore.matches(".fabdev/").count(), 1);
+}
+
+#[test]
+fn init_stdout_prints_a_spec_that_loads() {
+    let out = fabdev().args(["init", "--stdout"]).output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let ws = network::Workspace::parse(&text, Path::new("stdout"), Path::new(".")).expect("parses");
+    assert_eq!(ws, network::Workspace::default_for());
+}
+
+#[test]
+fn render_writes_kind_config_and_manifests_reusing_crypto() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let out1 = ws.path().join("out1");
+    fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(&out1).assert().success();
+    assert!(out1.join("kind-config.yaml").is_file());
+    let manifests = tree(&out1.join("manifests"));
+    assert!(manifests.len() >= 10, "{} manifests", manifests.len());
+    assert!(ws.path().join(".fabdev/crypto").is_dir());
+
+    // Same workspace, same crypto: the same bytes again.
+    let out2 = ws.path().join("out2");
+    fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(&out2).assert().success();
+    assert_eq!(tree(&out1), tree(&out2));
+
+    // An existing --out is refused and left alone.
+    let before = tree(&out1);
+    let out = fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(&out1).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("already exists"), "{}", stderr_of(&out));
+    assert_eq!(tree(&out1), before);
+
+    // Without --out: one YAML stream on stdout with every object.
+    let out = fabdev().arg("-w").arg(ws.path()).arg("render").output().expect("run");
+    assert!(out.status.success());
+    let stream = String::from_utf8(out.stdout).expect("utf8");
+    assert_eq!(stream.matches("\nkind: StatefulSet").count() + usize::from(stream.starts_with("kind: StatefulSet")), 3);
+}
+
+#[test]
+fn render_of_a_broken_spec_exits_2_and_writes_nothing() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(repo().join("fixtures/specs/broken/unknown-field.yaml"), ws.path().join("fabdev.yaml")).expect("copy");
+    let out = fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(ws.path().join("out")).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("fabdev.yaml:5:5: unknown field `peer`"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    assert!(!ws.path().join(".fabdev").exists(), "nothing may be written");
+    assert!(!ws.path().join("out").exists(), "nothing may be written");
+}
+
+#[test]
+fn package_prints_a_stable_package_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ids = Vec::new();
+    for name in ["a.tar.gz", "b.tar.gz"] {
+        let out = fabdev()
+            .args(["-q", "chaincode", "package"])
+            .arg(repo().join("fixtures/chaincode/go"))
+            .args(["--label", "basic_1.0", "-o"])
+            .arg(dir.path().join(name))
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let id = String::from_utf8(out.stdout).expect("utf8").trim().to_string();
+        let (label, hash) = id.split_once(':').expect("label:hash");
+        assert_eq!(label, "basic_1.0");
+        assert_eq!(hash.len(), 64);
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+        ids.push(id);
+    }
+    assert_eq!(ids[0], ids[1]);
+    let a = std::fs::read(dir.path().join("a.tar.gz")).expect("a");
+    let b = std::fs::read(dir.path().join("b.tar.gz")).expect("b");
+    assert_eq!(a, b);
+
+    // Existing output: refused, exit 2, file untouched.
+    let out = fabdev()
+        .args(["chaincode", "package"])
+        .arg(repo().join("fixtures/chaincode/node"))
+        .arg("-o")
+        .arg(dir.path().join("a.tar.gz"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("a.tar.gz already exists"), "{}", stderr_of(&out));
+    assert_eq!(std::fs::read(dir.path().join("a.tar.gz")).expect("a"), a);
+}
+
+#[test]
+fn package_of_a_folder_without_go_mod_or_package_json_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.go"), "package main\n").expect("write");
+    let out = fabdev()
+        .current_dir(dir.path())
+        .args(["chaincode", "package", "."])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("go.mod") && err.contains("package.json"), "{err}");
+    assert!(err.contains("--lang"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1, "nothing written");
+}
+
+#[test]
+fn package_with_a_bad_label_exits_2() {
+    let out = fabdev()
+        .args(["chaincode", "package"])
+        .arg(repo().join("fixtures/chaincode/go"))
+        .args(["--label", "bad:label", "-o", "/nonexistent/never-written.tar.gz"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("bad:label"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn commands_of_later_issues_say_they_are_not_implemented() {
+    for args in [vec!["up"], vec!["status"], vec!["chaincode", "deploy"]] {
+        let out = fabdev().args(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr_of(&out).contains("not implemented yet"), "{args:?}: {}", stderr_of(&out));
+    }
+}
