@@ -358,7 +358,7 @@ impl Workspace {
     /// Parse and validate spec text. `path` is only used in messages; `base` is
     /// the folder relative chaincode paths resolve against.
     pub fn parse(text: &str, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
-        let raw: RawWorkspace = serde_saphyr::from_str(text).map_err(|e| parse_error(path, &e))?;
+        let raw: RawWorkspace = serde_saphyr::from_str(text).map_err(|e| parse_error(path, text, &e))?;
         validate(raw, path, base)
     }
 
@@ -373,14 +373,20 @@ impl Workspace {
     }
 }
 
-fn parse_error(path: &Path, e: &serde_saphyr::Error) -> SpecError {
+fn parse_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> SpecError {
     let pos = e.location().and_then(|l| {
         (l.line() > 0).then_some(Pos {
             line: l.line(),
             column: l.column(),
         })
     });
-    let message = first_line_of(e);
+    let mut message = first_line_of(e);
+    // Name the field when the message does not: the key on the error's line.
+    if let Some(key) = pos.and_then(|p| key_on_line(text, p)) {
+        if !message.contains(&format!("`{key}`")) {
+            message = format!("field `{key}`: {message}");
+        }
+    }
     let hint = if message.contains("unknown field") {
         format!(
             "remove or rename the field; `fabdev init` writes a commented file listing every field ({API_VERSION})"
@@ -394,6 +400,16 @@ fn parse_error(path: &Path, e: &serde_saphyr::Error) -> SpecError {
         message,
         hint,
     }
+}
+
+/// The mapping key written on `pos`'s line before `pos`, as in `  - peers: two`.
+fn key_on_line(text: &str, pos: Pos) -> Option<String> {
+    let line = text.lines().nth(usize::try_from(pos.line).ok()?.checked_sub(1)?)?;
+    let body = line.trim_start().trim_start_matches("- ").trim_start();
+    let (key, _) = body.split_once(':')?;
+    let key_ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let key_end = line.find(key)? + key.len();
+    (key_ok && usize::try_from(pos.column).ok()? > key_end).then(|| key.to_string())
 }
 
 /// serde-saphyr renders errors with a source snippet; keep the message line.
@@ -1115,6 +1131,14 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("fabdev.yaml:3"), "{text}");
         assert!(text.contains("orgz"), "{text}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let err = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n    peers: two\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("fabdev.yaml:5:12: field `peers`: "), "{err}");
     }
 
     #[test]
