@@ -1,1 +1,242 @@
-//! Kubernetes objects.
+//! The Kubernetes objects that run a workspace's Fabric network, and the kind
+//! config that gives the host access to them.
+//!
+//! Every object is a typed k8s-openapi value serialised to YAML with
+//! serde-saphyr. Rendering is pure and deterministic: the same workspace,
+//! topology and crypto give the same bytes, in the same order, under the same
+//! file names.
+//!
+//! What is rendered (all in namespace = workspace name, all labelled so that
+//! `fabdev down` finds them by [`labels::WORKSPACE`]):
+//! - `00-namespace-<ns>.yaml`: the Namespace (Pod Security level `privileged`,
+//!   since the DinD sidecars are privileged);
+//! - `01-secret-<node>-crypto.yaml`: each node's crypto folder, mounted at
+//!   [`CRYPTO_DIR`]; `01-secret-<peer>-couchdb.yaml` for CouchDB peers;
+//! - `02-service-<node>.yaml` (ClusterIP, in-cluster names) and
+//!   `02-service-<node>-host.yaml` (NodePort, the host's ports);
+//! - `03-statefulset-<node>.yaml`: one pod per orderer and per peer (peer:
+//!   DinD native sidecar, optional CouchDB native sidecar, peer container).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::spec::Workspace;
+use crate::topology::Topology;
+
+mod crypto;
+mod objects;
+
+pub use crypto::{CRYPTO_DIR, REQUIRED_FILES, secret_key};
+
+/// Crypto files per node: node name -> (path relative to the node's crypto
+/// folder, e.g. "msp/signcerts/cert.pem", "tls/server.crt") -> bytes.
+pub type NodeFiles = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+
+/// Label keys fabdev puts on what it creates.
+pub mod labels {
+    /// `fabdev` on everything.
+    pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    /// The value of [`MANAGED_BY`].
+    pub const MANAGER: &str = "fabdev";
+    /// The workspace name, on everything.
+    pub const WORKSPACE: &str = "fabdev.dev/workspace";
+    /// `fabric-orderer` or `fabric-peer`, on a node's objects.
+    pub const NAME: &str = "app.kubernetes.io/name";
+    /// The org name as in the spec (`Org1`), on a node's objects.
+    pub const ORG: &str = "fabdev.dev/org";
+    /// The node name (`peer0-org1`), on a node's objects.
+    pub const NODE: &str = "fabdev.dev/node";
+    /// `orderer` or `peer`, on a node's objects.
+    pub const ROLE: &str = "fabdev.dev/role";
+    /// Pod template annotation: SHA-256 of the node's crypto files, so pods
+    /// restart when their crypto changes.
+    pub const CRYPTO_HASH: &str = "fabdev.dev/crypto-sha256";
+}
+
+/// Container names inside the pods (for logs and exec).
+pub mod containers {
+    pub const ORDERER: &str = "orderer";
+    pub const PEER: &str = "peer";
+    /// The peer's Docker-in-Docker native sidecar.
+    pub const DIND: &str = "dind";
+    /// The peer's CouchDB native sidecar (CouchDB orgs only).
+    pub const COUCHDB: &str = "couchdb";
+}
+
+/// Development-only CouchDB credentials, stored in the `<peer>-couchdb`
+/// Secret. CouchDB is reachable only inside the peer's pod network
+/// namespace (no Service exposes it); these are not secrets.
+pub const COUCHDB_DEV_USER: &str = "admin";
+/// See [`COUCHDB_DEV_USER`].
+pub const COUCHDB_DEV_PASSWORD: &str = "adminpw";
+
+/// Everything `fabdev up` would apply: the kind config and the objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// kind cluster config (YAML).
+    pub kind_config: String,
+    /// The objects in apply order (namespace, secrets, services, statefulsets).
+    pub objects: Vec<RenderedObject>,
+}
+
+/// One Kubernetes object as YAML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedObject {
+    /// `Namespace`, `Secret`, `Service`, `StatefulSet`.
+    pub kind: String,
+    /// metadata.name.
+    pub name: String,
+    /// Stable file name, e.g. `03-statefulset-peer0-org1.yaml`; sorting file
+    /// names gives an order that applies cleanly.
+    pub file_name: String,
+    pub yaml: String,
+}
+
+/// Errors of rendering and writing the objects.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(
+        "no crypto material for node {node}\n  hint: generate the workspace's crypto before rendering (fabdev does this in `render` and `up`)"
+    )]
+    NoCrypto { node: String },
+    #[error(
+        "crypto material of node {node} has no {file}\n  hint: the node's crypto folder is incomplete; delete it so fabdev generates it again"
+    )]
+    MissingFile { node: String, file: String },
+    #[error("crypto file {path:?} of node {node} cannot go into a Kubernetes Secret: {reason}")]
+    BadCryptoPath {
+        node: String,
+        path: String,
+        reason: String,
+    },
+    #[error("{kind} name {name:?} is not a valid Kubernetes name: {reason}")]
+    BadName {
+        kind: String,
+        name: String,
+        reason: String,
+    },
+    #[error(
+        "node {node} would use host port {port}, outside Kubernetes' NodePort range 30000-32767\n  hint: lower `hostPortBase` in fabdev.yaml"
+    )]
+    NodePortRange { node: String, port: u16 },
+    #[error("cannot serialise {kind} {name} to YAML: {source}")]
+    Yaml {
+        kind: String,
+        name: String,
+        #[source]
+        source: serde_saphyr::SerializeError,
+    },
+    #[error("cannot render the kind config: {0}")]
+    KindConfig(#[from] cluster::kind_config::KindConfigError),
+    #[error(
+        "{} already exists; render writes a new folder and never overwrites one\n  hint: remove it or pass another --out",
+        path.display()
+    )]
+    OutExists { path: PathBuf },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Render the kind config and every Kubernetes object of a workspace.
+///
+/// `crypto` must hold, for every node of `topo`, at least the files of
+/// [`REQUIRED_FILES`]; every file given goes into the node's Secret.
+pub fn render(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &NodeFiles,
+) -> Result<Rendered, RenderError> {
+    objects::render(ws, topo, crypto)
+}
+
+/// All objects as one `---`-separated YAML stream (for stdout and
+/// `kubectl apply -f -`). The kind config is not part of it.
+pub fn to_multi_doc(rendered: &Rendered) -> String {
+    let mut out = String::new();
+    for o in &rendered.objects {
+        out.push_str("---\n");
+        out.push_str(&o.yaml);
+        if !o.yaml.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Write `out/kind-config.yaml` and `out/manifests/<file_name>` for every
+/// object. `out` must not exist: everything is written into a temporary
+/// folder beside it, which is then renamed to `out`, so a failure leaves
+/// nothing half-written. The folder is private to the user (mode 0700 on
+/// Unix): the Secrets hold private keys.
+pub fn write_out(rendered: &Rendered, out: &Path) -> Result<(), RenderError> {
+    if out.symlink_metadata().is_ok() {
+        return Err(RenderError::OutExists {
+            path: out.to_path_buf(),
+        });
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|source| RenderError::Io {
+        action: "create folder",
+        path: parent.clone(),
+        source,
+    })?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".fabdev-render-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let tmp = builder
+        .tempdir_in(&parent)
+        .map_err(|source| RenderError::Io {
+            action: "create a temporary folder in",
+            path: parent.clone(),
+            source,
+        })?;
+    write_file(&tmp.path().join("kind-config.yaml"), &rendered.kind_config)?;
+    let manifests = tmp.path().join("manifests");
+    std::fs::create_dir(&manifests).map_err(|source| RenderError::Io {
+        action: "create folder",
+        path: manifests.clone(),
+        source,
+    })?;
+    for o in &rendered.objects {
+        write_file(&manifests.join(&o.file_name), &o.yaml)?;
+    }
+    // Checked again: someone may have created it meanwhile, and renaming onto
+    // an empty folder would silently replace it.
+    if out.symlink_metadata().is_ok() {
+        return Err(RenderError::OutExists {
+            path: out.to_path_buf(),
+        });
+    }
+    std::fs::rename(tmp.path(), out).map_err(|source| RenderError::Io {
+        action: "move the rendered files to",
+        path: out.to_path_buf(),
+        source,
+    })?;
+    // Renamed: nothing left to clean up.
+    let _ = tmp.keep();
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), RenderError> {
+    let io = |source| RenderError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::create_new(path).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)
+}

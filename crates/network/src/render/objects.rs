@@ -1,0 +1,756 @@
+//! The typed Kubernetes objects.
+
+use std::collections::BTreeMap;
+
+use cluster::kind_config::{KindConfig, PortMapping, render_kind_config};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
+    HTTPGetAction, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, Secret, SecretKeySelector, SecurityContext,
+    Service, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Serialize;
+
+use super::crypto::{NodeCrypto, TLS_CA, TLS_CERT, TLS_KEY, in_pod};
+use super::{
+    COUCHDB_DEV_PASSWORD, COUCHDB_DEV_USER, NodeFiles, RenderError, Rendered, RenderedObject,
+    containers, labels,
+};
+use crate::spec::{StateDatabase, Workspace, check_dns_label};
+use crate::topology::{Node, NodeKind, Topology, ports};
+
+/// Where ledgers live in the pods (the `data` volume).
+const PRODUCTION_DIR: &str = "/var/hyperledger/production";
+/// DinD's image store (an emptyDir).
+const DOCKER_DIR: &str = "/var/lib/docker";
+/// CouchDB's data (the `couchdb` volume).
+const COUCHDB_DIR: &str = "/opt/couchdb/data";
+/// The peer's Docker daemon: loopback inside the pod only.
+const DIND_ENDPOINT: &str = "tcp://127.0.0.1:2375";
+/// DinD's local socket (for `docker` in the sidecar and for exec).
+const DIND_SOCKET: &str = "unix:///var/run/docker.sock";
+
+const VOL_CRYPTO: &str = "crypto";
+const VOL_DATA: &str = "data";
+const VOL_COUCHDB: &str = "couchdb";
+const VOL_DOCKER: &str = "docker";
+
+/// Apply-order groups; the file name prefix.
+const G_NAMESPACE: u8 = 0;
+const G_SECRET: u8 = 1;
+const G_SERVICE: u8 = 2;
+const G_STATEFULSET: u8 = 3;
+
+/// NodePort range of a default kube-apiserver.
+const NODE_PORTS: std::ops::RangeInclusive<u16> = 30000..=32767;
+
+pub(super) fn render(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &NodeFiles,
+) -> Result<Rendered, RenderError> {
+    let ns = ws.name.as_str();
+    check_name("Namespace", ns)?;
+
+    // Check every node's crypto first, so one error names the node.
+    let mut node_crypto = Vec::with_capacity(topo.nodes.len());
+    for node in &topo.nodes {
+        check_name("node", &node.name)?;
+        node_crypto.push(NodeCrypto::of(&node.name, crypto)?);
+        for port in host_ports(node) {
+            if !NODE_PORTS.contains(&port) {
+                return Err(RenderError::NodePortRange {
+                    node: node.name.clone(),
+                    port,
+                });
+            }
+        }
+    }
+
+    let mut out = Objects::default();
+    out.push(G_NAMESPACE, &namespace(ws), ns)?;
+    for (node, nc) in topo.nodes.iter().zip(&node_crypto) {
+        let name = crypto_secret_name(node);
+        out.push(G_SECRET, &crypto_secret(ws, node, nc), &name)?;
+        if uses_couchdb(node) {
+            let name = couchdb_secret_name(node);
+            out.push(G_SECRET, &couchdb_secret(ws, node), &name)?;
+        }
+    }
+    for node in &topo.nodes {
+        out.push(G_SERVICE, &cluster_service(ws, node), &node.name)?;
+        let name = host_service_name(node);
+        out.push(G_SERVICE, &host_service(ws, node), &name)?;
+    }
+    for (node, nc) in topo.nodes.iter().zip(&node_crypto) {
+        let sts = match node.kind {
+            NodeKind::Orderer => orderer_statefulset(ws, node, nc),
+            NodeKind::Peer => peer_statefulset(ws, topo, node, nc),
+        };
+        out.push(G_STATEFULSET, &sts, &node.name)?;
+    }
+
+    let mappings = topo
+        .nodes
+        .iter()
+        .flat_map(host_ports)
+        .map(PortMapping::localhost_tcp)
+        .collect();
+    let kind_config = render_kind_config(&KindConfig::single_node(ns, mappings))?;
+    Ok(Rendered {
+        kind_config,
+        objects: out.objects,
+    })
+}
+
+#[derive(Default)]
+struct Objects {
+    objects: Vec<RenderedObject>,
+}
+
+impl Objects {
+    fn push<T>(&mut self, group: u8, obj: &T, name: &str) -> Result<(), RenderError>
+    where
+        T: Serialize + k8s_openapi::Resource,
+    {
+        let kind = T::KIND;
+        check_name(kind, name)?;
+        let yaml = serde_saphyr::to_string(obj).map_err(|source| RenderError::Yaml {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            source,
+        })?;
+        self.objects.push(RenderedObject {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            file_name: format!("{group:02}-{}-{name}.yaml", kind.to_ascii_lowercase()),
+            yaml,
+        });
+        Ok(())
+    }
+}
+
+fn check_name(kind: &str, name: &str) -> Result<(), RenderError> {
+    // Services need a DNS-1035 label (a letter first); the rest DNS-1123.
+    // A StatefulSet's name plus `-` and a 10-character hash must fit a label
+    // value (its pods' controller-revision-hash), so at most 52.
+    let max = if kind == "StatefulSet" { 52 } else { 63 };
+    let r = check_dns_label(name, max).and_then(|()| {
+        if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            Ok(())
+        } else {
+            Err(format!("{name:?} must start with a lower-case letter"))
+        }
+    });
+    r.map_err(|reason| RenderError::BadName {
+        kind: kind.to_string(),
+        name: name.to_string(),
+        reason,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Names, labels, small builders
+// ---------------------------------------------------------------------------
+
+fn crypto_secret_name(node: &Node) -> String {
+    format!("{}-crypto", node.name)
+}
+
+fn couchdb_secret_name(node: &Node) -> String {
+    format!("{}-couchdb", node.name)
+}
+
+fn host_service_name(node: &Node) -> String {
+    format!("{}-host", node.name)
+}
+
+fn uses_couchdb(node: &Node) -> bool {
+    node.kind == NodeKind::Peer && node.state_database == StateDatabase::Couchdb
+}
+
+/// The node's NodePorts, in the order the host Service lists them.
+fn host_ports(node: &Node) -> Vec<u16> {
+    let h = node.host_ports;
+    let mut v = vec![h.grpc];
+    v.extend(h.admin);
+    v.push(h.operations);
+    v
+}
+
+fn ws_labels(ws: &Workspace) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (labels::MANAGED_BY.to_string(), labels::MANAGER.to_string()),
+        (labels::WORKSPACE.to_string(), ws.name.clone()),
+    ])
+}
+
+fn node_labels(ws: &Workspace, node: &Node) -> BTreeMap<String, String> {
+    let (app, role) = match node.kind {
+        NodeKind::Orderer => ("fabric-orderer", "orderer"),
+        NodeKind::Peer => ("fabric-peer", "peer"),
+    };
+    let mut l = ws_labels(ws);
+    l.insert(labels::NAME.to_string(), app.to_string());
+    l.insert(labels::ORG.to_string(), node.org.clone());
+    l.insert(labels::NODE.to_string(), node.name.clone());
+    l.insert(labels::ROLE.to_string(), role.to_string());
+    l
+}
+
+/// Pod selector of a node: stable, and a subset of its labels.
+fn selector(ws: &Workspace, node: &Node) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (labels::WORKSPACE.to_string(), ws.name.clone()),
+        (labels::NODE.to_string(), node.name.clone()),
+    ])
+}
+
+fn meta(ws: &Workspace, name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(ws.name.clone()),
+        labels: Some(labels),
+        ..ObjectMeta::default()
+    }
+}
+
+fn env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+fn env_secret(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_string(),
+                key: key.to_string(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+/// A list value as Fabric's config parser reads it from the environment.
+fn env_list(items: &[&str]) -> String {
+    format!("[{}]", items.join(","))
+}
+
+fn port(name: &str, p: u16) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_string()),
+        container_port: i32::from(p),
+        protocol: Some("TCP".to_string()),
+        ..ContainerPort::default()
+    }
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.to_string(),
+        mount_path: path.to_string(),
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
+}
+
+fn requests(cpu: &str, memory: &str) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_string(), Quantity(cpu.to_string())),
+            ("memory".to_string(), Quantity(memory.to_string())),
+        ])),
+        ..ResourceRequirements::default()
+    }
+}
+
+fn http_probe(path: &str, port: u16, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_string()),
+            port: IntOrString::Int(i32::from(port)),
+            scheme: Some("HTTP".to_string()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(3),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+fn no_escalation() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        ..SecurityContext::default()
+    }
+}
+
+fn claim(ws: &Workspace, node: &Node, name: &str, size: &str) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: Some(node_labels(ws, node)),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(size.to_string()),
+                )])),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Namespace and Secrets
+// ---------------------------------------------------------------------------
+
+fn namespace(ws: &Workspace) -> Namespace {
+    let mut l = ws_labels(ws);
+    // The peers' DinD sidecars are privileged: let clusters that enforce Pod
+    // Security admission by default run them.
+    l.insert(
+        "pod-security.kubernetes.io/enforce".to_string(),
+        "privileged".to_string(),
+    );
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(ws.name.clone()),
+            labels: Some(l),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    }
+}
+
+fn crypto_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Secret {
+    Secret {
+        metadata: meta(ws, &crypto_secret_name(node), node_labels(ws, node)),
+        type_: Some("Opaque".to_string()),
+        data: Some(nc.data()),
+        ..Secret::default()
+    }
+}
+
+fn couchdb_secret(ws: &Workspace, node: &Node) -> Secret {
+    Secret {
+        metadata: meta(ws, &couchdb_secret_name(node), node_labels(ws, node)),
+        type_: Some("Opaque".to_string()),
+        data: Some(BTreeMap::from([
+            (
+                "username".to_string(),
+                ByteString(COUCHDB_DEV_USER.as_bytes().to_vec()),
+            ),
+            (
+                "password".to_string(),
+                ByteString(COUCHDB_DEV_PASSWORD.as_bytes().to_vec()),
+            ),
+        ])),
+        ..Secret::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Services
+// ---------------------------------------------------------------------------
+
+/// (name, in-pod port, host port) of a node's endpoints.
+fn endpoints(node: &Node) -> Vec<(&'static str, u16, Option<u16>)> {
+    let h = node.host_ports;
+    match node.kind {
+        NodeKind::Orderer => vec![
+            ("grpc", ports::ORDERER, Some(h.grpc)),
+            ("admin", ports::ORDERER_ADMIN, h.admin),
+            ("operations", ports::OPERATIONS, Some(h.operations)),
+        ],
+        NodeKind::Peer => vec![
+            ("grpc", ports::PEER, Some(h.grpc)),
+            ("chaincode", ports::CHAINCODE, None),
+            ("operations", ports::OPERATIONS, Some(h.operations)),
+        ],
+    }
+}
+
+fn service_port(name: &str, port: u16, node_port: Option<u16>) -> ServicePort {
+    ServicePort {
+        name: Some(name.to_string()),
+        port: i32::from(port),
+        target_port: Some(IntOrString::Int(i32::from(port))),
+        node_port: node_port.map(i32::from),
+        protocol: Some("TCP".to_string()),
+        ..ServicePort::default()
+    }
+}
+
+/// `<node>`: the in-cluster name other nodes and clients dial.
+fn cluster_service(ws: &Workspace, node: &Node) -> Service {
+    Service {
+        metadata: meta(ws, &node.name, node_labels(ws, node)),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_string()),
+            selector: Some(selector(ws, node)),
+            ports: Some(
+                endpoints(node)
+                    .into_iter()
+                    .map(|(name, p, _)| service_port(name, p, None))
+                    .collect(),
+            ),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// `<node>-host`: the node's endpoints on fixed NodePorts, which the kind
+/// config maps to 127.0.0.1 on the host.
+fn host_service(ws: &Workspace, node: &Node) -> Service {
+    Service {
+        metadata: meta(ws, &host_service_name(node), node_labels(ws, node)),
+        spec: Some(ServiceSpec {
+            type_: Some("NodePort".to_string()),
+            selector: Some(selector(ws, node)),
+            ports: Some(
+                endpoints(node)
+                    .into_iter()
+                    .filter_map(|(name, p, host)| host.map(|h| service_port(name, p, Some(h))))
+                    .collect(),
+            ),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// StatefulSets
+// ---------------------------------------------------------------------------
+
+fn statefulset(
+    ws: &Workspace,
+    node: &Node,
+    nc: &NodeCrypto,
+    pod: PodSpec,
+    claims: Vec<PersistentVolumeClaim>,
+) -> StatefulSet {
+    StatefulSet {
+        metadata: meta(ws, &node.name, node_labels(ws, node)),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(1),
+            service_name: Some(node.name.clone()),
+            selector: LabelSelector {
+                match_labels: Some(selector(ws, node)),
+                ..LabelSelector::default()
+            },
+            // `fabdev down --keep-cluster` deletes the StatefulSets; their
+            // ledgers go with them.
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Delete".to_string()),
+                    when_scaled: Some("Retain".to_string()),
+                },
+            ),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(node_labels(ws, node)),
+                    annotations: Some(BTreeMap::from([(
+                        labels::CRYPTO_HASH.to_string(),
+                        nc.digest(),
+                    )])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            volume_claim_templates: Some(claims),
+            ..StatefulSetSpec::default()
+        }),
+        ..StatefulSet::default()
+    }
+}
+
+/// Pod-wide settings: no service-link env vars (they could shadow Fabric's
+/// env configuration), no API token (nothing in the pod talks to Kubernetes).
+fn pod_spec(
+    init_containers: Vec<Container>,
+    containers: Vec<Container>,
+    volumes: Vec<Volume>,
+) -> PodSpec {
+    PodSpec {
+        enable_service_links: Some(false),
+        automount_service_account_token: Some(false),
+        init_containers: (!init_containers.is_empty()).then_some(init_containers),
+        containers,
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    }
+}
+
+fn crypto_volume(node: &Node, nc: &NodeCrypto) -> Volume {
+    Volume {
+        name: VOL_CRYPTO.to_string(),
+        secret: Some(nc.volume(&crypto_secret_name(node))),
+        ..Volume::default()
+    }
+}
+
+fn orderer_env(node: &Node) -> Vec<EnvVar> {
+    let tls_ca = in_pod(TLS_CA);
+    let tls_cert = in_pod(TLS_CERT);
+    let tls_key = in_pod(TLS_KEY);
+    let ledger = format!("{PRODUCTION_DIR}/orderer");
+    vec![
+        env("ORDERER_GENERAL_LISTENADDRESS", "0.0.0.0"),
+        env("ORDERER_GENERAL_LISTENPORT", ports::ORDERER.to_string()),
+        env("ORDERER_GENERAL_LOCALMSPID", node.msp_id.clone()),
+        env("ORDERER_GENERAL_LOCALMSPDIR", in_pod("msp")),
+        env("ORDERER_GENERAL_TLS_ENABLED", "true"),
+        env("ORDERER_GENERAL_TLS_PRIVATEKEY", tls_key.clone()),
+        env("ORDERER_GENERAL_TLS_CERTIFICATE", tls_cert.clone()),
+        env("ORDERER_GENERAL_TLS_ROOTCAS", env_list(&[&tls_ca])),
+        env(
+            "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE",
+            tls_cert.clone(),
+        ),
+        env("ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY", tls_key.clone()),
+        env("ORDERER_GENERAL_CLUSTER_ROOTCAS", env_list(&[&tls_ca])),
+        env("ORDERER_GENERAL_BOOTSTRAPMETHOD", "none"),
+        env("ORDERER_CHANNELPARTICIPATION_ENABLED", "true"),
+        env(
+            "ORDERER_ADMIN_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::ORDERER_ADMIN),
+        ),
+        env("ORDERER_ADMIN_TLS_ENABLED", "true"),
+        env("ORDERER_ADMIN_TLS_CERTIFICATE", tls_cert),
+        env("ORDERER_ADMIN_TLS_PRIVATEKEY", tls_key),
+        env("ORDERER_ADMIN_TLS_ROOTCAS", env_list(&[&tls_ca])),
+        env("ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED", "true"),
+        env("ORDERER_ADMIN_TLS_CLIENTROOTCAS", env_list(&[&tls_ca])),
+        env(
+            "ORDERER_OPERATIONS_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::OPERATIONS),
+        ),
+        env("ORDERER_METRICS_PROVIDER", "prometheus"),
+        env("ORDERER_FILELEDGER_LOCATION", ledger.clone()),
+        env("ORDERER_CONSENSUS_WALDIR", format!("{ledger}/etcdraft/wal")),
+        env(
+            "ORDERER_CONSENSUS_SNAPDIR",
+            format!("{ledger}/etcdraft/snapshot"),
+        ),
+    ]
+}
+
+fn orderer_statefulset(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> StatefulSet {
+    let orderer = Container {
+        name: containers::ORDERER.to_string(),
+        image: Some(ws.images.orderer.clone()),
+        image_pull_policy: Some("IfNotPresent".to_string()),
+        env: Some(orderer_env(node)),
+        ports: Some(
+            endpoints(node)
+                .into_iter()
+                .map(|(name, p, _)| port(name, p))
+                .collect(),
+        ),
+        readiness_probe: Some(http_probe("/healthz", ports::OPERATIONS, 5, 3)),
+        resources: Some(requests("100m", "128Mi")),
+        security_context: Some(no_escalation()),
+        volume_mounts: Some(vec![
+            mount(VOL_CRYPTO, super::CRYPTO_DIR, true),
+            mount(VOL_DATA, PRODUCTION_DIR, false),
+        ]),
+        ..Container::default()
+    };
+    let pod = pod_spec(vec![], vec![orderer], vec![crypto_volume(node, nc)]);
+    statefulset(ws, node, nc, pod, vec![claim(ws, node, VOL_DATA, "1Gi")])
+}
+
+fn peer_env(ws: &Workspace, topo: &Topology, node: &Node) -> Vec<EnvVar> {
+    let bootstrap = topo
+        .peers_of(&node.org)
+        .next()
+        .map_or_else(|| node.address(), Node::address);
+    let mut v = vec![
+        env("CORE_PEER_ID", node.name.clone()),
+        env("CORE_PEER_ADDRESS", node.address()),
+        env(
+            "CORE_PEER_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::PEER),
+        ),
+        env(
+            "CORE_PEER_CHAINCODEADDRESS",
+            format!("localhost:{}", ports::CHAINCODE),
+        ),
+        env(
+            "CORE_PEER_CHAINCODELISTENADDRESS",
+            format!("0.0.0.0:{}", ports::CHAINCODE),
+        ),
+        env("CORE_PEER_GOSSIP_BOOTSTRAP", bootstrap),
+        env("CORE_PEER_GOSSIP_EXTERNALENDPOINT", node.address()),
+        env("CORE_PEER_LOCALMSPID", node.msp_id.clone()),
+        env("CORE_PEER_MSPCONFIGPATH", in_pod("msp")),
+        env("CORE_PEER_TLS_ENABLED", "true"),
+        env("CORE_PEER_TLS_CERT_FILE", in_pod(TLS_CERT)),
+        env("CORE_PEER_TLS_KEY_FILE", in_pod(TLS_KEY)),
+        env("CORE_PEER_TLS_ROOTCERT_FILE", in_pod(TLS_CA)),
+        env("CORE_PEER_FILESYSTEMPATH", PRODUCTION_DIR),
+        env(
+            "CORE_OPERATIONS_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::OPERATIONS),
+        ),
+        env("CORE_METRICS_PROVIDER", "prometheus"),
+        env("CORE_VM_ENDPOINT", DIND_ENDPOINT),
+        env("CORE_CHAINCODE_BUILDER", ws.images.ccenv.clone()),
+        env("CORE_CHAINCODE_GOLANG_RUNTIME", ws.images.baseos.clone()),
+        env("CORE_CHAINCODE_NODE_RUNTIME", ws.images.nodeenv.clone()),
+        env("CORE_CHAINCODE_PULL", "false"),
+    ];
+    if uses_couchdb(node) {
+        let secret = couchdb_secret_name(node);
+        v.extend([
+            env("CORE_LEDGER_STATE_STATEDATABASE", "CouchDB"),
+            env(
+                "CORE_LEDGER_STATE_COUCHDBCONFIG_COUCHDBADDRESS",
+                format!("127.0.0.1:{}", ports::COUCHDB),
+            ),
+            env_secret(
+                "CORE_LEDGER_STATE_COUCHDBCONFIG_USERNAME",
+                &secret,
+                "username",
+            ),
+            env_secret(
+                "CORE_LEDGER_STATE_COUCHDBCONFIG_PASSWORD",
+                &secret,
+                "password",
+            ),
+        ]);
+    }
+    v
+}
+
+/// The peer's Docker daemon, as a native sidecar (an init container with
+/// `restartPolicy: Always`): up before the peer starts, gone with the pod.
+/// The only privileged container. Its first argument is `dockerd`, so the
+/// image's entrypoint adds no listener of its own (it would add
+/// tcp://0.0.0.0:2375): the daemon listens on its unix socket and on
+/// 127.0.0.1:2375 inside the pod only. `--tls=false` is required by Docker
+/// 27+ for a TCP listener without TLS.
+fn dind_container(ws: &Workspace) -> Container {
+    Container {
+        name: containers::DIND.to_string(),
+        image: Some(ws.images.dind.clone()),
+        image_pull_policy: Some("IfNotPresent".to_string()),
+        restart_policy: Some("Always".to_string()),
+        args: Some(vec![
+            "dockerd".to_string(),
+            format!("--host={DIND_SOCKET}"),
+            format!("--host={DIND_ENDPOINT}"),
+            "--tls=false".to_string(),
+        ]),
+        env: Some(vec![env("DOCKER_TLS_CERTDIR", "")]),
+        security_context: Some(SecurityContext {
+            privileged: Some(true),
+            ..SecurityContext::default()
+        }),
+        // An exec probe: a tcpSocket probe would dial the pod IP, where the
+        // daemon (rightly) does not listen.
+        startup_probe: Some(Probe {
+            exec: Some(ExecAction {
+                command: Some(vec![
+                    "docker".to_string(),
+                    format!("--host={DIND_ENDPOINT}"),
+                    "version".to_string(),
+                ]),
+            }),
+            period_seconds: Some(2),
+            timeout_seconds: Some(5),
+            failure_threshold: Some(90),
+            ..Probe::default()
+        }),
+        resources: Some(requests("100m", "256Mi")),
+        volume_mounts: Some(vec![mount(VOL_DOCKER, DOCKER_DIR, false)]),
+        ..Container::default()
+    }
+}
+
+/// CouchDB as a native sidecar: the peer starts once `/_up` answers. It
+/// listens in the pod only (no Service exposes it); the peer dials
+/// 127.0.0.1:5984.
+fn couchdb_container(ws: &Workspace, node: &Node) -> Container {
+    let secret = couchdb_secret_name(node);
+    Container {
+        name: containers::COUCHDB.to_string(),
+        image: Some(ws.images.couchdb.clone()),
+        image_pull_policy: Some("IfNotPresent".to_string()),
+        restart_policy: Some("Always".to_string()),
+        env: Some(vec![
+            env_secret("COUCHDB_USER", &secret, "username"),
+            env_secret("COUCHDB_PASSWORD", &secret, "password"),
+        ]),
+        ports: Some(vec![port("couchdb", ports::COUCHDB)]),
+        startup_probe: Some(http_probe("/_up", ports::COUCHDB, 2, 90)),
+        readiness_probe: Some(http_probe("/_up", ports::COUCHDB, 10, 3)),
+        resources: Some(requests("50m", "128Mi")),
+        volume_mounts: Some(vec![mount(VOL_COUCHDB, COUCHDB_DIR, false)]),
+        ..Container::default()
+    }
+}
+
+fn peer_statefulset(ws: &Workspace, topo: &Topology, node: &Node, nc: &NodeCrypto) -> StatefulSet {
+    let peer = Container {
+        name: containers::PEER.to_string(),
+        image: Some(ws.images.peer.clone()),
+        image_pull_policy: Some("IfNotPresent".to_string()),
+        env: Some(peer_env(ws, topo, node)),
+        ports: Some(
+            endpoints(node)
+                .into_iter()
+                .map(|(name, p, _)| port(name, p))
+                .collect(),
+        ),
+        // /healthz includes a ping of the Docker daemon: a dead DinD shows as
+        // an unready peer.
+        readiness_probe: Some(http_probe("/healthz", ports::OPERATIONS, 5, 3)),
+        resources: Some(requests("100m", "256Mi")),
+        security_context: Some(no_escalation()),
+        volume_mounts: Some(vec![
+            mount(VOL_CRYPTO, super::CRYPTO_DIR, true),
+            mount(VOL_DATA, PRODUCTION_DIR, false),
+        ]),
+        ..Container::default()
+    };
+    let mut init = vec![dind_container(ws)];
+    let mut claims = vec![claim(ws, node, VOL_DATA, "1Gi")];
+    if uses_couchdb(node) {
+        init.push(couchdb_container(ws, node));
+        claims.push(claim(ws, node, VOL_COUCHDB, "1Gi"));
+    }
+    let volumes = vec![
+        crypto_volume(node, nc),
+        Volume {
+            name: VOL_DOCKER.to_string(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        },
+    ];
+    statefulset(ws, node, nc, pod_spec(init, vec![peer], volumes), claims)
+}
