@@ -382,10 +382,10 @@ fn parse_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> SpecError {
     });
     let mut message = first_line_of(e);
     // Name the field when the message does not: the key on the error's line.
-    if let Some(key) = pos.and_then(|p| key_on_line(text, p)) {
-        if !message.contains(&format!("`{key}`")) {
-            message = format!("field `{key}`: {message}");
-        }
+    if let Some(key) = pos.and_then(|p| key_on_line(text, p))
+        && !message.contains(&format!("`{key}`"))
+    {
+        message = format!("field `{key}`: {message}");
     }
     let hint = if message.contains("unknown field") {
         format!(
@@ -928,15 +928,15 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
                 .collect()
         }
     };
-    if channels.is_empty() {
-        if let Some(list) = &raw.channels {
-            c.push(
-                pos_of(list),
-                "channels",
-                "no channels are listed".into(),
-                "list at least one, e.g. `channels: [{ name: mychannel }]`",
-            );
-        }
+    if channels.is_empty()
+        && let Some(list) = &raw.channels
+    {
+        c.push(
+            pos_of(list),
+            "channels",
+            "no channels are listed".into(),
+            "list at least one, e.g. `channels: [{ name: mychannel }]`",
+        );
     }
 
     let mut chaincodes = Vec::new();
