@@ -10,7 +10,10 @@ fn fabdev() -> Command {
 }
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 fn stderr_of(out: &std::process::Output) -> String {
@@ -19,13 +22,20 @@ fn stderr_of(out: &std::process::Output) -> String {
 
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read dir").map(|e| e.expect("entry").path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
                 walk(base, &p, out);
             } else {
-                let rel = p.strip_prefix(base).expect("prefix").to_string_lossy().into_owned();
+                let rel = p
+                    .strip_prefix(base)
+                    .expect("prefix")
+                    .to_string_lossy()
+                    .into_owned();
                 out.push((rel, std::fs::read(&p).expect("read")));
             }
         }
@@ -39,7 +49,12 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn init_writes_the_default_spec_and_gitignore_once() {
     let ws = tempfile::tempdir().expect("tempdir");
     std::fs::write(ws.path().join(".gitignore"), "target/").expect("gitignore");
-    fabdev().arg("-w").arg(ws.path()).arg("init").assert().success();
+    fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("init")
+        .assert()
+        .success();
     let spec = std::fs::read_to_string(ws.path().join("fabdev.yaml")).expect("spec written");
     assert!(spec.contains("apiVersion: fabdev/v1alpha1"));
     let gitignore = std::fs::read_to_string(ws.path().join(".gitignore")).expect("gitignore");
@@ -47,13 +62,27 @@ fn init_writes_the_default_spec_and_gitignore_once() {
     assert!(gitignore.starts_with("target/\n"));
 
     // A second init refuses to overwrite, exit code 2, naming the file.
-    let out = fabdev().arg("-w").arg(ws.path()).arg("init").output().expect("run");
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("init")
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("fabdev.yaml already exists"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("fabdev.yaml already exists"),
+        "{}",
+        stderr_of(&out)
+    );
     assert!(stderr_of(&out).contains("--force"));
 
     // --force rewrites, without a second .gitignore entry.
-    fabdev().arg("-w").arg(ws.path()).args(["init", "--force"]).assert().success();
+    fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .args(["init", "--force"])
+        .assert()
+        .success();
     let gitignore = std::fs::read_to_string(ws.path().join(".gitignore")).expect("gitignore");
     assert_eq!(gitignore.matches(".fabdev/").count(), 1);
 }
@@ -71,7 +100,14 @@ fn init_stdout_prints_a_spec_that_loads() {
 fn render_writes_kind_config_and_manifests_reusing_crypto() {
     let ws = tempfile::tempdir().expect("tempdir");
     let out1 = ws.path().join("out1");
-    fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(&out1).assert().success();
+    fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(&out1)
+        .assert()
+        .success();
     assert!(out1.join("kind-config.yaml").is_file());
     let manifests = tree(&out1.join("manifests"));
     assert!(manifests.len() >= 10, "{} manifests", manifests.len());
@@ -79,33 +115,77 @@ fn render_writes_kind_config_and_manifests_reusing_crypto() {
 
     // Same workspace, same crypto: the same bytes again.
     let out2 = ws.path().join("out2");
-    fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(&out2).assert().success();
+    fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(&out2)
+        .assert()
+        .success();
     assert_eq!(tree(&out1), tree(&out2));
 
     // An existing --out is refused and left alone.
     let before = tree(&out1);
-    let out = fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(&out1).output().expect("run");
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(&out1)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("already exists"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("already exists"),
+        "{}",
+        stderr_of(&out)
+    );
     assert_eq!(tree(&out1), before);
 
     // Without --out: one YAML stream on stdout with every object.
-    let out = fabdev().arg("-w").arg(ws.path()).arg("render").output().expect("run");
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("render")
+        .output()
+        .expect("run");
     assert!(out.status.success());
     let stream = String::from_utf8(out.stdout).expect("utf8");
-    assert_eq!(stream.matches("\nkind: StatefulSet").count() + usize::from(stream.starts_with("kind: StatefulSet")), 3);
+    assert_eq!(
+        stream.matches("\nkind: StatefulSet").count()
+            + usize::from(stream.starts_with("kind: StatefulSet")),
+        3
+    );
 }
 
 #[test]
 fn render_of_a_broken_spec_exits_2_and_writes_nothing() {
     let ws = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(repo().join("fixtures/specs/broken/unknown-field.yaml"), ws.path().join("fabdev.yaml")).expect("copy");
-    let out = fabdev().arg("-w").arg(ws.path()).arg("render").arg("--out").arg(ws.path().join("out")).output().expect("run");
+    std::fs::copy(
+        repo().join("fixtures/specs/broken/unknown-field.yaml"),
+        ws.path().join("fabdev.yaml"),
+    )
+    .expect("copy");
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(ws.path().join("out"))
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
-    assert!(err.contains("fabdev.yaml:5:5: unknown field `peer`"), "{err}");
+    assert!(
+        err.contains("fabdev.yaml:5:5: unknown field `peer`"),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
-    assert!(!ws.path().join(".fabdev").exists(), "nothing may be written");
+    assert!(
+        !ws.path().join(".fabdev").exists(),
+        "nothing may be written"
+    );
     assert!(!ws.path().join("out").exists(), "nothing may be written");
 }
 
@@ -122,7 +202,10 @@ fn package_prints_a_stable_package_id() {
             .output()
             .expect("run");
         assert!(out.status.success(), "{}", stderr_of(&out));
-        let id = String::from_utf8(out.stdout).expect("utf8").trim().to_string();
+        let id = String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_string();
         let (label, hash) = id.split_once(':').expect("label:hash");
         assert_eq!(label, "basic_1.0");
         assert_eq!(hash.len(), 64);
@@ -143,7 +226,11 @@ fn package_prints_a_stable_package_id() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("a.tar.gz already exists"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("a.tar.gz already exists"),
+        "{}",
+        stderr_of(&out)
+    );
     assert_eq!(std::fs::read(dir.path().join("a.tar.gz")).expect("a"), a);
 }
 
@@ -158,9 +245,16 @@ fn package_of_a_folder_without_go_mod_or_package_json_exits_2() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
-    assert!(err.contains("go.mod") && err.contains("package.json"), "{err}");
+    assert!(
+        err.contains("go.mod") && err.contains("package.json"),
+        "{err}"
+    );
     assert!(err.contains("--lang"), "{err}");
-    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        1,
+        "nothing written"
+    );
 }
 
 #[test]
@@ -168,7 +262,12 @@ fn package_with_a_bad_label_exits_2() {
     let out = fabdev()
         .args(["chaincode", "package"])
         .arg(repo().join("fixtures/chaincode/go"))
-        .args(["--label", "bad:label", "-o", "/nonexistent/never-written.tar.gz"])
+        .args([
+            "--label",
+            "bad:label",
+            "-o",
+            "/nonexistent/never-written.tar.gz",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
@@ -180,6 +279,10 @@ fn commands_of_later_issues_say_they_are_not_implemented() {
     for args in [vec!["up"], vec!["status"], vec!["chaincode", "deploy"]] {
         let out = fabdev().args(&args).output().expect("run");
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(stderr_of(&out).contains("not implemented yet"), "{args:?}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).contains("not implemented yet"),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
     }
 }

@@ -8,12 +8,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 #[test]
 fn rendered_manifests_of_every_valid_fixture_pass_kubernetes_validate() {
-    let found = Command::new("kubernetes-validate").arg("--version").output();
+    let found = Command::new("kubernetes-validate")
+        .arg("--version")
+        .output();
     assert!(
         found.is_ok_and(|o| o.status.success()),
         "kubernetes-validate is not installed: run scripts/test.sh (it installs it), or `pip install kubernetes-validate`"

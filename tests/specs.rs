@@ -24,7 +24,10 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn valid_specs_load() {
     let files = yaml_files(&fixtures());
-    assert!(files.len() >= 3, "expected the default, three-orgs and with-chaincode specs");
+    assert!(
+        files.len() >= 3,
+        "expected the default, three-orgs and with-chaincode specs"
+    );
     for f in files {
         let ws = Workspace::load_file(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         assert!(!ws.orgs.is_empty());
@@ -36,8 +39,11 @@ fn three_orgs_spec_has_the_promised_shape() {
     let ws = Workspace::load_file(&fixtures().join("three-orgs.yaml")).expect("loads");
     assert_eq!(ws.orderer.count, 3);
     assert_eq!(ws.orgs.len(), 3);
-    assert!(ws.orgs.iter().all(|o| o.peers == 2
-        && o.state_database == network::spec::StateDatabase::Couchdb));
+    assert!(
+        ws.orgs
+            .iter()
+            .all(|o| o.peers == 2 && o.state_database == network::spec::StateDatabase::Couchdb)
+    );
 }
 
 #[test]
@@ -61,7 +67,9 @@ fn broken_specs_fail_with_their_exact_error() {
                 failures.push(format!("{}: loaded, but it is meant to fail", f.display()));
                 continue;
             }
-            Err(e) => e.to_string().replace(&*canonical.to_string_lossy(), "{dir}"),
+            Err(e) => e
+                .to_string()
+                .replace(&*canonical.to_string_lossy(), "{dir}"),
         };
         let expected_path = f.with_extension("error");
         if bless {

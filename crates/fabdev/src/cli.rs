@@ -9,7 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "fabdev", version, about, propagate_version = true)]
 pub struct Cli {
     /// Workspace folder holding fabdev.yaml (default: the current folder).
-    #[arg(long, short = 'w', global = true, env = "FABDEV_WORKSPACE", value_name = "DIR")]
+    #[arg(
+        long,
+        short = 'w',
+        global = true,
+        env = "FABDEV_WORKSPACE",
+        value_name = "DIR"
+    )]
     pub workspace: Option<PathBuf>,
 
     /// The spec file (default: <workspace>/fabdev.yaml; without one, the

@@ -8,7 +8,9 @@ use network::render::{self, NodeFiles};
 use network::spec::{self, Lang};
 use network::{Topology, Workspace};
 
-use crate::cli::{ChaincodeCommand, ChannelCommand, Cli, Command, InitArgs, LangArg, PackageArgs, RenderArgs};
+use crate::cli::{
+    ChaincodeCommand, ChannelCommand, Cli, Command, InitArgs, LangArg, PackageArgs, RenderArgs,
+};
 use crate::error::CliError;
 
 /// Where fabdev keeps its state inside a workspace.
@@ -39,7 +41,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(_) => not_implemented("status", 4),
         Command::Doctor => not_implemented("doctor", 4),
         Command::Channel(ChannelCommand::Create { .. }) => not_implemented("channel create", 3),
-        Command::Chaincode(_) => not_implemented("chaincode deploy/install/approve/commit/instantiate/invoke/query/list/logs", 5),
+        Command::Chaincode(_) => not_implemented(
+            "chaincode deploy/install/approve/commit/instantiate/invoke/query/list/logs",
+            5,
+        ),
     }
 }
 
@@ -128,7 +133,10 @@ fn render_cmd(
     ));
     let mut files = NodeFiles::new();
     for node in &topo.nodes {
-        files.insert(node.name.clone(), pki::read_tree(&crypto_dir.node_dir(node))?);
+        files.insert(
+            node.name.clone(),
+            pki::read_tree(&crypto_dir.node_dir(node))?,
+        );
     }
     let rendered = render::render(&ws, &topo, &files)?;
     match &args.out {
@@ -212,11 +220,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(io("cannot set permissions of", path))?;
     }
-    tmp.persist(path)
-        .map_err(|e| CliError::Io {
-            action: "cannot write",
-            path: path.to_path_buf(),
-            source: e.error,
-        })?;
+    tmp.persist(path).map_err(|e| CliError::Io {
+        action: "cannot write",
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(())
 }

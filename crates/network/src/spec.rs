@@ -358,7 +358,8 @@ impl Workspace {
     /// Parse and validate spec text. `path` is only used in messages; `base` is
     /// the folder relative chaincode paths resolve against.
     pub fn parse(text: &str, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
-        let raw: RawWorkspace = serde_saphyr::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+        let raw: RawWorkspace =
+            serde_saphyr::from_str(text).map_err(|e| parse_error(path, text, &e))?;
         validate(raw, path, base)
     }
 
@@ -404,7 +405,9 @@ fn parse_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> SpecError {
 
 /// The mapping key written on `pos`'s line before `pos`, as in `  - peers: two`.
 fn key_on_line(text: &str, pos: Pos) -> Option<String> {
-    let line = text.lines().nth(usize::try_from(pos.line).ok()?.checked_sub(1)?)?;
+    let line = text
+        .lines()
+        .nth(usize::try_from(pos.line).ok()?.checked_sub(1)?)?;
     let body = line.trim_start().trim_start_matches("- ").trim_start();
     let (key, _) = body.split_once(':')?;
     let key_ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -422,7 +425,10 @@ fn first_line_of(e: &serde_saphyr::Error) -> String {
         .unwrap_or("invalid YAML");
     // Drop the "error: line X column Y: " prefix: we print the place ourselves.
     let line = line.strip_prefix("error: ").unwrap_or(line);
-    match line.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
         Some((place, msg)) if place.contains("column") => msg.to_string(),
         _ => line.to_string(),
     }
@@ -766,12 +772,22 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
     let mut orderer = def.orderer.clone();
     if let Some(o) = &raw.orderer {
         if let Some(n) = &o.org {
-            c.at(n, "orderer.org", check_org_name(&n.value), "e.g. `org: OrdererOrg`");
+            c.at(
+                n,
+                "orderer.org",
+                check_org_name(&n.value),
+                "e.g. `org: OrdererOrg`",
+            );
             orderer.name = n.value.clone();
             orderer.msp_id = format!("{}MSP", n.value);
         }
         if let Some(m) = &o.msp_id {
-            c.at(m, "orderer.mspId", check_msp_id(&m.value), "e.g. `mspId: OrdererMSP`");
+            c.at(
+                m,
+                "orderer.mspId",
+                check_msp_id(&m.value),
+                "e.g. `mspId: OrdererMSP`",
+            );
             orderer.msp_id = m.value.clone();
         }
         if let Some(n) = &o.count {
@@ -780,7 +796,12 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             } else {
                 Err(format!("orderer count {} is out of range 1..=9", n.value))
             };
-            c.at(n, "orderer.count", r, "use 1 for development or 3 / 5 for a Raft quorum");
+            c.at(
+                n,
+                "orderer.count",
+                r,
+                "use 1 for development or 3 / 5 for a Raft quorum",
+            );
             orderer.count = n.value;
         }
     }
@@ -801,10 +822,20 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
                 .enumerate()
                 .map(|(i, o)| {
                     let f = format!("orgs[{i}]");
-                    c.at(&o.name, format!("{f}.name"), check_org_name(&o.name.value), "e.g. `name: Org1`");
+                    c.at(
+                        &o.name,
+                        format!("{f}.name"),
+                        check_org_name(&o.name.value),
+                        "e.g. `name: Org1`",
+                    );
                     let msp_id = match &o.msp_id {
                         Some(m) => {
-                            c.at(m, format!("{f}.mspId"), check_msp_id(&m.value), "e.g. `mspId: Org1MSP`");
+                            c.at(
+                                m,
+                                format!("{f}.mspId"),
+                                check_msp_id(&m.value),
+                                "e.g. `mspId: Org1MSP`",
+                            );
                             m.value.clone()
                         }
                         None => format!("{}MSP", o.name.value),
@@ -943,7 +974,12 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
     let mut seen_cc = BTreeSet::new();
     for (i, cc) in raw.chaincodes.iter().enumerate() {
         let f = format!("chaincodes[{i}]");
-        c.at(&cc.name, format!("{f}.name"), check_chaincode_name(&cc.name.value), "e.g. `name: basic`");
+        c.at(
+            &cc.name,
+            format!("{f}.name"),
+            check_chaincode_name(&cc.name.value),
+            "e.g. `name: basic`",
+        );
         let channel = match &cc.channel {
             Some(ch) => {
                 if !channels.iter().any(|x| x.name == ch.value) {
@@ -974,22 +1010,37 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             c.push(
                 pos_of(&cc.name),
                 format!("{f}.name"),
-                format!("chaincode {:?} is listed twice on channel {channel:?}", cc.name.value),
+                format!(
+                    "chaincode {:?} is listed twice on channel {channel:?}",
+                    cc.name.value
+                ),
                 "give each chaincode on a channel its own name",
             );
         }
         let version = match &cc.version {
             Some(v) => {
-                c.at(v, format!("{f}.version"), check_chaincode_version(&v.value), "e.g. `version: \"1.0\"`");
+                c.at(
+                    v,
+                    format!("{f}.version"),
+                    check_chaincode_version(&v.value),
+                    "e.g. `version: \"1.0\"`",
+                );
                 v.value.clone()
             }
             None => "1.0".to_string(),
         };
         if let Some(l) = &cc.label {
-            c.at(l, format!("{f}.label"), check_label(&l.value), "e.g. `label: basic_1.0`");
+            c.at(
+                l,
+                format!("{f}.label"),
+                check_label(&l.value),
+                "e.g. `label: basic_1.0`",
+            );
         } else {
             let implied = format!("{}_{}", cc.name.value, version);
-            if check_chaincode_name(&cc.name.value).is_ok() && check_chaincode_version(&version).is_ok() {
+            if check_chaincode_name(&cc.name.value).is_ok()
+                && check_chaincode_version(&version).is_ok()
+            {
                 c.at(
                     &cc.name,
                     format!("{f}.label"),
@@ -999,12 +1050,19 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             }
         }
         let rel = PathBuf::from(&cc.path.value);
-        let dir = if rel.is_absolute() { rel } else { base.join(rel) };
+        let dir = if rel.is_absolute() {
+            rel
+        } else {
+            base.join(rel)
+        };
         let lang = if !dir.is_dir() {
             c.push(
                 pos_of(&cc.path),
                 format!("{f}.path"),
-                format!("chaincode folder {} does not exist or is not a folder", dir.display()),
+                format!(
+                    "chaincode folder {} does not exist or is not a folder",
+                    dir.display()
+                ),
                 "give the path of the chaincode folder, relative to fabdev.yaml",
             );
             None
@@ -1082,7 +1140,12 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
                 h.value
             ))
         };
-        c.at(h, "hostPortBase", r, "pick a base between 30000 and 32767 minus 10 per node");
+        c.at(
+            h,
+            "hostPortBase",
+            r,
+            "pick a base between 30000 and 32767 minus 10 per node",
+        );
         host_port_base = h.value;
     }
 
@@ -1135,10 +1198,15 @@ mod tests {
 
     #[test]
     fn type_errors_name_the_field() {
-        let err = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n    peers: two\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("fabdev.yaml:5:12: field `peers`: "), "{err}");
+        let err = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n    peers: two\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("fabdev.yaml:5:12: field `peers`: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1167,8 +1235,14 @@ mod tests {
 
     #[test]
     fn fabric_versions() {
-        assert_eq!(parse_fabric_version("2.5").map(|v| v.two_digit()), Ok("2.5".into()));
-        assert_eq!(parse_fabric_version("3.1.1").map(|v| v.two_digit()), Ok("3.1".into()));
+        assert_eq!(
+            parse_fabric_version("2.5").map(|v| v.two_digit()),
+            Ok("2.5".into())
+        );
+        assert_eq!(
+            parse_fabric_version("3.1.1").map(|v| v.two_digit()),
+            Ok("3.1".into())
+        );
         assert!(parse_fabric_version("2.4").is_err());
         assert!(parse_fabric_version("latest").is_err());
         let v3 = parse_fabric_version("3.1").expect("3.1");
@@ -1184,7 +1258,16 @@ mod tests {
         )
         .unwrap_err();
         let fields: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["orgs[1].name", "channels[0].name", "channels[0].orgs[0]"]);
-        assert_eq!(err.problems()[0].pos, Some(Pos { line: 5, column: 11 }));
+        assert_eq!(
+            fields,
+            ["orgs[1].name", "channels[0].name", "channels[0].orgs[0]"]
+        );
+        assert_eq!(
+            err.problems()[0].pos,
+            Some(Pos {
+                line: 5,
+                column: 11
+            })
+        );
     }
 }

@@ -172,6 +172,9 @@ mod tests {
         assert_eq!(topo.nodes[2].host_ports.grpc, 30020);
         assert_eq!(topo.nodes[2].host_ports.admin, None);
         assert_eq!(topo.nodes[1].address(), "peer0-org1:7051");
-        assert!(o.tls_dns_names("fabdev").contains(&"orderer0-ordererorg.fabdev.svc.cluster.local".to_string()));
+        assert!(
+            o.tls_dns_names("fabdev")
+                .contains(&"orderer0-ordererorg.fabdev.svc.cluster.local".to_string())
+        );
     }
 }
