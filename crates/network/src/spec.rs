@@ -23,7 +23,7 @@ pub const KIND: &str = "Workspace";
 /// Pinned Docker-in-Docker image for the peers' sidecars. Docker 28 works with
 /// both the old Docker client of Fabric <= 2.5.14 and the moby client of
 /// 2.5.15+ / 3.1.4+ (Docker 29 breaks the former, see fabric-facts.md).
-pub const DEFAULT_DIND_IMAGE: &str = "docker:28.5.2-dind";
+pub const DEFAULT_DIND_IMAGE: &str = "docker:28.5.1-dind";
 /// Pinned CouchDB image used when an org asks for `stateDatabase: couchdb`.
 pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4.2";
 /// Default channel BatchTimeout: short, so each lifecycle step does not wait
@@ -1122,7 +1122,7 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
                 } else {
                     Err(format!("{:?} is not an image reference", v.value))
                 };
-                c.at(v, format!("images.{key}"), r, "e.g. `docker:28.5.2-dind`");
+                c.at(v, format!("images.{key}"), r, "e.g. `docker:28.5.1-dind`");
                 *slot = v.value.clone();
             }
         }
