@@ -237,22 +237,7 @@ fn walk_go(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), Pack
                 walk_go(tree, &child, out)?;
             }
             _ if meta && hidden => {}
-            Kind::File => {
-                if meta {
-                    let data = tree.read_metadata(&child, &child)?;
-                    out.push(Source {
-                        name: child.clone(),
-                        rel: child,
-                        data: Some(data),
-                    });
-                } else {
-                    out.push(Source {
-                        name: format!("src/{child}"),
-                        rel: child,
-                        data: None,
-                    });
-                }
-            }
+            Kind::File => out.push(file_source(tree, child, meta)?),
             other => return Err(tree.not_a_file(&child, other)),
         }
     }
@@ -300,26 +285,30 @@ fn walk_node(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), Pa
                 walk_node(tree, &child, out)?;
             }
             _ if meta && name.starts_with('.') => {}
-            Kind::File => {
-                if meta {
-                    let data = tree.read_metadata(&child, &child)?;
-                    out.push(Source {
-                        name: child.clone(),
-                        rel: child,
-                        data: Some(data),
-                    });
-                } else {
-                    out.push(Source {
-                        name: format!("src/{child}"),
-                        rel: child,
-                        data: None,
-                    });
-                }
-            }
+            Kind::File => out.push(file_source(tree, child, meta)?),
             other => return Err(tree.not_a_file(&child, other)),
         }
     }
     Ok(())
+}
+
+/// A file of the package: META-INF files go to the top level (checked and
+/// read now), everything else under `src/` (read when written).
+fn file_source(tree: &Tree<'_>, child: String, meta: bool) -> Result<Source, PackageError> {
+    Ok(if meta {
+        let data = tree.read_metadata(&child, &child)?;
+        Source {
+            name: child.clone(),
+            rel: child,
+            data: Some(data),
+        }
+    } else {
+        Source {
+            name: format!("src/{child}"),
+            rel: child,
+            data: None,
+        }
+    })
 }
 
 fn file_entry(name: &str) -> Entry<'_> {
