@@ -11,6 +11,18 @@ cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*"; }
 
+# --- Debian packages -----------------------------------------------------------
+# protoc: fabric-sdk compiles Fabric's protos in its build script.
+apt_missing=()
+command -v protoc >/dev/null 2>&1 || apt_missing+=(protobuf-compiler)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  log "installing ${apt_missing[*]} (apt)"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+
 # --- Python validators --------------------------------------------------------
 KV_VERSION=1.37.0
 py_scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
