@@ -286,3 +286,17 @@ fn commands_of_later_issues_say_they_are_not_implemented() {
         );
     }
 }
+
+#[test]
+fn a_missing_workspace_folder_exits_2() {
+    let out = fabdev()
+        .args(["-w", "/nonexistent/fabdev-ws", "render"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("/nonexistent/fabdev-ws does not exist"),
+        "{}",
+        stderr_of(&out)
+    );
+}

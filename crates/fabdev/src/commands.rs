@@ -98,10 +98,8 @@ fn load_workspace(ws_dir: &Path, spec: Option<&Path>) -> Result<Workspace, CliEr
         return Ok(Workspace::load_file(file)?);
     }
     if !ws_dir.is_dir() {
-        return Err(CliError::Io {
-            action: "cannot open workspace folder",
+        return Err(CliError::NoWorkspace {
             path: ws_dir.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
         });
     }
     Ok(Workspace::load_dir(ws_dir)?)

@@ -15,6 +15,11 @@ pub enum CliError {
     Render(#[from] network::render::RenderError),
     #[error("{} already exists\n  hint: {hint}", path.display())]
     Exists { path: PathBuf, hint: String },
+    #[error(
+        "workspace folder {} does not exist\n  hint: pass an existing folder with -w/--workspace, or run fabdev inside your project",
+        path.display()
+    )]
+    NoWorkspace { path: PathBuf },
     #[error("{action} {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -31,7 +36,10 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Spec(_) | CliError::Package(_) | CliError::Exists { .. } => 2,
+            CliError::Spec(_)
+            | CliError::Package(_)
+            | CliError::Exists { .. }
+            | CliError::NoWorkspace { .. } => 2,
             _ => 1,
         }
     }
