@@ -1,4 +1,5 @@
 //! kind clusters: the cluster config fabdev renders, and (later) creating,
 //! deleting and loading images into them.
 
+pub mod kind;
 pub mod kind_config;

@@ -1,0 +1,609 @@
+//! Driving the `kind` binary: find it, check its version, create, list and
+//! delete clusters.
+//!
+//! Every command goes through a [`Runner`], so tests check the exact argv and
+//! stdin with a fake one, and a failed command is reported as a line the user
+//! can paste into a shell, with its output.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Oldest kind release fabdev drives: its default node image runs
+/// Kubernetes 1.31, which has native sidecars (used for the DinD container)
+/// on by default.
+pub const MIN_KIND_VERSION: Version = Version {
+    major: 0,
+    minor: 24,
+    patch: 0,
+};
+
+/// Environment variable that names the kind binary (the `--kind` flag wins).
+pub const KIND_ENV: &str = "FABDEV_KIND";
+
+/// A command to run: program, arguments and optional standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    /// Bytes written to the command's stdin (then closed).
+    pub stdin: Option<Vec<u8>>,
+    /// Name of what stdin holds, for the pasteable line (`kind-config.yaml`).
+    pub stdin_name: Option<String>,
+    /// How long the command may take.
+    pub timeout: Duration,
+}
+
+impl CommandSpec {
+    pub fn new(program: impl Into<PathBuf>, args: &[&str]) -> CommandSpec {
+        CommandSpec {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+            stdin: None,
+            stdin_name: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> CommandSpec {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn stdin(mut self, name: &str, bytes: Vec<u8>) -> CommandSpec {
+        self.stdin = Some(bytes);
+        self.stdin_name = Some(name.to_string());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> CommandSpec {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The command as one shell line a user can paste, with stdin shown as a
+    /// redirect from the file it came from.
+    pub fn pasteable(&self) -> String {
+        let mut line = shell_quote(&self.program.to_string_lossy());
+        for a in &self.args {
+            line.push(' ');
+            line.push_str(&shell_quote(&a.to_string_lossy()));
+        }
+        if let Some(name) = &self.stdin_name {
+            line.push_str(" < ");
+            line.push_str(&shell_quote(name));
+        }
+        line
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// What a finished command returned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Runs commands. [`ProcessRunner`] for real; tests supply a fake.
+pub trait Runner: Send + Sync {
+    fn run(&self, cmd: &CommandSpec) -> impl Future<Output = std::io::Result<Output>> + Send;
+}
+
+/// Runs commands as child processes with tokio, killing them at the timeout.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessRunner;
+
+impl Runner for ProcessRunner {
+    async fn run(&self, cmd: &CommandSpec) -> std::io::Result<Output> {
+        use std::process::Stdio;
+        use tokio::io::AsyncWriteExt;
+
+        let mut child = tokio::process::Command::new(&cmd.program)
+            .args(&cmd.args)
+            .stdin(if cmd.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        if let (Some(bytes), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
+            stdin.write_all(bytes).await?;
+            drop(stdin);
+        }
+        let out = tokio::time::timeout(cmd.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("still running after {}s", cmd.timeout.as_secs()),
+                )
+            })??;
+        Ok(Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
+
+/// A kind release version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl Version {
+    /// Parse `kind version` output: `kind v0.27.0 go1.23.4 linux/amd64`
+    /// (pre-releases: `kind v0.28.0-alpha+abc go...`).
+    pub fn parse_kind_output(s: &str) -> Option<Version> {
+        let word = s.split_whitespace().find(|w| w.starts_with('v'))?;
+        let core = word
+            .trim_start_matches('v')
+            .split(['-', '+'])
+            .next()
+            .unwrap_or("");
+        let mut nums = core.split('.').map(|n| n.parse::<u32>().ok());
+        Some(Version {
+            major: nums.next()??,
+            minor: nums.next()??,
+            patch: nums.next().flatten().unwrap_or(0),
+        })
+    }
+}
+
+/// Errors of driving kind.
+#[derive(Debug, thiserror::Error)]
+pub enum KindError {
+    #[error(
+        "kind was not found{}\n  hint: install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or name the binary with --kind PATH or {KIND_ENV}",
+        searched.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
+    )]
+    NotFound { searched: Option<String> },
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({}):\n{}", exit_text(*code), indent(output))]
+    Failed {
+        command: String,
+        code: Option<i32>,
+        output: String,
+    },
+    #[error("cannot read the kind version from `{command}` output: {output:?}")]
+    UnknownVersion { command: String, output: String },
+    #[error(
+        "kind {found} is too old: fabdev needs {MIN_KIND_VERSION} or newer\n  hint: upgrade kind"
+    )]
+    TooOld { found: Version },
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exit code {c}"),
+        None => "killed by a signal".to_string(),
+    }
+}
+
+fn indent(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    // The tail is where kind says what went wrong; keep it readable.
+    let start = lines.len().saturating_sub(40);
+    lines[start..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Find the kind binary: an explicit path, then `FABDEV_KIND`, then `PATH`.
+pub fn find_kind(explicit: Option<&Path>) -> Result<PathBuf, KindError> {
+    let env = std::env::var_os(KIND_ENV).map(PathBuf::from);
+    find_kind_with(explicit, env.as_deref(), which::which("kind").ok())
+}
+
+fn find_kind_with(
+    explicit: Option<&Path>,
+    env: Option<&Path>,
+    on_path: Option<PathBuf>,
+) -> Result<PathBuf, KindError> {
+    if let Some(p) = explicit.or(env) {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(KindError::NotFound {
+                searched: Some(format!("{} is not a file", p.display())),
+            })
+        };
+    }
+    on_path.ok_or(KindError::NotFound {
+        searched: Some("not on PATH".into()),
+    })
+}
+
+/// How long `kind create cluster` may take (node image start and the control
+/// plane coming up).
+pub const CREATE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The kind binary and how to run it.
+#[derive(Debug, Clone)]
+pub struct Kind<R: Runner = ProcessRunner> {
+    bin: PathBuf,
+    runner: R,
+}
+
+impl<R: Runner> Kind<R> {
+    pub fn new(bin: impl Into<PathBuf>, runner: R) -> Kind<R> {
+        Kind {
+            bin: bin.into(),
+            runner,
+        }
+    }
+
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    fn cmd(&self, args: &[&str]) -> CommandSpec {
+        CommandSpec::new(&self.bin, args)
+    }
+
+    async fn run_ok(&self, cmd: CommandSpec) -> Result<Output, KindError> {
+        let out = self
+            .runner
+            .run(&cmd)
+            .await
+            .map_err(|source| KindError::Spawn {
+                command: cmd.pasteable(),
+                source,
+            })?;
+        if out.success() {
+            Ok(out)
+        } else {
+            let mut output = out.stderr.trim_end().to_string();
+            if !out.stdout.trim().is_empty() {
+                output = format!("{}\n{output}", out.stdout.trim_end());
+            }
+            Err(KindError::Failed {
+                command: cmd.pasteable(),
+                code: out.code,
+                output,
+            })
+        }
+    }
+
+    /// `kind version`, checked against [`MIN_KIND_VERSION`].
+    pub async fn version(&self) -> Result<Version, KindError> {
+        let cmd = self.cmd(&["version"]);
+        let command = cmd.pasteable();
+        let out = self.run_ok(cmd).await?;
+        let v = Version::parse_kind_output(&out.stdout).ok_or(KindError::UnknownVersion {
+            command,
+            output: out.stdout.trim().to_string(),
+        })?;
+        if v < MIN_KIND_VERSION {
+            return Err(KindError::TooOld { found: v });
+        }
+        Ok(v)
+    }
+
+    /// Names of the existing kind clusters.
+    pub async fn clusters(&self) -> Result<Vec<String>, KindError> {
+        let out = self.run_ok(self.cmd(&["get", "clusters"])).await?;
+        // "No kind clusters found." goes to stderr; stdout is one name a line.
+        Ok(out
+            .stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
+    pub async fn exists(&self, name: &str) -> Result<bool, KindError> {
+        Ok(self.clusters().await?.iter().any(|c| c == name))
+    }
+
+    /// `kind create cluster` with the rendered config on stdin, writing the
+    /// kubeconfig to `kubeconfig` (never the user's ~/.kube/config).
+    pub async fn create(
+        &self,
+        name: &str,
+        config_yaml: &str,
+        kubeconfig: &Path,
+        node_image: Option<&str>,
+    ) -> Result<(), KindError> {
+        let mut cmd = self
+            .cmd(&["create", "cluster", "--name", name, "--config", "-"])
+            .arg("--kubeconfig")
+            .arg(kubeconfig.as_os_str())
+            .stdin("kind-config.yaml", config_yaml.as_bytes().to_vec())
+            .timeout(CREATE_TIMEOUT);
+        if let Some(image) = node_image {
+            cmd = cmd.arg("--image").arg(image);
+        }
+        self.run_ok(cmd).await.map(drop)
+    }
+
+    /// `kind delete cluster`; deleting a cluster that does not exist succeeds.
+    pub async fn delete(&self, name: &str, kubeconfig: &Path) -> Result<(), KindError> {
+        let cmd = self
+            .cmd(&["delete", "cluster", "--name", name])
+            .arg("--kubeconfig")
+            .arg(kubeconfig.as_os_str())
+            .timeout(Duration::from_secs(180));
+        self.run_ok(cmd).await.map(drop)
+    }
+
+    /// Node container names of a cluster.
+    pub async fn nodes(&self, name: &str) -> Result<Vec<String>, KindError> {
+        let out = self
+            .run_ok(self.cmd(&["get", "nodes", "--name", name]))
+            .await?;
+        Ok(out
+            .stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records every command and answers from a script.
+    #[derive(Default)]
+    struct Fake {
+        seen: Mutex<Vec<CommandSpec>>,
+        answers: Mutex<Vec<Output>>,
+    }
+
+    impl Fake {
+        fn answering(answers: Vec<Output>) -> Fake {
+            Fake {
+                seen: Mutex::default(),
+                answers: Mutex::new(answers.into_iter().rev().collect()),
+            }
+        }
+        fn seen(&self) -> Vec<CommandSpec> {
+            self.seen.lock().unwrap().clone()
+        }
+    }
+
+    impl Runner for &Fake {
+        async fn run(&self, cmd: &CommandSpec) -> std::io::Result<Output> {
+            self.seen.lock().unwrap().push(cmd.clone());
+            Ok(self.answers.lock().unwrap().pop().unwrap_or_default())
+        }
+    }
+
+    fn ok(stdout: &str) -> Output {
+        Output {
+            code: Some(0),
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    fn args(c: &CommandSpec) -> Vec<String> {
+        c.args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn create_passes_the_config_on_stdin_and_a_private_kubeconfig() {
+        let fake = Fake::answering(vec![ok("")]);
+        let kind = Kind::new("/usr/local/bin/kind", &fake);
+        block_on(kind.create(
+            "fabdev",
+            "kind: Cluster\n",
+            Path::new("/ws/.fabdev/kubeconfig"),
+            None,
+        ))
+        .unwrap();
+        let seen = fake.seen();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            args(&seen[0]),
+            [
+                "create",
+                "cluster",
+                "--name",
+                "fabdev",
+                "--config",
+                "-",
+                "--kubeconfig",
+                "/ws/.fabdev/kubeconfig"
+            ]
+        );
+        assert_eq!(seen[0].stdin.as_deref(), Some(&b"kind: Cluster\n"[..]));
+        assert_eq!(seen[0].timeout, CREATE_TIMEOUT);
+        assert_eq!(
+            seen[0].pasteable(),
+            "/usr/local/bin/kind create cluster --name fabdev --config - --kubeconfig /ws/.fabdev/kubeconfig < kind-config.yaml"
+        );
+    }
+
+    #[test]
+    fn create_with_a_node_image() {
+        let fake = Fake::answering(vec![ok("")]);
+        let kind = Kind::new("kind", &fake);
+        block_on(kind.create("x", "", Path::new("k"), Some("kindest/node:v1.33.1"))).unwrap();
+        let a = args(&fake.seen()[0]);
+        assert_eq!(&a[a.len() - 2..], ["--image", "kindest/node:v1.33.1"]);
+    }
+
+    #[test]
+    fn a_failed_command_is_reported_pasteable_with_its_output() {
+        let fake = Fake::answering(vec![Output {
+            code: Some(1),
+            stdout: String::new(),
+            stderr: "ERROR: failed to create cluster: node(s) already exist for a cluster with the name \"fabdev\"\n".into(),
+        }]);
+        let kind = Kind::new("kind", &fake);
+        let err = block_on(kind.create("fabdev", "", Path::new("/tmp/my kube"), None)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("`kind create cluster --name fabdev --config - --kubeconfig '/tmp/my kube' < kind-config.yaml` failed (exit code 1):"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    ERROR: failed to create cluster: node(s) already exist"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn clusters_and_exists() {
+        let fake = Fake::answering(vec![ok("dev\nfabdev\n"), ok("")]);
+        let kind = Kind::new("kind", &fake);
+        assert!(block_on(kind.exists("fabdev")).unwrap());
+        assert!(!block_on(kind.exists("fabdev")).unwrap());
+        assert_eq!(args(&fake.seen()[0]), ["get", "clusters"]);
+    }
+
+    #[test]
+    fn delete_and_nodes_argv() {
+        let fake = Fake::answering(vec![ok(""), ok("fabdev-control-plane\n")]);
+        let kind = Kind::new("kind", &fake);
+        block_on(kind.delete("fabdev", Path::new("/k"))).unwrap();
+        assert_eq!(
+            block_on(kind.nodes("fabdev")).unwrap(),
+            ["fabdev-control-plane"]
+        );
+        let seen = fake.seen();
+        assert_eq!(
+            args(&seen[0]),
+            [
+                "delete",
+                "cluster",
+                "--name",
+                "fabdev",
+                "--kubeconfig",
+                "/k"
+            ]
+        );
+        assert_eq!(args(&seen[1]), ["get", "nodes", "--name", "fabdev"]);
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            Version::parse_kind_output("kind v0.27.0 go1.23.4 linux/amd64"),
+            Some(Version {
+                major: 0,
+                minor: 27,
+                patch: 0
+            })
+        );
+        assert_eq!(
+            Version::parse_kind_output("kind v0.30.0-alpha+1234 go1.24 linux/amd64")
+                .map(|v| v.minor),
+            Some(30)
+        );
+        assert_eq!(Version::parse_kind_output("garbage"), None);
+
+        let fake = Fake::answering(vec![ok("kind v0.20.0 go1.20.4 linux/amd64\n")]);
+        let err = block_on(Kind::new("kind", &fake).version()).unwrap_err();
+        assert!(err.to_string().contains("kind v0.20.0 is too old"), "{err}");
+        let fake = Fake::answering(vec![ok("kind v0.29.0 go1.24 linux/amd64\n")]);
+        assert_eq!(
+            block_on(Kind::new("kind", &fake).version()).unwrap().minor,
+            29
+        );
+    }
+
+    #[test]
+    fn finding_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("kind");
+        std::fs::write(&bin, "").unwrap();
+        assert_eq!(find_kind_with(Some(&bin), None, None).unwrap(), bin);
+        assert_eq!(find_kind_with(None, Some(&bin), None).unwrap(), bin);
+        let err = find_kind_with(Some(&dir.path().join("nope")), None, None).unwrap_err();
+        assert!(err.to_string().contains("is not a file"), "{err}");
+        let err = find_kind_with(None, None, None).unwrap_err();
+        assert!(err.to_string().contains("not on PATH"), "{err}");
+        assert!(err.to_string().contains("--kind PATH"), "{err}");
+        assert_eq!(
+            find_kind_with(None, None, Some(PathBuf::from("/usr/bin/kind"))).unwrap(),
+            PathBuf::from("/usr/bin/kind")
+        );
+    }
+
+    #[test]
+    fn the_real_runner_runs_and_times_out() {
+        let out = block_on(
+            ProcessRunner.run(
+                &CommandSpec::new("sh", &["-c", "cat; echo err >&2; exit 3"])
+                    .stdin("in", b"hi".to_vec()),
+            ),
+        )
+        .unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout, "hi");
+        assert_eq!(out.stderr, "err\n");
+        let err = block_on(
+            ProcessRunner.run(
+                &CommandSpec::new("sh", &["-c", "read x"])
+                    .stdin("in", Vec::new())
+                    .timeout(Duration::from_millis(50)),
+            ),
+        );
+        // `read` on a closed stdin returns at once: not a timeout.
+        assert!(err.is_ok());
+        let err = block_on(
+            ProcessRunner
+                .run(&CommandSpec::new("sleep", &["5"]).timeout(Duration::from_millis(100))),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    }
+}
