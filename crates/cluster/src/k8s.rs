@@ -1,0 +1,429 @@
+//! Talking to the Kubernetes API with kube: a client from fabdev's own
+//! kubeconfig, server-side apply of rendered objects, and watch-driven waits
+//! with deadlines that say what they wait for and, on timeout, what the pods
+//! last said.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use k8s_openapi::api::core::v1::{Event as K8sEvent, Node, Pod};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, LogParams, Patch, PatchParams,
+};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::watcher;
+use kube::{Client, Config};
+
+/// The field manager of every server-side apply fabdev makes.
+pub const FIELD_MANAGER: &str = "fabdev";
+
+/// Errors of talking to the Kubernetes API.
+#[derive(Debug, thiserror::Error)]
+pub enum K8sError {
+    #[error("cannot read kubeconfig {}: {source}\n  hint: `fabdev up` writes it when it creates the cluster", path.display())]
+    Kubeconfig {
+        path: PathBuf,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("cannot build a Kubernetes client from {}: {source}", path.display())]
+    Client {
+        path: PathBuf,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{file}: not a Kubernetes object: {message}")]
+    BadManifest { file: String, message: String },
+    #[error("cannot apply {kind} {name}: {source}")]
+    Apply {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("watching {what} failed: {source}")]
+    Watch {
+        what: String,
+        #[source]
+        source: watcher::Error,
+    },
+    #[error("timed out after {}s waiting for {what}; last seen: {last}{}", timeout.as_secs(), diagnostics.as_deref().map(|d| format!("\n{d}")).unwrap_or_default())]
+    Timeout {
+        what: String,
+        timeout: Duration,
+        last: String,
+        diagnostics: Option<String>,
+    },
+    #[error("cannot read {what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// A client that talks to the cluster named in fabdev's kubeconfig (never
+/// the user's `~/.kube/config`).
+pub async fn client(kubeconfig: &Path) -> Result<Client, K8sError> {
+    let kc = Kubeconfig::read_from(kubeconfig).map_err(|source| K8sError::Kubeconfig {
+        path: kubeconfig.to_path_buf(),
+        source,
+    })?;
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|source| K8sError::Kubeconfig {
+            path: kubeconfig.to_path_buf(),
+            source,
+        })?;
+    Client::try_from(config).map_err(|source| K8sError::Client {
+        path: kubeconfig.to_path_buf(),
+        source,
+    })
+}
+
+/// One rendered object to apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Where it came from (a file name), for messages.
+    pub file: String,
+    pub yaml: String,
+}
+
+/// The result of applying one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub kind: String,
+    pub name: String,
+    /// The server's resourceVersion before and after: equal means unchanged.
+    pub changed: bool,
+}
+
+fn parse_manifest(m: &Manifest) -> Result<(DynamicObject, ApiResource), K8sError> {
+    let bad = |message: String| K8sError::BadManifest {
+        file: m.file.clone(),
+        message,
+    };
+    let obj: DynamicObject = serde_saphyr::from_str(&m.yaml).map_err(|e| bad(e.to_string()))?;
+    let types = obj
+        .types
+        .as_ref()
+        .ok_or_else(|| bad("no apiVersion/kind".into()))?;
+    let (group, version) = match types.api_version.split_once('/') {
+        Some((g, v)) => (g.to_string(), v.to_string()),
+        None => (String::new(), types.api_version.clone()),
+    };
+    let gvk = GroupVersionKind::gvk(&group, &version, &types.kind);
+    Ok((obj, ApiResource::from_gvk(&gvk)))
+}
+
+/// Server-side apply every object in order (field manager `fabdev`, forced,
+/// so fabdev's fields win over earlier hand edits). Applying the same objects
+/// again changes nothing and reports `changed: false`.
+pub async fn apply(client: &Client, manifests: &[Manifest]) -> Result<Vec<Applied>, K8sError> {
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut out = Vec::with_capacity(manifests.len());
+    for m in manifests {
+        let (obj, ar) = parse_manifest(m)?;
+        let name = obj
+            .metadata
+            .name
+            .clone()
+            .ok_or_else(|| K8sError::BadManifest {
+                file: m.file.clone(),
+                message: "no metadata.name".into(),
+            })?;
+        let api: Api<DynamicObject> = match &obj.metadata.namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        let before = api
+            .get_opt(&name)
+            .await
+            .map_err(|source| K8sError::Apply {
+                kind: ar.kind.clone(),
+                name: name.clone(),
+                source,
+            })?
+            .and_then(|o| o.metadata.resource_version);
+        let after = api
+            .patch(&name, &params, &Patch::Apply(&obj))
+            .await
+            .map_err(|source| K8sError::Apply {
+                kind: ar.kind.clone(),
+                name: name.clone(),
+                source,
+            })?
+            .metadata
+            .resource_version;
+        out.push(Applied {
+            kind: ar.kind.clone(),
+            name,
+            changed: before.is_none() || before != after,
+        });
+    }
+    Ok(out)
+}
+
+/// Watch `api` until `done` holds for the current set of objects (after the
+/// first full listing), or `timeout` passes. `describe` tells, on timeout,
+/// where things stood.
+async fn wait_for<K, D, S>(
+    api: Api<K>,
+    config: watcher::Config,
+    what: &str,
+    timeout: Duration,
+    done: D,
+    describe: S,
+) -> Result<BTreeMap<String, K>, (K8sError, BTreeMap<String, K>)>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    D: Fn(&BTreeMap<String, K>) -> bool,
+    S: Fn(&BTreeMap<String, K>) -> String,
+{
+    let mut seen: BTreeMap<String, K> = BTreeMap::new();
+    let mut listed = false;
+    let stream = watcher(api, config);
+    futures_util::pin_mut!(stream);
+    let run = async {
+        while let Some(ev) = stream.try_next().await.map_err(|source| K8sError::Watch {
+            what: what.to_string(),
+            source,
+        })? {
+            match ev {
+                watcher::Event::Init => {
+                    seen.clear();
+                    listed = false;
+                }
+                watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
+                    seen.insert(o.meta().name.clone().unwrap_or_default(), o);
+                }
+                watcher::Event::Delete(o) => {
+                    seen.remove(&o.meta().name.clone().unwrap_or_default());
+                }
+                watcher::Event::InitDone => listed = true,
+            }
+            if listed && done(&seen) {
+                return Ok(());
+            }
+        }
+        Err(K8sError::Timeout {
+            what: what.to_string(),
+            timeout,
+            last: "the watch ended".into(),
+            diagnostics: None,
+        })
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(())) => Ok(seen),
+        Ok(Err(e)) => Err((e, seen)),
+        Err(_) => {
+            let last = describe(&seen);
+            Err((
+                K8sError::Timeout {
+                    what: what.to_string(),
+                    timeout,
+                    last,
+                    diagnostics: None,
+                },
+                seen,
+            ))
+        }
+    }
+}
+
+fn node_ready(n: &Node) -> bool {
+    n.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Wait until the cluster has at least one node and every node is Ready.
+pub async fn wait_nodes_ready(client: &Client, timeout: Duration) -> Result<(), K8sError> {
+    let api: Api<Node> = Api::all(client.clone());
+    wait_for(
+        api,
+        watcher::Config::default(),
+        "every node to be Ready",
+        timeout,
+        |nodes| !nodes.is_empty() && nodes.values().all(node_ready),
+        |nodes| summary(nodes, |n| if node_ready(n) { "Ready" } else { "NotReady" }),
+    )
+    .await
+    .map(drop)
+    .map_err(|(e, _)| e)
+}
+
+fn pod_ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn pod_phase(p: &Pod) -> String {
+    if pod_ready(p) {
+        return "Ready".into();
+    }
+    // The most telling waiting reason of any container (CrashLoopBackOff,
+    // ErrImageNeverPull, ...), else the phase.
+    let status = p.status.as_ref();
+    let waiting = status
+        .into_iter()
+        .flat_map(|s| {
+            s.init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+        })
+        .find_map(|c| {
+            let w = c.state.as_ref()?.waiting.as_ref()?;
+            Some(format!(
+                "{}: {}",
+                c.name,
+                w.reason.clone().unwrap_or_default()
+            ))
+        });
+    waiting.unwrap_or_else(|| {
+        status
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Unknown".into())
+    })
+}
+
+fn summary<K>(objs: &BTreeMap<String, K>, state: impl Fn(&K) -> &str) -> String {
+    if objs.is_empty() {
+        return "none yet".into();
+    }
+    objs.iter()
+        .map(|(n, o)| format!("{n} {}", state(o)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Wait until the pods matching `selector` in `namespace` number `expected`
+/// and are all Ready. On timeout the error carries each unready pod's last
+/// events and log lines.
+pub async fn wait_pods_ready(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Result<(), K8sError> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let what = format!("{expected} pod(s) with {selector} in namespace {namespace} to be Ready");
+    let result = wait_for(
+        api,
+        watcher::Config::default().labels(selector),
+        &what,
+        timeout,
+        |pods| pods.len() >= expected && pods.values().all(pod_ready),
+        |pods| {
+            let phases: BTreeMap<String, String> = pods
+                .iter()
+                .map(|(n, p)| (n.clone(), pod_phase(p)))
+                .collect();
+            summary(&phases, String::as_str)
+        },
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err((
+            K8sError::Timeout {
+                what,
+                timeout,
+                last,
+                ..
+            },
+            pods,
+        )) => {
+            let mut diag = String::new();
+            for (name, pod) in pods.iter().filter(|(_, p)| !pod_ready(p)) {
+                diag.push_str(&pod_diagnostics(client, namespace, name, pod).await);
+            }
+            Err(K8sError::Timeout {
+                what,
+                timeout,
+                last,
+                diagnostics: (!diag.is_empty()).then_some(diag),
+            })
+        }
+        Err((e, _)) => Err(e),
+    }
+}
+
+/// The last events of a pod and the last log lines of its containers that
+/// are not ready, as indented text. Failures to read them are said inline:
+/// diagnostics never hide the original timeout.
+pub async fn pod_diagnostics(client: &Client, namespace: &str, name: &str, pod: &Pod) -> String {
+    let mut out = format!("  pod {name}:\n");
+    let events: Api<K8sEvent> = Api::namespaced(client.clone(), namespace);
+    let lp = ListParams::default().fields(&format!("involvedObject.name={name}"));
+    match events.list(&lp).await {
+        Ok(list) => {
+            let mut items = list.items;
+            items.sort_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0));
+            for e in items.iter().rev().take(5).rev() {
+                out.push_str(&format!(
+                    "    event {}: {}\n",
+                    e.reason.clone().unwrap_or_default(),
+                    e.message.clone().unwrap_or_default().trim()
+                ));
+            }
+        }
+        Err(e) => out.push_str(&format!("    (cannot list events: {e})\n")),
+    }
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let unready: Vec<String> = pod
+        .status
+        .iter()
+        .flat_map(|s| {
+            s.init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+        })
+        .filter(|c| !c.ready)
+        .map(|c| c.name.clone())
+        .collect();
+    for container in unready {
+        let lp = LogParams {
+            container: Some(container.clone()),
+            tail_lines: Some(20),
+            ..LogParams::default()
+        };
+        match pods.logs(name, &lp).await {
+            Ok(text) => {
+                for line in text.lines() {
+                    out.push_str(&format!("    {container}| {line}\n"));
+                }
+            }
+            Err(e) => out.push_str(&format!("    ({container}: no logs: {e})\n")),
+        }
+    }
+    out
+}
+
+/// Namespaces and cluster-scoped objects fabdev made carry this label.
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by=fabdev";
+
+/// Names of the pods in a namespace with their readiness, for `status`.
+pub async fn pods(client: &Client, namespace: &str) -> Result<Vec<(String, bool)>, K8sError> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list(&ListParams::default().labels(MANAGED_BY))
+        .await
+        .map_err(|source| K8sError::Read {
+            what: format!("pods in namespace {namespace}"),
+            source,
+        })?;
+    Ok(list
+        .items
+        .iter()
+        .map(|p| (p.metadata.name.clone().unwrap_or_default(), pod_ready(p)))
+        .collect())
+}

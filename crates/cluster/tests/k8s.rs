@@ -1,0 +1,332 @@
+#![allow(clippy::unwrap_used)]
+//! Kubernetes API calls at request level, against tower-test's mock service:
+//! server-side apply (method, path, field manager, force, content type) and
+//! the watch-driven waits (list then watch, deadline, diagnostics).
+
+use std::time::Duration;
+
+use cluster::k8s::{self, K8sError, Manifest};
+use http::{Method, Request, Response};
+use kube::Client;
+use kube::client::Body;
+use serde_json::{Value, json};
+use tower_test::mock;
+
+type Handle = mock::Handle<Request<Body>, Response<Body>>;
+
+fn mock_client() -> (Client, Handle) {
+    let (svc, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    (Client::new(svc, "default"), handle)
+}
+
+fn respond(send: mock::SendResponse<Response<Body>>, status: u16, body: &Value) {
+    send.send_response(
+        Response::builder()
+            .status(status)
+            .body(Body::from(serde_json::to_vec(body).unwrap()))
+            .unwrap(),
+    );
+}
+
+fn not_found() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})
+}
+
+async fn body_text(req: Request<Body>) -> String {
+    let bytes = req.into_body().collect_bytes().await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn query(req: &Request<Body>) -> String {
+    req.uri().query().unwrap_or("").to_string()
+}
+
+const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: peer0-org1-crypto\n  namespace: fabdev\ndata:\n  a: aGk=\n";
+const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: fabdev\n";
+const STATEFULSET: &str = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: peer0-org1\n  namespace: fabdev\nspec:\n  serviceName: peer0-org1\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: i}]}}\n";
+
+#[tokio::test]
+async fn apply_is_server_side_with_fabdev_as_forced_field_manager() {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let expected = [
+            ("/api/v1/namespaces/fabdev", "Namespace"),
+            (
+                "/api/v1/namespaces/fabdev/secrets/peer0-org1-crypto",
+                "Secret",
+            ),
+            (
+                "/apis/apps/v1/namespaces/fabdev/statefulsets/peer0-org1",
+                "StatefulSet",
+            ),
+        ];
+        for (path, kind) in expected {
+            // First a GET to learn the current resourceVersion: not there yet.
+            let (req, send) = handle.next_request().await.expect("get");
+            assert_eq!(req.method(), Method::GET);
+            assert_eq!(req.uri().path(), path);
+            respond(send, 404, &not_found());
+            // Then the apply patch.
+            let (req, send) = handle.next_request().await.expect("patch");
+            assert_eq!(req.method(), Method::PATCH);
+            assert_eq!(req.uri().path(), path);
+            let q = query(&req);
+            assert!(q.contains("fieldManager=fabdev"), "{q}");
+            assert!(q.contains("force=true"), "{q}");
+            assert_eq!(
+                req.headers().get("content-type").unwrap(),
+                "application/apply-patch+yaml"
+            );
+            let body: Value = serde_json::from_str(&body_text(req).await).unwrap();
+            assert_eq!(body["kind"], kind);
+            let mut answer = body.clone();
+            answer["metadata"]["resourceVersion"] = json!("1");
+            respond(send, 200, &answer);
+        }
+    });
+    let manifests = [NAMESPACE, SECRET, STATEFULSET].map(|y| Manifest {
+        file: "x.yaml".into(),
+        yaml: y.into(),
+    });
+    let applied = k8s::apply(&client, &manifests).await.unwrap();
+    server.await.unwrap();
+    let kinds: Vec<(&str, bool)> = applied
+        .iter()
+        .map(|a| (a.kind.as_str(), a.changed))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("Namespace", true), ("Secret", true), ("StatefulSet", true)]
+    );
+}
+
+#[tokio::test]
+async fn reapplying_an_unchanged_object_reports_no_change() {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let (_, send) = handle.next_request().await.expect("get");
+        respond(
+            send,
+            200,
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fabdev", "resourceVersion": "7"}}),
+        );
+        let (_, send) = handle.next_request().await.expect("patch");
+        respond(
+            send,
+            200,
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fabdev", "resourceVersion": "7"}}),
+        );
+    });
+    let m = Manifest {
+        file: "00-namespace.yaml".into(),
+        yaml: NAMESPACE.into(),
+    };
+    let applied = k8s::apply(&client, &[m]).await.unwrap();
+    server.await.unwrap();
+    assert!(!applied[0].changed);
+}
+
+#[tokio::test]
+async fn a_rejected_apply_names_kind_and_object() {
+    let (client, mut handle) = mock_client();
+    tokio::spawn(async move {
+        let (_, send) = handle.next_request().await.expect("get");
+        respond(send, 404, &not_found());
+        let (_, send) = handle.next_request().await.expect("patch");
+        respond(
+            send,
+            422,
+            &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Invalid", "code": 422, "message": "spec.replicas: Invalid value"}),
+        );
+    });
+    let m = Manifest {
+        file: "03.yaml".into(),
+        yaml: STATEFULSET.into(),
+    };
+    let err = k8s::apply(&client, &[m]).await.unwrap_err().to_string();
+    assert!(err.contains("cannot apply StatefulSet peer0-org1"), "{err}");
+    assert!(err.contains("spec.replicas: Invalid value"), "{err}");
+}
+
+#[tokio::test]
+async fn a_manifest_without_kind_is_refused_before_any_request() {
+    let (client, _handle) = mock_client();
+    let m = Manifest {
+        file: "broken.yaml".into(),
+        yaml: "metadata:\n  name: x\n".into(),
+    };
+    let err = k8s::apply(&client, &[m]).await.unwrap_err();
+    assert!(matches!(err, K8sError::BadManifest { .. }), "{err}");
+    assert!(err.to_string().starts_with("broken.yaml: "), "{err}");
+}
+
+fn node(name: &str, ready: bool) -> Value {
+    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "resourceVersion": "10"},
+           "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}})
+}
+
+#[tokio::test]
+async fn waiting_for_nodes_lists_then_watches_until_ready() {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let (req, send) = handle.next_request().await.expect("list");
+        assert_eq!(req.uri().path(), "/api/v1/nodes");
+        assert!(!query(&req).contains("watch=true"));
+        respond(
+            send,
+            200,
+            &json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "10"},
+            "items": [node("fabdev-control-plane", false)]}),
+        );
+        let (req, send) = handle.next_request().await.expect("watch");
+        assert!(query(&req).contains("watch=true"), "{}", query(&req));
+        assert!(
+            query(&req).contains("resourceVersion=10"),
+            "{}",
+            query(&req)
+        );
+        let event = json!({"type": "MODIFIED", "object": node("fabdev-control-plane", true)});
+        send.send_response(
+            Response::builder()
+                .status(200)
+                .body(Body::from(format!("{event}\n").into_bytes()))
+                .unwrap(),
+        );
+        handle
+    });
+    k8s::wait_nodes_ready(&client, Duration::from_secs(10))
+        .await
+        .unwrap();
+    drop(server.await.unwrap());
+}
+
+#[tokio::test]
+async fn waiting_for_nodes_times_out_saying_what_it_saw() {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let (_, send) = handle.next_request().await.expect("list");
+        respond(
+            send,
+            200,
+            &json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "10"},
+            "items": [node("fabdev-control-plane", false)]}),
+        );
+        // The watch is never answered: nothing changes until the deadline.
+        let (_, pending) = handle.next_request().await.expect("watch");
+        (handle, pending)
+    });
+    let err = k8s::wait_nodes_ready(&client, Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("waiting for every node to be Ready"),
+        "{text}"
+    );
+    assert!(text.contains("fabdev-control-plane NotReady"), "{text}");
+    drop(server.await.unwrap());
+}
+
+#[tokio::test]
+async fn a_pod_wait_timeout_shows_events_and_logs_of_unready_containers() {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let (req, send) = handle.next_request().await.expect("list pods");
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/fabdev/pods");
+        assert!(
+            query(&req).contains("labelSelector=fabdev.dev%2Frole%3Dpeer"),
+            "{}",
+            query(&req)
+        );
+        respond(
+            send,
+            200,
+            &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "3"},
+            "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "peer0-org1-0", "resourceVersion": "3"},
+                "status": {"phase": "Pending",
+                    "initContainerStatuses": [{"name": "dind", "ready": false, "restartCount": 2, "image": "d", "imageID": "",
+                        "state": {"waiting": {"reason": "CrashLoopBackOff"}}}],
+                    "containerStatuses": [{"name": "peer", "ready": false, "restartCount": 0, "image": "p", "imageID": "",
+                        "state": {"waiting": {"reason": "PodInitializing"}}}]}}]}),
+        );
+        let (_, pending_watch) = handle.next_request().await.expect("watch");
+        let (req, send) = handle.next_request().await.expect("events");
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/fabdev/events");
+        assert!(
+            query(&req).contains("involvedObject.name%3Dpeer0-org1-0"),
+            "{}",
+            query(&req)
+        );
+        respond(
+            send,
+            200,
+            &json!({"apiVersion": "v1", "kind": "EventList", "metadata": {},
+            "items": [{"metadata": {"name": "e1"}, "involvedObject": {}, "reason": "BackOff", "message": "Back-off restarting failed container dind"}]}),
+        );
+        for container in ["dind", "peer"] {
+            let (req, send) = handle.next_request().await.expect("logs");
+            assert_eq!(
+                req.uri().path(),
+                "/api/v1/namespaces/fabdev/pods/peer0-org1-0/log"
+            );
+            assert!(query(&req).contains(&format!("container={container}")));
+            assert!(query(&req).contains("tailLines=20"));
+            send.send_response(
+                Response::builder()
+                    .status(200)
+                    .body(Body::from(
+                        format!("{container} says: failed to start daemon\n").into_bytes(),
+                    ))
+                    .unwrap(),
+            );
+        }
+        (handle, pending_watch)
+    });
+    let err = k8s::wait_pods_ready(
+        &client,
+        "fabdev",
+        "fabdev.dev/role=peer",
+        1,
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    drop(server.await.unwrap());
+    assert!(
+        err.contains("1 pod(s) with fabdev.dev/role=peer in namespace fabdev to be Ready"),
+        "{err}"
+    );
+    assert!(err.contains("peer0-org1-0 dind: CrashLoopBackOff"), "{err}");
+    assert!(
+        err.contains("event BackOff: Back-off restarting failed container dind"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dind| dind says: failed to start daemon"),
+        "{err}"
+    );
+    assert!(
+        err.contains("peer| peer says: failed to start daemon"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_client_comes_from_fabdevs_own_kubeconfig() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    let Err(err) = k8s::client(&path).await else {
+        panic!("a missing kubeconfig must fail");
+    };
+    let err = err.to_string();
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\ncurrent-context: kind-fabdev\nclusters:\n- name: kind-fabdev\n  cluster:\n    server: https://127.0.0.1:6443\n    insecure-skip-tls-verify: true\ncontexts:\n- name: kind-fabdev\n  context: {cluster: kind-fabdev, user: kind-fabdev}\nusers:\n- name: kind-fabdev\n  user: {token: abc}\n",
+    )
+    .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = k8s::client(&path).await.unwrap();
+    assert_eq!(client.default_namespace(), "default");
+}
