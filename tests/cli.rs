@@ -300,3 +300,75 @@ fn a_missing_workspace_folder_exits_2() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn doctor_reports_every_check_as_json_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kind = dir.path().join("kind");
+    std::fs::write(
+        &kind,
+        "#!/bin/sh\necho 'kind v0.29.0 go1.24.2 linux/amd64'\n",
+    )
+    .expect("fake kind");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let out = fabdev()
+        .current_dir(dir.path())
+        .args(["doctor", "-o", "json", "--kind"])
+        .arg(&kind)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8(out.stdout).expect("utf8");
+    let checks: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    let names: Vec<&str> = checks
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "docker", "dind", "kind", "kubectl", "cpu", "memory", "inotify", "ports"
+        ]
+    );
+    let verdict =
+        |n: &str| checks.iter().find(|c| c["name"] == n).expect("check")["verdict"].clone();
+    assert_eq!(verdict("kind"), "ok", "{stdout}");
+    assert!(
+        checks[2]["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("v0.29.0")
+    );
+    // The test setup (scripts/test.sh) starts Docker: doctor must see it.
+    assert_eq!(verdict("docker"), "ok", "{stdout}");
+    // Exit code follows the verdicts: 0 unless a check failed.
+    let failed = checks.iter().any(|c| c["verdict"] == "fail");
+    assert_eq!(out.status.success(), !failed, "{stdout}");
+}
+
+#[test]
+fn doctor_without_kind_fails_with_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = fabdev()
+        .current_dir(dir.path())
+        .env("PATH", "/nonexistent")
+        .env_remove("FABDEV_KIND")
+        .arg("doctor")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout.clone()).expect("utf8");
+    assert!(stdout.contains("✗ kind"), "{stdout}");
+    assert!(stdout.contains("--kind PATH"), "{stdout}");
+    assert!(
+        stderr_of(&out).contains("doctor found problems: kind"),
+        "{}",
+        stderr_of(&out)
+    );
+}

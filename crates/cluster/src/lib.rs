@@ -1,6 +1,7 @@
 //! kind clusters: the cluster config fabdev renders, and (later) creating,
 //! deleting and loading images into them.
 
+pub mod doctor;
 pub mod k8s;
 pub mod kind;
 pub mod kind_config;

@@ -45,8 +45,8 @@ pub enum Command {
     Down(DownArgs),
     /// Show what exists and whether it is healthy (not implemented yet).
     Status(StatusArgs),
-    /// Check prerequisites: Docker, kind, resources, ports (not implemented yet).
-    Doctor,
+    /// Check prerequisites: Docker, kind, kubectl, CPU, memory, ports, inotify.
+    Doctor(DoctorArgs),
     /// Write everything fabdev would apply, without a cluster.
     Render(RenderArgs),
     /// Channel operations.
@@ -88,6 +88,16 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
     pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// The kind binary (default: $FABDEV_KIND, then PATH).
+    #[arg(long, value_name = "PATH")]
+    pub kind: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

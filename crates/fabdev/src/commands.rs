@@ -9,7 +9,8 @@ use network::spec::{self, Lang};
 use network::{Topology, Workspace};
 
 use crate::cli::{
-    ChaincodeCommand, ChannelCommand, Cli, Command, InitArgs, LangArg, PackageArgs, RenderArgs,
+    ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs, LangArg,
+    PackageArgs, RenderArgs,
 };
 use crate::error::CliError;
 
@@ -39,12 +40,77 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Up => not_implemented("up", 4),
         Command::Down(_) => not_implemented("down", 4),
         Command::Status(_) => not_implemented("status", 4),
-        Command::Doctor => not_implemented("doctor", 4),
+        Command::Doctor(args) => doctor(&ws_dir, cli.spec.as_deref(), &args),
         Command::Channel(ChannelCommand::Create { .. }) => not_implemented("channel create", 3),
         Command::Chaincode(_) => not_implemented(
             "chaincode deploy/install/approve/commit/instantiate/invoke/query/list/logs",
             5,
         ),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            action: "cannot start the async runtime in",
+            path: PathBuf::from("."),
+            source,
+        })
+}
+
+fn doctor(ws_dir: &Path, spec: Option<&Path>, args: &DoctorArgs) -> Result<(), CliError> {
+    use cluster::doctor::{self, DoctorInput, Verdict};
+    let ws = load_workspace(ws_dir, spec)?;
+    let topo = Topology::of(&ws);
+    let mut host_ports = Vec::new();
+    for n in &topo.nodes {
+        host_ports.push(n.host_ports.grpc);
+        host_ports.extend(n.host_ports.admin);
+        host_ports.push(n.host_ports.operations);
+    }
+    let input = DoctorInput {
+        kind: args.kind.clone(),
+        host_ports,
+        dind_image: ws.images.dind.clone(),
+        fabric_tag: ws.fabric.tag.clone(),
+        // Until `up` exists there is no cluster of fabdev's to hold the ports.
+        cluster_exists: false,
+    };
+    let checks = runtime()?.block_on(doctor::run(&input));
+    match args.output {
+        Format::Json => {
+            for c in &checks {
+                println!("{}", serde_json::to_string(c).unwrap_or_default());
+            }
+        }
+        Format::Text => {
+            for c in &checks {
+                let mark = match c.verdict {
+                    Verdict::Ok => "✓",
+                    Verdict::Warn => "!",
+                    Verdict::Fail => "✗",
+                };
+                println!(" {mark} {:<8} {}", c.name, c.detail);
+                if let Some(h) = &c.hint {
+                    println!("   {:<8} hint: {h}", "");
+                }
+            }
+        }
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Doctor {
+            failed: failed.join(", "),
+        })
     }
 }
 

@@ -27,6 +27,8 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("doctor found problems: {failed}")]
+    Doctor { failed: String },
     #[error(
         "`fabdev {command}` is not implemented yet (tracked in issue {issue}).\n  hint: `fabdev render --out DIR` writes everything it would apply"
     )]
