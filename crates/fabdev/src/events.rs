@@ -1,0 +1,304 @@
+//! The engine's typed events and the reporters that show them.
+//!
+//! Long work (`up`, `down`, `channel create`, ...) is a list of named steps.
+//! The engine only emits [`Event`]s into a [`Sink`]; a reporter decides how
+//! they look: `✓ step (1.2s)` lines, a spinner on a terminal, or one JSON
+//! object a line for CI. Only this module touches indicatif.
+
+use std::future::Future;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A step began.
+    StepStarted { step: String },
+    /// Something the running step is doing or waiting for.
+    Progress { step: String, message: String },
+    /// A step finished.
+    StepDone {
+        step: String,
+        #[serde(rename = "elapsed_ms", serialize_with = "millis")]
+        elapsed: Duration,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A step failed; the run stops.
+    StepFailed {
+        step: String,
+        #[serde(rename = "elapsed_ms", serialize_with = "millis")]
+        elapsed: Duration,
+        error: String,
+    },
+    /// A note outside any step.
+    Note { message: String },
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Where events go.
+pub trait Sink: Send {
+    fn emit(&mut self, event: Event);
+}
+
+impl Sink for Vec<Event> {
+    fn emit(&mut self, event: Event) {
+        self.push(event);
+    }
+}
+
+/// Run one named step: started, then done (with `detail` from the result) or
+/// failed (with the error), each with the elapsed time.
+pub async fn step<T, E, F>(
+    sink: &mut dyn Sink,
+    name: &str,
+    detail: impl FnOnce(&T) -> Option<String>,
+    work: F,
+) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    sink.emit(Event::StepStarted { step: name.into() });
+    let start = Instant::now();
+    let result = work.await;
+    let elapsed = start.elapsed();
+    match &result {
+        Ok(v) => sink.emit(Event::StepDone {
+            step: name.into(),
+            elapsed,
+            detail: detail(v),
+        }),
+        Err(e) => sink.emit(Event::StepFailed {
+            step: name.into(),
+            elapsed,
+            error: e.to_string(),
+        }),
+    }
+    result
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// kind-style lines: ` ✓ step (1.2s)`; on a terminal a spinner shows the
+/// running step and its latest progress message.
+pub struct TextReporter<W: Write + Send> {
+    out: W,
+    spinner: Option<indicatif::ProgressBar>,
+    tty: bool,
+    verbose: bool,
+}
+
+impl<W: Write + Send> std::fmt::Debug for TextReporter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextReporter")
+            .field("tty", &self.tty)
+            .finish()
+    }
+}
+
+impl<W: Write + Send> TextReporter<W> {
+    /// `tty`: draw a spinner (only when the output is a terminal).
+    /// `verbose`: also print progress messages as lines when not on a tty.
+    pub fn new(out: W, tty: bool, verbose: bool) -> Self {
+        TextReporter {
+            out,
+            spinner: None,
+            tty,
+            verbose,
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        match &self.spinner {
+            Some(s) => s.println(text),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
+    }
+
+    fn stop_spinner(&mut self) {
+        if let Some(s) = self.spinner.take() {
+            s.finish_and_clear();
+        }
+    }
+}
+
+impl<W: Write + Send> Sink for TextReporter<W> {
+    fn emit(&mut self, event: Event) {
+        match event {
+            Event::StepStarted { step } => {
+                if self.tty {
+                    let s = indicatif::ProgressBar::new_spinner();
+                    s.set_style(
+                        indicatif::ProgressStyle::with_template(" {spinner} {prefix} {wide_msg}")
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    );
+                    s.set_prefix(step);
+                    s.enable_steady_tick(Duration::from_millis(100));
+                    self.spinner = Some(s);
+                }
+            }
+            Event::Progress { step, message } => match &self.spinner {
+                Some(s) => s.set_message(message),
+                None if self.verbose => self.line(&format!("   {step}: {message}")),
+                None => {}
+            },
+            Event::StepDone {
+                step,
+                elapsed,
+                detail,
+            } => {
+                self.stop_spinner();
+                let detail = detail.map(|d| format!(": {d}")).unwrap_or_default();
+                self.line(&format!(" ✓ {step}{detail} ({})", secs(elapsed)));
+            }
+            Event::StepFailed {
+                step,
+                elapsed,
+                error,
+            } => {
+                self.stop_spinner();
+                self.line(&format!(" ✗ {step} ({})", secs(elapsed)));
+                for l in error.lines() {
+                    self.line(&format!("   {l}"));
+                }
+            }
+            Event::Note { message } => self.line(&message),
+        }
+    }
+}
+
+/// One JSON object a line, for CI.
+#[derive(Debug)]
+pub struct JsonReporter<W: Write + Send> {
+    out: W,
+}
+
+impl<W: Write + Send> JsonReporter<W> {
+    pub fn new(out: W) -> Self {
+        JsonReporter { out }
+    }
+}
+
+impl<W: Write + Send> Sink for JsonReporter<W> {
+    fn emit(&mut self, event: Event) {
+        if let Ok(line) = serde_json::to_string(&event) {
+            let _ = writeln!(self.out, "{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_step_emits_started_then_done_or_failed() {
+        let mut events: Vec<Event> = Vec::new();
+        let ok: Result<u32, String> = run(step(
+            &mut events,
+            "create cluster",
+            |n| Some(format!("{n} nodes")),
+            async { Ok(1) },
+        ));
+        assert_eq!(ok, Ok(1));
+        let err: Result<u32, String> = run(step(&mut events, "apply", |_| None, async {
+            Err("boom".to_string())
+        }));
+        assert!(err.is_err());
+        assert!(matches!(&events[0], Event::StepStarted { step } if step == "create cluster"));
+        assert!(matches!(&events[1], Event::StepDone { detail: Some(d), .. } if d == "1 nodes"));
+        assert!(matches!(&events[2], Event::StepStarted { step } if step == "apply"));
+        assert!(matches!(&events[3], Event::StepFailed { error, .. } if error == "boom"));
+    }
+
+    #[test]
+    fn text_lines_without_a_terminal() {
+        let mut buf = Vec::new();
+        {
+            let mut r = TextReporter::new(&mut buf, false, false);
+            r.emit(Event::StepStarted {
+                step: "wait for nodes".into(),
+            });
+            r.emit(Event::Progress {
+                step: "wait for nodes".into(),
+                message: "1 of 1 NotReady".into(),
+            });
+            r.emit(Event::StepDone {
+                step: "wait for nodes".into(),
+                elapsed: Duration::from_millis(1234),
+                detail: None,
+            });
+            r.emit(Event::StepFailed {
+                step: "apply".into(),
+                elapsed: Duration::from_millis(50),
+                error: "cannot apply StatefulSet x\nhint: y".into(),
+            });
+        }
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(
+            text,
+            " ✓ wait for nodes (1.2s)\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
+        );
+    }
+
+    #[test]
+    fn verbose_text_shows_progress_lines() {
+        let mut buf = Vec::new();
+        TextReporter::new(&mut buf, false, true).emit(Event::Progress {
+            step: "s".into(),
+            message: "waiting for peer0-org1-0".into(),
+        });
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "   s: waiting for peer0-org1-0\n"
+        );
+    }
+
+    #[test]
+    fn json_lines() {
+        let mut buf = Vec::new();
+        {
+            let mut r = JsonReporter::new(&mut buf);
+            r.emit(Event::StepDone {
+                step: "apply".into(),
+                elapsed: Duration::from_millis(1500),
+                detail: Some("13 objects".into()),
+            });
+            r.emit(Event::Note {
+                message: "hi".into(),
+            });
+        }
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"event": "step_done", "step": "apply", "elapsed_ms": 1500, "detail": "13 objects"})
+        );
+        assert_eq!(
+            lines[1],
+            serde_json::json!({"event": "note", "message": "hi"})
+        );
+    }
+}

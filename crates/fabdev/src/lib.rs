@@ -1,0 +1,4 @@
+//! fabdev as a library: the flows behind the command line (and their typed
+//! events), for other projects' test harnesses.
+
+pub mod events;
