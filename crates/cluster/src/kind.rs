@@ -368,6 +368,18 @@ impl<R: Runner> Kind<R> {
         self.run_ok(cmd).await.map(drop)
     }
 
+    /// Load images from the host's Docker into every node of the cluster
+    /// (`kind load docker-image`: docker save, then `ctr import` in each node).
+    pub async fn load_images(&self, name: &str, images: &[String]) -> Result<(), KindError> {
+        let mut cmd = self
+            .cmd(&["load", "docker-image", "--name", name])
+            .timeout(Duration::from_secs(900));
+        for i in images {
+            cmd = cmd.arg(i);
+        }
+        self.run_ok(cmd).await.map(drop)
+    }
+
     /// Node container names of a cluster.
     pub async fn nodes(&self, name: &str) -> Result<Vec<String>, KindError> {
         let out = self
@@ -531,6 +543,28 @@ mod tests {
             ]
         );
         assert_eq!(args(&seen[1]), ["get", "nodes", "--name", "fabdev"]);
+    }
+
+    #[test]
+    fn load_images_argv() {
+        let fake = Fake::answering(vec![ok("")]);
+        let kind = Kind::new("kind", &fake);
+        block_on(kind.load_images(
+            "fabdev",
+            &["hyperledger/fabric-peer:2.5".into(), "docker:28.5.1-dind".into()],
+        ))
+        .unwrap();
+        assert_eq!(
+            args(&fake.seen()[0]),
+            [
+                "load",
+                "docker-image",
+                "--name",
+                "fabdev",
+                "hyperledger/fabric-peer:2.5",
+                "docker:28.5.1-dind"
+            ]
+        );
     }
 
     #[test]

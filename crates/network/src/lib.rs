@@ -3,6 +3,7 @@
 //! run it.
 
 pub mod pki;
+pub mod profile;
 pub mod render;
 pub mod spec;
 pub mod topology;
