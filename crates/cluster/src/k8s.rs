@@ -56,6 +56,12 @@ pub enum K8sError {
         last: String,
         diagnostics: Option<String>,
     },
+    #[error("cannot forward a local port to port {port} of pod {pod}: {message}")]
+    Forward {
+        pod: String,
+        port: u16,
+        message: String,
+    },
     #[error("cannot read {what}: {source}")]
     Read {
         what: String,
@@ -426,4 +432,114 @@ pub async fn pods(client: &Client, namespace: &str) -> Result<Vec<(String, bool)
         .iter()
         .map(|p| (p.metadata.name.clone().unwrap_or_default(), pod_ready(p)))
         .collect())
+}
+
+/// A local TCP port that forwards each connection to a port of a pod (as
+/// `kubectl port-forward` does). Used to reach a peer's DinD daemon, which
+/// listens on 127.0.0.1:2375 inside its pod only. Stops when dropped.
+#[derive(Debug)]
+pub struct Forward {
+    pub addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Forward a local port on 127.0.0.1 to `port` of pod `pod`.
+pub async fn port_forward(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+) -> Result<Forward, K8sError> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| K8sError::Forward {
+            pod: pod.to_string(),
+            port,
+            message: format!("cannot bind a local port: {e}"),
+        })?;
+    let addr = listener.local_addr().map_err(|e| K8sError::Forward {
+        pod: pod.to_string(),
+        port,
+        message: e.to_string(),
+    })?;
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let pod_name = pod.to_string();
+    let task = tokio::spawn(async move {
+        while let Ok((mut local, _)) = listener.accept().await {
+            let api = api.clone();
+            let pod_name = pod_name.clone();
+            tokio::spawn(async move {
+                let Ok(mut pf) = api.portforward(&pod_name, &[port]).await else {
+                    return;
+                };
+                if let Some(mut remote) = pf.take_stream(port) {
+                    let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
+                }
+                drop(pf);
+            });
+        }
+    });
+    Ok(Forward { addr, task })
+}
+
+/// Delete a namespace and wait until it is gone (its objects with it).
+/// Returns false when there was no such namespace.
+pub async fn delete_namespace(
+    client: &Client,
+    name: &str,
+    timeout: Duration,
+) -> Result<bool, K8sError> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::DeleteParams;
+    use kube::runtime::wait::{await_condition, conditions};
+
+    let api: Api<Namespace> = Api::all(client.clone());
+    let uid = match api.get_opt(name).await {
+        Ok(Some(ns)) => ns.metadata.uid.unwrap_or_default(),
+        Ok(None) => return Ok(false),
+        Err(source) => {
+            return Err(K8sError::Read {
+                what: format!("namespace {name}"),
+                source,
+            });
+        }
+    };
+    match api.delete(name, &DeleteParams::foreground()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(true),
+        Err(source) => {
+            return Err(K8sError::Apply {
+                kind: "Namespace".into(),
+                name: name.into(),
+                source,
+            });
+        }
+    }
+    let what = format!("namespace {name} to be deleted");
+    match tokio::time::timeout(
+        timeout,
+        await_condition(api, name, conditions::is_deleted(&uid)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(true),
+        Ok(Err(e)) => Err(K8sError::Timeout {
+            what,
+            timeout,
+            last: e.to_string(),
+            diagnostics: None,
+        }),
+        Err(_) => Err(K8sError::Timeout {
+            what,
+            timeout,
+            last: "still terminating".into(),
+            diagnostics: None,
+        }),
+    }
 }

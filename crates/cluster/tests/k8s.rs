@@ -330,3 +330,51 @@ async fn the_client_comes_from_fabdevs_own_kubeconfig() {
     let client = k8s::client(&path).await.unwrap();
     assert_eq!(client.default_namespace(), "default");
 }
+
+#[tokio::test]
+async fn deleting_a_missing_namespace_is_not_an_error() {
+    let (client, mut handle) = mock_client();
+    tokio::spawn(async move {
+        let (req, send) = handle.next_request().await.expect("get");
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/fabdev");
+        respond(send, 404, &not_found());
+    });
+    let existed = k8s::delete_namespace(&client, "fabdev", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(!existed);
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_waits_until_it_is_gone() {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fabdev", "uid": "u1", "resourceVersion": "4"}});
+        let (_, send) = handle.next_request().await.expect("get");
+        respond(send, 200, &ns);
+        let (req, send) = handle.next_request().await.expect("delete");
+        assert_eq!(req.method(), Method::DELETE);
+        assert_eq!(req.uri().path(), "/api/v1/namespaces/fabdev");
+        respond(send, 200, &ns);
+        // await_condition watches the object by name: answer with an empty
+        // list (it is gone).
+        let (req, send) = handle.next_request().await.expect("watch list");
+        assert!(
+            query(&req).contains("fieldSelector=metadata.name%3Dfabdev"),
+            "{}",
+            query(&req)
+        );
+        respond(
+            send,
+            200,
+            &json!({"apiVersion": "v1", "kind": "NamespaceList", "metadata": {"resourceVersion": "9"}, "items": []}),
+        );
+        handle
+    });
+    let existed = k8s::delete_namespace(&client, "fabdev", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(existed);
+    drop(server.await.unwrap());
+}
