@@ -2,6 +2,7 @@
 //! crypto material of every node and user, and the Kubernetes objects that
 //! run it.
 
+pub mod channel;
 pub mod pki;
 pub mod profile;
 pub mod render;

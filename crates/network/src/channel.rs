@@ -1,0 +1,558 @@
+//! Channel operations: join orderers and peers to a channel from its genesis
+//! block, and list the channels a node has.
+//!
+//! - Orderers: the channel participation API (what `osnadmin channel join`
+//!   and `osnadmin channel list` use), HTTPS with mutual TLS on the orderer's
+//!   admin endpoint. fabdev authenticates as the orderer org's Admin with its
+//!   TLS client certificate (`<ordererorg>/users/Admin/tls/client.{crt,key}`)
+//!   and verifies the server against the node's `tls/ca.crt`.
+//!   `POST /participation/v1/channels` with the block in the multipart field
+//!   `config-block`: 201 joined, 405 already a member.
+//! - Peers: a channel-less proposal to the `cscc` system chaincode (what
+//!   `peer channel join` / `peer channel list` send) on the peer's Endorser
+//!   service, TLS verified against the node's `tls/ca.crt`, signed by the
+//!   peer org's Admin (`<org>/users/Admin/msp`). `JoinChain` with the block
+//!   as its argument; a peer that has the ledger answers 500 "cannot create
+//!   ledger from genesis block: ledger [<channel>] already exists with state
+//!   [ACTIVE]" (Fabric 2.2+; "LedgerID already exists" before), which counts
+//!   as already joined.
+//!
+//! fabric-sdk's client types stay inside this module. Its constructors panic
+//! on a bad key or TLS configuration, so every certificate, key and endpoint
+//! is checked here first, and every call runs under a deadline.
+//!
+//! Both ring and aws-lc-rs are linked into fabdev, so rustls cannot choose a
+//! crypto provider by itself: call [`install_crypto_provider`] once at
+//! start-up.
+
+mod creds;
+mod orderer;
+mod peer;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::pki::CryptoDir;
+use crate::spec::Workspace;
+use crate::topology::{Node, Topology};
+
+pub use orderer::{join_orderer, orderer_channels};
+pub use peer::{join_peer, peer_channels};
+
+/// How long [`create_channel`] gives each node to join: a peer creates its
+/// ledger (and CouchDB databases) before it answers.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Install ring as the process-wide rustls crypto provider, once, before any
+/// TLS client is built. Calling it again (or after another provider was
+/// installed) does nothing.
+pub fn install_crypto_provider() {
+    // An error only means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+// ---------------------------------------------------------------------------
+// Endpoints
+// ---------------------------------------------------------------------------
+
+/// Where fabdev reaches one node from where it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEndpoint {
+    /// `host:port` of the gRPC endpoint (orderer 7050 / peer 7051 in the pod).
+    pub grpc: String,
+    /// `host:port` of an orderer's channel participation (admin) endpoint.
+    pub admin: Option<String>,
+}
+
+/// Where fabdev reaches each node, by node name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    nodes: BTreeMap<String, NodeEndpoint>,
+}
+
+/// The host the kind port mappings are bound to. Every node's TLS
+/// certificate carries it as an IP SAN, so clients verify it as dialled.
+pub const HOST: &str = "127.0.0.1";
+
+impl Endpoints {
+    /// The kind port mappings on the host: `127.0.0.1:<host port>`.
+    pub fn host_ports(topo: &Topology) -> Endpoints {
+        let nodes = topo
+            .nodes
+            .iter()
+            .map(|n| {
+                let ep = NodeEndpoint {
+                    grpc: format!("{HOST}:{}", n.host_ports.grpc),
+                    admin: n.host_ports.admin.map(|p| format!("{HOST}:{p}")),
+                };
+                (n.name.clone(), ep)
+            })
+            .collect();
+        Endpoints { nodes }
+    }
+
+    /// Set (or replace) a node's endpoint, e.g. to a port-forward.
+    pub fn insert(&mut self, node: &str, ep: NodeEndpoint) {
+        self.nodes.insert(node.to_string(), ep);
+    }
+
+    pub fn get(&self, node: &str) -> Option<&NodeEndpoint> {
+        self.nodes.get(node)
+    }
+
+    /// Every node and its endpoint, by node name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &NodeEndpoint)> {
+        self.nodes.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Outcomes, events, errors
+// ---------------------------------------------------------------------------
+
+/// What a join did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinOutcome {
+    /// The node joined the channel now.
+    Joined,
+    /// The node was a member already; nothing changed.
+    AlreadyJoined,
+}
+
+/// Progress of [`create_channel`], one node at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelEvent {
+    Joining {
+        node: String,
+        channel: String,
+    },
+    Joined {
+        node: String,
+        channel: String,
+    },
+    AlreadyJoined {
+        node: String,
+        channel: String,
+    },
+    Failed {
+        node: String,
+        channel: String,
+        error: String,
+    },
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Errors of channel operations. Each names the node (and the address
+/// dialled) and says what went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// The channel is not in the workspace spec.
+    #[error("channel `{channel}` is not in the workspace (its channels: {known})")]
+    UnknownChannel { channel: String, known: String },
+
+    /// The operation does not apply to this node (a peer given to an
+    /// orderer call, or the reverse).
+    #[error("{node}: {problem}")]
+    WrongNode { node: String, problem: String },
+
+    /// No endpoint is known for the node.
+    #[error("{node}: no {what} endpoint is known for this node")]
+    NoEndpoint { node: String, what: &'static str },
+
+    /// The endpoint is not a `host:port` that TLS can verify.
+    #[error("{node}: bad endpoint `{address}`: {problem}")]
+    BadEndpoint {
+        node: String,
+        address: String,
+        problem: String,
+    },
+
+    /// A certificate or key is missing or unusable.
+    #[error(
+        "{node}: {what} {}: {problem}\n  hint: fabdev generates the crypto under .fabdev/crypto \
+         during `fabdev up`; restore the file, or delete the identity's folder and run \
+         `fabdev up` to regenerate it",
+        path.display()
+    )]
+    Crypto {
+        node: String,
+        /// What the file is: `TLS CA certificate`, `Org1 Admin signing private key`...
+        what: String,
+        path: PathBuf,
+        problem: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// Nothing accepts connections at the address.
+    #[error(
+        "{node}: cannot connect to {address}: {source}\n  hint: the node may be down or its port not mapped; check `fabdev status`"
+    )]
+    Unreachable {
+        node: String,
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The TLS handshake (or the client's TLS set-up) failed.
+    #[error("{node}: TLS with {address} failed: {message}\n  hint: {hint}")]
+    Tls {
+        node: String,
+        address: String,
+        message: String,
+        hint: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The connection broke or the request failed below the application.
+    #[error("{node}: request to {address} failed: {message}")]
+    Transport {
+        node: String,
+        address: String,
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The orderer's channel participation API answered with an error.
+    #[error("{node}: the orderer at {address} refused {action}: HTTP {status}: {body}")]
+    OrdererRejected {
+        node: String,
+        address: String,
+        action: String,
+        status: u16,
+        body: String,
+    },
+
+    /// The peer answered the proposal with an error status.
+    #[error("{node}: the peer at {address} refused {action}: status {status}: {message}")]
+    PeerRejected {
+        node: String,
+        address: String,
+        action: String,
+        status: i32,
+        message: String,
+    },
+
+    /// The node does not accept the identity used as an admin.
+    #[error(
+        "{node}: the peer at {address} does not accept {identity} for {action}: {message}\n  hint: the request must be signed by an admin of the peer's org (msp/signcerts with the `admin` OU, issued by the org's CA)"
+    )]
+    NotAdmin {
+        node: String,
+        address: String,
+        /// `Admin@org1 (Org1MSP)`.
+        identity: String,
+        action: String,
+        message: String,
+    },
+
+    /// The node did not answer in time.
+    #[error("{node}: timed out after {} waiting for {what} ({address})", fmt_duration(*after))]
+    Timeout {
+        node: String,
+        address: String,
+        what: String,
+        after: Duration,
+    },
+
+    /// The node answered with something that is not the expected answer.
+    #[error("{node}: unexpected answer from {address} to {action}: {message}")]
+    BadResponse {
+        node: String,
+        address: String,
+        action: String,
+        message: String,
+    },
+}
+
+impl ChannelError {
+    /// The node the error is about (all but [`ChannelError::UnknownChannel`]).
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            ChannelError::UnknownChannel { .. } => None,
+            ChannelError::WrongNode { node, .. }
+            | ChannelError::NoEndpoint { node, .. }
+            | ChannelError::BadEndpoint { node, .. }
+            | ChannelError::Crypto { node, .. }
+            | ChannelError::Unreachable { node, .. }
+            | ChannelError::Tls { node, .. }
+            | ChannelError::Transport { node, .. }
+            | ChannelError::OrdererRejected { node, .. }
+            | ChannelError::PeerRejected { node, .. }
+            | ChannelError::NotAdmin { node, .. }
+            | ChannelError::Timeout { node, .. }
+            | ChannelError::BadResponse { node, .. } => Some(node),
+        }
+    }
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Shared plumbing
+// ---------------------------------------------------------------------------
+
+/// Check that an endpoint is `host:port` whose host the TLS clients can
+/// verify (fabric-sdk's gRPC client panics on a host rustls cannot name).
+fn check_endpoint(node: &str, address: &str) -> Result<(), ChannelError> {
+    let bad = |problem: &str| ChannelError::BadEndpoint {
+        node: node.to_string(),
+        address: address.to_string(),
+        problem: problem.to_string(),
+    };
+    if address.contains("://") || address.contains('/') {
+        return Err(bad("give `host:port`, without a scheme or path"));
+    }
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(bad("expected `host:port`"));
+    };
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => {}
+        _ => return Err(bad("the port is not a number from 1 to 65535")),
+    }
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    if host.starts_with('[') || host.contains(':') {
+        return Err(bad(
+            "IPv6 addresses are not supported by the gRPC client; use 127.0.0.1 or a host name",
+        ));
+    }
+    if rustls::pki_types::ServerName::try_from(host).is_err() {
+        return Err(bad("the host is not a valid DNS name or IP address"));
+    }
+    Ok(())
+}
+
+/// Open (and drop) a TCP connection, so that "nothing listens there" is told
+/// apart from TLS and protocol failures, with the OS error as the source.
+async fn reach(node: &str, address: &str) -> Result<(), ChannelError> {
+    tokio::net::TcpStream::connect(address)
+        .await
+        .map(drop)
+        .map_err(|source| ChannelError::Unreachable {
+            node: node.to_string(),
+            address: address.to_string(),
+            source,
+        })
+}
+
+/// What a call is waiting for, for the timeout message.
+#[derive(Debug)]
+struct Phase(std::sync::Mutex<String>);
+
+impl Phase {
+    fn new() -> Phase {
+        Phase(std::sync::Mutex::new("a TCP connection".to_string()))
+    }
+
+    fn set(&self, what: impl Into<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = what.into();
+    }
+
+    fn get(&self) -> String {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Run `op` under a deadline; `op` keeps `phase` up to date with what it
+/// waits for, so that a timeout can say so.
+async fn with_deadline<T>(
+    node: &str,
+    address: &str,
+    timeout: Duration,
+    phase: &Phase,
+    op: impl std::future::Future<Output = Result<T, ChannelError>>,
+) -> Result<T, ChannelError> {
+    match tokio::time::timeout(timeout, op).await {
+        Ok(r) => r,
+        Err(_) => Err(ChannelError::Timeout {
+            node: node.to_string(),
+            address: address.to_string(),
+            what: phase.get(),
+            after: timeout,
+        }),
+    }
+}
+
+/// The error text of `e` and all its sources, `: `-separated.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg
+}
+
+/// Whether a transport error message is about TLS.
+fn looks_like_tls(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "alert",
+        "close_notify",
+        "unknownissuer",
+        "corrupt message",
+        "invalidcontenttype",
+    ]
+    .iter()
+    .any(|k| m.contains(k))
+}
+
+// ---------------------------------------------------------------------------
+// create_channel
+// ---------------------------------------------------------------------------
+
+/// Join every orderer, then every peer of the channel's orgs, to `channel`
+/// from its genesis `block`.
+///
+/// Idempotent: nodes that are members already report
+/// [`ChannelEvent::AlreadyJoined`]. Emits `Joining` before each node and
+/// `Joined` / `AlreadyJoined` / `Failed` after it; stops at the first failure
+/// and returns its error (which names the node and the cause). Each node gets
+/// [`JOIN_TIMEOUT`].
+pub async fn create_channel(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &CryptoDir,
+    endpoints: &Endpoints,
+    channel: &str,
+    block: &[u8],
+    on_event: &mut (dyn FnMut(ChannelEvent) + Send),
+) -> Result<(), ChannelError> {
+    let Some(spec) = ws.channel(channel) else {
+        return Err(ChannelError::UnknownChannel {
+            channel: channel.to_string(),
+            known: ws
+                .channels
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    };
+    let peers = spec.orgs.iter().flat_map(|org| topo.peers_of(org));
+    for node in topo.orderers().chain(peers) {
+        on_event(ChannelEvent::Joining {
+            node: node.name.clone(),
+            channel: channel.to_string(),
+        });
+        let result = match endpoints.get(&node.name) {
+            None => Err(ChannelError::NoEndpoint {
+                node: node.name.clone(),
+                what: "network",
+            }),
+            Some(ep) => join_node(ws, node, ep, crypto, channel, block).await,
+        };
+        let event = match &result {
+            Ok(JoinOutcome::Joined) => ChannelEvent::Joined {
+                node: node.name.clone(),
+                channel: channel.to_string(),
+            },
+            Ok(JoinOutcome::AlreadyJoined) => ChannelEvent::AlreadyJoined {
+                node: node.name.clone(),
+                channel: channel.to_string(),
+            },
+            Err(e) => ChannelEvent::Failed {
+                node: node.name.clone(),
+                channel: channel.to_string(),
+                error: e.to_string(),
+            },
+        };
+        on_event(event);
+        result?;
+    }
+    Ok(())
+}
+
+async fn join_node(
+    ws: &Workspace,
+    node: &Node,
+    ep: &NodeEndpoint,
+    crypto: &CryptoDir,
+    channel: &str,
+    block: &[u8],
+) -> Result<JoinOutcome, ChannelError> {
+    match node.kind {
+        crate::topology::NodeKind::Orderer => {
+            join_orderer(node, ep, crypto, ws, channel, block, JOIN_TIMEOUT).await
+        }
+        crate::topology::NodeKind::Peer => {
+            join_peer(node, ep, crypto, channel, block, JOIN_TIMEOUT).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_from_host_ports() {
+        let topo = Topology::of(&Workspace::default_for());
+        let eps = Endpoints::host_ports(&topo);
+        assert_eq!(
+            eps.get("orderer0-ordererorg"),
+            Some(&NodeEndpoint {
+                grpc: "127.0.0.1:30000".into(),
+                admin: Some("127.0.0.1:30001".into()),
+            })
+        );
+        assert_eq!(
+            eps.get("peer0-org2"),
+            Some(&NodeEndpoint {
+                grpc: "127.0.0.1:30020".into(),
+                admin: None,
+            })
+        );
+        assert_eq!(eps.iter().count(), 3);
+    }
+
+    #[test]
+    fn endpoint_checks() {
+        for ok in [
+            "127.0.0.1:7051",
+            "localhost:1",
+            "peer0-org1.fabdev.svc:7051",
+        ] {
+            assert!(check_endpoint("n", ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("127.0.0.1", "host:port"),
+            ("https://localhost:7051", "scheme"),
+            ("localhost:0", "port"),
+            ("localhost:http", "port"),
+            (":7051", "host is empty"),
+            ("[::1]:7051", "IPv6"),
+            ("bad host:7051", "not a valid"),
+        ] {
+            let e = check_endpoint("peer0-org1", bad).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains("peer0-org1"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(fmt_duration(Duration::from_secs(60)), "60s");
+        assert_eq!(fmt_duration(Duration::from_millis(300)), "300ms");
+    }
+}

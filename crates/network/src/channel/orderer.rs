@@ -1,0 +1,197 @@
+//! Orderers: the channel participation API (`osnadmin`), HTTPS with mutual TLS.
+
+use std::time::Duration;
+
+use fabric_sdk::error::OsnadminError;
+use fabric_sdk::osnadmin::{OsnadminClient, OsnadminClientBuilder};
+
+use super::{
+    ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls, reach,
+    with_deadline,
+};
+use crate::pki::{ADMIN, CryptoDir};
+use crate::spec::Workspace;
+use crate::topology::{Node, NodeKind};
+
+/// Join an orderer to a channel: `POST /participation/v1/channels` with the
+/// genesis `block` as the multipart field `config-block`, authenticated by
+/// the orderer org Admin's TLS client certificate.
+///
+/// 2xx (Fabric: 201 Created) is [`JoinOutcome::Joined`]; 405 (Fabric: "channel
+/// already exists") is [`JoinOutcome::AlreadyJoined`]; any other status is
+/// [`ChannelError::OrdererRejected`] with the status and the body.
+pub async fn join_orderer(
+    node: &Node,
+    ep: &NodeEndpoint,
+    crypto: &CryptoDir,
+    ws: &Workspace,
+    channel: &str,
+    block: &[u8],
+    timeout: Duration,
+) -> Result<JoinOutcome, ChannelError> {
+    let action = format!("joining channel {channel}");
+    let admin = Admin::prepare(node, ep, crypto, ws, action)?;
+    let result = admin
+        .call(timeout, |c| {
+            let block = block.to_vec();
+            async move { c.join_channel(block).await }
+        })
+        .await?;
+    match result {
+        Ok(info) if info.name == channel => Ok(JoinOutcome::Joined),
+        Ok(info) => Err(admin.bad_response(format!(
+            "the orderer joined channel `{}`, not `{channel}`: the block is for `{}`",
+            info.name, info.name
+        ))),
+        // Fabric answers 405 for an existing channel, and (before 3.0) for
+        // any join while a system channel exists: only the former is fine.
+        Err(OsnadminError::ServerError {
+            status: 405,
+            message,
+        }) if !message.to_ascii_lowercase().contains("system channel") => {
+            Ok(JoinOutcome::AlreadyJoined)
+        }
+        Err(e) => Err(admin.error(e)),
+    }
+}
+
+/// The channels an orderer is a member of
+/// (`GET /participation/v1/channels`, as the orderer org's Admin).
+pub async fn orderer_channels(
+    node: &Node,
+    ep: &NodeEndpoint,
+    crypto: &CryptoDir,
+    ws: &Workspace,
+    timeout: Duration,
+) -> Result<Vec<String>, ChannelError> {
+    let admin = Admin::prepare(node, ep, crypto, ws, "listing channels".to_string())?;
+    let result = admin
+        .call(timeout, |c| async move { c.list_channels().await })
+        .await?;
+    match result {
+        Ok(list) => Ok(list.channels.into_iter().map(|c| c.name).collect()),
+        Err(e) => Err(admin.error(e)),
+    }
+}
+
+/// A checked channel participation client for one orderer.
+struct Admin<'a> {
+    node: &'a Node,
+    address: &'a str,
+    action: String,
+    client: OsnadminClient,
+}
+
+impl<'a> Admin<'a> {
+    fn prepare(
+        node: &'a Node,
+        ep: &'a NodeEndpoint,
+        crypto: &CryptoDir,
+        ws: &Workspace,
+        action: String,
+    ) -> Result<Admin<'a>, ChannelError> {
+        if node.kind != NodeKind::Orderer {
+            return Err(ChannelError::WrongNode {
+                node: node.name.clone(),
+                problem: "is not an orderer; the channel participation API is the orderers'"
+                    .to_string(),
+            });
+        }
+        let Some(address) = ep.admin.as_deref() else {
+            return Err(ChannelError::NoEndpoint {
+                node: node.name.clone(),
+                what: "channel participation (admin)",
+            });
+        };
+        check_endpoint(&node.name, address)?;
+        let tls_ca = creds::ca_cert(
+            &node.name,
+            "TLS CA certificate",
+            &crypto.node_dir(node).join("tls").join("ca.crt"),
+        )?;
+        let tls = crypto.user_dir(&ws.orderer.name, ADMIN).join("tls");
+        let admin = creds::key_pair(
+            &node.name,
+            &format!("{} Admin TLS client", ws.orderer.name),
+            tls.join("client.crt"),
+            tls.join("client.key"),
+        )?;
+        let client = OsnadminClientBuilder::new()
+            .with_url(format!("https://{address}"))
+            .and_then(|b| b.with_client_identity(admin.cert_pem, admin.key_pem))
+            .map(|b| b.with_tls(tls_ca))
+            .and_then(|b| b.build())
+            .map_err(|e| ChannelError::Tls {
+                node: node.name.clone(),
+                address: address.to_string(),
+                message: format!("cannot set up the HTTPS client: {e}"),
+                hint: "check the Admin TLS client certificate and key".to_string(),
+                source: Some(Box::new(e)),
+            })?;
+        Ok(Admin {
+            node,
+            address,
+            action,
+            client,
+        })
+    }
+
+    /// Run one request under the deadline; the SDK's own error is returned
+    /// as is for the caller to interpret.
+    async fn call<'c, T, F>(
+        &'c self,
+        timeout: Duration,
+        request: impl FnOnce(&'c OsnadminClient) -> F,
+    ) -> Result<Result<T, OsnadminError>, ChannelError>
+    where
+        F: std::future::Future<Output = Result<T, OsnadminError>>,
+    {
+        let node = &self.node.name;
+        let phase = Phase::new();
+        with_deadline(node, self.address, timeout, &phase, async {
+            reach(node, self.address).await?;
+            phase.set(format!("the orderer's answer to {}", self.action));
+            Ok(request(&self.client).await)
+        })
+        .await
+    }
+
+    fn bad_response(&self, message: String) -> ChannelError {
+        ChannelError::BadResponse {
+            node: self.node.name.clone(),
+            address: self.address.to_string(),
+            action: self.action.clone(),
+            message,
+        }
+    }
+
+    fn error(&self, e: OsnadminError) -> ChannelError {
+        let node = self.node.name.clone();
+        let address = self.address.to_string();
+        match e {
+            OsnadminError::ServerError { status, message } => ChannelError::OrdererRejected {
+                node,
+                address,
+                action: self.action.clone(),
+                status,
+                body: message,
+            },
+            OsnadminError::HttpError(message) if looks_like_tls(&message) => ChannelError::Tls {
+                node,
+                address,
+                message,
+                hint: "the orderer must trust the Admin's TLS client certificate (its admin TLS client root CAs) \
+                       and present a server certificate issued by its org's TLS CA for the host dialled"
+                    .to_string(),
+                source: None,
+            },
+            OsnadminError::HttpError(message) => ChannelError::Transport {
+                node,
+                address,
+                message,
+                source: None,
+            },
+            OsnadminError::ParseError(message) => self.bad_response(message),
+        }
+    }
+}
