@@ -2,7 +2,8 @@
 //! crypto material of every node and user, and the Kubernetes objects that
 //! run it.
 
-pub mod channel;
+pub mod fabric;
+pub mod genesis;
 pub mod pki;
 pub mod profile;
 pub mod render;

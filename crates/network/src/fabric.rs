@@ -1,0 +1,40 @@
+//! The one seam between fabdev and the `fabric-sdk` crate's protocol buffers.
+//!
+//! Every other module names Fabric messages through these re-exports, never
+//! through `fabric_sdk` directly, so a change of SDK (or of its generated
+//! code) touches this file only. The aliases follow Fabric's own Go import
+//! names (`cb`, `mb`, `ab`, `pb`).
+//!
+//! Determinism: in the SDK's generated code only the `ConfigGroup` /
+//! `ConfigUpdate` maps are `BTreeMap`s (sorted, so encoding is stable); other
+//! map fields, such as `Capabilities.capabilities`, are `HashMap`s whose
+//! encoding order varies between runs. Callers that need stable bytes keep
+//! those maps to one entry (see [`capabilities`]).
+
+/// `common`: blocks, envelopes, headers, the config tree, policies, MSP
+/// principals (the proto package `common` holds `msp_principal.proto` too).
+pub use fabric_sdk::fabric::common as cb;
+/// `etcdraft`: Raft consenters and options (`ConsensusType.metadata`).
+pub use fabric_sdk::fabric::etcdraft;
+/// `msp`: MSP configuration and serialized identities.
+pub use fabric_sdk::fabric::msp as mb;
+/// `orderer`: BatchSize, BatchTimeout, ConsensusType, ChannelRestrictions.
+pub use fabric_sdk::fabric::orderer as ab;
+/// `protos` (Fabric's `peer` package): AnchorPeers, ACLs, proposals.
+pub use fabric_sdk::fabric::protos as pb;
+/// Encoding and decoding of every message above.
+pub use prost::Message;
+
+/// Encode a message to its wire bytes.
+pub fn encode<M: Message>(msg: &M) -> Vec<u8> {
+    msg.encode_to_vec()
+}
+
+/// A `Capabilities` value with exactly one capability, so that its
+/// `HashMap` encodes the same bytes every time.
+pub fn capabilities(name: &str) -> cb::Capabilities {
+    let mut caps = cb::Capabilities::default();
+    caps.capabilities
+        .insert(name.to_string(), cb::Capability::default());
+    caps
+}
