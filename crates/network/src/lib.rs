@@ -2,6 +2,7 @@
 //! crypto material of every node and user, and the Kubernetes objects that
 //! run it.
 
+pub mod channel;
 pub mod fabric;
 pub mod genesis;
 pub mod pki;
