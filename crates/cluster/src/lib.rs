@@ -2,6 +2,7 @@
 //! deleting and loading images into them.
 
 pub mod doctor;
+pub mod images;
 pub mod k8s;
 pub mod kind;
 pub mod kind_config;

@@ -1,0 +1,286 @@
+//! Images against real Docker: the host daemon (scripts/test.sh starts it)
+//! and a second dockerd started by these tests as the copy target. Test
+//! images are made from tarballs built here; nothing is pulled.
+//!
+//! These tests fail, not skip, when Docker is not available.
+
+#[path = "support/dockerd.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use cluster::images::{Daemon, ImageError, ImageEvent, SkipReason, ensure_pulled, transfer};
+use support::{HostImage, chain, host, second_dockerd};
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, UnixStream};
+
+fn record(events: &mut Vec<ImageEvent>) -> impl FnMut(ImageEvent) + Send + '_ {
+    |event| events.push(event)
+}
+
+#[tokio::test]
+async fn ping_reports_engine_and_api_versions() {
+    let host = host().await;
+    let target = second_dockerd().await;
+    for daemon in [&host, &target.daemon()] {
+        let info = daemon.ping().await.unwrap();
+        assert!(!info.version.is_empty(), "{info:?}");
+        assert!(info.api_version.starts_with("1."), "{info:?}");
+    }
+}
+
+#[tokio::test]
+async fn transfer_copies_the_image_with_its_id_then_skips_it() {
+    let host = host().await;
+    let second = second_dockerd().await;
+    let target = second.daemon();
+    let image = HostImage::new(&host, "copy", 256 * 1024).await;
+    assert_eq!(target.image_id(&image.name).await.unwrap(), None);
+
+    let mut events = Vec::new();
+    let report = transfer(
+        &host,
+        &target,
+        std::slice::from_ref(&image.name),
+        &mut record(&mut events),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        target.image_id(&image.name).await.unwrap().as_deref(),
+        Some(image.id.as_str()),
+        "the target has the image under its name with the source's ID"
+    );
+    assert_eq!(report.transferred.len(), 1, "{report:?}");
+    assert!(report.skipped.is_empty(), "{report:?}");
+    assert_eq!(report.transferred[0].id, image.id);
+    assert!(report.bytes() > 256 * 1024, "{report:?}");
+    match events.last() {
+        Some(ImageEvent::Transferred {
+            image: name,
+            to,
+            id,
+            bytes,
+        }) => {
+            assert_eq!(name, &image.name);
+            assert_eq!(to, target.label());
+            assert_eq!(id, &image.id);
+            assert_eq!(*bytes, report.bytes());
+        }
+        other => panic!("last event {other:?}, all: {events:?}"),
+    }
+
+    // Again: the same ID is there, so nothing is sent.
+    let mut events = Vec::new();
+    let report = transfer(
+        &host,
+        &target,
+        std::slice::from_ref(&image.name),
+        &mut record(&mut events),
+    )
+    .await
+    .unwrap();
+    assert!(report.transferred.is_empty(), "{report:?}");
+    assert_eq!(report.bytes(), 0);
+    assert_eq!(
+        events,
+        vec![ImageEvent::Skipped {
+            image: image.name.clone(),
+            to: target.label().to_string(),
+            id: image.id.clone(),
+            reason: SkipReason::AlreadyPresent,
+        }]
+    );
+}
+
+#[tokio::test]
+async fn transfer_only_tags_an_id_the_target_has_under_another_name() {
+    let host = host().await;
+    let second = second_dockerd().await;
+    let target = second.daemon();
+    let image = HostImage::new(&host, "tag-a", 0).await;
+    transfer(
+        &host,
+        &target,
+        std::slice::from_ref(&image.name),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+
+    // A second name for the same ID on the host.
+    let other = HostImage {
+        name: support::unique_name("tag-b"),
+        id: image.id.clone(),
+    };
+    let (repo, tag) = other.name.rsplit_once(':').unwrap();
+    let docker = host.docker("tag a test image").await.unwrap();
+    docker
+        .tag_image(
+            &image.id,
+            Some(bollard::query_parameters::TagImageOptions {
+                repo: Some(repo.to_string()),
+                tag: Some(tag.to_string()),
+            }),
+        )
+        .await
+        .unwrap();
+
+    let mut events = Vec::new();
+    let report = transfer(
+        &host,
+        &target,
+        std::slice::from_ref(&other.name),
+        &mut record(&mut events),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.bytes(), 0, "{report:?}");
+    assert_eq!(report.skipped[0].reason, SkipReason::TaggedExisting);
+    assert_eq!(
+        target.image_id(&other.name).await.unwrap().as_deref(),
+        Some(image.id.as_str())
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            ImageEvent::Transferring { .. } | ImageEvent::Transferred { .. }
+        )),
+        "{events:?}"
+    );
+}
+
+/// The port-forward to a DinD sidecar, emulated: a TCP listener on loopback
+/// that relays each connection to the second daemon's unix socket.
+#[tokio::test]
+async fn transfer_through_a_tcp_forward_like_a_dind_port_forward() {
+    let host = host().await;
+    let second = second_dockerd().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let socket = second.socket().to_path_buf();
+    let relay = tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                if let Ok(mut unix) = UnixStream::connect(&socket).await {
+                    let _ = copy_bidirectional(&mut tcp, &mut unix).await;
+                }
+            });
+        }
+    });
+
+    let dind = Daemon::connect_tcp(&addr.to_string(), "dind of peer0-org1").unwrap();
+    assert_eq!(dind.label(), format!("dind of peer0-org1 (tcp://{addr})"));
+    let image = HostImage::new(&host, "tcp", 64 * 1024).await;
+    let report = transfer(&host, &dind, std::slice::from_ref(&image.name), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.transferred.len(), 1);
+    assert_eq!(
+        second
+            .daemon()
+            .image_id(&image.name)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(image.id.as_str())
+    );
+    relay.abort();
+}
+
+#[tokio::test]
+async fn ensure_pulled_skips_an_image_the_host_has() {
+    let host = host().await;
+    let image = HostImage::new(&host, "present", 0).await;
+    let started = Instant::now();
+    let mut events = Vec::new();
+    ensure_pulled(&host, &image.name, &mut record(&mut events))
+        .await
+        .unwrap();
+    // Exactly one event, and no Pulling: the registry was not asked.
+    assert_eq!(
+        events,
+        vec![ImageEvent::AlreadyPresent {
+            image: image.name.clone(),
+            daemon: host.label().to_string(),
+            id: image.id.clone(),
+        }]
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn ensure_pulled_of_a_missing_image_fails_fast_naming_image_and_daemon() {
+    // No registry is reachable here (and none is wanted in tests): the pull
+    // must fail, within the stall deadline at worst.
+    let host = host().await.with_stall_timeout(Duration::from_secs(10));
+    let image = format!("{}-missing", support::unique_name("absent"));
+    let mut events = Vec::new();
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        ensure_pulled(&host, &image, &mut record(&mut events)),
+    )
+    .await
+    .expect("ensure_pulled gave up within its deadline");
+    let err = result.expect_err("the image cannot be pulled");
+    assert!(
+        matches!(
+            err,
+            ImageError::Pull { .. } | ImageError::PullStalled { .. }
+        ),
+        "{err:?}"
+    );
+    eprintln!("{}", chain(&err));
+    let message = err.to_string();
+    assert!(message.contains(&image), "{message}");
+    assert!(message.contains(host.label()), "{message}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ImageEvent::Pulled { .. })),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn transfer_of_an_image_missing_on_the_source_names_image_and_source() {
+    let host = host().await;
+    let second = second_dockerd().await;
+    let image = support::unique_name("nowhere");
+    let err = transfer(
+        &host,
+        &second.daemon(),
+        std::slice::from_ref(&image),
+        &mut |_| {},
+    )
+    .await
+    .expect_err("nothing to copy");
+    assert!(matches!(err, ImageError::MissingOnSource { .. }), "{err:?}");
+    eprintln!("{}", chain(&err));
+    let message = err.to_string();
+    assert!(message.contains(&image), "{message}");
+    assert!(message.contains(host.label()), "{message}");
+}
+
+#[tokio::test]
+async fn transfer_to_a_daemon_that_is_down_names_its_label() {
+    let host = host().await;
+    let image = HostImage::new(&host, "down", 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let down = Daemon::connect_unix(dir.path().join("docker.sock"), "dind of peer1-org2").unwrap();
+    let started = Instant::now();
+    let err = transfer(&host, &down, std::slice::from_ref(&image.name), &mut |_| {})
+        .await
+        .expect_err("the target is down");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(matches!(err, ImageError::Connect { .. }), "{err:?}");
+    eprintln!("{}", chain(&err));
+    let message = err.to_string();
+    assert!(message.contains(down.label()), "{message}");
+    assert!(message.contains("dind of peer1-org2"), "{message}");
+    assert!(message.contains(&image.name), "{message}");
+}
