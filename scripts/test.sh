@@ -15,6 +15,8 @@ log() { printf '==> %s\n' "$*"; }
 # protoc: fabric-sdk compiles Fabric's protos in its build script.
 apt_missing=()
 command -v protoc >/dev/null 2>&1 || apt_missing+=(protobuf-compiler)
+# dockerd: the image-transfer tests run against real Docker engines.
+command -v dockerd >/dev/null 2>&1 || apt_missing+=(docker.io)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "installing ${apt_missing[*]} (apt)"
   sudo_cmd=""
@@ -22,6 +24,9 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
+
+# --- Docker engine ---------------------------------------------------------------
+bash scripts/test-docker.sh
 
 # --- Python validators --------------------------------------------------------
 KV_VERSION=1.37.0

@@ -276,7 +276,7 @@ fn package_with_a_bad_label_exits_2() {
 
 #[test]
 fn commands_of_later_issues_say_they_are_not_implemented() {
-    for args in [vec!["up"], vec!["status"], vec!["chaincode", "deploy"]] {
+    for args in [vec!["chaincode", "deploy"], vec!["chaincode", "list"]] {
         let out = fabdev().args(&args).output().expect("run");
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(
@@ -370,5 +370,143 @@ fn doctor_without_kind_fails_with_a_hint() {
         stderr_of(&out).contains("doctor found problems: kind"),
         "{}",
         stderr_of(&out)
+    );
+}
+
+fn fake_kind(dir: &Path, version: &str) -> PathBuf {
+    let kind = dir.join("kind");
+    std::fs::write(
+        &kind,
+        format!("#!/bin/sh\necho 'kind {version} go1.24.2 linux/amd64'\n"),
+    )
+    .expect("fake kind");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    kind
+}
+
+#[test]
+fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let out = fabdev()
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("FABDEV_KIND")
+        .arg("-w")
+        .arg(ws.path())
+        .arg("up")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(" ✓ crypto material: 17 created, 0 reused"),
+        "{err}"
+    );
+    assert!(
+        err.contains(" ✓ render Kubernetes objects: 13 objects"),
+        "{err}"
+    );
+    assert!(err.contains(" ✗ kind"), "{err}");
+    assert!(err.contains("--kind PATH"), "{err}");
+}
+
+#[test]
+fn up_json_events_report_a_kind_that_is_too_old() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let kind = fake_kind(ws.path(), "v0.20.0");
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .args(["up", "-o", "json", "--kind"])
+        .arg(&kind)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().expect("event"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "step_started",
+            "step_done",
+            "step_started",
+            "step_done",
+            "step_started",
+            "step_failed"
+        ]
+    );
+    let last = events.last().expect("events");
+    assert_eq!(last["step"], "kind");
+    assert!(
+        last["error"]
+            .as_str()
+            .expect("error")
+            .contains("kind v0.20.0 is too old"),
+        "{last}"
+    );
+    assert!(last["elapsed_ms"].is_u64());
+}
+
+#[test]
+fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(ws.path().join("out"))
+        .assert()
+        .success();
+    std::fs::create_dir_all(ws.path().join(".fabdev/profiles")).expect("profiles");
+    std::fs::write(ws.path().join(".fabdev/kubeconfig"), "x").expect("kubeconfig");
+    // A fake kind that knows no clusters.
+    let kind = ws.path().join("kind");
+    std::fs::write(&kind, "#!/bin/sh\nexit 0\n").expect("fake kind");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .args(["down", "--kind"])
+        .arg(&kind)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("kind cluster fabdev: not there"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!ws.path().join(".fabdev/profiles").exists());
+    assert!(!ws.path().join(".fabdev/kubeconfig").exists());
+    assert!(
+        ws.path().join(".fabdev/crypto").is_dir(),
+        "crypto is kept without --purge"
+    );
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .args(["down", "--purge", "--kind"])
+        .arg(&kind)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        !ws.path().join(".fabdev/crypto").exists(),
+        "--purge deletes the crypto"
     );
 }

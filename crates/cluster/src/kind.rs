@@ -551,7 +551,10 @@ mod tests {
         let kind = Kind::new("kind", &fake);
         block_on(kind.load_images(
             "fabdev",
-            &["hyperledger/fabric-peer:2.5".into(), "docker:28.5.1-dind".into()],
+            &[
+                "hyperledger/fabric-peer:2.5".into(),
+                "docker:28.5.1-dind".into(),
+            ],
         ))
         .unwrap();
         assert_eq!(

@@ -39,11 +39,11 @@ pub struct Cli {
 pub enum Command {
     /// Write a commented fabdev.yaml (and a .gitignore entry for .fabdev/).
     Init(InitArgs),
-    /// Bring the network up on a local kind cluster (not implemented yet).
-    Up,
-    /// Remove everything fabdev made (not implemented yet).
+    /// Bring the network up on a local kind cluster (idempotent).
+    Up(UpArgs),
+    /// Remove the cluster (or only the namespace) and runtime state.
     Down(DownArgs),
-    /// Show what exists and whether it is healthy (not implemented yet).
+    /// Show the cluster, each pod's readiness and each node's channels.
     Status(StatusArgs),
     /// Check prerequisites: Docker, kind, kubectl, CPU, memory, ports, inotify.
     Doctor(DoctorArgs),
@@ -68,6 +68,19 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Output: text lines (a spinner on a terminal) or one JSON event a line.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// The kind binary (default: $FABDEV_KIND, then PATH).
+    #[arg(long, value_name = "PATH")]
+    pub kind: Option<PathBuf>,
+    /// Deadline of each wait, in seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct DownArgs {
     /// Keep the kind cluster; remove only the namespace.
     #[arg(long)]
@@ -75,6 +88,12 @@ pub struct DownArgs {
     /// Also delete the crypto material under .fabdev/.
     #[arg(long)]
     pub purge: bool,
+    /// Output: text lines or one JSON event a line.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// The kind binary (default: $FABDEV_KIND, then PATH).
+    #[arg(long, value_name = "PATH")]
+    pub kind: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +107,9 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// The kind binary (default: $FABDEV_KIND, then PATH).
+    #[arg(long, value_name = "PATH")]
+    pub kind: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -110,10 +132,14 @@ pub struct RenderArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ChannelCommand {
-    /// Create a channel and join every orderer and peer (not implemented yet).
+    /// Create a channel and join every orderer and peer (idempotent),
+    /// through the nodes' host ports on localhost.
     Create {
         /// Channel name (default: every channel in fabdev.yaml).
         name: Option<String>,
+        /// Output: text lines or one JSON event a line.
+        #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+        output: Format,
     },
 }
 

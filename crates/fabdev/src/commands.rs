@@ -13,6 +13,8 @@ use crate::cli::{
     PackageArgs, RenderArgs,
 };
 use crate::error::CliError;
+use fabdev::events::{JsonReporter, Sink, TextReporter};
+use fabdev::flow;
 
 /// Where fabdev keeps its state inside a workspace.
 pub const STATE_DIR: &str = ".fabdev";
@@ -37,11 +39,32 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Init(args) => init(&ws_dir, &args, &notes),
         Command::Render(args) => render_cmd(&ws_dir, cli.spec.as_deref(), &args, &notes),
         Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
-        Command::Up => not_implemented("up", 4),
-        Command::Down(_) => not_implemented("down", 4),
-        Command::Status(_) => not_implemented("status", 4),
+        Command::Up(args) => {
+            let mut opts = flow_options(&ws_dir, cli.spec.as_deref(), args.kind.clone());
+            opts.wait_timeout = std::time::Duration::from_secs(args.timeout);
+            run_flow(args.output, cli.verbose, "up", |sink| {
+                Box::pin(async move { flow::up(&opts, sink).await.map(drop) })
+            })
+        }
+        Command::Down(args) => {
+            let opts = flow_options(&ws_dir, cli.spec.as_deref(), args.kind.clone());
+            let (keep, purge) = (args.keep_cluster, args.purge);
+            run_flow(args.output, cli.verbose, "down", |sink| {
+                Box::pin(async move { flow::down(&opts, keep, purge, sink).await.map(drop) })
+            })
+        }
+        Command::Status(args) => status(&ws_dir, cli.spec.as_deref(), &args),
         Command::Doctor(args) => doctor(&ws_dir, cli.spec.as_deref(), &args),
-        Command::Channel(ChannelCommand::Create { .. }) => not_implemented("channel create", 3),
+        Command::Channel(ChannelCommand::Create { name, output }) => {
+            let opts = flow_options(&ws_dir, cli.spec.as_deref(), None);
+            run_flow(output, cli.verbose, "channel create", |sink| {
+                Box::pin(async move {
+                    flow::create_channels(&opts, name.as_deref(), None, sink)
+                        .await
+                        .map(drop)
+                })
+            })
+        }
         Command::Chaincode(_) => not_implemented(
             "chaincode deploy/install/approve/commit/instantiate/invoke/query/list/logs",
             5,
@@ -112,6 +135,84 @@ fn doctor(ws_dir: &Path, spec: Option<&Path>, args: &DoctorArgs) -> Result<(), C
             failed: failed.join(", "),
         })
     }
+}
+
+fn flow_options(ws_dir: &Path, spec: Option<&Path>, kind: Option<PathBuf>) -> flow::Options {
+    let mut opts = flow::Options::new(ws_dir);
+    opts.spec = spec.map(Path::to_path_buf);
+    opts.kind = kind;
+    opts
+}
+
+type FlowFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), flow::FlowError>> + 'a>>;
+
+/// Run a flow with the chosen reporter; Ctrl-C stops it between steps'
+/// awaits, leaving a state the next run completes.
+fn run_flow(
+    format: Format,
+    verbose: bool,
+    command: &'static str,
+    f: impl for<'a> FnOnce(&'a mut dyn Sink) -> FlowFuture<'a>,
+) -> Result<(), CliError> {
+    use std::io::IsTerminal;
+    let mut sink: Box<dyn Sink> = match format {
+        Format::Json => Box::new(JsonReporter::new(std::io::stdout())),
+        Format::Text => Box::new(TextReporter::new(
+            std::io::stderr(),
+            std::io::stderr().is_terminal(),
+            verbose,
+        )),
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        tokio::select! {
+            r = f(sink.as_mut()) => r.map_err(|e| CliError::Flow { command, source: Box::new(e) }),
+            _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted { command }),
+        }
+    })
+}
+
+fn status(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    args: &crate::cli::StatusArgs,
+) -> Result<(), CliError> {
+    let opts = flow_options(ws_dir, spec, args.kind.clone());
+    let st = runtime()?
+        .block_on(flow::status(&opts))
+        .map_err(|e| CliError::Flow {
+            command: "status",
+            source: Box::new(e),
+        })?;
+    match args.output {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default()),
+        Format::Text => {
+            println!(
+                "workspace {}: kind cluster {}",
+                st.workspace,
+                if st.cluster_exists {
+                    "exists"
+                } else {
+                    "does not exist"
+                }
+            );
+            for n in &st.nodes {
+                let pod = match n.pod_ready {
+                    Some(true) => "ready",
+                    Some(false) => "not ready",
+                    None => "no pod",
+                };
+                let channels = match &n.channels {
+                    Ok(c) if c.is_empty() => "no channels".to_string(),
+                    Ok(c) => c.join(", "),
+                    Err(e) => format!("channels unknown: {}", e.lines().next().unwrap_or("")),
+                };
+                println!("  {:<8} {:<24} {:<10} {channels}", n.role, n.name, pod);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {

@@ -27,6 +27,16 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("fabdev {command} failed: {source}")]
+    Flow {
+        command: &'static str,
+        #[source]
+        source: Box<fabdev::flow::FlowError>,
+    },
+    #[error(
+        "fabdev {command} was interrupted\n  hint: run it again: every step is idempotent and completes what is missing"
+    )]
+    Interrupted { command: &'static str },
     #[error("doctor found problems: {failed}")]
     Doctor { failed: String },
     #[error(
@@ -42,6 +52,12 @@ impl CliError {
             | CliError::Package(_)
             | CliError::Exists { .. }
             | CliError::NoWorkspace { .. } => 2,
+            CliError::Flow { source, .. }
+                if matches!(**source, fabdev::flow::FlowError::Spec(_)) =>
+            {
+                2
+            }
+            CliError::Interrupted { .. } => 130,
             _ => 1,
         }
     }

@@ -63,7 +63,7 @@ pub async fn step<T, E, F>(
 ) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
-    E: std::fmt::Display,
+    E: std::error::Error,
 {
     sink.emit(Event::StepStarted { step: name.into() });
     let start = Instant::now();
@@ -78,10 +78,25 @@ where
         Err(e) => sink.emit(Event::StepFailed {
             step: name.into(),
             elapsed,
-            error: e.to_string(),
+            error: error_chain(e),
         }),
     }
     result
+}
+
+/// An error with its causes, each on its own `caused by:` line, leaving out
+/// causes whose text the message already shows.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!("\n  caused by: {cause}"));
+        }
+        source = s.source();
+    }
+    text
 }
 
 fn secs(d: Duration) -> String {
@@ -213,15 +228,15 @@ mod tests {
     #[test]
     fn a_step_emits_started_then_done_or_failed() {
         let mut events: Vec<Event> = Vec::new();
-        let ok: Result<u32, String> = run(step(
+        let ok: Result<u32, std::io::Error> = run(step(
             &mut events,
             "create cluster",
             |n| Some(format!("{n} nodes")),
             async { Ok(1) },
         ));
-        assert_eq!(ok, Ok(1));
-        let err: Result<u32, String> = run(step(&mut events, "apply", |_| None, async {
-            Err("boom".to_string())
+        assert_eq!(ok.unwrap(), 1);
+        let err: Result<u32, std::io::Error> = run(step(&mut events, "apply", |_| None, async {
+            Err(std::io::Error::other("boom"))
         }));
         assert!(err.is_err());
         assert!(matches!(&events[0], Event::StepStarted { step } if step == "create cluster"));

@@ -2,3 +2,4 @@
 //! events), for other projects' test harnesses.
 
 pub mod events;
+pub mod flow;

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", fabdev::events::error_chain(&e));
             ExitCode::from(e.exit_code())
         }
     }

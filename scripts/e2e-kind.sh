@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Opt-in end-to-end run on a REAL kind cluster, for machines with Docker,
+# kind and a network (images are pulled from Docker Hub):
+#
+#   scripts/e2e-kind.sh            # or: cargo test -p fabdev --test e2e_kind -- --ignored
+#
+# It runs `fabdev up`, checks that every pod is ready and every orderer and
+# peer is on every channel, runs `fabdev up` again and checks that nothing
+# changed, then `fabdev down --purge`. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in docker kind python3 cargo; do
+  command -v "$tool" >/dev/null || { echo "e2e-kind: $tool is required" >&2; exit 2; }
+done
+docker info >/dev/null 2>&1 || { echo "e2e-kind: Docker is not running" >&2; exit 2; }
+
+cargo build --release -p fabdev
+fabdev="$PWD/target/release/fabdev"
+ws=$(mktemp -d)
+logs=$(mktemp -d)
+cleanup() {
+  "$fabdev" -w "$ws" down --purge >/dev/null 2>&1 || true
+  rm -rf "$ws"
+}
+trap cleanup EXIT
+
+cat > "$ws/fabdev.yaml" <<YAML
+apiVersion: fabdev/v1alpha1
+kind: Workspace
+name: fabdev-e2e
+YAML
+
+echo "==> fabdev up (first run)"
+"$fabdev" -w "$ws" up -o json | tee "$logs/up1.jsonl"
+
+echo "==> fabdev status"
+"$fabdev" -w "$ws" status -o json | tee "$logs/status.json"
+python3 - "$logs/status.json" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1]))
+assert st["cluster_exists"], "the cluster must exist"
+bad = []
+for n in st["nodes"]:
+    if n["pod_ready"] is not True:
+        bad.append(f'{n["name"]}: pod not ready')
+    ch = n["channels"]
+    if "Ok" not in ch or "mychannel" not in ch["Ok"]:
+        bad.append(f'{n["name"]}: not on mychannel ({ch})')
+assert not bad, "\n".join(bad)
+print(f'ok: {len(st["nodes"])} nodes ready and on mychannel')
+PY
+
+echo "==> fabdev up (second run: must change nothing)"
+"$fabdev" -w "$ws" up -o json | tee "$logs/up2.jsonl"
+python3 - "$logs/up2.jsonl" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+done = {e["step"]: e.get("detail") for e in events if e["event"] == "step_done"}
+assert done.get("kind cluster fabdev-e2e") == "exists", done
+assert done.get("apply objects", "").endswith(" 0 changed"), done
+print("ok: second up changed nothing")
+PY
+
+echo "==> fabdev down --purge"
+"$fabdev" -w "$ws" down --purge
+if kind get clusters 2>/dev/null | grep -qx fabdev-e2e; then
+  echo "e2e-kind: the cluster is still there after down" >&2
+  exit 1
+fi
+echo "e2e-kind: passed"
