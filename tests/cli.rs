@@ -510,3 +510,122 @@ fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
         "--purge deletes the crypto"
     );
 }
+
+/// Ctrl-C during `up` stops it cleanly: exit 130, a hint to run it again, and
+/// no child process left behind. Needs the Docker engine that scripts/test.sh
+/// starts (the images must be "present on the host" for `up` to get as far
+/// as creating the cluster); the kind binary is a fake whose `create` hangs.
+#[test]
+fn ctrl_c_during_up_stops_cleanly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as Std, Stdio};
+    use std::time::{Duration, Instant};
+
+    let ws = tempfile::tempdir().expect("tempdir");
+    let image = format!("fabdev-test/ctrlc:{}", std::process::id());
+    let made = Std::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar cf - --files-from /dev/null | docker import - {image}"
+        ))
+        .output()
+        .expect("docker import");
+    assert!(
+        made.status.success(),
+        "needs Docker (run scripts/test.sh): {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: ctrlc\nimages: {{ peer: {image}, orderer: {image}, dind: {image}, ccenv: {image}, baseos: {image}, nodeenv: {image}, couchdb: {image} }}\n"
+        ),
+    )
+    .expect("spec");
+    let pidfile = ws.path().join("kind-create.pid");
+    let kind = ws.path().join("kind");
+    std::fs::write(
+        &kind,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n  version) echo 'kind v0.29.0 go1.24.2 linux/amd64';;\n  create) echo $$ > {}; exec sleep 120;;\n  *) exit 0;;\nesac\n",
+            pidfile.display()
+        ),
+    )
+    .expect("fake kind");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    let mut child = Std::new(env!("CARGO_BIN_EXE_fabdev"))
+        .arg("-w")
+        .arg(ws.path())
+        .args(["up", "-o", "json", "--kind"])
+        .arg(&kind)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn fabdev");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let started_create =
+            line.contains("\"step_started\"") && line.contains("kind cluster ctrlc");
+        seen.push(line);
+        if started_create {
+            break;
+        }
+    }
+    assert!(
+        seen.last()
+            .is_some_and(|l| l.contains("kind cluster ctrlc")),
+        "up never reached the cluster step: {seen:#?}"
+    );
+    // Wait (with a deadline) until the fake `kind create` runs.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let kind_pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the fake kind create never started"
+        );
+        std::thread::yield_now();
+    };
+    let sent = Std::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait");
+    let _ = Std::new("docker").args(["rmi", "-f", &image]).output();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fabdev up was interrupted"), "{err}");
+    assert!(err.contains("run it again"), "{err}");
+    // The hanging `kind create` was killed with fabdev, not left running.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Std::new("kill")
+        .args(["-0", &kind_pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "kind create (pid {kind_pid}) survived the interrupt"
+        );
+        std::thread::yield_now();
+    }
+}

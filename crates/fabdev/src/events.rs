@@ -19,6 +19,14 @@ pub enum Event {
     StepStarted { step: String },
     /// Something the running step is doing or waiting for.
     Progress { step: String, message: String },
+    /// Bytes moved so far for one item of the running step (an image pull
+    /// or copy); `total` 0 when unknown.
+    Transfer {
+        step: String,
+        item: String,
+        done: u64,
+        total: u64,
+    },
     /// A step finished.
     StepDone {
         step: String,
@@ -82,6 +90,74 @@ where
         }),
     }
     result
+}
+
+/// Like [`step`], for work that reports progress into the sink itself.
+pub async fn step_with<T, E>(
+    sink: &mut dyn Sink,
+    name: &str,
+    detail: impl FnOnce(&T) -> Option<String>,
+    work: impl AsyncFnOnce(&mut dyn Sink) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: std::error::Error,
+{
+    sink.emit(Event::StepStarted { step: name.into() });
+    let start = Instant::now();
+    let result = work(&mut *sink).await;
+    let elapsed = start.elapsed();
+    match &result {
+        Ok(v) => sink.emit(Event::StepDone {
+            step: name.into(),
+            elapsed,
+            detail: detail(v),
+        }),
+        Err(e) => sink.emit(Event::StepFailed {
+            step: name.into(),
+            elapsed,
+            error: error_chain(e),
+        }),
+    }
+    result
+}
+
+/// Turns a stream of byte counts into [`Event::Transfer`]s, at most one per
+/// 5% of progress (and the last), so JSON output stays small.
+#[derive(Debug)]
+pub struct Meter {
+    step: String,
+    last_pct: Option<u64>,
+}
+
+impl Meter {
+    pub fn new(step: &str) -> Meter {
+        Meter {
+            step: step.to_string(),
+            last_pct: None,
+        }
+    }
+
+    pub fn update(&mut self, item: &str, done: u64, total: u64) -> Option<Event> {
+        let pct = if total == 0 {
+            0
+        } else {
+            done.saturating_mul(100) / total
+        };
+        let due = match self.last_pct {
+            None => true,
+            Some(last) => pct >= last + 5 || (done >= total && total > 0 && last < 100),
+        };
+        if !due {
+            return None;
+        }
+        self.last_pct = Some(pct.min(100));
+        Some(Event::Transfer {
+            step: self.step.clone(),
+            item: item.to_string(),
+            done,
+            total,
+        })
+    }
 }
 
 /// An error with its causes, each on its own `caused by:` line, leaving out
@@ -161,6 +237,23 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                     s.set_prefix(step);
                     s.enable_steady_tick(Duration::from_millis(100));
                     self.spinner = Some(s);
+                }
+            }
+            Event::Transfer {
+                item, done, total, ..
+            } => {
+                if let Some(s) = &self.spinner {
+                    if total > 0 {
+                        s.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                " {spinner} {prefix} [{bar:30}] {bytes}/{total_bytes} {wide_msg}",
+                            )
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                        );
+                        s.set_length(total);
+                        s.set_position(done.min(total));
+                    }
+                    s.set_message(item);
                 }
             }
             Event::Progress { step, message } => match &self.spinner {
@@ -286,6 +379,48 @@ mod tests {
             String::from_utf8(buf).unwrap(),
             "   s: waiting for peer0-org1-0\n"
         );
+    }
+
+    #[test]
+    fn the_meter_emits_at_most_every_five_percent_and_the_end() {
+        let mut m = Meter::new("image x");
+        let emitted: Vec<u64> = (0..=100u64)
+            .filter_map(|i| m.update("x", i, 100))
+            .map(|e| match e {
+                Event::Transfer { done, .. } => done,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(emitted, (0..=100).step_by(5).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn step_with_lets_the_work_report_into_the_sink() {
+        let mut events: Vec<Event> = Vec::new();
+        let r: Result<(), std::io::Error> = run(step_with(
+            &mut events,
+            "pull",
+            |_| None,
+            async |sink: &mut dyn Sink| {
+                sink.emit(Event::Transfer {
+                    step: "pull".into(),
+                    item: "img".into(),
+                    done: 1,
+                    total: 2,
+                });
+                Ok(())
+            },
+        ));
+        assert!(r.is_ok());
+        assert!(matches!(
+            events[1],
+            Event::Transfer {
+                done: 1,
+                total: 2,
+                ..
+            }
+        ));
+        assert!(matches!(events[2], Event::StepDone { .. }));
     }
 
     #[test]

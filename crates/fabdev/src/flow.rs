@@ -19,7 +19,7 @@ use network::spec::StateDatabase;
 use network::{Topology, Workspace};
 use serde::Serialize;
 
-use crate::events::{Event, Sink, step};
+use crate::events::{Event, Meter, Sink, step, step_with};
 
 /// Where fabdev keeps its state inside a workspace.
 pub const STATE_DIR: &str = ".fabdev";
@@ -215,9 +215,27 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     let mut all_images = node_images.clone();
     all_images.extend(builder_images.iter().cloned());
     for image in &all_images {
-        step(sink, &format!("image {image}"), |_| None, async {
-            images::ensure_pulled(&host, image, &mut |_ev: ImageEvent| {}).await
-        })
+        let name = format!("image {image}");
+        step_with(
+            sink,
+            &name,
+            |_| None,
+            async |sink: &mut dyn Sink| {
+                let mut meter = Meter::new(&name);
+                images::ensure_pulled(&host, image, &mut |ev: ImageEvent| {
+                    if let ImageEvent::Pulling {
+                        bytes_done,
+                        bytes_total,
+                        ..
+                    } = ev
+                        && let Some(e) = meter.update(image, bytes_done, bytes_total)
+                    {
+                        sink.emit(e);
+                    }
+                })
+                .await
+            },
+        )
         .await?;
     }
 
@@ -301,9 +319,10 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     .await?;
 
     for peer in ctx.topo.peers() {
-        step(
+        let step_name = format!("builder images in the DinD of {}", peer.name);
+        step_with(
             sink,
-            &format!("builder images in the DinD of {}", peer.name),
+            &step_name,
             |r: &images::TransferReport| {
                 Some(format!(
                     "{} copied, {} present",
@@ -311,7 +330,7 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
                     r.skipped.len()
                 ))
             },
-            async {
+            async |sink: &mut dyn Sink| {
                 let pod = format!("{}-0", peer.name);
                 let fwd =
                     k8s::port_forward(&client, &name, &pod, network::topology::ports::DIND).await?;
@@ -319,8 +338,20 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
                     &format!("tcp://{}", fwd.addr),
                     &format!("dind of {}", peer.name),
                 )?;
-                let r = images::transfer(&host, &dind, &builder_images, &mut |_ev: ImageEvent| {})
-                    .await?;
+                let mut meter = Meter::new(&step_name);
+                let r = images::transfer(&host, &dind, &builder_images, &mut |ev: ImageEvent| {
+                    if let ImageEvent::Transferring {
+                        image,
+                        bytes_done,
+                        bytes_expected,
+                        ..
+                    } = ev
+                        && let Some(e) = meter.update(&image, bytes_done, bytes_expected)
+                    {
+                        sink.emit(e);
+                    }
+                })
+                .await?;
                 drop(fwd);
                 Ok::<_, FlowError>(r)
             },
