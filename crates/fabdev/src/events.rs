@@ -138,11 +138,7 @@ impl Meter {
     }
 
     pub fn update(&mut self, item: &str, done: u64, total: u64) -> Option<Event> {
-        let pct = if total == 0 {
-            0
-        } else {
-            done.saturating_mul(100) / total
-        };
+        let pct = done.saturating_mul(100).checked_div(total).unwrap_or(0);
         let due = match self.last_pct {
             None => true,
             Some(last) => pct >= last + 5 || (done >= total && total > 0 && last < 100),
