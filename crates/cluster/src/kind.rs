@@ -229,6 +229,14 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
+fn non_empty_lines(s: &str) -> Vec<String> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Find the kind binary: an explicit path, then `FABDEV_KIND`, then `PATH`.
 pub fn find_kind(explicit: Option<&Path>) -> Result<PathBuf, KindError> {
     let env = std::env::var_os(KIND_ENV).map(PathBuf::from);
@@ -324,13 +332,7 @@ impl<R: Runner> Kind<R> {
     pub async fn clusters(&self) -> Result<Vec<String>, KindError> {
         let out = self.run_ok(self.cmd(&["get", "clusters"])).await?;
         // "No kind clusters found." goes to stderr; stdout is one name a line.
-        Ok(out
-            .stdout
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect())
+        Ok(non_empty_lines(&out.stdout))
     }
 
     pub async fn exists(&self, name: &str) -> Result<bool, KindError> {
@@ -385,13 +387,7 @@ impl<R: Runner> Kind<R> {
         let out = self
             .run_ok(self.cmd(&["get", "nodes", "--name", name]))
             .await?;
-        Ok(out
-            .stdout
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect())
+        Ok(non_empty_lines(&out.stdout))
     }
 }
 

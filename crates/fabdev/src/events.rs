@@ -73,23 +73,7 @@ where
     F: Future<Output = Result<T, E>>,
     E: std::error::Error,
 {
-    sink.emit(Event::StepStarted { step: name.into() });
-    let start = Instant::now();
-    let result = work.await;
-    let elapsed = start.elapsed();
-    match &result {
-        Ok(v) => sink.emit(Event::StepDone {
-            step: name.into(),
-            elapsed,
-            detail: detail(v),
-        }),
-        Err(e) => sink.emit(Event::StepFailed {
-            step: name.into(),
-            elapsed,
-            error: error_chain(e),
-        }),
-    }
-    result
+    step_with(sink, name, detail, async |_: &mut dyn Sink| work.await).await
 }
 
 /// Like [`step`], for work that reports progress into the sink itself.
