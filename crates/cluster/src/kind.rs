@@ -370,6 +370,16 @@ impl<R: Runner> Kind<R> {
         self.run_ok(cmd).await.map(drop)
     }
 
+    /// Write the kubeconfig of an existing cluster to `kubeconfig`
+    /// (`kind export kubeconfig`), e.g. after it was deleted by hand.
+    pub async fn export_kubeconfig(&self, name: &str, kubeconfig: &Path) -> Result<(), KindError> {
+        let cmd = self
+            .cmd(&["export", "kubeconfig", "--name", name])
+            .arg("--kubeconfig")
+            .arg(kubeconfig.as_os_str());
+        self.run_ok(cmd).await.map(drop)
+    }
+
     /// Load images from the host's Docker into every node of the cluster
     /// (`kind load docker-image`: docker save, then `ctr import` in each node).
     pub async fn load_images(&self, name: &str, images: &[String]) -> Result<(), KindError> {
@@ -539,6 +549,27 @@ mod tests {
             ]
         );
         assert_eq!(args(&seen[1]), ["get", "nodes", "--name", "fabdev"]);
+    }
+
+    #[test]
+    fn export_kubeconfig_argv() {
+        let fake = Fake::answering(vec![ok("")]);
+        block_on(
+            Kind::new("kind", &fake)
+                .export_kubeconfig("fabdev", Path::new("/ws/.fabdev/kubeconfig")),
+        )
+        .unwrap();
+        assert_eq!(
+            args(&fake.seen()[0]),
+            [
+                "export",
+                "kubeconfig",
+                "--name",
+                "fabdev",
+                "--kubeconfig",
+                "/ws/.fabdev/kubeconfig"
+            ]
+        );
     }
 
     #[test]

@@ -244,19 +244,18 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
         &format!("kind cluster {name}"),
         |created: &bool| Some(if *created { "created" } else { "exists" }.to_string()),
         async {
-            if kind.exists(&name).await? && kubeconfig.is_file() {
-                return Ok::<_, FlowError>(false);
-            }
-            if kind.exists(&name).await? {
-                // A cluster without our kubeconfig: kind writes it on create
-                // only, so recreate it rather than guess.
-                kind.delete(&name, &kubeconfig).await?;
-            }
             std::fs::create_dir_all(&ctx.state_dir).map_err(|source| FlowError::Io {
                 action: "create",
                 path: ctx.state_dir.clone(),
                 source,
             })?;
+            if kind.exists(&name).await? {
+                if !kubeconfig.is_file() {
+                    // kind writes the kubeconfig on create only: ask for it again.
+                    kind.export_kubeconfig(&name, &kubeconfig).await?;
+                }
+                return Ok::<_, FlowError>(false);
+            }
             kind.create(&name, &rendered.kind_config, &kubeconfig, None)
                 .await?;
             Ok(true)
