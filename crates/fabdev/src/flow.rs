@@ -358,7 +358,19 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
         .await?;
     }
 
-    let endpoints = Endpoints::host_ports(&ctx.topo);
+    let (endpoints, forwards) = step(
+        sink,
+        "node endpoints",
+        |(_, f): &(Endpoints, Vec<k8s::Forward>)| {
+            Some(if f.is_empty() {
+                "kind port mappings on 127.0.0.1".to_string()
+            } else {
+                format!("{} port-forwards (port mappings not reachable)", f.len())
+            })
+        },
+        endpoints_for(&client, &ctx),
+    )
+    .await?;
     for ch in &ctx.ws.channels {
         step(sink, &format!("channel {}", ch.name), |_| None, async {
             let block = network::genesis::genesis_block(&ctx.ws, &ctx.topo, &ctx.crypto, &ch.name)?;
@@ -379,6 +391,7 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
         report.channels.push(ch.name.clone());
     }
 
+    drop(forwards);
     report.profiles = step(
         sink,
         "connection profiles",
@@ -397,6 +410,66 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     Ok(report)
 }
 
+/// Whether every port can be connected to on 127.0.0.1 (within 2 s each).
+async fn all_reachable(ports: &[u16]) -> bool {
+    for p in ports {
+        let dial = tokio::net::TcpStream::connect((channel::HOST, *p));
+        if !matches!(
+            tokio::time::timeout(Duration::from_secs(2), dial).await,
+            Ok(Ok(_))
+        ) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The nodes' host ports when the kind port mappings answer; otherwise (a
+/// cluster made without them, or another Kubernetes) one kube port-forward
+/// per node port, kept open as long as the returned guards live.
+pub async fn endpoints_for(
+    client: &kube::Client,
+    ctx: &Context,
+) -> Result<(Endpoints, Vec<k8s::Forward>), FlowError> {
+    let ports: Vec<u16> = ctx
+        .topo
+        .nodes
+        .iter()
+        .flat_map(|n| std::iter::once(n.host_ports.grpc).chain(n.host_ports.admin))
+        .collect();
+    if all_reachable(&ports).await {
+        return Ok((Endpoints::host_ports(&ctx.topo), Vec::new()));
+    }
+    let mut endpoints = Endpoints::default();
+    let mut forwards = Vec::new();
+    for n in &ctx.topo.nodes {
+        let pod = format!("{}-0", n.name);
+        let grpc = k8s::port_forward(client, &ctx.ws.name, &pod, n.grpc_port()).await?;
+        let admin = match n.host_ports.admin {
+            Some(_) => Some(
+                k8s::port_forward(
+                    client,
+                    &ctx.ws.name,
+                    &pod,
+                    network::topology::ports::ORDERER_ADMIN,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        endpoints.insert(
+            &n.name,
+            channel::NodeEndpoint {
+                grpc: grpc.addr.to_string(),
+                admin: admin.as_ref().map(|a| a.addr.to_string()),
+            },
+        );
+        forwards.push(grpc);
+        forwards.extend(admin);
+    }
+    Ok((endpoints, forwards))
+}
+
 /// `fabdev channel create`: genesis block and joins, against the nodes'
 /// host endpoints (the kind port mappings on localhost).
 pub async fn create_channels(
@@ -407,7 +480,19 @@ pub async fn create_channels(
 ) -> Result<Vec<String>, FlowError> {
     channel::install_crypto_provider();
     let ctx = Context::load(opts)?;
-    let endpoints = endpoints.unwrap_or_else(|| Endpoints::host_ports(&ctx.topo));
+    // Given endpoints win; else the cluster's (port mappings, or
+    // port-forwards when they do not answer); else the host ports.
+    let mut _forwards = Vec::new();
+    let endpoints = match endpoints {
+        Some(e) => e,
+        None if ctx.kubeconfig().is_file() => {
+            let client = k8s::client(&ctx.kubeconfig()).await?;
+            let (e, f) = endpoints_for(&client, &ctx).await?;
+            _forwards = f;
+            e
+        }
+        None => Endpoints::host_ports(&ctx.topo),
+    };
     let names: Vec<String> = match only {
         Some(n) => vec![n.to_string()],
         None => ctx.ws.channels.iter().map(|c| c.name.clone()).collect(),
@@ -593,4 +678,50 @@ pub async fn status(opts: &Options) -> Result<Status, FlowError> {
         cluster_exists: exists,
         nodes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{Request, Response};
+    use kube::client::Body;
+
+    #[test]
+    fn endpoints_fall_back_to_port_forwards_when_the_port_mappings_do_not_answer() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // Host ports nothing listens on: a block at the top of the NodePort range.
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("fabdev.yaml"),
+                "apiVersion: fabdev/v1alpha1\nkind: Workspace\nhostPortBase: 32700\n",
+            )
+            .unwrap();
+            let ctx = Context::load(&Options::new(dir.path())).unwrap();
+            let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+            let client = kube::Client::new(svc, "default");
+            let (endpoints, forwards) = endpoints_for(&client, &ctx).await.unwrap();
+            // One forward per gRPC port plus the orderer's admin port.
+            assert_eq!(forwards.len(), 4);
+            let orderer = endpoints.get("orderer0-ordererorg").unwrap();
+            assert!(orderer.grpc.starts_with("127.0.0.1:"));
+            assert_ne!(orderer.grpc, "127.0.0.1:32700");
+            assert!(orderer.admin.is_some());
+            assert!(endpoints.get("peer0-org2").unwrap().admin.is_none());
+            // A connection to a forward opens a port-forward to the pod's port.
+            let addr = orderer.admin.clone().unwrap();
+            let conn = tokio::spawn(async move { tokio::net::TcpStream::connect(addr).await });
+            let (req, _send) = handle.next_request().await.expect("portforward request");
+            assert_eq!(
+                req.uri().path(),
+                "/api/v1/namespaces/fabdev/pods/orderer0-ordererorg-0/portforward"
+            );
+            assert!(req.uri().query().is_some_and(|q| q.ends_with("ports=7053")));
+            drop(conn);
+        });
+    }
 }
