@@ -559,12 +559,20 @@ fn orderer_env(node: &Node) -> Vec<EnvVar> {
     ]
 }
 
-fn orderer_statefulset(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> StatefulSet {
-    let orderer = Container {
-        name: containers::ORDERER.to_string(),
-        image: Some(ws.images.orderer.clone()),
+/// An orderer or peer container: the image's own config under env vars,
+/// the node's ports, /healthz readiness, crypto and ledger mounts.
+fn fabric_container(
+    name: &str,
+    image: &str,
+    env: Vec<EnvVar>,
+    node: &Node,
+    memory: &str,
+) -> Container {
+    Container {
+        name: name.to_string(),
+        image: Some(image.to_string()),
         image_pull_policy: Some("IfNotPresent".to_string()),
-        env: Some(orderer_env(node)),
+        env: Some(env),
         ports: Some(
             endpoints(node)
                 .into_iter()
@@ -572,14 +580,24 @@ fn orderer_statefulset(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Stateful
                 .collect(),
         ),
         readiness_probe: Some(http_probe("/healthz", ports::OPERATIONS, 5, 3)),
-        resources: Some(requests("100m", "128Mi")),
+        resources: Some(requests("100m", memory)),
         security_context: Some(no_escalation()),
         volume_mounts: Some(vec![
             mount(VOL_CRYPTO, super::CRYPTO_DIR, true),
             mount(VOL_DATA, PRODUCTION_DIR, false),
         ]),
         ..Container::default()
-    };
+    }
+}
+
+fn orderer_statefulset(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> StatefulSet {
+    let orderer = fabric_container(
+        containers::ORDERER,
+        &ws.images.orderer,
+        orderer_env(node),
+        node,
+        "128Mi",
+    );
     let pod = pod_spec(vec![], vec![orderer], vec![crypto_volume(node, nc)]);
     statefulset(ws, node, nc, pod, vec![claim(ws, node, VOL_DATA, "1Gi")])
 }
@@ -716,28 +734,15 @@ fn couchdb_container(ws: &Workspace, node: &Node) -> Container {
 }
 
 fn peer_statefulset(ws: &Workspace, topo: &Topology, node: &Node, nc: &NodeCrypto) -> StatefulSet {
-    let peer = Container {
-        name: containers::PEER.to_string(),
-        image: Some(ws.images.peer.clone()),
-        image_pull_policy: Some("IfNotPresent".to_string()),
-        env: Some(peer_env(ws, topo, node)),
-        ports: Some(
-            endpoints(node)
-                .into_iter()
-                .map(|(name, p, _)| port(name, p))
-                .collect(),
-        ),
-        // /healthz includes a ping of the Docker daemon: a dead DinD shows as
-        // an unready peer.
-        readiness_probe: Some(http_probe("/healthz", ports::OPERATIONS, 5, 3)),
-        resources: Some(requests("100m", "256Mi")),
-        security_context: Some(no_escalation()),
-        volume_mounts: Some(vec![
-            mount(VOL_CRYPTO, super::CRYPTO_DIR, true),
-            mount(VOL_DATA, PRODUCTION_DIR, false),
-        ]),
-        ..Container::default()
-    };
+    // The peer's /healthz includes a ping of the Docker daemon: a dead DinD
+    // shows as an unready peer.
+    let peer = fabric_container(
+        containers::PEER,
+        &ws.images.peer,
+        peer_env(ws, topo, node),
+        node,
+        "256Mi",
+    );
     let mut init = vec![dind_container(ws)];
     let mut claims = vec![claim(ws, node, VOL_DATA, "1Gi")];
     if uses_couchdb(node) {
