@@ -210,6 +210,21 @@ pub(crate) fn go_code(shown: &Path, root: &Path) -> Result<Vec<u8>, PackageError
         };
         tw.append(&e, &[]).map_err(archive)?;
     }
+    finish_code(tree.shown, &tree, tw, files)
+}
+
+/// Append the files (read now unless already read) after whatever `tw`
+/// holds, and gzip the tar: the common end of both languages' code.tar.gz.
+fn finish_code(
+    shown: &Path,
+    tree: &Tree<'_>,
+    mut tw: TarWriter<Vec<u8>>,
+    files: Vec<Source>,
+) -> Result<Vec<u8>, PackageError> {
+    let archive = |source| PackageError::Archive {
+        dir: shown.to_path_buf(),
+        source,
+    };
     for f in files {
         let data = match f.data {
             Some(d) => d,
@@ -254,20 +269,8 @@ pub(crate) fn node_code(shown: &Path, root: &Path) -> Result<Vec<u8>, PackageErr
     let tree = Tree { shown, root };
     let mut files = Vec::new();
     walk_node(&tree, "", &mut files)?;
-    let archive = |source| PackageError::Archive {
-        dir: shown.to_path_buf(),
-        source,
-    };
-    let mut tw = TarWriter::new(Vec::new());
-    for f in files {
-        let data = match f.data {
-            Some(d) => d,
-            None => tree.read(&f.rel)?,
-        };
-        tw.append(&file_entry(&f.name), &data).map_err(archive)?;
-    }
-    let tar = tw.finish().map_err(archive)?;
-    gzip(&tar).map_err(archive)
+    let tw = TarWriter::new(Vec::new());
+    finish_code(tree.shown, &tree, tw, files)
 }
 
 fn walk_node(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), PackageError> {
