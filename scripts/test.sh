@@ -17,6 +17,8 @@ apt_missing=()
 command -v protoc >/dev/null 2>&1 || apt_missing+=(protobuf-compiler)
 # dockerd: the image-transfer tests run against real Docker engines.
 command -v dockerd >/dev/null 2>&1 || apt_missing+=(docker.io)
+# containerd and ctr: the kind-node tests run a real containerd in a container.
+command -v ctr >/dev/null 2>&1 || apt_missing+=(containerd)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "installing ${apt_missing[*]} (apt)"
   sudo_cmd=""
@@ -27,6 +29,16 @@ fi
 
 # --- Docker engine ---------------------------------------------------------------
 bash scripts/test-docker.sh
+
+# --- Go-built tools ---------------------------------------------------------------
+# crictl: kind nodes answer "which image ID do you have" through it, and so
+# does the stand-in node of the kind-node tests.
+CRICTL_VERSION=v1.37.0
+export PATH="$(go env GOPATH)/bin:$PATH"
+if ! crictl --version >/dev/null 2>&1; then
+  log "installing crictl $CRICTL_VERSION (Go module proxy)"
+  go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+fi
 
 # --- Python validators --------------------------------------------------------
 KV_VERSION=1.37.0

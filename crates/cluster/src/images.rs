@@ -204,11 +204,11 @@ impl fmt::Display for Endpoint {
 /// below 1.44, so a fixed version would not fit both).
 pub struct Daemon {
     endpoint: Endpoint,
-    label: String,
+    pub(crate) label: String,
     client: OnceCell<Docker>,
-    request_timeout: Duration,
-    transfer_timeout: Duration,
-    stall_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) transfer_timeout: Duration,
+    pub(crate) stall_timeout: Duration,
 }
 
 impl fmt::Debug for Daemon {
@@ -306,7 +306,10 @@ impl Daemon {
         self.client(|| operation.to_string()).await.cloned()
     }
 
-    async fn client(&self, operation: impl FnOnce() -> String) -> Result<&Docker, ImageError> {
+    pub(crate) async fn client(
+        &self,
+        operation: impl FnOnce() -> String,
+    ) -> Result<&Docker, ImageError> {
         self.client
             .get_or_try_init(|| self.negotiate())
             .await
@@ -360,7 +363,7 @@ impl Daemon {
         Ok(self.inspect(reference).await?.map(|found| found.id))
     }
 
-    async fn inspect(&self, reference: &str) -> Result<Option<Found>, ImageError> {
+    pub(crate) async fn inspect(&self, reference: &str) -> Result<Option<Found>, ImageError> {
         let docker = self.client(|| format!("inspect image {reference}")).await?;
         match docker.inspect_image(reference).await {
             Ok(image) => Ok(image.id.map(|id| Found {
@@ -400,9 +403,9 @@ impl Daemon {
     }
 }
 
-struct Found {
-    id: String,
-    size: u64,
+pub(crate) struct Found {
+    pub(crate) id: String,
+    pub(crate) size: u64,
 }
 
 /// Why [`transfer`] did not send an image.
@@ -799,7 +802,15 @@ async fn stream_image(
     let mut load: BoxStream<'_, _> = loader.import_image_stream(options, body, None).boxed();
 
     let export = exporter.export_image(image);
-    let pump = pump(export, tx, from, to, image, bytes_expected, on_event);
+    let pump = pump(
+        export,
+        vec![tx],
+        from,
+        &to.label,
+        image,
+        bytes_expected,
+        on_event,
+    );
     let load = async {
         while let Some(message) = load.next().await {
             message?;
@@ -817,14 +828,16 @@ async fn stream_image(
     Ok(bytes)
 }
 
-/// Reads the export stream into the load body; dropping `tx` at the end
-/// closes the body. On an export error, the body is aborted with an error so
-/// the target never loads a truncated tarball.
-async fn pump<B: AsRef<[u8]>>(
+/// Reads the export stream into the load bodies (one per target: the same
+/// chunks go to each); dropping the senders at the end closes the bodies. On
+/// an export error, each body is aborted with an error so no target ever
+/// loads a truncated tarball. A target whose body closed early is dropped
+/// (its own error says why); the export stops when none is left.
+pub(crate) async fn pump<B: AsRef<[u8]> + Clone>(
     export: impl futures_util::Stream<Item = Result<B, BollardError>>,
-    tx: mpsc::Sender<Result<B, std::io::Error>>,
+    mut txs: Vec<mpsc::Sender<Result<B, std::io::Error>>>,
     from: &Daemon,
-    to: &Daemon,
+    to: &str,
     image: &str,
     bytes_expected: u64,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
@@ -832,14 +845,17 @@ async fn pump<B: AsRef<[u8]>>(
     let mut export = std::pin::pin!(export);
     let mut bytes_done = 0u64;
     let mut reported = 0u64;
+    let abort = async |txs: &[mpsc::Sender<Result<B, std::io::Error>>], why: &str| {
+        for tx in txs {
+            let _ = tx.send(Err(std::io::Error::other(why.to_string()))).await;
+        }
+    };
     loop {
         let chunk = match tokio::time::timeout(from.stall_timeout, export.next()).await {
             Ok(Some(Ok(chunk))) => chunk,
             Ok(None) => break,
             Ok(Some(Err(source))) => {
-                let _ = tx
-                    .send(Err(std::io::Error::other("export from the source failed")))
-                    .await;
+                abort(&txs, "export from the source failed").await;
                 return Err(ImageError::Export {
                     image: image.to_string(),
                     daemon: from.label.clone(),
@@ -847,9 +863,7 @@ async fn pump<B: AsRef<[u8]>>(
                 });
             }
             Err(source) => {
-                let _ = tx
-                    .send(Err(std::io::Error::other("export from the source stalled")))
-                    .await;
+                abort(&txs, "export from the source stalled").await;
                 return Err(ImageError::ExportStalled {
                     image: image.to_string(),
                     daemon: from.label.clone(),
@@ -859,15 +873,21 @@ async fn pump<B: AsRef<[u8]>>(
             }
         };
         bytes_done += chunk.as_ref().len() as u64;
-        if tx.send(Ok(chunk)).await.is_err() {
-            // The load request ended early; its own error says why.
+        let mut open = Vec::with_capacity(txs.len());
+        for tx in txs {
+            if tx.send(Ok(chunk.clone())).await.is_ok() {
+                open.push(tx);
+            }
+        }
+        txs = open;
+        if txs.is_empty() {
             break;
         }
         if bytes_done - reported >= PROGRESS_STEP {
             reported = bytes_done;
             on_event(ImageEvent::Transferring {
                 image: image.to_string(),
-                to: to.label.clone(),
+                to: to.to_string(),
                 bytes_done,
                 bytes_expected,
             });

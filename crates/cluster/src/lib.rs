@@ -6,3 +6,4 @@ pub mod images;
 pub mod k8s;
 pub mod kind;
 pub mod kind_config;
+pub mod nodes;

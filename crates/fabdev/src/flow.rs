@@ -65,6 +65,8 @@ pub enum FlowError {
     #[error("{0}")]
     Images(#[from] images::ImageError),
     #[error("{0}")]
+    Nodes(#[from] cluster::nodes::NodeError),
+    #[error("{0}")]
     Genesis(#[from] network::genesis::GenesisError),
     #[error("{0}")]
     Channel(#[from] channel::ChannelError),
@@ -269,11 +271,27 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     })
     .await?;
 
-    step(
+    step_with(
         sink,
-        "load images into kind",
-        |_| Some(format!("{} images", node_images.len())),
-        async { kind.load_images(&name, &node_images).await },
+        "load images into the kind nodes",
+        |r: &images::TransferReport| {
+            Some(format!(
+                "{} loaded, {} present",
+                r.transferred.len(),
+                r.skipped.len()
+            ))
+        },
+        async |sink: &mut dyn Sink| {
+            let mut meter = Meter::new("load images into the kind nodes");
+            let r = cluster::nodes::load_into_nodes(
+                &host,
+                &name,
+                &node_images,
+                &mut copy_progress(&mut meter, sink),
+            )
+            .await?;
+            Ok::<_, FlowError>(r)
+        },
     )
     .await?;
 
@@ -338,18 +356,12 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
                     &format!("dind of {}", peer.name),
                 )?;
                 let mut meter = Meter::new(&step_name);
-                let r = images::transfer(&host, &dind, &builder_images, &mut |ev: ImageEvent| {
-                    if let ImageEvent::Transferring {
-                        image,
-                        bytes_done,
-                        bytes_expected,
-                        ..
-                    } = ev
-                        && let Some(e) = meter.update(&image, bytes_done, bytes_expected)
-                    {
-                        sink.emit(e);
-                    }
-                })
+                let r = images::transfer(
+                    &host,
+                    &dind,
+                    &builder_images,
+                    &mut copy_progress(&mut meter, sink),
+                )
                 .await?;
                 drop(fwd);
                 Ok::<_, FlowError>(r)
@@ -408,6 +420,25 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     )
     .await?;
     Ok(report)
+}
+
+/// Byte progress of image copies, as progress events of the meter's step.
+fn copy_progress<'a>(
+    meter: &'a mut Meter,
+    sink: &'a mut dyn Sink,
+) -> impl FnMut(ImageEvent) + Send + 'a {
+    move |ev: ImageEvent| {
+        if let ImageEvent::Transferring {
+            image,
+            bytes_done,
+            bytes_expected,
+            ..
+        } = ev
+            && let Some(e) = meter.update(&image, bytes_done, bytes_expected)
+        {
+            sink.emit(e);
+        }
+    }
 }
 
 /// Whether every port can be connected to on 127.0.0.1 (within 2 s each).

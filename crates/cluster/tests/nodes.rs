@@ -1,0 +1,202 @@
+#![allow(clippy::unwrap_used)]
+//! Loading images into kind nodes' containerd, against real Docker and a
+//! real containerd: each "node" is a container with kind's labels running
+//! containerd with its CRI plugin (see support/kindnode.rs). Nothing is
+//! pulled. These tests fail, not skip, when Docker or crictl is missing.
+
+mod support {
+    pub mod dockerd;
+    pub mod kindnode;
+}
+
+use cluster::images::{ImageError, ImageEvent, SkipReason};
+use cluster::nodes::{NodeError, kind_nodes, load_into_nodes};
+use support::dockerd::{HostImage, chain, host};
+use support::kindnode::KindNode;
+
+fn cluster_name(what: &str) -> String {
+    format!("fabdev-t{}-{what}", std::process::id())
+}
+
+#[tokio::test]
+async fn loads_with_the_host_id_then_skips_what_every_node_has() {
+    let host = host().await;
+    let cluster = cluster_name("one");
+    let node = KindNode::start(&host, &cluster, "control-plane").await;
+    let image = HostImage::new(&host, "node-load", 2 * 1024 * 1024).await;
+    assert_eq!(node.image_id(&image.name), None);
+
+    let mut events = Vec::new();
+    let report = load_into_nodes(
+        &host,
+        &cluster,
+        std::slice::from_ref(&image.name),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(report.transferred.len(), 1, "{report:?}");
+    assert_eq!(report.transferred[0].id, image.id);
+    assert!(report.transferred[0].bytes > 2 * 1024 * 1024, "{report:?}");
+    // kind's own check (`crictl inspecti`) now finds the host's image ID.
+    assert_eq!(
+        node.image_id(&image.name).as_deref(),
+        Some(image.id.as_str())
+    );
+    let to = format!("kind node {}", node.name);
+    assert!(
+        events.iter().any(|e| matches!(e, ImageEvent::Transferred { to: t, id, .. } if *t == to && *id == image.id)),
+        "{events:?}"
+    );
+
+    let mut events = Vec::new();
+    let again = load_into_nodes(
+        &host,
+        &cluster,
+        std::slice::from_ref(&image.name),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap();
+    assert!(again.transferred.is_empty(), "{again:?}");
+    assert_eq!(again.skipped.len(), 1);
+    assert_eq!(again.skipped[0].reason, SkipReason::AlreadyPresent);
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            ImageEvent::Transferring { .. } | ImageEvent::Transferred { .. }
+        )),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_export_feeds_every_node_that_lacks_the_image() {
+    let host = host().await;
+    let cluster = cluster_name("two");
+    let a = KindNode::start(&host, &cluster, "control-plane").await;
+    let b = KindNode::start(&host, &cluster, "worker").await;
+    assert_eq!(
+        kind_nodes(&host, &cluster).await.unwrap(),
+        vec![a.name.clone(), b.name.clone()]
+    );
+    // Large enough for progress events (one per 4 MiB).
+    let image = HostImage::new(&host, "fan-out", 9 * 1024 * 1024).await;
+
+    let mut events = Vec::new();
+    load_into_nodes(
+        &host,
+        &cluster,
+        std::slice::from_ref(&image.name),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    for node in [&a, &b] {
+        assert_eq!(
+            node.image_id(&image.name).as_deref(),
+            Some(image.id.as_str())
+        );
+    }
+    let both = format!("kind nodes {}, {}", a.name, b.name);
+    let progress: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            ImageEvent::Transferring { to, bytes_done, .. } if *to == both => Some(*bytes_done),
+            _ => None,
+        })
+        .collect();
+    assert!(progress.len() >= 2, "{events:?}");
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+
+    // Only the node that lost the image gets it again.
+    b.remove_image(&image.name);
+    assert_eq!(b.image_id(&image.name), None);
+    let mut events = Vec::new();
+    load_into_nodes(
+        &host,
+        &cluster,
+        std::slice::from_ref(&image.name),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap();
+    let only_b = format!("kind node {}", b.name);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ImageEvent::Transferred { to, .. } if *to == only_b)),
+        "{events:?}"
+    );
+    assert_eq!(b.image_id(&image.name).as_deref(), Some(image.id.as_str()));
+}
+
+#[tokio::test]
+async fn a_failed_import_names_the_node_and_a_command_to_paste() {
+    let host = host().await;
+    let cluster = cluster_name("broken");
+    let node = KindNode::start(&host, &cluster, "control-plane").await;
+    // A node whose ctr is not a program: the import cannot run.
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let copied = std::process::Command::new("docker")
+        .arg("cp")
+        .arg(empty.path())
+        .arg(format!("{}:/usr/bin/ctr", node.name))
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let image = HostImage::new(&host, "broken", 64 * 1024).await;
+
+    let err = load_into_nodes(
+        &host,
+        &cluster,
+        std::slice::from_ref(&image.name),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    let text = chain(&err);
+    assert!(
+        matches!(&err, NodeError::Command { node: n, exit_code, .. } if *n == node.name && *exit_code != 0),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "docker exec -i {} ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -",
+            node.name
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn no_nodes_and_missing_images_are_named() {
+    let host = host().await;
+    let cluster = cluster_name("none");
+    let err = load_into_nodes(&host, &cluster, &["x:1".to_string()], &mut |_| {})
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, NodeError::NoNodes { .. }), "{text}");
+    assert!(
+        text.contains(&format!("kind cluster {cluster} has no node containers")),
+        "{text}"
+    );
+    assert!(text.contains("io.x-k8s.kind.cluster="), "{text}");
+
+    let cluster = cluster_name("lonely");
+    let _node = KindNode::start(&host, &cluster, "control-plane").await;
+    let err = load_into_nodes(
+        &host,
+        &cluster,
+        &["fabdev-test/never-made:1".to_string()],
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, NodeError::Host(ImageError::MissingOnSource { image, .. }) if image == "fabdev-test/never-made:1"),
+        "{}",
+        chain(&err)
+    );
+}
