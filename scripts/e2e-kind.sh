@@ -10,6 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# kind is on the Go module proxy: install it when missing and Go is there.
+KIND_VERSION=v0.33.0
+if ! command -v kind >/dev/null && command -v go >/dev/null; then
+  echo "==> installing kind $KIND_VERSION (go install)"
+  go install "sigs.k8s.io/kind@$KIND_VERSION"
+  export PATH="$(go env GOPATH)/bin:$PATH"
+fi
+
 for tool in docker kind python3 cargo; do
   command -v "$tool" >/dev/null || { echo "e2e-kind: $tool is required" >&2; exit 2; }
 done
@@ -59,6 +67,9 @@ events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 done = {e["step"]: e.get("detail") for e in events if e["event"] == "step_done"}
 assert done.get("kind cluster fabdev-e2e") == "exists", done
 assert done.get("apply objects", "").endswith(" 0 changed"), done
+assert done.get("load images into the kind nodes", "").startswith("0 loaded"), done
+dind = [k for k in done if k.startswith("builder images in the DinD of ")]
+assert dind and all(done[k].startswith("0 copied") for k in dind), done
 print("ok: second up changed nothing")
 PY
 
