@@ -604,7 +604,6 @@ fn ctrl_c_during_up_stops_cleanly() {
         .expect("kill");
     assert!(sent.success());
     let out = child.wait_with_output().expect("wait");
-    let _ = Std::new("docker").args(["rmi", "-f", &image]).output();
     assert_eq!(
         out.status.code(),
         Some(130),
@@ -628,4 +627,50 @@ fn ctrl_c_during_up_stops_cleanly() {
         );
         std::thread::yield_now();
     }
+
+    // The interrupted create may have left a half-made cluster: the next
+    // `up` deletes it before creating it again (here kind says the cluster
+    // exists, and the new create fails at once to end the run).
+    let marker = ws.path().join(".fabdev/cluster-creating");
+    assert!(
+        marker.is_file(),
+        "the create marker must survive the interrupt"
+    );
+    let calls = ws.path().join("kind-calls.log");
+    std::fs::write(
+        &kind,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\ncase \"$1\" in\n  version) echo 'kind v0.29.0 go1.24.2 linux/amd64';;\n  get) echo ctrlc;;\n  create) echo 'no node image here' >&2; exit 1;;\n  *) exit 0;;\nesac\n",
+            calls.display()
+        ),
+    )
+    .expect("fake kind, second run");
+    let out = Std::new(env!("CARGO_BIN_EXE_fabdev"))
+        .arg("-w")
+        .arg(ws.path())
+        .args(["up", "--kind"])
+        .arg(&kind)
+        .output()
+        .expect("run fabdev up again");
+    let _ = Std::new("docker").args(["rmi", "-f", &image]).output();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let log = std::fs::read_to_string(&calls).expect("kind calls");
+    let order: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("delete cluster") || l.starts_with("create cluster"))
+        .map(|l| {
+            if l.starts_with("delete") {
+                "delete"
+            } else {
+                "create"
+            }
+        })
+        .collect();
+    assert_eq!(order, ["delete", "create"], "{log}");
+    assert!(
+        stderr_of(&out).contains("no node image here"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(marker.is_file(), "a failed create keeps the marker");
 }

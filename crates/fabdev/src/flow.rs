@@ -241,29 +241,47 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
         .await?;
     }
 
-    report.cluster_created = step(
+    let outcome = step(
         sink,
         &format!("kind cluster {name}"),
-        |created: &bool| Some(if *created { "created" } else { "exists" }.to_string()),
+        |o: &ClusterOutcome| Some(o.to_string()),
         async {
             std::fs::create_dir_all(&ctx.state_dir).map_err(|source| FlowError::Io {
                 action: "create",
                 path: ctx.state_dir.clone(),
                 source,
             })?;
+            // Present while `kind create` runs: if it is still there when the
+            // cluster exists, that create was interrupted or killed and the
+            // cluster may be half made, so it is made again.
+            let marker = ctx.state_dir.join(CREATING_MARKER);
+            let mut outcome = ClusterOutcome::Created;
             if kind.exists(&name).await? {
-                if !kubeconfig.is_file() {
-                    // kind writes the kubeconfig on create only: ask for it again.
-                    kind.export_kubeconfig(&name, &kubeconfig).await?;
+                if !marker.exists() {
+                    if !kubeconfig.is_file() {
+                        // kind writes the kubeconfig on create only: ask for it again.
+                        kind.export_kubeconfig(&name, &kubeconfig).await?;
+                    }
+                    return Ok::<_, FlowError>(ClusterOutcome::Exists);
                 }
-                return Ok::<_, FlowError>(false);
+                kind.delete(&name, &kubeconfig).await?;
+                outcome = ClusterOutcome::Recreated;
             }
+            std::fs::write(&marker, format!("kind create cluster --name {name}\n")).map_err(
+                |source| FlowError::Io {
+                    action: "write",
+                    path: marker.clone(),
+                    source,
+                },
+            )?;
             kind.create(&name, &rendered.kind_config, &kubeconfig, None)
                 .await?;
-            Ok(true)
+            remove_path(&marker)?;
+            Ok(outcome)
         },
     )
     .await?;
+    report.cluster_created = outcome != ClusterOutcome::Exists;
 
     let client = k8s::client(&kubeconfig).await?;
     step(sink, "wait for nodes Ready", |_| None, async {
@@ -420,6 +438,29 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     )
     .await?;
     Ok(report)
+}
+
+/// Name of the marker file in the state folder that says `kind create` is
+/// under way (see [`up`]).
+pub const CREATING_MARKER: &str = "cluster-creating";
+
+/// What the cluster step of [`up`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterOutcome {
+    Created,
+    Exists,
+    /// An earlier `kind create` never finished; its cluster was deleted and made again.
+    Recreated,
+}
+
+impl std::fmt::Display for ClusterOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClusterOutcome::Created => "created",
+            ClusterOutcome::Exists => "exists",
+            ClusterOutcome::Recreated => "recreated (an earlier create did not finish)",
+        })
+    }
 }
 
 /// Byte progress of image copies, as progress events of the meter's step.
@@ -614,6 +655,7 @@ pub async fn down(
     let mut remove = vec![ctx.profiles_dir()];
     if !keep_cluster {
         remove.push(kubeconfig);
+        remove.push(ctx.state_dir.join(CREATING_MARKER));
     }
     if purge {
         remove.push(ctx.crypto.root().to_path_buf());
