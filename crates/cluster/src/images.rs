@@ -499,6 +499,50 @@ impl TransferReport {
     pub fn bytes(&self) -> u64 {
         self.transferred.iter().map(|t| t.bytes).sum()
     }
+
+    /// Records (and reports) an image sent to `to`.
+    pub(crate) fn sent(
+        &mut self,
+        image: &str,
+        id: &str,
+        bytes: u64,
+        to: &str,
+        on_event: &mut (dyn FnMut(ImageEvent) + Send),
+    ) {
+        on_event(ImageEvent::Transferred {
+            image: image.to_string(),
+            to: to.to_string(),
+            id: id.to_string(),
+            bytes,
+        });
+        self.transferred.push(TransferredImage {
+            image: image.to_string(),
+            id: id.to_string(),
+            bytes,
+        });
+    }
+
+    /// Records (and reports) an image `to` did not need.
+    pub(crate) fn skip(
+        &mut self,
+        image: &str,
+        id: &str,
+        to: &str,
+        reason: SkipReason,
+        on_event: &mut (dyn FnMut(ImageEvent) + Send),
+    ) {
+        on_event(ImageEvent::Skipped {
+            image: image.to_string(),
+            to: to.to_string(),
+            id: id.to_string(),
+            reason: reason.clone(),
+        });
+        self.skipped.push(SkippedImage {
+            image: image.to_string(),
+            id: id.to_string(),
+            reason,
+        });
+    }
 }
 
 /// Pulls `image` on `host` unless the host already has it (then emits
@@ -686,22 +730,15 @@ pub async fn transfer(
                 image: image.clone(),
                 daemon: from.label.clone(),
             })?;
-        let mut skip = |reason: SkipReason| {
-            on_event(ImageEvent::Skipped {
-                image: image.clone(),
-                to: to.label.clone(),
-                id: source.id.clone(),
-                reason: reason.clone(),
-            });
-            report.skipped.push(SkippedImage {
-                image: image.clone(),
-                id: source.id.clone(),
-                reason,
-            });
-        };
         match to.image_id(image).await? {
             Some(id) if id == source.id => {
-                skip(SkipReason::AlreadyPresent);
+                report.skip(
+                    image,
+                    &source.id,
+                    &to.label,
+                    SkipReason::AlreadyPresent,
+                    on_event,
+                );
                 continue;
             }
             _ => {}
@@ -711,22 +748,18 @@ pub async fn transfer(
         {
             tag_image(to, &source.id, image, repo, tag).await?;
             verify(from, to, image, &source.id).await?;
-            skip(SkipReason::TaggedExisting);
+            report.skip(
+                image,
+                &source.id,
+                &to.label,
+                SkipReason::TaggedExisting,
+                on_event,
+            );
             continue;
         }
         let bytes = stream_image(from, to, image, source.size, on_event).await?;
         verify(from, to, image, &source.id).await?;
-        on_event(ImageEvent::Transferred {
-            image: image.clone(),
-            to: to.label.clone(),
-            id: source.id.clone(),
-            bytes,
-        });
-        report.transferred.push(TransferredImage {
-            image: image.clone(),
-            id: source.id,
-            bytes,
-        });
+        report.sent(image, &source.id, bytes, &to.label, on_event);
     }
     Ok(report)
 }

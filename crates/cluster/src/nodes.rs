@@ -29,10 +29,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::images::{
-    Daemon, ImageError, ImageEvent, SkipReason, SkippedImage, TransferReport, TransferredImage,
-    pump,
-};
+use crate::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport, pump};
 
 /// The label kind puts on every node container of a cluster.
 pub const CLUSTER_LABEL: &str = "io.x-k8s.kind.cluster";
@@ -176,17 +173,8 @@ pub async fn load_into_nodes(
             }
         }
         if needing.is_empty() {
-            on_event(ImageEvent::Skipped {
-                image: image.clone(),
-                to: node_label(&nodes),
-                id: source.id.clone(),
-                reason: SkipReason::AlreadyPresent,
-            });
-            report.skipped.push(SkippedImage {
-                image: image.clone(),
-                id: source.id.clone(),
-                reason: SkipReason::AlreadyPresent,
-            });
+            let to = node_label(&nodes);
+            report.skip(image, &source.id, &to, SkipReason::AlreadyPresent, on_event);
             continue;
         }
         for node in &needing {
@@ -216,17 +204,7 @@ pub async fn load_into_nodes(
                 });
             }
         }
-        on_event(ImageEvent::Transferred {
-            image: image.clone(),
-            to: node_label(&needing),
-            id: source.id.clone(),
-            bytes,
-        });
-        report.transferred.push(TransferredImage {
-            image: image.clone(),
-            id: source.id,
-            bytes,
-        });
+        report.sent(image, &source.id, bytes, &node_label(&needing), on_event);
     }
     Ok(report)
 }

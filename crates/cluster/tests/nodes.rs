@@ -9,10 +9,21 @@ mod support {
     pub mod kindnode;
 }
 
-use cluster::images::{ImageError, ImageEvent, SkipReason};
+use cluster::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport};
 use cluster::nodes::{NodeError, kind_nodes, load_into_nodes};
 use support::dockerd::{HostImage, chain, host};
 use support::kindnode::KindNode;
+
+/// `load_into_nodes` of one image, with the events it emitted.
+async fn load(
+    host: &Daemon,
+    cluster: &str,
+    image: &str,
+) -> (Result<TransferReport, NodeError>, Vec<ImageEvent>) {
+    let mut events = Vec::new();
+    let r = load_into_nodes(host, cluster, &[image.to_string()], &mut |e| events.push(e)).await;
+    (r, events)
+}
 
 fn cluster_name(what: &str) -> String {
     format!("fabdev-t{}-{what}", std::process::id())
@@ -26,15 +37,8 @@ async fn loads_with_the_host_id_then_skips_what_every_node_has() {
     let image = HostImage::new(&host, "node-load", 2 * 1024 * 1024).await;
     assert_eq!(node.image_id(&image.name), None);
 
-    let mut events = Vec::new();
-    let report = load_into_nodes(
-        &host,
-        &cluster,
-        std::slice::from_ref(&image.name),
-        &mut |e| events.push(e),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let (r, events) = load(&host, &cluster, &image.name).await;
+    let report = r.unwrap_or_else(|e| panic!("{}", chain(&e)));
     assert_eq!(report.transferred.len(), 1, "{report:?}");
     assert_eq!(report.transferred[0].id, image.id);
     assert!(report.transferred[0].bytes > 2 * 1024 * 1024, "{report:?}");
@@ -49,15 +53,8 @@ async fn loads_with_the_host_id_then_skips_what_every_node_has() {
         "{events:?}"
     );
 
-    let mut events = Vec::new();
-    let again = load_into_nodes(
-        &host,
-        &cluster,
-        std::slice::from_ref(&image.name),
-        &mut |e| events.push(e),
-    )
-    .await
-    .unwrap();
+    let (r, events) = load(&host, &cluster, &image.name).await;
+    let again = r.unwrap();
     assert!(again.transferred.is_empty(), "{again:?}");
     assert_eq!(again.skipped.len(), 1);
     assert_eq!(again.skipped[0].reason, SkipReason::AlreadyPresent);
@@ -83,15 +80,8 @@ async fn one_export_feeds_every_node_that_lacks_the_image() {
     // Large enough for progress events (one per 4 MiB).
     let image = HostImage::new(&host, "fan-out", 9 * 1024 * 1024).await;
 
-    let mut events = Vec::new();
-    load_into_nodes(
-        &host,
-        &cluster,
-        std::slice::from_ref(&image.name),
-        &mut |e| events.push(e),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let (r, events) = load(&host, &cluster, &image.name).await;
+    r.unwrap_or_else(|e| panic!("{}", chain(&e)));
     for node in [&a, &b] {
         assert_eq!(
             node.image_id(&image.name).as_deref(),
@@ -112,15 +102,8 @@ async fn one_export_feeds_every_node_that_lacks_the_image() {
     // Only the node that lost the image gets it again.
     b.remove_image(&image.name);
     assert_eq!(b.image_id(&image.name), None);
-    let mut events = Vec::new();
-    load_into_nodes(
-        &host,
-        &cluster,
-        std::slice::from_ref(&image.name),
-        &mut |e| events.push(e),
-    )
-    .await
-    .unwrap();
+    let (r, events) = load(&host, &cluster, &image.name).await;
+    r.unwrap();
     let only_b = format!("kind node {}", b.name);
     assert!(
         events
@@ -147,14 +130,7 @@ async fn a_failed_import_names_the_node_and_a_command_to_paste() {
     assert!(copied.success());
     let image = HostImage::new(&host, "broken", 64 * 1024).await;
 
-    let err = load_into_nodes(
-        &host,
-        &cluster,
-        std::slice::from_ref(&image.name),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = load(&host, &cluster, &image.name).await.0.unwrap_err();
     let text = chain(&err);
     assert!(
         matches!(&err, NodeError::Command { node: n, exit_code, .. } if *n == node.name && *exit_code != 0),
@@ -173,9 +149,7 @@ async fn a_failed_import_names_the_node_and_a_command_to_paste() {
 async fn no_nodes_and_missing_images_are_named() {
     let host = host().await;
     let cluster = cluster_name("none");
-    let err = load_into_nodes(&host, &cluster, &["x:1".to_string()], &mut |_| {})
-        .await
-        .unwrap_err();
+    let err = load(&host, &cluster, "x:1").await.0.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, NodeError::NoNodes { .. }), "{text}");
     assert!(
@@ -186,14 +160,10 @@ async fn no_nodes_and_missing_images_are_named() {
 
     let cluster = cluster_name("lonely");
     let _node = KindNode::start(&host, &cluster, "control-plane").await;
-    let err = load_into_nodes(
-        &host,
-        &cluster,
-        &["fabdev-test/never-made:1".to_string()],
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = load(&host, &cluster, "fabdev-test/never-made:1")
+        .await
+        .0
+        .unwrap_err();
     assert!(
         matches!(&err, NodeError::Host(ImageError::MissingOnSource { image, .. }) if image == "fabdev-test/never-made:1"),
         "{}",
