@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use k8s_openapi::api::core::v1::{Event as K8sEvent, Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, LogParams, Patch, PatchParams,
 };
@@ -102,7 +103,8 @@ pub struct Manifest {
 pub struct Applied {
     pub kind: String,
     pub name: String,
-    /// The server's resourceVersion before and after: equal means unchanged.
+    /// Whether the apply created or changed the object: its content before
+    /// and after, status aside (see [`apply`]).
     pub changed: bool,
 }
 
@@ -124,9 +126,36 @@ fn parse_manifest(m: &Manifest) -> Result<(DynamicObject, ApiResource), K8sError
     Ok((obj, ApiResource::from_gvk(&gvk)))
 }
 
+/// What an apply by fabdev can change in an object: everything but its
+/// status, its resourceVersion and the managedFields entries of status
+/// writers.
+///
+/// Controllers write status all the time (the StatefulSet controller right
+/// after an object is created, again whenever its pods change), and every
+/// write bumps the resourceVersion. Comparing resourceVersions before and
+/// after the apply therefore said "changed" whenever such a write landed
+/// between the GET and the PATCH, as it did against a real API server with
+/// the StatefulSet controller running (crates/cluster/tests/apiserver.rs).
+fn applied_content(obj: DynamicObject) -> (ObjectMeta, serde_json::Value) {
+    let DynamicObject {
+        mut metadata,
+        mut data,
+        ..
+    } = obj;
+    metadata.resource_version = None;
+    if let Some(fields) = metadata.managed_fields.as_mut() {
+        fields.retain(|f| f.subresource.as_deref().unwrap_or_default().is_empty());
+    }
+    if let Some(map) = data.as_object_mut() {
+        map.remove("status");
+    }
+    (metadata, data)
+}
+
 /// Server-side apply every object in order (field manager `fabdev`, forced,
 /// so fabdev's fields win over earlier hand edits). Applying the same objects
-/// again changes nothing and reports `changed: false`.
+/// again changes nothing and reports `changed: false`; a status written
+/// meanwhile by a controller does not count as a change.
 pub async fn apply(client: &Client, manifests: &[Manifest]) -> Result<Vec<Applied>, K8sError> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let mut out = Vec::with_capacity(manifests.len());
@@ -144,15 +173,11 @@ pub async fn apply(client: &Client, manifests: &[Manifest]) -> Result<Vec<Applie
             Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
             None => Api::all_with(client.clone(), &ar),
         };
-        let before = api
-            .get_opt(&name)
-            .await
-            .map_err(|source| K8sError::Apply {
-                kind: ar.kind.clone(),
-                name: name.clone(),
-                source,
-            })?
-            .and_then(|o| o.metadata.resource_version);
+        let before = api.get_opt(&name).await.map_err(|source| K8sError::Apply {
+            kind: ar.kind.clone(),
+            name: name.clone(),
+            source,
+        })?;
         let after = api
             .patch(&name, &params, &Patch::Apply(&obj))
             .await
@@ -160,13 +185,19 @@ pub async fn apply(client: &Client, manifests: &[Manifest]) -> Result<Vec<Applie
                 kind: ar.kind.clone(),
                 name: name.clone(),
                 source,
-            })?
-            .metadata
-            .resource_version;
+            })?;
+        // Same resourceVersion: nothing was written at all. Otherwise compare
+        // what fabdev's apply can change (a controller may have written the
+        // status in between).
+        let changed = match before {
+            None => true,
+            Some(b) if b.metadata.resource_version == after.metadata.resource_version => false,
+            Some(b) => applied_content(b) != applied_content(after),
+        };
         out.push(Applied {
             kind: ar.kind.clone(),
             name,
-            changed: before.is_none() || before != after,
+            changed,
         });
     }
     Ok(out)

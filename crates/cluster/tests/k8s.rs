@@ -126,6 +126,59 @@ async fn reapplying_an_unchanged_object_reports_no_change() {
     assert!(!applied[0].changed);
 }
 
+/// A StatefulSet as the API server returns it: resourceVersion `rv`,
+/// `replicas` in its spec, `ready` in its status (written by the controller
+/// through the status subresource).
+fn live_statefulset(rv: &str, replicas: u32, ready: u32) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {
+            "name": "peer0-org1", "namespace": "fabdev", "resourceVersion": rv, "generation": 1,
+            "managedFields": [
+                {"manager": "fabdev", "operation": "Apply", "apiVersion": "apps/v1",
+                 "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}},
+                {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+                 "time": format!("2026-01-01T00:00:0{ready}Z"), "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:status": {}}, "subresource": "status"},
+            ],
+        },
+        "spec": {"replicas": replicas, "serviceName": "peer0-org1"},
+        "status": {"replicas": 1, "readyReplicas": ready, "observedGeneration": 1},
+    })
+}
+
+/// Apply STATEFULSET against a server that answers the GET with `before`
+/// and the apply with `after`.
+async fn apply_between(before: Value, after: Value) -> bool {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let (_, send) = handle.next_request().await.expect("get");
+        respond(send, 200, &before);
+        let (_, send) = handle.next_request().await.expect("patch");
+        respond(send, 200, &after);
+    });
+    let m = Manifest {
+        file: "03.yaml".into(),
+        yaml: STATEFULSET.into(),
+    };
+    let applied = k8s::apply(&client, &[m]).await.unwrap();
+    server.await.unwrap();
+    applied[0].changed
+}
+
+#[tokio::test]
+async fn a_status_written_between_get_and_apply_is_not_a_change() {
+    // The StatefulSet controller wrote the status (new resourceVersion, new
+    // managedFields time of its status entry) between fabdev's GET and its
+    // apply, which itself changed nothing.
+    assert!(!apply_between(live_statefulset("7", 1, 0), live_statefulset("8", 1, 1)).await);
+}
+
+#[tokio::test]
+async fn a_new_resource_version_with_a_new_spec_is_a_change() {
+    assert!(apply_between(live_statefulset("7", 2, 1), live_statefulset("8", 1, 1)).await);
+}
+
 #[tokio::test]
 async fn a_rejected_apply_names_kind_and_object() {
     let (client, mut handle) = mock_client();

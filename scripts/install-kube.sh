@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Builds a real Kubernetes control plane for the API server tests
+# (crates/cluster/tests/apiserver.rs, tests/apiserver_network.rs):
+#
+#   kube-apiserver, kube-controller-manager   k8s.io/kubernetes  (Go module proxy)
+#   etcd                                      go.etcd.io/etcd/server/v3 (Go module proxy)
+#
+# into ${FABDEV_TOOLS:-$HOME/.cache/fabdev/tools}/kube-<version>/bin/, the
+# folder the tests look in (or set FABDEV_KUBE_BIN to another one). Does
+# nothing when the binaries are there already. Needs Go and the module proxy;
+# no container registry, no GitHub.
+#
+#   scripts/install-kube.sh                 # Kubernetes v1.37.2, etcd v3.7.3
+#   KUBE_VERSION=v1.36.3 scripts/install-kube.sh
+#
+# v1.37.2 is the version kind v0.33.0 (scripts/e2e-kind.sh) runs by default.
+# The tests look in kube-v1.37.2 (KUBE_VERSION in
+# crates/cluster/tests/support/apiserver.rs); point FABDEV_KUBE_BIN at the
+# folder of another version to test against it.
+#
+# k8s.io/kubernetes cannot be `go install`ed: its go.mod points every staging
+# module (k8s.io/api, k8s.io/apiserver, ...) at ./staging/src with replace
+# directives, which only work inside its own tree. So this writes a throwaway
+# module that requires k8s.io/kubernetes and replaces each staging module with
+# its published version (v1.X.Y -> v0.X.Y), and builds the commands from there.
+# etcd's own main module has the same problem; a three-line main around
+# go.etcd.io/etcd/server/v3/etcdmain, in a second throwaway module, does not.
+#
+# A cold build (empty Go build cache, 2 cores, Go 1.26) took 14 min 19 s:
+# kube-apiserver 10.5 min, kube-controller-manager 3 min more (it shares most
+# packages), etcd under 1 min, downloads and `go mod tidy` the rest. Each step
+# prints its time. The Go build cache is left at its default; caching the
+# install folder skips all of it.
+set -euo pipefail
+
+KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
+ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
+TOOLS=${FABDEV_TOOLS:-$HOME/.cache/fabdev/tools}
+DEST="$TOOLS/kube-$KUBE_VERSION/bin"
+
+log() { printf '==> %s\n' "$*"; }
+
+if ! command -v go >/dev/null 2>&1; then
+  if [ -x /usr/local/go/bin/go ]; then
+    export PATH="/usr/local/go/bin:$PATH"
+  else
+    echo "install-kube.sh: Go is needed (https://go.dev/dl/) and was not found" >&2
+    exit 1
+  fi
+fi
+
+# What is there already: each binary, and the version it says it is.
+up_to_date() {
+  [ -x "$DEST/kube-apiserver" ] && [ -x "$DEST/kube-controller-manager" ] && [ -x "$DEST/etcd" ] || return 1
+  "$DEST/kube-apiserver" --version 2>/dev/null | grep -qF "$KUBE_VERSION" || return 1
+  "$DEST/kube-controller-manager" --version 2>/dev/null | grep -qF "$KUBE_VERSION" || return 1
+  "$DEST/etcd" --version 2>/dev/null | grep -qF "etcd Version: ${ETCD_VERSION#v}" || return 1
+}
+if up_to_date; then
+  log "kube-apiserver, kube-controller-manager $KUBE_VERSION and etcd $ETCD_VERSION already in $DEST"
+  exit 0
+fi
+
+start=$(date +%s)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+log "building Kubernetes $KUBE_VERSION and etcd $ETCD_VERSION from the Go module proxy ($(go version | cut -d' ' -f3), $(nproc) cores, build dir $work)"
+
+# --- kube-apiserver and kube-controller-manager --------------------------------
+log "downloading k8s.io/kubernetes@$KUBE_VERSION"
+kube_gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
+[ -f "$kube_gomod" ] || { echo "install-kube.sh: no go.mod for k8s.io/kubernetes@$KUBE_VERSION" >&2; exit 1; }
+go_directive=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$kube_gomod")
+staging_version="v0.${KUBE_VERSION#v1.}"
+staging=$(sed -n 's|^[[:space:]]*\(k8s.io/[A-Za-z0-9._-]*\) => ./staging/src/.*$|\1|p' "$kube_gomod")
+[ -n "$staging" ] || { echo "install-kube.sh: no staging replace directives in $kube_gomod" >&2; exit 1; }
+log "replacing $(echo "$staging" | wc -l) staging modules with their published $staging_version"
+
+mkdir -p "$work/kube" "$work/etcd" "$work/bin"
+{
+  echo "module fabdev.invalid/kube-build"
+  echo
+  echo "go $go_directive"
+  echo
+  echo "require k8s.io/kubernetes $KUBE_VERSION"
+  echo
+  echo "tool ("
+  echo "	k8s.io/kubernetes/cmd/kube-apiserver"
+  echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
+  echo ")"
+  echo
+  echo "replace ("
+  for m in $staging; do echo "	$m => $m $staging_version"; done
+  echo ")"
+} >"$work/kube/go.mod"
+(cd "$work/kube" && log "resolving dependencies (go mod tidy)" && go mod tidy)
+
+# What `kube-apiserver --version` and /version report, as Kubernetes' own
+# build sets them (hack/lib/version.sh).
+minor=${KUBE_VERSION#v1.}
+minor=${minor%%.*}
+ldflags="-s -w"
+ldflags+=" -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
+ldflags+=" -X k8s.io/component-base/version.gitMajor=1"
+ldflags+=" -X k8s.io/component-base/version.gitMinor=$minor"
+ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+ldflags+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
+for cmd in kube-apiserver kube-controller-manager; do
+  t=$(date +%s)
+  log "go build k8s.io/kubernetes/cmd/$cmd"
+  (cd "$work/kube" && go build -ldflags "$ldflags" -o "$work/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+  log "$cmd built in $(($(date +%s) - t))s"
+done
+
+# --- etcd -----------------------------------------------------------------------
+cat >"$work/etcd/main.go" <<'EOF'
+// etcd, as the etcd binary runs it.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+{
+  echo "module fabdev.invalid/etcd-build"
+  echo
+  echo "go $go_directive"
+  echo
+  echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+} >"$work/etcd/go.mod"
+t=$(date +%s)
+log "go build go.etcd.io/etcd/server/v3/etcdmain@$ETCD_VERSION (wrapper main)"
+(cd "$work/etcd" && go mod tidy && go build -ldflags "-s -w" -o "$work/bin/etcd" .)
+log "etcd built in $(($(date +%s) - t))s"
+
+# --- install ----------------------------------------------------------------------
+mkdir -p "$DEST"
+for b in kube-apiserver kube-controller-manager etcd; do
+  mv -f "$work/bin/$b" "$DEST/$b"
+done
+"$DEST/kube-apiserver" --version
+"$DEST/etcd" --version | head -1
+log "installed into $DEST; built in $(($(date +%s) - start))s"
