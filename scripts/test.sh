@@ -40,6 +40,13 @@ if ! crictl --version >/dev/null 2>&1; then
   go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 fi
 
+# --- Kubernetes control plane -----------------------------------------------------
+# kube-apiserver, kube-controller-manager and etcd for the real API server tests
+# (crates/cluster/tests/apiserver.rs, tests/apiserver_network.rs,
+# tests/up_local.rs); built from the Go module proxy on first use (~15 min on
+# 2 cores), then reused.
+bash scripts/install-kube.sh
+
 # --- Python validators --------------------------------------------------------
 KV_VERSION=1.37.0
 py_scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')

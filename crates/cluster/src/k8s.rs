@@ -471,7 +471,25 @@ pub async fn pods(client: &Client, namespace: &str) -> Result<Vec<(String, bool)
 #[derive(Debug)]
 pub struct Forward {
     pub addr: std::net::SocketAddr,
+    pod: String,
+    port: u16,
     task: tokio::task::JoinHandle<()>,
+    /// Why the last port-forward to the pod could not be opened, if it could not.
+    last_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Forward {
+    /// Why the API server refused the last port-forward (the pod is not
+    /// running, has no node, …), as an error naming the pod and port. A
+    /// client of the local port only sees its connection reset; this says why.
+    pub fn failure(&self) -> Option<K8sError> {
+        let message = self.last_error.lock().ok()?.clone()?;
+        Some(K8sError::Forward {
+            pod: self.pod.clone(),
+            port: self.port,
+            message,
+        })
+    }
 }
 
 impl Drop for Forward {
@@ -501,13 +519,22 @@ pub async fn port_forward(
     })?;
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let pod_name = pod.to_string();
+    let last_error = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let errors = last_error.clone();
     let task = tokio::spawn(async move {
         while let Ok((mut local, _)) = listener.accept().await {
             let api = api.clone();
             let pod_name = pod_name.clone();
+            let errors = errors.clone();
             tokio::spawn(async move {
-                let Ok(mut pf) = api.portforward(&pod_name, &[port]).await else {
-                    return;
+                let mut pf = match api.portforward(&pod_name, &[port]).await {
+                    Ok(pf) => pf,
+                    Err(e) => {
+                        if let Ok(mut last) = errors.lock() {
+                            *last = Some(kube_message(&e));
+                        }
+                        return;
+                    }
                 };
                 if let Some(mut remote) = pf.take_stream(port) {
                     let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
@@ -516,7 +543,21 @@ pub async fn port_forward(
             });
         }
     });
-    Ok(Forward { addr, task })
+    Ok(Forward {
+        addr,
+        pod: pod.to_string(),
+        port,
+        task,
+        last_error,
+    })
+}
+
+/// The API server's own words for a refused request, else the error.
+fn kube_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Delete a namespace and wait until it is gone (its objects with it).

@@ -374,15 +374,20 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
                     &format!("dind of {}", peer.name),
                 )?;
                 let mut meter = Meter::new(&step_name);
-                let r = images::transfer(
+                let copied = images::transfer(
                     &host,
                     &dind,
                     &builder_images,
                     &mut copy_progress(&mut meter, sink),
                 )
-                .await?;
-                drop(fwd);
-                Ok::<_, FlowError>(r)
+                .await;
+                // A refused port-forward shows up as a reset connection:
+                // say what the API server said instead.
+                match (copied, fwd.failure()) {
+                    (Ok(r), _) => Ok(r),
+                    (Err(_), Some(refused)) => Err(FlowError::K8s(refused)),
+                    (Err(e), None) => Err(FlowError::Images(e)),
+                }
             },
         )
         .await?;

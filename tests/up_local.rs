@@ -1,0 +1,283 @@
+#![allow(clippy::unwrap_used)]
+//! `fabdev::flow::up`, `status` and `down` run for real as far as this
+//! machine allows, without kind's node image or Fabric's images:
+//!
+//! - Kubernetes is a real etcd, kube-apiserver and kube-controller-manager
+//!   (crates/cluster/tests/support/apiserver.rs, from scripts/install-kube.sh);
+//!   there is no kubelet and no scheduler, so this test plays the kubelet: it
+//!   registers the node and marks pods Ready, nothing more.
+//! - The kind node is the stand-in of crates/cluster/tests/support/kindnode.rs:
+//!   a container with kind's labels running a real containerd, into which
+//!   `up` loads the images for real.
+//! - `kind` is a small script: `create` hands out the API server's kubeconfig,
+//!   `get clusters` lists the cluster once created, `delete` forgets it.
+//! - The images are tiny local ones under the spec's image names.
+//!
+//! The first `up` creates the cluster, loads the images into the node,
+//! applies every object and waits for every pod; it then stops at seeding
+//! the peers' DinD, which needs a kubelet's port-forward. The second `up`
+//! finds everything in place and changes nothing up to the same point.
+
+// Top-level modules: kindnode.rs reaches dockerd.rs as `super::dockerd`.
+#[path = "../crates/cluster/tests/support/apiserver.rs"]
+mod apiserver;
+#[path = "../crates/cluster/tests/support/dockerd.rs"]
+mod dockerd;
+#[path = "../crates/cluster/tests/support/kindnode.rs"]
+mod kindnode;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use apiserver::ApiServer;
+use dockerd::{chain, host};
+use fabdev::events::Event;
+use fabdev::flow::{self, Options};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kindnode::KindNode;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+/// Step name → detail of every finished step, and the failed steps' errors.
+fn outcome(events: &[Event]) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut done = BTreeMap::new();
+    let mut failed = BTreeMap::new();
+    for e in events {
+        match e {
+            Event::StepDone { step, detail, .. } => {
+                done.insert(step.clone(), detail.clone().unwrap_or_default());
+            }
+            Event::StepFailed { step, error, .. } => {
+                failed.insert(step.clone(), error.clone());
+            }
+            _ => {}
+        }
+    }
+    (done, failed)
+}
+
+/// The fake kind: a shell script that records its calls in `calls.log`.
+fn fake_kind(dir: &Path, cluster: &str, kubeconfig: &Path) -> std::path::PathBuf {
+    let kind = dir.join("kind");
+    let created = dir.join("created");
+    let script = format!(
+        r#"#!/bin/sh
+echo "$@" >> {calls}
+# the value after --kubeconfig, if any
+out=""; prev=""
+for a in "$@"; do [ "$prev" = "--kubeconfig" ] && out="$a"; prev="$a"; done
+case "$1 $2" in
+  "version "*) echo 'kind v0.33.0 go1.26.8 linux/amd64' ;;
+  "get clusters") if [ -f {created} ]; then echo {cluster}; fi ;;
+  "create cluster") cat >/dev/null; touch {created}; cp {kubeconfig} "$out" ;;
+  "export kubeconfig") cp {kubeconfig} "$out" ;;
+  "delete cluster") rm -f {created} ;;
+  *) echo "fake kind: unexpected $*" >&2; exit 1 ;;
+esac
+"#,
+        calls = dir.join("calls.log").display(),
+        created = created.display(),
+        kubeconfig = kubeconfig.display(),
+    );
+    std::fs::write(&kind, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).unwrap();
+    kind
+}
+
+/// Registers the kind node with the API server as Ready, as its kubelet would.
+async fn register_node(client: &kube::Client, name: &str) {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let node: Node = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": name}
+    }))
+    .unwrap();
+    nodes.create(&PostParams::default(), &node).await.unwrap();
+    let status = json!({"status": {"conditions": [{
+        "type": "Ready", "status": "True", "reason": "KubeletReady",
+        "message": "the test plays the kubelet",
+        "lastHeartbeatTime": "2026-01-01T00:00:00Z", "lastTransitionTime": "2026-01-01T00:00:00Z"
+    }]}});
+    nodes
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+}
+
+/// Marks every pod of `namespace` Ready as it appears, until `stop`.
+fn play_kubelet(
+    client: kube::Client,
+    namespace: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        let pods: Api<Pod> = Api::namespaced(client, &namespace);
+        let mut marked = std::collections::BTreeSet::new();
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(list) = pods.list(&ListParams::default()).await {
+                for p in list.items {
+                    let name = p.metadata.name.clone().unwrap_or_default();
+                    if marked.contains(&name) {
+                        continue;
+                    }
+                    let status = json!({"status": {"phase": "Running", "conditions": [
+                        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                        {"type": "ContainersReady", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+                    ]}});
+                    if pods
+                        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+                        .await
+                        .is_ok()
+                    {
+                        marked.insert(name);
+                    }
+                }
+            }
+            // The kubelet's own sync period stands in for a watch here.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        marked.len()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd() {
+    let host = host().await;
+    let api = ApiServer::start().await;
+    let client = api.client().await;
+    let cluster = format!("upl{}", std::process::id());
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir(&ws).unwrap();
+    let kind = fake_kind(dir.path(), &cluster, api.kubeconfig());
+
+    // One tiny local image under every name the spec asks for.
+    let base = dockerd::HostImage::new(&host, "up-local", 64 * 1024).await;
+    let names = [
+        "orderer", "peer", "dind", "ccenv", "baseos", "nodeenv", "couchdb",
+    ];
+    let image = |what: &str| format!("fabdev-test/up-{what}:{}", std::process::id());
+    for what in names {
+        let tagged = std::process::Command::new("docker")
+            .args(["tag", &base.name, &image(what)])
+            .status()
+            .unwrap();
+        assert!(tagged.success());
+    }
+    let images_yaml: Vec<String> = names.iter().map(|w| format!("{w}: {}", image(w))).collect();
+    std::fs::write(
+        ws.join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {cluster}\nimages: {{ {} }}\n",
+            images_yaml.join(", ")
+        ),
+    )
+    .unwrap();
+
+    let node = KindNode::start(&host, &cluster, "control-plane").await;
+    register_node(&client, &node.name).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let kubelet = play_kubelet(client.clone(), cluster.clone(), stop.clone());
+
+    let mut opts = Options::new(&ws);
+    opts.kind = Some(kind.clone());
+    opts.wait_timeout = Duration::from_secs(90);
+    let dind_step = "builder images in the DinD of peer0-org1";
+
+    // First up: everything is made.
+    let mut events: Vec<Event> = Vec::new();
+    let first = flow::up(&opts, &mut events).await;
+    let (done, failed) = outcome(&events);
+    let err = first.expect_err("the DinD step needs a kubelet's port-forward");
+    eprintln!("first up stopped as expected: {}", chain(&err));
+    assert!(
+        failed.contains_key(dind_step),
+        "{}\n{failed:#?}",
+        chain(&err)
+    );
+    // The refused port-forward is reported with the API server's reason,
+    // not as the reset connection the Docker client saw.
+    assert!(
+        failed[dind_step].contains("cannot forward a local port to port 2375 of pod peer0-org1-0")
+            && failed[dind_step].contains("does not have a host assigned"),
+        "{failed:#?}"
+    );
+    assert_eq!(
+        done[&format!("kind cluster {cluster}")],
+        "created",
+        "{done:#?}"
+    );
+    assert_eq!(
+        done["load images into the kind nodes"],
+        "3 loaded, 0 present"
+    );
+    assert_eq!(done["apply objects"], "13 objects, 13 changed");
+    assert_eq!(done["wait for orderers and peers Ready"], "3 pods");
+    for what in ["orderer", "peer", "dind"] {
+        assert_eq!(
+            node.image_id(&image(what)).as_deref(),
+            Some(base.id.as_str()),
+            "{what} in the node's containerd"
+        );
+    }
+    assert!(ws.join(".fabdev/kubeconfig").is_file());
+    assert!(!ws.join(".fabdev/cluster-creating").exists());
+
+    // Second up: nothing to create, load or change.
+    let mut events: Vec<Event> = Vec::new();
+    let second = flow::up(&opts, &mut events).await;
+    let (done, failed) = outcome(&events);
+    assert!(
+        second.is_err() && failed.contains_key(dind_step),
+        "{failed:#?}"
+    );
+    assert_eq!(done[&format!("kind cluster {cluster}")], "exists");
+    assert_eq!(
+        done["load images into the kind nodes"],
+        "0 loaded, 3 present"
+    );
+    assert_eq!(done["apply objects"], "13 objects, 0 changed");
+    assert_eq!(done["wait for orderers and peers Ready"], "3 pods");
+
+    // status: the cluster and every pod Ready; channels cannot be read
+    // (no Fabric behind the pods), and each node says why.
+    let st = flow::status(&opts)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert!(st.cluster_exists);
+    assert_eq!(st.nodes.len(), 3, "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.pod_ready == Some(true)), "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
+
+    stop.store(true, Ordering::Relaxed);
+    assert!(kubelet.await.unwrap() >= 3);
+
+    // down: kind deletes the cluster; the kubeconfig goes, the crypto stays.
+    let mut events: Vec<Event> = Vec::new();
+    flow::down(&opts, false, false, &mut events)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let (done, _) = outcome(&events);
+    assert_eq!(done[&format!("kind cluster {cluster}")], "deleted");
+    assert!(!ws.join(".fabdev/kubeconfig").exists());
+    assert!(ws.join(".fabdev/crypto").is_dir());
+    let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();
+    assert_eq!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("create cluster"))
+            .count(),
+        1,
+        "{calls}"
+    );
+
+    for what in names {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &image(what)])
+            .output();
+    }
+}
