@@ -34,6 +34,10 @@ bash scripts/test-docker.sh
 # crictl: kind nodes answer "which image ID do you have" through it, and so
 # does the stand-in node of the kind-node tests.
 CRICTL_VERSION=v1.37.0
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+command -v go >/dev/null 2>&1 || { echo "test.sh: Go is needed (crictl and the Kubernetes control plane are built with it)" >&2; exit 1; }
 export PATH="$(go env GOPATH)/bin:$PATH"
 if ! crictl --version >/dev/null 2>&1; then
   log "installing crictl $CRICTL_VERSION (Go module proxy)"
