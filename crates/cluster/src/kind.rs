@@ -130,18 +130,31 @@ impl Runner for ProcessRunner {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
-        if let (Some(bytes), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
-            stdin.write_all(bytes).await?;
-            drop(stdin);
-        }
-        let out = tokio::time::timeout(cmd.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("still running after {}s", cmd.timeout.as_secs()),
-                )
-            })??;
+        // stdin is fed while the output is read, so neither side can fill a
+        // pipe and wait on the other. A command that exits without reading
+        // all of its input (kind failing early) closes the pipe: that is not
+        // an error of its own; its exit status and output say what happened.
+        let stdin = child.stdin.take();
+        let feed = async {
+            if let (Some(bytes), Some(mut stdin)) = (&cmd.stdin, stdin) {
+                match stdin.write_all(bytes).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+                    _ => drop(stdin),
+                }
+            }
+            Ok(())
+        };
+        let run = async {
+            let (fed, out) = tokio::join!(feed, child.wait_with_output());
+            fed?;
+            out
+        };
+        let out = tokio::time::timeout(cmd.timeout, run).await.map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("still running after {}s", cmd.timeout.as_secs()),
+            )
+        })??;
         Ok(Output {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -669,5 +682,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn a_command_that_exits_without_reading_its_input_reports_its_own_failure() {
+        // More input than a pipe holds, to a command that never reads it:
+        // the result is its exit code and message, not a broken pipe.
+        let out = block_on(
+            ProcessRunner.run(
+                &CommandSpec::new("sh", &["-c", "echo 'no node image' >&2; exit 1"])
+                    .stdin("kind-config.yaml", vec![b'x'; 1 << 20]),
+            ),
+        )
+        .unwrap();
+        assert_eq!(out.code, Some(1));
+        assert_eq!(out.stderr, "no node image\n");
+        // And a command that writes much before it reads does not deadlock.
+        let out = block_on(
+            ProcessRunner.run(
+                &CommandSpec::new("sh", &["-c", "head -c 1048576 /dev/zero; cat >/dev/null"])
+                    .stdin("in", vec![b'x'; 1 << 20])
+                    .timeout(Duration::from_secs(20)),
+            ),
+        )
+        .unwrap();
+        assert_eq!((out.code, out.stdout.len()), (Some(0), 1 << 20));
     }
 }
