@@ -69,6 +69,10 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 mkdir -p target
+set +e
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
+status=${PIPESTATUS[0]}
+set -e
 # A summary line over all test binaries, for readers of the log.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt
+exit "$status"
