@@ -355,10 +355,8 @@ fn doctor_reports_every_check_as_json_lines() {
 #[test]
 fn doctor_without_kind_fails_with_a_hint() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = fabdev()
-        .current_dir(dir.path())
+    let out = without_kind(fabdev().current_dir(dir.path()), dir.path())
         .env("PATH", "/nonexistent")
-        .env_remove("FABDEV_KIND")
         .arg("doctor")
         .output()
         .expect("run");
@@ -367,10 +365,38 @@ fn doctor_without_kind_fails_with_a_hint() {
     assert!(stdout.contains("✗ kind"), "{stdout}");
     assert!(stdout.contains("--kind PATH"), "{stdout}");
     assert!(
+        stdout.contains("go install sigs.k8s.io/kind@v0.33.0"),
+        "{stdout}"
+    );
+    assert!(
         stderr_of(&out).contains("doctor found problems: kind"),
         "{}",
         stderr_of(&out)
     );
+
+    // `go install sigs.k8s.io/kind@…` puts kind in ~/go/bin, often not on PATH:
+    // fabdev looks there too.
+    let go_bin = dir.path().join("go/bin");
+    std::fs::create_dir_all(&go_bin).expect("go/bin");
+    let kind = fake_kind(&go_bin, "v0.33.0");
+    let out = without_kind(fabdev().current_dir(dir.path()), dir.path())
+        .env("PATH", "/nonexistent")
+        .args(["doctor", "-o", "json"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8(out.stdout.clone()).expect("utf8");
+    assert!(
+        stdout.contains(&format!("v0.33.0 at {}", kind.display())),
+        "{stdout}"
+    );
+}
+
+/// No kind by flag, env, PATH or Go bin folder (HOME is `home`).
+fn without_kind<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
+    cmd.env_remove("FABDEV_KIND")
+        .env_remove("GOBIN")
+        .env_remove("GOPATH")
+        .env("HOME", home)
 }
 
 fn fake_kind(dir: &Path, version: &str) -> PathBuf {
@@ -391,9 +417,8 @@ fn fake_kind(dir: &Path, version: &str) -> PathBuf {
 #[test]
 fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
     let ws = tempfile::tempdir().expect("tempdir");
-    let out = fabdev()
+    let out = without_kind(&mut fabdev(), ws.path())
         .env("PATH", "/usr/bin:/bin")
-        .env_remove("FABDEV_KIND")
         .arg("-w")
         .arg(ws.path())
         .arg("up")

@@ -96,7 +96,7 @@ pub async fn run(input: &DoctorInput) -> Vec<Check> {
             "kind",
             e.to_string().lines().next().unwrap_or("not found").to_string(),
             format!(
-                "install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or name the binary with --kind PATH or {}",
+                "install kind (`go install sigs.k8s.io/kind@v0.33.0`, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or name the binary with --kind PATH or {}",
                 crate::kind::KIND_ENV
             ),
         ),

@@ -200,7 +200,7 @@ impl Version {
 #[derive(Debug, thiserror::Error)]
 pub enum KindError {
     #[error(
-        "kind was not found{}\n  hint: install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or name the binary with --kind PATH or {KIND_ENV}",
+        "kind was not found{}\n  hint: install kind (`go install sigs.k8s.io/kind@v0.33.0`, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or name the binary with --kind PATH or {KIND_ENV}",
         searched.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
     )]
     NotFound { searched: Option<String> },
@@ -250,10 +250,23 @@ fn non_empty_lines(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Find the kind binary: an explicit path, then `FABDEV_KIND`, then `PATH`.
+/// Find the kind binary: an explicit path, then `FABDEV_KIND`, then `PATH`,
+/// then where `go install sigs.k8s.io/kind@…` puts it (`$GOBIN`, else
+/// `$GOPATH/bin`, else `~/go/bin`), which is often not on `PATH`.
 pub fn find_kind(explicit: Option<&Path>) -> Result<PathBuf, KindError> {
     let env = std::env::var_os(KIND_ENV).map(PathBuf::from);
-    find_kind_with(explicit, env.as_deref(), which::which("kind").ok())
+    let found = which::which("kind").ok().or_else(|| {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let go_bin = var("GOBIN")
+            .or_else(|| var("GOPATH").map(|p| p.join("bin")))
+            .or_else(|| var("HOME").map(|h| h.join("go").join("bin")))?;
+        Some(go_bin.join("kind")).filter(|p| p.is_file())
+    });
+    find_kind_with(explicit, env.as_deref(), found)
 }
 
 fn find_kind_with(
