@@ -10,7 +10,7 @@
 #[path = "../crates/cluster/tests/support/apiserver.rs"]
 mod apiserver;
 
-use cluster::k8s::{self, Applied, Manifest};
+use cluster::k8s::{self, Applied};
 use fabdev::events::Event;
 use fabdev::flow::{self, Context, Options};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
@@ -44,14 +44,7 @@ async fn the_default_network_applies_then_reapplies_unchanged_and_takes_back_han
     let ctx = Context::load(&Options::new(ws.path())).unwrap();
     let mut events: Vec<Event> = Vec::new();
     let rendered = flow::prepare(&ctx, &mut events).await.unwrap();
-    let manifests: Vec<Manifest> = rendered
-        .objects
-        .iter()
-        .map(|o| Manifest {
-            file: o.file_name.clone(),
-            yaml: o.yaml.clone(),
-        })
-        .collect();
+    let manifests = rendered.manifests();
     let ns = ctx.ws.name.clone();
     let kinds: Vec<&str> = rendered.objects.iter().map(|o| o.kind.as_str()).collect();
     for kind in ["Namespace", "Secret", "Service", "StatefulSet"] {

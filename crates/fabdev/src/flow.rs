@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cluster::images::{self, Daemon, ImageEvent};
-use cluster::k8s::{self, Manifest};
+use cluster::k8s;
 use cluster::kind::{self, Kind, ProcessRunner};
 use network::channel::{self, ChannelEvent, Endpoints};
 use network::pki::{self, CryptoDir};
@@ -313,14 +313,7 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     )
     .await?;
 
-    let manifests: Vec<Manifest> = rendered
-        .objects
-        .iter()
-        .map(|o| Manifest {
-            file: o.file_name.clone(),
-            yaml: o.yaml.clone(),
-        })
-        .collect();
+    let manifests = rendered.manifests();
     let applied = step(
         sink,
         "apply objects",

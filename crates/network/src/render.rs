@@ -80,6 +80,19 @@ pub struct Rendered {
     pub objects: Vec<RenderedObject>,
 }
 
+impl Rendered {
+    /// The objects as manifests for `cluster::k8s::apply`, in apply order.
+    pub fn manifests(&self) -> Vec<cluster::k8s::Manifest> {
+        self.objects
+            .iter()
+            .map(|o| cluster::k8s::Manifest {
+                file: o.file_name.clone(),
+                yaml: o.yaml.clone(),
+            })
+            .collect()
+    }
+}
+
 /// One Kubernetes object as YAML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedObject {
