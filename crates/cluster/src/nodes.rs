@@ -354,10 +354,28 @@ pub fn parse_snapshotter(config: &str) -> Result<String, String> {
         .ok_or_else(|| format!("config version {version} sets no {}", path.join(".")))
 }
 
-struct ExecOutput {
-    exit_code: i64,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+/// What a command run in a node printed, and its exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `cmd` in node container `node` on the host daemon, feeding it the
+/// chunks of `stdin` when given (its end closes the command's input; an
+/// `Err` chunk cuts the input off), within the daemon's transfer timeout.
+/// A non-zero exit is returned as output, not as an error.
+pub async fn exec_in_node(
+    host: &Daemon,
+    node: &str,
+    cmd: &[String],
+    stdin: Option<mpsc::Receiver<Result<Bytes, std::io::Error>>>,
+) -> Result<ExecOutput, NodeError> {
+    let docker = host
+        .client(|| format!("run a command on kind node {node}"))
+        .await?;
+    exec(docker, node, cmd, stdin, host.transfer_timeout).await
 }
 
 impl ExecOutput {
@@ -457,9 +475,13 @@ async fn exec(
             while let Some(chunk) = rx.recv().await {
                 match chunk {
                     Ok(bytes) => input.write_all(bytes.as_ref()).await?,
-                    // The source failed: leave without a clean end of input,
-                    // so the command sees a broken stream, not a short one.
-                    Err(e) => return Err(e),
+                    // The source failed: end the input here. The command
+                    // reads a cut-off stream (an import fails on it) and
+                    // exits, instead of waiting for input that never comes.
+                    Err(e) => {
+                        let _ = input.shutdown().await;
+                        return Err(e);
+                    }
                 }
             }
             input.shutdown().await

@@ -10,7 +10,7 @@ mod support {
 }
 
 use cluster::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport};
-use cluster::nodes::{NodeError, kind_nodes, load_into_nodes};
+use cluster::nodes::{NodeError, exec_in_node, kind_nodes, load_into_nodes};
 use support::dockerd::{HostImage, chain, host};
 use support::kindnode::KindNode;
 
@@ -169,4 +169,41 @@ async fn no_nodes_and_missing_images_are_named() {
         "{}",
         chain(&err)
     );
+}
+
+#[tokio::test]
+async fn a_source_that_fails_midway_cuts_the_input_off_and_the_import_fails() {
+    let host = host().await;
+    let cluster = cluster_name("cut");
+    let node = KindNode::start(&host, &cluster, "control-plane").await;
+    let image = HostImage::new(&host, "cut", 256 * 1024).await;
+    // The first 64 KiB of a real export, then the source fails.
+    let docker = host.docker("export a test image").await.unwrap();
+    let mut export = docker.export_image(&image.name);
+    let mut head = Vec::new();
+    while head.len() < 64 * 1024 {
+        use futures_util::StreamExt;
+        head.extend_from_slice(&export.next().await.unwrap().unwrap());
+    }
+    head.truncate(64 * 1024);
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(Ok(head.into())).await.unwrap();
+    tx.send(Err(std::io::Error::other("the source failed")))
+        .await
+        .unwrap();
+    let cmd: Vec<String> = ["ctr", "--namespace=k8s.io", "images", "import", "-"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // Keep the sender alive: only the Err chunk may end the input.
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        exec_in_node(&host, &node.name, &cmd, Some(rx)),
+    )
+    .await
+    .expect("the import must end once its input is cut off, not wait for more")
+    .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    drop(tx);
+    assert_ne!(out.exit_code, 0, "{out:?}");
+    assert_eq!(node.image_id(&image.name), None);
 }
