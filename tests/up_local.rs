@@ -186,7 +186,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     let mut opts = Options::new(&ws);
     opts.kind = Some(kind.clone());
     opts.wait_timeout = Duration::from_secs(90);
-    let dind_step = "builder images in the DinD of peer0-org1";
+    let dind_step = "builder images in every peer's DinD";
 
     // First up: everything is made.
     let mut events: Vec<Event> = Vec::new();

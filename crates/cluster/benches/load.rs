@@ -13,7 +13,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cluster::images::transfer;
+use cluster::images::{transfer, transfer_to_many};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const PAYLOAD: usize = 50 * 1024 * 1024;
@@ -73,7 +73,56 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // Two targets (two peers' DinD): one `transfer` after the other, against
+    // one export streamed into both loads at once.
+    let third = rt.block_on(support::SecondDockerd::start());
+    let other = third.daemon();
+    let remove_both = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(target.remove_image(&image.name)).unwrap();
+        rt.block_on(other.remove_image(&image.name)).unwrap();
+    };
+    let mut group = c.benchmark_group("load a 50 MB image into two dockerds");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(30));
+    group.bench_function("transfer to each in turn", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                remove_both(&rt);
+                let started = Instant::now();
+                for to in [&target, &other] {
+                    rt.block_on(transfer(&host, to, &images, &mut |_| {}))
+                        .unwrap();
+                }
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    group.bench_function("transfer_to_many (one export, both loads)", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                remove_both(&rt);
+                let started = Instant::now();
+                let reports = rt
+                    .block_on(transfer_to_many(
+                        &host,
+                        &[&target, &other],
+                        &images,
+                        &mut |_| {},
+                    ))
+                    .unwrap();
+                total += started.elapsed();
+                assert!(reports.iter().all(|r| r.transferred.len() == 1));
+            }
+            total
+        })
+    });
+    group.finish();
     drop(image);
+    drop(third);
     drop(second); // stops the second dockerd and removes its folder
 }
 

@@ -721,7 +721,21 @@ pub async fn transfer(
     images: &[String],
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<TransferReport, ImageError> {
-    let mut report = TransferReport::default();
+    let mut reports = transfer_to_many(from, &[to], images, on_event).await?;
+    Ok(reports.pop().unwrap_or_default())
+}
+
+/// [`transfer`] to several daemons at once (every peer's DinD): for each
+/// image, one export from `from` streams into a load on every target that
+/// needs it, concurrently, so the source exports each image once however
+/// many targets there are. Returns one report per target, in order.
+pub async fn transfer_to_many(
+    from: &Daemon,
+    targets: &[&Daemon],
+    images: &[String],
+    on_event: &mut (dyn FnMut(ImageEvent) + Send),
+) -> Result<Vec<TransferReport>, ImageError> {
+    let mut reports = vec![TransferReport::default(); targets.len()];
     for image in images {
         let source = from
             .inspect(image)
@@ -730,38 +744,38 @@ pub async fn transfer(
                 image: image.clone(),
                 daemon: from.label.clone(),
             })?;
-        match to.image_id(image).await? {
-            Some(id) if id == source.id => {
-                report.skip(
-                    image,
-                    &source.id,
-                    &to.label,
-                    SkipReason::AlreadyPresent,
-                    on_event,
-                );
+        let mut needing = Vec::new();
+        for (i, to) in targets.iter().enumerate() {
+            match to.image_id(image).await? {
+                Some(id) if id == source.id => {
+                    let reason = SkipReason::AlreadyPresent;
+                    reports[i].skip(image, &source.id, &to.label, reason, on_event);
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some((repo, tag)) = split_tag(image)
+                && to.image_id(&source.id).await?.is_some()
+            {
+                tag_image(to, &source.id, image, repo, tag).await?;
+                verify(from, to, image, &source.id).await?;
+                let reason = SkipReason::TaggedExisting;
+                reports[i].skip(image, &source.id, &to.label, reason, on_event);
                 continue;
             }
-            _ => {}
+            needing.push(i);
         }
-        if let Some((repo, tag)) = split_tag(image)
-            && to.image_id(&source.id).await?.is_some()
-        {
-            tag_image(to, &source.id, image, repo, tag).await?;
-            verify(from, to, image, &source.id).await?;
-            report.skip(
-                image,
-                &source.id,
-                &to.label,
-                SkipReason::TaggedExisting,
-                on_event,
-            );
+        if needing.is_empty() {
             continue;
         }
-        let bytes = stream_image(from, to, image, source.size, on_event).await?;
-        verify(from, to, image, &source.id).await?;
-        report.sent(image, &source.id, bytes, &to.label, on_event);
+        let tos: Vec<&Daemon> = needing.iter().map(|&i| targets[i]).collect();
+        let bytes = stream_image(from, &tos, image, source.size, on_event).await?;
+        for &i in &needing {
+            verify(from, targets[i], image, &source.id).await?;
+            reports[i].sent(image, &source.id, bytes, &targets[i].label, on_event);
+        }
     }
-    Ok(report)
+    Ok(reports)
 }
 
 async fn tag_image(
@@ -808,56 +822,69 @@ async fn verify(from: &Daemon, to: &Daemon, image: &str, expected: &str) -> Resu
     }
 }
 
-/// Streams one image from `from` into `to`; returns the tarball's size.
+/// Streams one image from `from` into every daemon of `tos` (one export, a
+/// load on each); returns the tarball's size.
 async fn stream_image(
     from: &Daemon,
-    to: &Daemon,
+    tos: &[&Daemon],
     image: &str,
     bytes_expected: u64,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<u64, ImageError> {
     let exporter = from.client(|| format!("export image {image}")).await?;
-    let loader = to
-        .client(|| format!("load image {image}"))
-        .await?
-        .clone()
-        .with_timeout(to.transfer_timeout.max(Duration::from_secs(1)));
-
-    // Bounded channel: the export is read only as fast as the load consumes it.
-    let (tx, rx) = mpsc::channel(PIPE_CHUNKS);
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    let options = ImportImageOptions {
-        quiet: true,
-        ..Default::default()
-    };
-    let mut load: BoxStream<'_, _> = loader.import_image_stream(options, body, None).boxed();
-
+    let mut senders = Vec::with_capacity(tos.len());
+    let mut loads = Vec::with_capacity(tos.len());
+    for to in tos {
+        let loader = to
+            .client(|| format!("load image {image}"))
+            .await?
+            .clone()
+            .with_timeout(to.transfer_timeout.max(Duration::from_secs(1)));
+        // Bounded channel: the export is read only as fast as the slowest
+        // load consumes it.
+        let (tx, rx) = mpsc::channel(PIPE_CHUNKS);
+        senders.push(tx);
+        let body = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
+        let options = ImportImageOptions {
+            quiet: true,
+            ..Default::default()
+        };
+        loads.push(async move {
+            let mut load: BoxStream<'_, _> =
+                loader.import_image_stream(options, body, None).boxed();
+            while let Some(message) = load.next().await {
+                message.map_err(|source| ImageError::Load {
+                    image: image.to_string(),
+                    daemon: to.label.clone(),
+                    source: Box::new(source),
+                })?;
+            }
+            Ok::<(), ImageError>(())
+        });
+    }
+    let label = tos
+        .iter()
+        .map(|t| t.label.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let export = exporter.export_image(image);
     let pump = pump(
         export,
-        vec![tx],
+        senders,
         from,
-        &to.label,
+        &label,
         image,
         bytes_expected,
         on_event,
     );
-    let load = async {
-        while let Some(message) = load.next().await {
-            message?;
-        }
-        Ok::<(), BollardError>(())
-    };
-    let (pumped, loaded) = tokio::join!(pump, load);
-    // An export failure explains a failed load: report it first.
+    let (pumped, loaded) = tokio::join!(pump, futures_util::future::join_all(loads));
+    // An export failure explains failed loads: report it first.
     let bytes = pumped?;
-    loaded.map_err(|source| ImageError::Load {
-        image: image.to_string(),
-        daemon: to.label.clone(),
-        source: Box::new(source),
-    })?;
+    for l in loaded {
+        l?;
+    }
     Ok(bytes)
 }
 

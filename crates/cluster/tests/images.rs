@@ -9,7 +9,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cluster::images::{Daemon, ImageError, ImageEvent, SkipReason, ensure_pulled, transfer};
+use cluster::images::{
+    Daemon, ImageError, ImageEvent, SkipReason, ensure_pulled, transfer, transfer_to_many,
+};
 use support::{HostImage, chain, host, second_dockerd};
 use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, UnixStream};
@@ -148,6 +150,48 @@ async fn transfer_only_tags_an_id_the_target_has_under_another_name() {
         )),
         "{events:?}"
     );
+}
+
+/// Every peer's DinD at once: one export feeds a load on each daemon that
+/// lacks the image; a daemon that has it is skipped on its own.
+#[tokio::test]
+async fn transfer_to_many_streams_one_export_into_every_daemon_that_needs_it() {
+    let host = host().await;
+    let second = second_dockerd().await;
+    let third = support::SecondDockerd::start().await;
+    let (a, b) = (second.daemon(), third.daemon());
+    // 9 MiB: large enough for progress events (one per 4 MiB).
+    let image = HostImage::new(&host, "many", 9 * 1024 * 1024).await;
+    let images = std::slice::from_ref(&image.name);
+
+    let mut events = Vec::new();
+    let reports = transfer_to_many(&host, &[&a, &b], images, &mut record(&mut events))
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    for (daemon, report) in [(&a, &reports[0]), (&b, &reports[1])] {
+        assert_eq!(report.transferred.len(), 1, "{report:?}");
+        assert_eq!(
+            daemon.image_id(&image.name).await.unwrap().as_deref(),
+            Some(image.id.as_str())
+        );
+    }
+    // One stream, to both: its progress names both daemons.
+    let both = format!("{}, {}", a.label(), b.label());
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ImageEvent::Transferring { to, .. } if *to == both)),
+        "{events:?}"
+    );
+
+    // Only the daemon that lost the image gets it again.
+    assert!(b.remove_image(&image.name).await.unwrap());
+    let reports = transfer_to_many(&host, &[&a, &b], images, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reports[0].skipped[0].reason, SkipReason::AlreadyPresent);
+    assert!(reports[0].transferred.is_empty());
+    assert_eq!(reports[1].transferred.len(), 1, "{:?}", reports[1]);
 }
 
 /// The port-forward to a DinD sidecar, emulated: a TCP listener on loopback

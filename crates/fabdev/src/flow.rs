@@ -346,45 +346,53 @@ pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowErr
     )
     .await?;
 
-    for peer in ctx.topo.peers() {
-        let step_name = format!("builder images in the DinD of {}", peer.name);
-        step_with(
-            sink,
-            &step_name,
-            |r: &images::TransferReport| {
-                Some(format!(
-                    "{} copied, {} present",
-                    r.transferred.len(),
-                    r.skipped.len()
-                ))
-            },
-            async |sink: &mut dyn Sink| {
+    // Every peer's DinD at once: one export of each builder image from the
+    // host, streamed into all the DinDs that lack it.
+    let peers: Vec<_> = ctx.topo.peers().collect();
+    let step_name = "builder images in every peer's DinD";
+    step_with(
+        sink,
+        step_name,
+        |reports: &Vec<images::TransferReport>| {
+            let copied: usize = reports.iter().map(|r| r.transferred.len()).sum();
+            let present: usize = reports.iter().map(|r| r.skipped.len()).sum();
+            Some(format!(
+                "{copied} copied, {present} present ({} peers)",
+                reports.len()
+            ))
+        },
+        async |sink: &mut dyn Sink| {
+            let mut forwards = Vec::with_capacity(peers.len());
+            let mut dinds = Vec::with_capacity(peers.len());
+            for peer in &peers {
                 let pod = format!("{}-0", peer.name);
                 let fwd =
                     k8s::port_forward(&client, &name, &pod, network::topology::ports::DIND).await?;
-                let dind = Daemon::connect_tcp(
+                dinds.push(Daemon::connect_tcp(
                     &format!("tcp://{}", fwd.addr),
                     &format!("dind of {}", peer.name),
-                )?;
-                let mut meter = Meter::new(&step_name);
-                let copied = images::transfer(
-                    &host,
-                    &dind,
-                    &builder_images,
-                    &mut copy_progress(&mut meter, sink),
-                )
-                .await;
-                // A refused port-forward shows up as a reset connection:
-                // say what the API server said instead.
-                match (copied, fwd.failure()) {
-                    (Ok(r), _) => Ok(r),
-                    (Err(_), Some(refused)) => Err(FlowError::K8s(refused)),
-                    (Err(e), None) => Err(FlowError::Images(e)),
-                }
-            },
-        )
-        .await?;
-    }
+                )?);
+                forwards.push(fwd);
+            }
+            let targets: Vec<&Daemon> = dinds.iter().collect();
+            let mut meter = Meter::new(step_name);
+            let copied = images::transfer_to_many(
+                &host,
+                &targets,
+                &builder_images,
+                &mut copy_progress(&mut meter, sink),
+            )
+            .await;
+            // A refused port-forward shows up as a reset connection: say
+            // what the API server said instead.
+            match (copied, forwards.iter().find_map(k8s::Forward::failure)) {
+                (Ok(r), _) => Ok(r),
+                (Err(_), Some(refused)) => Err(FlowError::K8s(refused)),
+                (Err(e), None) => Err(FlowError::Images(e)),
+            }
+        },
+    )
+    .await?;
 
     let (endpoints, forwards) = step(
         sink,
