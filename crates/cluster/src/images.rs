@@ -870,20 +870,43 @@ async fn stream_image(
         .collect::<Vec<_>>()
         .join(", ");
     let export = exporter.export_image(image);
-    let pump = pump(
+    export_into(
         export,
         senders,
+        loads,
         from,
         &label,
         image,
         bytes_expected,
         on_event,
-    );
-    let (pumped, loaded) = tokio::join!(pump, futures_util::future::join_all(loads));
-    // An export failure explains failed loads: report it first.
+    )
+    .await
+}
+
+/// Pumps `export` into `senders` while the `consumers` (a load or an import
+/// per target, each reading one sender's chunks) run; returns the bytes
+/// exported. An export failure explains failed consumers, so it wins.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn export_into<B, F, E>(
+    export: impl futures_util::Stream<Item = Result<B, BollardError>>,
+    senders: Vec<mpsc::Sender<Result<B, std::io::Error>>>,
+    consumers: Vec<F>,
+    from: &Daemon,
+    to: &str,
+    image: &str,
+    bytes_expected: u64,
+    on_event: &mut (dyn FnMut(ImageEvent) + Send),
+) -> Result<u64, E>
+where
+    B: AsRef<[u8]> + Clone,
+    F: std::future::Future<Output = Result<(), E>>,
+    E: From<ImageError>,
+{
+    let pump = pump(export, senders, from, to, image, bytes_expected, on_event);
+    let (pumped, consumed) = tokio::join!(pump, futures_util::future::join_all(consumers));
     let bytes = pumped?;
-    for l in loaded {
-        l?;
+    for c in consumed {
+        c?;
     }
     Ok(bytes)
 }
@@ -893,7 +916,7 @@ async fn stream_image(
 /// an export error, each body is aborted with an error so no target ever
 /// loads a truncated tarball. A target whose body closed early is dropped
 /// (its own error says why); the export stops when none is left.
-pub(crate) async fn pump<B: AsRef<[u8]> + Clone>(
+async fn pump<B: AsRef<[u8]> + Clone>(
     export: impl futures_util::Stream<Item = Result<B, BollardError>>,
     mut txs: Vec<mpsc::Sender<Result<B, std::io::Error>>>,
     from: &Daemon,

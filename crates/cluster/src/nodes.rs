@@ -29,7 +29,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport, pump};
+use crate::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport, export_into};
 
 /// The label kind puts on every node container of a cluster.
 pub const CLUSTER_LABEL: &str = "io.x-k8s.kind.cluster";
@@ -253,27 +253,22 @@ async fn stream_to_nodes(
         let cmd = import_command(snapshotter);
         imports.push(async move {
             let out = exec(docker, node, &cmd, Some(rx), host.transfer_timeout).await?;
-            out.check(node, &cmd)
+            out.check(node, &cmd).map(drop)
         });
     }
     let export = docker.export_image(image);
     let label = node_label(nodes);
-    let pump = pump(
+    export_into(
         export,
         senders,
+        imports,
         host,
         &label,
         image,
         bytes_expected,
         on_event,
-    );
-    let (pumped, imported) = tokio::join!(pump, futures_util::future::join_all(imports));
-    // An export failure explains failed imports: report it first.
-    let bytes = pumped?;
-    for r in imported {
-        r?;
-    }
-    Ok(bytes)
+    )
+    .await
 }
 
 /// The image ID the node's CRI has for `image`, or `None` when it has none.
