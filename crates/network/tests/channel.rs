@@ -123,6 +123,20 @@ async fn closed_port() -> SocketAddr {
     addr
 }
 
+/// `join_orderer` of the orderer, as its Admin, through the admin address `addr`.
+async fn join_orderer_at(net: &Net, addr: SocketAddr) -> Result<JoinOutcome, ChannelError> {
+    join_orderer(
+        net.orderer(),
+        &orderer_ep(addr),
+        &net.crypto,
+        &net.ws,
+        CHANNEL,
+        BLOCK,
+        T,
+    )
+    .await
+}
+
 fn orderer_ep(addr: SocketAddr) -> NodeEndpoint {
     NodeEndpoint {
         grpc: "127.0.0.1:1".to_string(),
@@ -526,17 +540,7 @@ async fn orderer_join_posts_the_block_as_the_admin() {
         OrdererReply::Fixed(201, format!(r#"{{"name":"{CHANNEL}","status":"active"}}"#)),
     )
     .await;
-    let out = join_orderer(
-        net.orderer(),
-        &orderer_ep(fake.addr),
-        &net.crypto,
-        &net.ws,
-        CHANNEL,
-        BLOCK,
-        T,
-    )
-    .await
-    .unwrap();
+    let out = join_orderer_at(&net, fake.addr).await.unwrap();
     assert_eq!(out, JoinOutcome::Joined);
 
     let seen = fake.seen();
@@ -572,17 +576,7 @@ async fn orderer_405_is_already_joined() {
         ),
     )
     .await;
-    let out = join_orderer(
-        net.orderer(),
-        &orderer_ep(fake.addr),
-        &net.crypto,
-        &net.ws,
-        CHANNEL,
-        BLOCK,
-        T,
-    )
-    .await
-    .unwrap();
+    let out = join_orderer_at(&net, fake.addr).await.unwrap();
     assert_eq!(out, JoinOutcome::AlreadyJoined);
 }
 
@@ -596,17 +590,7 @@ async fn orderer_other_status_is_an_error_with_status_body_and_node() {
         OrdererReply::Fixed(400, format!(r#"{{"error":"{body}"}}"#)),
     )
     .await;
-    let err = join_orderer(
-        net.orderer(),
-        &orderer_ep(fake.addr),
-        &net.crypto,
-        &net.ws,
-        CHANNEL,
-        BLOCK,
-        T,
-    )
-    .await
-    .unwrap_err();
+    let err = join_orderer_at(&net, fake.addr).await.unwrap_err();
     assert!(
         matches!(&err, ChannelError::OrdererRejected { status: 400, .. }),
         "{err:?}"
@@ -680,17 +664,7 @@ async fn orderer_fake_refuses_a_client_without_the_admin_cert() {
     for f in ["client.crt", "client.key"] {
         std::fs::copy(foreign.join(f), tls.join(f)).unwrap();
     }
-    let err = join_orderer(
-        net.orderer(),
-        &orderer_ep(fake.addr),
-        &net.crypto,
-        &net.ws,
-        CHANNEL,
-        BLOCK,
-        T,
-    )
-    .await
-    .unwrap_err();
+    let err = join_orderer_at(&net, fake.addr).await.unwrap_err();
     assert!(matches!(err, ChannelError::Tls { .. }), "{err:?}");
     assert!(err.to_string().contains("orderer0-ordererorg"), "{err}");
     assert!(fake.seen().is_empty(), "{:?}", fake.seen());
@@ -700,17 +674,7 @@ async fn orderer_fake_refuses_a_client_without_the_admin_cert() {
 async fn orderer_closed_port_names_node_and_address() {
     let net = Net::new();
     let addr = closed_port().await;
-    let err = join_orderer(
-        net.orderer(),
-        &orderer_ep(addr),
-        &net.crypto,
-        &net.ws,
-        CHANNEL,
-        BLOCK,
-        T,
-    )
-    .await
-    .unwrap_err();
+    let err = join_orderer_at(&net, addr).await.unwrap_err();
     assert!(matches!(err, ChannelError::Unreachable { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("orderer0-ordererorg"), "{msg}");
