@@ -62,6 +62,18 @@ if ! kubernetes-validate --version 2>/dev/null | grep -q "$KV_VERSION"; then
 fi
 kubernetes-validate --version
 
+# --- Real Fabric (optional) ----------------------------------------------------
+# The real_fabric_* tests (crates/testnet) run fabdev against real orderers and
+# peers when Fabric's binaries are there; otherwise they are reported ignored,
+# by name, and counted as skipped below. Never built or fetched here.
+if [ -n "${FABRIC_HOME:-}" ] && [ -x "$FABRIC_HOME/bin/peer" ] && [ -f "$FABRIC_HOME/config/core.yaml" ]; then
+  log "real Fabric: $FABRIC_HOME ($("$FABRIC_HOME/bin/peer" version 2>/dev/null | sed -n 's/^ *Version: *//p'))"
+else
+  log "real Fabric: no binaries, so the real_fabric_* tests are skipped (reported ignored)."
+  log "  To run them: unpack a Fabric release tarball (hyperledger-fabric-linux-amd64-<version>.tar.gz,"
+  log "  from the hyperledger/fabric GitHub releases) and set FABRIC_HOME to the folder holding bin/ and config/."
+fi
+
 # --- Rust checks and tests ----------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

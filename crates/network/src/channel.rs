@@ -335,17 +335,20 @@ fn check_endpoint(node: &str, address: &str) -> Result<(), ChannelError> {
     Ok(())
 }
 
-/// Open (and drop) a TCP connection, so that "nothing listens there" is told
-/// apart from TLS and protocol failures, with the OS error as the source.
-async fn reach(node: &str, address: &str) -> Result<(), ChannelError> {
-    tokio::net::TcpStream::connect(address)
-        .await
-        .map(drop)
-        .map_err(|source| ChannelError::Unreachable {
+/// After a failed call: open (and drop) a TCP connection, so that "nothing
+/// listens there" is told apart from TLS and protocol failures, with the OS
+/// error as the source. Only ever called once a call has failed: a probe
+/// before every call is a connection without a TLS handshake, which the node
+/// logs as an error (`Server TLS handshake failed ... EOF`) on every join.
+async fn unreachable(node: &str, address: &str) -> Option<ChannelError> {
+    match tokio::net::TcpStream::connect(address).await {
+        Ok(_) => None,
+        Err(source) => Some(ChannelError::Unreachable {
             node: node.to_string(),
             address: address.to_string(),
             source,
-        })
+        }),
+    }
 }
 
 /// What a call is waiting for, for the timeout message.
@@ -492,13 +495,42 @@ async fn join_node(
     channel: &str,
     block: &[u8],
 ) -> Result<JoinOutcome, ChannelError> {
-    match node.kind {
-        crate::topology::NodeKind::Orderer => {
-            join_orderer(node, ep, crypto, ws, channel, block, JOIN_TIMEOUT).await
+    // A node is Ready once its /healthz answers, which a peer does before
+    // its gRPC port listens: until it listens, try again (the deadline is
+    // the join's own), then report the last error.
+    let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let result = match node.kind {
+            crate::topology::NodeKind::Orderer => {
+                join_orderer(node, ep, crypto, ws, channel, block, left).await
+            }
+            crate::topology::NodeKind::Peer => {
+                join_peer(node, ep, crypto, channel, block, left).await
+            }
+        };
+        match result {
+            Err(e) if not_listening_yet(&e) && tokio::time::Instant::now() + JOIN_RETRY < deadline => {
+                tokio::time::sleep(JOIN_RETRY).await;
+            }
+            other => return other,
         }
-        crate::topology::NodeKind::Peer => {
-            join_peer(node, ep, crypto, channel, block, JOIN_TIMEOUT).await
+    }
+}
+
+/// The pause between two tries of a join to a node not yet listening.
+const JOIN_RETRY: Duration = Duration::from_millis(250);
+
+/// Whether a join failed because nothing accepted the connection (yet):
+/// refused, or (through a port mapping or forward) reset before any answer.
+fn not_listening_yet(e: &ChannelError) -> bool {
+    match e {
+        ChannelError::Unreachable { .. } => true,
+        ChannelError::Transport { message, .. } => {
+            let m = message.to_ascii_lowercase();
+            m.contains("connection reset") || m.contains("connection refused")
         }
+        _ => false,
     }
 }
 

@@ -168,6 +168,31 @@ pub fn render(
     objects::render(ws, topo, crypto)
 }
 
+/// The same objects as [`render`] gives, as typed k8s-openapi values, for
+/// code that runs them without a cluster (the `testnet` crate runs each
+/// StatefulSet's pod as local processes with exactly these env vars, Secret
+/// items and mounts).
+#[derive(Debug, Clone, Default)]
+pub struct TypedObjects {
+    pub namespace: k8s_openapi::api::core::v1::Namespace,
+    /// Crypto Secrets (and CouchDB Secrets), in apply order.
+    pub secrets: Vec<k8s_openapi::api::core::v1::Secret>,
+    /// Each node's ClusterIP Service, then its NodePort `-host` Service.
+    pub services: Vec<k8s_openapi::api::core::v1::Service>,
+    /// One StatefulSet per node, in topology order.
+    pub statefulsets: Vec<k8s_openapi::api::apps::v1::StatefulSet>,
+}
+
+/// Render every Kubernetes object of a workspace as typed values (see
+/// [`TypedObjects`]); the same checks as [`render`].
+pub fn typed_objects(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &NodeFiles,
+) -> Result<TypedObjects, RenderError> {
+    objects::typed(ws, topo, crypto)
+}
+
 /// All objects as one `---`-separated YAML stream (for stdout and
 /// `kubectl apply -f -`). The kind config is not part of it.
 pub fn to_multi_doc(rendered: &Rendered) -> String {

@@ -6,7 +6,7 @@ use fabric_sdk::error::OsnadminError;
 use fabric_sdk::osnadmin::{OsnadminClient, OsnadminClientBuilder};
 
 use super::{
-    ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls, reach,
+    ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls, unreachable,
     with_deadline,
 };
 use crate::pki::{ADMIN, CryptoDir};
@@ -70,8 +70,20 @@ pub async fn orderer_channels(
         .await?;
     match result {
         Ok(list) => Ok(list.channels.into_iter().map(|c| c.name).collect()),
+        // An orderer that is a member of no channel answers
+        // `{"systemChannel":null,"channels":null}` (Fabric 2.5 and 3.1),
+        // which fabric-sdk's client does not read as an empty list.
+        Err(OsnadminError::ParseError(message)) if no_channels(&message) => Ok(vec![]),
         Err(e) => Err(admin.error(e)),
     }
+}
+
+/// Whether a channel list the SDK could not parse is Fabric's empty list.
+fn no_channels(message: &str) -> bool {
+    message
+        .split_once("body=")
+        .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(body.trim()).ok())
+        .is_some_and(|v| v.get("channels").is_some_and(serde_json::Value::is_null))
 }
 
 /// A checked channel participation client for one orderer.
@@ -149,9 +161,14 @@ impl<'a> Admin<'a> {
         let node = &self.node.name;
         let phase = Phase::new();
         with_deadline(node, self.address, timeout, &phase, async {
-            reach(node, self.address).await?;
             phase.set(format!("the orderer's answer to {}", self.action));
-            Ok(request(&self.client).await)
+            let result = request(&self.client).await;
+            if let Err(OsnadminError::HttpError(_)) = &result
+                && let Some(down) = unreachable(node, self.address).await
+            {
+                return Err(down);
+            }
+            Ok(result)
         })
         .await
     }
@@ -193,5 +210,22 @@ impl<'a> Admin<'a> {
             },
             OsnadminError::ParseError(message) => self.bad_response(message),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_channels;
+
+    #[test]
+    fn fabrics_empty_channel_list() {
+        // What fabric-sdk reports for a real orderer (2.5.14) with no channel.
+        assert!(no_channels(
+            "invalid type: null, expected a sequence at line 1 column 37: body={\"systemChannel\":null,\"channels\":null}\n"
+        ));
+        assert!(!no_channels(
+            "invalid type: null, expected a sequence: body={\"channels\":[{\"name\":1}]}"
+        ));
+        assert!(!no_channels("expected value at line 1 column 1: body=<html>"));
     }
 }

@@ -9,7 +9,7 @@ use prost::Message;
 
 use super::{
     ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, error_chain,
-    looks_like_tls, reach, with_deadline,
+    looks_like_tls, unreachable, with_deadline,
 };
 use crate::pki::{ADMIN, CryptoDir};
 use crate::topology::{Node, NodeKind};
@@ -143,8 +143,6 @@ impl<'a> Cscc<'a> {
         let node = &self.node.name;
         let phase = Phase::new();
         with_deadline(node, self.address, timeout, &phase, async {
-            reach(node, self.address).await?;
-
             let internal = |what: &str, e: fabric_sdk::error::BuilderError| {
                 ChannelError::Transport {
                     node: self.name(),
@@ -168,9 +166,12 @@ impl<'a> Cscc<'a> {
                 .map_err(|e| internal("gRPC client", e))?;
 
             phase.set("the TLS handshake and HTTP/2 connection");
-            client.connect().await.map_err(|e| {
+            if let Err(e) = client.connect().await {
+                if let Some(down) = unreachable(node, self.address).await {
+                    return Err(down);
+                }
                 let message = error_chain(&e);
-                if looks_like_tls(&message) {
+                let err = if looks_like_tls(&message) {
                     ChannelError::Tls {
                         node: self.name(),
                         address: self.address.to_string(),
@@ -188,8 +189,9 @@ impl<'a> Cscc<'a> {
                         message,
                         source: Some(Box::new(e)),
                     }
-                }
-            })?;
+                };
+                return Err(err);
+            }
 
             let mut builder = client.get_chaincode_call_builder();
             builder

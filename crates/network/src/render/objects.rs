@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::crypto::{NodeCrypto, TLS_CA, TLS_CERT, TLS_KEY, in_pod};
 use super::{
     COUCHDB_DEV_PASSWORD, COUCHDB_DEV_USER, NodeFiles, RenderError, Rendered, RenderedObject,
-    containers, labels,
+    TypedObjects, containers, labels,
 };
 use crate::spec::{StateDatabase, Workspace, check_dns_label};
 use crate::topology::{Node, NodeKind, Topology, ports};
@@ -56,6 +56,22 @@ pub(super) fn render(
     topo: &Topology,
     crypto: &NodeFiles,
 ) -> Result<Rendered, RenderError> {
+    build(ws, topo, crypto).map(|(rendered, _)| rendered)
+}
+
+pub(super) fn typed(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &NodeFiles,
+) -> Result<TypedObjects, RenderError> {
+    build(ws, topo, crypto).map(|(_, typed)| typed)
+}
+
+fn build(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &NodeFiles,
+) -> Result<(Rendered, TypedObjects), RenderError> {
     let ns = ws.name.as_str();
     check_name("Namespace", ns)?;
 
@@ -75,19 +91,30 @@ pub(super) fn render(
     }
 
     let mut out = Objects::default();
-    out.push(G_NAMESPACE, &namespace(ws), ns)?;
+    let mut typed = TypedObjects::default();
+    let ns_obj = namespace(ws);
+    out.push(G_NAMESPACE, &ns_obj, ns)?;
+    typed.namespace = ns_obj;
     for (node, nc) in topo.nodes.iter().zip(&node_crypto) {
         let name = crypto_secret_name(node);
-        out.push(G_SECRET, &crypto_secret(ws, node, nc), &name)?;
+        let secret = crypto_secret(ws, node, nc);
+        out.push(G_SECRET, &secret, &name)?;
+        typed.secrets.push(secret);
         if uses_couchdb(node) {
             let name = couchdb_secret_name(node);
-            out.push(G_SECRET, &couchdb_secret(ws, node), &name)?;
+            let secret = couchdb_secret(ws, node);
+            out.push(G_SECRET, &secret, &name)?;
+            typed.secrets.push(secret);
         }
     }
     for node in &topo.nodes {
-        out.push(G_SERVICE, &cluster_service(ws, node), &node.name)?;
+        let svc = cluster_service(ws, node);
+        out.push(G_SERVICE, &svc, &node.name)?;
+        typed.services.push(svc);
         let name = host_service_name(node);
-        out.push(G_SERVICE, &host_service(ws, node), &name)?;
+        let svc = host_service(ws, node);
+        out.push(G_SERVICE, &svc, &name)?;
+        typed.services.push(svc);
     }
     for (node, nc) in topo.nodes.iter().zip(&node_crypto) {
         let sts = match node.kind {
@@ -95,6 +122,7 @@ pub(super) fn render(
             NodeKind::Peer => peer_statefulset(ws, topo, node, nc),
         };
         out.push(G_STATEFULSET, &sts, &node.name)?;
+        typed.statefulsets.push(sts);
     }
 
     let mappings = topo
@@ -104,10 +132,11 @@ pub(super) fn render(
         .map(PortMapping::localhost_tcp)
         .collect();
     let kind_config = render_kind_config(&KindConfig::single_node(ns, mappings))?;
-    Ok(Rendered {
+    let rendered = Rendered {
         kind_config,
         objects: out.objects,
-    })
+    };
+    Ok((rendered, typed))
 }
 
 #[derive(Default)]

@@ -1,0 +1,678 @@
+//! A fabdev workspace run as real Fabric processes, each node shaped like
+//! the pod `fabdev up` gives it, for end-to-end tests (fabdev's own and
+//! those of projects built on it).
+//!
+//! Every pod is:
+//! - its own network namespace with loopback and an address of its own on a
+//!   bridge the harness makes (198.18.`slot`.0/24, a range that is never
+//!   routed);
+//! - exactly the env vars, Secret items and volume mount paths of the
+//!   StatefulSet that `network::render` renders for it (typed objects, no
+//!   YAML), with Fabric's `config/` bound at `/etc/hyperledger/fabric` and
+//!   `FABRIC_CFG_PATH` pointing there, as the images ship it;
+//! - the cluster's DNS names of every node (`peer0-org1`, `peer0-org1.<ns>`,
+//!   `….svc`, `….svc.cluster.local`) in a hosts file bound over `/etc/hosts`
+//!   in each process's private mount namespace;
+//! - for peers (with [`Options::dind`]), the DinD sidecar as a real `dockerd`
+//!   in the peer's network namespace with exactly the sidecar's rendered
+//!   arguments, reachable from nowhere else;
+//! - reachable from the host as on kind: `127.0.0.1:<NodePort host port>`
+//!   forwarded to the pod's port, so `Endpoints::host_ports` and the TLS
+//!   names work unchanged.
+//!
+//! Needs root (namespaces, mounts, a bridge), `ip`, `iptables`, `nsenter`,
+//! `unshare`, `setpriv` (util-linux), and Fabric's binaries: a release folder
+//! (`bin/`, `config/`) in `FABRIC_HOME`, or `peer` on PATH with `../config`.
+//! Mount points that do not exist on the host (`/var/hyperledger/...`,
+//! `/etc/hyperledger/fabric`) are created there empty; everything else lives
+//! in a folder under `/var/tmp` that goes with the network.
+//!
+//! Everything is torn down when the [`TestNetwork`] is dropped, also when a
+//! test panics; processes die with the thread that started them (parent
+//! death signal), and a network left by a killed run is cleared when its
+//! slot is taken again.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), testnet::TestnetError> {
+//! let ws = network::Workspace::default_for();
+//! let net = testnet::TestNetwork::start(ws, testnet::Options::default()).await?;
+//! net.create_channel("mychannel").await?;
+//! // fabdev's own clients reach the nodes as on kind:
+//! let eps = net.endpoints();
+//! # let _ = eps;
+//! # Ok(()) }
+//! ```
+
+pub mod compare;
+pub mod configtx;
+mod fabric_home;
+mod host;
+mod pod;
+mod proc;
+pub mod vectors;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use network::channel::{ChannelEvent, Endpoints};
+use network::pki::{self, CryptoDir};
+use network::render::{self, NodeFiles, containers};
+use network::topology::ports;
+use network::{NodeKind, Topology, Workspace};
+
+pub use fabric_home::{FabricHome, WHERE_TO_GET};
+pub use pod::{ContainerPlan, PodPlan};
+
+/// Errors of the test network; each names the node or the command.
+#[derive(Debug, thiserror::Error)]
+pub enum TestnetError {
+    #[error("no Fabric binaries: {looked}\n  hint: {WHERE_TO_GET}")]
+    NoFabric { looked: String },
+    #[error("cannot run {what}: {source}")]
+    Spawn {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{line}` failed ({status}):\n{output}")]
+    Command {
+        line: String,
+        status: String,
+        output: String,
+    },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("every test network slot (198.18.1-250.0/24) is taken by a live process")]
+    NoSlot,
+    #[error("a test network holds at most 245 pods ({pods} asked)")]
+    TooManyPods { pods: usize },
+    #[error("pod of {pod}: {problem}")]
+    Unsupported { pod: String, problem: String },
+    #[error("no node {node} in the test network (its nodes: {known})")]
+    UnknownNode { node: String, known: String },
+    #[error("cannot listen on 127.0.0.1:{port} for {node}: {source}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase")]
+    Forward {
+        node: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{node}: not ready after {}s: {last}\n--- last lines of its logs ---\n{logs}", waited.as_secs())]
+    NotReady {
+        node: String,
+        waited: Duration,
+        last: String,
+        logs: String,
+    },
+    #[error("{node}: container {container} exited ({status})\n--- last lines of its log ---\n{logs}")]
+    Exited {
+        node: String,
+        container: String,
+        status: String,
+        logs: String,
+    },
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Genesis(#[from] network::genesis::GenesisError),
+    #[error(transparent)]
+    Channel(#[from] network::channel::ChannelError),
+}
+
+/// How to run the network.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Start each peer's DinD sidecar as a real dockerd (needed to build and
+    /// run chaincode; a peer without one reports its `docker` health check
+    /// failed, which readiness then accepts).
+    pub dind: bool,
+    /// Deadline for every node to answer `/healthz`.
+    pub ready_timeout: Duration,
+    /// The release folder; default [`FabricHome::find`].
+    pub fabric: Option<FabricHome>,
+    /// Where the network's folder goes (default `/var/tmp`; not `/tmp`,
+    /// which each process gets a private one of).
+    pub work_dir: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            dind: false,
+            ready_timeout: Duration::from_secs(60),
+            fabric: None,
+            work_dir: PathBuf::from("/var/tmp"),
+        }
+    }
+}
+
+/// One pod and its running containers.
+#[derive(Debug)]
+struct Pod {
+    plan: PodPlan,
+    kind: NodeKind,
+    ip: Ipv4Addr,
+    netns: String,
+    dir: PathBuf,
+    procs: BTreeMap<String, Child>,
+}
+
+impl Pod {
+    fn log(&self, container: &str) -> PathBuf {
+        self.dir.join(format!("{container}.log"))
+    }
+}
+
+/// A running test network. Dropping it tears everything down.
+#[derive(Debug)]
+pub struct TestNetwork {
+    ws: Workspace,
+    topo: Topology,
+    fabric: FabricHome,
+    opts: Options,
+    crypto: CryptoDir,
+    pods: BTreeMap<String, Pod>,
+    forwards: Vec<tokio::task::JoinHandle<()>>,
+    hosts: PathBuf,
+    // Dropped after the pods are stopped (see Drop), in this order.
+    slot: Option<host::Slot>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TestNetwork {
+    /// Generate the workspace's crypto, render its objects, and run every
+    /// node; returns once each answers `/healthz`.
+    pub async fn start(ws: Workspace, opts: Options) -> Result<TestNetwork, TestnetError> {
+        let fabric = match &opts.fabric {
+            Some(f) => f.clone(),
+            None => FabricHome::find()?,
+        };
+        pod::mkdir(&opts.work_dir)?;
+        let dir = tempfile::Builder::new()
+            .prefix("fabdev-testnet-")
+            .tempdir_in(&opts.work_dir)
+            .map_err(|source| TestnetError::Io {
+                action: "create a folder in",
+                path: opts.work_dir.clone(),
+                source,
+            })?;
+        let topo = Topology::of(&ws);
+        let crypto = CryptoDir::new(dir.path().join("crypto"));
+        pki::ensure(&ws, &topo, &crypto)?;
+        let mut files = NodeFiles::new();
+        for node in &topo.nodes {
+            files.insert(node.name.clone(), pki::read_tree(&crypto.node_dir(node))?);
+        }
+        let typed = render::typed_objects(&ws, &topo, &files)?;
+
+        let slot = host::Slot::take()?;
+        let mut net = TestNetwork {
+            hosts: dir.path().join("hosts"),
+            ws,
+            topo,
+            fabric,
+            opts,
+            crypto,
+            pods: BTreeMap::new(),
+            forwards: Vec::new(),
+            slot: None,
+            dir: Some(dir),
+        };
+        let root = net.root().to_path_buf();
+        let slot = net.slot.insert(slot);
+        slot.create_bridge()?;
+
+        // Addresses and names first: every process sees every name.
+        let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        for (i, sts) in typed.statefulsets.iter().enumerate() {
+            let plan = PodPlan::of(sts, &typed.secrets)?;
+            let node = net
+                .topo
+                .node(&plan.node)
+                .ok_or_else(|| TestnetError::UnknownNode {
+                    node: plan.node.clone(),
+                    known: String::new(),
+                })?
+                .clone();
+            let ip = slot.pod_ip(i)?;
+            let names = node.tls_dns_names(&net.topo.namespace);
+            let names: Vec<&String> = names.iter().filter(|n| *n != "localhost").collect();
+            hosts.push_str(&format!(
+                "{ip}\t{}\n",
+                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+            ));
+            slot.create_pod_netns(&plan.name, i, ip)?;
+            let pod_dir = root.join("pods").join(&plan.name);
+            plan.materialize(&pod_dir.join("volumes"))?;
+            net.pods.insert(
+                node.name.clone(),
+                Pod {
+                    netns: slot.netns(&plan.name),
+                    plan,
+                    kind: node.kind,
+                    ip,
+                    dir: pod_dir,
+                    procs: BTreeMap::new(),
+                },
+            );
+        }
+        std::fs::write(&net.hosts, hosts).map_err(|source| TestnetError::Io {
+            action: "write",
+            path: net.hosts.clone(),
+            source,
+        })?;
+
+        net.forward_host_ports().await?;
+        let names: Vec<String> = net.pods.keys().cloned().collect();
+        for name in &names {
+            net.start_pod(name)?;
+        }
+        for name in &names {
+            net.wait_ready(name).await?;
+        }
+        Ok(net)
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topo
+    }
+
+    pub fn fabric(&self) -> &FabricHome {
+        &self.fabric
+    }
+
+    /// The workspace's crypto (what `.fabdev/crypto` holds for `fabdev up`).
+    pub fn crypto(&self) -> &CryptoDir {
+        &self.crypto
+    }
+
+    /// Where fabdev reaches the nodes: the host ports, as on kind.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints::host_ports(&self.topo)
+    }
+
+    /// The network's folder (crypto, pods' volumes and logs).
+    pub fn root(&self) -> &Path {
+        match &self.dir {
+            Some(d) => d.path(),
+            None => Path::new("/nonexistent"),
+        }
+    }
+
+    /// The host's address on the test bridge: where connections that come
+    /// through the host ports (fabdev's own calls) reach the nodes from.
+    pub fn host_ip(&self) -> Option<Ipv4Addr> {
+        self.slot.as_ref().map(host::Slot::gateway)
+    }
+
+    /// A node's address on the test bridge.
+    pub fn ip(&self, node: &str) -> Result<Ipv4Addr, TestnetError> {
+        Ok(self.pod(node)?.ip)
+    }
+
+    /// The network namespace of a node's pod (`ip netns exec NAME ...`).
+    pub fn netns(&self, node: &str) -> Result<String, TestnetError> {
+        Ok(self.pod(node)?.netns.clone())
+    }
+
+    /// The plan a node's pod runs (env, mounts, args per container).
+    pub fn plan(&self, node: &str) -> Result<&PodPlan, TestnetError> {
+        Ok(&self.pod(node)?.plan)
+    }
+
+    /// The host path of the unix socket of a peer's DinD daemon.
+    pub fn dind_socket(&self, node: &str) -> Result<PathBuf, TestnetError> {
+        let pod = self.pod(node)?;
+        Ok(pod.dir.join(containers::DIND).join("run").join("docker.sock"))
+    }
+
+    /// Everything a node's containers printed, container by container.
+    pub fn logs(&self, node: &str) -> Result<String, TestnetError> {
+        let pod = self.pod(node)?;
+        let mut out = String::new();
+        for c in &pod.plan.containers {
+            let text = std::fs::read_to_string(pod.log(&c.name)).unwrap_or_default();
+            out.push_str(&format!("=== {node}/{} ===\n{text}", c.name));
+        }
+        Ok(out)
+    }
+
+    /// The logs of every node.
+    pub fn all_logs(&self) -> String {
+        self.pods
+            .keys()
+            .filter_map(|n| self.logs(n).ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Build the channel's genesis block with fabdev and join every orderer
+    /// and peer of the channel's orgs (`network::channel::create_channel`).
+    pub async fn create_channel(&self, channel: &str) -> Result<Vec<ChannelEvent>, TestnetError> {
+        let block = network::genesis::genesis_block(&self.ws, &self.topo, &self.crypto, channel)?;
+        let mut events = Vec::new();
+        network::channel::create_channel(
+            &self.ws,
+            &self.topo,
+            &self.crypto,
+            &self.endpoints(),
+            channel,
+            &block,
+            &mut |e| events.push(e),
+        )
+        .await?;
+        Ok(events)
+    }
+
+    /// Stop a node's containers (the pod is "down"; its volumes stay).
+    pub fn stop_node(&mut self, node: &str) -> Result<(), TestnetError> {
+        let pod = self.pod_mut(node)?;
+        stop_pod(pod);
+        Ok(())
+    }
+
+    /// Start a stopped node again and wait until it is ready.
+    pub async fn start_node(&mut self, node: &str) -> Result<(), TestnetError> {
+        self.start_pod(node)?;
+        self.wait_ready(node).await
+    }
+
+    fn pod(&self, node: &str) -> Result<&Pod, TestnetError> {
+        self.pods.get(node).ok_or_else(|| self.unknown(node))
+    }
+
+    fn pod_mut(&mut self, node: &str) -> Result<&mut Pod, TestnetError> {
+        let e = self.unknown(node);
+        self.pods.get_mut(node).ok_or(e)
+    }
+
+    fn unknown(&self, node: &str) -> TestnetError {
+        TestnetError::UnknownNode {
+            node: node.to_string(),
+            known: self.pods.keys().cloned().collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    /// Start the pod's containers: sidecars first, as the kubelet does.
+    fn start_pod(&mut self, node: &str) -> Result<(), TestnetError> {
+        let fabric = self.fabric.clone();
+        let hosts = self.hosts.clone();
+        let dind = self.opts.dind;
+        let pod = self.pod_mut(node)?;
+        let plans = pod.plan.containers.clone();
+        for c in plans.iter().filter(|c| c.sidecar).chain(plans.iter().filter(|c| !c.sidecar)) {
+            if c.name == containers::DIND && !dind {
+                continue;
+            }
+            if pod.procs.contains_key(&c.name) {
+                continue;
+            }
+            let launch = launch(pod, c, &fabric, &hosts)?;
+            let child = launch.spawn()?;
+            pod.procs.insert(c.name.clone(), child);
+            if c.name == containers::DIND {
+                wait_socket(pod, &launch.dir.join("run").join("docker.sock"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for `/healthz` to answer 200 (or, for a peer without its
+    /// daemon, 503 with only the `docker` check failing).
+    async fn wait_ready(&mut self, node: &str) -> Result<(), TestnetError> {
+        let dind = self.opts.dind;
+        let timeout = self.opts.ready_timeout;
+        let pod = self.pod_mut(node)?;
+        let address = format!("{}:{}", pod.ip, ports::OPERATIONS);
+        let deadline = Instant::now() + timeout;
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            for (name, child) in pod.procs.iter_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(TestnetError::Exited {
+                        node: node.to_string(),
+                        container: name.clone(),
+                        status: status.to_string(),
+                        logs: proc::tail(&pod.dir.join(format!("{name}.log")), 40),
+                    });
+                }
+            }
+            let last = match healthz(&address).await {
+                Ok((200, _)) => return Ok(()),
+                Ok((503, body)) if !dind && pod.kind == NodeKind::Peer && only_docker_failed(&body) => {
+                    return Ok(());
+                }
+                Ok((status, body)) => format!("GET http://{address}/healthz: {status} {body}"),
+                Err(e) => format!("GET http://{address}/healthz: {e}"),
+            };
+            if Instant::now() >= deadline {
+                let logs = pod
+                    .plan
+                    .containers
+                    .iter()
+                    .map(|c| format!("[{}]\n{}", c.name, proc::tail(&pod.log(&c.name), 30)))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                return Err(TestnetError::NotReady {
+                    node: node.to_string(),
+                    waited: timeout,
+                    last,
+                    logs,
+                });
+            }
+        }
+    }
+
+    /// `127.0.0.1:<host port>` -> the pod's port, for every NodePort.
+    async fn forward_host_ports(&mut self) -> Result<(), TestnetError> {
+        for node in &self.topo.nodes {
+            let Some(pod) = self.pods.get(&node.name) else {
+                continue;
+            };
+            let h = node.host_ports;
+            let mut pairs = vec![(h.grpc, node.grpc_port()), (h.operations, ports::OPERATIONS)];
+            if let Some(a) = h.admin {
+                pairs.push((a, ports::ORDERER_ADMIN));
+            }
+            for (host_port, pod_port) in pairs {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", host_port))
+                    .await
+                    .map_err(|source| TestnetError::Forward {
+                        node: node.name.clone(),
+                        port: host_port,
+                        source,
+                    })?;
+                let target = std::net::SocketAddr::from((pod.ip, pod_port));
+                self.forwards.push(tokio::spawn(forward(listener, target)));
+            }
+        }
+        Ok(())
+    }
+
+    fn teardown(&mut self) {
+        for f in self.forwards.drain(..) {
+            f.abort();
+        }
+        for pod in self.pods.values_mut() {
+            stop_pod(pod);
+        }
+        self.pods.clear();
+        // The slot's namespaces, bridge and rule, then the folder.
+        self.slot.take();
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.close();
+        }
+    }
+}
+
+impl Drop for TestNetwork {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+fn stop_pod(pod: &mut Pod) {
+    // Main containers first, then the sidecars (the kubelet's order).
+    let mut names: Vec<String> = pod.procs.keys().cloned().collect();
+    names.sort_by_key(|n| n == containers::DIND);
+    for name in names {
+        if let Some(mut child) = pod.procs.remove(&name) {
+            let grace = if name == containers::DIND {
+                // dockerd stops its containers before it exits.
+                Duration::from_secs(20)
+            } else {
+                Duration::from_secs(5)
+            };
+            proc::stop(&mut child, grace);
+        }
+    }
+}
+
+fn launch(
+    pod: &Pod,
+    c: &ContainerPlan,
+    fabric: &FabricHome,
+    hosts: &Path,
+) -> Result<proc::Launch, TestnetError> {
+    let unsupported = |problem: String| TestnetError::Unsupported {
+        pod: pod.plan.node.clone(),
+        problem,
+    };
+    let mut env = c.env.clone();
+    let mut binds: Vec<(PathBuf, String, bool)> = c
+        .mounts
+        .iter()
+        .map(|(vol, path, ro)| (pod::volume_dir(&pod.dir, vol), path.clone(), *ro))
+        .collect();
+    binds.push((hosts.to_path_buf(), "/etc/hosts".to_string(), true));
+    let (program, args) = match c.name.as_str() {
+        containers::DIND => {
+            let mut args = c.args.clone();
+            if args.first().map(String::as_str) != Some("dockerd") {
+                return Err(unsupported(format!(
+                    "the {} container's first argument is not `dockerd`",
+                    c.name
+                )));
+            }
+            args.remove(0);
+            (PathBuf::from("dockerd"), args)
+        }
+        containers::PEER | containers::ORDERER => {
+            binds.push((fabric.config(), "/etc/hyperledger/fabric".to_string(), true));
+            env.push((
+                "FABRIC_CFG_PATH".to_string(),
+                "/etc/hyperledger/fabric".to_string(),
+            ));
+            if c.name == containers::PEER {
+                (
+                    fabric.bin("peer"),
+                    vec!["node".to_string(), "start".to_string()],
+                )
+            } else {
+                (fabric.bin("orderer"), vec![])
+            }
+        }
+        other => return Err(unsupported(format!("no program for container {other}"))),
+    };
+    Ok(proc::Launch {
+        netns: pod.netns.clone(),
+        program,
+        args,
+        env,
+        binds,
+        dir: pod.dir.join(&c.name),
+        log: pod.log(&c.name),
+    })
+}
+
+/// Wait for a daemon's socket to appear (dockerd is up before the peer
+/// starts, as the sidecar's startup probe ensures on Kubernetes).
+fn wait_socket(pod: &mut Pod, socket: &Path) -> Result<(), TestnetError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        if let Some(child) = pod.procs.get_mut(containers::DIND)
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            return Err(TestnetError::Exited {
+                node: pod.plan.node.clone(),
+                container: containers::DIND.to_string(),
+                status: status.to_string(),
+                logs: proc::tail(&pod.log(containers::DIND), 40),
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(TestnetError::NotReady {
+                node: pod.plan.node.clone(),
+                waited: Duration::from_secs(30),
+                last: format!("the DinD daemon's socket {} did not appear", socket.display()),
+                logs: proc::tail(&pod.log(containers::DIND), 40),
+            });
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+fn only_docker_failed(body: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return false;
+    };
+    let Some(checks) = v.get("failed_checks").and_then(|c| c.as_array()) else {
+        return false;
+    };
+    !checks.is_empty()
+        && checks
+            .iter()
+            .all(|c| c.get("component").and_then(|c| c.as_str()) == Some("docker"))
+}
+
+/// `GET /healthz` over plain HTTP/1.1: (status, body).
+async fn healthz(address: &str) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let io = async {
+        let mut s = tokio::net::TcpStream::connect(address).await?;
+        s.write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await?;
+        Ok::<_, std::io::Error>(buf)
+    };
+    let buf = tokio::time::timeout(Duration::from_secs(3), io)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 3s"))??;
+    let text = String::from_utf8_lossy(&buf);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {text:.80}")))?;
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    Ok((status, body))
+}
+
+async fn forward(listener: tokio::net::TcpListener, target: std::net::SocketAddr) {
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}

@@ -1,0 +1,64 @@
+//! Recorded Fabric vectors (`fixtures/fabric-vectors/`): fabdev's genesis
+//! blocks for fixed, committed test crypto, with real `configtxlator`'s JSON
+//! of each, recorded by `scripts/record-fabric-vectors.sh` against real
+//! Fabric 2.5 and 3.x. CI, which has no Fabric binaries, rebuilds the
+//! blocks and compares them with the recordings.
+
+use std::path::{Path, PathBuf};
+
+use network::pki::CryptoDir;
+use network::{Topology, Workspace};
+
+/// The specs recorded (from `fixtures/specs/`).
+pub const SPECS: [&str; 2] = ["default", "three-orgs"];
+
+/// Each vector spec, for a Fabric version (`2.5`, `3.1`): the spec file
+/// with its `fabric.version` replaced.
+pub fn specs(vectors: &Path, version: &str) -> Result<Vec<(String, Workspace)>, String> {
+    let specs_dir = vectors.join("..").join("specs");
+    SPECS
+        .iter()
+        .map(|name| {
+            let path = specs_dir.join(format!("{name}.yaml"));
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .replace("version: \"2.5\"", &format!("version: \"{version}\""));
+            let ws = Workspace::parse(&text, &path, &specs_dir).map_err(|e| e.to_string())?;
+            Ok(((*name).to_string(), ws))
+        })
+        .collect()
+}
+
+/// The committed crypto of a vector spec.
+pub fn crypto_dir(vectors: &Path, spec: &str) -> CryptoDir {
+    CryptoDir::new(vectors.join("crypto").join(spec))
+}
+
+/// The files of a crypto folder that a genesis block reads (relative):
+/// each org's MSP folder and each orderer's TLS certificate. Private keys
+/// are not among them.
+pub fn genesis_inputs(ws: &Workspace, topo: &Topology) -> Vec<PathBuf> {
+    let rel = CryptoDir::new("");
+    let mut out = Vec::new();
+    let orgs = std::iter::once(ws.orderer.name.as_str()).chain(ws.orgs.iter().map(|o| o.name.as_str()));
+    for org in orgs {
+        let msp = rel.org_msp_dir(org);
+        out.extend([
+            msp.join("cacerts").join("ca.crt"),
+            msp.join("tlscacerts").join("tlsca.crt"),
+            msp.join("config.yaml"),
+        ]);
+    }
+    for n in topo.orderers() {
+        out.push(rel.node_dir(n).join("tls").join("server.crt"));
+    }
+    out
+}
+
+/// fabdev's genesis block of a vector spec's channel, from its committed
+/// crypto.
+pub fn block(vectors: &Path, spec: &str, ws: &Workspace, channel: &str) -> Result<Vec<u8>, String> {
+    let topo = Topology::of(ws);
+    network::genesis::genesis_block(ws, &topo, &crypto_dir(vectors, spec), channel)
+        .map_err(|e| e.to_string())
+}
