@@ -20,6 +20,7 @@ done
 release=$("$FABRIC_HOME/bin/peer" version | sed -n 's/^ *Version: *//p')
 version=$(echo "$release" | cut -d. -f1,2)
 dir=fixtures/fabric-vectors
+mkdir -p "$dir"
 
 # The crypto is made once and then kept: the vectors of every version use it.
 cargo run -q --locked -p testnet --example fabric_vectors -- crypto "$dir"

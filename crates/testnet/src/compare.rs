@@ -7,8 +7,9 @@ use serde_json::Value;
 
 /// Bring a decoded block (either source) to one form: strings that are
 /// base64 of text become the text; numeric strings become numbers;
-/// default values (0, "", false, null, empty lists and objects) are
-/// dropped, as protobuf does not tell them from absent fields.
+/// default values (0, "", false, null, empty lists) are dropped, as
+/// protobuf does not tell them from absent fields. Empty objects stay: a map
+/// entry with an empty message (a capability: `"V2_5": {}`) is information.
 pub fn normalize(v: &Value) -> Value {
     match v {
         Value::Object(map) => Value::Object(
@@ -38,7 +39,7 @@ fn is_default(v: &Value) -> bool {
         Value::Number(n) => n.as_f64() == Some(0.0),
         Value::String(s) => s.is_empty(),
         Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
+        Value::Object(_) => false,
     }
 }
 
@@ -126,8 +127,8 @@ mod tests {
     fn base64_pem_and_numbers_normalize() {
         // "-----BEGIN X-----\n" in base64.
         let b = "LS0tLS1CRUdJTiBYLS0tLS0K";
-        let v = normalize(&json!({"cert": b, "n": "42", "zero": 0, "empty": [], "s": "x"}));
-        assert_eq!(v, json!({"cert": "-----BEGIN X-----\n", "n": 42, "s": "x"}));
+        let v = normalize(&json!({"cert": b, "n": "42", "zero": 0, "empty": [], "s": "x", "V2_5": {}}));
+        assert_eq!(v, json!({"cert": "-----BEGIN X-----\n", "n": 42, "s": "x", "V2_5": {}}));
     }
 
     #[test]

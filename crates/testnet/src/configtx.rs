@@ -85,11 +85,11 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
     let b = &opts.batch_size;
     y.push_str(&format!(
         "        Options:\n          TickInterval: {}\n          ElectionTick: {}\n          HeartbeatTick: {}\n\
-         \x20         MaxInflightBlocks: {}\n          SnapshotIntervalSize: {} B\n",
+         \x20         MaxInflightBlocks: {}\n          SnapshotIntervalSize: {}\n",
         r.tick_interval, r.election_tick, r.heartbeat_tick, r.max_inflight_blocks, r.snapshot_interval_size
     ));
     y.push_str(&format!(
-        "      BatchTimeout: {}\n      BatchSize:\n        MaxMessageCount: {}\n        AbsoluteMaxBytes: {} B\n        PreferredMaxBytes: {} B\n",
+        "      BatchTimeout: {}\n      BatchSize:\n        MaxMessageCount: {}\n        AbsoluteMaxBytes: {}\n        PreferredMaxBytes: {}\n",
         network::genesis::go_duration_ms(ws.batch_timeout_ms),
         b.max_message_count,
         b.absolute_max_bytes,

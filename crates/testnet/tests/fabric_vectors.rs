@@ -25,6 +25,36 @@ fn config_of(block: &Value) -> Value {
     })
 }
 
+/// fabdev's decoding where it prints differently from configtxlator (the
+/// only such places in a genesis block): `Policy.type` and the channel
+/// header's `type` are int32 fields, which configtxlator prints as numbers
+/// and fabdev by their enum names; a value whose message is all defaults
+/// (ChannelRestrictions{0}) is empty bytes, which configtxlator prints as
+/// `null` and fabdev as the decoded empty message `{}`.
+fn as_configtxlator_prints(v: &Value, key: &str) -> Option<Value> {
+    match v {
+        Value::Object(map) if map.is_empty() && key == "value" => None,
+        Value::Object(map) => Some(Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| as_configtxlator_prints(v, k).map(|v| (k.clone(), v)))
+                .collect(),
+        )),
+        Value::Array(items) => Some(Value::Array(
+            items.iter().filter_map(|v| as_configtxlator_prints(v, key)).collect(),
+        )),
+        Value::String(s) if key == "type" => Some(match s.as_str() {
+            // common.Policy.PolicyType
+            "SIGNATURE" => Value::from(1),
+            "MSP" => Value::from(2),
+            "IMPLICIT_META" => Value::from(3),
+            // common.HeaderType
+            "CONFIG" => Value::from(1),
+            _ => v.clone(),
+        }),
+        other => Some(other.clone()),
+    }
+}
+
 #[test]
 fn recorded_fabric_vectors_match_fabdevs_blocks() {
     let dir = Path::new(DIR);
@@ -41,7 +71,8 @@ fn recorded_fabric_vectors_match_fabdevs_blocks() {
                 )
                 .expect("JSON");
                 let described = network::genesis::describe_block(&ours).expect("describe");
-                let found = differences(&normalize(&config_of(&described)), &normalize(&config_of(&json)));
+                let ours_json = as_configtxlator_prints(&normalize(&config_of(&described)), "").expect("object");
+                let found = differences(&ours_json, &normalize(&config_of(&json)));
                 assert!(
                     found.is_empty(),
                     "{spec}/{} for Fabric {version}: fabdev's block no longer matches what configtxlator {} decoded:\n{}\n\
