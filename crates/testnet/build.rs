@@ -17,7 +17,10 @@ fn main() {
         println!("cargo::rustc-cfg=fabric_binaries");
     } else if let Some(h) = std::env::var_os("FABRIC_HOME") {
         // Rebuild when they appear.
-        println!("cargo::rerun-if-changed={}", PathBuf::from(h).join("bin").display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            PathBuf::from(h).join("bin").display()
+        );
     }
 }
 

@@ -510,7 +510,9 @@ async fn join_node(
             }
         };
         match result {
-            Err(e) if not_listening_yet(&e) && tokio::time::Instant::now() + JOIN_RETRY < deadline => {
+            Err(e)
+                if not_listening_yet(&e) && tokio::time::Instant::now() + JOIN_RETRY < deadline =>
+            {
                 tokio::time::sleep(JOIN_RETRY).await;
             }
             other => return other,

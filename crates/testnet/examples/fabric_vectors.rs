@@ -12,7 +12,12 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["crypto", dir] => crypto(Path::new(dir)),
         ["blocks", dir, version] => blocks(Path::new(dir), version),
         _ => Err("usage: fabric_vectors crypto DIR | blocks DIR VERSION".to_string()),

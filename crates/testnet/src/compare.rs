@@ -45,37 +45,13 @@ fn is_default(v: &Value) -> bool {
 
 /// Standard base64 (with padding) of UTF-8 text that starts like PEM.
 fn base64_text(s: &str) -> Option<String> {
-    if s.len() < 16 || s.len() % 4 != 0 {
+    use base64::Engine as _;
+    if s.len() < 16 || !s.len().is_multiple_of(4) {
         return None;
     }
-    let bytes = decode_base64(s)?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     text.starts_with("-----BEGIN").then_some(text)
-}
-
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    };
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    for chunk in s.as_bytes().chunks(4) {
-        let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            let v = if i >= 4 - pad { 0 } else { val(*c)? };
-            n = (n << 6) | v;
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..3 - pad]);
-    }
-    Some(out)
 }
 
 /// Every path where `a` and `b` differ, with both values (`-` absent).
@@ -88,7 +64,10 @@ pub fn differences(a: &Value, b: &Value) -> Vec<String> {
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 120 {
-        format!("{}…", &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s
     }
@@ -127,8 +106,12 @@ mod tests {
     fn base64_pem_and_numbers_normalize() {
         // "-----BEGIN X-----\n" in base64.
         let b = "LS0tLS1CRUdJTiBYLS0tLS0K";
-        let v = normalize(&json!({"cert": b, "n": "42", "zero": 0, "empty": [], "s": "x", "V2_5": {}}));
-        assert_eq!(v, json!({"cert": "-----BEGIN X-----\n", "n": 42, "s": "x", "V2_5": {}}));
+        let v =
+            normalize(&json!({"cert": b, "n": "42", "zero": 0, "empty": [], "s": "x", "V2_5": {}}));
+        assert_eq!(
+            v,
+            json!({"cert": "-----BEGIN X-----\n", "n": 42, "s": "x", "V2_5": {}})
+        );
     }
 
     #[test]

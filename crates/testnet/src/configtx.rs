@@ -105,7 +105,9 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
     }
     y.push_str("      Policies:\n");
     y.push_str(&indent(implicit, 8));
-    y.push_str("        LifecycleEndorsement: { Type: ImplicitMeta, Rule: \"MAJORITY Endorsement\" }\n");
+    y.push_str(
+        "        LifecycleEndorsement: { Type: ImplicitMeta, Rule: \"MAJORITY Endorsement\" }\n",
+    );
     y.push_str("        Endorsement: { Type: ImplicitMeta, Rule: \"MAJORITY Endorsement\" }\n");
     y.push_str("      Capabilities:\n        V2_5: true\n");
     y

@@ -99,7 +99,11 @@ impl FabricHome {
     /// `major.minor`, e.g. `2.5`: the tag of the builder images the peer
     /// asks its daemon for.
     pub fn two_digit_version(&self) -> String {
-        self.version.split('.').take(2).collect::<Vec<_>>().join(".")
+        self.version
+            .split('.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// The major version (2 or 3).
@@ -113,11 +117,16 @@ impl FabricHome {
 }
 
 fn missing(root: &Path) -> Vec<String> {
-    ["bin/peer", "bin/orderer", "config/core.yaml", "config/orderer.yaml"]
-        .iter()
-        .filter(|rel| !root.join(rel).is_file())
-        .map(|rel| (*rel).to_string())
-        .collect()
+    [
+        "bin/peer",
+        "bin/orderer",
+        "config/core.yaml",
+        "config/orderer.yaml",
+    ]
+    .iter()
+    .filter(|rel| !root.join(rel).is_file())
+    .map(|rel| (*rel).to_string())
+    .collect()
 }
 
 #[cfg(test)]
@@ -129,7 +138,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("bin")).expect("mkdir");
         std::fs::write(dir.path().join("bin/peer"), "").expect("write");
-        let e = FabricHome::at(dir.path()).expect_err("incomplete").to_string();
+        let e = FabricHome::at(dir.path())
+            .expect_err("incomplete")
+            .to_string();
         assert!(e.contains("bin/orderer"), "{e}");
         assert!(e.contains("config/core.yaml"), "{e}");
         assert!(!e.contains("bin/peer,"), "{e}");

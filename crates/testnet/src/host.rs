@@ -95,6 +95,25 @@ impl Slot {
         Err(TestnetError::NoSlot)
     }
 
+    /// The prefix of the slot's network folder under the work folder.
+    pub(crate) fn folder_prefix(&self) -> String {
+        format!("fabdev-testnet-slot{}-", self.number)
+    }
+
+    /// Remove network folders of this slot that a killed run left in
+    /// `work_dir`.
+    pub(crate) fn clear_folders(&self, work_dir: &Path) {
+        let prefix = self.folder_prefix();
+        let Ok(entries) = std::fs::read_dir(work_dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+
     pub(crate) fn bridge(&self) -> String {
         format!("fdtbr{}", self.number)
     }
@@ -165,7 +184,9 @@ impl Slot {
         run("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
         run(
             "ip",
-            &["link", "add", &host, "type", "veth", "peer", "name", &inside],
+            &[
+                "link", "add", &host, "type", "veth", "peer", "name", &inside,
+            ],
         )?;
         run("ip", &["link", "set", &inside, "netns", &ns])?;
         run("ip", &["-n", &ns, "link", "set", &inside, "name", "eth0"])?;
@@ -242,7 +263,10 @@ mod tests {
             command_line("ip", &["-n", "fdt1-peer0", "addr", "add", "198.18.1.10/24"]),
             "ip -n fdt1-peer0 addr add 198.18.1.10/24"
         );
-        assert_eq!(command_line("sh", &["-c", "echo 'a b'"]), r"sh -c 'echo '\''a b'\'''");
+        assert_eq!(
+            command_line("sh", &["-c", "echo 'a b'"]),
+            r"sh -c 'echo '\''a b'\'''"
+        );
         assert_eq!(command_line("x", &[""]), "x ''");
     }
 

@@ -98,7 +98,9 @@ pub enum TestnetError {
     Unsupported { pod: String, problem: String },
     #[error("no node {node} in the test network (its nodes: {known})")]
     UnknownNode { node: String, known: String },
-    #[error("cannot listen on 127.0.0.1:{port} for {node}: {source}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase")]
+    #[error(
+        "cannot listen on 127.0.0.1:{port} for {node}: {source}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase"
+    )]
     Forward {
         node: String,
         port: u16,
@@ -112,7 +114,9 @@ pub enum TestnetError {
         last: String,
         logs: String,
     },
-    #[error("{node}: container {container} exited ({status})\n--- last lines of its log ---\n{logs}")]
+    #[error(
+        "{node}: container {container} exited ({status})\n--- last lines of its log ---\n{logs}"
+    )]
     Exited {
         node: String,
         container: String,
@@ -198,8 +202,12 @@ impl TestNetwork {
             None => FabricHome::find()?,
         };
         pod::mkdir(&opts.work_dir)?;
+        // The slot first: taking it clears what a killed run left in it,
+        // its folder included.
+        let slot = host::Slot::take()?;
+        slot.clear_folders(&opts.work_dir);
         let dir = tempfile::Builder::new()
-            .prefix("fabdev-testnet-")
+            .prefix(&slot.folder_prefix())
             .tempdir_in(&opts.work_dir)
             .map_err(|source| TestnetError::Io {
                 action: "create a folder in",
@@ -215,7 +223,6 @@ impl TestNetwork {
         }
         let typed = render::typed_objects(&ws, &topo, &files)?;
 
-        let slot = host::Slot::take()?;
         let mut net = TestNetwork {
             hosts: dir.path().join("hosts"),
             ws,
@@ -233,7 +240,8 @@ impl TestNetwork {
         slot.create_bridge()?;
 
         // Addresses and names first: every process sees every name.
-        let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        let mut hosts =
+            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         for (i, sts) in typed.statefulsets.iter().enumerate() {
             let plan = PodPlan::of(sts, &typed.secrets)?;
             let node = net
@@ -249,7 +257,11 @@ impl TestNetwork {
             let names: Vec<&String> = names.iter().filter(|n| *n != "localhost").collect();
             hosts.push_str(&format!(
                 "{ip}\t{}\n",
-                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+                names
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ));
             slot.create_pod_netns(&plan.name, i, ip)?;
             let pod_dir = root.join("pods").join(&plan.name);
@@ -337,7 +349,11 @@ impl TestNetwork {
     /// The host path of the unix socket of a peer's DinD daemon.
     pub fn dind_socket(&self, node: &str) -> Result<PathBuf, TestnetError> {
         let pod = self.pod(node)?;
-        Ok(pod.dir.join(containers::DIND).join("run").join("docker.sock"))
+        Ok(pod
+            .dir
+            .join(containers::DIND)
+            .join("run")
+            .join("docker.sock"))
     }
 
     /// Everything a node's containers printed, container by container.
@@ -414,7 +430,11 @@ impl TestNetwork {
         let dind = self.opts.dind;
         let pod = self.pod_mut(node)?;
         let plans = pod.plan.containers.clone();
-        for c in plans.iter().filter(|c| c.sidecar).chain(plans.iter().filter(|c| !c.sidecar)) {
+        for c in plans
+            .iter()
+            .filter(|c| c.sidecar)
+            .chain(plans.iter().filter(|c| !c.sidecar))
+        {
             if c.name == containers::DIND && !dind {
                 continue;
             }
@@ -454,7 +474,9 @@ impl TestNetwork {
             }
             let last = match healthz(&address).await {
                 Ok((200, _)) => return Ok(()),
-                Ok((503, body)) if !dind && pod.kind == NodeKind::Peer && only_docker_failed(&body) => {
+                Ok((503, body))
+                    if !dind && pod.kind == NodeKind::Peer && only_docker_failed(&body) =>
+                {
                     return Ok(());
                 }
                 Ok((status, body)) => format!("GET http://{address}/healthz: {status} {body}"),
@@ -485,7 +507,10 @@ impl TestNetwork {
                 continue;
             };
             let h = node.host_ports;
-            let mut pairs = vec![(h.grpc, node.grpc_port()), (h.operations, ports::OPERATIONS)];
+            let mut pairs = vec![
+                (h.grpc, node.grpc_port()),
+                (h.operations, ports::OPERATIONS),
+            ];
             if let Some(a) = h.admin {
                 pairs.push((a, ports::ORDERER_ADMIN));
             }
@@ -619,7 +644,10 @@ fn wait_socket(pod: &mut Pod, socket: &Path) -> Result<(), TestnetError> {
             return Err(TestnetError::NotReady {
                 node: pod.plan.node.clone(),
                 waited: Duration::from_secs(30),
-                last: format!("the DinD daemon's socket {} did not appear", socket.display()),
+                last: format!(
+                    "the DinD daemon's socket {} did not appear",
+                    socket.display()
+                ),
                 logs: proc::tail(&pod.log(containers::DIND), 40),
             });
         }
@@ -647,7 +675,8 @@ async fn healthz(address: &str) -> std::io::Result<(u16, String)> {
     let io = async {
         let mut s = tokio::net::TcpStream::connect(address).await?;
         s.write_all(
-            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
         )
         .await?;
         let mut buf = Vec::new();

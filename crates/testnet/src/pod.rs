@@ -116,7 +116,7 @@ impl PodPlan {
                     c.name
                 )));
             }
-            containers.push(container(c, sidecar, &volumes, secrets, &bad)?);
+            containers.push(container(&node, c, sidecar, &volumes, secrets, &bad)?);
         }
         Ok(PodPlan {
             name: format!("{node}-0"),
@@ -163,7 +163,11 @@ impl PodPlan {
     }
 }
 
-fn find_secret<'a>(secrets: &'a [Secret], name: &str, pod: &str) -> Result<&'a Secret, TestnetError> {
+fn find_secret<'a>(
+    secrets: &'a [Secret],
+    name: &str,
+    pod: &str,
+) -> Result<&'a Secret, TestnetError> {
     secrets
         .iter()
         .find(|s| s.metadata.name.as_deref() == Some(name))
@@ -186,13 +190,14 @@ fn mode_bits(mode: i32) -> u32 {
 }
 
 fn container(
+    pod: &str,
     c: &Container,
     sidecar: bool,
     volumes: &[String],
     secrets: &[Secret],
     bad: &dyn Fn(String) -> TestnetError,
 ) -> Result<ContainerPlan, TestnetError> {
-    let secret = |name: &str| find_secret(secrets, name, "");
+    let secret = |name: &str| find_secret(secrets, name, pod);
     if ![containers::ORDERER, containers::PEER, containers::DIND].contains(&c.name.as_str()) {
         let hint = if c.name == containers::COUCHDB {
             " (no CouchDB here: give the test network's orgs `stateDatabase: leveldb`)"
@@ -210,7 +215,10 @@ fn container(
             (Some(v), _) => v.clone(),
             (None, Some(from)) => {
                 let r = from.secret_key_ref.as_ref().ok_or_else(|| {
-                    bad(format!("env {} of {}: only secretKeyRef is supported", e.name, c.name))
+                    bad(format!(
+                        "env {} of {}: only secretKeyRef is supported",
+                        e.name, c.name
+                    ))
                 })?;
                 let data = secret(&r.name)?.data.clone().unwrap_or_default();
                 let bytes = data
@@ -230,7 +238,11 @@ fn container(
                 c.name, m.name
             )));
         }
-        mounts.push((m.name.clone(), m.mount_path.clone(), m.read_only == Some(true)));
+        mounts.push((
+            m.name.clone(),
+            m.mount_path.clone(),
+            m.read_only == Some(true),
+        ));
     }
     Ok(ContainerPlan {
         name: c.name.clone(),

@@ -46,7 +46,9 @@ impl Launch {
             if src.is_dir() {
                 s.push_str(&format!("mkdir -p {dst_q}\n"));
             } else {
-                s.push_str(&format!("[ -e {dst_q} ] || {{ mkdir -p \"$(dirname {dst_q})\"; : > {dst_q}; }}\n"));
+                s.push_str(&format!(
+                    "[ -e {dst_q} ] || {{ mkdir -p \"$(dirname {dst_q})\"; : > {dst_q}; }}\n"
+                ));
             }
             s.push_str(&format!(
                 "mount --bind {} {dst_q}\n",
@@ -99,7 +101,11 @@ impl Launch {
             cmd.process_group(0);
         }
         cmd.spawn().map_err(|source| TestnetError::Spawn {
-            what: format!("{} in network namespace {}", self.program.display(), self.netns),
+            what: format!(
+                "{} in network namespace {}",
+                self.program.display(),
+                self.netns
+            ),
             source,
         })
     }

@@ -40,7 +40,8 @@ pub fn crypto_dir(vectors: &Path, spec: &str) -> CryptoDir {
 pub fn genesis_inputs(ws: &Workspace, topo: &Topology) -> Vec<PathBuf> {
     let rel = CryptoDir::new("");
     let mut out = Vec::new();
-    let orgs = std::iter::once(ws.orderer.name.as_str()).chain(ws.orgs.iter().map(|o| o.name.as_str()));
+    let orgs =
+        std::iter::once(ws.orderer.name.as_str()).chain(ws.orgs.iter().map(|o| o.name.as_str()));
     for org in orgs {
         let msp = rel.org_msp_dir(org);
         out.extend([

@@ -40,7 +40,10 @@ fn as_configtxlator_prints(v: &Value, key: &str) -> Option<Value> {
                 .collect(),
         )),
         Value::Array(items) => Some(Value::Array(
-            items.iter().filter_map(|v| as_configtxlator_prints(v, key)).collect(),
+            items
+                .iter()
+                .filter_map(|v| as_configtxlator_prints(v, key))
+                .collect(),
         )),
         Value::String(s) if key == "type" => Some(match s.as_str() {
             // common.Policy.PolicyType
@@ -71,7 +74,8 @@ fn recorded_fabric_vectors_match_fabdevs_blocks() {
                 )
                 .expect("JSON");
                 let described = network::genesis::describe_block(&ours).expect("describe");
-                let ours_json = as_configtxlator_prints(&normalize(&config_of(&described)), "").expect("object");
+                let ours_json = as_configtxlator_prints(&normalize(&config_of(&described)), "")
+                    .expect("object");
                 let found = differences(&ours_json, &normalize(&config_of(&json)));
                 assert!(
                     found.is_empty(),

@@ -10,9 +10,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use network::Workspace;
 use network::channel::{self, ChannelError, ChannelEvent, JoinOutcome};
 use network::pki::{ADMIN, USER1};
-use network::Workspace;
 use testnet::{FabricHome, Options, TestNetwork};
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -88,10 +88,19 @@ async fn height(net: &TestNetwork, peer: &str, channel: &str) -> u64 {
         .args(["channel", "getinfo", "-c", channel])
         .env("FABRIC_CFG_PATH", net.fabric().config())
         .env("CORE_PEER_LOCALMSPID", &node.msp_id)
-        .env("CORE_PEER_MSPCONFIGPATH", crypto.user_dir(&node.org, ADMIN).join("msp"))
-        .env("CORE_PEER_ADDRESS", format!("127.0.0.1:{}", node.host_ports.grpc))
+        .env(
+            "CORE_PEER_MSPCONFIGPATH",
+            crypto.user_dir(&node.org, ADMIN).join("msp"),
+        )
+        .env(
+            "CORE_PEER_ADDRESS",
+            format!("127.0.0.1:{}", node.host_ports.grpc),
+        )
         .env("CORE_PEER_TLS_ENABLED", "true")
-        .env("CORE_PEER_TLS_ROOTCERT_FILE", crypto.node_dir(node).join("tls/ca.crt"))
+        .env(
+            "CORE_PEER_TLS_ROOTCERT_FILE",
+            crypto.node_dir(node).join("tls/ca.crt"),
+        )
         .output()
         .await
         .expect("peer channel getinfo");
@@ -100,7 +109,10 @@ async fn height(net: &TestNetwork, peer: &str, channel: &str) -> u64 {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "peer channel getinfo on {peer}: {text}");
+    assert!(
+        out.status.success(),
+        "peer channel getinfo on {peer}: {text}"
+    );
     let json = text
         .split("Blockchain info: ")
         .nth(1)
@@ -122,7 +134,11 @@ fn assert_no_errors_from_fabdev(net: &TestNetwork) {
         .lines()
         .filter(|l| l.contains("ERRO") && l.contains(&host))
         .collect();
-    assert!(bad.is_empty(), "errors from fabdev's calls in node logs:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "errors from fabdev's calls in node logs:\n{}",
+        bad.join("\n")
+    );
 }
 
 /// The check above sees what the old code did: a bare TCP connection to a
@@ -131,30 +147,50 @@ fn assert_no_errors_from_fabdev(net: &TestNetwork) {
 async fn bare_connection_is_seen(net: &TestNetwork, peer: &str) {
     let node = net.topology().node(peer).expect("peer");
     let host = format!("remoteaddress={}:", net.host_ip().expect("host ip"));
-    drop(tokio::net::TcpStream::connect(("127.0.0.1", node.host_ports.grpc)).await.expect("connect"));
+    drop(
+        tokio::net::TcpStream::connect(("127.0.0.1", node.host_ports.grpc))
+            .await
+            .expect("connect"),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let logs = net.logs(peer).expect("logs");
-        if logs.lines().any(|l| l.contains("ERRO") && l.contains(&host) && l.contains("TLS handshake failed")) {
+        if logs
+            .lines()
+            .any(|l| l.contains("ERRO") && l.contains(&host) && l.contains("TLS handshake failed"))
+        {
             return;
         }
-        assert!(Instant::now() < deadline, "a bare connection left no error in {peer}'s log:\n{logs}");
+        assert!(
+            Instant::now() < deadline,
+            "a bare connection left no error in {peer}'s log:\n{logs}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 #[tokio::test]
-#[cfg_attr(not(fabric_binaries), ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)")]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 async fn real_fabric_genesis_block_accepted_with_one_consenter() {
     let _one = ONE_AT_A_TIME.lock().await;
     let fabric = fabric();
     let net = start(one_consenter(&fabric, 31000)).await;
-    let events = net.create_channel("mychannel").await.expect("create channel");
+    let events = net
+        .create_channel("mychannel")
+        .await
+        .expect("create channel");
     assert_eq!(counts(&events), (3, 0), "{events:?}");
     assert!(height(&net, "peer0-org1", "mychannel").await >= 1);
     assert!(height(&net, "peer0-org2", "mychannel").await >= 1);
     let orderer = net.topology().node("orderer0-ordererorg").expect("orderer");
-    let ep = net.endpoints().get(&orderer.name).cloned().expect("endpoint");
+    let ep = net
+        .endpoints()
+        .get(&orderer.name)
+        .cloned()
+        .expect("endpoint");
     let list = channel::orderer_channels(orderer, &ep, net.crypto(), net.workspace(), TIMEOUT)
         .await
         .expect("orderer channels");
@@ -164,7 +200,10 @@ async fn real_fabric_genesis_block_accepted_with_one_consenter() {
 }
 
 #[tokio::test]
-#[cfg_attr(not(fabric_binaries), ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)")]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 async fn real_fabric_three_consenters_three_orgs_two_channels() {
     let _one = ONE_AT_A_TIME.lock().await;
     let fabric = fabric();
@@ -203,14 +242,20 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
         if logs.contains("Membership view has changed") && logs.contains("peer1-org2:7051") {
             break;
         }
-        assert!(Instant::now() < deadline, "peer0-org2 never saw peer1-org2 through gossip:\n{logs}");
+        assert!(
+            Instant::now() < deadline,
+            "peer0-org2 never saw peer1-org2 through gossip:\n{logs}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_no_errors_from_fabdev(&net);
 }
 
 #[tokio::test]
-#[cfg_attr(not(fabric_binaries), ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)")]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     let _one = ONE_AT_A_TIME.lock().await;
     let fabric = fabric();
@@ -232,10 +277,21 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     let mut corrupt = block.clone();
     let mid = corrupt.len() / 2;
     corrupt.truncate(mid);
-    let e = channel::join_orderer(&orderer, &ep(&orderer.name), &crypto, &ws, "mychannel", &corrupt, TIMEOUT)
-        .await
-        .expect_err("corrupt block");
-    assert!(matches!(e, ChannelError::OrdererRejected { status: 400, .. }), "{e}");
+    let e = channel::join_orderer(
+        &orderer,
+        &ep(&orderer.name),
+        &crypto,
+        &ws,
+        "mychannel",
+        &corrupt,
+        TIMEOUT,
+    )
+    .await
+    .expect_err("corrupt block");
+    assert!(
+        matches!(e, ChannelError::OrdererRejected { status: 400, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("orderer0-ordererorg"), "{e}");
     let list = channel::orderer_channels(&orderer, &ep(&orderer.name), &crypto, &ws, TIMEOUT)
         .await
@@ -243,9 +299,17 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     assert!(list.is_empty(), "{list:?}");
 
     // The orderer joins the real block.
-    let joined = channel::join_orderer(&orderer, &ep(&orderer.name), &crypto, &ws, "mychannel", &block, TIMEOUT)
-        .await
-        .expect("join");
+    let joined = channel::join_orderer(
+        &orderer,
+        &ep(&orderer.name),
+        &crypto,
+        &ws,
+        "mychannel",
+        &block,
+        TIMEOUT,
+    )
+    .await
+    .expect("join");
     assert_eq!(joined, JoinOutcome::Joined);
 
     // The wrong identity: Org1's User1 (a client, not an admin) in the place
@@ -256,18 +320,41 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     let admin = wrong_crypto.user_dir("Org1", ADMIN);
     std::fs::remove_dir_all(&admin).expect("rm admin");
     copy_tree(&wrong_crypto.user_dir("Org1", USER1), &admin);
-    let e = channel::join_peer(&peer, &ep(&peer.name), &wrong_crypto, "mychannel", &block, TIMEOUT)
-        .await
-        .expect_err("not an admin");
+    let e = channel::join_peer(
+        &peer,
+        &ep(&peer.name),
+        &wrong_crypto,
+        "mychannel",
+        &block,
+        TIMEOUT,
+    )
+    .await
+    .expect_err("not an admin");
     assert!(matches!(e, ChannelError::NotAdmin { .. }), "{e}");
-    assert!(e.to_string().contains("peer0-org1") && e.to_string().contains("Org1MSP"), "{e}");
+    assert!(
+        e.to_string().contains("peer0-org1") && e.to_string().contains("Org1MSP"),
+        "{e}"
+    );
 
     // A peer that is down.
     net.stop_node("peer0-org1").expect("stop peer");
-    let e = channel::join_peer(&peer, &ep(&peer.name), &crypto, "mychannel", &block, TIMEOUT)
-        .await
-        .expect_err("peer down");
-    assert!(matches!(e, ChannelError::Unreachable { .. } | ChannelError::Transport { .. }), "{e}");
+    let e = channel::join_peer(
+        &peer,
+        &ep(&peer.name),
+        &crypto,
+        "mychannel",
+        &block,
+        TIMEOUT,
+    )
+    .await
+    .expect_err("peer down");
+    assert!(
+        matches!(
+            e,
+            ChannelError::Unreachable { .. } | ChannelError::Transport { .. }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("peer0-org1"), "{e}");
 
     // An orderer that is down.
@@ -275,13 +362,24 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     let e = channel::orderer_channels(&orderer, &ep(&orderer.name), &crypto, &ws, TIMEOUT)
         .await
         .expect_err("orderer down");
-    assert!(matches!(e, ChannelError::Unreachable { .. } | ChannelError::Transport { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ChannelError::Unreachable { .. } | ChannelError::Transport { .. }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("orderer0-ordererorg"), "{e}");
 
     // Both back: the join completes, and reports the orderer a member.
-    net.start_node("orderer0-ordererorg").await.expect("orderer back");
+    net.start_node("orderer0-ordererorg")
+        .await
+        .expect("orderer back");
     net.start_node("peer0-org1").await.expect("peer back");
-    let events = net.create_channel("mychannel").await.expect("create after restart");
+    let events = net
+        .create_channel("mychannel")
+        .await
+        .expect("create after restart");
     assert_eq!(counts(&events), (2, 1), "{events:?}");
 }
 
@@ -296,4 +394,193 @@ fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// Whether a TCP connection to `addr` succeeds from inside a network
+/// namespace.
+async fn connects_from(netns: &str, addr: &str) -> bool {
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    tokio::process::Command::new("ip")
+        .args(["netns", "exec", netns, "bash", "-c"])
+        .arg(format!("exec 3<>/dev/tcp/{host}/{port}"))
+        .status()
+        .await
+        .expect("ip netns exec")
+        .success()
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_peers_run_their_own_dind_daemon() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let fabric = fabric();
+    let opts = Options {
+        dind: true,
+        ..Options::default()
+    };
+    // Ready means /healthz answered 200: the peer pinged its own daemon
+    // (the `docker` check) through the endpoint rendered for it.
+    let net = match TestNetwork::start(one_consenter(&fabric, 31300), opts).await {
+        Ok(n) => n,
+        Err(e) => panic!("test network: {e}"),
+    };
+    let plan = net.plan("peer0-org1").expect("plan");
+    let dind = plan.container("dind").expect("dind container");
+    let endpoint = plan
+        .container("peer")
+        .and_then(|p| p.env.iter().find(|(k, _)| k == "CORE_VM_ENDPOINT"))
+        .map(|(_, v)| v.clone())
+        .expect("CORE_VM_ENDPOINT");
+    assert!(
+        dind.args.first().is_some_and(|a| a == "dockerd"),
+        "{:?}",
+        dind.args
+    );
+
+    // The daemon answers on its socket (the harness's way in) ...
+    let socket = net.dind_socket("peer0-org1").expect("socket");
+    let out = tokio::process::Command::new("docker")
+        .arg(format!("--host=unix://{}", socket.display()))
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .await
+        .expect("docker version");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // ... and, when the rendered endpoint is TCP, in the peer's pod only.
+    if let Some(addr) = endpoint.strip_prefix("tcp://") {
+        let peer_ns = net.netns("peer0-org1").expect("netns");
+        assert!(
+            connects_from(&peer_ns, addr).await,
+            "the peer's own pod reaches {addr}"
+        );
+        let other = net.netns("peer0-org2").expect("netns");
+        let port = addr.rsplit_once(':').expect("port").1;
+        let peer_ip = net.ip("peer0-org1").expect("ip");
+        assert!(
+            !connects_from(&other, &format!("{peer_ip}:{port}")).await,
+            "another pod reaches peer0-org1's daemon"
+        );
+    }
+    // Each peer has its own daemon: two sockets, two daemons.
+    let other_socket = net.dind_socket("peer0-org2").expect("socket");
+    assert_ne!(socket, other_socket);
+    assert!(other_socket.exists());
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_teardown_leaves_nothing_behind() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let fabric = fabric();
+    let net = start(one_consenter(&fabric, 31400)).await;
+    let ns = net.netns("peer0-org1").expect("netns");
+    let root = net.root().to_path_buf();
+    let port = net
+        .topology()
+        .node("peer0-org1")
+        .expect("peer")
+        .host_ports
+        .grpc;
+    // A panic in a test drops the network as well.
+    let r = std::panic::AssertUnwindSafe(async move {
+        let _net = net;
+        panic!("a failing test");
+    });
+    let caught = futures_catch(r).await;
+    assert!(caught, "the test body panicked");
+    let list = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip");
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains(&ns),
+        "namespace {ns} left behind"
+    );
+    assert!(!root.exists(), "{} left behind", root.display());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port {port} still forwarded"
+    );
+}
+
+/// Run a future that panics, on a thread of its own; whether it did.
+async fn futures_catch(f: impl std::future::Future<Output = ()> + Send + 'static) -> bool {
+    tokio::spawn(f).await.is_err()
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_a_killed_run_is_cleared_by_the_next() {
+    use tokio::io::AsyncBufReadExt as _;
+    let _one = ONE_AT_A_TIME.lock().await;
+    let fabric = fabric();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("fabdev.yaml");
+    let text = format!(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: killed\nhostPortBase: 31500\n\
+         fabric: {{ version: \"{}\" }}\n",
+        fabric.two_digit_version()
+    );
+    std::fs::write(&spec, text).expect("spec");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fabdev-testnet"))
+        .arg(&spec)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("fabdev-testnet");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("ready in time")
+        .expect("read")
+        .expect("a line");
+    let root = ready
+        .strip_prefix("ready ")
+        .expect("ready line")
+        .to_string();
+    // Killed: no Drop, no clean-up of its own.
+    child.start_kill().expect("kill");
+    child.wait().await.expect("wait");
+
+    // Its nodes die with it (parent death signal) ...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ps = std::process::Command::new("pgrep")
+            .args(["-f", &root])
+            .output()
+            .expect("pgrep");
+        if ps.stdout.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes of the killed run live on: {}",
+            String::from_utf8_lossy(&ps.stdout)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        Path::new(&root).exists(),
+        "the killed run could not clean its folder"
+    );
+    // ... and the next network on the freed slot clears what it left (its
+    // namespaces, bridge, rule and folder) and starts on the same ports.
+    let net = start(one_consenter(&fabric, 31500)).await;
+    assert!(!Path::new(&root).exists(), "{root} left behind");
+    let events = net.create_channel("mychannel").await.expect("channel");
+    assert_eq!(counts(&events), (3, 0));
 }

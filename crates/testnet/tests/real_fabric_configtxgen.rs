@@ -52,10 +52,14 @@ fn decode(fabric: &FabricHome, block: &Path) -> Value {
 }
 
 fn check(spec: &str, channel: &str) {
-    let fabric = FabricHome::find().unwrap_or_else(|e| panic!("built with Fabric binaries, but: {e}"));
+    let fabric =
+        FabricHome::find().unwrap_or_else(|e| panic!("built with Fabric binaries, but: {e}"));
     let text = std::fs::read_to_string(spec)
         .unwrap_or_else(|e| panic!("{spec}: {e}"))
-        .replace("version: \"2.5\"", &format!("version: \"{}\"", fabric.two_digit_version()));
+        .replace(
+            "version: \"2.5\"",
+            &format!("version: \"{}\"", fabric.two_digit_version()),
+        );
     let ws = Workspace::parse(&text, Path::new(spec), Path::new(".")).expect("spec");
     let topo = Topology::of(&ws);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -63,7 +67,8 @@ fn check(spec: &str, channel: &str) {
     pki::ensure(&ws, &topo, &crypto).expect("crypto");
 
     let ours = dir.path().join("fabdev.block");
-    let block = network::genesis::genesis_block(&ws, &topo, &crypto, channel).expect("fabdev block");
+    let block =
+        network::genesis::genesis_block(&ws, &topo, &crypto, channel).expect("fabdev block");
     std::fs::write(&ours, block).expect("write");
 
     let cfg = dir.path().join("cfg");
@@ -75,7 +80,13 @@ fn check(spec: &str, channel: &str) {
     .expect("write configtx.yaml");
     let theirs = dir.path().join("configtxgen.block");
     let out = Command::new(fabric.bin("configtxgen"))
-        .args(["-profile", testnet::configtx::PROFILE, "-channelID", channel, "-outputBlock"])
+        .args([
+            "-profile",
+            testnet::configtx::PROFILE,
+            "-channelID",
+            channel,
+            "-outputBlock",
+        ])
         .arg(&theirs)
         .arg("-configPath")
         .arg(&cfg)
@@ -91,21 +102,35 @@ fn check(spec: &str, channel: &str) {
     let b = normalize(&decode(&fabric, &theirs));
     // The config itself is there, and not trivially empty.
     let groups = &a["data"]["data"][0]["payload"]["data"]["config"]["channel_group"]["groups"];
-    assert!(groups["Application"]["groups"].as_object().is_some_and(|g| !g.is_empty()));
+    assert!(
+        groups["Application"]["groups"]
+            .as_object()
+            .is_some_and(|g| !g.is_empty())
+    );
     let found = differences(&a, &b);
     let unexpected: Vec<&String> = found
         .iter()
-        .filter(|d| !INTENDED.iter().any(|(p, _)| d.starts_with(&format!("{p}:")) || d.starts_with(&format!("{p}/"))))
+        .filter(|d| {
+            !INTENDED
+                .iter()
+                .any(|(p, _)| d.starts_with(&format!("{p}:")) || d.starts_with(&format!("{p}/")))
+        })
         .collect();
     assert!(
         unexpected.is_empty(),
         "{spec} {channel} (Fabric {}): fabdev's block differs from configtxgen's:\n{}",
         fabric.version(),
-        unexpected.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+        unexpected
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     // And the intended differences are really there (or the list is stale).
     for (path, why) in INTENDED {
-        if *path == "/data/data/0/payload/header/channel_header/tx_id" || *path == "/header/data_hash" {
+        if *path == "/data/data/0/payload/header/channel_header/tx_id"
+            || *path == "/header/data_hash"
+        {
             continue;
         }
         assert!(
@@ -116,13 +141,19 @@ fn check(spec: &str, channel: &str) {
 }
 
 #[test]
-#[cfg_attr(not(fabric_binaries), ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)")]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 fn real_fabric_configtxgen_agrees_default_network() {
     check("../../fixtures/specs/default.yaml", "mychannel");
 }
 
 #[test]
-#[cfg_attr(not(fabric_binaries), ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)")]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 fn real_fabric_configtxgen_agrees_three_orgs_both_channels() {
     check("../../fixtures/specs/three-orgs.yaml", "mychannel");
     check("../../fixtures/specs/three-orgs.yaml", "bilateral");

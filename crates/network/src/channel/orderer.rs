@@ -6,8 +6,8 @@ use fabric_sdk::error::OsnadminError;
 use fabric_sdk::osnadmin::{OsnadminClient, OsnadminClientBuilder};
 
 use super::{
-    ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls, unreachable,
-    with_deadline,
+    ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls,
+    unreachable, with_deadline,
 };
 use crate::pki::{ADMIN, CryptoDir};
 use crate::spec::Workspace;
@@ -226,6 +226,8 @@ mod tests {
         assert!(!no_channels(
             "invalid type: null, expected a sequence: body={\"channels\":[{\"name\":1}]}"
         ));
-        assert!(!no_channels("expected value at line 1 column 1: body=<html>"));
+        assert!(!no_channels(
+            "expected value at line 1 column 1: body=<html>"
+        ));
     }
 }
