@@ -1,3 +1,4 @@
 //! Chaincode: Fabric 2.x lifecycle packages and (later) the lifecycle itself.
 
+pub mod lifecycle;
 pub mod package;

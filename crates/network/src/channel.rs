@@ -25,7 +25,8 @@
 //! crypto provider by itself: call [`install_crypto_provider`] once at
 //! start-up.
 
-mod creds;
+mod client;
+pub(crate) mod creds;
 mod orderer;
 mod peer;
 
@@ -37,6 +38,7 @@ use crate::pki::CryptoDir;
 use crate::spec::Workspace;
 use crate::topology::{Node, Topology};
 
+pub use client::{Approval, Committed, Definition, Installed, PeerClient, Submitted};
 pub use orderer::{join_orderer, orderer_channels};
 pub use peer::{join_peer, peer_channels};
 

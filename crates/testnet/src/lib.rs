@@ -124,6 +124,8 @@ pub enum TestnetError {
         logs: String,
     },
     #[error(transparent)]
+    Images(cluster::images::ImageError),
+    #[error(transparent)]
     Pki(#[from] pki::PkiError),
     #[error(transparent)]
     Render(#[from] render::RenderError),
@@ -354,6 +356,59 @@ impl TestNetwork {
             .join(containers::DIND)
             .join("run")
             .join("docker.sock"))
+    }
+
+    /// The builder and runtime images a peer's daemon is asked for: the
+    /// values of its rendered `CORE_CHAINCODE_BUILDER`,
+    /// `CORE_CHAINCODE_GOLANG_RUNTIME` and `CORE_CHAINCODE_NODE_RUNTIME`.
+    pub fn builder_images(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for pod in self.pods.values().filter(|p| p.kind == NodeKind::Peer) {
+            for (k, v) in pod
+                .plan
+                .container(containers::PEER)
+                .into_iter()
+                .flat_map(|c| &c.env)
+            {
+                if [
+                    "CORE_CHAINCODE_BUILDER",
+                    "CORE_CHAINCODE_GOLANG_RUNTIME",
+                    "CORE_CHAINCODE_NODE_RUNTIME",
+                ]
+                .contains(&k.as_str())
+                    && !out.contains(v)
+                {
+                    out.push(v.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Copy `images` from the host's Docker into every peer's DinD daemon,
+    /// as `fabdev up` seeds them (one export per image streamed into all
+    /// daemons that lack it). Needs [`Options::dind`].
+    pub async fn seed_images(&self, images: &[String]) -> Result<(), TestnetError> {
+        use cluster::images::{Daemon, transfer_to_many};
+        let host = Daemon::connect_local().map_err(TestnetError::Images)?;
+        let mut daemons = Vec::new();
+        for (name, pod) in self.pods.iter().filter(|(_, p)| p.kind == NodeKind::Peer) {
+            let socket = pod
+                .dir
+                .join(containers::DIND)
+                .join("run")
+                .join("docker.sock");
+            daemons.push(
+                Daemon::connect_unix(&socket, &format!("{name}/dind"))
+                    .map_err(TestnetError::Images)?
+                    .with_transfer_timeout(Duration::from_secs(600)),
+            );
+        }
+        let targets: Vec<&Daemon> = daemons.iter().collect();
+        transfer_to_many(&host, &targets, images, &mut |_| {})
+            .await
+            .map_err(TestnetError::Images)?;
+        Ok(())
     }
 
     /// Everything a node's containers printed, container by container.

@@ -11,7 +11,7 @@ use super::ChannelError;
 
 /// A certificate and the private key that belongs to it, both PEM.
 #[derive(Clone)]
-pub(super) struct KeyPair {
+pub(crate) struct KeyPair {
     pub cert_pem: Vec<u8>,
     pub key_pem: String,
 }
@@ -73,7 +73,7 @@ fn cert_public_key(ctx: &Ctx<'_>, pem: &[u8]) -> Result<Vec<u8>, ChannelError> {
 }
 
 /// A CA certificate (PEM) to verify a node's TLS server certificate with.
-pub(super) fn ca_cert(node: &str, what: &str, path: &Path) -> Result<Vec<u8>, ChannelError> {
+pub(crate) fn ca_cert(node: &str, what: &str, path: &Path) -> Result<Vec<u8>, ChannelError> {
     let ctx = Ctx { node, what, path };
     let pem = ctx.read()?;
     cert_public_key(&ctx, &pem)?;
@@ -83,7 +83,7 @@ pub(super) fn ca_cert(node: &str, what: &str, path: &Path) -> Result<Vec<u8>, Ch
 /// A certificate and its key: the certificate must parse, the key must be a
 /// PKCS#8 ECDSA P-256 key (parsed exactly as fabric-sdk's `IdentityBuilder`
 /// does) and belong to the certificate.
-pub(super) fn key_pair(
+pub(crate) fn key_pair(
     node: &str,
     who: &str,
     cert_path: PathBuf,

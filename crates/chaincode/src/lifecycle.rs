@@ -1,0 +1,522 @@
+//! The Fabric 2.x chaincode lifecycle, driven to "committed and answering":
+//! install on every peer of the channel's orgs (skipping peers that have the
+//! package), approve for each org (skipping orgs whose approval matches),
+//! commit (skipping a definition that is committed already), then the
+//! chaincode answers through the Gateway.
+//!
+//! What to do is decided by pure functions over what the peers report
+//! ([`target`], [`approval_needed`]), so a re-run does only what is missing
+//! (an unchanged chaincode is a no-op; a half-done deploy is completed) and a
+//! changed one is an upgrade at the next sequence. No user types a sequence
+//! number. The Fabric calls go through `network::channel::PeerClient`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use network::channel::{Approval, ChannelError, Committed, Definition, Endpoints, PeerClient};
+use network::pki::{ADMIN, CryptoDir};
+use network::{Node, Topology, Workspace};
+
+/// Deadline of one query or of one ordered transaction.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Deadline of one install: the peer builds the chaincode before it answers.
+pub const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What to deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploySpec {
+    pub name: String,
+    pub channel: String,
+    /// The package file's bytes and its ID (`label:sha256`).
+    pub package: Vec<u8>,
+    pub package_id: String,
+    pub init_required: bool,
+}
+
+/// Progress of [`deploy`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleEvent {
+    Installing { peer: String },
+    Installed { peer: String },
+    AlreadyInstalled { peer: String },
+    Approving { org: String, sequence: i64 },
+    Approved { org: String, sequence: i64 },
+    AlreadyApproved { org: String, sequence: i64 },
+    Committing { sequence: i64 },
+    Committed { sequence: i64 },
+    AlreadyCommitted { sequence: i64 },
+}
+
+/// What [`deploy`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployReport {
+    pub package_id: String,
+    pub version: String,
+    pub sequence: i64,
+    /// Peers that got the package now.
+    pub installed: Vec<String>,
+    /// Orgs that approved now.
+    pub approved: Vec<String>,
+    /// Whether the definition was committed now.
+    pub committed: bool,
+}
+
+impl DeployReport {
+    /// Nothing was installed, approved or committed: the chaincode was
+    /// deployed as it is already.
+    pub fn unchanged(&self) -> bool {
+        self.installed.is_empty() && self.approved.is_empty() && !self.committed
+    }
+}
+
+/// Errors of the lifecycle; each names the peer or org and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("channel `{channel}` is not in the workspace")]
+    UnknownChannel { channel: String },
+    #[error("org `{org}` has no peer on channel `{channel}`")]
+    NoPeer { org: String, channel: String },
+    #[error(
+        "org `{org}` is not in the workspace (its orgs: {known})\n  hint: pass one of those to --org"
+    )]
+    UnknownOrg { org: String, known: String },
+    #[error(transparent)]
+    Peer(#[from] ChannelError),
+    #[error(
+        "{name} sequence {sequence} on {channel} cannot be committed: not approved by {missing}\n  hint: run `fabdev chaincode deploy` again to approve for every org"
+    )]
+    NotApproved {
+        name: String,
+        channel: String,
+        sequence: i64,
+        missing: String,
+    },
+}
+
+/// The version fabdev gives a package: the first 12 hex digits of its
+/// hash, so that a changed package is a new version without anyone naming
+/// one.
+pub fn version_of(package_id: &str) -> String {
+    let hash = package_id.rsplit_once(':').map_or(package_id, |(_, h)| h);
+    hash.chars().take(12).collect()
+}
+
+/// The definition to reach, from what the channel has committed and what
+/// this org approved at that sequence: the committed sequence again when it
+/// already names this package (nothing to upgrade), else the next one.
+pub fn target(
+    spec: &DeploySpec,
+    committed: Option<&Committed>,
+    approved_at_committed: Option<&Approval>,
+) -> Definition {
+    let version = version_of(&spec.package_id);
+    let sequence = match committed {
+        None => 1,
+        Some(c) => {
+            let same = approved_at_committed.is_some_and(|a| {
+                a.package_id.as_deref() == Some(spec.package_id.as_str())
+                    && a.definition.version == version
+                    && a.definition.init_required == spec.init_required
+            }) && c.definition.version == version
+                && c.definition.init_required == spec.init_required;
+            if same {
+                c.definition.sequence
+            } else {
+                c.definition.sequence + 1
+            }
+        }
+    };
+    Definition {
+        name: spec.name.clone(),
+        version,
+        sequence,
+        init_required: spec.init_required,
+    }
+}
+
+/// Whether an org must approve `def` with `package_id`, given its current
+/// approval at that sequence.
+pub fn approval_needed(current: Option<&Approval>, def: &Definition, package_id: &str) -> bool {
+    !current.is_some_and(|a| &a.definition == def && a.package_id.as_deref() == Some(package_id))
+}
+
+/// The orgs of a channel and their peers.
+fn channel_peers<'a>(
+    ws: &'a Workspace,
+    topo: &'a Topology,
+    channel: &str,
+) -> Result<Vec<(&'a str, Vec<&'a Node>)>, LifecycleError> {
+    let spec = ws
+        .channel(channel)
+        .ok_or_else(|| LifecycleError::UnknownChannel {
+            channel: channel.to_string(),
+        })?;
+    spec.orgs
+        .iter()
+        .map(|org| {
+            let peers: Vec<&Node> = topo.peers_of(org).collect();
+            if peers.is_empty() {
+                Err(LifecycleError::NoPeer {
+                    org: org.clone(),
+                    channel: channel.to_string(),
+                })
+            } else {
+                Ok((org.as_str(), peers))
+            }
+        })
+        .collect()
+}
+
+fn endpoint<'a>(
+    endpoints: &'a Endpoints,
+    node: &Node,
+) -> Result<&'a network::channel::NodeEndpoint, ChannelError> {
+    endpoints
+        .get(&node.name)
+        .ok_or_else(|| ChannelError::NoEndpoint {
+            node: node.name.clone(),
+            what: "network",
+        })
+}
+
+/// Connect to a peer as its org's user.
+pub async fn connect(
+    node: &Node,
+    endpoints: &Endpoints,
+    crypto: &CryptoDir,
+    user: &str,
+) -> Result<PeerClient, ChannelError> {
+    PeerClient::connect(node, endpoint(endpoints, node)?, crypto, user, CALL_TIMEOUT).await
+}
+
+/// Deploy a chaincode on its channel: install, approve, commit, each only
+/// where missing.
+pub async fn deploy(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &CryptoDir,
+    endpoints: &Endpoints,
+    spec: &DeploySpec,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<DeployReport, LifecycleError> {
+    let orgs = channel_peers(ws, topo, &spec.channel)?;
+    // One admin connection per peer.
+    let mut clients: Vec<(&str, Vec<PeerClient>)> = Vec::new();
+    for (org, peers) in &orgs {
+        let mut conns = Vec::new();
+        for p in peers {
+            conns.push(connect(p, endpoints, crypto, ADMIN).await?);
+        }
+        clients.push((org, conns));
+    }
+    let mut report = DeployReport {
+        package_id: spec.package_id.clone(),
+        ..DeployReport::default()
+    };
+
+    // Install where missing, on every peer at once.
+    let mut installs = Vec::new();
+    for (_, conns) in &clients {
+        for c in conns {
+            installs.push(async move {
+                let have = c
+                    .installed(CALL_TIMEOUT)
+                    .await?
+                    .iter()
+                    .any(|i| i.package_id == spec.package_id);
+                if have {
+                    return Ok::<_, ChannelError>((c.node().to_string(), false));
+                }
+                c.install(spec.package.clone(), INSTALL_TIMEOUT).await?;
+                Ok((c.node().to_string(), true))
+            });
+        }
+    }
+    for c in clients.iter().flat_map(|(_, c)| c) {
+        on_event(LifecycleEvent::Installing {
+            peer: c.node().to_string(),
+        });
+    }
+    for r in futures_join_all(installs).await {
+        let (peer, installed) = r?;
+        if installed {
+            report.installed.push(peer.clone());
+            on_event(LifecycleEvent::Installed { peer });
+        } else {
+            on_event(LifecycleEvent::AlreadyInstalled { peer });
+        }
+    }
+
+    // The definition to reach.
+    let first = &clients[0].1[0];
+    let committed = first
+        .committed(&spec.channel, &spec.name, CALL_TIMEOUT)
+        .await?;
+    let approved_at_committed = match &committed {
+        Some(c) => {
+            first
+                .approval(
+                    &spec.channel,
+                    &spec.name,
+                    c.definition.sequence,
+                    CALL_TIMEOUT,
+                )
+                .await?
+        }
+        None => None,
+    };
+    let def = target(spec, committed.as_ref(), approved_at_committed.as_ref());
+    report.version = def.version.clone();
+    report.sequence = def.sequence;
+
+    // Approve for each org where needed.
+    for (org, conns) in &clients {
+        let c = &conns[0];
+        let current = c
+            .approval(&spec.channel, &spec.name, def.sequence, CALL_TIMEOUT)
+            .await?;
+        let org = (*org).to_string();
+        if approval_needed(current.as_ref(), &def, &spec.package_id) {
+            on_event(LifecycleEvent::Approving {
+                org: org.clone(),
+                sequence: def.sequence,
+            });
+            c.approve(&spec.channel, &def, &spec.package_id, CALL_TIMEOUT)
+                .await?;
+            report.approved.push(org.clone());
+            on_event(LifecycleEvent::Approved {
+                org,
+                sequence: def.sequence,
+            });
+        } else {
+            on_event(LifecycleEvent::AlreadyApproved {
+                org,
+                sequence: def.sequence,
+            });
+        }
+    }
+
+    // Commit unless committed already.
+    if committed.as_ref().map(|c| c.definition.sequence) == Some(def.sequence) {
+        on_event(LifecycleEvent::AlreadyCommitted {
+            sequence: def.sequence,
+        });
+        return Ok(report);
+    }
+    let readiness = first.readiness(&spec.channel, &def, CALL_TIMEOUT).await?;
+    let missing: Vec<&String> = readiness
+        .iter()
+        .filter(|(_, ok)| !**ok)
+        .map(|(m, _)| m)
+        .collect();
+    if !missing.is_empty() {
+        return Err(LifecycleError::NotApproved {
+            name: spec.name.clone(),
+            channel: spec.channel.clone(),
+            sequence: def.sequence,
+            missing: missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    on_event(LifecycleEvent::Committing {
+        sequence: def.sequence,
+    });
+    let others: Vec<&PeerClient> = clients.iter().skip(1).map(|(_, c)| &c[0]).collect();
+    first
+        .commit(&spec.channel, &def, &others, CALL_TIMEOUT)
+        .await?;
+    report.committed = true;
+    on_event(LifecycleEvent::Committed {
+        sequence: def.sequence,
+    });
+    Ok(report)
+}
+
+/// Await every future (concurrently, on this task), results in order.
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// Who sends a transaction: an org's user (default Org1's User1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub org: String,
+    pub user: String,
+}
+
+/// The peer a caller talks to: its org's first peer.
+fn caller_peer<'a>(
+    ws: &'a Workspace,
+    topo: &'a Topology,
+    caller: &Caller,
+) -> Result<&'a Node, LifecycleError> {
+    let org = ws
+        .orgs
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(&caller.org))
+        .ok_or_else(|| LifecycleError::UnknownOrg {
+            org: caller.org.clone(),
+            known: ws
+                .orgs
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    topo.peers_of(&org.name)
+        .next()
+        .ok_or_else(|| LifecycleError::NoPeer {
+            org: org.name.clone(),
+            channel: String::new(),
+        })
+}
+
+/// Submit a transaction (endorse, order, wait for commit) as `caller`.
+#[allow(clippy::too_many_arguments)]
+pub async fn invoke(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &CryptoDir,
+    endpoints: &Endpoints,
+    caller: &Caller,
+    channel: &str,
+    name: &str,
+    function: &str,
+    args: &[String],
+    transient: &BTreeMap<String, Vec<u8>>,
+) -> Result<network::channel::Submitted, LifecycleError> {
+    let peer = caller_peer(ws, topo, caller)?;
+    let c = connect(peer, endpoints, crypto, &caller.user).await?;
+    let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    Ok(
+        c.submit(channel, name, function, &args, transient, CALL_TIMEOUT)
+            .await?,
+    )
+}
+
+/// Evaluate a transaction function (a query) as `caller`.
+#[allow(clippy::too_many_arguments)]
+pub async fn query(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &CryptoDir,
+    endpoints: &Endpoints,
+    caller: &Caller,
+    channel: &str,
+    name: &str,
+    function: &str,
+    args: &[String],
+) -> Result<Vec<u8>, LifecycleError> {
+    let peer = caller_peer(ws, topo, caller)?;
+    let c = connect(peer, endpoints, crypto, &caller.user).await?;
+    let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    Ok(c.evaluate(channel, name, function, &args, CALL_TIMEOUT)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: &str) -> DeploySpec {
+        DeploySpec {
+            name: "basic".into(),
+            channel: "mychannel".into(),
+            package: vec![],
+            package_id: id.into(),
+            init_required: false,
+        }
+    }
+
+    fn committed(seq: i64, version: &str) -> Committed {
+        Committed {
+            definition: Definition {
+                name: "basic".into(),
+                version: version.into(),
+                sequence: seq,
+                init_required: false,
+            },
+            approvals: BTreeMap::new(),
+        }
+    }
+
+    fn approval(seq: i64, version: &str, pkg: &str) -> Approval {
+        Approval {
+            definition: Definition {
+                name: "basic".into(),
+                version: version.into(),
+                sequence: seq,
+                init_required: false,
+            },
+            package_id: Some(pkg.into()),
+        }
+    }
+
+    #[test]
+    fn versions_come_from_the_package_hash() {
+        assert_eq!(version_of("basic_1:0123456789abcdef0123"), "0123456789ab");
+    }
+
+    #[test]
+    fn first_deploy_is_sequence_one() {
+        let d = target(&spec("b:aaaaaaaaaaaaaaaa"), None, None);
+        assert_eq!((d.sequence, d.version.as_str()), (1, "aaaaaaaaaaaa"));
+    }
+
+    #[test]
+    fn unchanged_package_keeps_the_sequence() {
+        let s = spec("b:aaaaaaaaaaaaaaaa");
+        let c = committed(3, "aaaaaaaaaaaa");
+        let a = approval(3, "aaaaaaaaaaaa", "b:aaaaaaaaaaaaaaaa");
+        assert_eq!(target(&s, Some(&c), Some(&a)).sequence, 3);
+    }
+
+    #[test]
+    fn a_changed_package_is_the_next_sequence() {
+        let s = spec("b:bbbbbbbbbbbbbbbb");
+        let c = committed(3, "aaaaaaaaaaaa");
+        let a = approval(3, "aaaaaaaaaaaa", "b:aaaaaaaaaaaaaaaa");
+        let d = target(&s, Some(&c), Some(&a));
+        assert_eq!((d.sequence, d.version.as_str()), (4, "bbbbbbbbbbbb"));
+        // This org never approved the committed definition: still an upgrade.
+        assert_eq!(target(&s, Some(&c), None).sequence, 4);
+    }
+
+    #[test]
+    fn approvals_are_skipped_only_when_they_match() {
+        let d = Definition {
+            name: "basic".into(),
+            version: "bbbbbbbbbbbb".into(),
+            sequence: 2,
+            init_required: false,
+        };
+        let same = approval(2, "bbbbbbbbbbbb", "b:bbbb");
+        assert!(!approval_needed(Some(&same), &d, "b:bbbb"));
+        assert!(approval_needed(Some(&same), &d, "b:cccc"));
+        assert!(approval_needed(None, &d, "b:bbbb"));
+        let old = approval(2, "aaaaaaaaaaaa", "b:bbbb");
+        assert!(approval_needed(Some(&old), &d, "b:bbbb"));
+    }
+}

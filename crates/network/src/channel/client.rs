@@ -1,0 +1,638 @@
+//! A peer connection for the chaincode lifecycle and for transactions: the
+//! `_lifecycle` system chaincode (install, approve, commit and their
+//! queries) and the Gateway service (endorse, submit, evaluate), as one of
+//! an org's users. fabric-sdk's types stay in here; callers get plain
+//! values.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fabric_sdk::error::{LifecycleError, SubmitError};
+use fabric_sdk::fabric::lifecycle::{
+    ApproveChaincodeDefinitionForMyOrgArgs, ChaincodeSource, CheckCommitReadinessArgs,
+    CommitChaincodeDefinitionArgs, chaincode_source,
+};
+use fabric_sdk::gateway::client::{Client, ClientBuilder};
+use fabric_sdk::identity::IdentityBuilder;
+
+use super::{
+    ChannelError, NodeEndpoint, Phase, check_endpoint, creds, error_chain, looks_like_tls,
+    unreachable, with_deadline,
+};
+use crate::pki::CryptoDir;
+use crate::topology::{Node, NodeKind};
+
+/// A chaincode definition as the lifecycle knows it (what an org approves
+/// and what a channel commits). Plugins and the validation parameter are
+/// left empty, as the peer CLI leaves them: the peer then applies its
+/// defaults (escc, vscc, the channel's `/Channel/Application/Endorsement`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    pub name: String,
+    pub version: String,
+    pub sequence: i64,
+    pub init_required: bool,
+}
+
+/// An org's approval: the definition and the package it names (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub definition: Definition,
+    pub package_id: Option<String>,
+}
+
+/// A committed definition and which orgs approved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub definition: Definition,
+    /// MSP ID -> approved.
+    pub approvals: BTreeMap<String, bool>,
+}
+
+/// A package installed on a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    pub package_id: String,
+    pub label: String,
+}
+
+/// The result of a submitted transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub transaction_id: String,
+    /// What the chaincode returned.
+    pub result: Vec<u8>,
+}
+
+/// A connection to one peer as one identity.
+pub struct PeerClient {
+    node: String,
+    address: String,
+    msp_id: String,
+    client: Client,
+}
+
+impl std::fmt::Debug for PeerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerClient")
+            .field("node", &self.node)
+            .field("address", &self.address)
+            .field("msp_id", &self.msp_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fabric's answer when a chaincode has no committed definition.
+fn not_defined(message: &str) -> bool {
+    message.contains("namespace") && message.contains("is not defined")
+        || message.contains("could not fetch")
+}
+
+impl PeerClient {
+    /// Connect to `node` as `user` (`Admin` or `User1`) of the peer's org,
+    /// verifying the peer's TLS certificate against its org's TLS CA.
+    pub async fn connect(
+        node: &Node,
+        ep: &NodeEndpoint,
+        crypto: &CryptoDir,
+        user: &str,
+        timeout: Duration,
+    ) -> Result<PeerClient, ChannelError> {
+        if node.kind != NodeKind::Peer {
+            return Err(ChannelError::WrongNode {
+                node: node.name.clone(),
+                problem: "is not a peer; the lifecycle and the Gateway are the peers'".to_string(),
+            });
+        }
+        check_endpoint(&node.name, &ep.grpc)?;
+        let tls_ca = creds::ca_cert(
+            &node.name,
+            "TLS CA certificate",
+            &crypto.node_dir(node).join("tls").join("ca.crt"),
+        )?;
+        let msp = crypto.user_dir(&node.org, user).join("msp");
+        let pair = creds::key_pair(
+            &node.name,
+            &format!("{} {user} signing", node.org),
+            msp.join("signcerts").join("cert.pem"),
+            msp.join("keystore").join("key.pem"),
+        )?;
+        let address = ep.grpc.clone();
+        let internal = |what: &str, e: fabric_sdk::error::BuilderError| ChannelError::Transport {
+            node: node.name.clone(),
+            address: address.clone(),
+            message: format!("cannot set up the {what}: {e}"),
+            source: None,
+        };
+        // Checked above, so these builders (which panic on a bad key or TLS
+        // configuration) get only what they accept.
+        let identity = IdentityBuilder::from_pem(&pair.cert_pem)
+            .and_then(|b| b.with_msp(node.msp_id.clone()))
+            .and_then(|b| b.with_private_key(pair.key_pem.clone()))
+            .and_then(|b| b.build())
+            .map_err(|e| internal("signing identity", e))?;
+        let mut client = ClientBuilder::new()
+            .with_identity(identity)
+            .and_then(|b| b.with_tls(tls_ca))
+            .and_then(|b| b.with_authority(&address))
+            .and_then(|b| b.build())
+            .map_err(|e| internal("gRPC client", e))?;
+        let phase = Phase::new();
+        phase.set("the TLS handshake and HTTP/2 connection");
+        with_deadline(&node.name, &address, timeout, &phase, async {
+            if let Err(e) = client.connect().await {
+                if let Some(down) = unreachable(&node.name, &address).await {
+                    return Err(down);
+                }
+                let message = error_chain(&e);
+                return Err(if looks_like_tls(&message) {
+                    ChannelError::Tls {
+                        node: node.name.clone(),
+                        address: address.clone(),
+                        message,
+                        hint: format!(
+                            "the peer's TLS certificate must be issued by the org's TLS CA and name the host dialled ({address})"
+                        ),
+                        source: Some(Box::new(e)),
+                    }
+                } else {
+                    ChannelError::Transport {
+                        node: node.name.clone(),
+                        address: address.clone(),
+                        message,
+                        source: Some(Box::new(e)),
+                    }
+                });
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(PeerClient {
+            node: node.name.clone(),
+            address,
+            msp_id: node.msp_id.clone(),
+            client,
+        })
+    }
+
+    /// The peer's name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The MSP ID of the identity (and of the peer's org).
+    pub fn msp_id(&self) -> &str {
+        &self.msp_id
+    }
+
+    fn rejected(&self, action: &str, message: String) -> ChannelError {
+        if message.contains("access denied") || message.contains("creator is not an admin") {
+            return ChannelError::NotAdmin {
+                node: self.node.clone(),
+                address: self.address.clone(),
+                identity: self.msp_id.clone(),
+                action: action.to_string(),
+                message,
+            };
+        }
+        ChannelError::PeerRejected {
+            node: self.node.clone(),
+            address: self.address.clone(),
+            action: action.to_string(),
+            status: 500,
+            message,
+        }
+    }
+
+    fn lifecycle_error(&self, action: &str, e: LifecycleError) -> ChannelError {
+        match e {
+            LifecycleError::NodeError(m) => self.rejected(action, m),
+            LifecycleError::SubmitError(SubmitError::NodeError(m)) => self.rejected(action, m),
+            other => ChannelError::Transport {
+                node: self.node.clone(),
+                address: self.address.clone(),
+                message: format!("{action}: {other}"),
+                source: Some(Box::new(other)),
+            },
+        }
+    }
+
+    fn submit_error(&self, action: &str, e: SubmitError) -> ChannelError {
+        match e {
+            SubmitError::NodeError(m) => self.rejected(action, m),
+            other => ChannelError::Transport {
+                node: self.node.clone(),
+                address: self.address.clone(),
+                message: format!("{action}: {other}"),
+                source: Some(Box::new(other)),
+            },
+        }
+    }
+
+    async fn deadline<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        op: impl std::future::Future<Output = Result<T, ChannelError>>,
+    ) -> Result<T, ChannelError> {
+        let phase = Phase::new();
+        phase.set(what);
+        with_deadline(&self.node, &self.address, timeout, &phase, op).await
+    }
+
+    /// Install a package. The peer builds the chaincode before it answers
+    /// (with the Docker builder: an image build in its daemon), so give it
+    /// the build's time. Returns the package ID; a package installed
+    /// already is not an error (`Ok(None)`).
+    pub async fn install(
+        &self,
+        package: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Option<String>, ChannelError> {
+        let action = "InstallChaincode";
+        self.deadline(
+            "the peer to install (and build) the package",
+            timeout,
+            async {
+                match self
+                    .client
+                    .get_lifecycle_client()
+                    .install_chaincode(package)
+                    .await
+                {
+                    Ok(r) => Ok(Some(r.package_id)),
+                    Err(LifecycleError::NodeError(m))
+                        if m.contains("chaincode already successfully installed") =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(self.lifecycle_error(action, e)),
+                }
+            },
+        )
+        .await
+    }
+
+    /// The packages installed on the peer.
+    pub async fn installed(&self, timeout: Duration) -> Result<Vec<Installed>, ChannelError> {
+        self.deadline("the installed packages", timeout, async {
+            let r = self
+                .client
+                .get_lifecycle_client()
+                .query_installed_chaincodes()
+                .await
+                .map_err(|e| self.lifecycle_error("QueryInstalledChaincodes", e))?;
+            Ok(r.installed_chaincodes
+                .into_iter()
+                .map(|c| Installed {
+                    package_id: c.package_id,
+                    label: c.label,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// This org's approval of `name` at `sequence` on `channel`, if any.
+    pub async fn approval(
+        &self,
+        channel: &str,
+        name: &str,
+        sequence: i64,
+        timeout: Duration,
+    ) -> Result<Option<Approval>, ChannelError> {
+        self.deadline("the org's approved definition", timeout, async {
+            match self
+                .client
+                .get_lifecycle_client()
+                .query_approved_chaincode_definition(channel, name, sequence)
+                .await
+            {
+                Ok(r) => {
+                    let package_id = match r.source.and_then(|s| s.r#type) {
+                        Some(chaincode_source::Type::LocalPackage(l)) => Some(l.package_id),
+                        _ => None,
+                    };
+                    Ok(Some(Approval {
+                        definition: Definition {
+                            name: name.to_string(),
+                            version: r.version,
+                            sequence: r.sequence,
+                            init_required: r.init_required,
+                        },
+                        package_id,
+                    }))
+                }
+                Err(LifecycleError::NodeError(m))
+                    if m.contains("could not fetch approved chaincode definition")
+                        || not_defined(&m) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(self.lifecycle_error("QueryApprovedChaincodeDefinition", e)),
+            }
+        })
+        .await
+    }
+
+    /// The committed definition of `name` on `channel`, if any.
+    pub async fn committed(
+        &self,
+        channel: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Option<Committed>, ChannelError> {
+        self.deadline("the committed definition", timeout, async {
+            match self
+                .client
+                .get_lifecycle_client()
+                .query_chaincode_definition(channel, name)
+                .await
+            {
+                Ok(r) => Ok(Some(Committed {
+                    definition: Definition {
+                        name: name.to_string(),
+                        version: r.version,
+                        sequence: r.sequence,
+                        init_required: r.init_required,
+                    },
+                    approvals: r.approvals.into_iter().collect(),
+                })),
+                Err(LifecycleError::NodeError(m)) if not_defined(&m) => Ok(None),
+                Err(e) => Err(self.lifecycle_error("QueryChaincodeDefinition", e)),
+            }
+        })
+        .await
+    }
+
+    /// Every committed definition on `channel`.
+    pub async fn committed_all(
+        &self,
+        channel: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Definition>, ChannelError> {
+        self.deadline("the committed definitions", timeout, async {
+            let r = self
+                .client
+                .get_lifecycle_client()
+                .query_chaincode_definitions(channel)
+                .await
+                .map_err(|e| self.lifecycle_error("QueryChaincodeDefinitions", e))?;
+            Ok(r.chaincode_definitions
+                .into_iter()
+                .map(|d| Definition {
+                    name: d.name,
+                    version: d.version,
+                    sequence: d.sequence,
+                    init_required: d.init_required,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Approve `def` with `package_id` for this org; waits until the
+    /// transaction is committed.
+    pub async fn approve(
+        &self,
+        channel: &str,
+        def: &Definition,
+        package_id: &str,
+        timeout: Duration,
+    ) -> Result<(), ChannelError> {
+        let action = format!(
+            "approving {} sequence {} on {channel}",
+            def.name, def.sequence
+        );
+        let args = ApproveChaincodeDefinitionForMyOrgArgs {
+            sequence: def.sequence,
+            name: def.name.clone(),
+            version: def.version.clone(),
+            init_required: def.init_required,
+            source: Some(ChaincodeSource {
+                r#type: Some(chaincode_source::Type::LocalPackage(
+                    chaincode_source::Local {
+                        package_id: package_id.to_string(),
+                    },
+                )),
+            }),
+            ..ApproveChaincodeDefinitionForMyOrgArgs::default()
+        };
+        self.deadline("the approval to be ordered and committed", timeout, async {
+            let status = self
+                .client
+                .get_lifecycle_client()
+                .approve_chaincode_definition(channel, args)
+                .await
+                .map_err(|e| self.lifecycle_error(&action, e))?;
+            self.check_valid(&action, status.result)
+        })
+        .await
+    }
+
+    /// Which orgs have approved `def` (MSP ID -> approved).
+    pub async fn readiness(
+        &self,
+        channel: &str,
+        def: &Definition,
+        timeout: Duration,
+    ) -> Result<BTreeMap<String, bool>, ChannelError> {
+        let args = CheckCommitReadinessArgs {
+            sequence: def.sequence,
+            name: def.name.clone(),
+            version: def.version.clone(),
+            init_required: def.init_required,
+            ..CheckCommitReadinessArgs::default()
+        };
+        self.deadline("the commit readiness", timeout, async {
+            let r = self
+                .client
+                .get_lifecycle_client()
+                .check_commit_readiness(channel, args)
+                .await
+                .map_err(|e| self.lifecycle_error("CheckCommitReadiness", e))?;
+            Ok(r.approvals.into_iter().collect())
+        })
+        .await
+    }
+
+    /// Commit `def`, endorsed by this peer and by `others` (one peer of each
+    /// other org the LifecycleEndorsement policy needs); waits until the
+    /// transaction is committed.
+    pub async fn commit(
+        &self,
+        channel: &str,
+        def: &Definition,
+        others: &[&PeerClient],
+        timeout: Duration,
+    ) -> Result<(), ChannelError> {
+        let action = format!(
+            "committing {} sequence {} on {channel}",
+            def.name, def.sequence
+        );
+        let args = CommitChaincodeDefinitionArgs {
+            sequence: def.sequence,
+            name: def.name.clone(),
+            version: def.version.clone(),
+            init_required: def.init_required,
+            ..CommitChaincodeDefinitionArgs::default()
+        };
+        let endorsers: Vec<&Client> = others.iter().map(|p| &p.client).collect();
+        self.deadline("the commit to be ordered and committed", timeout, async {
+            let status = self
+                .client
+                .get_lifecycle_client()
+                .commit_chaincode_definition(channel, args, &endorsers)
+                .await
+                .map_err(|e| self.lifecycle_error(&action, e))?;
+            self.check_valid(&action, status.result)
+        })
+        .await
+    }
+
+    /// A commit status other than VALID (0) is the transaction's failure.
+    fn check_valid(&self, action: &str, code: i32) -> Result<(), ChannelError> {
+        if code == 0 {
+            return Ok(());
+        }
+        let name = fabric_sdk::fabric::protos::TxValidationCode::try_from(code)
+            .map(|c| c.as_str_name().to_string())
+            .unwrap_or_else(|_| code.to_string());
+        Err(ChannelError::PeerRejected {
+            node: self.node.clone(),
+            address: self.address.clone(),
+            action: action.to_string(),
+            status: code,
+            message: format!("the transaction was invalidated: {name}"),
+        })
+    }
+
+    fn proposal(
+        &self,
+        channel: &str,
+        chaincode: &str,
+        function: &str,
+        args: &[Vec<u8>],
+        transient: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<fabric_sdk::fabric::protos::SignedProposal, ChannelError> {
+        let internal = |e: fabric_sdk::error::BuilderError| ChannelError::Transport {
+            node: self.node.clone(),
+            address: self.address.clone(),
+            message: format!("cannot build the proposal: {e}"),
+            source: None,
+        };
+        let mut b = self.client.get_chaincode_call_builder();
+        b.with_channel_name(channel)
+            .and_then(|b| b.with_chaincode_id(chaincode))
+            .and_then(|b| b.with_function_name(function))
+            .and_then(|b| b.with_function_args(args.to_vec()))
+            .map_err(internal)?;
+        if !transient.is_empty() {
+            b.with_transient_map(
+                transient
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
+        }
+        b.build().map_err(internal)
+    }
+
+    /// Submit a transaction through the peer's Gateway (endorse, order,
+    /// wait for commit).
+    pub async fn submit(
+        &self,
+        channel: &str,
+        chaincode: &str,
+        function: &str,
+        args: &[Vec<u8>],
+        transient: &BTreeMap<String, Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Submitted, ChannelError> {
+        let action = format!("{chaincode} {function} on {channel}");
+        let proposal = self.proposal(channel, chaincode, function, args, transient)?;
+        self.deadline(
+            "the transaction to be endorsed, ordered and committed",
+            timeout,
+            async {
+                let tx_id = proposal
+                    .get_proposal()
+                    .ok()
+                    .and_then(|p| p.get_header().ok())
+                    .and_then(|h| h.get_channel_header().ok())
+                    .map(|c| c.tx_id)
+                    .unwrap_or_default();
+                let mut envelope = proposal
+                    .endorse(&self.client)
+                    .await
+                    .map_err(|e| self.submit_error(&action, e))?;
+                let result = endorsed_result(&envelope);
+                envelope
+                    .submit(&self.client)
+                    .await
+                    .map_err(|e| self.submit_error(&action, e))?;
+                let status = envelope
+                    .wait_for_commit(&self.client)
+                    .await
+                    .map_err(|e| self.submit_error(&action, e))?;
+                self.check_valid(&action, status.result)?;
+                Ok(Submitted {
+                    transaction_id: tx_id,
+                    result,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Evaluate a transaction function (a query) through the peer's Gateway.
+    pub async fn evaluate(
+        &self,
+        channel: &str,
+        chaincode: &str,
+        function: &str,
+        args: &[Vec<u8>],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ChannelError> {
+        let action = format!("{chaincode} {function} on {channel}");
+        let proposal = self.proposal(channel, chaincode, function, args, &BTreeMap::new())?;
+        self.deadline("the query's answer", timeout, async {
+            let tx_id = proposal
+                .get_proposal()
+                .ok()
+                .and_then(|p| p.get_header().ok())
+                .and_then(|h| h.get_channel_header().ok())
+                .map(|c| c.tx_id)
+                .unwrap_or_default();
+            self.client
+                .evaluate(proposal, tx_id, channel.to_string())
+                .await
+                .map_err(|e| self.submit_error(&action, e))
+        })
+        .await
+    }
+}
+
+/// The chaincode's response payload inside an endorsed transaction.
+fn endorsed_result(envelope: &fabric_sdk::fabric::common::Envelope) -> Vec<u8> {
+    use fabric_sdk::fabric::protos::{
+        ChaincodeAction, ChaincodeActionPayload, ProposalResponsePayload, Transaction,
+    };
+    use prost::Message as _;
+    let payload = match envelope.get_payload() {
+        Ok(p) => p,
+        Err(_) => return Vec::new(),
+    };
+    let Ok(tx) = Transaction::decode(payload.data.as_slice()) else {
+        return Vec::new();
+    };
+    tx.actions
+        .first()
+        .and_then(|a| ChaincodeActionPayload::decode(a.payload.as_slice()).ok())
+        .and_then(|p| p.action)
+        .and_then(|a| ProposalResponsePayload::decode(a.proposal_response_payload.as_slice()).ok())
+        .and_then(|p| ChaincodeAction::decode(p.extension.as_slice()).ok())
+        .and_then(|c| c.response)
+        .map(|r| r.payload)
+        .unwrap_or_default()
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Makes local stand-ins for Fabric's chaincode builder and runtime images,
+# which the peers' Docker daemons need and which cannot be pulled here:
+#
+#   hyperledger/fabric-baseos:<v>   Go chaincode runtime  (Debian minbase, user chaincode 500:500)
+#   hyperledger/fabric-ccenv:<v>    Go chaincode builder  (baseos + gcc, libc6-dev, git, the host's Go)
+#   hyperledger/fabric-nodeenv:2.5  Node chaincode builder and runtime
+#                                   (baseos + Debian's nodejs/npm, /chaincode/build.sh
+#                                   and start.sh as in the real image, and an npm cache
+#                                   filled on the host so that build.sh installs offline)
+#
+# for each <v> in FABRIC_TAGS (default "2.5 3.1"; nodeenv stays 2.5 for every
+# Fabric version, as upstream). Each is made from a `debootstrap --variant=minbase
+# bookworm` root file system (cached in ~/.cache/fabdev/images) and `docker
+# import`ed into the host's Docker, with the entrypoint behaviour the peer
+# relies on: the peer runs `/bin/sh -c <script>` in the builder, then starts
+# Go chaincode as `chaincode -peer.address=…` from /usr/local/bin of a baseos
+# image, and Node chaincode with /chaincode/start.sh of a nodeenv image.
+#
+# Needs root, debootstrap, Docker, Go (for ccenv) and npm (to fill nodeenv's
+# cache from the npm registry). Does nothing for an image that exists unless
+# FORCE=1.
+#
+#   scripts/make-builder-images.sh
+#   NPM_PACKAGES="fabric-shim@2.5.8 fabric-contract-api@2.5.8" scripts/make-builder-images.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FABRIC_TAGS=${FABRIC_TAGS:-"2.5 3.1"}
+NPM_PACKAGES=${NPM_PACKAGES:-"fabric-shim@2.5.8 fabric-contract-api@2.5.8"}
+CACHE=${FABDEV_IMAGE_CACHE:-$HOME/.cache/fabdev/images}
+SUITE=bookworm
+log() { printf '==> %s\n' "$*"; }
+have() { [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
+
+command -v debootstrap >/dev/null || { echo "make-builder-images: needs debootstrap (apt-get install debootstrap)" >&2; exit 1; }
+mkdir -p "$CACHE"
+work=$(mktemp -d /var/tmp/fabdev-images.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# A root file system from the cached minbase tarball (made once).
+rootfs() {
+  local dir=$1
+  if [ ! -f "$CACHE/$SUITE-minbase.tar" ]; then
+    log "debootstrap --variant=minbase $SUITE (once; cached in $CACHE)"
+    local boot="$work/boot"
+    debootstrap --variant=minbase "$SUITE" "$boot" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+      || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+    chroot "$boot" apt-get clean
+    tar -C "$boot" -cf "$CACHE/$SUITE-minbase.tar" .
+    rm -rf "$boot"
+  fi
+  mkdir -p "$dir"
+  tar -C "$dir" -xf "$CACHE/$SUITE-minbase.tar"
+  chroot "$dir" groupadd -g 500 chaincode
+  chroot "$dir" useradd -u 500 -g 500 -m -d /home/chaincode chaincode
+  mkdir -p "$dir/chaincode/input" "$dir/chaincode/output"
+  chmod 0777 "$dir/chaincode/input" "$dir/chaincode/output"
+}
+
+apt_in() {
+  local dir=$1; shift
+  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  chroot "$dir" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive chroot "$dir" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  chroot "$dir" apt-get clean
+  rm -rf "$dir/var/lib/apt/lists"/*
+}
+
+import() {
+  local dir=$1; shift
+  local name=$1; shift
+  tar -C "$dir" -c . | docker import "$@" - "$name" >/dev/null
+  log "made $name"
+}
+
+path_env='PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+for tag in $FABRIC_TAGS; do
+  if ! have "hyperledger/fabric-baseos:$tag"; then
+    rm -rf "$work/baseos"; rootfs "$work/baseos"
+    import "$work/baseos" "hyperledger/fabric-baseos:$tag" --change "ENV $path_env" --change 'USER chaincode' --change 'WORKDIR /home/chaincode'
+  fi
+  if ! have "hyperledger/fabric-ccenv:$tag"; then
+    command -v go >/dev/null || { echo "make-builder-images: ccenv needs Go on PATH" >&2; exit 1; }
+    rm -rf "$work/ccenv"; rootfs "$work/ccenv"
+    apt_in "$work/ccenv" gcc libc6-dev binutils git ca-certificates
+    goroot=$(go env GOROOT)
+    mkdir -p "$work/ccenv/usr/local/go"
+    tar -C "$goroot" --exclude=./test --exclude=./doc --exclude=./api -c . | tar -C "$work/ccenv/usr/local/go" -x
+    import "$work/ccenv" "hyperledger/fabric-ccenv:$tag" --change "ENV $path_env" --change 'ENV GOPATH=/go' \
+      --change 'ENV GOCACHE=/tmp/gocache' --change 'ENV GOFLAGS=-buildvcs=false' --change 'WORKDIR /chaincode/input'
+  fi
+done
+
+if ! have "hyperledger/fabric-nodeenv:2.5"; then
+  command -v npm >/dev/null || { echo "make-builder-images: nodeenv needs npm on the host (its cache is filled there)" >&2; exit 1; }
+  rm -rf "$work/nodeenv"; rootfs "$work/nodeenv"
+  apt_in "$work/nodeenv" nodejs npm
+  log "npm cache for $NPM_PACKAGES"
+  mkdir -p "$work/npm-fill"
+  (cd "$work/npm-fill" && npm init -y >/dev/null && npm install --cache "$work/nodeenv/npm-cache" --no-audit --no-fund $NPM_PACKAGES >/dev/null)
+  chmod -R a+rX "$work/nodeenv/npm-cache"
+  # As in the real image: build.sh copies the package and installs its
+  # production dependencies (offline, from the image's cache); start.sh runs
+  # `npm start` in /usr/local/src, where the runtime image puts the output.
+  cat > "$work/nodeenv/chaincode/build.sh" <<'SH'
+#!/bin/sh
+set -e
+cp -R /chaincode/input/src/. /chaincode/output
+cd /chaincode/output
+if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
+  npm ci --omit=dev --offline --cache /npm-cache --no-audit --no-fund
+else
+  npm install --omit=dev --offline --cache /npm-cache --no-audit --no-fund
+fi
+SH
+  cat > "$work/nodeenv/chaincode/start.sh" <<'SH'
+#!/bin/sh
+set -e
+cd /usr/local/src
+exec npm start -- "$@"
+SH
+  chmod 0755 "$work/nodeenv/chaincode/build.sh" "$work/nodeenv/chaincode/start.sh"
+  import "$work/nodeenv" "hyperledger/fabric-nodeenv:2.5" --change "ENV $path_env" --change 'WORKDIR /chaincode/output'
+fi
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'hyperledger/fabric-(baseos|ccenv|nodeenv)' || true
