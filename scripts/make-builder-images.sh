@@ -18,8 +18,8 @@
 # image, and Node chaincode with /chaincode/start.sh of a nodeenv image.
 #
 # Needs root, debootstrap, Docker, Go (for ccenv) and npm (to fill nodeenv's
-# cache from the npm registry). Does nothing for an image that exists unless
-# FORCE=1.
+# cache from the npm registry, with the image's npm run in a chroot). Does
+# nothing for an image that exists unless FORCE=1.
 #
 #   scripts/make-builder-images.sh
 #   NPM_PACKAGES="fabric-shim@2.5.8 fabric-contract-api@2.5.8" scripts/make-builder-images.sh
@@ -94,12 +94,12 @@ for tag in $FABRIC_TAGS; do
 done
 
 if ! have "hyperledger/fabric-nodeenv:2.5"; then
-  command -v npm >/dev/null || { echo "make-builder-images: nodeenv needs npm on the host (its cache is filled there)" >&2; exit 1; }
   rm -rf "$work/nodeenv"; rootfs "$work/nodeenv"
   apt_in "$work/nodeenv" nodejs npm
-  log "npm cache for $NPM_PACKAGES"
-  mkdir -p "$work/npm-fill"
-  (cd "$work/npm-fill" && npm init -y >/dev/null && npm install --cache "$work/nodeenv/npm-cache" --no-audit --no-fund $NPM_PACKAGES >/dev/null)
+  log "npm cache for $NPM_PACKAGES (filled by the image's own npm, so that its offline installs find it)"
+  mkdir -p "$work/nodeenv/tmp/npm-fill"
+  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null"
+  rm -rf "$work/nodeenv/tmp/npm-fill"
   chmod -R a+rX "$work/nodeenv/npm-cache"
   # As in the real image: build.sh copies the package and installs its
   # production dependencies (offline, from the image's cache); start.sh runs

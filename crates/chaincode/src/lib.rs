@@ -2,3 +2,4 @@
 
 pub mod lifecycle;
 pub mod package;
+pub mod vendor;

@@ -526,13 +526,16 @@ async fn join_node(
 const JOIN_RETRY: Duration = Duration::from_millis(250);
 
 /// Whether a join failed because nothing accepted the connection (yet):
-/// refused, or (through a port mapping or forward) reset before any answer.
+/// refused, or (through a port mapping or a port-forward, which accept the
+/// connection themselves) reset or closed before the TLS handshake.
 fn not_listening_yet(e: &ChannelError) -> bool {
     match e {
         ChannelError::Unreachable { .. } => true,
-        ChannelError::Transport { message, .. } => {
+        ChannelError::Transport { message, .. } | ChannelError::Tls { message, .. } => {
             let m = message.to_ascii_lowercase();
-            m.contains("connection reset") || m.contains("connection refused")
+            m.contains("connection reset")
+                || m.contains("connection refused")
+                || m.contains("handshake eof")
         }
         _ => false,
     }

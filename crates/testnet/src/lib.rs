@@ -754,8 +754,14 @@ async fn healthz(address: &str) -> std::io::Result<(u16, String)> {
 async fn forward(listener: tokio::net::TcpListener, target: std::net::SocketAddr) {
     while let Ok((mut inbound, _)) = listener.accept().await {
         tokio::spawn(async move {
-            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            match tokio::net::TcpStream::connect(target).await {
+                Ok(mut outbound) => {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+                // As a NodePort does when the pod does not listen: reset.
+                Err(_) => {
+                    let _ = inbound.set_zero_linger();
+                }
             }
         });
     }

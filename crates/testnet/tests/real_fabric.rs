@@ -227,8 +227,37 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
         };
         assert_eq!(list, want, "{}", peer.name);
     }
-    // The non-anchor peers have the channel too.
-    assert!(height(&net, "peer1-org3", "mychannel").await >= 1);
+    // A new block (an approval is a transaction; no chaincode is needed
+    // for it) reaches a peer that is not an anchor, of another org.
+    assert_eq!(height(&net, "peer1-org3", "mychannel").await, 1);
+    let peer = net.topology().node("peer0-org1").expect("peer");
+    let client = network::channel::PeerClient::connect(
+        peer,
+        &net.endpoints().get("peer0-org1").cloned().expect("ep"),
+        net.crypto(),
+        ADMIN,
+        TIMEOUT,
+    )
+    .await
+    .expect("connect");
+    let def = network::channel::Definition {
+        name: "probe".into(),
+        version: "1".into(),
+        sequence: 1,
+        init_required: false,
+    };
+    client
+        .approve("mychannel", &def, "probe_1:00", TIMEOUT)
+        .await
+        .expect("approve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while height(&net, "peer1-org3", "mychannel").await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "peer1-org3 never received block 1"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Again: every node is a member already.
     let again = net.create_channel("mychannel").await.expect("again");

@@ -82,6 +82,16 @@ impl std::fmt::Debug for PeerClient {
     }
 }
 
+/// The peer's own message inside a lifecycle error, if it carries one.
+fn node_message(e: &LifecycleError) -> Option<&str> {
+    match e {
+        LifecycleError::NodeError(m) | LifecycleError::SubmitError(SubmitError::NodeError(m)) => {
+            Some(m)
+        }
+        _ => None,
+    }
+}
+
 /// Fabric's answer when a chaincode has no committed definition.
 fn not_defined(message: &str) -> bool {
     message.contains("namespace") && message.contains("is not defined")
@@ -261,8 +271,10 @@ impl PeerClient {
                     .await
                 {
                     Ok(r) => Ok(Some(r.package_id)),
-                    Err(LifecycleError::NodeError(m))
-                        if m.contains("chaincode already successfully installed") =>
+                    Err(e)
+                        if node_message(&e).is_some_and(|m| {
+                            m.contains("chaincode already successfully installed")
+                        }) =>
                     {
                         Ok(None)
                     }
@@ -323,9 +335,11 @@ impl PeerClient {
                         package_id,
                     }))
                 }
-                Err(LifecycleError::NodeError(m))
-                    if m.contains("could not fetch approved chaincode definition")
-                        || not_defined(&m) =>
+                Err(e)
+                    if node_message(&e).is_some_and(|m| {
+                        m.contains("could not fetch approved chaincode definition")
+                            || not_defined(m)
+                    }) =>
                 {
                     Ok(None)
                 }
@@ -358,7 +372,7 @@ impl PeerClient {
                     },
                     approvals: r.approvals.into_iter().collect(),
                 })),
-                Err(LifecycleError::NodeError(m)) if not_defined(&m) => Ok(None),
+                Err(e) if node_message(&e).is_some_and(not_defined) => Ok(None),
                 Err(e) => Err(self.lifecycle_error("QueryChaincodeDefinition", e)),
             }
         })
