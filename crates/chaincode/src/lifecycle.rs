@@ -22,6 +22,43 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Deadline of one install: the peer builds the chaincode before it answers.
 pub const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// A boxed future, for [`PeerImages`].
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Access to the peers' own Docker daemons, so that a chaincode is built
+/// once: the first peer's install builds the image, and every other peer
+/// gets that image under the name it looks for, so its install finds it
+/// and skips the build (the Docker builder inspects the image first).
+pub trait PeerImages: Sync {
+    /// Copy `image` from `from_peer`'s daemon into `to_peer`'s, named
+    /// `as_name` there. An error is reported and that peer builds itself.
+    fn copy_image<'a>(
+        &'a self,
+        from_peer: &'a str,
+        to_peer: &'a str,
+        image: &'a str,
+        as_name: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// The network ID peers use in image names (`peer.networkId`, default).
+pub const NETWORK_ID: &str = "dev";
+
+/// The image name a peer's Docker builder gives (and looks for) a package:
+/// `<network>-<peer>-<package ID>` with `:` as `-`, other characters outside
+/// `[a-zA-Z0-9-_.]` as `-`, lower-cased, then `-<sha256 hex of that name>`
+/// (Fabric's `GetVMNameForDocker`).
+pub fn chaincode_image_name(network_id: &str, peer_id: &str, package_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let name = format!("{network_id}-{peer_id}-{package_id}").replace(':', "-");
+    let hash = hex::encode(Sha256::digest(name.as_bytes()));
+    let sanitized: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .collect();
+    format!("{sanitized}-{hash}").to_ascii_lowercase()
+}
+
 /// What to deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeploySpec {
@@ -197,6 +234,7 @@ pub async fn deploy(
     crypto: &CryptoDir,
     endpoints: &Endpoints,
     spec: &DeploySpec,
+    images: Option<&dyn PeerImages>,
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<DeployReport, LifecycleError> {
     let orgs = channel_peers(ws, topo, &spec.channel)?;
@@ -214,37 +252,55 @@ pub async fn deploy(
         ..DeployReport::default()
     };
 
-    // Install where missing, on every peer at once.
-    let mut installs = Vec::new();
-    for (_, conns) in &clients {
-        for c in conns {
-            installs.push(async move {
-                let have = c
-                    .installed(CALL_TIMEOUT)
-                    .await?
-                    .iter()
-                    .any(|i| i.package_id == spec.package_id);
-                if have {
-                    return Ok::<_, ChannelError>((c.node().to_string(), false));
-                }
-                c.install(spec.package.clone(), INSTALL_TIMEOUT).await?;
-                Ok((c.node().to_string(), true))
+    // Install where missing.
+    let all: Vec<&PeerClient> = clients.iter().flat_map(|(_, c)| c).collect();
+    let mut missing = Vec::new();
+    for c in &all {
+        let have = c
+            .installed(CALL_TIMEOUT)
+            .await?
+            .iter()
+            .any(|i| i.package_id == spec.package_id);
+        if have {
+            on_event(LifecycleEvent::AlreadyInstalled {
+                peer: c.node().to_string(),
             });
+        } else {
+            missing.push(*c);
         }
     }
-    for c in clients.iter().flat_map(|(_, c)| c) {
+    for c in &missing {
         on_event(LifecycleEvent::Installing {
             peer: c.node().to_string(),
         });
     }
-    for r in futures_join_all(installs).await {
-        let (peer, installed) = r?;
-        if installed {
-            report.installed.push(peer.clone());
-            on_event(LifecycleEvent::Installed { peer });
-        } else {
-            on_event(LifecycleEvent::AlreadyInstalled { peer });
+    async fn install_one(c: &PeerClient, package: &[u8]) -> Result<String, ChannelError> {
+        c.install(package.to_vec(), INSTALL_TIMEOUT).await?;
+        Ok(c.node().to_string())
+    }
+    let install = |c| install_one(c, &spec.package);
+    let done: Vec<Result<String, ChannelError>> = match (images, missing.split_first()) {
+        // Build once on the first peer, then hand the image to the others.
+        (Some(images), Some((builder, rest))) if !rest.is_empty() => {
+            let mut done = vec![install(builder).await];
+            if done[0].is_ok() {
+                let from = chaincode_image_name(NETWORK_ID, builder.node(), &spec.package_id);
+                let copies = rest.iter().map(|c| async {
+                    let to = chaincode_image_name(NETWORK_ID, c.node(), &spec.package_id);
+                    // A failed copy only costs that peer its own build.
+                    let _ = images.copy_image(builder.node(), c.node(), &from, &to).await;
+                    install(c).await
+                });
+                done.extend(futures_join_all(copies.collect()).await);
+            }
+            done
         }
+        _ => futures_join_all(missing.iter().map(|c| install(c)).collect()).await,
+    };
+    for r in done {
+        let peer = r?;
+        report.installed.push(peer.clone());
+        on_event(LifecycleEvent::Installed { peer });
     }
 
     // The definition to reach.
@@ -472,6 +528,24 @@ mod tests {
             },
             package_id: Some(pkg.into()),
         }
+    }
+
+    #[test]
+    fn image_names_as_the_peer_makes_them() {
+        // Seen in a real 2.5.14 peer's build error.
+        assert_eq!(
+            chaincode_image_name(
+                "dev",
+                "peer0-org1",
+                "basic_1:f5f924900a6507c136ac1bb2679257b341f6e5937df03b560e533c70464c6a15"
+            ),
+            "dev-peer0-org1-basic_1-f5f924900a6507c136ac1bb2679257b341f6e5937df03b560e533c70464c6a15-\
+             bf26c897bf656d6a68b944ecda7297c5843321f71db3ad1a9f5af4bd425062b2"
+        );
+        assert_eq!(chaincode_image_name("dev", "Peer0", "A b:1"), {
+            use sha2::{Digest, Sha256};
+            format!("dev-peer0-a-b-1-{}", hex::encode(Sha256::digest(b"dev-Peer0-A b-1")))
+        });
     }
 
     #[test]

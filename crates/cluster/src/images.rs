@@ -778,6 +778,18 @@ pub async fn transfer_to_many(
     Ok(reports)
 }
 
+/// Give an image in `daemon` (by name or ID) another name, `reference`
+/// (`repo:tag`; `repo` alone means `:latest`).
+pub async fn tag(daemon: &Daemon, image: &str, reference: &str) -> Result<(), ImageError> {
+    let full = if split_tag(reference).is_some() {
+        reference.to_string()
+    } else {
+        format!("{reference}:latest")
+    };
+    let (repo, tag) = split_tag(&full).unwrap_or((full.as_str(), "latest"));
+    tag_image(daemon, image, reference, repo, tag).await
+}
+
 async fn tag_image(
     daemon: &Daemon,
     id: &str,

@@ -411,6 +411,13 @@ impl TestNetwork {
         Ok(())
     }
 
+    fn dind_daemon(&self, node: &str) -> Result<cluster::images::Daemon, TestnetError> {
+        let socket = self.dind_socket(node)?;
+        cluster::images::Daemon::connect_unix(&socket, &format!("{node}/dind"))
+            .map(|d| d.with_transfer_timeout(Duration::from_secs(600)))
+            .map_err(TestnetError::Images)
+    }
+
     /// Everything a node's containers printed, container by container.
     pub fn logs(&self, node: &str) -> Result<String, TestnetError> {
         let pod = self.pod(node)?;
@@ -764,5 +771,31 @@ async fn forward(listener: tokio::net::TcpListener, target: std::net::SocketAddr
                 }
             }
         });
+    }
+}
+
+/// Chaincode images go from one peer's daemon to another's over the
+/// daemons' sockets (on Kubernetes, fabdev goes through the API server).
+impl chaincode::lifecycle::PeerImages for TestNetwork {
+    fn copy_image<'a>(
+        &'a self,
+        from_peer: &'a str,
+        to_peer: &'a str,
+        image: &'a str,
+        as_name: &'a str,
+    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let from = self.dind_daemon(from_peer).map_err(|e| e.to_string())?;
+            let to = self.dind_daemon(to_peer).map_err(|e| e.to_string())?;
+            cluster::images::transfer(&from, &to, &[image.to_string()], &mut |_| {})
+                .await
+                .map_err(|e| e.to_string())?;
+            cluster::images::tag(&to, image, as_name)
+                .await
+                .map_err(|e| e.to_string())?;
+            // Only the peer's own name stays.
+            to.remove_image(image).await.map_err(|e| e.to_string())?;
+            Ok(())
+        })
     }
 }

@@ -103,7 +103,7 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
 
     let first = spec(src.path(), "basic_1");
     let mut events = Vec::new();
-    let report = lifecycle::deploy(ws, topo, crypto, &eps, &first, &mut |e| events.push(e))
+    let report = lifecycle::deploy(ws, topo, crypto, &eps, &first, Some(&net), &mut |e| events.push(e))
         .await
         .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
     assert_eq!(report.sequence, 1, "{events:?}");
@@ -163,7 +163,7 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
     }
 
     // Again, unchanged: nothing installed, approved or committed.
-    let again = lifecycle::deploy(ws, topo, crypto, &eps, &first, &mut |_| {})
+    let again = lifecycle::deploy(ws, topo, crypto, &eps, &first, Some(&net), &mut |_| {})
         .await
         .expect("again");
     assert!(again.unchanged(), "{again:?}");
@@ -180,7 +180,7 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
     std::fs::write(&file, changed).expect("write");
     let second = spec(src.path(), "basic_1");
     assert_ne!(second.package_id, first.package_id);
-    let up = lifecycle::deploy(ws, topo, crypto, &eps, &second, &mut |_| {})
+    let up = lifecycle::deploy(ws, topo, crypto, &eps, &second, Some(&net), &mut |_| {})
         .await
         .expect("upgrade");
     assert_eq!(up.sequence, 2, "{up:?}");
@@ -263,7 +263,7 @@ async fn real_fabric_go_chaincode_vendored_and_built_by_each_peer() {
         "vendoring is deterministic"
     );
 
-    let report = lifecycle::deploy(ws, topo, crypto, &eps, &go, &mut |_| {})
+    let report = lifecycle::deploy(ws, topo, crypto, &eps, &go, Some(&net), &mut |_| {})
         .await
         .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
     assert_eq!(
