@@ -93,7 +93,7 @@ fn init_stdout_prints_a_spec_that_loads() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf8");
     let ws = network::Workspace::parse(&text, Path::new("stdout"), Path::new(".")).expect("parses");
-    assert_eq!(ws, network::Workspace::default_for());
+    assert_eq!(ws, network::Workspace::default_network());
 }
 
 #[test]

@@ -25,7 +25,7 @@ fn repo() -> PathBuf {
 }
 
 fn default_ws() -> Workspace {
-    Workspace::default_for()
+    Workspace::default_network()
 }
 
 /// Three peer orgs with two CouchDB peers each and three Raft orderers.
