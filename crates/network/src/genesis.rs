@@ -710,14 +710,17 @@ impl CryptoView {
             Ok(Folder { dir, files })
         };
         let mut view = CryptoView::default();
-        let orgs = std::iter::once(ws.orderer.name.as_str()).chain(ws.orgs.iter().map(|o| o.name.as_str()));
+        let orgs = std::iter::once(ws.orderer.name.as_str())
+            .chain(ws.orgs.iter().map(|o| o.name.as_str()));
         for org in orgs {
             view.org_msps
                 .insert(org.to_string(), folder(crypto.org_msp_dir(org))?);
         }
         for node in topo.orderers() {
-            view.orderer_tls
-                .insert(node.name.clone(), folder(crypto.node_dir(node).join("tls"))?);
+            view.orderer_tls.insert(
+                node.name.clone(),
+                folder(crypto.node_dir(node).join("tls"))?,
+            );
         }
         Ok(view)
     }

@@ -1118,8 +1118,7 @@ fn chaincode(
         );
     } else {
         let implied = format!("{}_{}", cc.name.value, version);
-        if check_chaincode_name(&cc.name.value).is_ok()
-            && check_chaincode_version(&version).is_ok()
+        if check_chaincode_name(&cc.name.value).is_ok() && check_chaincode_version(&version).is_ok()
         {
             c.at(
                 &cc.name,
@@ -1132,7 +1131,11 @@ fn chaincode(
     let rel = PathBuf::from(&cc.path.value);
     Chaincode {
         name: cc.name.value.clone(),
-        path: if rel.is_absolute() { rel } else { base.join(rel) },
+        path: if rel.is_absolute() {
+            rel
+        } else {
+            base.join(rel)
+        },
         channel,
         lang: cc.lang.as_ref().map_or(Lang::Go, |l| l.value),
         version,

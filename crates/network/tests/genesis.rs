@@ -196,7 +196,11 @@ fn implicit(g: &common::ConfigGroup, key: &str) -> String {
 fn or_principals(g: &common::ConfigGroup, key: &str) -> Vec<String> {
     use common::signature_policy::Type;
     let p = policy(g, key);
-    assert_eq!(p.r#type, common::policy::PolicyType::Signature as i32, "{key}");
+    assert_eq!(
+        p.r#type,
+        common::policy::PolicyType::Signature as i32,
+        "{key}"
+    );
     let env: common::SignaturePolicyEnvelope = dec(&p.value);
     assert_eq!(env.version, 0);
     let Some(Type::NOutOf(n)) = env.rule.and_then(|r| r.r#type) else {
@@ -551,7 +555,8 @@ fn three_orderers_three_orgs_and_a_two_org_channel() {
             "orderer2-ordererorg"
         ]
     );
-    let endpoints: common::OrdererAddresses = value(b.group(&["Orderer", "OrdererOrg"]), "Endpoints");
+    let endpoints: common::OrdererAddresses =
+        value(b.group(&["Orderer", "OrdererOrg"]), "Endpoints");
     assert_eq!(
         endpoints.addresses,
         [

@@ -6,7 +6,6 @@ use serde_json::{Map, Value, json};
 
 use super::*;
 
-
 /// A block decoded all the way down, for tests, debugging and comparison
 /// with configtxlator's JSON: the payload, its headers, the config envelope,
 /// every config group with its values and policies decoded to their
