@@ -289,16 +289,90 @@ fn commands_of_later_issues_say_they_are_not_implemented() {
 
 #[test]
 fn a_missing_workspace_folder_exits_2() {
+    // Bad input for every command that loads the workspace, not a default
+    // network made up in its place.
+    for command in [
+        &["render"][..],
+        &["doctor"],
+        &["up"],
+        &["down"],
+        &["status"],
+        &["channel", "create"],
+    ] {
+        let out = fabdev()
+            .args(["-w", "/nonexistent/fabdev-ws"])
+            .args(command)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(
+            stderr_of(&out).contains("/nonexistent/fabdev-ws does not exist"),
+            "{command:?}: {}",
+            stderr_of(&out)
+        );
+    }
+    // In JSON the failure is the workspace step's.
     let out = fabdev()
-        .args(["-w", "/nonexistent/fabdev-ws", "render"])
+        .args(["-w", "/nonexistent/fabdev-ws", "status", "-o", "json"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
+    let last: serde_json::Value = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .expect("events");
+    assert_eq!(last["event"], "step_failed");
+    assert_eq!(last["step"], "workspace");
+}
+
+#[test]
+fn status_reports_its_steps_and_then_the_status_as_json_lines() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    // A fake kind that knows no clusters.
+    let kind = fake_kind(ws.path(), "v0.33.0");
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .args(["status", "-o", "json", "--kind"])
+        .arg(&kind)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    let done: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "step_done")
+        .map(|e| e["step"].as_str().expect("step"))
+        .collect();
+    assert_eq!(done, ["workspace", "kind cluster fabdev", "pods", "channels"]);
+    let status = events.last().expect("events");
+    assert_eq!(status["event"], "status");
+    assert_eq!(status["cluster_exists"], false);
+    assert_eq!(status["nodes"].as_array().expect("nodes").len(), 3);
+    assert_eq!(status["nodes"][0]["channels"]["Err"], "no cluster");
+
+    // In text, the status goes to stdout and the steps to stderr; `-q`
+    // leaves the status alone.
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .args(["-q", "status", "--kind"])
+        .arg(&kind)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).expect("utf8");
     assert!(
-        stderr_of(&out).contains("/nonexistent/fabdev-ws does not exist"),
-        "{}",
-        stderr_of(&out)
+        stdout.starts_with("workspace fabdev: kind cluster does not exist\n"),
+        "{stdout}"
     );
+    assert_eq!(stderr_of(&out), "", "-q prints no steps");
 }
 
 #[test]
@@ -455,21 +529,29 @@ fn up_json_events_report_a_kind_that_is_too_old() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
         .collect();
-    let kinds: Vec<&str> = events
+    let steps: Vec<(&str, &str)> = events
         .iter()
-        .map(|e| e["event"].as_str().expect("event"))
+        .map(|e| {
+            (
+                e["event"].as_str().expect("event"),
+                e["step"].as_str().expect("step"),
+            )
+        })
         .collect();
     assert_eq!(
-        kinds,
+        steps,
         [
-            "step_started",
-            "step_done",
-            "step_started",
-            "step_done",
-            "step_started",
-            "step_failed"
+            ("step_started", "workspace"),
+            ("step_done", "workspace"),
+            ("step_started", "crypto material"),
+            ("step_done", "crypto material"),
+            ("step_started", "render Kubernetes objects"),
+            ("step_done", "render Kubernetes objects"),
+            ("step_started", "kind"),
+            ("step_failed", "kind")
         ]
     );
+    assert_eq!(events[1]["detail"], "fabdev: 1 orderer, 2 peers, 1 channel");
     let last = events.last().expect("events");
     assert_eq!(last["step"], "kind");
     assert!(
