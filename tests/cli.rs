@@ -350,7 +350,10 @@ fn status_reports_its_steps_and_then_the_status_as_json_lines() {
         .filter(|e| e["event"] == "step_done")
         .map(|e| e["step"].as_str().expect("step"))
         .collect();
-    assert_eq!(done, ["workspace", "kind cluster fabdev", "pods", "channels"]);
+    assert_eq!(
+        done,
+        ["workspace", "kind cluster fabdev", "pods", "channels"]
+    );
     let status = events.last().expect("events");
     assert_eq!(status["event"], "status");
     assert_eq!(status["cluster_exists"], false);

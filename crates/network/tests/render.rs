@@ -694,16 +694,37 @@ fn write_out_writes_a_new_folder_and_refuses_an_existing_one() {
     ));
 }
 
-/// Writes both workspaces for `scripts/validate-manifests.sh` when
-/// FABDEV_RENDER_OUT is set (DIR/default, DIR/three-orgs; each must not exist).
+/// Writes both workspaces (DIR/default, DIR/three-orgs) and reads back what
+/// was written: exactly the kind config and one file per object, with the
+/// rendered text. DIR is FABDEV_RENDER_OUT when set (for
+/// `scripts/validate-manifests.sh`, which then validates the files; each
+/// folder must not exist), else a temporary folder.
 #[test]
-fn write_for_validation_when_asked() {
-    let Some(dir) = std::env::var_os("FABDEV_RENDER_OUT") else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
+fn written_folders_hold_exactly_what_was_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("FABDEV_RENDER_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     for (name, ws) in [("default", default_ws()), ("three-orgs", three_orgs_ws())] {
-        render::write_out(&render_ws(&ws), &dir.join(name)).unwrap();
+        let r = render_ws(&ws);
+        let out = dir.join(name);
+        render::write_out(&r, &out).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("kind-config.yaml")).unwrap(),
+            r.kind_config
+        );
+        let mut written: Vec<String> = std::fs::read_dir(out.join("manifests"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        written.sort();
+        let mut wanted: Vec<String> = r.objects.iter().map(|o| o.file_name.clone()).collect();
+        wanted.sort();
+        assert_eq!(written, wanted, "{name}");
+        for o in &r.objects {
+            let text = std::fs::read_to_string(out.join("manifests").join(&o.file_name)).unwrap();
+            assert_eq!(text, o.yaml, "{name}: {}", o.file_name);
+        }
     }
 }
 
