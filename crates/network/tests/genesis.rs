@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use network::fabric::{Message, common, etcdraft, msp, orderer, peer};
 use network::genesis::{
-    self, BatchSize, GenesisError, GenesisOptions, describe_block, genesis_block,
-    genesis_block_with,
+    self, BatchSize, CryptoView, GenesisError, GenesisOptions, describe_block, genesis_block,
+    genesis_block_from, genesis_block_with,
 };
 use network::pki::{self, CryptoDir};
 use network::{Topology, Workspace};
@@ -754,6 +754,18 @@ fn no_orderers_is_an_error() {
         .expect_err("no orderers");
     assert!(matches!(err, GenesisError::NoOrderers { .. }), "{err}");
     assert!(err.to_string().contains("orderer.count"), "{err}");
+}
+
+#[test]
+fn a_block_from_crypto_already_read_touches_no_file() {
+    let net = Net::new(Workspace::default_network());
+    let view = CryptoView::read(&net.ws, &net.topo, &net.crypto).expect("read");
+    let from_dir = net.block("mychannel");
+    std::fs::remove_dir_all(net.crypto.root()).expect("remove the crypto folder");
+    let from_view =
+        genesis_block_from(&net.ws, &net.topo, &view, &GenesisOptions::new("mychannel"))
+            .expect("block from the view");
+    assert_eq!(from_view, from_dir);
 }
 
 #[test]
