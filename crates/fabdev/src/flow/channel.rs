@@ -8,7 +8,7 @@ use network::channel::{self, ChannelEvent, Endpoints};
 
 use super::context::workspace_step;
 use super::endpoints::{endpoints_detail, endpoints_for};
-use super::steps::{Step, StepFuture, made, run_steps};
+use super::steps::{Step, StepResult, made, run_steps};
 use super::{Context, FlowError, Options};
 use crate::events::{Event, JoinState, Sink};
 
@@ -31,9 +31,13 @@ pub fn steps(ctx: &Context, only: Option<&str>) -> Vec<Step<ChannelRun>> {
         Some(n) => vec![n.to_string()],
         None => ctx.ws.channels.iter().map(|c| c.name.clone()).collect(),
     };
-    let mut steps = vec![Step::new("node endpoints", node_endpoints)];
+    let mut steps = vec![Step::new("node endpoints", |r, _, s| {
+        Box::pin(node_endpoints(r, s))
+    })];
     for name in names {
-        steps.push(Step::on(format!("channel {name}"), name, create_channel));
+        steps.push(Step::on(format!("channel {name}"), name, |r, i, s| {
+            Box::pin(create_channel(r, i, s))
+        }));
     }
     steps
 }
@@ -61,39 +65,33 @@ pub async fn create_channels(
     Ok(run.created)
 }
 
-fn node_endpoints<'a>(run: &'a mut ChannelRun, _: &'a str, _: &'a mut dyn Sink) -> StepFuture<'a> {
-    Box::pin(async move {
-        let kubeconfig = run.ctx.kubeconfig();
-        let (endpoints, detail) = match run.given.take() {
-            Some(e) => (e, "given".to_string()),
-            None if kubeconfig.is_file() => {
-                let client = k8s::client(&kubeconfig).await?;
-                let (e, forwards) = endpoints_for(&client, &run.ctx).await?;
-                let detail = endpoints_detail(&forwards);
-                run.forwards = forwards;
-                (e, detail)
-            }
-            None => (
-                Endpoints::host_ports(&run.ctx.topo),
-                "host ports (no kubeconfig)".to_string(),
-            ),
-        };
-        run.endpoints = Some(endpoints);
-        Ok(Some(detail))
-    })
+/// The cluster's endpoints (port mappings, or port-forwards when they do
+/// not answer), or the ones given, or the host ports without a cluster.
+async fn node_endpoints(run: &mut ChannelRun, _: &mut dyn Sink) -> StepResult {
+    let kubeconfig = run.ctx.kubeconfig();
+    let (endpoints, detail) = match run.given.take() {
+        Some(e) => (e, "given".to_string()),
+        None if kubeconfig.is_file() => {
+            let client = k8s::client(&kubeconfig).await?;
+            let (e, forwards) = endpoints_for(&client, &run.ctx).await?;
+            let detail = endpoints_detail(&forwards);
+            run.forwards = forwards;
+            (e, detail)
+        }
+        None => (
+            Endpoints::host_ports(&run.ctx.topo),
+            "host ports (no kubeconfig)".to_string(),
+        ),
+    };
+    run.endpoints = Some(endpoints);
+    Ok(Some(detail))
 }
 
-fn create_channel<'a>(
-    run: &'a mut ChannelRun,
-    name: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let endpoints = made(&run.endpoints, "the node endpoints")?;
-        join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
-        run.created.push(name.to_string());
-        Ok(None)
-    })
+async fn create_channel(run: &mut ChannelRun, name: &str, sink: &mut dyn Sink) -> StepResult {
+    let endpoints = made(&run.endpoints, "the node endpoints")?;
+    join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
+    run.created.push(name.to_string());
+    Ok(None)
 }
 
 /// The genesis block of `name`, then every orderer's and member peer's

@@ -12,7 +12,7 @@ use cluster::kind::{ProcessRunner, Runner};
 use serde::Serialize;
 
 use super::context::{kind_driver, workspace_step};
-use super::steps::{Step, StepFuture, run_steps};
+use super::steps::{Step, StepResult, run_steps};
 use super::up::CREATING_MARKER;
 use super::{Context, FlowError, Options};
 use crate::events::{ClusterState, Event, Sink};
@@ -41,11 +41,17 @@ pub fn steps<R: Runner + Clone>(ctx: &Context, keep_cluster: bool) -> Vec<Step<D
     let name = &ctx.ws.name;
     vec![
         if keep_cluster {
-            Step::new(format!("namespace {name}"), delete_namespace)
+            Step::new(format!("namespace {name}"), |r, _, s| {
+                Box::pin(delete_namespace(r, s))
+            })
         } else {
-            Step::new(format!("kind cluster {name}"), delete_cluster)
+            Step::new(format!("kind cluster {name}"), |r, _, s| {
+                Box::pin(delete_cluster(r, s))
+            })
         },
-        Step::new("runtime state", remove_runtime_state),
+        Step::new("runtime state", |r, _, s| {
+            Box::pin(remove_runtime_state(r, s))
+        }),
     ]
 }
 
@@ -87,74 +93,58 @@ fn gone(deleted: bool) -> Option<String> {
 }
 
 /// The workspace's namespace, when fabdev's kubeconfig says where it is.
-pub fn delete_namespace<'a, R: Runner>(
-    run: &'a mut DownRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let kubeconfig = run.ctx.kubeconfig();
-        if !kubeconfig.is_file() {
-            return Ok(gone(false));
-        }
-        let client = k8s::client(&kubeconfig).await?;
-        let deleted =
-            k8s::delete_namespace(&client, &run.ctx.ws.name, run.opts.wait_timeout).await?;
-        run.report.namespace_deleted = deleted;
-        Ok(gone(deleted))
-    })
+pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
+    let kubeconfig = run.ctx.kubeconfig();
+    if !kubeconfig.is_file() {
+        return Ok(gone(false));
+    }
+    let client = k8s::client(&kubeconfig).await?;
+    let deleted = k8s::delete_namespace(&client, &run.ctx.ws.name, run.opts.wait_timeout).await?;
+    run.report.namespace_deleted = deleted;
+    Ok(gone(deleted))
 }
 
 /// The kind cluster, when there is one.
-pub fn delete_cluster<'a, R: Runner + Clone>(
-    run: &'a mut DownRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let kind = kind_driver(&run.opts, run.runner.clone())?;
-        let name = &run.ctx.ws.name;
-        let deleted = kind.exists(name).await?;
-        if deleted {
-            kind.delete(name, &run.ctx.kubeconfig()).await?;
-        }
-        run.report.cluster_deleted = deleted;
-        sink.emit(Event::Cluster {
-            step: format!("kind cluster {name}"),
-            name: name.clone(),
-            state: if deleted {
-                ClusterState::Deleted
-            } else {
-                ClusterState::Absent
-            },
-        });
-        Ok(gone(deleted))
-    })
+pub async fn delete_cluster<R: Runner + Clone>(
+    run: &mut DownRun<R>,
+    sink: &mut dyn Sink,
+) -> StepResult {
+    let kind = kind_driver(&run.opts, run.runner.clone())?;
+    let name = &run.ctx.ws.name;
+    let deleted = kind.exists(name).await?;
+    if deleted {
+        kind.delete(name, &run.ctx.kubeconfig()).await?;
+    }
+    run.report.cluster_deleted = deleted;
+    sink.emit(Event::Cluster {
+        step: format!("kind cluster {name}"),
+        name: name.clone(),
+        state: if deleted {
+            ClusterState::Deleted
+        } else {
+            ClusterState::Absent
+        },
+    });
+    Ok(gone(deleted))
 }
 
 /// Connection profiles, and without the cluster its kubeconfig and marker;
 /// with `purge` the crypto material too.
-pub fn remove_runtime_state<'a, R: Runner>(
-    run: &'a mut DownRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let ctx = &run.ctx;
-        let mut remove = vec![ctx.profiles_dir()];
-        if !run.keep_cluster {
-            remove.push(ctx.kubeconfig());
-            remove.push(ctx.state_dir.join(CREATING_MARKER));
-        }
-        if run.purge {
-            remove.push(ctx.crypto.root().to_path_buf());
-            run.report.crypto_deleted = ctx.crypto.root().exists();
-        }
-        for p in &remove {
-            remove_path(p)?;
-        }
-        Ok(None)
-    })
+pub async fn remove_runtime_state<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
+    let ctx = &run.ctx;
+    let mut remove = vec![ctx.profiles_dir()];
+    if !run.keep_cluster {
+        remove.push(ctx.kubeconfig());
+        remove.push(ctx.state_dir.join(CREATING_MARKER));
+    }
+    if run.purge {
+        remove.push(ctx.crypto.root().to_path_buf());
+        run.report.crypto_deleted = ctx.crypto.root().exists();
+    }
+    for p in &remove {
+        remove_path(p)?;
+    }
+    Ok(None)
 }
 
 /// Remove a file or folder; one that is not there is fine.

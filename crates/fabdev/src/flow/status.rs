@@ -13,7 +13,7 @@ use network::channel::{self, Endpoints};
 use serde::Serialize;
 
 use super::context::{kind_driver, workspace_step};
-use super::steps::{Step, StepFuture, run_steps};
+use super::steps::{Step, StepResult, run_steps};
 use super::{Context, FlowError, Options};
 use crate::events::{Event, Sink};
 
@@ -53,9 +53,11 @@ pub struct StatusRun<R: Runner = ProcessRunner> {
 /// The steps of `status` after `workspace`.
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<StatusRun<R>>> {
     vec![
-        Step::new(format!("kind cluster {}", ctx.ws.name), find_cluster),
-        Step::new("pods", read_pods),
-        Step::new("channels", read_channels),
+        Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
+            Box::pin(find_cluster(r, s))
+        }),
+        Step::new("pods", |r, _, s| Box::pin(read_pods(r, s))),
+        Step::new("channels", |r, _, s| Box::pin(read_channels(r, s))),
     ]
 }
 
@@ -93,90 +95,74 @@ pub async fn status_with<R: Runner + Clone>(
 }
 
 /// Whether kind has the workspace's cluster.
-pub fn find_cluster<'a, R: Runner + Clone>(
-    run: &'a mut StatusRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let kind = kind_driver(&run.opts, run.runner.clone())?;
-        run.cluster_exists = kind.exists(&run.ctx.ws.name).await?;
-        Ok(Some(
-            if run.cluster_exists {
-                "exists"
-            } else {
-                "does not exist"
-            }
-            .to_string(),
-        ))
-    })
+pub async fn find_cluster<R: Runner + Clone>(
+    run: &mut StatusRun<R>,
+    _: &mut dyn Sink,
+) -> StepResult {
+    let kind = kind_driver(&run.opts, run.runner.clone())?;
+    run.cluster_exists = kind.exists(&run.ctx.ws.name).await?;
+    Ok(Some(
+        if run.cluster_exists {
+            "exists"
+        } else {
+            "does not exist"
+        }
+        .to_string(),
+    ))
 }
 
 /// The workspace's pods and their readiness, when there is a cluster.
-pub fn read_pods<'a, R: Runner>(
-    run: &'a mut StatusRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let kubeconfig = run.ctx.kubeconfig();
-        if !run.cluster_exists || !kubeconfig.is_file() {
-            return Ok(Some("no cluster".to_string()));
-        }
-        let client = k8s::client(&kubeconfig).await?;
-        run.pods = k8s::pods(&client, &run.ctx.ws.name).await?;
-        let ready = run.pods.iter().filter(|(_, r)| *r).count();
-        Ok(Some(format!("{ready} of {} ready", run.pods.len())))
-    })
+pub async fn read_pods<R: Runner>(run: &mut StatusRun<R>, _: &mut dyn Sink) -> StepResult {
+    let kubeconfig = run.ctx.kubeconfig();
+    if !run.cluster_exists || !kubeconfig.is_file() {
+        return Ok(Some("no cluster".to_string()));
+    }
+    let client = k8s::client(&kubeconfig).await?;
+    run.pods = k8s::pods(&client, &run.ctx.ws.name).await?;
+    let ready = run.pods.iter().filter(|(_, r)| *r).count();
+    Ok(Some(format!("{ready} of {} ready", run.pods.len())))
 }
 
 /// Each node's channels, asked through its host port. A node that does not
 /// answer is part of the status, not a failure of the step.
-pub fn read_channels<'a, R: Runner>(
-    run: &'a mut StatusRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let ctx = &run.ctx;
-        let endpoints = Endpoints::host_ports(&ctx.topo);
-        let mut nodes = Vec::new();
-        for n in &ctx.topo.nodes {
-            let pod = n.pod_name();
-            let pod_ready = run.pods.iter().find(|(p, _)| *p == pod).map(|(_, r)| *r);
-            let channels = match (run.cluster_exists, endpoints.get(&n.name)) {
-                (false, _) => Err("no cluster".to_string()),
-                (true, None) => Err("no endpoint".to_string()),
-                (true, Some(ep)) => {
-                    sink.emit(Event::Progress {
-                        step: "channels".into(),
-                        message: format!("asking {} at {}", n.name, ep.grpc),
-                    });
-                    match n.kind {
-                        NodeKind::Orderer => {
-                            channel::orderer_channels(n, ep, &ctx.crypto, &ctx.ws, NODE_TIMEOUT)
-                                .await
-                        }
-                        NodeKind::Peer => {
-                            channel::peer_channels(n, ep, &ctx.crypto, NODE_TIMEOUT).await
-                        }
+pub async fn read_channels<R: Runner>(run: &mut StatusRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let ctx = &run.ctx;
+    let endpoints = Endpoints::host_ports(&ctx.topo);
+    let mut nodes = Vec::new();
+    for n in &ctx.topo.nodes {
+        let pod = n.pod_name();
+        let pod_ready = run.pods.iter().find(|(p, _)| *p == pod).map(|(_, r)| *r);
+        let channels = match (run.cluster_exists, endpoints.get(&n.name)) {
+            (false, _) => Err("no cluster".to_string()),
+            (true, None) => Err("no endpoint".to_string()),
+            (true, Some(ep)) => {
+                sink.emit(Event::Progress {
+                    step: "channels".into(),
+                    message: format!("asking {} at {}", n.name, ep.grpc),
+                });
+                match n.kind {
+                    NodeKind::Orderer => {
+                        channel::orderer_channels(n, ep, &ctx.crypto, &ctx.ws, NODE_TIMEOUT).await
                     }
-                    .map_err(|e| e.to_string())
+                    NodeKind::Peer => {
+                        channel::peer_channels(n, ep, &ctx.crypto, NODE_TIMEOUT).await
+                    }
                 }
-            };
-            nodes.push(NodeStatus {
-                name: n.name.clone(),
-                role: match n.kind {
-                    NodeKind::Orderer => "orderer".into(),
-                    NodeKind::Peer => "peer".into(),
-                },
-                pod_ready,
-                channels,
-            });
-        }
-        let answered = nodes.iter().filter(|n| n.channels.is_ok()).count();
-        let detail = format!("{answered} of {} nodes answered", nodes.len());
-        run.nodes = nodes;
-        Ok(Some(detail))
-    })
+                .map_err(|e| e.to_string())
+            }
+        };
+        nodes.push(NodeStatus {
+            name: n.name.clone(),
+            role: match n.kind {
+                NodeKind::Orderer => "orderer".into(),
+                NodeKind::Peer => "peer".into(),
+            },
+            pod_ready,
+            channels,
+        });
+    }
+    let answered = nodes.iter().filter(|n| n.channels.is_ok()).count();
+    let detail = format!("{answered} of {} nodes answered", nodes.len());
+    run.nodes = nodes;
+    Ok(Some(detail))
 }

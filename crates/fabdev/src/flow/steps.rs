@@ -6,7 +6,10 @@ use std::pin::Pin;
 use super::FlowError;
 use crate::events::{Sink, run_step};
 
-/// What a step's function returns: the detail its `step_done` line shows.
+/// What a step returns: the detail its `step_done` line shows.
+pub type StepResult = Result<Option<String>, FlowError>;
+
+/// A step's function as the list holds it: its `async fn`, boxed.
 pub type StepFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<String>, FlowError>> + Send + 'a>>;
 

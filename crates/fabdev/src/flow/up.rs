@@ -37,7 +37,7 @@ use super::channel::join_every_node;
 use super::context::{kind_driver, workspace_step};
 use super::endpoints::{endpoints_detail, endpoints_for};
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
-use super::steps::{Step, StepFuture, made, run_steps};
+use super::steps::{Step, StepResult, made, run_steps};
 use super::{Context, FlowError, ImagesToLoad, Options};
 use crate::events::{ClusterState, Event, Meter, Sink};
 
@@ -85,30 +85,42 @@ impl<R: Runner> std::fmt::Debug for UpRun<R> {
 /// The steps of `up` after `workspace`.
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     let mut steps = vec![
-        Step::new(CRYPTO_STEP, crypto_material),
-        Step::new(RENDER_STEP, render_objects),
-        Step::new("kind", find_kind),
+        Step::new(CRYPTO_STEP, |r, _, s| Box::pin(crypto_material(r, s))),
+        Step::new(RENDER_STEP, |r, _, s| Box::pin(render_objects(r, s))),
+        Step::new("kind", |r, _, s| Box::pin(find_kind(r, s))),
     ];
     for image in ctx.images().all() {
-        steps.push(Step::on(format!("image {image}"), image, pull_image));
+        steps.push(Step::on(format!("image {image}"), image, |r, i, s| {
+            Box::pin(pull_image(r, i, s))
+        }));
     }
     steps.extend([
-        Step::new(format!("kind cluster {}", ctx.ws.name), kind_cluster),
-        Step::new("wait for nodes Ready", wait_for_nodes),
-        Step::new("load images into the kind nodes", load_node_images),
-        Step::new("apply objects", apply_objects),
-        Step::new("wait for orderers and peers Ready", wait_for_pods),
-        Step::new(DIND_STEP, seed_dind),
-        Step::new("node endpoints", node_endpoints),
+        Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
+            Box::pin(kind_cluster(r, s))
+        }),
+        Step::new("wait for nodes Ready", |r, _, s| {
+            Box::pin(wait_for_nodes(r, s))
+        }),
+        Step::new("load images into the kind nodes", |r, _, s| {
+            Box::pin(load_node_images(r, s))
+        }),
+        Step::new("apply objects", |r, _, s| Box::pin(apply_objects(r, s))),
+        Step::new("wait for orderers and peers Ready", |r, _, s| {
+            Box::pin(wait_for_pods(r, s))
+        }),
+        Step::new(DIND_STEP, |r, _, s| Box::pin(seed_dind(r, s))),
+        Step::new("node endpoints", |r, _, s| Box::pin(node_endpoints(r, s))),
     ]);
     for ch in &ctx.ws.channels {
         steps.push(Step::on(
             format!("channel {}", ch.name),
             &ch.name,
-            create_channel,
+            |r, i, s| Box::pin(create_channel(r, i, s)),
         ));
     }
-    steps.push(Step::new("connection profiles", connection_profiles));
+    steps.push(Step::new("connection profiles", |r, _, s| {
+        Box::pin(connection_profiles(r, s))
+    }));
     steps
 }
 
@@ -163,341 +175,270 @@ async fn kube_client(
 }
 
 /// Crypto material, created when missing, never rotated.
-pub fn crypto_material<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let report = prepare::ensure_crypto(&run.ctx)?;
-        Ok(Some(prepare::crypto_detail(&report)))
-    })
+pub async fn crypto_material<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let report = prepare::ensure_crypto(&run.ctx)?;
+    Ok(Some(prepare::crypto_detail(&report)))
 }
 
 /// The kind config and every Kubernetes object.
-pub fn render_objects<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let rendered = prepare::render_objects(&run.ctx)?;
-        let detail = prepare::render_detail(&rendered);
-        run.rendered = Some(rendered);
-        Ok(Some(detail))
-    })
+pub async fn render_objects<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let rendered = prepare::render_objects(&run.ctx)?;
+    let detail = prepare::render_detail(&rendered);
+    run.rendered = Some(rendered);
+    Ok(Some(detail))
 }
 
 /// The kind binary (`--kind`, `$FABDEV_KIND`, PATH) and its version.
-pub fn find_kind<'a, R: Runner + Clone>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let kind = kind_driver(&run.opts, run.runner.clone())?;
-        kind.version().await?;
-        let detail = kind.bin().display().to_string();
-        run.kind = Some(kind);
-        Ok(Some(detail))
-    })
+pub async fn find_kind<R: Runner + Clone>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let kind = kind_driver(&run.opts, run.runner.clone())?;
+    kind.version().await?;
+    let detail = kind.bin().display().to_string();
+    run.kind = Some(kind);
+    Ok(Some(detail))
 }
 
 /// One image on the host's Docker, pulled when missing.
-pub fn pull_image<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    image: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let host = host_docker(&mut run.host)?;
-        let mut meter = Meter::new(&format!("image {image}"));
-        images::ensure_pulled(host, image, &mut |ev: ImageEvent| {
-            if let ImageEvent::Pulling {
-                bytes_done,
-                bytes_total,
-                ..
-            } = ev
-                && let Some(e) = meter.update(image, bytes_done, bytes_total)
-            {
-                sink.emit(e);
-            }
-        })
-        .await?;
-        Ok(None)
+pub async fn pull_image<R: Runner>(
+    run: &mut UpRun<R>,
+    image: &str,
+    sink: &mut dyn Sink,
+) -> StepResult {
+    let host = host_docker(&mut run.host)?;
+    let mut meter = Meter::new(&format!("image {image}"));
+    images::ensure_pulled(host, image, &mut |ev: ImageEvent| {
+        if let ImageEvent::Pulling {
+            bytes_done,
+            bytes_total,
+            ..
+        } = ev
+            && let Some(e) = meter.update(image, bytes_done, bytes_total)
+        {
+            sink.emit(e);
+        }
     })
+    .await?;
+    Ok(None)
 }
 
 /// The kind cluster: made when missing, made again when an earlier
 /// `kind create` did not finish (the [`CREATING_MARKER`] is still there).
-pub fn kind_cluster<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let kind = made(&run.kind, "the kind binary")?;
-        let rendered = made(&run.rendered, "the rendered objects")?;
-        let ctx = &run.ctx;
-        let name = &ctx.ws.name;
-        let kubeconfig = ctx.kubeconfig();
-        std::fs::create_dir_all(&ctx.state_dir).map_err(|source| FlowError::Io {
-            action: "create",
-            path: ctx.state_dir.clone(),
-            source,
-        })?;
-        // Present while `kind create` runs: if it is still there when the
-        // cluster exists, that create was interrupted or killed and the
-        // cluster may be half made, so it is made again.
-        let marker = ctx.state_dir.join(CREATING_MARKER);
-        let mut state = ClusterState::Created;
-        if kind.exists(name).await? {
-            if !marker.exists() {
-                if !kubeconfig.is_file() {
-                    // kind writes the kubeconfig on create only: ask for it again.
-                    kind.export_kubeconfig(name, &kubeconfig).await?;
-                }
-                state = ClusterState::Exists;
-            } else {
-                kind.delete(name, &kubeconfig).await?;
-                state = ClusterState::Recreated;
+pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let kind = made(&run.kind, "the kind binary")?;
+    let rendered = made(&run.rendered, "the rendered objects")?;
+    let ctx = &run.ctx;
+    let name = &ctx.ws.name;
+    let kubeconfig = ctx.kubeconfig();
+    std::fs::create_dir_all(&ctx.state_dir).map_err(|source| FlowError::Io {
+        action: "create",
+        path: ctx.state_dir.clone(),
+        source,
+    })?;
+    // Present while `kind create` runs: if it is still there when the
+    // cluster exists, that create was interrupted or killed and the
+    // cluster may be half made, so it is made again.
+    let marker = ctx.state_dir.join(CREATING_MARKER);
+    let mut state = ClusterState::Created;
+    if kind.exists(name).await? {
+        if !marker.exists() {
+            if !kubeconfig.is_file() {
+                // kind writes the kubeconfig on create only: ask for it again.
+                kind.export_kubeconfig(name, &kubeconfig).await?;
             }
+            state = ClusterState::Exists;
+        } else {
+            kind.delete(name, &kubeconfig).await?;
+            state = ClusterState::Recreated;
         }
-        if state != ClusterState::Exists {
-            std::fs::write(&marker, format!("kind create cluster --name {name}\n")).map_err(
-                |source| FlowError::Io {
-                    action: "write",
-                    path: marker.clone(),
-                    source,
-                },
-            )?;
-            kind.create(name, &rendered.kind_config, &kubeconfig, None)
-                .await?;
-            super::down::remove_path(&marker)?;
-        }
-        run.report.cluster_created = state != ClusterState::Exists;
-        sink.emit(Event::Cluster {
-            step: format!("kind cluster {name}"),
-            name: name.clone(),
-            state,
-        });
-        Ok(Some(state.to_string()))
-    })
+    }
+    if state != ClusterState::Exists {
+        std::fs::write(&marker, format!("kind create cluster --name {name}\n")).map_err(
+            |source| FlowError::Io {
+                action: "write",
+                path: marker.clone(),
+                source,
+            },
+        )?;
+        kind.create(name, &rendered.kind_config, &kubeconfig, None)
+            .await?;
+        super::down::remove_path(&marker)?;
+    }
+    run.report.cluster_created = state != ClusterState::Exists;
+    sink.emit(Event::Cluster {
+        step: format!("kind cluster {name}"),
+        name: name.clone(),
+        state,
+    });
+    Ok(Some(state.to_string()))
 }
 
 /// Every node of the cluster Ready.
-pub fn wait_for_nodes<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
-        sink.emit(Event::Progress {
-            step: "wait for nodes Ready".into(),
-            message: format!(
-                "waiting up to {}s for every node of the cluster",
-                run.opts.wait_timeout.as_secs()
-            ),
-        });
-        k8s::wait_nodes_ready(&client, run.opts.wait_timeout).await?;
-        Ok(None)
-    })
+pub async fn wait_for_nodes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    sink.emit(Event::Progress {
+        step: "wait for nodes Ready".into(),
+        message: format!(
+            "waiting up to {}s for every node of the cluster",
+            run.opts.wait_timeout.as_secs()
+        ),
+    });
+    k8s::wait_nodes_ready(&client, run.opts.wait_timeout).await?;
+    Ok(None)
 }
 
 /// The nodes' images from the host's Docker into every kind node's
 /// containerd (see `cluster::node_images`).
-pub fn load_node_images<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let step = "load images into the kind nodes";
-        let host = host_docker(&mut run.host)?;
-        let mut meter = Meter::new(step);
-        let r = cluster::node_images::load_into_nodes(
-            host,
-            &run.ctx.ws.name,
-            &run.images.into_nodes,
-            &mut copy_progress(&mut meter, sink),
-        )
-        .await?;
-        sink.emit(images_event(step, "kind nodes", &r));
-        Ok(Some(format!(
-            "{} loaded, {} present",
-            r.transferred.len(),
-            r.skipped.len()
-        )))
-    })
+pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let step = "load images into the kind nodes";
+    let host = host_docker(&mut run.host)?;
+    let mut meter = Meter::new(step);
+    let r = cluster::node_images::load_into_nodes(
+        host,
+        &run.ctx.ws.name,
+        &run.images.into_nodes,
+        &mut copy_progress(&mut meter, sink),
+    )
+    .await?;
+    sink.emit(images_event(step, "kind nodes", &r));
+    Ok(Some(format!(
+        "{} loaded, {} present",
+        r.transferred.len(),
+        r.skipped.len()
+    )))
 }
 
 /// Every rendered object, server-side applied.
-pub fn apply_objects<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let manifests = made(&run.rendered, "the rendered objects")?.manifests();
-        let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
-        let applied = k8s::apply(&client, &manifests).await?;
-        let changed: Vec<String> = applied
+pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let manifests = made(&run.rendered, "the rendered objects")?.manifests();
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let applied = k8s::apply(&client, &manifests).await?;
+    let changed: Vec<String> = applied
+        .iter()
+        .filter(|a| a.changed)
+        .map(|a| format!("{} {}", a.kind, a.name))
+        .collect();
+    run.report.objects_changed = changed.len();
+    let detail = format!("{} objects, {} changed", applied.len(), changed.len());
+    sink.emit(Event::Applied {
+        step: "apply objects".into(),
+        objects: applied
             .iter()
-            .filter(|a| a.changed)
             .map(|a| format!("{} {}", a.kind, a.name))
-            .collect();
-        run.report.objects_changed = changed.len();
-        let detail = format!("{} objects, {} changed", applied.len(), changed.len());
-        sink.emit(Event::Applied {
-            step: "apply objects".into(),
-            objects: applied
-                .iter()
-                .map(|a| format!("{} {}", a.kind, a.name))
-                .collect(),
-            changed,
-        });
-        Ok(Some(detail))
-    })
+            .collect(),
+        changed,
+    });
+    Ok(Some(detail))
 }
 
 /// Every orderer and peer pod Ready.
-pub fn wait_for_pods<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let step = "wait for orderers and peers Ready";
-        let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
-        let ctx = &run.ctx;
-        let pods = ctx.topo.nodes.len();
-        sink.emit(Event::Progress {
-            step: step.into(),
-            message: format!(
-                "waiting up to {}s for {pods} pods ({})",
-                run.opts.wait_timeout.as_secs(),
-                ctx.selector()
-            ),
-        });
-        k8s::wait_pods_ready(
-            &client,
-            &ctx.ws.name,
-            &ctx.selector(),
-            pods,
-            run.opts.wait_timeout,
-        )
-        .await?;
-        sink.emit(Event::PodsReady {
-            step: step.into(),
-            pods,
-        });
-        Ok(Some(format!("{pods} pods")))
-    })
+pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let step = "wait for orderers and peers Ready";
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let ctx = &run.ctx;
+    let pods = ctx.topo.nodes.len();
+    sink.emit(Event::Progress {
+        step: step.into(),
+        message: format!(
+            "waiting up to {}s for {pods} pods ({})",
+            run.opts.wait_timeout.as_secs(),
+            ctx.selector()
+        ),
+    });
+    k8s::wait_pods_ready(
+        &client,
+        &ctx.ws.name,
+        &ctx.selector(),
+        pods,
+        run.opts.wait_timeout,
+    )
+    .await?;
+    sink.emit(Event::PodsReady {
+        step: step.into(),
+        pods,
+    });
+    Ok(Some(format!("{pods} pods")))
 }
 
 /// Fabric's builder and runtime images into every peer's DinD at once: one
 /// export of each image from the host, streamed into all the DinDs that
 /// lack it, each reached through a port-forward to its pod.
-pub fn seed_dind<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
-        let host = host_docker(&mut run.host)?;
-        let ctx = &run.ctx;
-        let peers: Vec<_> = ctx.topo.peers().collect();
-        let mut forwards = Vec::with_capacity(peers.len());
-        let mut dinds = Vec::with_capacity(peers.len());
-        for peer in &peers {
-            let fwd =
-                k8s::port_forward(&client, &ctx.ws.name, &peer.pod_name(), ports::DIND).await?;
-            dinds.push(Daemon::connect_tcp(
-                &format!("tcp://{}", fwd.addr),
-                &format!("dind of {}", peer.name),
-            )?);
-            forwards.push(fwd);
-        }
-        let targets: Vec<&Daemon> = dinds.iter().collect();
-        let mut meter = Meter::new(DIND_STEP);
-        let copied = images::transfer_to_many(
-            host,
-            &targets,
-            &run.images.into_dind,
-            &mut copy_progress(&mut meter, sink),
-        )
-        .await;
-        // A refused port-forward shows up as a reset connection: say
-        // what the API server said instead.
-        let reports = match (copied, forwards.iter().find_map(k8s::Forward::failure)) {
-            (Ok(r), _) => r,
-            (Err(_), Some(refused)) => return Err(FlowError::K8s(refused)),
-            (Err(e), None) => return Err(FlowError::Images(e)),
-        };
-        for (peer, r) in peers.iter().zip(&reports) {
-            sink.emit(images_event(
-                DIND_STEP,
-                &format!("dind of {}", peer.name),
-                r,
-            ));
-        }
-        let copied: usize = reports.iter().map(|r| r.transferred.len()).sum();
-        let present: usize = reports.iter().map(|r| r.skipped.len()).sum();
-        Ok(Some(format!(
-            "{copied} copied, {present} present ({} peers)",
-            reports.len()
-        )))
-    })
+pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let host = host_docker(&mut run.host)?;
+    let ctx = &run.ctx;
+    let peers: Vec<_> = ctx.topo.peers().collect();
+    let mut forwards = Vec::with_capacity(peers.len());
+    let mut dinds = Vec::with_capacity(peers.len());
+    for peer in &peers {
+        let fwd = k8s::port_forward(&client, &ctx.ws.name, &peer.pod_name(), ports::DIND).await?;
+        dinds.push(Daemon::connect_tcp(
+            &format!("tcp://{}", fwd.addr),
+            &format!("dind of {}", peer.name),
+        )?);
+        forwards.push(fwd);
+    }
+    let targets: Vec<&Daemon> = dinds.iter().collect();
+    let mut meter = Meter::new(DIND_STEP);
+    let copied = images::transfer_to_many(
+        host,
+        &targets,
+        &run.images.into_dind,
+        &mut copy_progress(&mut meter, sink),
+    )
+    .await;
+    // A refused port-forward shows up as a reset connection: say
+    // what the API server said instead.
+    let reports = match (copied, forwards.iter().find_map(k8s::Forward::failure)) {
+        (Ok(r), _) => r,
+        (Err(_), Some(refused)) => return Err(FlowError::K8s(refused)),
+        (Err(e), None) => return Err(FlowError::Images(e)),
+    };
+    for (peer, r) in peers.iter().zip(&reports) {
+        sink.emit(images_event(
+            DIND_STEP,
+            &format!("dind of {}", peer.name),
+            r,
+        ));
+    }
+    let copied: usize = reports.iter().map(|r| r.transferred.len()).sum();
+    let present: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    Ok(Some(format!(
+        "{copied} copied, {present} present ({} peers)",
+        reports.len()
+    )))
 }
 
 /// Where the host reaches each node (see [`endpoints_for`]).
-pub fn node_endpoints<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
-        let (endpoints, forwards) = endpoints_for(&client, &run.ctx).await?;
-        let detail = endpoints_detail(&forwards);
-        run.endpoints = Some(endpoints);
-        run.forwards = forwards;
-        Ok(Some(detail))
-    })
+pub async fn node_endpoints<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let (endpoints, forwards) = endpoints_for(&client, &run.ctx).await?;
+    let detail = endpoints_detail(&forwards);
+    run.endpoints = Some(endpoints);
+    run.forwards = forwards;
+    Ok(Some(detail))
 }
 
 /// One channel: its genesis block and every node's join.
-pub fn create_channel<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    name: &'a str,
-    sink: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        let endpoints = made(&run.endpoints, "the node endpoints")?;
-        join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
-        run.report.channels.push(name.to_string());
-        Ok(None)
-    })
+pub async fn create_channel<R: Runner>(
+    run: &mut UpRun<R>,
+    name: &str,
+    sink: &mut dyn Sink,
+) -> StepResult {
+    let endpoints = made(&run.endpoints, "the node endpoints")?;
+    join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
+    run.report.channels.push(name.to_string());
+    Ok(None)
 }
 
 /// A connection profile per org, for SDKs on the host.
-pub fn connection_profiles<'a, R: Runner>(
-    run: &'a mut UpRun<R>,
-    _: &'a str,
-    _: &'a mut dyn Sink,
-) -> StepFuture<'a> {
-    Box::pin(async move {
-        // The port-forwards served the joins; the profiles name host ports.
-        run.forwards.clear();
-        let ctx = &run.ctx;
-        let dir = ctx.profiles_dir();
-        let written = network::profile::write_profiles(&ctx.ws, &ctx.topo, &ctx.crypto, &dir)?;
-        let detail = format!("{} written to {}", written.len(), dir.display());
-        run.report.profiles = written;
-        Ok(Some(detail))
-    })
+pub async fn connection_profiles<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    // The port-forwards served the joins; the profiles name host ports.
+    run.forwards.clear();
+    let ctx = &run.ctx;
+    let dir = ctx.profiles_dir();
+    let written = network::profile::write_profiles(&ctx.ws, &ctx.topo, &ctx.crypto, &dir)?;
+    let detail = format!("{} written to {}", written.len(), dir.display());
+    run.report.profiles = written;
+    Ok(Some(detail))
 }
 
 /// Byte progress of image copies, as transfer events of the meter's step.
