@@ -332,19 +332,8 @@ fn status_reports_its_steps_and_then_the_status_as_json_lines() {
     let ws = tempfile::tempdir().expect("tempdir");
     // A fake kind that knows no clusters.
     let kind = fake_kind(ws.path(), "v0.33.0");
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["status", "-o", "json", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let (out, events) = json_run(ws.path(), &kind, "status");
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
-        .collect();
     let done: Vec<&str> = events
         .iter()
         .filter(|e| e["event"] == "step_done")
@@ -491,6 +480,27 @@ fn fake_kind(dir: &Path, version: &str) -> PathBuf {
     kind
 }
 
+/// `fabdev -w WS COMMAND -o json --kind KIND`, and its JSON events.
+fn json_run(
+    ws: &Path,
+    kind: &Path,
+    command: &str,
+) -> (std::process::Output, Vec<serde_json::Value>) {
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws)
+        .args([command, "-o", "json", "--kind"])
+        .arg(kind)
+        .output()
+        .expect("run");
+    let events = String::from_utf8(out.stdout.clone())
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    (out, events)
+}
+
 #[test]
 fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
     let ws = tempfile::tempdir().expect("tempdir");
@@ -519,19 +529,8 @@ fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
 fn up_json_events_report_a_kind_that_is_too_old() {
     let ws = tempfile::tempdir().expect("tempdir");
     let kind = fake_kind(ws.path(), "v0.20.0");
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["up", "-o", "json", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let (out, events) = json_run(ws.path(), &kind, "up");
     assert_eq!(out.status.code(), Some(1));
-    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
-        .collect();
     let steps: Vec<(&str, &str)> = events
         .iter()
         .map(|e| {

@@ -726,23 +726,23 @@ impl CryptoView {
     }
 
     fn org_msp(&self, org: &str) -> Cow<'_, Folder> {
-        match self.org_msps.get(org) {
-            Some(f) => Cow::Borrowed(f),
-            None => Cow::Owned(Folder {
-                dir: PathBuf::from(org).join("msp"),
-                files: BTreeMap::new(),
-            }),
-        }
+        folder_or_empty(&self.org_msps, org, "msp")
     }
 
     fn node_tls(&self, node: &str) -> Cow<'_, Folder> {
-        match self.orderer_tls.get(node) {
-            Some(f) => Cow::Borrowed(f),
-            None => Cow::Owned(Folder {
-                dir: PathBuf::from(node).join("tls"),
-                files: BTreeMap::new(),
-            }),
-        }
+        folder_or_empty(&self.orderer_tls, node, "tls")
+    }
+}
+
+/// `map[key]`, or an empty folder named `key/sub` (so that errors name a
+/// path) when the view does not hold it.
+fn folder_or_empty<'a>(map: &'a BTreeMap<String, Folder>, key: &str, sub: &str) -> Cow<'a, Folder> {
+    match map.get(key) {
+        Some(f) => Cow::Borrowed(f),
+        None => Cow::Owned(Folder {
+            dir: PathBuf::from(key).join(sub),
+            files: BTreeMap::new(),
+        }),
     }
 }
 
