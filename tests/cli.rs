@@ -351,13 +351,7 @@ fn status_reports_its_steps_and_then_the_status_as_json_lines() {
 
     // In text, the status goes to stdout and the steps to stderr; `-q`
     // leaves the status alone.
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["-q", "status", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let out = with_kind(ws.path(), &kind, &["-q", "status"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let stdout = String::from_utf8(out.stdout.clone()).expect("utf8");
     assert!(
@@ -480,19 +474,25 @@ fn fake_kind(dir: &Path, version: &str) -> PathBuf {
     kind
 }
 
+/// `fabdev -w WS ARGS... --kind KIND`.
+fn with_kind(ws: &Path, kind: &Path, args: &[&str]) -> std::process::Output {
+    fabdev()
+        .arg("-w")
+        .arg(ws)
+        .args(args)
+        .arg("--kind")
+        .arg(kind)
+        .output()
+        .expect("run")
+}
+
 /// `fabdev -w WS COMMAND -o json --kind KIND`, and its JSON events.
 fn json_run(
     ws: &Path,
     kind: &Path,
     command: &str,
 ) -> (std::process::Output, Vec<serde_json::Value>) {
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws)
-        .args([command, "-o", "json", "--kind"])
-        .arg(kind)
-        .output()
-        .expect("run");
+    let out = with_kind(ws, kind, &[command, "-o", "json"]);
     let events = String::from_utf8(out.stdout.clone())
         .expect("utf8")
         .lines()
@@ -587,13 +587,7 @@ fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["down", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let out = with_kind(ws.path(), &kind, &["down"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(
         stderr_of(&out).contains("kind cluster fabdev: not there"),
@@ -606,13 +600,7 @@ fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
         ws.path().join(".fabdev/crypto").is_dir(),
         "crypto is kept without --purge"
     );
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["down", "--purge", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let out = with_kind(ws.path(), &kind, &["down", "--purge"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(
         !ws.path().join(".fabdev/crypto").exists(),

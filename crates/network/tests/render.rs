@@ -648,24 +648,34 @@ fn multi_doc_stream_holds_every_object() {
     }
 }
 
+/// `out` holds exactly the kind config and one file per object, each with
+/// the rendered text.
+fn assert_written(r: &Rendered, out: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(out.join("kind-config.yaml")).unwrap(),
+        r.kind_config
+    );
+    let mut written: Vec<String> = std::fs::read_dir(out.join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    let mut wanted: Vec<String> = r.objects.iter().map(|o| o.file_name.clone()).collect();
+    wanted.sort();
+    assert_eq!(written, wanted, "{}", out.display());
+    for o in &r.objects {
+        let text = std::fs::read_to_string(out.join("manifests").join(&o.file_name)).unwrap();
+        assert_eq!(text, o.yaml, "{}", o.file_name);
+    }
+}
+
 #[test]
 fn write_out_writes_a_new_folder_and_refuses_an_existing_one() {
     let r = render_ws(&default_ws());
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("nested/out");
     render::write_out(&r, &out).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(out.join("kind-config.yaml")).unwrap(),
-        r.kind_config
-    );
-    let mut names: Vec<String> = std::fs::read_dir(out.join("manifests"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    let mut want: Vec<String> = r.objects.iter().map(|o| o.file_name.clone()).collect();
-    want.sort();
-    assert_eq!(names, want);
+    assert_written(&r, &out);
     for o in &r.objects {
         assert_eq!(
             std::fs::read_to_string(out.join("manifests").join(&o.file_name)).unwrap(),
@@ -709,22 +719,7 @@ fn written_folders_hold_exactly_what_was_rendered() {
         let r = render_ws(&ws);
         let out = dir.join(name);
         render::write_out(&r, &out).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(out.join("kind-config.yaml")).unwrap(),
-            r.kind_config
-        );
-        let mut written: Vec<String> = std::fs::read_dir(out.join("manifests"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        written.sort();
-        let mut wanted: Vec<String> = r.objects.iter().map(|o| o.file_name.clone()).collect();
-        wanted.sort();
-        assert_eq!(written, wanted, "{name}");
-        for o in &r.objects {
-            let text = std::fs::read_to_string(out.join("manifests").join(&o.file_name)).unwrap();
-            assert_eq!(text, o.yaml, "{name}: {}", o.file_name);
-        }
+        assert_written(&r, &out);
     }
 }
 

@@ -6,9 +6,8 @@
 use cluster::k8s;
 use network::channel::{self, ChannelEvent, Endpoints};
 
-use super::context::workspace_step;
 use super::endpoints::{endpoints_detail, endpoints_for};
-use super::steps::{Step, StepResult, made, run_steps};
+use super::steps::{Step, StepResult, made, run_flow};
 use super::{Context, FlowError, Options};
 use crate::events::{Event, JoinState, Sink};
 
@@ -51,17 +50,15 @@ pub async fn create_channels(
     endpoints: Option<Endpoints>,
     sink: &mut dyn Sink,
 ) -> Result<Vec<String>, FlowError> {
-    channel::install_crypto_provider();
-    let ctx = workspace_step(opts, sink).await?;
-    let steps = steps(&ctx, only);
-    let mut run = ChannelRun {
+    let steps = |ctx: &Context| steps(ctx, only);
+    let run = run_flow(opts, sink, steps, |ctx| ChannelRun {
         ctx,
         given: endpoints,
         endpoints: None,
         forwards: Vec::new(),
         created: Vec::new(),
-    };
-    run_steps(&mut run, steps, sink).await?;
+    })
+    .await?;
     Ok(run.created)
 }
 

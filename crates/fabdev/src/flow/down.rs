@@ -11,8 +11,8 @@ use cluster::k8s;
 use cluster::kind::{ProcessRunner, Runner};
 use serde::Serialize;
 
-use super::context::{kind_driver, workspace_step};
-use super::steps::{Step, StepResult, run_steps};
+use super::context::kind_driver;
+use super::steps::{Step, StepResult, run_flow};
 use super::up::CREATING_MARKER;
 use super::{Context, FlowError, Options};
 use crate::events::{ClusterState, Event, Sink};
@@ -74,17 +74,16 @@ pub async fn down_with<R: Runner + Clone>(
     purge: bool,
     sink: &mut dyn Sink,
 ) -> Result<DownReport, FlowError> {
-    let ctx = workspace_step(opts, sink).await?;
-    let steps = steps(&ctx, keep_cluster);
-    let mut run = DownRun {
+    let steps = |ctx: &Context| steps(ctx, keep_cluster);
+    let run = run_flow(opts, sink, steps, |ctx| DownRun {
         ctx,
         opts: opts.clone(),
         runner,
         keep_cluster,
         purge,
         report: DownReport::default(),
-    };
-    run_steps(&mut run, steps, sink).await?;
+    })
+    .await?;
     Ok(run.report)
 }
 

@@ -12,8 +12,8 @@ use network::NodeKind;
 use network::channel::{self, Endpoints};
 use serde::Serialize;
 
-use super::context::{kind_driver, workspace_step};
-use super::steps::{Step, StepResult, run_steps};
+use super::context::kind_driver;
+use super::steps::{Step, StepResult, run_flow};
 use super::{Context, FlowError, Options};
 use crate::events::{Event, Sink};
 
@@ -73,18 +73,15 @@ pub async fn status_with<R: Runner + Clone>(
     runner: R,
     sink: &mut dyn Sink,
 ) -> Result<Status, FlowError> {
-    channel::install_crypto_provider();
-    let ctx = workspace_step(opts, sink).await?;
-    let steps = steps(&ctx);
-    let mut run = StatusRun {
+    let run = run_flow(opts, sink, steps, |ctx| StatusRun {
         ctx,
         opts: opts.clone(),
         runner,
         cluster_exists: false,
         pods: Vec::new(),
         nodes: Vec::new(),
-    };
-    run_steps(&mut run, steps, sink).await?;
+    })
+    .await?;
     let status = Status {
         workspace: run.ctx.ws.name.clone(),
         cluster_exists: run.cluster_exists,

@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::FlowError;
+use super::context::workspace_step;
+use super::{Context, FlowError, Options};
 use crate::events::{Sink, run_step};
 
 /// What a step returns: the detail its `step_done` line shows.
@@ -69,6 +70,23 @@ pub async fn run_steps<S: Send>(
         .await?;
     }
     Ok(())
+}
+
+/// Every flow: the `workspace` step, then the flow's `steps` over the state
+/// `state` makes from the loaded workspace. Returns that state, as the
+/// last step left it.
+pub(crate) async fn run_flow<S: Send>(
+    opts: &Options,
+    sink: &mut dyn Sink,
+    steps: impl FnOnce(&Context) -> Vec<Step<S>>,
+    state: impl FnOnce(Context) -> S,
+) -> Result<S, FlowError> {
+    network::channel::install_crypto_provider();
+    let ctx = workspace_step(opts, sink).await?;
+    let steps = steps(&ctx);
+    let mut state = state(ctx);
+    run_steps(&mut state, steps, sink).await?;
+    Ok(state)
 }
 
 /// What a step needs from an earlier one, or [`FlowError::StepOrder`].

@@ -31,6 +31,12 @@ fn workspace() -> tempfile::TempDir {
     dir
 }
 
+/// Writes `<dir>/.fabdev/<name>`.
+fn state_file(dir: &Path, name: &str, text: &str) {
+    std::fs::create_dir_all(dir.join(STATE_DIR)).unwrap();
+    std::fs::write(dir.join(STATE_DIR).join(name), text).unwrap();
+}
+
 /// Options whose kind binary is a file that exists (the fake runner answers
 /// in its place).
 fn options(dir: &Path) -> Options {
@@ -190,8 +196,7 @@ fn up_fails_in_its_crypto_and_kind_steps() {
     let dir = workspace();
     let opts = options(dir.path());
     // A file where the crypto folder goes.
-    std::fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
-    std::fs::write(dir.path().join(".fabdev/crypto"), "not a folder").unwrap();
+    state_file(dir.path(), "crypto", "not a folder");
     let fail = failure_of(async |s: &mut dyn Sink| up_with(&opts, KIND_OK, s).await);
     assert_eq!(fail, "crypto material");
     std::fs::remove_file(dir.path().join(".fabdev/crypto")).unwrap();
@@ -219,8 +224,7 @@ fn down_and_status_fail_in_their_kind_cluster_step() {
 fn a_bad_kubeconfig_fails_the_step_that_needs_the_cluster() {
     let dir = workspace();
     let opts = options(dir.path());
-    std::fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
-    std::fs::write(dir.path().join(".fabdev/kubeconfig"), "not: [a kubeconfig").unwrap();
+    state_file(dir.path(), "kubeconfig", "not: [a kubeconfig");
     let fail = failure_of(async |s: &mut dyn Sink| status_with(&opts, KIND_OK, s).await);
     assert_eq!(fail, "pods");
     let fail = failure_of(async |s: &mut dyn Sink| down_with(&opts, KIND_OK, true, false, s).await);

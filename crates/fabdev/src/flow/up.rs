@@ -28,16 +28,16 @@ use std::path::{Path, PathBuf};
 use cluster::images::{self, Daemon, ImageEvent, TransferReport};
 use cluster::k8s;
 use cluster::kind::{Kind, ProcessRunner, Runner};
-use network::channel::{self, Endpoints};
+use network::channel::Endpoints;
 use network::render::Rendered;
 use network::topology::ports;
 use serde::Serialize;
 
 use super::channel::join_every_node;
-use super::context::{kind_driver, workspace_step};
+use super::context::kind_driver;
 use super::endpoints::{endpoints_detail, endpoints_for};
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
-use super::steps::{Step, StepResult, made, run_steps};
+use super::steps::{Step, StepResult, made, run_flow};
 use super::{Context, FlowError, ImagesToLoad, Options};
 use crate::events::{ClusterState, Event, Meter, Sink};
 
@@ -135,10 +135,7 @@ pub async fn up_with<R: Runner + Clone>(
     runner: R,
     sink: &mut dyn Sink,
 ) -> Result<UpReport, FlowError> {
-    channel::install_crypto_provider();
-    let ctx = workspace_step(opts, sink).await?;
-    let steps = steps(&ctx);
-    let mut run = UpRun {
+    let run = run_flow(opts, sink, steps, |ctx| UpRun {
         images: ctx.images(),
         ctx,
         opts: opts.clone(),
@@ -150,8 +147,8 @@ pub async fn up_with<R: Runner + Clone>(
         endpoints: None,
         forwards: Vec::new(),
         report: UpReport::default(),
-    };
-    run_steps(&mut run, steps, sink).await?;
+    })
+    .await?;
     Ok(run.report)
 }
 
