@@ -4,6 +4,7 @@
 //! Steps: `workspace`, `node endpoints`, then `channel <name>` per channel.
 
 use cluster::k8s;
+use cluster::kind::Runner;
 use network::channel::{self, ChannelEvent, Endpoints};
 
 use super::endpoints::{endpoints_detail, endpoints_for};
@@ -45,7 +46,7 @@ pub fn steps(ctx: &Context, only: Option<&str>) -> Vec<Step<ChannelRun>> {
 /// channel), through `endpoints` when given, else the cluster's (port
 /// mappings, or port-forwards when they do not answer), else the host ports.
 pub async fn create_channels(
-    opts: &Options,
+    opts: &Options<impl Runner>,
     only: Option<&str>,
     endpoints: Option<Endpoints>,
     sink: &mut dyn Sink,

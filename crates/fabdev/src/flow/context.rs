@@ -15,8 +15,8 @@ use crate::events::{Sink, run_step};
 pub const STATE_DIR: &str = ".fabdev";
 
 /// The first step of every flow: the workspace's spec and state folder.
-pub(crate) async fn workspace_step(
-    opts: &Options,
+pub(crate) async fn workspace_step<R: Runner>(
+    opts: &Options<R>,
     sink: &mut dyn Sink,
 ) -> Result<Context, FlowError> {
     run_step(
@@ -28,9 +28,13 @@ pub(crate) async fn workspace_step(
     .await
 }
 
-/// The kind binary of `opts` (`--kind`, `$FABDEV_KIND`, PATH), run through `runner`.
-pub(crate) fn kind_driver<R: Runner>(opts: &Options, runner: R) -> Result<Kind<R>, FlowError> {
-    Ok(Kind::new(kind::find_kind(opts.kind.as_deref())?, runner))
+/// The kind binary of `opts` (`--kind`, `$FABDEV_KIND`, PATH), run
+/// through its runner.
+pub(crate) fn kind_driver<R: Runner + Clone>(opts: &Options<R>) -> Result<Kind<R>, FlowError> {
+    Ok(Kind::new(
+        kind::find_kind(opts.kind.as_deref())?,
+        opts.runner.clone(),
+    ))
 }
 
 /// The workspace and where its state lives: what every step of every flow
@@ -62,7 +66,7 @@ impl ImagesToLoad {
 
 impl Context {
     /// Load the workspace of `opts` (see [`Context::load_from`]).
-    pub fn load(opts: &Options) -> Result<Context, FlowError> {
+    pub fn load<R: Runner>(opts: &Options<R>) -> Result<Context, FlowError> {
         Context::load_from(&opts.workspace_dir, opts.spec.as_deref())
     }
 

@@ -29,8 +29,7 @@ pub struct DownReport {
 #[derive(Debug)]
 pub struct DownRun<R: Runner = ProcessRunner> {
     pub ctx: Context,
-    opts: Options,
-    runner: R,
+    opts: Options<R>,
     keep_cluster: bool,
     purge: bool,
     pub report: DownReport,
@@ -56,20 +55,9 @@ pub fn steps<R: Runner + Clone>(ctx: &Context, keep_cluster: bool) -> Vec<Step<D
 }
 
 /// Remove the cluster (or only the namespace with `keep_cluster`) and the
-/// runtime state; keep the crypto unless `purge`. kind runs as a process.
-pub async fn down(
-    opts: &Options,
-    keep_cluster: bool,
-    purge: bool,
-    sink: &mut dyn Sink,
-) -> Result<DownReport, FlowError> {
-    down_with(opts, ProcessRunner, keep_cluster, purge, sink).await
-}
-
-/// [`down`], running kind through `runner`.
-pub async fn down_with<R: Runner + Clone>(
-    opts: &Options,
-    runner: R,
+/// runtime state; keep the crypto unless `purge`.
+pub async fn down<R: Runner + Clone>(
+    opts: &Options<R>,
     keep_cluster: bool,
     purge: bool,
     sink: &mut dyn Sink,
@@ -78,7 +66,6 @@ pub async fn down_with<R: Runner + Clone>(
     let run = run_flow(opts, sink, steps, |ctx| DownRun {
         ctx,
         opts: opts.clone(),
-        runner,
         keep_cluster,
         purge,
         report: DownReport::default(),
@@ -108,7 +95,7 @@ pub async fn delete_cluster<R: Runner + Clone>(
     run: &mut DownRun<R>,
     sink: &mut dyn Sink,
 ) -> StepResult {
-    let kind = kind_driver(&run.opts, run.runner.clone())?;
+    let kind = kind_driver(&run.opts)?;
     let name = &run.ctx.ws.name;
     let deleted = kind.exists(name).await?;
     if deleted {

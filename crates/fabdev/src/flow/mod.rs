@@ -21,9 +21,9 @@
 //! Every step is idempotent, so `up` on a healthy network changes nothing,
 //! and `up` after an interrupted run completes what is missing.
 //!
-//! The kind binary is run through `cluster::kind::Runner`: the flows'
-//! `*_with` forms take one (tests give a fake), the plain forms run kind as
-//! a process.
+//! The kind binary is run through the `cluster::kind::Runner` of the
+//! [`Options`]: a process by default, a fake in tests
+//! ([`Options::with_runner`]).
 
 pub mod channel;
 mod context;
@@ -37,18 +37,20 @@ pub mod up;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cluster::kind::{ProcessRunner, Runner};
+
 pub use channel::create_channels;
 pub use context::{Context, ImagesToLoad, STATE_DIR};
-pub use down::{DownReport, down, down_with};
+pub use down::{DownReport, down};
 pub use endpoints::endpoints_for;
 pub use prepare::{ensure_crypto, prepare, render_objects};
-pub use status::{NodeStatus, Status, status, status_with};
+pub use status::{NodeStatus, Status, status};
 pub use steps::{Step, StepFuture, run_steps};
-pub use up::{CREATING_MARKER, UpReport, up, up_with};
+pub use up::{CREATING_MARKER, UpReport, up};
 
 /// What a flow needs to know.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct Options<R: Runner = ProcessRunner> {
     /// The workspace folder (its `.fabdev/` holds the state).
     pub workspace_dir: PathBuf,
     /// The spec file; default `<workspace_dir>/fabdev.yaml` (or the default network).
@@ -57,6 +59,8 @@ pub struct Options {
     pub kind: Option<PathBuf>,
     /// Deadline of each wait (nodes, pods).
     pub wait_timeout: Duration,
+    /// How the kind binary is run.
+    pub runner: R,
 }
 
 impl Options {
@@ -66,6 +70,20 @@ impl Options {
             spec: None,
             kind: None,
             wait_timeout: Duration::from_secs(600),
+            runner: ProcessRunner,
+        }
+    }
+}
+
+impl<R: Runner> Options<R> {
+    /// The same options, running kind through `runner`.
+    pub fn with_runner<S: Runner>(self, runner: S) -> Options<S> {
+        Options {
+            workspace_dir: self.workspace_dir,
+            spec: self.spec,
+            kind: self.kind,
+            wait_timeout: self.wait_timeout,
+            runner,
         }
     }
 }

@@ -42,8 +42,7 @@ pub struct Status {
 #[derive(Debug)]
 pub struct StatusRun<R: Runner = ProcessRunner> {
     pub ctx: Context,
-    opts: Options,
-    runner: R,
+    opts: Options<R>,
     cluster_exists: bool,
     /// Pod name → Ready.
     pods: Vec<(String, bool)>,
@@ -61,22 +60,14 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<StatusRun<R>>> {
     ]
 }
 
-/// The cluster, each node's pod readiness and channel membership; kind
-/// runs as a process.
-pub async fn status(opts: &Options, sink: &mut dyn Sink) -> Result<Status, FlowError> {
-    status_with(opts, ProcessRunner, sink).await
-}
-
-/// [`status`], running kind through `runner`.
-pub async fn status_with<R: Runner + Clone>(
-    opts: &Options,
-    runner: R,
+/// The cluster, each node's pod readiness and channel membership.
+pub async fn status<R: Runner + Clone>(
+    opts: &Options<R>,
     sink: &mut dyn Sink,
 ) -> Result<Status, FlowError> {
     let run = run_flow(opts, sink, steps, |ctx| StatusRun {
         ctx,
         opts: opts.clone(),
-        runner,
         cluster_exists: false,
         pods: Vec::new(),
         nodes: Vec::new(),
@@ -96,7 +87,7 @@ pub async fn find_cluster<R: Runner + Clone>(
     run: &mut StatusRun<R>,
     _: &mut dyn Sink,
 ) -> StepResult {
-    let kind = kind_driver(&run.opts, run.runner.clone())?;
+    let kind = kind_driver(&run.opts)?;
     run.cluster_exists = kind.exists(&run.ctx.ws.name).await?;
     Ok(Some(
         if run.cluster_exists {

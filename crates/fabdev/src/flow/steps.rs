@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use cluster::kind::Runner;
+
 use super::context::workspace_step;
 use super::{Context, FlowError, Options};
 use crate::events::{Sink, run_step};
@@ -75,8 +77,8 @@ pub async fn run_steps<S: Send>(
 /// Every flow: the `workspace` step, then the flow's `steps` over the state
 /// `state` makes from the loaded workspace. Returns that state, as the
 /// last step left it.
-pub(crate) async fn run_flow<S: Send>(
-    opts: &Options,
+pub(crate) async fn run_flow<S: Send, R: Runner>(
+    opts: &Options<R>,
     sink: &mut dyn Sink,
     steps: impl FnOnce(&Context) -> Vec<Step<S>>,
     state: impl FnOnce(Context) -> S,

@@ -178,12 +178,14 @@ fn failure_of<T: std::fmt::Debug>(
 #[test]
 fn a_workspace_that_does_not_exist_fails_the_workspace_step_of_every_flow() {
     let opts = options(Path::new("/nonexistent/fabdev-ws"));
-    let fail = failure_of(async |s: &mut dyn Sink| up_with(&opts, KIND_OK, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(KIND_OK), s).await);
+    assert_eq!(fail, "workspace");
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        down(&opts.clone().with_runner(KIND_OK), false, false, s).await
+    });
     assert_eq!(fail, "workspace");
     let fail =
-        failure_of(async |s: &mut dyn Sink| down_with(&opts, KIND_OK, false, false, s).await);
-    assert_eq!(fail, "workspace");
-    let fail = failure_of(async |s: &mut dyn Sink| status_with(&opts, KIND_OK, s).await);
+        failure_of(async |s: &mut dyn Sink| status(&opts.clone().with_runner(KIND_OK), s).await);
     assert_eq!(fail, "workspace");
     let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
     assert_eq!(fail, "workspace");
@@ -197,7 +199,7 @@ fn up_fails_in_its_crypto_and_kind_steps() {
     let opts = options(dir.path());
     // A file where the crypto folder goes.
     state_file(dir.path(), "crypto", "not a folder");
-    let fail = failure_of(async |s: &mut dyn Sink| up_with(&opts, KIND_OK, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(KIND_OK), s).await);
     assert_eq!(fail, "crypto material");
     std::fs::remove_file(dir.path().join(".fabdev/crypto")).unwrap();
 
@@ -205,7 +207,7 @@ fn up_fails_in_its_crypto_and_kind_steps() {
         version: "v0.20.0",
         ..KIND_OK
     };
-    let fail = failure_of(async |s: &mut dyn Sink| up_with(&opts, old, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(old), s).await);
     assert_eq!(fail, "kind");
 }
 
@@ -213,10 +215,13 @@ fn up_fails_in_its_crypto_and_kind_steps() {
 fn down_and_status_fail_in_their_kind_cluster_step() {
     let dir = workspace();
     let opts = options(dir.path());
-    let fail =
-        failure_of(async |s: &mut dyn Sink| down_with(&opts, KIND_BROKEN, false, false, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        down(&opts.clone().with_runner(KIND_BROKEN), false, false, s).await
+    });
     assert_eq!(fail, "kind cluster fabdev");
-    let fail = failure_of(async |s: &mut dyn Sink| status_with(&opts, KIND_BROKEN, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        status(&opts.clone().with_runner(KIND_BROKEN), s).await
+    });
     assert_eq!(fail, "kind cluster fabdev");
 }
 
@@ -225,9 +230,12 @@ fn a_bad_kubeconfig_fails_the_step_that_needs_the_cluster() {
     let dir = workspace();
     let opts = options(dir.path());
     state_file(dir.path(), "kubeconfig", "not: [a kubeconfig");
-    let fail = failure_of(async |s: &mut dyn Sink| status_with(&opts, KIND_OK, s).await);
+    let fail =
+        failure_of(async |s: &mut dyn Sink| status(&opts.clone().with_runner(KIND_OK), s).await);
     assert_eq!(fail, "pods");
-    let fail = failure_of(async |s: &mut dyn Sink| down_with(&opts, KIND_OK, true, false, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        down(&opts.clone().with_runner(KIND_OK), true, false, s).await
+    });
     assert_eq!(fail, "namespace fabdev");
     let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
     assert_eq!(fail, "node endpoints");

@@ -60,8 +60,7 @@ pub struct UpReport {
 /// makes for the later ones.
 pub struct UpRun<R: Runner = ProcessRunner> {
     pub ctx: Context,
-    opts: Options,
-    runner: R,
+    opts: Options<R>,
     images: ImagesToLoad,
     rendered: Option<Rendered>,
     kind: Option<Kind<R>>,
@@ -124,22 +123,15 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     steps
 }
 
-/// Bring the network up, running kind as a process.
-pub async fn up(opts: &Options, sink: &mut dyn Sink) -> Result<UpReport, FlowError> {
-    up_with(opts, ProcessRunner, sink).await
-}
-
-/// Bring the network up, running kind through `runner`.
-pub async fn up_with<R: Runner + Clone>(
-    opts: &Options,
-    runner: R,
+/// Bring the network up.
+pub async fn up<R: Runner + Clone>(
+    opts: &Options<R>,
     sink: &mut dyn Sink,
 ) -> Result<UpReport, FlowError> {
     let run = run_flow(opts, sink, steps, |ctx| UpRun {
         images: ctx.images(),
         ctx,
         opts: opts.clone(),
-        runner,
         rendered: None,
         kind: None,
         host: None,
@@ -187,7 +179,7 @@ pub async fn render_objects<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> 
 
 /// The kind binary (`--kind`, `$FABDEV_KIND`, PATH) and its version.
 pub async fn find_kind<R: Runner + Clone>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
-    let kind = kind_driver(&run.opts, run.runner.clone())?;
+    let kind = kind_driver(&run.opts)?;
     kind.version().await?;
     let detail = kind.bin().display().to_string();
     run.kind = Some(kind);
