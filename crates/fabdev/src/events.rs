@@ -527,6 +527,79 @@ mod tests {
     }
 
     #[test]
+    fn quiet_text_shows_only_failures_and_results() {
+        let mut buf = Vec::new();
+        {
+            let mut r = TextReporter::new(&mut buf, false, Verbosity::Quiet);
+            r.emit(Event::StepStarted { step: "s".into() });
+            r.emit(Event::Progress {
+                step: "s".into(),
+                message: "waiting".into(),
+            });
+            r.emit(Event::StepDone {
+                step: "s".into(),
+                elapsed: Duration::from_millis(10),
+                detail: None,
+            });
+            r.emit(Event::Note {
+                message: "note".into(),
+            });
+            r.emit(Event::Channel {
+                step: "channel c".into(),
+                channel: "c".into(),
+                node: "peer0-org1".into(),
+                state: JoinState::Joined,
+                error: None,
+            });
+            r.emit(Event::Check(Check {
+                name: "kind".into(),
+                verdict: Verdict::Fail,
+                detail: "not found".into(),
+                hint: Some("install it".into()),
+            }));
+            r.emit(Event::StepFailed {
+                step: "t".into(),
+                elapsed: Duration::from_millis(10),
+                error: "boom".into(),
+            });
+        }
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            " ✗ kind     not found\n            hint: install it\n ✗ t (0.0s)\n   boom\n"
+        );
+    }
+
+    #[test]
+    fn channel_joins_are_lines_and_joining_is_progress() {
+        let join = |state, error: Option<&str>| Event::Channel {
+            step: "channel c".into(),
+            channel: "c".into(),
+            node: "peer0-org1".into(),
+            state,
+            error: error.map(str::to_string),
+        };
+        let mut buf = Vec::new();
+        {
+            let mut r = TextReporter::new(&mut buf, false, Verbosity::Verbose);
+            r.emit(join(JoinState::Joining, None));
+            r.emit(join(JoinState::Joined, None));
+            r.emit(join(JoinState::AlreadyJoined, None));
+            r.emit(join(JoinState::Failed, Some("refused")));
+        }
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "   channel c: joining peer0-org1\n   peer0-org1 joined\n   peer0-org1 already joined\n   peer0-org1 failed: refused\n"
+        );
+        let mut buf = Vec::new();
+        JsonReporter::new(&mut buf).emit(join(JoinState::AlreadyJoined, None));
+        let line: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({"event": "channel", "step": "channel c", "channel": "c", "node": "peer0-org1", "state": "already_joined"})
+        );
+    }
+
+    #[test]
     fn verbose_text_shows_progress_lines() {
         let mut buf = Vec::new();
         TextReporter::new(&mut buf, false, Verbosity::Verbose).emit(Event::Progress {
