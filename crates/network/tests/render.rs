@@ -652,19 +652,20 @@ fn multi_doc_stream_holds_every_object() {
 /// the rendered text.
 fn assert_written(r: &Rendered, out: &Path) {
     assert_eq!(
-        std::fs::read_to_string(out.join("kind-config.yaml")).unwrap(),
+        std::fs::read_to_string(out.join("kind-config.yaml")).expect("kind config"),
         r.kind_config
     );
     let mut written: Vec<String> = std::fs::read_dir(out.join("manifests"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .expect("manifests folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     written.sort();
     let mut wanted: Vec<String> = r.objects.iter().map(|o| o.file_name.clone()).collect();
     wanted.sort();
     assert_eq!(written, wanted, "{}", out.display());
     for o in &r.objects {
-        let text = std::fs::read_to_string(out.join("manifests").join(&o.file_name)).unwrap();
+        let text =
+            std::fs::read_to_string(out.join("manifests").join(&o.file_name)).expect("manifest");
         assert_eq!(text, o.yaml, "{}", o.file_name);
     }
 }
