@@ -12,7 +12,7 @@ use crate::cli::{
 };
 use crate::error::CliError;
 use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
-use fabdev::flow::{self, Context};
+use fabdev::flow::{self, Context, STATE_DIR};
 
 /// Progress notes on stderr, silenced by `-q`.
 struct Notes {
@@ -205,17 +205,21 @@ fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
             });
         }
     };
-    let has_entry = current
-        .lines()
-        .any(|l| matches!(l.trim(), ".fabdev" | ".fabdev/" | "/.fabdev" | "/.fabdev/"));
+    // `.fabdev`, `.fabdev/`, `/.fabdev` or `/.fabdev/`.
+    let has_entry = current.lines().any(|l| {
+        let l = l.trim();
+        l.strip_prefix('/').unwrap_or(l).trim_end_matches('/') == STATE_DIR
+    });
     if !has_entry {
         let mut next = current.clone();
         if !next.is_empty() && !next.ends_with('\n') {
             next.push('\n');
         }
-        next.push_str("# fabdev state: crypto material, packages, kubeconfig\n.fabdev/\n");
+        next.push_str(&format!(
+            "# fabdev state: crypto material, packages, kubeconfig\n{STATE_DIR}/\n"
+        ));
         write_atomic(&gitignore, next.as_bytes())?;
-        notes.say(&format!(" ✓ added .fabdev/ to {}", gitignore.display()));
+        notes.say(&format!(" ✓ added {STATE_DIR}/ to {}", gitignore.display()));
     }
     Ok(())
 }
