@@ -1,6 +1,12 @@
 //! The genesis block of an application channel: what `configtxgen
 //! -outputBlock` makes from a channel profile, built here from the workspace,
-//! its topology and its crypto folder, with no Fabric binary.
+//! its topology and its crypto material, with no Fabric binary.
+//!
+//! Building is pure: [`genesis_block_from`] takes the certificates and MSP
+//! files as bytes, in a [`CryptoView`] read from the crypto folder once
+//! ([`CryptoView::read`]); [`genesis_block`] and [`genesis_block_with`] do
+//! both. Decoding a block back, for tests and comparison with
+//! configtxlator, is [`describe_block`] (`genesis/describe.rs`).
 //!
 //! The block follows Fabric's own construction (v2.5.16 and v3.1.5 agree on
 //! every point below):
