@@ -30,7 +30,7 @@ pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4.2";
 /// for Fabric's 2 s default to cut a block.
 pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 250;
 
-/// The commented file `fabdev init` writes. It parses to [`Workspace::default_for`].
+/// The commented file `fabdev init` writes. It parses to [`Workspace::default_network`].
 pub const INIT_TEMPLATE: &str = include_str!("init_template.yaml");
 
 // ---------------------------------------------------------------------------
