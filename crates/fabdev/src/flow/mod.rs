@@ -45,7 +45,7 @@ pub use down::{DownReport, down};
 pub use endpoints::endpoints_for;
 pub use prepare::{ensure_crypto, prepare, render_objects};
 pub use status::{NodeStatus, Status, status};
-pub use steps::{Step, StepFuture, run_steps};
+pub use steps::{Step, StepFn, StepFuture, StepResult, run_steps};
 pub use up::{CREATING_MARKER, UpReport, up};
 
 /// What a flow needs to know.

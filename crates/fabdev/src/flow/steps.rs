@@ -13,8 +13,7 @@ use crate::events::{Sink, run_step};
 pub type StepResult = Result<Option<String>, FlowError>;
 
 /// A step's function as the list holds it: its `async fn`, boxed.
-pub type StepFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Option<String>, FlowError>> + Send + 'a>>;
+pub type StepFuture<'a> = Pin<Box<dyn Future<Output = StepResult> + Send + 'a>>;
 
 /// A step's function: the flow's state, the step's item (the image of an
 /// `image …` step, the channel of a `channel …` step; empty for the
