@@ -771,3 +771,86 @@ fn ctrl_c_during_up_stops_cleanly() {
     );
     assert!(marker.is_file(), "a failed create keeps the marker");
 }
+
+/// `up` as far as this machine goes without kind: the images are found on
+/// the host's Docker (the test setup starts it; each image is a tiny local
+/// one), each reported as a typed `images` event, and a kind that cannot
+/// export the kubeconfig of its existing cluster fails the cluster step,
+/// in JSON as that step's `step_failed`.
+#[test]
+fn up_finds_its_images_on_the_host_then_fails_in_the_cluster_step() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let tag = format!("fabdev-test/cli-up:{}", std::process::id());
+    // An empty image, made locally: no registry involved.
+    let import = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("tar cf - -T /dev/null | docker import - {tag}"))
+        .output()
+        .expect("docker import");
+    assert!(import.status.success(), "{}", stderr_of(&import));
+    let names = ["orderer", "peer", "dind", "ccenv", "baseos", "nodeenv"];
+    let image = |what: &str| format!("{tag}-{what}");
+    for what in names {
+        let tagged = std::process::Command::new("docker")
+            .args(["tag", &tag, &image(what)])
+            .status()
+            .expect("docker tag");
+        assert!(tagged.success());
+    }
+    let images: Vec<String> = names.iter().map(|w| format!("{w}: {}", image(w))).collect();
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nimages: {{ {} }}\n",
+            images.join(", ")
+        ),
+    )
+    .expect("spec");
+    // A kind whose cluster exists but that refuses everything else.
+    let kind = ws.path().join("kind");
+    std::fs::write(
+        &kind,
+        "#!/bin/sh\ncase \"$1\" in\n  version) echo 'kind v0.33.0 go1.24.2 linux/amd64';;\n  get) echo fabdev;;\n  *) echo 'no' >&2; exit 1;;\nesac\n",
+    )
+    .expect("fake kind");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let (out, events) = json_run(ws.path(), &kind, "up");
+    for what in names {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &image(what)])
+            .output();
+    }
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", &tag])
+        .output();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    for what in names {
+        let step = format!("image {}", image(what));
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "step_done" && e["step"] == step),
+            "{step}: {events:#?}"
+        );
+        assert!(
+            events.iter().any(|e| e["event"] == "images"
+                && e["step"] == step
+                && e["target"] == "host Docker"
+                && e["present"] == serde_json::json!([image(what)])),
+            "{step}: {events:#?}"
+        );
+    }
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "step_failed", "{events:#?}");
+    assert_eq!(last["step"], "kind cluster fabdev");
+    assert!(
+        last["error"]
+            .as_str()
+            .expect("error")
+            .contains("export kubeconfig"),
+        "{last}"
+    );
+}

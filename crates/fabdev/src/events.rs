@@ -54,8 +54,9 @@ pub enum Event {
         name: String,
         state: ClusterState,
     },
-    /// Images copied into a target (the kind nodes, the peers' DinD
-    /// daemons), and those it had already.
+    /// Images copied into a target (pulled into the host's Docker, loaded
+    /// into the kind nodes, seeded into a peer's DinD), and those it had
+    /// already.
     Images {
         step: String,
         target: String,

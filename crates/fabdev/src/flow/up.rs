@@ -193,19 +193,34 @@ pub async fn pull_image<R: Runner>(
     sink: &mut dyn Sink,
 ) -> StepResult {
     let host = host_docker(&mut run.host)?;
-    let mut meter = Meter::new(&format!("image {image}"));
-    images::ensure_pulled(host, image, &mut |ev: ImageEvent| {
-        if let ImageEvent::Pulling {
+    let step = format!("image {image}");
+    let mut meter = Meter::new(&step);
+    let mut pulled = false;
+    images::ensure_pulled(host, image, &mut |ev: ImageEvent| match ev {
+        ImageEvent::Pulling {
             bytes_done,
             bytes_total,
             ..
-        } = ev
-            && let Some(e) = meter.update(image, bytes_done, bytes_total)
-        {
-            sink.emit(e);
+        } => {
+            if let Some(e) = meter.update(image, bytes_done, bytes_total) {
+                sink.emit(e);
+            }
         }
+        ImageEvent::Pulled { .. } => pulled = true,
+        _ => {}
     })
     .await?;
+    let (copied, present) = if pulled {
+        (vec![image.to_string()], vec![])
+    } else {
+        (vec![], vec![image.to_string()])
+    };
+    sink.emit(Event::Images {
+        step,
+        target: "host Docker".into(),
+        copied,
+        present,
+    });
     Ok(None)
 }
 
