@@ -846,11 +846,6 @@ fn up_finds_its_images_on_the_host_then_fails_in_the_cluster_step() {
     let last = events.last().expect("events");
     assert_eq!(last["event"], "step_failed", "{events:#?}");
     assert_eq!(last["step"], "kind cluster fabdev");
-    assert!(
-        last["error"]
-            .as_str()
-            .expect("error")
-            .contains("export kubeconfig"),
-        "{last}"
-    );
+    let error = last["error"].as_str().unwrap_or_default();
+    assert!(error.contains("export kubeconfig"), "{last}");
 }

@@ -497,76 +497,73 @@ mod tests {
         assert!(matches!(&events[3], Event::StepFailed { error, .. } if error == "boom"));
     }
 
-    #[test]
-    fn text_lines_without_a_terminal() {
-        let mut buf = Vec::new();
-        {
-            let mut r = TextReporter::new(&mut buf, false, Verbosity::Normal);
-            r.emit(Event::StepStarted {
+    /// A started, progressing and finished step, then a failed one.
+    fn step_events() -> Vec<Event> {
+        vec![
+            Event::StepStarted {
                 step: "wait for nodes".into(),
-            });
-            r.emit(Event::Progress {
+            },
+            Event::Progress {
                 step: "wait for nodes".into(),
                 message: "1 of 1 NotReady".into(),
-            });
-            r.emit(Event::StepDone {
+            },
+            Event::StepDone {
                 step: "wait for nodes".into(),
                 elapsed: Duration::from_millis(1234),
                 detail: None,
-            });
-            r.emit(Event::StepFailed {
+            },
+            Event::StepFailed {
                 step: "apply".into(),
                 elapsed: Duration::from_millis(50),
                 error: "cannot apply StatefulSet x\nhint: y".into(),
-            });
+            },
+        ]
+    }
+
+    /// What a text reporter without a terminal writes for `events`.
+    fn text_of(verbosity: Verbosity, events: Vec<Event>) -> String {
+        let mut buf = Vec::new();
+        {
+            let mut r = TextReporter::new(&mut buf, false, verbosity);
+            for e in events {
+                r.emit(e);
+            }
         }
-        let text = String::from_utf8(buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn text_lines_without_a_terminal() {
         assert_eq!(
-            text,
+            text_of(Verbosity::Normal, step_events()),
             " ✓ wait for nodes (1.2s)\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
         );
     }
 
     #[test]
     fn quiet_text_shows_only_failures_and_results() {
-        let mut buf = Vec::new();
-        {
-            let mut r = TextReporter::new(&mut buf, false, Verbosity::Quiet);
-            r.emit(Event::StepStarted { step: "s".into() });
-            r.emit(Event::Progress {
-                step: "s".into(),
-                message: "waiting".into(),
-            });
-            r.emit(Event::StepDone {
-                step: "s".into(),
-                elapsed: Duration::from_millis(10),
-                detail: None,
-            });
-            r.emit(Event::Note {
+        let mut events = vec![
+            Event::Note {
                 message: "note".into(),
-            });
-            r.emit(Event::Channel {
+            },
+            Event::Channel {
                 step: "channel c".into(),
                 channel: "c".into(),
                 node: "peer0-org1".into(),
                 state: JoinState::Joined,
                 error: None,
-            });
-            r.emit(Event::Check(Check {
+            },
+            Event::Check(Check {
                 name: "kind".into(),
                 verdict: Verdict::Fail,
                 detail: "not found".into(),
                 hint: Some("install it".into()),
-            }));
-            r.emit(Event::StepFailed {
-                step: "t".into(),
-                elapsed: Duration::from_millis(10),
-                error: "boom".into(),
-            });
-        }
+            }),
+        ];
+        events.extend(step_events());
         assert_eq!(
-            String::from_utf8(buf).unwrap(),
-            " ✗ kind     not found\n            hint: install it\n ✗ t (0.0s)\n   boom\n"
+            text_of(Verbosity::Quiet, events),
+            " ✗ kind     not found\n            hint: install it\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
         );
     }
 
