@@ -1,8 +1,10 @@
 //! Channel genesis blocks: built from real generated crypto, decoded back with
-//! prost and checked piece by piece against what configtxgen would write
-//! (groups, values, policies, capabilities, consenters, MSPs, anchor peers,
-//! block header, data hash and metadata), plus determinism, the describe
-//! output (snapshot) and the errors.
+//! prost and checked piece by piece against configtxgen's construction as
+//! Fabric's source describes it (groups, values, policies, capabilities,
+//! consenters, MSPs, anchor peers, block header, data hash and metadata),
+//! plus determinism, the describe output (snapshot) and the errors. Nothing
+//! here runs configtxgen: comparing with its output is for the tests that
+//! run real Fabric binaries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
