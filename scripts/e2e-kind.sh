@@ -43,10 +43,12 @@ echo "==> fabdev up (first run)"
 "$fabdev" -w "$ws" up -o json | tee "$logs/up1.jsonl"
 
 echo "==> fabdev status"
-"$fabdev" -w "$ws" status -o json | tee "$logs/status.json"
-python3 - "$logs/status.json" <<'PY'
+"$fabdev" -w "$ws" status -o json | tee "$logs/status.jsonl"
+python3 - "$logs/status.jsonl" <<'PY'
 import json, sys
-st = json.load(open(sys.argv[1]))
+# One event a line: the steps, then the status itself.
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+st = next(e for e in events if e["event"] == "status")
 assert st["cluster_exists"], "the cluster must exist"
 bad = []
 for n in st["nodes"]:

@@ -93,7 +93,7 @@ fn init_stdout_prints_a_spec_that_loads() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf8");
     let ws = network::Workspace::parse(&text, Path::new("stdout"), Path::new(".")).expect("parses");
-    assert_eq!(ws, network::Workspace::default_for());
+    assert_eq!(ws, network::Workspace::default_network());
 }
 
 #[test]
@@ -289,16 +289,76 @@ fn commands_of_later_issues_say_they_are_not_implemented() {
 
 #[test]
 fn a_missing_workspace_folder_exits_2() {
+    // Bad input for every command that loads the workspace, not a default
+    // network made up in its place.
+    for command in [
+        &["render"][..],
+        &["doctor"],
+        &["up"],
+        &["down"],
+        &["status"],
+        &["channel", "create"],
+    ] {
+        let out = fabdev()
+            .args(["-w", "/nonexistent/fabdev-ws"])
+            .args(command)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(
+            stderr_of(&out).contains("/nonexistent/fabdev-ws does not exist"),
+            "{command:?}: {}",
+            stderr_of(&out)
+        );
+    }
+    // In JSON the failure is the workspace step's.
     let out = fabdev()
-        .args(["-w", "/nonexistent/fabdev-ws", "render"])
+        .args(["-w", "/nonexistent/fabdev-ws", "status", "-o", "json"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("/nonexistent/fabdev-ws does not exist"),
-        "{}",
-        stderr_of(&out)
+    let last: serde_json::Value = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .expect("events");
+    assert_eq!(last["event"], "step_failed");
+    assert_eq!(last["step"], "workspace");
+}
+
+#[test]
+fn status_reports_its_steps_and_then_the_status_as_json_lines() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    // A fake kind that knows no clusters.
+    let kind = fake_kind(ws.path(), "v0.33.0");
+    let (out, events) = json_run(ws.path(), &kind, "status");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let done: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "step_done")
+        .map(|e| e["step"].as_str().expect("step"))
+        .collect();
+    assert_eq!(
+        done,
+        ["workspace", "kind cluster fabdev", "pods", "channels"]
     );
+    let status = events.last().expect("events");
+    assert_eq!(status["event"], "status");
+    assert_eq!(status["cluster_exists"], false);
+    assert_eq!(status["nodes"].as_array().expect("nodes").len(), 3);
+    assert_eq!(status["nodes"][0]["channels"]["Err"], "no cluster");
+
+    // In text, the status goes to stdout and the steps to stderr; `-q`
+    // leaves the status alone.
+    let out = with_kind(ws.path(), &kind, &["-q", "status"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).expect("utf8");
+    assert!(
+        stdout.starts_with("workspace fabdev: kind cluster does not exist\n"),
+        "{stdout}"
+    );
+    assert_eq!(stderr_of(&out), "", "-q prints no steps");
 }
 
 #[test]
@@ -414,6 +474,33 @@ fn fake_kind(dir: &Path, version: &str) -> PathBuf {
     kind
 }
 
+/// `fabdev -w WS ARGS... --kind KIND`.
+fn with_kind(ws: &Path, kind: &Path, args: &[&str]) -> std::process::Output {
+    fabdev()
+        .arg("-w")
+        .arg(ws)
+        .args(args)
+        .arg("--kind")
+        .arg(kind)
+        .output()
+        .expect("run")
+}
+
+/// `fabdev -w WS COMMAND -o json --kind KIND`, and its JSON events.
+fn json_run(
+    ws: &Path,
+    kind: &Path,
+    command: &str,
+) -> (std::process::Output, Vec<serde_json::Value>) {
+    let out = with_kind(ws, kind, &[command, "-o", "json"]);
+    let events = String::from_utf8(out.stdout.clone())
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    (out, events)
+}
+
 #[test]
 fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
     let ws = tempfile::tempdir().expect("tempdir");
@@ -442,34 +529,31 @@ fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
 fn up_json_events_report_a_kind_that_is_too_old() {
     let ws = tempfile::tempdir().expect("tempdir");
     let kind = fake_kind(ws.path(), "v0.20.0");
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["up", "-o", "json", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let (out, events) = json_run(ws.path(), &kind, "up");
     assert_eq!(out.status.code(), Some(1));
-    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
-        .collect();
-    let kinds: Vec<&str> = events
+    let steps: Vec<(&str, &str)> = events
         .iter()
-        .map(|e| e["event"].as_str().expect("event"))
+        .map(|e| {
+            (
+                e["event"].as_str().expect("event"),
+                e["step"].as_str().expect("step"),
+            )
+        })
         .collect();
     assert_eq!(
-        kinds,
+        steps,
         [
-            "step_started",
-            "step_done",
-            "step_started",
-            "step_done",
-            "step_started",
-            "step_failed"
+            ("step_started", "workspace"),
+            ("step_done", "workspace"),
+            ("step_started", "crypto material"),
+            ("step_done", "crypto material"),
+            ("step_started", "render Kubernetes objects"),
+            ("step_done", "render Kubernetes objects"),
+            ("step_started", "kind"),
+            ("step_failed", "kind")
         ]
     );
+    assert_eq!(events[1]["detail"], "fabdev: 1 orderer, 2 peers, 1 channel");
     let last = events.last().expect("events");
     assert_eq!(last["step"], "kind");
     assert!(
@@ -503,13 +587,7 @@ fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["down", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let out = with_kind(ws.path(), &kind, &["down"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(
         stderr_of(&out).contains("kind cluster fabdev: not there"),
@@ -522,13 +600,7 @@ fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
         ws.path().join(".fabdev/crypto").is_dir(),
         "crypto is kept without --purge"
     );
-    let out = fabdev()
-        .arg("-w")
-        .arg(ws.path())
-        .args(["down", "--purge", "--kind"])
-        .arg(&kind)
-        .output()
-        .expect("run");
+    let out = with_kind(ws.path(), &kind, &["down", "--purge"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(
         !ws.path().join(".fabdev/crypto").exists(),
@@ -698,4 +770,82 @@ fn ctrl_c_during_up_stops_cleanly() {
         stderr_of(&out)
     );
     assert!(marker.is_file(), "a failed create keeps the marker");
+}
+
+/// `up` as far as this machine goes without kind: the images are found on
+/// the host's Docker (the test setup starts it; each image is a tiny local
+/// one), each reported as a typed `images` event, and a kind that cannot
+/// export the kubeconfig of its existing cluster fails the cluster step,
+/// in JSON as that step's `step_failed`.
+#[test]
+fn up_finds_its_images_on_the_host_then_fails_in_the_cluster_step() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let tag = format!("fabdev-test/cli-up:{}", std::process::id());
+    // An empty image, made locally: no registry involved.
+    let import = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("tar cf - -T /dev/null | docker import - {tag}"))
+        .output()
+        .expect("docker import");
+    assert!(import.status.success(), "{}", stderr_of(&import));
+    let names = ["orderer", "peer", "dind", "ccenv", "baseos", "nodeenv"];
+    let image = |what: &str| format!("{tag}-{what}");
+    for what in names {
+        let tagged = std::process::Command::new("docker")
+            .args(["tag", &tag, &image(what)])
+            .status()
+            .expect("docker tag");
+        assert!(tagged.success());
+    }
+    let images: Vec<String> = names.iter().map(|w| format!("{w}: {}", image(w))).collect();
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nimages: {{ {} }}\n",
+            images.join(", ")
+        ),
+    )
+    .expect("spec");
+    // A kind whose cluster exists but that refuses everything else.
+    let kind = ws.path().join("kind");
+    std::fs::write(
+        &kind,
+        "#!/bin/sh\ncase \"$1\" in\n  version) echo 'kind v0.33.0 go1.24.2 linux/amd64';;\n  get) echo fabdev;;\n  *) echo 'no' >&2; exit 1;;\nesac\n",
+    )
+    .expect("fake kind");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let (out, events) = json_run(ws.path(), &kind, "up");
+    for what in names {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &image(what)])
+            .output();
+    }
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", &tag])
+        .output();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    for what in names {
+        let step = format!("image {}", image(what));
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "step_done" && e["step"] == step),
+            "{step}: {events:#?}"
+        );
+        assert!(
+            events.iter().any(|e| e["event"] == "images"
+                && e["step"] == step
+                && e["target"] == "host Docker"
+                && e["present"] == serde_json::json!([image(what)])),
+            "{step}: {events:#?}"
+        );
+    }
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "step_failed", "{events:#?}");
+    assert_eq!(last["step"], "kind cluster fabdev");
+    let error = last["error"].as_str().unwrap_or_default();
+    assert!(error.contains("export kubeconfig"), "{last}");
 }

@@ -49,7 +49,7 @@ fn three_orgs_spec_has_the_promised_shape() {
 #[test]
 fn default_spec_equals_the_built_in_default() {
     let ws = Workspace::load_file(&fixtures().join("default.yaml")).expect("loads");
-    assert_eq!(ws, Workspace::default_for());
+    assert_eq!(ws, Workspace::default_network());
 }
 
 #[test]

@@ -34,29 +34,49 @@ use std::time::Duration;
 
 use apiserver::ApiServer;
 use dockerd::{chain, host};
-use fabdev::events::Event;
+use fabdev::events::{ClusterState, Event};
 use fabdev::flow::{self, Options};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kindnode::KindNode;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-/// Step name → detail of every finished step, and the failed steps' errors.
-fn outcome(events: &[Event]) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let mut done = BTreeMap::new();
-    let mut failed = BTreeMap::new();
+/// What a run's typed events say: the kind cluster's state, the images
+/// copied into the kind nodes and those present, the applied objects and
+/// those changed, the Ready pods, and the failed steps' errors.
+#[derive(Debug, Default)]
+struct Outcome {
+    cluster: Option<ClusterState>,
+    node_images: Option<(Vec<String>, Vec<String>)>,
+    applied: Option<(usize, usize)>,
+    pods_ready: Option<usize>,
+    failed: BTreeMap<String, String>,
+}
+
+fn outcome(events: &[Event]) -> Outcome {
+    let mut o = Outcome::default();
     for e in events {
         match e {
-            Event::StepDone { step, detail, .. } => {
-                done.insert(step.clone(), detail.clone().unwrap_or_default());
+            Event::Cluster { state, .. } => o.cluster = Some(*state),
+            Event::Images {
+                target,
+                copied,
+                present,
+                ..
+            } if target == "kind nodes" => {
+                o.node_images = Some((copied.clone(), present.clone()));
             }
+            Event::Applied {
+                objects, changed, ..
+            } => o.applied = Some((objects.len(), changed.len())),
+            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
             Event::StepFailed { step, error, .. } => {
-                failed.insert(step.clone(), error.clone());
+                o.failed.insert(step.clone(), error.clone());
             }
             _ => {}
         }
     }
-    (done, failed)
+    o
 }
 
 /// The fake kind: a shell script that records its calls in `calls.log`.
@@ -188,35 +208,32 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     opts.wait_timeout = Duration::from_secs(90);
     let dind_step = "builder images in every peer's DinD";
 
+    let node_images: Vec<String> = ["orderer", "peer", "dind"].map(image).to_vec();
+
     // First up: everything is made.
     let mut events: Vec<Event> = Vec::new();
     let first = flow::up(&opts, &mut events).await;
-    let (done, failed) = outcome(&events);
+    let o = outcome(&events);
     let err = first.expect_err("the DinD step needs a kubelet's port-forward");
     eprintln!("first up stopped as expected: {}", chain(&err));
-    assert!(
-        failed.contains_key(dind_step),
-        "{}\n{failed:#?}",
+    assert_eq!(
+        o.failed.keys().collect::<Vec<_>>(),
+        [dind_step],
+        "{}\n{o:#?}",
         chain(&err)
     );
     // The refused port-forward is reported with the API server's reason,
     // not as the reset connection the Docker client saw.
     assert!(
-        failed[dind_step].contains("cannot forward a local port to port 2375 of pod peer0-org1-0")
-            && failed[dind_step].contains("does not have a host assigned"),
-        "{failed:#?}"
+        o.failed[dind_step]
+            .contains("cannot forward a local port to port 2375 of pod peer0-org1-0")
+            && o.failed[dind_step].contains("does not have a host assigned"),
+        "{o:#?}"
     );
-    assert_eq!(
-        done[&format!("kind cluster {cluster}")],
-        "created",
-        "{done:#?}"
-    );
-    assert_eq!(
-        done["load images into the kind nodes"],
-        "3 loaded, 0 present"
-    );
-    assert_eq!(done["apply objects"], "13 objects, 13 changed");
-    assert_eq!(done["wait for orderers and peers Ready"], "3 pods");
+    assert_eq!(o.cluster, Some(ClusterState::Created), "{o:#?}");
+    assert_eq!(o.node_images, Some((node_images.clone(), vec![])));
+    assert_eq!(o.applied, Some((13, 13)));
+    assert_eq!(o.pods_ready, Some(3));
     for what in ["orderer", "peer", "dind"] {
         assert_eq!(
             node.image_id(&image(what)).as_deref(),
@@ -230,28 +247,28 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     // Second up: nothing to create, load or change.
     let mut events: Vec<Event> = Vec::new();
     let second = flow::up(&opts, &mut events).await;
-    let (done, failed) = outcome(&events);
+    let o = outcome(&events);
     assert!(
-        second.is_err() && failed.contains_key(dind_step),
-        "{failed:#?}"
+        second.is_err() && o.failed.keys().collect::<Vec<_>>() == [dind_step],
+        "{o:#?}"
     );
-    assert_eq!(done[&format!("kind cluster {cluster}")], "exists");
-    assert_eq!(
-        done["load images into the kind nodes"],
-        "0 loaded, 3 present"
-    );
-    assert_eq!(done["apply objects"], "13 objects, 0 changed");
-    assert_eq!(done["wait for orderers and peers Ready"], "3 pods");
+    assert_eq!(o.cluster, Some(ClusterState::Exists));
+    assert_eq!(o.node_images, Some((vec![], node_images.clone())));
+    assert_eq!(o.applied, Some((13, 0)));
+    assert_eq!(o.pods_ready, Some(3));
 
     // status: the cluster and every pod Ready; channels cannot be read
-    // (no Fabric behind the pods), and each node says why.
-    let st = flow::status(&opts)
+    // (no Fabric behind the pods), and each node says why. The status
+    // goes out as a typed event too.
+    let mut events: Vec<Event> = Vec::new();
+    let st = flow::status(&opts, &mut events)
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));
     assert!(st.cluster_exists);
     assert_eq!(st.nodes.len(), 3, "{st:?}");
     assert!(st.nodes.iter().all(|n| n.pod_ready == Some(true)), "{st:?}");
     assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
+    assert_eq!(events.last(), Some(&Event::Status(st.clone())));
 
     stop.store(true, Ordering::Relaxed);
     assert!(kubelet.await.unwrap() >= 3);
@@ -261,8 +278,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     flow::down(&opts, false, false, &mut events)
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));
-    let (done, _) = outcome(&events);
-    assert_eq!(done[&format!("kind cluster {cluster}")], "deleted");
+    assert_eq!(outcome(&events).cluster, Some(ClusterState::Deleted));
     assert!(!ws.join(".fabdev/kubeconfig").exists());
     assert!(ws.join(".fabdev/crypto").is_dir());
     let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();

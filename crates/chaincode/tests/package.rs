@@ -518,7 +518,7 @@ fn bad_links_and_special_files_are_refused_by_name() {
 }
 
 #[test]
-fn unreadable_and_non_utf8_files_are_named() {
+fn a_non_utf8_file_name_is_named() {
     use std::os::unix::ffi::OsStrExt;
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("cc");
@@ -529,17 +529,55 @@ fn unreadable_and_non_utf8_files_are_named() {
     assert!(matches!(e, PackageError::NonUtf8Name { .. }), "{e:?}");
     assert!(e.to_string().contains("bad"), "{e}");
     fs::remove_file(&bad).unwrap();
+}
 
+/// Set in the child that [`an_unreadable_file_is_named`] starts as nobody.
+const AS_NOBODY: &str = "FABDEV_TEST_AS_NOBODY";
+
+#[test]
+fn an_unreadable_file_is_named() {
+    // Root (CAP_DAC_OVERRIDE) reads any file, so as root this test runs
+    // itself again as nobody (setpriv, from util-linux), where a mode-0
+    // file is unreadable.
+    if running_as_root() && std::env::var_os(AS_NOBODY).is_none() {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "an_unreadable_file_is_named", "--nocapture"])
+            .env(AS_NOBODY, "1")
+            .output()
+            .expect("setpriv (util-linux) runs this test as nobody when root");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "as nobody: {text}");
+        assert!(text.contains("1 passed"), "as nobody: {text}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("cc");
+    write(&d, "package.json", r#"{"scripts":{"start":"x"}}"#);
     let locked = d.join("locked.js");
     fs::write(&locked, "//").unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-    if fs::read(&locked).is_ok() {
-        eprintln!("running with CAP_DAC_OVERRIDE (root): cannot make an unreadable file; skipped");
-        return;
-    }
+    assert!(
+        fs::read(&locked).is_err(),
+        "a mode-0 file must be unreadable here"
+    );
     let e = package_dir(&d, &opts("l")).unwrap_err();
     assert!(matches!(e, PackageError::ReadFile { .. }), "{e:?}");
     assert!(e.to_string().contains(&locked.display().to_string()), "{e}");
+}
+
+/// Whether this process runs as root (uid 0).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self is owned by the process's effective uid.
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------------

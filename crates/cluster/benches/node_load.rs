@@ -1,5 +1,5 @@
 //! Loading a ~50 MB locally made image into a kind node's containerd:
-//! fabdev's `nodes::load_into_nodes` (bollard export streamed into
+//! fabdev's `node_images::load_into_nodes` (bollard export streamed into
 //! `ctr images import` through an exec's stdin) against `kind load
 //! docker-image` (docker save to a temp file, then the same import). The
 //! node is the stand-in of tests/support/kindnode.rs: real containerd, ctr
@@ -24,7 +24,7 @@ mod kindnode;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cluster::nodes::load_into_nodes;
+use cluster::node_images::load_into_nodes;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const PAYLOAD: usize = 50 * 1024 * 1024;

@@ -405,26 +405,6 @@ impl<R: Runner> Kind<R> {
             .arg(kubeconfig.as_os_str());
         self.run_ok(cmd).await.map(drop)
     }
-
-    /// Load images from the host's Docker into every node of the cluster
-    /// (`kind load docker-image`: docker save, then `ctr import` in each node).
-    pub async fn load_images(&self, name: &str, images: &[String]) -> Result<(), KindError> {
-        let mut cmd = self
-            .cmd(&["load", "docker-image", "--name", name])
-            .timeout(Duration::from_secs(900));
-        for i in images {
-            cmd = cmd.arg(i);
-        }
-        self.run_ok(cmd).await.map(drop)
-    }
-
-    /// Node container names of a cluster.
-    pub async fn nodes(&self, name: &str) -> Result<Vec<String>, KindError> {
-        let out = self
-            .run_ok(self.cmd(&["get", "nodes", "--name", name]))
-            .await?;
-        Ok(non_empty_lines(&out.stdout))
-    }
 }
 
 #[cfg(test)]
@@ -554,17 +534,12 @@ mod tests {
     }
 
     #[test]
-    fn delete_and_nodes_argv() {
-        let fake = Fake::answering(vec![ok(""), ok("fabdev-control-plane\n")]);
+    fn delete_argv() {
+        let fake = Fake::answering(vec![ok("")]);
         let kind = Kind::new("kind", &fake);
         block_on(kind.delete("fabdev", Path::new("/k"))).unwrap();
         assert_eq!(
-            block_on(kind.nodes("fabdev")).unwrap(),
-            ["fabdev-control-plane"]
-        );
-        let seen = fake.seen();
-        assert_eq!(
-            args(&seen[0]),
+            args(&fake.seen()[0]),
             [
                 "delete",
                 "cluster",
@@ -574,7 +549,6 @@ mod tests {
                 "/k"
             ]
         );
-        assert_eq!(args(&seen[1]), ["get", "nodes", "--name", "fabdev"]);
     }
 
     #[test]
@@ -594,31 +568,6 @@ mod tests {
                 "fabdev",
                 "--kubeconfig",
                 "/ws/.fabdev/kubeconfig"
-            ]
-        );
-    }
-
-    #[test]
-    fn load_images_argv() {
-        let fake = Fake::answering(vec![ok("")]);
-        let kind = Kind::new("kind", &fake);
-        block_on(kind.load_images(
-            "fabdev",
-            &[
-                "hyperledger/fabric-peer:2.5".into(),
-                "docker:28.5.1-dind".into(),
-            ],
-        ))
-        .unwrap();
-        assert_eq!(
-            args(&fake.seen()[0]),
-            [
-                "load",
-                "docker-image",
-                "--name",
-                "fabdev",
-                "hyperledger/fabric-peer:2.5",
-                "docker:28.5.1-dind"
             ]
         );
     }

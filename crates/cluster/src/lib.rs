@@ -1,9 +1,11 @@
-//! kind clusters: the cluster config fabdev renders, and (later) creating,
-//! deleting and loading images into them.
+//! The outside world below the Fabric network: kind (its config, create,
+//! delete), the Kubernetes API (apply, waits, port-forwards), Docker (image
+//! pulls and transfers) and the images inside kind nodes, and the doctor's
+//! checks of the host.
 
 pub mod doctor;
 pub mod images;
 pub mod k8s;
 pub mod kind;
 pub mod kind_config;
-pub mod nodes;
+pub mod node_images;

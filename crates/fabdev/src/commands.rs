@@ -3,21 +3,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use network::pki::{self, CryptoDir};
-use network::render::{self, NodeFiles};
+use network::render;
 use network::spec::{self, Lang};
-use network::{Topology, Workspace};
 
 use crate::cli::{
     ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs, LangArg,
-    PackageArgs, RenderArgs,
+    PackageArgs, RenderArgs, StatusArgs,
 };
 use crate::error::CliError;
-use fabdev::events::{JsonReporter, Sink, TextReporter};
-use fabdev::flow;
-
-/// Where fabdev keeps its state inside a workspace.
-pub const STATE_DIR: &str = ".fabdev";
+use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
+use fabdev::flow::{self, Context, STATE_DIR};
 
 /// Progress notes on stderr, silenced by `-q`.
 struct Notes {
@@ -35,29 +30,40 @@ impl Notes {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let ws_dir = cli.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
     let notes = Notes { quiet: cli.quiet };
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, true) => Verbosity::Verbose,
+        (false, false) => Verbosity::Normal,
+    };
+    let spec = cli.spec.as_deref();
     match cli.command {
         Command::Init(args) => init(&ws_dir, &args, &notes),
-        Command::Render(args) => render_cmd(&ws_dir, cli.spec.as_deref(), &args, &notes),
+        Command::Render(args) => render_cmd(&ws_dir, spec, &args, &notes),
         Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
         Command::Up(args) => {
-            let mut opts = flow_options(&ws_dir, cli.spec.as_deref(), args.kind.clone());
+            let mut opts = flow_options(&ws_dir, spec, args.kind.clone());
             opts.wait_timeout = std::time::Duration::from_secs(args.timeout);
-            run_flow(args.output, cli.verbose, "up", |sink| {
+            run_flow(args.output, verbosity, "up", |sink| {
                 Box::pin(async move { flow::up(&opts, sink).await.map(drop) })
             })
         }
         Command::Down(args) => {
-            let opts = flow_options(&ws_dir, cli.spec.as_deref(), args.kind.clone());
+            let opts = flow_options(&ws_dir, spec, args.kind.clone());
             let (keep, purge) = (args.keep_cluster, args.purge);
-            run_flow(args.output, cli.verbose, "down", |sink| {
+            run_flow(args.output, verbosity, "down", |sink| {
                 Box::pin(async move { flow::down(&opts, keep, purge, sink).await.map(drop) })
             })
         }
-        Command::Status(args) => status(&ws_dir, cli.spec.as_deref(), &args),
-        Command::Doctor(args) => doctor(&ws_dir, cli.spec.as_deref(), &args),
+        Command::Status(StatusArgs { output, kind }) => {
+            let opts = flow_options(&ws_dir, spec, kind);
+            run_flow(output, verbosity, "status", |sink| {
+                Box::pin(async move { flow::status(&opts, sink).await.map(drop) })
+            })
+        }
+        Command::Doctor(args) => doctor(&ws_dir, spec, &args, verbosity),
         Command::Channel(ChannelCommand::Create { name, output }) => {
-            let opts = flow_options(&ws_dir, cli.spec.as_deref(), None);
-            run_flow(output, cli.verbose, "channel create", |sink| {
+            let opts = flow_options(&ws_dir, spec, None);
+            run_flow(output, verbosity, "channel create", |sink| {
                 Box::pin(async move {
                     flow::create_channels(&opts, name.as_deref(), None, sink)
                         .await
@@ -84,12 +90,33 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         })
 }
 
-fn doctor(ws_dir: &Path, spec: Option<&Path>, args: &DoctorArgs) -> Result<(), CliError> {
+/// The reporter of `format`: JSON lines on stdout, or text lines on stderr
+/// with results (a status, doctor checks) on stdout.
+fn reporter(format: Format, verbosity: Verbosity) -> Box<dyn Sink> {
+    use std::io::IsTerminal;
+    match format {
+        Format::Json => Box::new(JsonReporter::new(std::io::stdout())),
+        Format::Text => Box::new(
+            TextReporter::new(
+                std::io::stderr(),
+                std::io::stderr().is_terminal(),
+                verbosity,
+            )
+            .with_results(std::io::stdout()),
+        ),
+    }
+}
+
+fn doctor(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    args: &DoctorArgs,
+    verbosity: Verbosity,
+) -> Result<(), CliError> {
     use cluster::doctor::{self, DoctorInput, Verdict};
-    let ws = load_workspace(ws_dir, spec)?;
-    let topo = Topology::of(&ws);
+    let ctx = Context::load_from(ws_dir, spec).map_err(CliError::of("doctor"))?;
     let mut host_ports = Vec::new();
-    for n in &topo.nodes {
+    for n in &ctx.topo.nodes {
         host_ports.push(n.host_ports.grpc);
         host_ports.extend(n.host_ports.admin);
         host_ports.push(n.host_ports.operations);
@@ -97,43 +124,26 @@ fn doctor(ws_dir: &Path, spec: Option<&Path>, args: &DoctorArgs) -> Result<(), C
     let input = DoctorInput {
         kind: args.kind.clone(),
         host_ports,
-        dind_image: ws.images.dind.clone(),
-        fabric_tag: ws.fabric.tag.clone(),
+        dind_image: ctx.ws.images.dind.clone(),
+        fabric_tag: ctx.ws.fabric.tag.clone(),
         // Until `up` exists there is no cluster of fabdev's to hold the ports.
         cluster_exists: false,
     };
     let checks = runtime()?.block_on(doctor::run(&input));
-    match args.output {
-        Format::Json => {
-            for c in &checks {
-                println!("{}", serde_json::to_string(c).unwrap_or_default());
-            }
-        }
-        Format::Text => {
-            for c in &checks {
-                let mark = match c.verdict {
-                    Verdict::Ok => "✓",
-                    Verdict::Warn => "!",
-                    Verdict::Fail => "✗",
-                };
-                println!(" {mark} {:<8} {}", c.name, c.detail);
-                if let Some(h) = &c.hint {
-                    println!("   {:<8} hint: {h}", "");
-                }
-            }
-        }
-    }
     let failed: Vec<&str> = checks
         .iter()
         .filter(|c| c.verdict == Verdict::Fail)
         .map(|c| c.name.as_str())
         .collect();
+    let failed = failed.join(", ");
+    let mut sink = reporter(args.output, verbosity);
+    for c in checks {
+        sink.emit(Event::Check(c));
+    }
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Doctor {
-            failed: failed.join(", "),
-        })
+        Err(CliError::Doctor { failed })
     }
 }
 
@@ -151,68 +161,18 @@ type FlowFuture<'a> =
 /// awaits, leaving a state the next run completes.
 fn run_flow(
     format: Format,
-    verbose: bool,
+    verbosity: Verbosity,
     command: &'static str,
     f: impl for<'a> FnOnce(&'a mut dyn Sink) -> FlowFuture<'a>,
 ) -> Result<(), CliError> {
-    use std::io::IsTerminal;
-    let mut sink: Box<dyn Sink> = match format {
-        Format::Json => Box::new(JsonReporter::new(std::io::stdout())),
-        Format::Text => Box::new(TextReporter::new(
-            std::io::stderr(),
-            std::io::stderr().is_terminal(),
-            verbose,
-        )),
-    };
+    let mut sink = reporter(format, verbosity);
     let rt = runtime()?;
     rt.block_on(async {
         tokio::select! {
-            r = f(sink.as_mut()) => r.map_err(|e| CliError::Flow { command, source: Box::new(e) }),
+            r = f(sink.as_mut()) => r.map_err(CliError::of(command)),
             _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted { command }),
         }
     })
-}
-
-fn status(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    args: &crate::cli::StatusArgs,
-) -> Result<(), CliError> {
-    let opts = flow_options(ws_dir, spec, args.kind.clone());
-    let st = runtime()?
-        .block_on(flow::status(&opts))
-        .map_err(|e| CliError::Flow {
-            command: "status",
-            source: Box::new(e),
-        })?;
-    match args.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default()),
-        Format::Text => {
-            println!(
-                "workspace {}: kind cluster {}",
-                st.workspace,
-                if st.cluster_exists {
-                    "exists"
-                } else {
-                    "does not exist"
-                }
-            );
-            for n in &st.nodes {
-                let pod = match n.pod_ready {
-                    Some(true) => "ready",
-                    Some(false) => "not ready",
-                    None => "no pod",
-                };
-                let channels = match &n.channels {
-                    Ok(c) if c.is_empty() => "no channels".to_string(),
-                    Ok(c) => c.join(", "),
-                    Err(e) => format!("channels unknown: {}", e.lines().next().unwrap_or("")),
-                };
-                println!("  {:<8} {:<24} {:<10} {channels}", n.role, n.name, pod);
-            }
-        }
-    }
-    Ok(())
 }
 
 fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {
@@ -245,31 +205,23 @@ fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
             });
         }
     };
-    let has_entry = current
-        .lines()
-        .any(|l| matches!(l.trim(), ".fabdev" | ".fabdev/" | "/.fabdev" | "/.fabdev/"));
+    // `.fabdev`, `.fabdev/`, `/.fabdev` or `/.fabdev/`.
+    let has_entry = current.lines().any(|l| {
+        let l = l.trim();
+        l.strip_prefix('/').unwrap_or(l).trim_end_matches('/') == STATE_DIR
+    });
     if !has_entry {
         let mut next = current.clone();
         if !next.is_empty() && !next.ends_with('\n') {
             next.push('\n');
         }
-        next.push_str("# fabdev state: crypto material, packages, kubeconfig\n.fabdev/\n");
+        next.push_str(&format!(
+            "# fabdev state: crypto material, packages, kubeconfig\n{STATE_DIR}/\n"
+        ));
         write_atomic(&gitignore, next.as_bytes())?;
-        notes.say(&format!(" ✓ added .fabdev/ to {}", gitignore.display()));
+        notes.say(&format!(" ✓ added {STATE_DIR}/ to {}", gitignore.display()));
     }
     Ok(())
-}
-
-fn load_workspace(ws_dir: &Path, spec: Option<&Path>) -> Result<Workspace, CliError> {
-    if let Some(file) = spec {
-        return Ok(Workspace::load_file(file)?);
-    }
-    if !ws_dir.is_dir() {
-        return Err(CliError::NoWorkspace {
-            path: ws_dir.to_path_buf(),
-        });
-    }
-    Ok(Workspace::load_dir(ws_dir)?)
 }
 
 fn render_cmd(
@@ -286,27 +238,18 @@ fn render_cmd(
             hint: "render writes into a new folder: remove it or pass another --out".into(),
         });
     }
-    let ws = load_workspace(ws_dir, spec)?;
-    let topo = Topology::of(&ws);
-    let crypto_dir = CryptoDir::new(ws_dir.join(STATE_DIR).join("crypto"));
-    let report = pki::ensure(&ws, &topo, &crypto_dir)?;
+    let ctx = Context::load_from(ws_dir, spec).map_err(CliError::of("render"))?;
+    let report = flow::ensure_crypto(&ctx).map_err(CliError::of("render"))?;
     notes.say(&format!(
         " ✓ crypto in {} ({} created, {} reused)",
-        crypto_dir.root().display(),
+        ctx.crypto.root().display(),
         report.created.len(),
         report.reused.len()
     ));
-    let mut files = NodeFiles::new();
-    for node in &topo.nodes {
-        files.insert(
-            node.name.clone(),
-            pki::read_tree(&crypto_dir.node_dir(node))?,
-        );
-    }
-    let rendered = render::render(&ws, &topo, &files)?;
+    let rendered = flow::render_objects(&ctx).map_err(CliError::of("render"))?;
     match &args.out {
         Some(out) => {
-            render::write_out(&rendered, out)?;
+            render::write_out(&rendered, out).map_err(|e| CliError::of("render")(e.into()))?;
             notes.say(&format!(
                 " ✓ wrote kind config and {} objects to {}",
                 rendered.objects.len(),

@@ -3,23 +3,14 @@
 
 use std::path::PathBuf;
 
+use fabdev::flow::FlowError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
-    Spec(#[from] network::SpecError),
-    #[error("{0}")]
     Package(#[from] chaincode::package::PackageError),
-    #[error("{0}")]
-    Pki(#[from] network::pki::PkiError),
-    #[error("{0}")]
-    Render(#[from] network::render::RenderError),
     #[error("{} already exists\n  hint: {hint}", path.display())]
     Exists { path: PathBuf, hint: String },
-    #[error(
-        "workspace folder {} does not exist\n  hint: pass an existing folder with -w/--workspace, or run fabdev inside your project",
-        path.display()
-    )]
-    NoWorkspace { path: PathBuf },
     #[error("{action} {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -27,11 +18,12 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A flow, or the workspace loading and steps a command shares with them.
     #[error("fabdev {command} failed: {source}")]
     Flow {
         command: &'static str,
         #[source]
-        source: Box<fabdev::flow::FlowError>,
+        source: Box<FlowError>,
     },
     #[error(
         "fabdev {command} was interrupted\n  hint: run it again: every step is idempotent and completes what is missing"
@@ -46,17 +38,18 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// `map_err` for a [`FlowError`] of `command`.
+    pub fn of(command: &'static str) -> impl FnOnce(FlowError) -> CliError {
+        move |e| CliError::Flow {
+            command,
+            source: Box::new(e),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Spec(_)
-            | CliError::Package(_)
-            | CliError::Exists { .. }
-            | CliError::NoWorkspace { .. } => 2,
-            CliError::Flow { source, .. }
-                if matches!(**source, fabdev::flow::FlowError::Spec(_)) =>
-            {
-                2
-            }
+            CliError::Package(_) | CliError::Exists { .. } => 2,
+            CliError::Flow { source, .. } if source.is_bad_input() => 2,
             CliError::Interrupted { .. } => 130,
             _ => 1,
         }

@@ -1,15 +1,19 @@
 //! The engine's typed events and the reporters that show them.
 //!
-//! Long work (`up`, `down`, `channel create`, ...) is a list of named steps.
-//! The engine only emits [`Event`]s into a [`Sink`]; a reporter decides how
+//! Long work (`up`, `down`, `status`, `channel create`) is a list of named
+//! steps (see `flow`). The engine only emits [`Event`]s into a [`Sink`]: the
+//! steps' start and end, progress, and typed outcomes (the cluster, images,
+//! objects, channel joins, a status, a doctor check). A reporter decides how
 //! they look: `✓ step (1.2s)` lines, a spinner on a terminal, or one JSON
 //! object a line for CI. Only this module touches indicatif.
 
-use std::future::Future;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use cluster::doctor::{Check, Verdict};
 use serde::Serialize;
+
+use crate::flow::Status;
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,6 +48,77 @@ pub enum Event {
     },
     /// A note outside any step.
     Note { message: String },
+    /// The kind cluster, as a step found or left it.
+    Cluster {
+        step: String,
+        name: String,
+        state: ClusterState,
+    },
+    /// Images copied into a target (pulled into the host's Docker, loaded
+    /// into the kind nodes, seeded into a peer's DinD), and those it had
+    /// already.
+    Images {
+        step: String,
+        target: String,
+        copied: Vec<String>,
+        present: Vec<String>,
+    },
+    /// Objects applied to the cluster (`Kind name`), and those the apply changed.
+    Applied {
+        step: String,
+        objects: Vec<String>,
+        changed: Vec<String>,
+    },
+    /// Pods that are Ready.
+    PodsReady { step: String, pods: usize },
+    /// A node and a channel: joining, joined, already a member, or failed.
+    Channel {
+        step: String,
+        channel: String,
+        node: String,
+        state: JoinState,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A doctor check's result.
+    Check(Check),
+    /// What `status` found.
+    Status(Status),
+}
+
+/// The kind cluster as a step of `up` or `down` found or left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterState {
+    Created,
+    Exists,
+    /// An earlier `kind create` never finished; its cluster was deleted and made again.
+    Recreated,
+    Deleted,
+    /// There was no cluster to delete.
+    Absent,
+}
+
+impl std::fmt::Display for ClusterState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClusterState::Created => "created",
+            ClusterState::Exists => "exists",
+            ClusterState::Recreated => "recreated (an earlier create did not finish)",
+            ClusterState::Deleted => "deleted",
+            ClusterState::Absent => "not there",
+        })
+    }
+}
+
+/// A node's membership of a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinState {
+    Joining,
+    Joined,
+    AlreadyJoined,
+    Failed,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -62,22 +137,9 @@ impl Sink for Vec<Event> {
 }
 
 /// Run one named step: started, then done (with `detail` from the result) or
-/// failed (with the error), each with the elapsed time.
-pub async fn step<T, E, F>(
-    sink: &mut dyn Sink,
-    name: &str,
-    detail: impl FnOnce(&T) -> Option<String>,
-    work: F,
-) -> Result<T, E>
-where
-    F: Future<Output = Result<T, E>>,
-    E: std::error::Error,
-{
-    step_with(sink, name, detail, async |_: &mut dyn Sink| work.await).await
-}
-
-/// Like [`step`], for work that reports progress into the sink itself.
-pub async fn step_with<T, E>(
+/// failed (with the error), each with the elapsed time. The work gets the
+/// sink, to report progress and outcomes while it runs.
+pub async fn run_step<T, E>(
     sink: &mut dyn Sink,
     name: &str,
     detail: impl FnOnce(&T) -> Option<String>,
@@ -159,33 +221,58 @@ fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
+/// How much a [`TextReporter`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// Failures and results only (`-q`).
+    Quiet,
+    /// Each step's outcome, and a spinner on a terminal.
+    #[default]
+    Normal,
+    /// Also every progress message as a line when not on a terminal (`-v`).
+    Verbose,
+}
+
 /// kind-style lines: ` ✓ step (1.2s)`; on a terminal a spinner shows the
-/// running step and its latest progress message.
+/// running step and its latest progress message. Results (a status, doctor
+/// checks) go to the results writer when one is set (the CLI's stdout).
 pub struct TextReporter<W: Write + Send> {
     out: W,
+    results: Option<Box<dyn Write + Send>>,
     spinner: Option<indicatif::ProgressBar>,
     tty: bool,
-    verbose: bool,
+    verbosity: Verbosity,
 }
 
 impl<W: Write + Send> std::fmt::Debug for TextReporter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TextReporter")
             .field("tty", &self.tty)
+            .field("verbosity", &self.verbosity)
             .finish()
     }
 }
 
 impl<W: Write + Send> TextReporter<W> {
-    /// `tty`: draw a spinner (only when the output is a terminal).
-    /// `verbose`: also print progress messages as lines when not on a tty.
-    pub fn new(out: W, tty: bool, verbose: bool) -> Self {
+    /// `tty`: draw a spinner (only when the output is a terminal and not quiet).
+    pub fn new(out: W, tty: bool, verbosity: Verbosity) -> Self {
         TextReporter {
             out,
+            results: None,
             spinner: None,
-            tty,
-            verbose,
+            tty: tty && verbosity != Verbosity::Quiet,
+            verbosity,
         }
+    }
+
+    /// Write results (status, checks) here instead of with the progress lines.
+    pub fn with_results(mut self, results: impl Write + Send + 'static) -> Self {
+        self.results = Some(Box::new(results));
+        self
+    }
+
+    fn quiet(&self) -> bool {
+        self.verbosity == Verbosity::Quiet
     }
 
     fn line(&mut self, text: &str) {
@@ -197,9 +284,69 @@ impl<W: Write + Send> TextReporter<W> {
         }
     }
 
+    fn result_line(&mut self, text: &str) {
+        match &mut self.results {
+            Some(r) => {
+                let _ = writeln!(r, "{text}");
+            }
+            None => self.line(text),
+        }
+    }
+
+    /// A progress message: the spinner's message, or a line when verbose.
+    fn progress(&mut self, step: &str, message: String) {
+        match &self.spinner {
+            Some(s) => s.set_message(message),
+            None if self.verbosity == Verbosity::Verbose => {
+                self.line(&format!("   {step}: {message}"))
+            }
+            None => {}
+        }
+    }
+
     fn stop_spinner(&mut self) {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
+        }
+    }
+
+    fn check(&mut self, c: &Check) {
+        let mark = match c.verdict {
+            Verdict::Ok => "✓",
+            Verdict::Warn => "!",
+            Verdict::Fail => "✗",
+        };
+        self.result_line(&format!(" {mark} {:<8} {}", c.name, c.detail));
+        if let Some(h) = &c.hint {
+            self.result_line(&format!("   {:<8} hint: {h}", ""));
+        }
+    }
+
+    fn status(&mut self, st: &Status) {
+        self.result_line(&format!(
+            "workspace {}: kind cluster {}",
+            st.workspace,
+            if st.cluster_exists {
+                "exists"
+            } else {
+                "does not exist"
+            }
+        ));
+        for n in &st.nodes {
+            let pod = match n.pod_ready {
+                Some(true) => "ready",
+                Some(false) => "not ready",
+                None => "no pod",
+            };
+            let channels = match &n.channels {
+                Ok(c) if c.is_empty() => "no channels".to_string(),
+                Ok(c) => c.join(", "),
+                Err(e) => format!("channels unknown: {}", e.lines().next().unwrap_or("")),
+            };
+            self.result_line(&format!(
+                "  {:<8} {:<24} {:<10} {channels}",
+                n.role, n.name, pod
+            ));
         }
     }
 }
@@ -236,19 +383,17 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                     s.set_message(item);
                 }
             }
-            Event::Progress { step, message } => match &self.spinner {
-                Some(s) => s.set_message(message),
-                None if self.verbose => self.line(&format!("   {step}: {message}")),
-                None => {}
-            },
+            Event::Progress { step, message } => self.progress(&step, message),
             Event::StepDone {
                 step,
                 elapsed,
                 detail,
             } => {
                 self.stop_spinner();
-                let detail = detail.map(|d| format!(": {d}")).unwrap_or_default();
-                self.line(&format!(" ✓ {step}{detail} ({})", secs(elapsed)));
+                if !self.quiet() {
+                    let detail = detail.map(|d| format!(": {d}")).unwrap_or_default();
+                    self.line(&format!(" ✓ {step}{detail} ({})", secs(elapsed)));
+                }
             }
             Event::StepFailed {
                 step,
@@ -261,7 +406,37 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                     self.line(&format!("   {l}"));
                 }
             }
-            Event::Note { message } => self.line(&message),
+            Event::Note { message } => {
+                if !self.quiet() {
+                    self.line(&message);
+                }
+            }
+            Event::Channel {
+                step,
+                node,
+                state,
+                error,
+                ..
+            } => {
+                let said = match state {
+                    JoinState::Joining => return self.progress(&step, format!("joining {node}")),
+                    JoinState::Joined => format!("{node} joined"),
+                    JoinState::AlreadyJoined => format!("{node} already joined"),
+                    JoinState::Failed => {
+                        format!("{node} failed: {}", error.unwrap_or_default())
+                    }
+                };
+                if !self.quiet() {
+                    self.line(&format!("   {said}"));
+                }
+            }
+            // The step's detail says the same in words.
+            Event::Cluster { .. }
+            | Event::Images { .. }
+            | Event::Applied { .. }
+            | Event::PodsReady { .. } => {}
+            Event::Check(c) => self.check(&c),
+            Event::Status(st) => self.status(&st),
         }
     }
 }
@@ -289,6 +464,7 @@ impl<W: Write + Send> Sink for JsonReporter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
 
     fn run<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
@@ -301,16 +477,19 @@ mod tests {
     #[test]
     fn a_step_emits_started_then_done_or_failed() {
         let mut events: Vec<Event> = Vec::new();
-        let ok: Result<u32, std::io::Error> = run(step(
+        let ok: Result<u32, std::io::Error> = run(run_step(
             &mut events,
             "create cluster",
             |n| Some(format!("{n} nodes")),
-            async { Ok(1) },
+            async |_: &mut dyn Sink| Ok(1),
         ));
         assert_eq!(ok.unwrap(), 1);
-        let err: Result<u32, std::io::Error> = run(step(&mut events, "apply", |_| None, async {
-            Err(std::io::Error::other("boom"))
-        }));
+        let err: Result<u32, std::io::Error> = run(run_step(
+            &mut events,
+            "apply",
+            |_| None,
+            async |_: &mut dyn Sink| Err(std::io::Error::other("boom")),
+        ));
         assert!(err.is_err());
         assert!(matches!(&events[0], Event::StepStarted { step } if step == "create cluster"));
         assert!(matches!(&events[1], Event::StepDone { detail: Some(d), .. } if d == "1 nodes"));
@@ -318,40 +497,110 @@ mod tests {
         assert!(matches!(&events[3], Event::StepFailed { error, .. } if error == "boom"));
     }
 
-    #[test]
-    fn text_lines_without_a_terminal() {
-        let mut buf = Vec::new();
-        {
-            let mut r = TextReporter::new(&mut buf, false, false);
-            r.emit(Event::StepStarted {
+    /// A started, progressing and finished step, then a failed one.
+    fn step_events() -> Vec<Event> {
+        vec![
+            Event::StepStarted {
                 step: "wait for nodes".into(),
-            });
-            r.emit(Event::Progress {
+            },
+            Event::Progress {
                 step: "wait for nodes".into(),
                 message: "1 of 1 NotReady".into(),
-            });
-            r.emit(Event::StepDone {
+            },
+            Event::StepDone {
                 step: "wait for nodes".into(),
                 elapsed: Duration::from_millis(1234),
                 detail: None,
-            });
-            r.emit(Event::StepFailed {
+            },
+            Event::StepFailed {
                 step: "apply".into(),
                 elapsed: Duration::from_millis(50),
                 error: "cannot apply StatefulSet x\nhint: y".into(),
-            });
+            },
+        ]
+    }
+
+    /// What a text reporter without a terminal writes for `events`.
+    fn text_of(verbosity: Verbosity, events: Vec<Event>) -> String {
+        let mut buf = Vec::new();
+        {
+            let mut r = TextReporter::new(&mut buf, false, verbosity);
+            for e in events {
+                r.emit(e);
+            }
         }
-        let text = String::from_utf8(buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn text_lines_without_a_terminal() {
         assert_eq!(
-            text,
+            text_of(Verbosity::Normal, step_events()),
             " ✓ wait for nodes (1.2s)\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
+        );
+    }
+
+    #[test]
+    fn quiet_text_shows_only_failures_and_results() {
+        let mut events = vec![
+            Event::Note {
+                message: "note".into(),
+            },
+            Event::Channel {
+                step: "channel c".into(),
+                channel: "c".into(),
+                node: "peer0-org1".into(),
+                state: JoinState::Joined,
+                error: None,
+            },
+            Event::Check(Check {
+                name: "kind".into(),
+                verdict: Verdict::Fail,
+                detail: "not found".into(),
+                hint: Some("install it".into()),
+            }),
+        ];
+        events.extend(step_events());
+        assert_eq!(
+            text_of(Verbosity::Quiet, events),
+            " ✗ kind     not found\n            hint: install it\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
+        );
+    }
+
+    #[test]
+    fn channel_joins_are_lines_and_joining_is_progress() {
+        let join = |state, error: Option<&str>| Event::Channel {
+            step: "channel c".into(),
+            channel: "c".into(),
+            node: "peer0-org1".into(),
+            state,
+            error: error.map(str::to_string),
+        };
+        let mut buf = Vec::new();
+        {
+            let mut r = TextReporter::new(&mut buf, false, Verbosity::Verbose);
+            r.emit(join(JoinState::Joining, None));
+            r.emit(join(JoinState::Joined, None));
+            r.emit(join(JoinState::AlreadyJoined, None));
+            r.emit(join(JoinState::Failed, Some("refused")));
+        }
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "   channel c: joining peer0-org1\n   peer0-org1 joined\n   peer0-org1 already joined\n   peer0-org1 failed: refused\n"
+        );
+        let mut buf = Vec::new();
+        JsonReporter::new(&mut buf).emit(join(JoinState::AlreadyJoined, None));
+        let line: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({"event": "channel", "step": "channel c", "channel": "c", "node": "peer0-org1", "state": "already_joined"})
         );
     }
 
     #[test]
     fn verbose_text_shows_progress_lines() {
         let mut buf = Vec::new();
-        TextReporter::new(&mut buf, false, true).emit(Event::Progress {
+        TextReporter::new(&mut buf, false, Verbosity::Verbose).emit(Event::Progress {
             step: "s".into(),
             message: "waiting for peer0-org1-0".into(),
         });
@@ -375,9 +624,9 @@ mod tests {
     }
 
     #[test]
-    fn step_with_lets_the_work_report_into_the_sink() {
+    fn a_step_can_report_into_the_sink() {
         let mut events: Vec<Event> = Vec::new();
-        let r: Result<(), std::io::Error> = run(step_with(
+        let r: Result<(), std::io::Error> = run(run_step(
             &mut events,
             "pull",
             |_| None,

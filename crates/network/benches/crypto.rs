@@ -7,7 +7,7 @@ use network::pki::{CryptoDir, ensure};
 use network::{Topology, Workspace};
 
 fn generate_default(c: &mut Criterion) {
-    let ws = Workspace::default_for();
+    let ws = Workspace::default_network();
     let topo = Topology::of(&ws);
     c.bench_function("generate the default network's crypto", |b| {
         b.iter_batched(

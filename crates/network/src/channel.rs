@@ -547,7 +547,7 @@ mod tests {
 
     #[test]
     fn endpoints_from_host_ports() {
-        let topo = Topology::of(&Workspace::default_for());
+        let topo = Topology::of(&Workspace::default_network());
         let eps = Endpoints::host_ports(&topo);
         assert_eq!(
             eps.get("orderer0-ordererorg"),

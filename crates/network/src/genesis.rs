@@ -1,6 +1,12 @@
 //! The genesis block of an application channel: what `configtxgen
 //! -outputBlock` makes from a channel profile, built here from the workspace,
-//! its topology and its crypto folder, with no Fabric binary.
+//! its topology and its crypto material, with no Fabric binary.
+//!
+//! Building is pure: [`genesis_block_from`] takes the certificates and MSP
+//! files as bytes, in a [`CryptoView`] read from the crypto folder once
+//! ([`CryptoView::read`]); [`genesis_block`] and [`genesis_block_with`] do
+//! both. Decoding a block back, for tests and comparison with
+//! configtxlator, is [`describe_block`] (`genesis/describe.rs`).
 //!
 //! The block follows Fabric's own construction (v2.5.16 and v3.1.5 agree on
 //! every point below):
@@ -52,16 +58,21 @@
 //! creator). Map fields are encoded in sorted key order (configtxgen's Go
 //! encoding orders them randomly, so its blocks are not reproducible).
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::fabric::{self, Message, ab, cb, etcdraft, mb, pb};
-use crate::pki::CryptoDir;
+use crate::fabric::{self, Message, common, etcdraft, msp};
+use crate::pki::{self, CryptoDir, PkiError};
 use crate::spec::{Workspace, check_channel_name};
 use crate::topology::{Node, Topology, ports};
+
+mod describe;
+
+pub use describe::describe_block;
 
 // ---------------------------------------------------------------------------
 // Names Fabric looks up (common/channelconfig)
@@ -223,6 +234,9 @@ pub enum GenesisError {
         problem: String,
     },
 
+    #[error(transparent)]
+    ReadCrypto(#[from] PkiError),
+
     #[error("cannot decode {what}: {source}")]
     Decode {
         what: String,
@@ -236,7 +250,7 @@ pub enum GenesisError {
 // ---------------------------------------------------------------------------
 
 /// The encoded genesis block (`common.Block`) of `channel`, with default
-/// options.
+/// options, from the crypto folder.
 pub fn genesis_block(
     ws: &Workspace,
     topo: &Topology,
@@ -246,11 +260,24 @@ pub fn genesis_block(
     genesis_block_with(ws, topo, crypto, &GenesisOptions::new(channel))
 }
 
-/// The encoded genesis block (`common.Block`) of `opts.channel`.
+/// The encoded genesis block (`common.Block`) of `opts.channel`, from the
+/// crypto folder: [`CryptoView::read`], then [`genesis_block_from`].
 pub fn genesis_block_with(
     ws: &Workspace,
     topo: &Topology,
     crypto: &CryptoDir,
+    opts: &GenesisOptions,
+) -> Result<Vec<u8>, GenesisError> {
+    let view = CryptoView::read(ws, topo, crypto)?;
+    genesis_block_from(ws, topo, &view, opts)
+}
+
+/// The encoded genesis block (`common.Block`) of `opts.channel`, from
+/// crypto material already read: no file system access.
+pub fn genesis_block_from(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &CryptoView,
     opts: &GenesisOptions,
 ) -> Result<Vec<u8>, GenesisError> {
     let group = channel_group(ws, topo, crypto, opts)?;
@@ -288,9 +315,9 @@ pub fn go_duration_ms(ms: u32) -> String {
 fn channel_group(
     ws: &Workspace,
     topo: &Topology,
-    crypto: &CryptoDir,
+    crypto: &CryptoView,
     opts: &GenesisOptions,
-) -> Result<cb::ConfigGroup, GenesisError> {
+) -> Result<common::ConfigGroup, GenesisError> {
     let channel = opts.channel.as_str();
     check_channel_name(channel).map_err(|problem| GenesisError::InvalidChannelName {
         channel: channel.to_string(),
@@ -336,7 +363,7 @@ fn channel_group(
     orderer.implicit_meta(BLOCK_VALIDATION, Rule::Any, WRITERS);
     orderer.value(
         BATCH_SIZE,
-        &ab::BatchSize {
+        &fabric::orderer::BatchSize {
             max_message_count: opts.batch_size.max_message_count,
             absolute_max_bytes: opts.batch_size.absolute_max_bytes,
             preferred_max_bytes: opts.batch_size.preferred_max_bytes,
@@ -344,20 +371,20 @@ fn channel_group(
     );
     orderer.value(
         BATCH_TIMEOUT,
-        &ab::BatchTimeout {
+        &fabric::orderer::BatchTimeout {
             timeout: go_duration_ms(ws.batch_timeout_ms),
         },
     );
     orderer.value(
         CHANNEL_RESTRICTIONS,
-        &ab::ChannelRestrictions { max_count: 0 },
+        &fabric::orderer::ChannelRestrictions { max_count: 0 },
     );
     orderer.value(CAPABILITIES, &fabric::capabilities(ORDERER_CAPABILITY));
     let mut consenters = Vec::with_capacity(orderers.len());
     for node in &orderers {
-        let path = crypto.node_dir(node).join("tls").join("server.crt");
         let what = format!("TLS certificate of {}", node.name);
-        let cert = files.cert(&node.org, &what, &path)?;
+        let tls = crypto.node_tls(&node.name);
+        let cert = files.cert(&node.org, &what, &tls, "server.crt")?;
         consenters.push(etcdraft::Consenter {
             host: node.name.clone(),
             port: u32::from(ports::ORDERER),
@@ -377,10 +404,10 @@ fn channel_group(
     };
     orderer.value(
         CONSENSUS_TYPE,
-        &ab::ConsensusType {
+        &fabric::orderer::ConsensusType {
             r#type: CONSENSUS_ETCDRAFT.to_string(),
             metadata: fabric::encode(&raft),
-            state: ab::consensus_type::State::Normal as i32,
+            state: fabric::orderer::consensus_type::State::Normal as i32,
         },
     );
     let mut orderer_org = Group::new();
@@ -391,7 +418,7 @@ fn channel_group(
     orderer_org.value(MSP, &files.msp_config(&ws.orderer.name, msp_id)?);
     orderer_org.value(
         ENDPOINTS,
-        &cb::OrdererAddresses {
+        &common::OrdererAddresses {
             addresses: orderers.iter().map(|n| n.address()).collect(),
         },
     );
@@ -417,8 +444,8 @@ fn channel_group(
         if let Some(peer0) = topo.peers_of(&org.name).find(|n| n.index == 0) {
             g.value(
                 ANCHOR_PEERS,
-                &pb::AnchorPeers {
-                    anchor_peers: vec![pb::AnchorPeer {
+                &fabric::peer::AnchorPeers {
+                    anchor_peers: vec![fabric::peer::AnchorPeer {
                         host: peer0.name.clone(),
                         port: i32::from(ports::PEER),
                     }],
@@ -435,13 +462,13 @@ fn channel_group(
     root.implicit_meta(ADMINS, Rule::Majority, ADMINS);
     root.value(
         HASHING_ALGORITHM,
-        &cb::HashingAlgorithm {
+        &common::HashingAlgorithm {
             name: "SHA256".to_string(),
         },
     );
     root.value(
         BLOCK_DATA_HASHING_STRUCTURE,
-        &cb::BlockDataHashingStructure { width: u32::MAX },
+        &common::BlockDataHashingStructure { width: u32::MAX },
     );
     let channel_capability = if ws.fabric.is_v3() {
         CHANNEL_CAPABILITY_V3
@@ -456,15 +483,15 @@ fn channel_group(
 
 /// The block around a channel config, as `genesis.go` makes it, but with a
 /// derived nonce and no timestamp.
-fn block(channel: &str, channel_group: cb::ConfigGroup) -> cb::Block {
-    let config = fabric::encode(&cb::ConfigEnvelope {
-        config: Some(cb::Config {
+fn block(channel: &str, channel_group: common::ConfigGroup) -> common::Block {
+    let config = fabric::encode(&common::ConfigEnvelope {
+        config: Some(common::Config {
             sequence: 0,
             channel_group: Some(channel_group),
         }),
         last_update: None,
     });
-    let signature_header = cb::SignatureHeader {
+    let signature_header = common::SignatureHeader {
         creator: Vec::new(),
         nonce: derived_nonce(channel, &config),
     };
@@ -474,8 +501,8 @@ fn block(channel: &str, channel_group: cb::ConfigGroup) -> cb::Block {
             .chain_update(&signature_header.creator)
             .finalize(),
     );
-    let channel_header = cb::ChannelHeader {
-        r#type: cb::HeaderType::Config as i32,
+    let channel_header = common::ChannelHeader {
+        r#type: common::HeaderType::Config as i32,
         version: GENESIS_MSG_VERSION,
         timestamp: None,
         channel_id: channel.to_string(),
@@ -484,14 +511,14 @@ fn block(channel: &str, channel_group: cb::ConfigGroup) -> cb::Block {
         extension: Vec::new(),
         tls_cert_hash: Vec::new(),
     };
-    let payload = cb::Payload {
-        header: Some(cb::Header {
+    let payload = common::Payload {
+        header: Some(common::Header {
             channel_header: fabric::encode(&channel_header),
             signature_header: fabric::encode(&signature_header),
         }),
         data: config,
     };
-    let envelope = cb::Envelope {
+    let envelope = common::Envelope {
         payload: fabric::encode(&payload),
         signature: Vec::new(),
     };
@@ -499,34 +526,34 @@ fn block(channel: &str, channel_group: cb::ConfigGroup) -> cb::Block {
     let data_hash = Sha256::digest(data.concat()).to_vec();
 
     let mut metadata = vec![Vec::new(); METADATA_ENTRIES];
-    metadata[SIGNATURES_INDEX] = fabric::encode(&cb::Metadata {
-        value: fabric::encode(&cb::OrdererBlockMetadata {
-            last_config: Some(cb::LastConfig { index: 0 }),
+    metadata[SIGNATURES_INDEX] = fabric::encode(&common::Metadata {
+        value: fabric::encode(&common::OrdererBlockMetadata {
+            last_config: Some(common::LastConfig { index: 0 }),
             consenter_metadata: Vec::new(),
         }),
         signatures: Vec::new(),
     });
-    metadata[LAST_CONFIG_INDEX] = fabric::encode(&cb::Metadata {
-        value: fabric::encode(&cb::LastConfig { index: 0 }),
+    metadata[LAST_CONFIG_INDEX] = fabric::encode(&common::Metadata {
+        value: fabric::encode(&common::LastConfig { index: 0 }),
         signatures: Vec::new(),
     });
 
-    cb::Block {
-        header: Some(cb::BlockHeader {
+    common::Block {
+        header: Some(common::BlockHeader {
             number: 0,
             previous_hash: Vec::new(),
             data_hash,
         }),
-        data: Some(cb::BlockData { data }),
-        metadata: Some(cb::BlockMetadata { metadata }),
+        data: Some(common::BlockData { data }),
+        metadata: Some(common::BlockMetadata { metadata }),
     }
 }
 
 /// One metadata entry per `BlockMetadataIndex` value (`protoutil.NewBlock`).
-const METADATA_ENTRIES: usize = cb::BlockMetadataIndex::CommitHash as usize + 1;
-const SIGNATURES_INDEX: usize = cb::BlockMetadataIndex::Signatures as usize;
+const METADATA_ENTRIES: usize = common::BlockMetadataIndex::CommitHash as usize + 1;
+const SIGNATURES_INDEX: usize = common::BlockMetadataIndex::Signatures as usize;
 #[allow(deprecated)] // Fabric still writes it in genesis blocks.
-const LAST_CONFIG_INDEX: usize = cb::BlockMetadataIndex::LastConfig as usize;
+const LAST_CONFIG_INDEX: usize = common::BlockMetadataIndex::LastConfig as usize;
 
 /// A nonce that depends only on the channel and its config.
 fn derived_nonce(channel: &str, config: &[u8]) -> Vec<u8> {
@@ -554,23 +581,23 @@ enum Role {
 }
 
 impl Role {
-    fn proto(self) -> cb::msp_role::MspRoleType {
+    fn proto(self) -> common::msp_role::MspRoleType {
         match self {
-            Role::Member => cb::msp_role::MspRoleType::Member,
-            Role::Admin => cb::msp_role::MspRoleType::Admin,
-            Role::Client => cb::msp_role::MspRoleType::Client,
-            Role::Peer => cb::msp_role::MspRoleType::Peer,
+            Role::Member => common::msp_role::MspRoleType::Member,
+            Role::Admin => common::msp_role::MspRoleType::Admin,
+            Role::Client => common::msp_role::MspRoleType::Client,
+            Role::Peer => common::msp_role::MspRoleType::Peer,
         }
     }
 }
 
 /// A config group under construction; everything in it gets version 0 and
 /// mod_policy `Admins`, as configtxgen does for application channels.
-struct Group(cb::ConfigGroup);
+struct Group(common::ConfigGroup);
 
 impl Group {
     fn new() -> Group {
-        Group(cb::ConfigGroup {
+        Group(common::ConfigGroup {
             mod_policy: ADMINS.to_string(),
             ..Default::default()
         })
@@ -583,7 +610,7 @@ impl Group {
     fn value<M: Message>(&mut self, key: &str, msg: &M) {
         self.0.values.insert(
             key.to_string(),
-            cb::ConfigValue {
+            common::ConfigValue {
                 version: 0,
                 value: fabric::encode(msg),
                 mod_policy: ADMINS.to_string(),
@@ -591,12 +618,12 @@ impl Group {
         );
     }
 
-    fn policy(&mut self, key: &str, r#type: cb::policy::PolicyType, value: Vec<u8>) {
+    fn policy(&mut self, key: &str, r#type: common::policy::PolicyType, value: Vec<u8>) {
         self.0.policies.insert(
             key.to_string(),
-            cb::ConfigPolicy {
+            common::ConfigPolicy {
                 version: 0,
-                policy: Some(cb::Policy {
+                policy: Some(common::Policy {
                     r#type: r#type as i32,
                     value,
                 }),
@@ -608,58 +635,128 @@ impl Group {
     /// `"<RULE> <sub_policy>"`, as `policies.ImplicitMetaFromString`.
     fn implicit_meta(&mut self, key: &str, rule: Rule, sub_policy: &str) {
         let rule = match rule {
-            Rule::Any => cb::implicit_meta_policy::Rule::Any,
-            Rule::Majority => cb::implicit_meta_policy::Rule::Majority,
+            Rule::Any => common::implicit_meta_policy::Rule::Any,
+            Rule::Majority => common::implicit_meta_policy::Rule::Majority,
         };
-        let value = fabric::encode(&cb::ImplicitMetaPolicy {
+        let value = fabric::encode(&common::ImplicitMetaPolicy {
             sub_policy: sub_policy.to_string(),
             rule: rule as i32,
         });
-        self.policy(key, cb::policy::PolicyType::ImplicitMeta, value);
+        self.policy(key, common::policy::PolicyType::ImplicitMeta, value);
     }
 
     /// `OR('<msp>.<role>', ...)`, as `policydsl.FromString` encodes it.
     fn signature(&mut self, key: &str, msp_id: &str, roles: &[Role]) {
-        use cb::signature_policy::{NOutOf, Type};
+        use common::signature_policy::{NOutOf, Type};
         let identities = roles
             .iter()
-            .map(|role| cb::MspPrincipal {
-                principal_classification: cb::msp_principal::Classification::Role as i32,
-                principal: fabric::encode(&cb::MspRole {
+            .map(|role| common::MspPrincipal {
+                principal_classification: common::msp_principal::Classification::Role as i32,
+                principal: fabric::encode(&common::MspRole {
                     msp_identifier: msp_id.to_string(),
                     role: role.proto() as i32,
                 }),
             })
             .collect::<Vec<_>>();
         let rules = (0..identities.len())
-            .map(|i| cb::SignaturePolicy {
+            .map(|i| common::SignaturePolicy {
                 r#type: Some(Type::SignedBy(i32::try_from(i).unwrap_or(i32::MAX))),
             })
             .collect();
-        let envelope = cb::SignaturePolicyEnvelope {
+        let envelope = common::SignaturePolicyEnvelope {
             version: 0,
-            rule: Some(cb::SignaturePolicy {
+            rule: Some(common::SignaturePolicy {
                 r#type: Some(Type::NOutOf(NOutOf { n: 1, rules })),
             }),
             identities,
         };
         self.policy(
             key,
-            cb::policy::PolicyType::Signature,
+            common::policy::PolicyType::Signature,
             fabric::encode(&envelope),
         );
     }
 }
 
 // ---------------------------------------------------------------------------
-// Reading the crypto folder
+// The crypto material a block carries
 // ---------------------------------------------------------------------------
 
-/// Reads crypto files, turning failures into errors that name the channel,
-/// the org and the file.
+/// The crypto material genesis blocks carry, read from the crypto folder
+/// once (the way rendering takes `NodeFiles`): each org's `msp` folder and
+/// each orderer's `tls` folder, as bytes. Building a block from it reads no
+/// file.
+#[derive(Debug, Clone, Default)]
+pub struct CryptoView {
+    /// Org name → the files of its `msp` folder.
+    pub org_msps: BTreeMap<String, Folder>,
+    /// Orderer node name → the files of its `tls` folder.
+    pub orderer_tls: BTreeMap<String, Folder>,
+}
+
+/// A folder's files (path relative to it → bytes) and where it is, so that
+/// errors name the file.
+#[derive(Debug, Clone, Default)]
+pub struct Folder {
+    pub dir: PathBuf,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl CryptoView {
+    /// Reads the orderer org's and every peer org's `msp` folder and every
+    /// orderer's `tls` folder. A folder that does not exist reads as empty:
+    /// the block then names the first file it misses.
+    pub fn read(ws: &Workspace, topo: &Topology, crypto: &CryptoDir) -> Result<Self, PkiError> {
+        let folder = |dir: PathBuf| -> Result<Folder, PkiError> {
+            let files = if dir.is_dir() {
+                pki::read_tree(&dir)?
+            } else {
+                BTreeMap::new()
+            };
+            Ok(Folder { dir, files })
+        };
+        let mut view = CryptoView::default();
+        let orgs = std::iter::once(ws.orderer.name.as_str())
+            .chain(ws.orgs.iter().map(|o| o.name.as_str()));
+        for org in orgs {
+            view.org_msps
+                .insert(org.to_string(), folder(crypto.org_msp_dir(org))?);
+        }
+        for node in topo.orderers() {
+            view.orderer_tls.insert(
+                node.name.clone(),
+                folder(crypto.node_dir(node).join("tls"))?,
+            );
+        }
+        Ok(view)
+    }
+
+    fn org_msp(&self, org: &str) -> Cow<'_, Folder> {
+        folder_or_empty(&self.org_msps, org, "msp")
+    }
+
+    fn node_tls(&self, node: &str) -> Cow<'_, Folder> {
+        folder_or_empty(&self.orderer_tls, node, "tls")
+    }
+}
+
+/// `map[key]`, or an empty folder named `key/sub` (so that errors name a
+/// path) when the view does not hold it.
+fn folder_or_empty<'a>(map: &'a BTreeMap<String, Folder>, key: &str, sub: &str) -> Cow<'a, Folder> {
+    match map.get(key) {
+        Some(f) => Cow::Borrowed(f),
+        None => Cow::Owned(Folder {
+            dir: PathBuf::from(key).join(sub),
+            files: BTreeMap::new(),
+        }),
+    }
+}
+
+/// Looks crypto files up, turning a missing or unusable one into an error
+/// that names the channel, the org and the file.
 struct Files<'a> {
     channel: &'a str,
-    crypto: &'a CryptoDir,
+    crypto: &'a CryptoView,
 }
 
 /// The part of an msp `config.yaml` configbuilder uses for NodeOUs.
@@ -692,14 +789,25 @@ struct OuYaml {
 }
 
 impl Files<'_> {
-    fn read(&self, org: &str, what: &str, path: &Path) -> Result<Vec<u8>, GenesisError> {
-        std::fs::read(path).map_err(|source| GenesisError::Crypto {
-            channel: self.channel.to_string(),
-            org: org.to_string(),
-            what: what.to_string(),
-            path: path.to_path_buf(),
-            source,
-        })
+    fn read<'f>(
+        &self,
+        org: &str,
+        what: &str,
+        folder: &'f Folder,
+        rel: &str,
+    ) -> Result<&'f [u8], GenesisError> {
+        let rel = rel.trim_start_matches("./");
+        folder
+            .files
+            .get(rel)
+            .map(Vec::as_slice)
+            .ok_or_else(|| GenesisError::Crypto {
+                channel: self.channel.to_string(),
+                org: org.to_string(),
+                what: what.to_string(),
+                path: folder.dir.join(rel),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            })
     }
 
     fn bad(&self, org: &str, what: &str, path: &Path, problem: String) -> GenesisError {
@@ -713,39 +821,42 @@ impl Files<'_> {
     }
 
     /// A PEM certificate file's bytes, as they are on disk.
-    fn cert(&self, org: &str, what: &str, path: &Path) -> Result<Vec<u8>, GenesisError> {
-        let bytes = self.read(org, what, path)?;
-        let (_, pem) = x509_parser::pem::parse_x509_pem(&bytes)
-            .map_err(|e| self.bad(org, what, path, format!("not PEM: {e}")))?;
+    fn cert(
+        &self,
+        org: &str,
+        what: &str,
+        folder: &Folder,
+        rel: &str,
+    ) -> Result<Vec<u8>, GenesisError> {
+        let bytes = self.read(org, what, folder, rel)?;
+        let path = folder.dir.join(rel);
+        let (_, pem) = x509_parser::pem::parse_x509_pem(bytes)
+            .map_err(|e| self.bad(org, what, &path, format!("not PEM: {e}")))?;
         if pem.label != "CERTIFICATE" {
             return Err(self.bad(
                 org,
                 what,
-                path,
+                &path,
                 format!("PEM block is {:?}, not CERTIFICATE", pem.label),
             ));
         }
         pem.parse_x509()
-            .map_err(|e| self.bad(org, what, path, format!("not an X.509 certificate: {e}")))?;
-        Ok(bytes)
+            .map_err(|e| self.bad(org, what, &path, format!("not an X.509 certificate: {e}")))?;
+        Ok(bytes.to_vec())
     }
 
     /// The org's MSP value, as configbuilder's `GetVerifyingMspConfig`
     /// builds it from `<org>/msp`.
-    fn msp_config(&self, org: &str, msp_id: &str) -> Result<mb::MspConfig, GenesisError> {
-        let dir = self.crypto.org_msp_dir(org);
-        let ca = self.cert(org, "CA certificate", &dir.join("cacerts").join("ca.crt"))?;
-        let tlsca = self.cert(
-            org,
-            "TLS CA certificate",
-            &dir.join("tlscacerts").join("tlsca.crt"),
-        )?;
-        let config_path = dir.join("config.yaml");
+    fn msp_config(&self, org: &str, msp_id: &str) -> Result<msp::MspConfig, GenesisError> {
+        let msp_dir = self.crypto.org_msp(org);
+        let ca = self.cert(org, "CA certificate", &msp_dir, "cacerts/ca.crt")?;
+        let tlsca = self.cert(org, "TLS CA certificate", &msp_dir, "tlscacerts/tlsca.crt")?;
+        let config_path = msp_dir.dir.join("config.yaml");
         let what = "MSP config.yaml";
-        let text = self.read(org, what, &config_path)?;
-        let text = String::from_utf8(text)
+        let text = self.read(org, what, &msp_dir, "config.yaml")?;
+        let text = std::str::from_utf8(text)
             .map_err(|e| self.bad(org, what, &config_path, format!("not UTF-8: {e}")))?;
-        let yaml: MspYaml = serde_saphyr::from_str(&text)
+        let yaml: MspYaml = serde_saphyr::from_str(text)
             .map_err(|e| self.bad(org, what, &config_path, e.to_string()))?;
         let node_ous = match yaml.node_ous {
             Some(n) if n.enable => n,
@@ -760,7 +871,7 @@ impl Files<'_> {
         };
         let ou = |which: &str,
                   o: Option<OuYaml>|
-         -> Result<Option<mb::FabricOuIdentifier>, GenesisError> {
+         -> Result<Option<msp::FabricOuIdentifier>, GenesisError> {
             let Some(o) = o.filter(|o| !o.ou.is_empty()) else {
                 return Ok(None);
             };
@@ -768,22 +879,22 @@ impl Files<'_> {
                 Vec::new()
             } else {
                 let what = format!("{which} OU certificate");
-                self.read(org, &what, &dir.join(&o.certificate))?
+                self.read(org, &what, &msp_dir, &o.certificate)?.to_vec()
             };
-            Ok(Some(mb::FabricOuIdentifier {
+            Ok(Some(msp::FabricOuIdentifier {
                 certificate,
                 organizational_unit_identifier: o.ou,
             }))
         };
-        let config = mb::FabricMspConfig {
+        let config = msp::FabricMspConfig {
             name: msp_id.to_string(),
             root_certs: vec![ca],
             tls_root_certs: vec![tlsca],
-            crypto_config: Some(mb::FabricCryptoConfig {
+            crypto_config: Some(msp::FabricCryptoConfig {
                 signature_hash_family: "SHA2".to_string(),
                 identity_identifier_hash_function: "SHA256".to_string(),
             }),
-            fabric_node_ous: Some(mb::FabricNodeOUs {
+            fabric_node_ous: Some(msp::FabricNodeOUs {
                 enable: true,
                 client_ou_identifier: ou("client", node_ous.client)?,
                 peer_ou_identifier: ou("peer", node_ous.peer)?,
@@ -792,422 +903,11 @@ impl Files<'_> {
             }),
             ..Default::default()
         };
-        Ok(mb::MspConfig {
+        Ok(msp::MspConfig {
             r#type: MSP_TYPE_FABRIC,
             config: fabric::encode(&config),
         })
     }
-}
-
-// ---------------------------------------------------------------------------
-// Describing
-// ---------------------------------------------------------------------------
-
-/// A block decoded all the way down, for tests, debugging and comparison
-/// with configtxlator's JSON: the payload, its headers, the config envelope,
-/// every config group with its values and policies decoded to their
-/// messages, consenter and MSP certificates as PEM text, hashes and other
-/// opaque bytes as hex, enums by their proto names. Field names are the
-/// proto field names, as configtxlator prints them.
-pub fn describe_block(block: &[u8]) -> Result<Value, GenesisError> {
-    let block: cb::Block = decode(block, "block")?;
-    let header = block.header.unwrap_or_default();
-    let envelopes = block
-        .data
-        .unwrap_or_default()
-        .data
-        .iter()
-        .enumerate()
-        .map(|(i, env)| describe_envelope(i, env))
-        .collect::<Result<Vec<_>, _>>()?;
-    let metadata = block
-        .metadata
-        .unwrap_or_default()
-        .metadata
-        .iter()
-        .enumerate()
-        .map(|(i, m)| describe_metadata(i, m))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({
-        "header": {
-            "number": header.number,
-            "previous_hash": hex::encode(&header.previous_hash),
-            "data_hash": hex::encode(&header.data_hash),
-        },
-        "data": { "data": envelopes },
-        "metadata": { "metadata": metadata },
-    }))
-}
-
-fn decode<M: Message + Default>(bytes: &[u8], what: &str) -> Result<M, GenesisError> {
-    M::decode(bytes).map_err(|source| GenesisError::Decode {
-        what: what.to_string(),
-        source,
-    })
-}
-
-/// Certificate bytes as their PEM text (hex when they are not text).
-fn pem_text(bytes: &[u8]) -> Value {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Value::String(s.to_string()),
-        Err(_) => Value::String(hex::encode(bytes)),
-    }
-}
-
-fn pems(list: &[Vec<u8>]) -> Value {
-    Value::Array(list.iter().map(|c| pem_text(c)).collect())
-}
-
-fn enum_name<E: TryFrom<i32>>(value: i32, name: impl Fn(E) -> &'static str) -> Value {
-    match E::try_from(value) {
-        Ok(e) => Value::String(name(e).to_string()),
-        Err(_) => Value::from(value),
-    }
-}
-
-fn describe_envelope(i: usize, bytes: &[u8]) -> Result<Value, GenesisError> {
-    let env: cb::Envelope = decode(bytes, &format!("envelope {i}"))?;
-    let payload: cb::Payload = decode(&env.payload, &format!("payload of envelope {i}"))?;
-    let header = payload.header.unwrap_or_default();
-    let chdr: cb::ChannelHeader = decode(&header.channel_header, "channel header")?;
-    let shdr: cb::SignatureHeader = decode(&header.signature_header, "signature header")?;
-    let data = if chdr.r#type == cb::HeaderType::Config as i32 {
-        let ce: cb::ConfigEnvelope = decode(&payload.data, "config envelope")?;
-        let config = match ce.config {
-            Some(c) => json!({
-                "sequence": c.sequence,
-                "channel_group": match &c.channel_group {
-                    Some(g) => describe_group(g)?,
-                    None => Value::Null,
-                },
-            }),
-            None => Value::Null,
-        };
-        let last_update = ce
-            .last_update
-            .map(|e| json!({ "payload": hex::encode(e.payload), "signature": hex::encode(e.signature) }))
-            .unwrap_or(Value::Null);
-        json!({ "config": config, "last_update": last_update })
-    } else {
-        Value::String(hex::encode(&payload.data))
-    };
-    Ok(json!({
-        "payload": {
-            "header": {
-                "channel_header": {
-                    "type": enum_name(chdr.r#type, |t: cb::HeaderType| t.as_str_name()),
-                    "version": chdr.version,
-                    "timestamp": chdr.timestamp.map(|t| json!({ "seconds": t.seconds, "nanos": t.nanos })),
-                    "channel_id": chdr.channel_id,
-                    "tx_id": chdr.tx_id,
-                    "epoch": chdr.epoch,
-                    "extension": hex::encode(&chdr.extension),
-                    "tls_cert_hash": hex::encode(&chdr.tls_cert_hash),
-                },
-                "signature_header": {
-                    "creator": pem_or_hex_identity(&shdr.creator),
-                    "nonce": hex::encode(&shdr.nonce),
-                },
-            },
-            "data": data,
-        },
-        "signature": hex::encode(&env.signature),
-    }))
-}
-
-/// A SerializedIdentity (MSP ID and certificate), or hex if it is not one.
-fn pem_or_hex_identity(bytes: &[u8]) -> Value {
-    if bytes.is_empty() {
-        return Value::String(String::new());
-    }
-    match mb::SerializedIdentity::decode(bytes) {
-        Ok(id) => json!({ "mspid": id.mspid, "id_bytes": pem_text(&id.id_bytes) }),
-        Err(_) => Value::String(hex::encode(bytes)),
-    }
-}
-
-fn describe_metadata(i: usize, bytes: &[u8]) -> Result<Value, GenesisError> {
-    let name = i32::try_from(i)
-        .ok()
-        .and_then(|i| cb::BlockMetadataIndex::try_from(i).ok())
-        .map(|m| m.as_str_name());
-    let what = format!("block metadata {i}");
-    let value = match i {
-        SIGNATURES_INDEX | LAST_CONFIG_INDEX => {
-            let md: cb::Metadata = decode(bytes, &what)?;
-            let value = if i == SIGNATURES_INDEX {
-                let obm: cb::OrdererBlockMetadata = decode(&md.value, "OrdererBlockMetadata")?;
-                json!({
-                    "last_config": obm.last_config.map(|l| json!({ "index": l.index })),
-                    "consenter_metadata": hex::encode(&obm.consenter_metadata),
-                })
-            } else {
-                let lc: cb::LastConfig = decode(&md.value, "LastConfig")?;
-                json!({ "index": lc.index })
-            };
-            let signatures = md
-                .signatures
-                .iter()
-                .map(|s| {
-                    json!({
-                        "signature_header": hex::encode(&s.signature_header),
-                        "signature": hex::encode(&s.signature),
-                        "identifier_header": hex::encode(&s.identifier_header),
-                    })
-                })
-                .collect::<Vec<_>>();
-            json!({ "value": value, "signatures": signatures })
-        }
-        _ => Value::String(hex::encode(bytes)),
-    };
-    Ok(json!({ "index": i, "name": name, "metadata": value }))
-}
-
-fn describe_group(g: &cb::ConfigGroup) -> Result<Value, GenesisError> {
-    let mut groups = Map::new();
-    for (k, sub) in &g.groups {
-        groups.insert(k.clone(), describe_group(sub)?);
-    }
-    let mut values = Map::new();
-    for (k, v) in &g.values {
-        values.insert(
-            k.clone(),
-            json!({
-                "version": v.version,
-                "mod_policy": v.mod_policy,
-                "value": describe_value(k, &v.value)?,
-            }),
-        );
-    }
-    let mut policies = Map::new();
-    for (k, p) in &g.policies {
-        let policy = match &p.policy {
-            Some(p) => describe_policy(k, p)?,
-            None => Value::Null,
-        };
-        policies.insert(
-            k.clone(),
-            json!({ "version": p.version, "mod_policy": p.mod_policy, "policy": policy }),
-        );
-    }
-    Ok(json!({
-        "version": g.version,
-        "mod_policy": g.mod_policy,
-        "groups": groups,
-        "values": values,
-        "policies": policies,
-    }))
-}
-
-fn describe_value(key: &str, bytes: &[u8]) -> Result<Value, GenesisError> {
-    let what = format!("config value {key}");
-    Ok(match key {
-        HASHING_ALGORITHM => {
-            let v: cb::HashingAlgorithm = decode(bytes, &what)?;
-            json!({ "name": v.name })
-        }
-        BLOCK_DATA_HASHING_STRUCTURE => {
-            let v: cb::BlockDataHashingStructure = decode(bytes, &what)?;
-            json!({ "width": v.width })
-        }
-        CAPABILITIES => {
-            let v: cb::Capabilities = decode(bytes, &what)?;
-            let names: std::collections::BTreeMap<_, _> = v
-                .capabilities
-                .keys()
-                .map(|k| (k.clone(), json!({})))
-                .collect();
-            json!({ "capabilities": names })
-        }
-        "OrdererAddresses" | ENDPOINTS => {
-            let v: cb::OrdererAddresses = decode(bytes, &what)?;
-            json!({ "addresses": v.addresses })
-        }
-        "Consortium" => {
-            let v: cb::Consortium = decode(bytes, &what)?;
-            json!({ "name": v.name })
-        }
-        BATCH_SIZE => {
-            let v: ab::BatchSize = decode(bytes, &what)?;
-            json!({
-                "max_message_count": v.max_message_count,
-                "absolute_max_bytes": v.absolute_max_bytes,
-                "preferred_max_bytes": v.preferred_max_bytes,
-            })
-        }
-        BATCH_TIMEOUT => {
-            let v: ab::BatchTimeout = decode(bytes, &what)?;
-            json!({ "timeout": v.timeout })
-        }
-        CHANNEL_RESTRICTIONS => {
-            let v: ab::ChannelRestrictions = decode(bytes, &what)?;
-            json!({ "max_count": v.max_count })
-        }
-        CONSENSUS_TYPE => {
-            let v: ab::ConsensusType = decode(bytes, &what)?;
-            let metadata = if v.r#type == CONSENSUS_ETCDRAFT {
-                describe_raft(&v.metadata)?
-            } else {
-                Value::String(hex::encode(&v.metadata))
-            };
-            json!({
-                "type": v.r#type,
-                "metadata": metadata,
-                "state": enum_name(v.state, |s: ab::consensus_type::State| s.as_str_name()),
-            })
-        }
-        MSP => describe_msp(bytes)?,
-        ANCHOR_PEERS => {
-            let v: pb::AnchorPeers = decode(bytes, &what)?;
-            let peers = v
-                .anchor_peers
-                .iter()
-                .map(|p| json!({ "host": p.host, "port": p.port }))
-                .collect::<Vec<_>>();
-            json!({ "anchor_peers": peers })
-        }
-        _ => json!({ "unknown": hex::encode(bytes) }),
-    })
-}
-
-fn describe_raft(bytes: &[u8]) -> Result<Value, GenesisError> {
-    let md: etcdraft::ConfigMetadata = decode(bytes, "etcdraft ConfigMetadata")?;
-    let consenters = md
-        .consenters
-        .iter()
-        .map(|c| {
-            json!({
-                "host": c.host,
-                "port": c.port,
-                "client_tls_cert": pem_text(&c.client_tls_cert),
-                "server_tls_cert": pem_text(&c.server_tls_cert),
-            })
-        })
-        .collect::<Vec<_>>();
-    let options = md.options.map(|o| {
-        json!({
-            "tick_interval": o.tick_interval,
-            "election_tick": o.election_tick,
-            "heartbeat_tick": o.heartbeat_tick,
-            "max_inflight_blocks": o.max_inflight_blocks,
-            "snapshot_interval_size": o.snapshot_interval_size,
-        })
-    });
-    Ok(json!({ "consenters": consenters, "options": options }))
-}
-
-fn describe_ou(ou: &Option<mb::FabricOuIdentifier>) -> Value {
-    match ou {
-        Some(o) => json!({
-            "certificate": pem_text(&o.certificate),
-            "organizational_unit_identifier": o.organizational_unit_identifier,
-        }),
-        None => Value::Null,
-    }
-}
-
-fn describe_msp(bytes: &[u8]) -> Result<Value, GenesisError> {
-    let msp: mb::MspConfig = decode(bytes, "MSPConfig")?;
-    if msp.r#type != MSP_TYPE_FABRIC {
-        return Ok(json!({ "type": msp.r#type, "config": hex::encode(&msp.config) }));
-    }
-    let c: mb::FabricMspConfig = decode(&msp.config, "FabricMSPConfig")?;
-    let ous = c
-        .organizational_unit_identifiers
-        .iter()
-        .map(|o| describe_ou(&Some(o.clone())))
-        .collect::<Vec<_>>();
-    let node_ous = c.fabric_node_ous.as_ref().map(|n| {
-        json!({
-            "enable": n.enable,
-            "client_ou_identifier": describe_ou(&n.client_ou_identifier),
-            "peer_ou_identifier": describe_ou(&n.peer_ou_identifier),
-            "admin_ou_identifier": describe_ou(&n.admin_ou_identifier),
-            "orderer_ou_identifier": describe_ou(&n.orderer_ou_identifier),
-        })
-    });
-    Ok(json!({
-        "type": msp.r#type,
-        "config": {
-            "name": c.name,
-            "root_certs": pems(&c.root_certs),
-            "intermediate_certs": pems(&c.intermediate_certs),
-            "admins": pems(&c.admins),
-            "revocation_list": pems(&c.revocation_list),
-            "signing_identity": c.signing_identity.map(|_| "present"),
-            "organizational_unit_identifiers": ous,
-            "crypto_config": c.crypto_config.map(|cc| json!({
-                "signature_hash_family": cc.signature_hash_family,
-                "identity_identifier_hash_function": cc.identity_identifier_hash_function,
-            })),
-            "tls_root_certs": pems(&c.tls_root_certs),
-            "tls_intermediate_certs": pems(&c.tls_intermediate_certs),
-            "fabric_node_ous": node_ous,
-        },
-    }))
-}
-
-fn describe_policy(key: &str, p: &cb::Policy) -> Result<Value, GenesisError> {
-    use cb::policy::PolicyType;
-    let what = format!("policy {key}");
-    let value = match PolicyType::try_from(p.r#type) {
-        Ok(PolicyType::ImplicitMeta) => {
-            let v: cb::ImplicitMetaPolicy = decode(&p.value, &what)?;
-            json!({
-                "sub_policy": v.sub_policy,
-                "rule": enum_name(v.rule, |r: cb::implicit_meta_policy::Rule| r.as_str_name()),
-            })
-        }
-        Ok(PolicyType::Signature) => {
-            let v: cb::SignaturePolicyEnvelope = decode(&p.value, &what)?;
-            let identities = v
-                .identities
-                .iter()
-                .map(describe_principal)
-                .collect::<Result<Vec<_>, _>>()?;
-            json!({
-                "version": v.version,
-                "rule": v.rule.as_ref().map(describe_rule),
-                "identities": identities,
-            })
-        }
-        _ => Value::String(hex::encode(&p.value)),
-    };
-    Ok(json!({
-        "type": enum_name(p.r#type, |t: PolicyType| t.as_str_name()),
-        "value": value,
-    }))
-}
-
-fn describe_rule(rule: &cb::SignaturePolicy) -> Value {
-    use cb::signature_policy::Type;
-    match &rule.r#type {
-        Some(Type::SignedBy(i)) => json!({ "signed_by": i }),
-        Some(Type::NOutOf(n)) => json!({
-            "n_out_of": {
-                "n": n.n,
-                "rules": n.rules.iter().map(describe_rule).collect::<Vec<_>>(),
-            }
-        }),
-        None => Value::Null,
-    }
-}
-
-fn describe_principal(p: &cb::MspPrincipal) -> Result<Value, GenesisError> {
-    use cb::msp_principal::Classification;
-    let principal = if p.principal_classification == Classification::Role as i32 {
-        let role: cb::MspRole = decode(&p.principal, "MSPRole")?;
-        json!({
-            "msp_identifier": role.msp_identifier,
-            "role": enum_name(role.role, |r: cb::msp_role::MspRoleType| r.as_str_name()),
-        })
-    } else {
-        Value::String(hex::encode(&p.principal))
-    };
-    Ok(json!({
-        "principal_classification": enum_name(p.principal_classification, |c: Classification| c.as_str_name()),
-        "principal": principal,
-    }))
 }
 
 #[cfg(test)]

@@ -581,7 +581,7 @@ mod tests {
 
     #[test]
     fn paths() {
-        let ws = Workspace::default_for();
+        let ws = Workspace::default_network();
         let topo = Topology::of(&ws);
         let d = CryptoDir::new("/x");
         assert_eq!(d.org_dir("Org1"), Path::new("/x/org1"));
@@ -597,7 +597,7 @@ mod tests {
 
     #[test]
     fn org_specs_cover_every_node_and_user() {
-        let ws = Workspace::default_for();
+        let ws = Workspace::default_network();
         let topo = Topology::of(&ws);
         let specs = org_specs(&ws, &topo, &CryptoDir::new("/x"));
         let got: Vec<(String, Vec<(String, &str)>)> = specs

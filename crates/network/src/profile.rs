@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn profiles_point_at_localhost_host_ports_with_the_tls_ca() {
-        let ws = Workspace::default_for();
+        let ws = Workspace::default_network();
         let topo = Topology::of(&ws);
         let tmp = tempfile::tempdir().unwrap();
         let crypto = CryptoDir::new(tmp.path().join("crypto"));

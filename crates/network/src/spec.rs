@@ -30,7 +30,7 @@ pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4.2";
 /// for Fabric's 2 s default to cut a block.
 pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 250;
 
-/// The commented file `fabdev init` writes. It parses to [`Workspace::default_for`].
+/// The commented file `fabdev init` writes. It parses to [`Workspace::default_network`].
 pub const INIT_TEMPLATE: &str = include_str!("init_template.yaml");
 
 // ---------------------------------------------------------------------------
@@ -300,7 +300,7 @@ pub const DEFAULT_HOST_PORT_BASE: u16 = 30000;
 impl Workspace {
     /// The network used when no fabdev.yaml exists: one Raft orderer, Org1 and
     /// Org2 with one peer each, channel `mychannel`, Fabric 2.5.
-    pub fn default_for() -> Workspace {
+    pub fn default_network() -> Workspace {
         let fabric = FabricVersion {
             tag: "2.5".into(),
             major: 2,
@@ -334,12 +334,19 @@ impl Workspace {
         }
     }
 
+    /// The old name of [`Workspace::default_network`], kept while branches
+    /// that call it are merged.
+    #[doc(hidden)]
+    pub fn default_for() -> Workspace {
+        Workspace::default_network()
+    }
+
     /// Load `fabdev.yaml` from a workspace folder, or the default network
     /// when the file does not exist.
     pub fn load_dir(dir: &Path) -> Result<Workspace, SpecError> {
         let path = dir.join(SPEC_FILE);
         if !path.exists() {
-            return Ok(Workspace::default_for());
+            return Ok(Workspace::default_network());
         }
         Workspace::load_file(&path)
     }
@@ -693,12 +700,54 @@ fn pos_of<T>(v: &S<T>) -> Option<Pos> {
     })
 }
 
+/// The spec's rules, one function each, in the order their problems are
+/// reported. Each reads the raw file and what earlier rules settled, adds
+/// its problems to the checker and returns the settled value. Only
+/// [`chaincode_folders`] looks at the file system.
 fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
     let mut c = Checker {
         problems: Vec::new(),
     };
-    let def = Workspace::default_for();
+    let def = Workspace::default_network();
 
+    api_version_and_kind(&mut c, &raw);
+    let name = workspace_name(&mut c, &raw, &def);
+    let (fabric, batch_timeout_ms) = fabric_release(&mut c, &raw, &def);
+    let orderer = orderer_org(&mut c, &raw, &def);
+    let orgs = peer_orgs(&mut c, &raw, &def);
+    orgs_are_unique(&mut c, &raw, &orderer, &orgs);
+    let channels = channels(&mut c, &raw, &orgs);
+    let mut chaincodes = Vec::new();
+    let mut seen_cc = BTreeSet::new();
+    for (i, cc) in raw.chaincodes.iter().enumerate() {
+        let mut chaincode = chaincode(&mut c, i, cc, &channels, &mut seen_cc, base);
+        chaincode_folders(&mut c, i, cc, &mut chaincode);
+        chaincodes.push(chaincode);
+    }
+    let images = images(&mut c, &raw, &fabric);
+    let host_port_base = host_port_base(&mut c, &raw, &orderer, &orgs);
+
+    if !c.problems.is_empty() {
+        return Err(SpecError::Invalid {
+            path: path.to_path_buf(),
+            problems: c.problems,
+        });
+    }
+    Ok(Workspace {
+        name,
+        fabric,
+        batch_timeout_ms,
+        orderer,
+        orgs,
+        channels,
+        chaincodes,
+        images,
+        host_port_base,
+    })
+}
+
+/// `apiVersion` and `kind` are the ones this fabdev reads.
+fn api_version_and_kind(c: &mut Checker, raw: &RawWorkspace) {
     c.at(
         &raw.api_version,
         "apiVersion",
@@ -722,8 +771,11 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
         },
         &format!("set `kind: {KIND}`"),
     );
+}
 
-    let name = match &raw.name {
+/// `name` is a DNS label (it names the kind cluster and the namespace).
+fn workspace_name(c: &mut Checker, raw: &RawWorkspace, def: &Workspace) -> String {
+    match &raw.name {
         Some(n) => {
             c.at(
                 n,
@@ -734,8 +786,11 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             n.value.clone()
         }
         None => def.name.clone(),
-    };
+    }
+}
 
+/// `fabric.version` is a supported release; `fabric.batchTimeoutMs` is in range.
+fn fabric_release(c: &mut Checker, raw: &RawWorkspace, def: &Workspace) -> (FabricVersion, u32) {
     let mut fabric = def.fabric.clone();
     let mut batch_timeout_ms = def.batch_timeout_ms;
     if let Some(f) = &raw.fabric {
@@ -768,7 +823,11 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             batch_timeout_ms = b.value;
         }
     }
+    (fabric, batch_timeout_ms)
+}
 
+/// The orderer org's name and MSP ID are well formed; 1 to 9 orderers.
+fn orderer_org(c: &mut Checker, raw: &RawWorkspace, def: &Workspace) -> OrdererOrg {
     let mut orderer = def.orderer.clone();
     if let Some(o) = &raw.orderer {
         if let Some(n) = &o.org {
@@ -805,163 +864,137 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             orderer.count = n.value;
         }
     }
+    orderer
+}
 
-    let orgs: Vec<PeerOrg> = match &raw.orgs {
-        None => def.orgs.clone(),
-        Some(list) => {
-            if list.value.is_empty() {
-                c.push(
-                    pos_of(list),
-                    "orgs",
-                    "no peer organisations are listed".into(),
-                    "list at least one, e.g. `orgs: [{ name: Org1, peers: 1 }]`",
-                );
-            }
-            list.value
-                .iter()
-                .enumerate()
-                .map(|(i, o)| {
-                    let f = format!("orgs[{i}]");
-                    c.at(
-                        &o.name,
-                        format!("{f}.name"),
-                        check_org_name(&o.name.value),
-                        "e.g. `name: Org1`",
-                    );
-                    let msp_id = match &o.msp_id {
-                        Some(m) => {
-                            c.at(
-                                m,
-                                format!("{f}.mspId"),
-                                check_msp_id(&m.value),
-                                "e.g. `mspId: Org1MSP`",
-                            );
-                            m.value.clone()
-                        }
-                        None => format!("{}MSP", o.name.value),
-                    };
-                    let peers = match &o.peers {
-                        Some(p) => {
-                            let r = if (1..=9).contains(&p.value) {
-                                Ok(())
-                            } else {
-                                Err(format!("peer count {} is out of range 1..=9", p.value))
-                            };
-                            c.at(p, format!("{f}.peers"), r, "each org needs 1 to 9 peers");
-                            p.value
-                        }
-                        None => 1,
-                    };
-                    PeerOrg {
-                        name: o.name.value.clone(),
-                        msp_id,
-                        peers,
-                        state_database: o.state_database.unwrap_or_default(),
-                    }
-                })
-                .collect()
-        }
+/// At least one peer org; each with a well-formed name and MSP ID and 1 to
+/// 9 peers.
+fn peer_orgs(c: &mut Checker, raw: &RawWorkspace, def: &Workspace) -> Vec<PeerOrg> {
+    let Some(list) = &raw.orgs else {
+        return def.orgs.clone();
     };
+    if list.value.is_empty() {
+        c.push(
+            pos_of(list),
+            "orgs",
+            "no peer organisations are listed".into(),
+            "list at least one, e.g. `orgs: [{ name: Org1, peers: 1 }]`",
+        );
+    }
+    list.value
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let f = format!("orgs[{i}]");
+            c.at(
+                &o.name,
+                format!("{f}.name"),
+                check_org_name(&o.name.value),
+                "e.g. `name: Org1`",
+            );
+            let msp_id = match &o.msp_id {
+                Some(m) => {
+                    c.at(
+                        m,
+                        format!("{f}.mspId"),
+                        check_msp_id(&m.value),
+                        "e.g. `mspId: Org1MSP`",
+                    );
+                    m.value.clone()
+                }
+                None => format!("{}MSP", o.name.value),
+            };
+            let peers = match &o.peers {
+                Some(p) => {
+                    let r = if (1..=9).contains(&p.value) {
+                        Ok(())
+                    } else {
+                        Err(format!("peer count {} is out of range 1..=9", p.value))
+                    };
+                    c.at(p, format!("{f}.peers"), r, "each org needs 1 to 9 peers");
+                    p.value
+                }
+                None => 1,
+            };
+            PeerOrg {
+                name: o.name.value.clone(),
+                msp_id,
+                peers,
+                state_database: o.state_database.unwrap_or_default(),
+            }
+        })
+        .collect()
+}
 
-    // Org names and MSP IDs must be unique, also case-insensitively (they
-    // become lower-case Kubernetes names), and distinct from the orderer org.
+/// Org names and MSP IDs are unique, also case-insensitively (they become
+/// lower-case Kubernetes names), and distinct from the orderer org's.
+fn orgs_are_unique(c: &mut Checker, raw: &RawWorkspace, orderer: &OrdererOrg, orgs: &[PeerOrg]) {
+    let Some(list) = &raw.orgs else {
+        return;
+    };
     let mut seen_names = BTreeSet::from([orderer.name.to_ascii_lowercase()]);
     let mut seen_msp = BTreeSet::from([orderer.msp_id.clone()]);
-    if let Some(list) = &raw.orgs {
-        for (i, (o, org)) in list.value.iter().zip(&orgs).enumerate() {
-            if !seen_names.insert(org.name.to_ascii_lowercase()) {
-                c.push(
-                    pos_of(&o.name),
-                    format!("orgs[{i}].name"),
-                    format!(
-                        "organisation name {:?} is used twice (names are compared ignoring case, and the orderer org counts)",
-                        org.name
-                    ),
-                    "give every organisation its own name",
-                );
-            }
-            if !seen_msp.insert(org.msp_id.clone()) {
-                c.push(
-                    o.msp_id.as_ref().map_or(pos_of(&o.name), pos_of),
-                    format!("orgs[{i}].mspId"),
-                    format!("MSP ID {:?} is used twice", org.msp_id),
-                    "give every organisation its own mspId",
-                );
-            }
+    for (i, (o, org)) in list.value.iter().zip(orgs).enumerate() {
+        if !seen_names.insert(org.name.to_ascii_lowercase()) {
+            c.push(
+                pos_of(&o.name),
+                format!("orgs[{i}].name"),
+                format!(
+                    "organisation name {:?} is used twice (names are compared ignoring case, and the orderer org counts)",
+                    org.name
+                ),
+                "give every organisation its own name",
+            );
+        }
+        if !seen_msp.insert(org.msp_id.clone()) {
+            c.push(
+                o.msp_id.as_ref().map_or(pos_of(&o.name), pos_of),
+                format!("orgs[{i}].mspId"),
+                format!("MSP ID {:?} is used twice", org.msp_id),
+                "give every organisation its own mspId",
+            );
         }
     }
+}
 
-    let channels: Vec<Channel> = match &raw.channels {
-        None => vec![Channel {
+/// At least one channel; each named validly, listed once, with at least
+/// one org, each org defined and listed once. Without `channels`:
+/// `mychannel` with every org.
+fn channels(c: &mut Checker, raw: &RawWorkspace, orgs: &[PeerOrg]) -> Vec<Channel> {
+    let Some(list) = &raw.channels else {
+        return vec![Channel {
             name: "mychannel".into(),
             orgs: orgs.iter().map(|o| o.name.clone()).collect(),
-        }],
-        Some(list) => {
-            let mut seen = BTreeSet::new();
-            list.value
-                .iter()
-                .enumerate()
-                .map(|(i, ch)| {
-                    let f = format!("channels[{i}]");
-                    c.at(
-                        &ch.name,
-                        format!("{f}.name"),
-                        check_channel_name(&ch.name.value),
-                        "e.g. `name: mychannel`",
-                    );
-                    if !seen.insert(ch.name.value.clone()) {
-                        c.push(
-                            pos_of(&ch.name),
-                            format!("{f}.name"),
-                            format!("channel {:?} is listed twice", ch.name.value),
-                            "list each channel once",
-                        );
-                    }
-                    let names: Vec<String> = match &ch.orgs {
-                        None => orgs.iter().map(|o| o.name.clone()).collect(),
-                        Some(l) => {
-                            if l.value.is_empty() {
-                                c.push(
-                                    pos_of(l),
-                                    format!("{f}.orgs"),
-                                    "a channel needs at least one organisation".into(),
-                                    "list org names from `orgs`, or leave `orgs` out to use all of them",
-                                );
-                            }
-                            let mut in_channel = BTreeSet::new();
-                            for (j, n) in l.value.iter().enumerate() {
-                                if !orgs.iter().any(|o| o.name == n.value) {
-                                    let known: Vec<&str> = orgs.iter().map(|o| o.name.as_str()).collect();
-                                    c.push(
-                                        pos_of(n),
-                                        format!("{f}.orgs[{j}]"),
-                                        format!("organisation {:?} is not defined in `orgs`", n.value),
-                                        &format!("use one of: {}", known.join(", ")),
-                                    );
-                                }
-                                if !in_channel.insert(n.value.clone()) {
-                                    c.push(
-                                        pos_of(n),
-                                        format!("{f}.orgs[{j}]"),
-                                        format!("organisation {:?} is listed twice", n.value),
-                                        "list each organisation once",
-                                    );
-                                }
-                            }
-                            l.value.iter().map(|n| n.value.clone()).collect()
-                        }
-                    };
-                    Channel {
-                        name: ch.name.value.clone(),
-                        orgs: names,
-                    }
-                })
-                .collect()
-        }
+        }];
     };
-    if channels.is_empty()
-        && let Some(list) = &raw.channels
-    {
+    let mut seen = BTreeSet::new();
+    let channels: Vec<Channel> = list
+        .value
+        .iter()
+        .enumerate()
+        .map(|(i, ch)| {
+            let f = format!("channels[{i}]");
+            c.at(
+                &ch.name,
+                format!("{f}.name"),
+                check_channel_name(&ch.name.value),
+                "e.g. `name: mychannel`",
+            );
+            if !seen.insert(ch.name.value.clone()) {
+                c.push(
+                    pos_of(&ch.name),
+                    format!("{f}.name"),
+                    format!("channel {:?} is listed twice", ch.name.value),
+                    "list each channel once",
+                );
+            }
+            Channel {
+                name: ch.name.value.clone(),
+                orgs: channel_orgs(c, &f, ch, orgs),
+            }
+        })
+        .collect();
+    if channels.is_empty() {
         c.push(
             pos_of(list),
             "channels",
@@ -969,142 +1002,192 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             "list at least one, e.g. `channels: [{ name: mychannel }]`",
         );
     }
+    channels
+}
 
-    let mut chaincodes = Vec::new();
-    let mut seen_cc = BTreeSet::new();
-    for (i, cc) in raw.chaincodes.iter().enumerate() {
-        let f = format!("chaincodes[{i}]");
-        c.at(
-            &cc.name,
-            format!("{f}.name"),
-            check_chaincode_name(&cc.name.value),
-            "e.g. `name: basic`",
+/// A channel's `orgs`: not empty, each defined in `orgs` and listed once;
+/// left out, every org.
+fn channel_orgs(c: &mut Checker, f: &str, ch: &RawChannel, orgs: &[PeerOrg]) -> Vec<String> {
+    let Some(l) = &ch.orgs else {
+        return orgs.iter().map(|o| o.name.clone()).collect();
+    };
+    if l.value.is_empty() {
+        c.push(
+            pos_of(l),
+            format!("{f}.orgs"),
+            "a channel needs at least one organisation".into(),
+            "list org names from `orgs`, or leave `orgs` out to use all of them",
         );
-        let channel = match &cc.channel {
-            Some(ch) => {
-                if !channels.iter().any(|x| x.name == ch.value) {
-                    let known: Vec<&str> = channels.iter().map(|x| x.name.as_str()).collect();
-                    c.push(
-                        pos_of(ch),
-                        format!("{f}.channel"),
-                        format!("channel {:?} is not defined in `channels`", ch.value),
-                        &format!("use one of: {}", known.join(", ")),
-                    );
-                }
-                ch.value.clone()
-            }
-            None => match channels.as_slice() {
-                [only] => only.name.clone(),
-                _ => {
-                    c.push(
-                        pos_of(&cc.name),
-                        format!("{f}.channel"),
-                        "the workspace has several channels and this chaincode names none".into(),
-                        "add `channel: NAME`",
-                    );
-                    String::new()
-                }
-            },
-        };
-        if !seen_cc.insert((channel.clone(), cc.name.value.clone())) {
+    }
+    let mut in_channel = BTreeSet::new();
+    for (j, n) in l.value.iter().enumerate() {
+        if !orgs.iter().any(|o| o.name == n.value) {
+            let known: Vec<&str> = orgs.iter().map(|o| o.name.as_str()).collect();
             c.push(
-                pos_of(&cc.name),
-                format!("{f}.name"),
-                format!(
-                    "chaincode {:?} is listed twice on channel {channel:?}",
-                    cc.name.value
-                ),
-                "give each chaincode on a channel its own name",
+                pos_of(n),
+                format!("{f}.orgs[{j}]"),
+                format!("organisation {:?} is not defined in `orgs`", n.value),
+                &format!("use one of: {}", known.join(", ")),
             );
         }
-        let version = match &cc.version {
-            Some(v) => {
-                c.at(
-                    v,
-                    format!("{f}.version"),
-                    check_chaincode_version(&v.value),
-                    "e.g. `version: \"1.0\"`",
+        if !in_channel.insert(n.value.clone()) {
+            c.push(
+                pos_of(n),
+                format!("{f}.orgs[{j}]"),
+                format!("organisation {:?} is listed twice", n.value),
+                "list each organisation once",
+            );
+        }
+    }
+    l.value.iter().map(|n| n.value.clone()).collect()
+}
+
+/// A chaincode: a valid name, unique on its channel; a channel that exists
+/// (or the only one); a valid version and label. Its folder is resolved
+/// against `base` but not looked at (see [`chaincode_folders`]).
+fn chaincode(
+    c: &mut Checker,
+    i: usize,
+    cc: &RawChaincode,
+    channels: &[Channel],
+    seen: &mut BTreeSet<(String, String)>,
+    base: &Path,
+) -> Chaincode {
+    let f = format!("chaincodes[{i}]");
+    c.at(
+        &cc.name,
+        format!("{f}.name"),
+        check_chaincode_name(&cc.name.value),
+        "e.g. `name: basic`",
+    );
+    let channel = match &cc.channel {
+        Some(ch) => {
+            if !channels.iter().any(|x| x.name == ch.value) {
+                let known: Vec<&str> = channels.iter().map(|x| x.name.as_str()).collect();
+                c.push(
+                    pos_of(ch),
+                    format!("{f}.channel"),
+                    format!("channel {:?} is not defined in `channels`", ch.value),
+                    &format!("use one of: {}", known.join(", ")),
                 );
-                v.value.clone()
             }
-            None => "1.0".to_string(),
-        };
-        if let Some(l) = &cc.label {
+            ch.value.clone()
+        }
+        None => match channels {
+            [only] => only.name.clone(),
+            _ => {
+                c.push(
+                    pos_of(&cc.name),
+                    format!("{f}.channel"),
+                    "the workspace has several channels and this chaincode names none".into(),
+                    "add `channel: NAME`",
+                );
+                String::new()
+            }
+        },
+    };
+    if !seen.insert((channel.clone(), cc.name.value.clone())) {
+        c.push(
+            pos_of(&cc.name),
+            format!("{f}.name"),
+            format!(
+                "chaincode {:?} is listed twice on channel {channel:?}",
+                cc.name.value
+            ),
+            "give each chaincode on a channel its own name",
+        );
+    }
+    let version = match &cc.version {
+        Some(v) => {
             c.at(
-                l,
-                format!("{f}.label"),
-                check_label(&l.value),
-                "e.g. `label: basic_1.0`",
+                v,
+                format!("{f}.version"),
+                check_chaincode_version(&v.value),
+                "e.g. `version: \"1.0\"`",
             );
-        } else {
-            let implied = format!("{}_{}", cc.name.value, version);
-            if check_chaincode_name(&cc.name.value).is_ok()
-                && check_chaincode_version(&version).is_ok()
-            {
-                c.at(
-                    &cc.name,
-                    format!("{f}.label"),
-                    check_label(&implied),
-                    "set `label:` explicitly",
-                );
-            }
+            v.value.clone()
         }
-        let rel = PathBuf::from(&cc.path.value);
-        let dir = if rel.is_absolute() {
+        None => "1.0".to_string(),
+    };
+    if let Some(l) = &cc.label {
+        c.at(
+            l,
+            format!("{f}.label"),
+            check_label(&l.value),
+            "e.g. `label: basic_1.0`",
+        );
+    } else {
+        let implied = format!("{}_{}", cc.name.value, version);
+        if check_chaincode_name(&cc.name.value).is_ok() && check_chaincode_version(&version).is_ok()
+        {
+            c.at(
+                &cc.name,
+                format!("{f}.label"),
+                check_label(&implied),
+                "set `label:` explicitly",
+            );
+        }
+    }
+    let rel = PathBuf::from(&cc.path.value);
+    Chaincode {
+        name: cc.name.value.clone(),
+        path: if rel.is_absolute() {
             rel
         } else {
             base.join(rel)
-        };
-        let lang = if !dir.is_dir() {
-            c.push(
-                pos_of(&cc.path),
-                format!("{f}.path"),
-                format!(
-                    "chaincode folder {} does not exist or is not a folder",
-                    dir.display()
-                ),
-                "give the path of the chaincode folder, relative to fabdev.yaml",
-            );
-            None
-        } else {
-            match (&cc.lang, detect_lang(&dir)) {
-                (Some(l), _) => Some(l.value),
-                (None, Detected::Found(l)) => Some(l),
-                (None, Detected::Ambiguous) => {
-                    c.push(
-                        pos_of(&cc.path),
-                        format!("{f}.lang"),
-                        format!("{} has both go.mod and package.json", dir.display()),
-                        "add `lang: go` or `lang: node`",
-                    );
-                    None
-                }
-                (None, Detected::Neither) => {
-                    c.push(
-                        pos_of(&cc.path),
-                        format!("{f}.path"),
-                        format!(
-                            "{} has neither go.mod nor package.json, so its language is unknown",
-                            dir.display()
-                        ),
-                        "point `path` at a Go module or a Node package, or add `lang: go|node`",
-                    );
-                    None
-                }
-            }
-        };
-        chaincodes.push(Chaincode {
-            name: cc.name.value.clone(),
-            path: dir,
-            channel,
-            lang: lang.unwrap_or(Lang::Go),
-            version,
-            label: cc.label.as_ref().map(|l| l.value.clone()),
-            init_required: cc.init_required,
-        });
+        },
+        channel,
+        lang: cc.lang.as_ref().map_or(Lang::Go, |l| l.value),
+        version,
+        label: cc.label.as_ref().map(|l| l.value.clone()),
+        init_required: cc.init_required,
     }
+}
 
-    let mut images = Images::for_version(&fabric);
+/// The one rule that reads the file system: a chaincode's folder exists,
+/// and without `lang` its language shows (go.mod or package.json, not both).
+fn chaincode_folders(c: &mut Checker, i: usize, cc: &RawChaincode, chaincode: &mut Chaincode) {
+    let f = format!("chaincodes[{i}]");
+    let dir = &chaincode.path;
+    if !dir.is_dir() {
+        c.push(
+            pos_of(&cc.path),
+            format!("{f}.path"),
+            format!(
+                "chaincode folder {} does not exist or is not a folder",
+                dir.display()
+            ),
+            "give the path of the chaincode folder, relative to fabdev.yaml",
+        );
+        return;
+    }
+    if cc.lang.is_some() {
+        return;
+    }
+    match detect_lang(dir) {
+        Detected::Found(l) => chaincode.lang = l,
+        Detected::Ambiguous => c.push(
+            pos_of(&cc.path),
+            format!("{f}.lang"),
+            format!("{} has both go.mod and package.json", dir.display()),
+            "add `lang: go` or `lang: node`",
+        ),
+        Detected::Neither => c.push(
+            pos_of(&cc.path),
+            format!("{f}.path"),
+            format!(
+                "{} has neither go.mod nor package.json, so its language is unknown",
+                dir.display()
+            ),
+            "point `path` at a Go module or a Node package, or add `lang: go|node`",
+        ),
+    }
+}
+
+/// Every image given is a reference (not empty, no whitespace); the rest
+/// follow the Fabric version.
+fn images(c: &mut Checker, raw: &RawWorkspace, fabric: &FabricVersion) -> Images {
+    let mut images = Images::for_version(fabric);
     if let Some(im) = &raw.images {
         let fields: [(&Option<S<String>>, &str, &mut String); 7] = [
             (&im.peer, "peer", &mut images.peer),
@@ -1127,45 +1210,36 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
             }
         }
     }
+    images
+}
 
-    let mut host_port_base = DEFAULT_HOST_PORT_BASE;
-    if let Some(h) = &raw.host_port_base {
-        let nodes = orderer.count + orgs.iter().map(|o| o.peers).sum::<u32>();
-        let last = u32::from(h.value) + nodes * 10;
-        let r = if h.value >= 30000 && last <= 32767 {
-            Ok(())
-        } else {
-            Err(format!(
-                "hostPortBase {} puts node ports outside Kubernetes' NodePort range 30000-32767 ({nodes} nodes take 10 ports each)",
-                h.value
-            ))
-        };
-        c.at(
-            h,
-            "hostPortBase",
-            r,
-            "pick a base between 30000 and 32767 minus 10 per node",
-        );
-        host_port_base = h.value;
-    }
-
-    if !c.problems.is_empty() {
-        return Err(SpecError::Invalid {
-            path: path.to_path_buf(),
-            problems: c.problems,
-        });
-    }
-    Ok(Workspace {
-        name,
-        fabric,
-        batch_timeout_ms,
-        orderer,
-        orgs,
-        channels,
-        chaincodes,
-        images,
-        host_port_base,
-    })
+/// `hostPortBase` keeps every node's ten ports inside the NodePort range.
+fn host_port_base(
+    c: &mut Checker,
+    raw: &RawWorkspace,
+    orderer: &OrdererOrg,
+    orgs: &[PeerOrg],
+) -> u16 {
+    let Some(h) = &raw.host_port_base else {
+        return DEFAULT_HOST_PORT_BASE;
+    };
+    let nodes = orderer.count + orgs.iter().map(|o| o.peers).sum::<u32>();
+    let last = u32::from(h.value) + nodes * 10;
+    let r = if h.value >= 30000 && last <= 32767 {
+        Ok(())
+    } else {
+        Err(format!(
+            "hostPortBase {} puts node ports outside Kubernetes' NodePort range 30000-32767 ({nodes} nodes take 10 ports each)",
+            h.value
+        ))
+    };
+    c.at(
+        h,
+        "hostPortBase",
+        r,
+        "pick a base between 30000 and 32767 minus 10 per node",
+    );
+    h.value
 }
 
 #[cfg(test)]
@@ -1179,13 +1253,13 @@ mod tests {
     #[test]
     fn init_template_is_the_default_network() {
         let ws = parse(INIT_TEMPLATE).expect("template parses");
-        assert_eq!(ws, Workspace::default_for());
+        assert_eq!(ws, Workspace::default_network());
     }
 
     #[test]
     fn minimal_file_gets_defaults() {
         let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\n").expect("parses");
-        assert_eq!(ws, Workspace::default_for());
+        assert_eq!(ws, Workspace::default_network());
     }
 
     #[test]

@@ -61,6 +61,12 @@ impl Node {
         }
     }
 
+    /// The name of the node's pod: its StatefulSet has one replica, whose
+    /// pod is `<name>-0`.
+    pub fn pod_name(&self) -> String {
+        format!("{}-0", self.name)
+    }
+
     /// In-cluster address others dial: `peer0-org1:7051`.
     pub fn address(&self) -> String {
         format!("{}:{}", self.name, self.grpc_port())
@@ -163,7 +169,7 @@ mod tests {
 
     #[test]
     fn default_topology_names_and_ports() {
-        let topo = Topology::of(&Workspace::default_for());
+        let topo = Topology::of(&Workspace::default_network());
         let names: Vec<&str> = topo.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["orderer0-ordererorg", "peer0-org1", "peer0-org2"]);
         let o = &topo.nodes[0];

@@ -66,7 +66,7 @@ impl Net {
     fn new() -> Net {
         channel::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
-        let ws = Workspace::default_for();
+        let ws = Workspace::default_network();
         let topo = Topology::of(&ws);
         let crypto = CryptoDir::new(dir.path().join("crypto"));
         pki::ensure(&ws, &topo, &crypto).unwrap();

@@ -1,16 +1,18 @@
 //! Channel genesis blocks: built from real generated crypto, decoded back with
-//! prost and checked piece by piece against what configtxgen would write
-//! (groups, values, policies, capabilities, consenters, MSPs, anchor peers,
-//! block header, data hash and metadata), plus determinism, the describe
-//! output (snapshot) and the errors.
+//! prost and checked piece by piece against configtxgen's construction as
+//! Fabric's source describes it (groups, values, policies, capabilities,
+//! consenters, MSPs, anchor peers, block header, data hash and metadata),
+//! plus determinism, the describe output (snapshot) and the errors. Nothing
+//! here runs configtxgen: comparing with its output is for the tests that
+//! run real Fabric binaries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use network::fabric::{Message, ab, cb, etcdraft, mb, pb};
+use network::fabric::{Message, common, etcdraft, msp, orderer, peer};
 use network::genesis::{
-    self, BatchSize, GenesisError, GenesisOptions, describe_block, genesis_block,
-    genesis_block_with,
+    self, BatchSize, CryptoView, GenesisError, GenesisOptions, describe_block, genesis_block,
+    genesis_block_from, genesis_block_with,
 };
 use network::pki::{self, CryptoDir};
 use network::{Topology, Workspace};
@@ -106,20 +108,20 @@ fn dec<M: Message + Default>(bytes: &[u8]) -> M {
 
 /// A block taken apart.
 struct Parsed {
-    block: cb::Block,
-    envelope: cb::Envelope,
-    chdr: cb::ChannelHeader,
-    shdr: cb::SignatureHeader,
-    config_envelope: cb::ConfigEnvelope,
+    block: common::Block,
+    envelope: common::Envelope,
+    chdr: common::ChannelHeader,
+    shdr: common::SignatureHeader,
+    config_envelope: common::ConfigEnvelope,
 }
 
 impl Parsed {
     fn new(bytes: &[u8]) -> Parsed {
-        let block: cb::Block = dec(bytes);
+        let block: common::Block = dec(bytes);
         let data = block.data.as_ref().expect("block data");
         assert_eq!(data.data.len(), 1, "one envelope");
-        let envelope: cb::Envelope = dec(&data.data[0]);
-        let payload: cb::Payload = dec(&envelope.payload);
+        let envelope: common::Envelope = dec(&data.data[0]);
+        let payload: common::Payload = dec(&envelope.payload);
         let header = payload.header.as_ref().expect("payload header");
         let chdr = dec(&header.channel_header);
         let shdr = dec(&header.signature_header);
@@ -133,12 +135,12 @@ impl Parsed {
         }
     }
 
-    fn root(&self) -> &cb::ConfigGroup {
+    fn root(&self) -> &common::ConfigGroup {
         let config = self.config_envelope.config.as_ref().expect("config");
         config.channel_group.as_ref().expect("channel group")
     }
 
-    fn group(&self, path: &[&str]) -> &cb::ConfigGroup {
+    fn group(&self, path: &[&str]) -> &common::ConfigGroup {
         let mut g = self.root();
         for key in path {
             g = g
@@ -154,7 +156,7 @@ fn keys<V>(m: &BTreeMap<String, V>) -> Vec<&str> {
     m.keys().map(String::as_str).collect()
 }
 
-fn value<M: Message + Default>(g: &cb::ConfigGroup, key: &str) -> M {
+fn value<M: Message + Default>(g: &common::ConfigGroup, key: &str) -> M {
     dec(&g
         .values
         .get(key)
@@ -162,14 +164,14 @@ fn value<M: Message + Default>(g: &cb::ConfigGroup, key: &str) -> M {
         .value)
 }
 
-fn capabilities(g: &cb::ConfigGroup) -> Vec<String> {
-    let caps: cb::Capabilities = value(g, "Capabilities");
+fn capabilities(g: &common::ConfigGroup) -> Vec<String> {
+    let caps: common::Capabilities = value(g, "Capabilities");
     let mut names: Vec<String> = caps.capabilities.keys().cloned().collect();
     names.sort();
     names
 }
 
-fn policy(g: &cb::ConfigGroup, key: &str) -> cb::Policy {
+fn policy(g: &common::ConfigGroup, key: &str) -> common::Policy {
     g.policies
         .get(key)
         .unwrap_or_else(|| panic!("no policy {key}"))
@@ -179,25 +181,29 @@ fn policy(g: &cb::ConfigGroup, key: &str) -> cb::Policy {
 }
 
 /// An ImplicitMeta policy as `"<RULE> <sub_policy>"`.
-fn implicit(g: &cb::ConfigGroup, key: &str) -> String {
+fn implicit(g: &common::ConfigGroup, key: &str) -> String {
     let p = policy(g, key);
     assert_eq!(
         p.r#type,
-        cb::policy::PolicyType::ImplicitMeta as i32,
+        common::policy::PolicyType::ImplicitMeta as i32,
         "{key}"
     );
-    let imp: cb::ImplicitMetaPolicy = dec(&p.value);
-    let rule = cb::implicit_meta_policy::Rule::try_from(imp.rule).expect("rule");
+    let imp: common::ImplicitMetaPolicy = dec(&p.value);
+    let rule = common::implicit_meta_policy::Rule::try_from(imp.rule).expect("rule");
     format!("{} {}", rule.as_str_name(), imp.sub_policy)
 }
 
 /// A Signature policy, checked to be policydsl's `OR(...)` shape, as its
 /// principals `"<msp>.<ROLE>"`.
-fn or_principals(g: &cb::ConfigGroup, key: &str) -> Vec<String> {
-    use cb::signature_policy::Type;
+fn or_principals(g: &common::ConfigGroup, key: &str) -> Vec<String> {
+    use common::signature_policy::Type;
     let p = policy(g, key);
-    assert_eq!(p.r#type, cb::policy::PolicyType::Signature as i32, "{key}");
-    let env: cb::SignaturePolicyEnvelope = dec(&p.value);
+    assert_eq!(
+        p.r#type,
+        common::policy::PolicyType::Signature as i32,
+        "{key}"
+    );
+    let env: common::SignaturePolicyEnvelope = dec(&p.value);
     assert_eq!(env.version, 0);
     let Some(Type::NOutOf(n)) = env.rule.and_then(|r| r.r#type) else {
         panic!("{key}: rule is not an n-out-of");
@@ -221,17 +227,17 @@ fn or_principals(g: &cb::ConfigGroup, key: &str) -> Vec<String> {
         .map(|p| {
             assert_eq!(
                 p.principal_classification,
-                cb::msp_principal::Classification::Role as i32
+                common::msp_principal::Classification::Role as i32
             );
-            let role: cb::MspRole = dec(&p.principal);
-            let r = cb::msp_role::MspRoleType::try_from(role.role).expect("role");
+            let role: common::MspRole = dec(&p.principal);
+            let r = common::msp_role::MspRoleType::try_from(role.role).expect("role");
             format!("{}.{}", role.msp_identifier, r.as_str_name())
         })
         .collect()
 }
 
 /// Every group, value and policy: version 0, mod_policy Admins.
-fn assert_versions_and_mod_policies(g: &cb::ConfigGroup, path: &str) {
+fn assert_versions_and_mod_policies(g: &common::ConfigGroup, path: &str) {
     assert_eq!(g.version, 0, "{path}");
     assert_eq!(g.mod_policy, "Admins", "{path}");
     for (k, v) in &g.values {
@@ -255,10 +261,10 @@ fn assert_versions_and_mod_policies(g: &cb::ConfigGroup, path: &str) {
 }
 
 /// The MSP value of an org: what configbuilder reads from its msp folder.
-fn assert_msp(net: &Net, g: &cb::ConfigGroup, org: &str, msp_id: &str) {
-    let msp: mb::MspConfig = value(g, "MSP");
+fn assert_msp(net: &Net, g: &common::ConfigGroup, org: &str, msp_id: &str) {
+    let msp: msp::MspConfig = value(g, "MSP");
     assert_eq!(msp.r#type, 0, "FABRIC");
-    let c: mb::FabricMspConfig = dec(&msp.config);
+    let c: msp::FabricMspConfig = dec(&msp.config);
     let ca = net.ca(org);
     assert_eq!(c.name, msp_id);
     assert_eq!(c.root_certs, vec![ca.clone()], "{org}: root certs = ca.crt");
@@ -304,7 +310,7 @@ fn check_block(net: &Net, channel: &str, bytes: &[u8]) -> Parsed {
 
     // Envelope and headers.
     assert!(b.envelope.signature.is_empty());
-    assert_eq!(b.chdr.r#type, cb::HeaderType::Config as i32);
+    assert_eq!(b.chdr.r#type, common::HeaderType::Config as i32);
     assert_eq!(b.chdr.version, 1, "genesis.go's msgVersion");
     assert_eq!(b.chdr.channel_id, channel);
     assert_eq!(b.chdr.epoch, 0);
@@ -325,14 +331,14 @@ fn check_block(net: &Net, channel: &str, bytes: &[u8]) -> Parsed {
     // Metadata: genesis.go's exact bytes.
     let md = &b.block.metadata.as_ref().expect("metadata").metadata;
     assert_eq!(md.len(), 5, "one entry per BlockMetadataIndex");
-    let sigs: cb::Metadata = dec(&md[0]);
+    let sigs: common::Metadata = dec(&md[0]);
     assert!(sigs.signatures.is_empty());
-    let obm: cb::OrdererBlockMetadata = dec(&sigs.value);
-    assert_eq!(obm.last_config, Some(cb::LastConfig { index: 0 }));
+    let obm: common::OrdererBlockMetadata = dec(&sigs.value);
+    assert_eq!(obm.last_config, Some(common::LastConfig { index: 0 }));
     assert!(obm.consenter_metadata.is_empty());
     assert_eq!(md[0], [0x0a, 0x02, 0x0a, 0x00]);
-    let last: cb::Metadata = dec(&md[1]);
-    assert_eq!(dec::<cb::LastConfig>(&last.value).index, 0);
+    let last: common::Metadata = dec(&md[1]);
+    assert_eq!(dec::<common::LastConfig>(&last.value).index, 0);
     assert!(
         md[1].is_empty(),
         "Metadata{{LastConfig{{0}}}} encodes to nothing"
@@ -357,11 +363,11 @@ fn check_block(net: &Net, channel: &str, bytes: &[u8]) -> Parsed {
     assert_eq!(implicit(root, "Writers"), "ANY Writers");
     assert_eq!(implicit(root, "Admins"), "MAJORITY Admins");
     assert_eq!(
-        value::<cb::HashingAlgorithm>(root, "HashingAlgorithm").name,
+        value::<common::HashingAlgorithm>(root, "HashingAlgorithm").name,
         "SHA256"
     );
     assert_eq!(
-        value::<cb::BlockDataHashingStructure>(root, "BlockDataHashingStructure").width,
+        value::<common::BlockDataHashingStructure>(root, "BlockDataHashingStructure").width,
         u32::MAX
     );
     let channel_cap = if ws.fabric.is_v3() { "V3_0" } else { "V2_0" };
@@ -388,25 +394,25 @@ fn check_block(net: &Net, channel: &str, bytes: &[u8]) -> Parsed {
         ]
     );
     assert_eq!(
-        value::<ab::BatchSize>(orderer, "BatchSize"),
-        ab::BatchSize {
+        value::<orderer::BatchSize>(orderer, "BatchSize"),
+        orderer::BatchSize {
             max_message_count: 10,
             absolute_max_bytes: 99 * 1024 * 1024,
             preferred_max_bytes: 512 * 1024,
         }
     );
     assert_eq!(
-        value::<ab::BatchTimeout>(orderer, "BatchTimeout").timeout,
+        value::<orderer::BatchTimeout>(orderer, "BatchTimeout").timeout,
         genesis::go_duration_ms(ws.batch_timeout_ms)
     );
     assert_eq!(
-        value::<ab::ChannelRestrictions>(orderer, "ChannelRestrictions").max_count,
+        value::<orderer::ChannelRestrictions>(orderer, "ChannelRestrictions").max_count,
         0
     );
     assert_eq!(capabilities(orderer), ["V2_0"]);
-    let ct: ab::ConsensusType = value(orderer, "ConsensusType");
+    let ct: orderer::ConsensusType = value(orderer, "ConsensusType");
     assert_eq!(ct.r#type, "etcdraft");
-    assert_eq!(ct.state, ab::consensus_type::State::Normal as i32);
+    assert_eq!(ct.state, orderer::consensus_type::State::Normal as i32);
     let raft: etcdraft::ConfigMetadata = dec(&ct.metadata);
     let want: Vec<etcdraft::Consenter> = net
         .topo
@@ -443,7 +449,7 @@ fn check_block(net: &Net, channel: &str, bytes: &[u8]) -> Parsed {
     assert_eq!(or_principals(oorg, "Readers"), [format!("{omsp}.MEMBER")]);
     assert_eq!(or_principals(oorg, "Writers"), [format!("{omsp}.MEMBER")]);
     assert_eq!(or_principals(oorg, "Admins"), [format!("{omsp}.ADMIN")]);
-    let endpoints: cb::OrdererAddresses = value(oorg, "Endpoints");
+    let endpoints: common::OrdererAddresses = value(oorg, "Endpoints");
     let want: Vec<String> = net
         .topo
         .orderers()
@@ -501,10 +507,10 @@ fn check_block(net: &Net, channel: &str, bytes: &[u8]) -> Parsed {
         );
         assert_eq!(or_principals(g, "Admins"), [format!("{m}.ADMIN")]);
         assert_eq!(or_principals(g, "Endorsement"), [format!("{m}.PEER")]);
-        let anchors: pb::AnchorPeers = value(g, "AnchorPeers");
+        let anchors: peer::AnchorPeers = value(g, "AnchorPeers");
         assert_eq!(
             anchors.anchor_peers,
-            [pb::AnchorPeer {
+            [peer::AnchorPeer {
                 host: format!("peer0-{}", org_name.to_lowercase()),
                 port: 7051,
             }]
@@ -520,11 +526,11 @@ fn check_block(net: &Net, channel: &str, bytes: &[u8]) -> Parsed {
 
 #[test]
 fn default_workspace_block_is_what_configtxgen_would_write() {
-    let net = Net::new(Workspace::default_for());
+    let net = Net::new(Workspace::default_network());
     let bytes = net.block("mychannel");
     let b = check_block(&net, "mychannel", &bytes);
     assert_eq!(
-        value::<ab::BatchTimeout>(b.group(&["Orderer"]), "BatchTimeout").timeout,
+        value::<orderer::BatchTimeout>(b.group(&["Orderer"]), "BatchTimeout").timeout,
         "250ms"
     );
     assert_eq!(
@@ -541,7 +547,7 @@ fn three_orderers_three_orgs_and_a_two_org_channel() {
     let all = net.block("mychannel");
     let b = check_block(&net, "mychannel", &all);
     let raft: etcdraft::ConfigMetadata =
-        dec(&value::<ab::ConsensusType>(b.group(&["Orderer"]), "ConsensusType").metadata);
+        dec(&value::<orderer::ConsensusType>(b.group(&["Orderer"]), "ConsensusType").metadata);
     let hosts: Vec<&str> = raft.consenters.iter().map(|c| c.host.as_str()).collect();
     assert_eq!(
         hosts,
@@ -551,7 +557,8 @@ fn three_orderers_three_orgs_and_a_two_org_channel() {
             "orderer2-ordererorg"
         ]
     );
-    let endpoints: cb::OrdererAddresses = value(b.group(&["Orderer", "OrdererOrg"]), "Endpoints");
+    let endpoints: common::OrdererAddresses =
+        value(b.group(&["Orderer", "OrdererOrg"]), "Endpoints");
     assert_eq!(
         endpoints.addresses,
         [
@@ -582,11 +589,11 @@ fn fabric_3_uses_channel_v3_0_and_its_batch_timeout() {
     assert_eq!(capabilities(b.group(&["Application"])), ["V2_5"]);
     assert!(!b.root().values.contains_key("OrdererAddresses"));
     assert_eq!(
-        value::<ab::BatchTimeout>(b.group(&["Orderer"]), "BatchTimeout").timeout,
+        value::<orderer::BatchTimeout>(b.group(&["Orderer"]), "BatchTimeout").timeout,
         "1.5s"
     );
     // Org2 has two peers; only peer0 is its anchor.
-    let anchors: pb::AnchorPeers = value(b.group(&["Application", "Org2"]), "AnchorPeers");
+    let anchors: peer::AnchorPeers = value(b.group(&["Application", "Org2"]), "AnchorPeers");
     assert_eq!(anchors.anchor_peers.len(), 1);
     assert_eq!(anchors.anchor_peers[0].host, "peer0-org2");
 }
@@ -599,13 +606,13 @@ fn same_inputs_give_the_same_bytes() {
     assert_eq!(a, b);
     // Re-encoding the decoded block gives the same bytes too (canonical
     // encoding; no unknown or out-of-order fields).
-    let block: cb::Block = dec(&a);
+    let block: common::Block = dec(&a);
     assert_eq!(block.encode_to_vec(), a);
 }
 
 #[test]
 fn options_override_batch_size_and_raft() {
-    let net = Net::new(Workspace::default_for());
+    let net = Net::new(Workspace::default_network());
     let mut opts = GenesisOptions::new("mychannel");
     opts.batch_size = BatchSize {
         max_message_count: 500,
@@ -617,11 +624,11 @@ fn options_override_batch_size_and_raft() {
     let b = Parsed::new(&bytes);
     let orderer = b.group(&["Orderer"]);
     assert_eq!(
-        value::<ab::BatchSize>(orderer, "BatchSize").max_message_count,
+        value::<orderer::BatchSize>(orderer, "BatchSize").max_message_count,
         500
     );
     let raft: etcdraft::ConfigMetadata =
-        dec(&value::<ab::ConsensusType>(orderer, "ConsensusType").metadata);
+        dec(&value::<orderer::ConsensusType>(orderer, "ConsensusType").metadata);
     assert_eq!(raft.options.expect("options").tick_interval, "100ms");
     assert_ne!(bytes, net.block("mychannel"));
 }
@@ -658,7 +665,7 @@ fn redact(v: &mut Value, pems: &BTreeMap<String, String>) {
 
 #[test]
 fn describe_default_block_snapshot() {
-    let net = Net::new(Workspace::default_for());
+    let net = Net::new(Workspace::default_network());
     let bytes = net.block("mychannel");
     let mut v = describe_block(&bytes).expect("describe");
 
@@ -714,7 +721,7 @@ fn describe_rejects_garbage() {
 
 #[test]
 fn unknown_channel_is_an_error_listing_the_known_ones() {
-    let net = Net::new(Workspace::default_for());
+    let net = Net::new(Workspace::default_network());
     let err = genesis_block(&net.ws, &net.topo, &net.crypto, "otherchannel").expect_err("unknown");
     assert!(matches!(err, GenesisError::UnknownChannel { .. }), "{err}");
     let msg = err.to_string();
@@ -726,7 +733,7 @@ fn unknown_channel_is_an_error_listing_the_known_ones() {
 
 #[test]
 fn a_channel_name_fabric_rejects_is_an_error() {
-    let mut ws = Workspace::default_for();
+    let mut ws = Workspace::default_network();
     ws.channels[0].name = "My_Channel".into();
     let topo = Topology::of(&ws);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -741,7 +748,7 @@ fn a_channel_name_fabric_rejects_is_an_error() {
 
 #[test]
 fn no_orderers_is_an_error() {
-    let mut ws = Workspace::default_for();
+    let mut ws = Workspace::default_network();
     ws.orderer.count = 0;
     let topo = Topology::of(&ws);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -752,8 +759,20 @@ fn no_orderers_is_an_error() {
 }
 
 #[test]
+fn a_block_from_crypto_already_read_touches_no_file() {
+    let net = Net::new(Workspace::default_network());
+    let view = CryptoView::read(&net.ws, &net.topo, &net.crypto).expect("read");
+    let from_dir = net.block("mychannel");
+    std::fs::remove_dir_all(net.crypto.root()).expect("remove the crypto folder");
+    let from_view =
+        genesis_block_from(&net.ws, &net.topo, &view, &GenesisOptions::new("mychannel"))
+            .expect("block from the view");
+    assert_eq!(from_view, from_dir);
+}
+
+#[test]
 fn a_missing_tls_ca_names_its_path() {
-    let net = Net::new(Workspace::default_for());
+    let net = Net::new(Workspace::default_network());
     let path = net.crypto.org_msp_dir("Org2").join("tlscacerts/tlsca.crt");
     std::fs::remove_file(&path).expect("remove");
     let err = genesis_block(&net.ws, &net.topo, &net.crypto, "mychannel").expect_err("missing");
@@ -781,7 +800,7 @@ fn a_missing_tls_ca_names_its_path() {
 
 #[test]
 fn a_missing_orderer_tls_cert_names_its_path() {
-    let net = Net::new(Workspace::default_for());
+    let net = Net::new(Workspace::default_network());
     let node = net.topo.orderers().next().expect("orderer");
     let path = net.crypto.node_dir(node).join("tls/server.crt");
     std::fs::remove_file(&path).expect("remove");
@@ -795,7 +814,7 @@ fn a_missing_orderer_tls_cert_names_its_path() {
 
 #[test]
 fn a_ca_file_that_is_not_a_certificate_is_an_error() {
-    let net = Net::new(Workspace::default_for());
+    let net = Net::new(Workspace::default_network());
     let path = net.crypto.org_msp_dir("Org1").join("cacerts/ca.crt");
     std::fs::write(&path, "not a certificate\n").expect("write");
     let err = genesis_block(&net.ws, &net.topo, &net.crypto, "mychannel").expect_err("bad");

@@ -25,7 +25,7 @@ fn repo() -> PathBuf {
 }
 
 fn default_ws() -> Workspace {
-    Workspace::default_for()
+    Workspace::default_network()
 }
 
 /// Three peer orgs with two CouchDB peers each and three Raft orderers.
@@ -648,24 +648,35 @@ fn multi_doc_stream_holds_every_object() {
     }
 }
 
+/// `out` holds exactly the kind config and one file per object, each with
+/// the rendered text.
+fn assert_written(r: &Rendered, out: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(out.join("kind-config.yaml")).expect("kind config"),
+        r.kind_config
+    );
+    let mut written: Vec<String> = std::fs::read_dir(out.join("manifests"))
+        .expect("manifests folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut wanted: Vec<String> = r.objects.iter().map(|o| o.file_name.clone()).collect();
+    wanted.sort();
+    assert_eq!(written, wanted, "{}", out.display());
+    for o in &r.objects {
+        let text =
+            std::fs::read_to_string(out.join("manifests").join(&o.file_name)).expect("manifest");
+        assert_eq!(text, o.yaml, "{}", o.file_name);
+    }
+}
+
 #[test]
 fn write_out_writes_a_new_folder_and_refuses_an_existing_one() {
     let r = render_ws(&default_ws());
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("nested/out");
     render::write_out(&r, &out).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(out.join("kind-config.yaml")).unwrap(),
-        r.kind_config
-    );
-    let mut names: Vec<String> = std::fs::read_dir(out.join("manifests"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    let mut want: Vec<String> = r.objects.iter().map(|o| o.file_name.clone()).collect();
-    want.sort();
-    assert_eq!(names, want);
+    assert_written(&r, &out);
     for o in &r.objects {
         assert_eq!(
             std::fs::read_to_string(out.join("manifests").join(&o.file_name)).unwrap(),
@@ -694,16 +705,22 @@ fn write_out_writes_a_new_folder_and_refuses_an_existing_one() {
     ));
 }
 
-/// Writes both workspaces for `scripts/validate-manifests.sh` when
-/// FABDEV_RENDER_OUT is set (DIR/default, DIR/three-orgs; each must not exist).
+/// Writes both workspaces (DIR/default, DIR/three-orgs) and reads back what
+/// was written: exactly the kind config and one file per object, with the
+/// rendered text. DIR is FABDEV_RENDER_OUT when set (for
+/// `scripts/validate-manifests.sh`, which then validates the files; each
+/// folder must not exist), else a temporary folder.
 #[test]
-fn write_for_validation_when_asked() {
-    let Some(dir) = std::env::var_os("FABDEV_RENDER_OUT") else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
+fn written_folders_hold_exactly_what_was_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("FABDEV_RENDER_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     for (name, ws) in [("default", default_ws()), ("three-orgs", three_orgs_ws())] {
-        render::write_out(&render_ws(&ws), &dir.join(name)).unwrap();
+        let r = render_ws(&ws);
+        let out = dir.join(name);
+        render::write_out(&r, &out).unwrap();
+        assert_written(&r, &out);
     }
 }
 

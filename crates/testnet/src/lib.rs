@@ -34,7 +34,7 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), testnet::TestnetError> {
-//! let ws = network::Workspace::default_for();
+//! let ws = network::Workspace::default_network();
 //! let net = testnet::TestNetwork::start(ws, testnet::Options::default()).await?;
 //! net.create_channel("mychannel").await?;
 //! // fabdev's own clients reach the nodes as on kind:

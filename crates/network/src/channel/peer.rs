@@ -2,15 +2,14 @@
 
 use std::time::Duration;
 
-use fabric_sdk::fabric::protos::ChannelQueryResponse;
 use fabric_sdk::gateway::client::ClientBuilder;
 use fabric_sdk::identity::IdentityBuilder;
-use prost::Message;
 
 use super::{
     ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, error_chain,
     looks_like_tls, unreachable, with_deadline,
 };
+use crate::fabric::{Message, peer::ChannelQueryResponse};
 use crate::pki::{ADMIN, CryptoDir};
 use crate::topology::{Node, NodeKind};
 

@@ -25,7 +25,7 @@ async fn main() {
         }
     }
     let ws = match spec {
-        None => network::Workspace::default_for(),
+        None => network::Workspace::default_network(),
         Some(p) => match network::Workspace::load_file(Path::new(&p)) {
             Ok(ws) => ws,
             Err(e) => {

@@ -10,7 +10,7 @@ mod support {
 }
 
 use cluster::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport};
-use cluster::nodes::{NodeError, exec_in_node, kind_nodes, load_into_nodes};
+use cluster::node_images::{NodeError, exec_in_node, kind_nodes, load_into_nodes};
 use support::dockerd::{HostImage, chain, host};
 use support::kindnode::KindNode;
 

@@ -1,0 +1,152 @@
+//! `fabdev down`: remove the cluster (or only the namespace) and the
+//! runtime state; keep the crypto unless purged.
+//!
+//! Steps: `workspace`, then `kind cluster <name>` ([`delete_cluster`]) or,
+//! keeping the cluster, `namespace <name>` ([`delete_namespace`]), then
+//! `runtime state` ([`remove_runtime_state`]).
+
+use std::path::Path;
+
+use cluster::k8s;
+use cluster::kind::{ProcessRunner, Runner};
+use serde::Serialize;
+
+use super::context::kind_driver;
+use super::steps::{Step, StepResult, run_flow};
+use super::up::CREATING_MARKER;
+use super::{Context, FlowError, Options};
+use crate::events::{ClusterState, Event, Sink};
+
+/// What `down` removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DownReport {
+    pub cluster_deleted: bool,
+    pub namespace_deleted: bool,
+    pub crypto_deleted: bool,
+}
+
+/// The state the steps of `down` share.
+#[derive(Debug)]
+pub struct DownRun<R: Runner = ProcessRunner> {
+    pub ctx: Context,
+    opts: Options<R>,
+    keep_cluster: bool,
+    purge: bool,
+    pub report: DownReport,
+}
+
+/// The steps of `down` after `workspace`.
+pub fn steps<R: Runner + Clone>(ctx: &Context, keep_cluster: bool) -> Vec<Step<DownRun<R>>> {
+    let name = &ctx.ws.name;
+    vec![
+        if keep_cluster {
+            Step::new(format!("namespace {name}"), |r, _, s| {
+                Box::pin(delete_namespace(r, s))
+            })
+        } else {
+            Step::new(format!("kind cluster {name}"), |r, _, s| {
+                Box::pin(delete_cluster(r, s))
+            })
+        },
+        Step::new("runtime state", |r, _, s| {
+            Box::pin(remove_runtime_state(r, s))
+        }),
+    ]
+}
+
+/// Remove the cluster (or only the namespace with `keep_cluster`) and the
+/// runtime state; keep the crypto unless `purge`.
+pub async fn down<R: Runner + Clone>(
+    opts: &Options<R>,
+    keep_cluster: bool,
+    purge: bool,
+    sink: &mut dyn Sink,
+) -> Result<DownReport, FlowError> {
+    let steps = |ctx: &Context| steps(ctx, keep_cluster);
+    let run = run_flow(opts, sink, steps, |ctx| DownRun {
+        ctx,
+        opts: opts.clone(),
+        keep_cluster,
+        purge,
+        report: DownReport::default(),
+    })
+    .await?;
+    Ok(run.report)
+}
+
+fn gone(deleted: bool) -> Option<String> {
+    Some(if deleted { "deleted" } else { "not there" }.to_string())
+}
+
+/// The workspace's namespace, when fabdev's kubeconfig says where it is.
+pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
+    let kubeconfig = run.ctx.kubeconfig();
+    if !kubeconfig.is_file() {
+        return Ok(gone(false));
+    }
+    let client = k8s::client(&kubeconfig).await?;
+    let deleted = k8s::delete_namespace(&client, &run.ctx.ws.name, run.opts.wait_timeout).await?;
+    run.report.namespace_deleted = deleted;
+    Ok(gone(deleted))
+}
+
+/// The kind cluster, when there is one.
+pub async fn delete_cluster<R: Runner + Clone>(
+    run: &mut DownRun<R>,
+    sink: &mut dyn Sink,
+) -> StepResult {
+    let kind = kind_driver(&run.opts)?;
+    let name = &run.ctx.ws.name;
+    let deleted = kind.exists(name).await?;
+    if deleted {
+        kind.delete(name, &run.ctx.kubeconfig()).await?;
+    }
+    run.report.cluster_deleted = deleted;
+    sink.emit(Event::Cluster {
+        step: format!("kind cluster {name}"),
+        name: name.clone(),
+        state: if deleted {
+            ClusterState::Deleted
+        } else {
+            ClusterState::Absent
+        },
+    });
+    Ok(gone(deleted))
+}
+
+/// Connection profiles, and without the cluster its kubeconfig and marker;
+/// with `purge` the crypto material too.
+pub async fn remove_runtime_state<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
+    let ctx = &run.ctx;
+    let mut remove = vec![ctx.profiles_dir()];
+    if !run.keep_cluster {
+        remove.push(ctx.kubeconfig());
+        remove.push(ctx.state_dir.join(CREATING_MARKER));
+    }
+    if run.purge {
+        remove.push(ctx.crypto.root().to_path_buf());
+        run.report.crypto_deleted = ctx.crypto.root().exists();
+    }
+    for p in &remove {
+        remove_path(p)?;
+    }
+    Ok(None)
+}
+
+/// Remove a file or folder; one that is not there is fine.
+pub(crate) fn remove_path(p: &Path) -> Result<(), FlowError> {
+    let result = if p.is_dir() {
+        std::fs::remove_dir_all(p)
+    } else {
+        std::fs::remove_file(p)
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(FlowError::Io {
+            action: "remove",
+            path: p.to_path_buf(),
+            source,
+        }),
+    }
+}

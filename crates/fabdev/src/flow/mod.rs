@@ -1,0 +1,143 @@
+//! The flows behind `fabdev up`, `down`, `status` and `channel create`, as a
+//! library, for the CLI, CI (JSON lines) and other projects' test harnesses.
+//!
+//! Every flow has the same shape, the one kind gives its `create` actions: a
+//! list of named [`Step`]s run in order over one shared state (the loaded
+//! [`Context`] plus what earlier steps made: the kind driver, the Kubernetes
+//! client, the node endpoints, ...). Each step is one function of the flow's
+//! module; every fallible call happens inside a step, so a failure always
+//! reaches the reporter as `step_failed` with the step's name; and steps
+//! emit typed [`Event`](crate::events::Event)s into a
+//! [`Sink`](crate::events::Sink) (progress, the cluster, images, objects,
+//! channel joins).
+//!
+//! | flow | its steps |
+//! |---|---|
+//! | [`up()`] | [`up::steps`] |
+//! | [`down()`] | [`down::steps`] |
+//! | [`status()`] | [`status::steps`] |
+//! | [`create_channels`] | [`channel::steps`] |
+//!
+//! Every step is idempotent, so `up` on a healthy network changes nothing,
+//! and `up` after an interrupted run completes what is missing.
+//!
+//! The kind binary is run through the `cluster::kind::Runner` of the
+//! [`Options`]: a process by default, a fake in tests
+//! ([`Options::with_runner`]).
+
+pub mod channel;
+mod context;
+pub mod down;
+mod endpoints;
+mod prepare;
+pub mod status;
+mod steps;
+pub mod up;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cluster::kind::{ProcessRunner, Runner};
+
+pub use channel::create_channels;
+pub use context::{Context, ImagesToLoad, STATE_DIR};
+pub use down::{DownReport, down};
+pub use endpoints::endpoints_for;
+pub use prepare::{ensure_crypto, prepare, render_objects};
+pub use status::{NodeStatus, Status, status};
+pub use steps::{Step, StepFn, StepFuture, StepResult, run_steps};
+pub use up::{CREATING_MARKER, UpReport, up};
+
+/// What a flow needs to know.
+#[derive(Debug, Clone)]
+pub struct Options<R: Runner = ProcessRunner> {
+    /// The workspace folder (its `.fabdev/` holds the state).
+    pub workspace_dir: PathBuf,
+    /// The spec file; default `<workspace_dir>/fabdev.yaml` (or the default network).
+    pub spec: Option<PathBuf>,
+    /// The kind binary; default `$FABDEV_KIND`, then PATH.
+    pub kind: Option<PathBuf>,
+    /// Deadline of each wait (nodes, pods).
+    pub wait_timeout: Duration,
+    /// How the kind binary is run.
+    pub runner: R,
+}
+
+impl Options {
+    pub fn new(workspace_dir: impl Into<PathBuf>) -> Options {
+        Options {
+            workspace_dir: workspace_dir.into(),
+            spec: None,
+            kind: None,
+            wait_timeout: Duration::from_secs(600),
+            runner: ProcessRunner,
+        }
+    }
+}
+
+impl<R: Runner> Options<R> {
+    /// The same options, running kind through `runner`.
+    pub fn with_runner<S: Runner>(self, runner: S) -> Options<S> {
+        Options {
+            workspace_dir: self.workspace_dir,
+            spec: self.spec,
+            kind: self.kind,
+            wait_timeout: self.wait_timeout,
+            runner,
+        }
+    }
+}
+
+/// Errors of the flows: each says which step and why (the step's own error
+/// carries the details).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(
+        "workspace folder {} does not exist\n  hint: pass an existing folder with -w/--workspace, or run fabdev inside your project",
+        path.display()
+    )]
+    NoWorkspace { path: PathBuf },
+    #[error("{0}")]
+    Spec(#[from] network::SpecError),
+    #[error("{0}")]
+    Pki(#[from] network::pki::PkiError),
+    #[error("{0}")]
+    Render(#[from] network::render::RenderError),
+    #[error("{0}")]
+    Kind(#[from] cluster::kind::KindError),
+    #[error("{0}")]
+    K8s(#[from] cluster::k8s::K8sError),
+    #[error("{0}")]
+    Images(#[from] cluster::images::ImageError),
+    #[error("{0}")]
+    NodeImages(#[from] cluster::node_images::NodeError),
+    #[error("{0}")]
+    Genesis(#[from] network::genesis::GenesisError),
+    #[error("{0}")]
+    Channel(#[from] network::channel::ChannelError),
+    #[error("{0}")]
+    Profile(#[from] network::profile::ProfileError),
+    #[error("cluster {name} does not exist\n  hint: run `fabdev up` first")]
+    NoCluster { name: String },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A step used what an earlier step makes, and that step did not run: a
+    /// step list in the wrong order.
+    #[error("internal error: {what} is not there yet (the step that makes it did not run first)")]
+    StepOrder { what: &'static str },
+}
+
+impl FlowError {
+    /// Whether the user can fix it in the command line or a file (exit 2).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, FlowError::NoWorkspace { .. } | FlowError::Spec(_))
+    }
+}
+
+#[cfg(test)]
+mod tests;

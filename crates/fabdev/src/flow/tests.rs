@@ -1,0 +1,288 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use cluster::kind::{CommandSpec, Output, Runner};
+use http::{Request, Response};
+use kube::client::Body;
+
+use super::steps::{Step, StepFn, StepFuture, run_steps};
+use super::*;
+use crate::events::{Event, Sink};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A workspace folder with the default network on host ports nothing
+/// listens on (a block at the top of the NodePort range).
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fabdev.yaml"),
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nhostPortBase: 32700\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Writes `<dir>/.fabdev/<name>`.
+fn state_file(dir: &Path, name: &str, text: &str) {
+    std::fs::create_dir_all(dir.join(STATE_DIR)).unwrap();
+    std::fs::write(dir.join(STATE_DIR).join(name), text).unwrap();
+}
+
+/// Options whose kind binary is a file that exists (the fake runner answers
+/// in its place).
+fn options(dir: &Path) -> Options {
+    let mut opts = Options::new(dir);
+    opts.kind = Some(dir.join("fabdev.yaml"));
+    opts.wait_timeout = Duration::from_secs(2);
+    opts
+}
+
+/// kind as a fake: `version` answers `version`, `get clusters` answers
+/// `clusters`, anything else fails.
+#[derive(Debug, Clone, Copy)]
+struct FakeKind {
+    version: &'static str,
+    clusters: Option<&'static str>,
+}
+
+impl Runner for FakeKind {
+    async fn run(&self, cmd: &CommandSpec) -> std::io::Result<Output> {
+        let args: Vec<String> = cmd
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let ok = |stdout: &str| Output {
+            code: Some(0),
+            stdout: stdout.into(),
+            stderr: String::new(),
+        };
+        Ok(match (args.first().map(String::as_str), &self.clusters) {
+            (Some("version"), _) => ok(&format!("kind {} go1.24.2 linux/amd64", self.version)),
+            (Some("get"), Some(c)) => ok(c),
+            _ => Output {
+                code: Some(1),
+                stdout: String::new(),
+                stderr: format!("fake kind refuses {args:?}"),
+            },
+        })
+    }
+}
+
+const KIND_OK: FakeKind = FakeKind {
+    version: "v0.33.0",
+    clusters: Some("fabdev\n"),
+};
+const KIND_BROKEN: FakeKind = FakeKind {
+    version: "v0.33.0",
+    clusters: None,
+};
+
+/// The step that failed, and that every failure is a step's: no error
+/// reached the sink outside a step.
+fn failed_step(events: &[Event]) -> String {
+    let failed: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepFailed { step, .. } => Some(step.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert!(
+        matches!(events.last(), Some(Event::StepFailed { .. })),
+        "the failure ends the run: {events:#?}"
+    );
+    failed[0].to_string()
+}
+
+fn fail_step<'a, S>(_: &'a mut S, _: &'a str, _: &'a mut dyn Sink) -> StepFuture<'a> {
+    Box::pin(async {
+        Err(FlowError::NoCluster {
+            name: "injected".into(),
+        })
+    })
+}
+
+fn pass_step<'a, S>(_: &'a mut S, _: &'a str, _: &'a mut dyn Sink) -> StepFuture<'a> {
+    Box::pin(async { Ok(None) })
+}
+
+/// Runs the steps named `names` with step `i` failing and the ones before
+/// it passing, for every `i`: the failure is reported as that step's
+/// `step_failed`, and nothing fails outside a step.
+fn each_step_fails_as_itself(names: &[String]) {
+    assert!(!names.is_empty());
+    for i in 0..names.len() {
+        let steps: Vec<Step<()>> = names[..=i]
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let run: StepFn<()> = if j == i { fail_step } else { pass_step };
+                Step::new(name, run)
+            })
+            .collect();
+        let mut events: Vec<Event> = Vec::new();
+        let r = rt().block_on(run_steps(&mut (), steps, &mut events));
+        assert!(r.is_err());
+        assert_eq!(failed_step(&events), names[i]);
+    }
+}
+
+fn names<S>(steps: Vec<Step<S>>) -> Vec<String> {
+    steps.iter().map(|s| s.name().to_string()).collect()
+}
+
+#[test]
+fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
+    let dir = workspace();
+    let ctx = Context::load(&options(dir.path())).unwrap();
+    // The lists the flows run after `workspace` (whose own failures the
+    // tests below make for real).
+    let up = names(up::steps::<FakeKind>(&ctx));
+    assert_eq!(up.len(), 18, "{up:?}");
+    assert_eq!(up[0], "crypto material");
+    assert_eq!(up[17], "connection profiles");
+    let down = names(down::steps::<FakeKind>(&ctx, false));
+    assert_eq!(down, ["kind cluster fabdev", "runtime state"]);
+    let down_keep = names(down::steps::<FakeKind>(&ctx, true));
+    assert_eq!(down_keep, ["namespace fabdev", "runtime state"]);
+    let status = names(status::steps::<FakeKind>(&ctx));
+    assert_eq!(status, ["kind cluster fabdev", "pods", "channels"]);
+    let channel = names(channel::steps(&ctx, None));
+    assert_eq!(channel, ["node endpoints", "channel mychannel"]);
+    for list in [up, down, down_keep, status, channel] {
+        each_step_fails_as_itself(&list);
+    }
+}
+
+/// Runs a flow into a fresh event list; returns the failed step.
+fn failure_of<T: std::fmt::Debug>(
+    flow: impl AsyncFnOnce(&mut dyn Sink) -> Result<T, FlowError>,
+) -> String {
+    let mut events: Vec<Event> = Vec::new();
+    let r = rt().block_on(flow(&mut events));
+    assert!(r.is_err(), "{r:?}");
+    failed_step(&events)
+}
+
+#[test]
+fn a_workspace_that_does_not_exist_fails_the_workspace_step_of_every_flow() {
+    let opts = options(Path::new("/nonexistent/fabdev-ws"));
+    let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(KIND_OK), s).await);
+    assert_eq!(fail, "workspace");
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        down(&opts.clone().with_runner(KIND_OK), false, false, s).await
+    });
+    assert_eq!(fail, "workspace");
+    let fail =
+        failure_of(async |s: &mut dyn Sink| status(&opts.clone().with_runner(KIND_OK), s).await);
+    assert_eq!(fail, "workspace");
+    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
+    assert_eq!(fail, "workspace");
+    // And it is bad input.
+    assert!(Context::load(&opts).unwrap_err().is_bad_input());
+}
+
+#[test]
+fn up_fails_in_its_crypto_and_kind_steps() {
+    let dir = workspace();
+    let opts = options(dir.path());
+    // A file where the crypto folder goes.
+    state_file(dir.path(), "crypto", "not a folder");
+    let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(KIND_OK), s).await);
+    assert_eq!(fail, "crypto material");
+    std::fs::remove_file(dir.path().join(".fabdev/crypto")).unwrap();
+
+    let old = FakeKind {
+        version: "v0.20.0",
+        ..KIND_OK
+    };
+    let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(old), s).await);
+    assert_eq!(fail, "kind");
+}
+
+#[test]
+fn down_and_status_fail_in_their_kind_cluster_step() {
+    let dir = workspace();
+    let opts = options(dir.path());
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        down(&opts.clone().with_runner(KIND_BROKEN), false, false, s).await
+    });
+    assert_eq!(fail, "kind cluster fabdev");
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        status(&opts.clone().with_runner(KIND_BROKEN), s).await
+    });
+    assert_eq!(fail, "kind cluster fabdev");
+}
+
+#[test]
+fn a_bad_kubeconfig_fails_the_step_that_needs_the_cluster() {
+    let dir = workspace();
+    let opts = options(dir.path());
+    state_file(dir.path(), "kubeconfig", "not: [a kubeconfig");
+    let fail =
+        failure_of(async |s: &mut dyn Sink| status(&opts.clone().with_runner(KIND_OK), s).await);
+    assert_eq!(fail, "pods");
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        down(&opts.clone().with_runner(KIND_OK), true, false, s).await
+    });
+    assert_eq!(fail, "namespace fabdev");
+    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
+    assert_eq!(fail, "node endpoints");
+}
+
+#[test]
+fn a_channel_nobody_answers_for_fails_its_channel_step() {
+    let dir = workspace();
+    let opts = options(dir.path());
+    let ctx = Context::load(&opts).unwrap();
+    ensure_crypto(&ctx).unwrap();
+    // No kubeconfig: the host ports, where nothing listens.
+    let mut events: Vec<Event> = Vec::new();
+    let r = rt().block_on(create_channels(&opts, None, None, &mut events));
+    assert!(r.is_err());
+    assert_eq!(failed_step(&events), "channel mychannel");
+    // The join's failure is a typed event of that step.
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Channel { step, state: crate::events::JoinState::Failed, .. } if step == "channel mychannel")),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn endpoints_fall_back_to_port_forwards_when_the_port_mappings_do_not_answer() {
+    rt().block_on(async {
+        let dir = workspace();
+        let ctx = Context::load(&Options::new(dir.path())).unwrap();
+        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(svc, "default");
+        let (endpoints, forwards) = endpoints_for(&client, &ctx).await.unwrap();
+        // One forward per gRPC port plus the orderer's admin port.
+        assert_eq!(forwards.len(), 4);
+        let orderer = endpoints.get("orderer0-ordererorg").unwrap();
+        assert!(orderer.grpc.starts_with("127.0.0.1:"));
+        assert_ne!(orderer.grpc, "127.0.0.1:32700");
+        assert!(orderer.admin.is_some());
+        assert!(endpoints.get("peer0-org2").unwrap().admin.is_none());
+        // A connection to a forward opens a port-forward to the pod's port.
+        let addr = orderer.admin.clone().unwrap();
+        let conn = tokio::spawn(async move { tokio::net::TcpStream::connect(addr).await });
+        let (req, _send) = handle.next_request().await.expect("portforward request");
+        assert_eq!(
+            req.uri().path(),
+            "/api/v1/namespaces/fabdev/pods/orderer0-ordererorg-0/portforward"
+        );
+        assert!(req.uri().query().is_some_and(|q| q.ends_with("ports=7053")));
+        drop(conn);
+    });
+}

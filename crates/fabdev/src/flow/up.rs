@@ -1,0 +1,474 @@
+//! `fabdev up`: the kind cluster, images, objects, readiness, DinD seeding,
+//! channels and connection profiles.
+//!
+//! The steps, in order (each a function below):
+//!
+//! | step | function |
+//! |---|---|
+//! | `workspace` | `context::workspace_step` |
+//! | `crypto material` | [`crypto_material`] |
+//! | `render Kubernetes objects` | [`render_objects`] |
+//! | `kind` | [`find_kind`] |
+//! | `image <ref>` (each image, on the host) | [`pull_image`] |
+//! | `kind cluster <name>` | [`kind_cluster`] |
+//! | `wait for nodes Ready` | [`wait_for_nodes`] |
+//! | `load images into the kind nodes` | [`load_node_images`] |
+//! | `apply objects` | [`apply_objects`] |
+//! | `wait for orderers and peers Ready` | [`wait_for_pods`] |
+//! | `builder images in every peer's DinD` | [`seed_dind`] |
+//! | `node endpoints` | [`node_endpoints`] |
+//! | `channel <name>` (each channel) | [`create_channel`] |
+//! | `connection profiles` | [`connection_profiles`] |
+//!
+//! The host's Docker daemon and the Kubernetes client are made by the first
+//! step that needs them, so a failure to reach either is that step's failure.
+
+use std::path::{Path, PathBuf};
+
+use cluster::images::{self, Daemon, ImageEvent, TransferReport};
+use cluster::k8s;
+use cluster::kind::{Kind, ProcessRunner, Runner};
+use network::channel::Endpoints;
+use network::render::Rendered;
+use network::topology::ports;
+use serde::Serialize;
+
+use super::channel::join_every_node;
+use super::context::kind_driver;
+use super::endpoints::{endpoints_detail, endpoints_for};
+use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
+use super::steps::{Step, StepResult, made, run_flow};
+use super::{Context, FlowError, ImagesToLoad, Options};
+use crate::events::{ClusterState, Event, Meter, Sink};
+
+/// Name of the marker file in the state folder that says `kind create` is
+/// under way (see [`kind_cluster`]).
+pub const CREATING_MARKER: &str = "cluster-creating";
+
+const DIND_STEP: &str = "builder images in every peer's DinD";
+
+/// What `up` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UpReport {
+    pub cluster_created: bool,
+    pub objects_changed: usize,
+    pub channels: Vec<String>,
+    pub profiles: Vec<PathBuf>,
+}
+
+/// The state the steps of `up` share: the workspace, and what each step
+/// makes for the later ones.
+pub struct UpRun<R: Runner = ProcessRunner> {
+    pub ctx: Context,
+    opts: Options<R>,
+    images: ImagesToLoad,
+    rendered: Option<Rendered>,
+    kind: Option<Kind<R>>,
+    host: Option<Daemon>,
+    client: Option<kube::Client>,
+    endpoints: Option<Endpoints>,
+    /// Port-forwards behind `endpoints`, open while the run lasts.
+    forwards: Vec<k8s::Forward>,
+    pub report: UpReport,
+}
+
+impl<R: Runner> std::fmt::Debug for UpRun<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpRun")
+            .field("workspace", &self.ctx.ws.name)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The steps of `up` after `workspace`.
+pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
+    let mut steps = vec![
+        Step::new(CRYPTO_STEP, |r, _, s| Box::pin(crypto_material(r, s))),
+        Step::new(RENDER_STEP, |r, _, s| Box::pin(render_objects(r, s))),
+        Step::new("kind", |r, _, s| Box::pin(find_kind(r, s))),
+    ];
+    for image in ctx.images().all() {
+        steps.push(Step::on(format!("image {image}"), image, |r, i, s| {
+            Box::pin(pull_image(r, i, s))
+        }));
+    }
+    steps.extend([
+        Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
+            Box::pin(kind_cluster(r, s))
+        }),
+        Step::new("wait for nodes Ready", |r, _, s| {
+            Box::pin(wait_for_nodes(r, s))
+        }),
+        Step::new("load images into the kind nodes", |r, _, s| {
+            Box::pin(load_node_images(r, s))
+        }),
+        Step::new("apply objects", |r, _, s| Box::pin(apply_objects(r, s))),
+        Step::new("wait for orderers and peers Ready", |r, _, s| {
+            Box::pin(wait_for_pods(r, s))
+        }),
+        Step::new(DIND_STEP, |r, _, s| Box::pin(seed_dind(r, s))),
+        Step::new("node endpoints", |r, _, s| Box::pin(node_endpoints(r, s))),
+    ]);
+    for ch in &ctx.ws.channels {
+        steps.push(Step::on(
+            format!("channel {}", ch.name),
+            &ch.name,
+            |r, i, s| Box::pin(create_channel(r, i, s)),
+        ));
+    }
+    steps.push(Step::new("connection profiles", |r, _, s| {
+        Box::pin(connection_profiles(r, s))
+    }));
+    steps
+}
+
+/// Bring the network up.
+pub async fn up<R: Runner + Clone>(
+    opts: &Options<R>,
+    sink: &mut dyn Sink,
+) -> Result<UpReport, FlowError> {
+    let run = run_flow(opts, sink, steps, |ctx| UpRun {
+        images: ctx.images(),
+        ctx,
+        opts: opts.clone(),
+        rendered: None,
+        kind: None,
+        host: None,
+        client: None,
+        endpoints: None,
+        forwards: Vec::new(),
+        report: UpReport::default(),
+    })
+    .await?;
+    Ok(run.report)
+}
+
+/// The host's Docker daemon, connected on first use.
+fn host_docker(slot: &mut Option<Daemon>) -> Result<&Daemon, FlowError> {
+    if slot.is_none() {
+        *slot = Some(Daemon::connect_local()?);
+    }
+    made(slot, "the host's Docker daemon")
+}
+
+/// The cluster's Kubernetes client, made from fabdev's kubeconfig on first use.
+async fn kube_client(
+    slot: &mut Option<kube::Client>,
+    kubeconfig: &Path,
+) -> Result<kube::Client, FlowError> {
+    if slot.is_none() {
+        *slot = Some(k8s::client(kubeconfig).await?);
+    }
+    made(slot, "the Kubernetes client").cloned()
+}
+
+/// Crypto material, created when missing, never rotated.
+pub async fn crypto_material<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let report = prepare::ensure_crypto(&run.ctx)?;
+    Ok(Some(prepare::crypto_detail(&report)))
+}
+
+/// The kind config and every Kubernetes object.
+pub async fn render_objects<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let rendered = prepare::render_objects(&run.ctx)?;
+    let detail = prepare::render_detail(&rendered);
+    run.rendered = Some(rendered);
+    Ok(Some(detail))
+}
+
+/// The kind binary (`--kind`, `$FABDEV_KIND`, PATH) and its version.
+pub async fn find_kind<R: Runner + Clone>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let kind = kind_driver(&run.opts)?;
+    kind.version().await?;
+    let detail = kind.bin().display().to_string();
+    run.kind = Some(kind);
+    Ok(Some(detail))
+}
+
+/// One image on the host's Docker, pulled when missing.
+pub async fn pull_image<R: Runner>(
+    run: &mut UpRun<R>,
+    image: &str,
+    sink: &mut dyn Sink,
+) -> StepResult {
+    let host = host_docker(&mut run.host)?;
+    let step = format!("image {image}");
+    let mut meter = Meter::new(&step);
+    let mut pulled = false;
+    images::ensure_pulled(host, image, &mut |ev: ImageEvent| match ev {
+        ImageEvent::Pulling {
+            bytes_done,
+            bytes_total,
+            ..
+        } => {
+            if let Some(e) = meter.update(image, bytes_done, bytes_total) {
+                sink.emit(e);
+            }
+        }
+        ImageEvent::Pulled { .. } => pulled = true,
+        _ => {}
+    })
+    .await?;
+    let (copied, present) = if pulled {
+        (vec![image.to_string()], vec![])
+    } else {
+        (vec![], vec![image.to_string()])
+    };
+    sink.emit(Event::Images {
+        step,
+        target: "host Docker".into(),
+        copied,
+        present,
+    });
+    Ok(None)
+}
+
+/// The kind cluster: made when missing, made again when an earlier
+/// `kind create` did not finish (the [`CREATING_MARKER`] is still there).
+pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let kind = made(&run.kind, "the kind binary")?;
+    let rendered = made(&run.rendered, "the rendered objects")?;
+    let ctx = &run.ctx;
+    let name = &ctx.ws.name;
+    let kubeconfig = ctx.kubeconfig();
+    std::fs::create_dir_all(&ctx.state_dir).map_err(|source| FlowError::Io {
+        action: "create",
+        path: ctx.state_dir.clone(),
+        source,
+    })?;
+    // Present while `kind create` runs: if it is still there when the
+    // cluster exists, that create was interrupted or killed and the
+    // cluster may be half made, so it is made again.
+    let marker = ctx.state_dir.join(CREATING_MARKER);
+    let mut state = ClusterState::Created;
+    if kind.exists(name).await? {
+        if !marker.exists() {
+            if !kubeconfig.is_file() {
+                // kind writes the kubeconfig on create only: ask for it again.
+                kind.export_kubeconfig(name, &kubeconfig).await?;
+            }
+            state = ClusterState::Exists;
+        } else {
+            kind.delete(name, &kubeconfig).await?;
+            state = ClusterState::Recreated;
+        }
+    }
+    if state != ClusterState::Exists {
+        std::fs::write(&marker, format!("kind create cluster --name {name}\n")).map_err(
+            |source| FlowError::Io {
+                action: "write",
+                path: marker.clone(),
+                source,
+            },
+        )?;
+        kind.create(name, &rendered.kind_config, &kubeconfig, None)
+            .await?;
+        super::down::remove_path(&marker)?;
+    }
+    run.report.cluster_created = state != ClusterState::Exists;
+    sink.emit(Event::Cluster {
+        step: format!("kind cluster {name}"),
+        name: name.clone(),
+        state,
+    });
+    Ok(Some(state.to_string()))
+}
+
+/// Every node of the cluster Ready.
+pub async fn wait_for_nodes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    sink.emit(Event::Progress {
+        step: "wait for nodes Ready".into(),
+        message: format!(
+            "waiting up to {}s for every node of the cluster",
+            run.opts.wait_timeout.as_secs()
+        ),
+    });
+    k8s::wait_nodes_ready(&client, run.opts.wait_timeout).await?;
+    Ok(None)
+}
+
+/// The nodes' images from the host's Docker into every kind node's
+/// containerd (see `cluster::node_images`).
+pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let step = "load images into the kind nodes";
+    let host = host_docker(&mut run.host)?;
+    let mut meter = Meter::new(step);
+    let r = cluster::node_images::load_into_nodes(
+        host,
+        &run.ctx.ws.name,
+        &run.images.into_nodes,
+        &mut copy_progress(&mut meter, sink),
+    )
+    .await?;
+    sink.emit(images_event(step, "kind nodes", &r));
+    Ok(Some(format!(
+        "{} loaded, {} present",
+        r.transferred.len(),
+        r.skipped.len()
+    )))
+}
+
+/// Every rendered object, server-side applied.
+pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let manifests = made(&run.rendered, "the rendered objects")?.manifests();
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let applied = k8s::apply(&client, &manifests).await?;
+    let changed: Vec<String> = applied
+        .iter()
+        .filter(|a| a.changed)
+        .map(|a| format!("{} {}", a.kind, a.name))
+        .collect();
+    run.report.objects_changed = changed.len();
+    let detail = format!("{} objects, {} changed", applied.len(), changed.len());
+    sink.emit(Event::Applied {
+        step: "apply objects".into(),
+        objects: applied
+            .iter()
+            .map(|a| format!("{} {}", a.kind, a.name))
+            .collect(),
+        changed,
+    });
+    Ok(Some(detail))
+}
+
+/// Every orderer and peer pod Ready.
+pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let step = "wait for orderers and peers Ready";
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let ctx = &run.ctx;
+    let pods = ctx.topo.nodes.len();
+    sink.emit(Event::Progress {
+        step: step.into(),
+        message: format!(
+            "waiting up to {}s for {pods} pods ({})",
+            run.opts.wait_timeout.as_secs(),
+            ctx.selector()
+        ),
+    });
+    k8s::wait_pods_ready(
+        &client,
+        &ctx.ws.name,
+        &ctx.selector(),
+        pods,
+        run.opts.wait_timeout,
+    )
+    .await?;
+    sink.emit(Event::PodsReady {
+        step: step.into(),
+        pods,
+    });
+    Ok(Some(format!("{pods} pods")))
+}
+
+/// Fabric's builder and runtime images into every peer's DinD at once: one
+/// export of each image from the host, streamed into all the DinDs that
+/// lack it, each reached through a port-forward to its pod.
+pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let host = host_docker(&mut run.host)?;
+    let ctx = &run.ctx;
+    let peers: Vec<_> = ctx.topo.peers().collect();
+    let mut forwards = Vec::with_capacity(peers.len());
+    let mut dinds = Vec::with_capacity(peers.len());
+    for peer in &peers {
+        let fwd = k8s::port_forward(&client, &ctx.ws.name, &peer.pod_name(), ports::DIND).await?;
+        dinds.push(Daemon::connect_tcp(
+            &format!("tcp://{}", fwd.addr),
+            &format!("dind of {}", peer.name),
+        )?);
+        forwards.push(fwd);
+    }
+    let targets: Vec<&Daemon> = dinds.iter().collect();
+    let mut meter = Meter::new(DIND_STEP);
+    let copied = images::transfer_to_many(
+        host,
+        &targets,
+        &run.images.into_dind,
+        &mut copy_progress(&mut meter, sink),
+    )
+    .await;
+    // A refused port-forward shows up as a reset connection: say
+    // what the API server said instead.
+    let reports = match (copied, forwards.iter().find_map(k8s::Forward::failure)) {
+        (Ok(r), _) => r,
+        (Err(_), Some(refused)) => return Err(FlowError::K8s(refused)),
+        (Err(e), None) => return Err(FlowError::Images(e)),
+    };
+    for (peer, r) in peers.iter().zip(&reports) {
+        sink.emit(images_event(
+            DIND_STEP,
+            &format!("dind of {}", peer.name),
+            r,
+        ));
+    }
+    let copied: usize = reports.iter().map(|r| r.transferred.len()).sum();
+    let present: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    Ok(Some(format!(
+        "{copied} copied, {present} present ({} peers)",
+        reports.len()
+    )))
+}
+
+/// Where the host reaches each node (see [`endpoints_for`]).
+pub async fn node_endpoints<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let (endpoints, forwards) = endpoints_for(&client, &run.ctx).await?;
+    let detail = endpoints_detail(&forwards);
+    run.endpoints = Some(endpoints);
+    run.forwards = forwards;
+    Ok(Some(detail))
+}
+
+/// One channel: its genesis block and every node's join.
+pub async fn create_channel<R: Runner>(
+    run: &mut UpRun<R>,
+    name: &str,
+    sink: &mut dyn Sink,
+) -> StepResult {
+    let endpoints = made(&run.endpoints, "the node endpoints")?;
+    join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
+    run.report.channels.push(name.to_string());
+    Ok(None)
+}
+
+/// A connection profile per org, for SDKs on the host.
+pub async fn connection_profiles<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    // The port-forwards served the joins; the profiles name host ports.
+    run.forwards.clear();
+    let ctx = &run.ctx;
+    let dir = ctx.profiles_dir();
+    let written = network::profile::write_profiles(&ctx.ws, &ctx.topo, &ctx.crypto, &dir)?;
+    let detail = format!("{} written to {}", written.len(), dir.display());
+    run.report.profiles = written;
+    Ok(Some(detail))
+}
+
+/// Byte progress of image copies, as transfer events of the meter's step.
+fn copy_progress<'a>(
+    meter: &'a mut Meter,
+    sink: &'a mut dyn Sink,
+) -> impl FnMut(ImageEvent) + Send + 'a {
+    move |ev: ImageEvent| {
+        if let ImageEvent::Transferring {
+            image,
+            bytes_done,
+            bytes_expected,
+            ..
+        } = ev
+            && let Some(e) = meter.update(&image, bytes_done, bytes_expected)
+        {
+            sink.emit(e);
+        }
+    }
+}
+
+fn images_event(step: &str, target: &str, r: &TransferReport) -> Event {
+    Event::Images {
+        step: step.into(),
+        target: target.into(),
+        copied: r.transferred.iter().map(|t| t.image.clone()).collect(),
+        present: r.skipped.iter().map(|s| s.image.clone()).collect(),
+    }
+}
