@@ -98,8 +98,11 @@ if ! have "hyperledger/fabric-nodeenv:2.5"; then
   apt_in "$work/nodeenv" nodejs npm
   log "npm cache for $NPM_PACKAGES (filled by the image's own npm, so that its offline installs find it)"
   mkdir -p "$work/nodeenv/tmp/npm-fill"
-  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null"
-  rm -rf "$work/nodeenv/tmp/npm-fill"
+  # The host's CA bundle for this one step (a registry behind a TLS proxy
+  # needs the proxy's CA, which the host trusts); not left in the image.
+  cp /etc/ssl/certs/ca-certificates.crt "$work/nodeenv/tmp/host-ca.crt"
+  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null"
+  rm -rf "$work/nodeenv/tmp/npm-fill" "$work/nodeenv/tmp/host-ca.crt"
   chmod -R a+rX "$work/nodeenv/npm-cache"
   # As in the real image: build.sh copies the package and installs its
   # production dependencies (offline, from the image's cache); start.sh runs
