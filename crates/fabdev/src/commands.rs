@@ -17,7 +17,15 @@ use fabdev::events::{JsonReporter, Sink, TextReporter};
 use fabdev::flow;
 
 /// Where fabdev keeps its state inside a workspace.
-pub const STATE_DIR: &str = ".fabdev";
+pub const STATE_DIR: &str = fabdev::lock::STATE_DIR;
+
+/// `println!` into a String buffer (written at once by `stdout_write`).
+macro_rules! outln {
+    ($buf:ident, $($arg:tt)*) => {{
+        $buf.push_str(&format!($($arg)*));
+        $buf.push('\n');
+    }};
+}
 
 /// Progress notes on stderr, silenced by `-q`.
 struct Notes {
@@ -35,6 +43,27 @@ impl Notes {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let ws_dir = cli.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
     let notes = Notes { quiet: cli.quiet };
+    // One writer per workspace: the commands that write into .fabdev/ take
+    // its lock, once their input is known to be good (so bad input writes
+    // nothing at all, not even the lock file).
+    let spec = cli.spec.as_deref();
+    let _lock = match &cli.command {
+        Command::Render(args) => {
+            check_out(args)?;
+            load_workspace(&ws_dir, spec)?;
+            Some(lock(&ws_dir, "render", RENDER_LOCK_WAIT, &notes)?)
+        }
+        Command::Up(args) => {
+            load_workspace(&ws_dir, spec)?;
+            let wait = std::time::Duration::from_secs(args.timeout);
+            Some(lock(&ws_dir, "up", wait, &notes)?)
+        }
+        Command::Down(_) => {
+            load_workspace(&ws_dir, spec)?;
+            Some(lock(&ws_dir, "down", RENDER_LOCK_WAIT, &notes)?)
+        }
+        _ => None,
+    };
     match cli.command {
         Command::Init(args) => init(&ws_dir, &args, &notes),
         Command::Render(args) => render_cmd(&ws_dir, cli.spec.as_deref(), &args, &notes),
@@ -72,6 +101,80 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// How long `render` and `down` wait for another command in the workspace.
+const RENDER_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The workspace's lock (see `fabdev::lock`), after checking the workspace
+/// folder exists (so a wrong `-w` is not created as a side effect).
+fn lock(
+    ws_dir: &Path,
+    command: &str,
+    deadline: std::time::Duration,
+    notes: &Notes,
+) -> Result<fabdev::lock::WorkspaceLock, CliError> {
+    if !ws_dir.is_dir() {
+        return Err(CliError::NoWorkspace {
+            path: ws_dir.to_path_buf(),
+        });
+    }
+    Ok(fabdev::lock::lock_workspace(
+        ws_dir,
+        command,
+        deadline,
+        |line| notes.say(&format!(" … {line}")),
+    )?)
+}
+
+/// Results go to stdout; one that cannot be written (stdout closed, or a
+/// reader gone) is an error, never a silent success. Rust's own stdout
+/// treats a closed descriptor as a sink, so write through a duplicate of it.
+fn stdout_write(bytes: &[u8]) -> Result<(), CliError> {
+    use std::os::fd::AsFd as _;
+    let err = |source| CliError::Io {
+        action: "cannot write the result to",
+        path: PathBuf::from("<stdout>"),
+        source,
+    };
+    if stdout_was_closed() {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "stdout is closed",
+        )));
+    }
+    let mut out = std::fs::File::from(
+        std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(err)?,
+    );
+    out.write_all(bytes).map_err(err)?;
+    out.flush().map_err(err)
+}
+
+/// Whether fabdev was started with stdout closed (`>&-`). Rust's runtime
+/// puts `/dev/null` on a closed standard descriptor before `main`, opened
+/// read-write; a shell's `>/dev/null` opens it write-only. So stdout being
+/// `/dev/null` open read-write means it was closed. (Linux; elsewhere, no.)
+fn stdout_was_closed() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let is_null = std::fs::read_link("/proc/self/fd/1")
+            .is_ok_and(|t| t == Path::new("/dev/null"));
+        let read_write = std::fs::read_to_string("/proc/self/fdinfo/1")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("flags:"))
+                    .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+            })
+            // O_ACCMODE is 3 and O_RDWR 2 on every Linux architecture.
+            .is_some_and(|flags| flags & 3 == 2);
+        is_null && read_write
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -102,11 +205,28 @@ fn doctor(ws_dir: &Path, spec: Option<&Path>, args: &DoctorArgs) -> Result<(), C
         // Until `up` exists there is no cluster of fabdev's to hold the ports.
         cluster_exists: false,
     };
-    let checks = runtime()?.block_on(doctor::run(&input));
+    let mut checks = runtime()?.block_on(doctor::run(&input));
+    // Which exact Fabric release the images run (see spec::FABRIC_RELEASES).
+    checks.insert(
+        1,
+        doctor::Check {
+            name: "fabric".to_string(),
+            verdict: Verdict::Ok,
+            detail: format!(
+                "{} runs Fabric {} ({}, {})",
+                ws.fabric.tag,
+                ws.fabric.release(),
+                ws.images.peer,
+                ws.images.orderer
+            ),
+            hint: None,
+        },
+    );
+    let mut buf = String::new();
     match args.output {
         Format::Json => {
             for c in &checks {
-                println!("{}", serde_json::to_string(c).unwrap_or_default());
+                outln!(buf, "{}", serde_json::to_string(c).unwrap_or_default());
             }
         }
         Format::Text => {
@@ -116,13 +236,14 @@ fn doctor(ws_dir: &Path, spec: Option<&Path>, args: &DoctorArgs) -> Result<(), C
                     Verdict::Warn => "!",
                     Verdict::Fail => "✗",
                 };
-                println!(" {mark} {:<8} {}", c.name, c.detail);
+                outln!(buf, " {mark} {:<8} {}", c.name, c.detail);
                 if let Some(h) = &c.hint {
-                    println!("   {:<8} hint: {h}", "");
+                    outln!(buf, "   {:<8} hint: {h}", "");
                 }
             }
         }
     }
+    stdout_write(buf.as_bytes())?;
     let failed: Vec<&str> = checks
         .iter()
         .filter(|c| c.verdict == Verdict::Fail)
@@ -185,10 +306,11 @@ fn status(
             command: "status",
             source: Box::new(e),
         })?;
+    let mut buf = String::new();
     match args.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default()),
+        Format::Json => outln!(buf, "{}", serde_json::to_string_pretty(&st).unwrap_or_default()),
         Format::Text => {
-            println!(
+            outln!(buf, 
                 "workspace {}: kind cluster {}",
                 st.workspace,
                 if st.cluster_exists {
@@ -208,11 +330,11 @@ fn status(
                     Ok(c) => c.join(", "),
                     Err(e) => format!("channels unknown: {}", e.lines().next().unwrap_or("")),
                 };
-                println!("  {:<8} {:<24} {:<10} {channels}", n.role, n.name, pod);
+                outln!(buf, "  {:<8} {:<24} {:<10} {channels}", n.role, n.name, pod);
             }
         }
     }
-    Ok(())
+    stdout_write(buf.as_bytes())
 }
 
 fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {
@@ -221,8 +343,7 @@ fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {
 
 fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
     if args.stdout {
-        print!("{}", spec::INIT_TEMPLATE);
-        return Ok(());
+        return stdout_write(spec::INIT_TEMPLATE.as_bytes());
     }
     let path = ws_dir.join(spec::SPEC_FILE);
     if path.exists() && !args.force {
@@ -272,12 +393,8 @@ fn load_workspace(ws_dir: &Path, spec: Option<&Path>) -> Result<Workspace, CliEr
     Ok(Workspace::load_dir(ws_dir)?)
 }
 
-fn render_cmd(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    args: &RenderArgs,
-    notes: &Notes,
-) -> Result<(), CliError> {
+/// `render --out DIR`: DIR must not exist yet.
+fn check_out(args: &RenderArgs) -> Result<(), CliError> {
     if let Some(out) = &args.out
         && out.symlink_metadata().is_ok()
     {
@@ -286,6 +403,16 @@ fn render_cmd(
             hint: "render writes into a new folder: remove it or pass another --out".into(),
         });
     }
+    Ok(())
+}
+
+fn render_cmd(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    args: &RenderArgs,
+    notes: &Notes,
+) -> Result<(), CliError> {
+    check_out(args)?;
     let ws = load_workspace(ws_dir, spec)?;
     let topo = Topology::of(&ws);
     let crypto_dir = CryptoDir::new(ws_dir.join(STATE_DIR).join("crypto"));
@@ -313,16 +440,7 @@ fn render_cmd(
                 out.display()
             ));
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(render::to_multi_doc(&rendered).as_bytes())
-                .map_err(|source| CliError::Io {
-                    action: "cannot write to",
-                    path: PathBuf::from("<stdout>"),
-                    source,
-                })?;
-        }
+        None => stdout_write(render::to_multi_doc(&rendered).as_bytes())?,
     }
     Ok(())
 }
@@ -348,6 +466,9 @@ fn package(args: &PackageArgs, notes: &Notes) -> Result<(), CliError> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.tar.gz", pkg.label)));
+    for w in &pkg.warnings {
+        eprintln!("warning: {w}");
+    }
     chaincode::package::write_package(&pkg, &out)?;
     notes.say(&format!(
         " ✓ packaged {} chaincode {} as {} ({} bytes)",
@@ -356,8 +477,7 @@ fn package(args: &PackageArgs, notes: &Notes) -> Result<(), CliError> {
         out.display(),
         pkg.bytes.len()
     ));
-    println!("{}", pkg.id);
-    Ok(())
+    stdout_write(format!("{}\n", pkg.id).as_bytes())
 }
 
 /// Write a file through a temporary sibling and a rename, so a failure never

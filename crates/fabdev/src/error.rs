@@ -13,6 +13,8 @@ pub enum CliError {
     Pki(#[from] network::pki::PkiError),
     #[error("{0}")]
     Render(#[from] network::render::RenderError),
+    #[error("{0}")]
+    Lock(#[from] fabdev::lock::LockError),
     #[error("{} already exists\n  hint: {hint}", path.display())]
     Exists { path: PathBuf, hint: String },
     #[error(
@@ -51,7 +53,10 @@ impl CliError {
             CliError::Spec(_)
             | CliError::Package(_)
             | CliError::Exists { .. }
-            | CliError::NoWorkspace { .. } => 2,
+            | CliError::NoWorkspace { .. }
+            // `--out` created by someone else while render ran: still the
+            // output path the user gave.
+            | CliError::Render(network::render::RenderError::OutExists { .. }) => 2,
             CliError::Flow { source, .. }
                 if matches!(**source, fabdev::flow::FlowError::Spec(_)) =>
             {
@@ -60,5 +65,22 @@ impl CliError {
             CliError::Interrupted { .. } => 130,
             _ => 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_input_exits_2() {
+        let out_exists = CliError::Render(network::render::RenderError::OutExists {
+            path: PathBuf::from("out"),
+        });
+        assert_eq!(out_exists.exit_code(), 2);
+        let too_large = CliError::Spec(network::SpecError::TooLarge {
+            path: PathBuf::from("/dev/zero"),
+        });
+        assert_eq!(too_large.exit_code(), 2);
     }
 }
