@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use cluster::kind_config::KindConfig;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use network::render::{self, NodeFiles, REQUIRED_FILES, RenderError, Rendered};
 use network::spec::check_dns_label;
 use network::{NodeKind, Topology, Workspace};
@@ -86,6 +88,7 @@ struct Parsed {
     secrets: Vec<Secret>,
     services: Vec<Service>,
     statefulsets: Vec<StatefulSet>,
+    network_policies: Vec<NetworkPolicy>,
 }
 
 /// Parse every object back, check it re-serialises to the same bytes, and
@@ -118,6 +121,7 @@ fn parse_back(r: &Rendered) -> Parsed {
             "Secret" => p.secrets.push(back(&o.yaml)),
             "Service" => p.services.push(back(&o.yaml)),
             "StatefulSet" => p.statefulsets.push(back(&o.yaml)),
+            "NetworkPolicy" => p.network_policies.push(back(&o.yaml)),
             other => panic!("unexpected kind {other}"),
         }
     }
@@ -180,10 +184,13 @@ fn object_list_of_the_default_workspace() {
             "01-secret-peer0-org2-crypto.yaml",
             "02-service-orderer0-ordererorg.yaml",
             "02-service-orderer0-ordererorg-host.yaml",
+            "02-networkpolicy-orderer0-ordererorg.yaml",
             "02-service-peer0-org1.yaml",
             "02-service-peer0-org1-host.yaml",
+            "02-networkpolicy-peer0-org1.yaml",
             "02-service-peer0-org2.yaml",
             "02-service-peer0-org2-host.yaml",
+            "02-networkpolicy-peer0-org2.yaml",
             "03-statefulset-orderer0-ordererorg.yaml",
             "03-statefulset-peer0-org1.yaml",
             "03-statefulset-peer0-org2.yaml",
@@ -877,6 +884,22 @@ fn every_container_but_dind_runs_unprivileged_with_limits_and_liveness() {
                     "{who}"
                 );
             }
+        }
+        // Every pod has a NetworkPolicy letting in only its Services' ports.
+        assert_eq!(p.network_policies.len(), p.statefulsets.len());
+        for np in &p.network_policies {
+            let spec = np.spec.as_ref().unwrap();
+            let sel = spec.pod_selector.as_ref().unwrap().match_labels.as_ref().unwrap();
+            assert_eq!(sel[render::labels::NODE], name_of(np));
+            let ports: Vec<_> = spec.ingress.as_ref().unwrap()[0]
+                .ports
+                .iter()
+                .flatten()
+                .filter_map(|p| p.port.clone())
+                .collect();
+            assert!(!ports.is_empty());
+            assert!(!ports.contains(&IntOrString::Int(5984)), "CouchDB is let in");
+            assert!(!ports.contains(&IntOrString::Int(2375)), "dockerd is let in");
         }
         // Exact image tags, never a floating "2.5".
         assert!(r.objects.iter().all(|o| !o.yaml.contains("fabric-peer:2.5\n")));

@@ -15,6 +15,9 @@ use k8s_openapi::api::core::v1::{
     SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
     VolumeResourceRequirements,
 };
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -106,6 +109,7 @@ pub(super) fn render(
         out.push(G_SERVICE, &cluster_service(ws, node), &node.name)?;
         let name = host_service_name(node);
         out.push(G_SERVICE, &host_service(ws, node), &name)?;
+        out.push(G_SERVICE, &network_policy(ws, node), &node.name)?;
     }
     for (node, nc) in topo.nodes.iter().zip(&node_crypto) {
         let sts = match node.kind {
@@ -532,6 +536,38 @@ fn host_service(ws: &Workspace, node: &Node) -> Service {
             ..ServiceSpec::default()
         }),
         ..Service::default()
+    }
+}
+
+/// `<node>`: traffic into the node's pod only on the ports its Services
+/// name (from anywhere: other nodes, clients, the host through NodePorts).
+/// Nothing else in the pod (CouchDB, the Docker daemon) takes connections
+/// from outside it, and where the cluster enforces NetworkPolicy (kindnet
+/// does) this says so to the network too.
+fn network_policy(ws: &Workspace, node: &Node) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta(ws, &node.name, node_labels(ws, node)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector(ws, node)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_string()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: None,
+                ports: Some(
+                    endpoints(node)
+                        .into_iter()
+                        .map(|(_, p, _)| NetworkPolicyPort {
+                            port: Some(IntOrString::Int(i32::from(p))),
+                            protocol: Some("TCP".to_string()),
+                            ..NetworkPolicyPort::default()
+                        })
+                        .collect(),
+                ),
+            }]),
+            ..NetworkPolicySpec::default()
+        }),
     }
 }
 
