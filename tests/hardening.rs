@@ -94,7 +94,11 @@ fn a_spec_too_big_for_the_port_range_exits_2_before_any_crypto() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("NodePort range 30000-32767"), "{err}");
     assert!(err.contains("use fewer orgs or peers"), "{err}");
-    assert_eq!(names_in(ws.path()), ["fabdev.yaml"], "nothing may be written");
+    assert_eq!(
+        names_in(ws.path()),
+        ["fabdev.yaml"],
+        "nothing may be written"
+    );
 }
 
 #[test]
@@ -109,7 +113,10 @@ fn a_device_as_spec_is_read_with_a_limit_and_exits_2() {
     let out = wait_with_deadline(child, Duration::from_secs(30)).expect("it ends");
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("/dev/zero is larger than 1048576 bytes"), "{err}");
+    assert!(
+        err.contains("/dev/zero is larger than 1048576 bytes"),
+        "{err}"
+    );
     assert!(names_in(ws.path()).is_empty(), "nothing may be written");
 }
 
@@ -341,7 +348,9 @@ fn a_symlink_in_a_node_crypto_folder_never_reaches_a_secret() {
         .output()
         .expect("run");
     assert!(first.status.success(), "{}", stderr_of(&first));
-    let node = ws.path().join(".fabdev/crypto/peerOrganizations/Org1/nodes/peer0-org1");
+    let node = ws
+        .path()
+        .join(".fabdev/crypto/peerOrganizations/Org1/nodes/peer0-org1");
     let node = if node.is_dir() {
         node
     } else {
@@ -357,7 +366,10 @@ fn a_symlink_in_a_node_crypto_folder_never_reaches_a_secret() {
         .expect("run");
     let err = stderr_of(&out);
     assert!(!out.status.success(), "a link was followed:\n{err}");
-    assert!(err.contains("msp/passwd") && err.contains("symbolic link"), "{err}");
+    assert!(
+        err.contains("msp/passwd") && err.contains("symbolic link"),
+        "{err}"
+    );
     assert!(!ws.path().join("out2").exists());
 }
 

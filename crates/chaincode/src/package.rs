@@ -325,7 +325,13 @@ pub fn package_dir(dir: &Path, opts: &PackageOptions) -> Result<Package, Package
         reason,
     })?;
 
-    let (path, source::Code { bytes: code, warnings }) = match lang {
+    let (
+        path,
+        source::Code {
+            bytes: code,
+            warnings,
+        },
+    ) = match lang {
         Lang::Go => {
             let path = go_module_path(dir)?;
             (path, source::go_code(dir, &root)?)

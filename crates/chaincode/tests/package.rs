@@ -838,13 +838,22 @@ fn fabdevignore_leaves_out_what_matches() {
     write(&d, "sub/notes.log", "l\n");
     write(&d, ".fabdevignore", "# secrets\n.env\ndata/*.bin\n*.log\n");
     go_with_sparse(&d, "huge.iso", 2 * 1024 * 1024 * 1024);
-    write(&d, ".fabdevignore", "# secrets\n.env\ndata/*.bin\n*.log\n/huge.iso\n");
+    write(
+        &d,
+        ".fabdevignore",
+        "# secrets\n.env\ndata/*.bin\n*.log\n/huge.iso\n",
+    );
     let pkg = package_dir(&d, &opts("i_1")).unwrap();
     assert!(pkg.warnings.is_empty(), "{:?}", pkg.warnings);
     let (_, code) = decode(&pkg);
     let n = names(&code);
     assert!(n.contains(&"src/data/keep.txt"), "{n:?}");
-    for gone in ["src/.env", "src/data/big.bin", "src/sub/notes.log", "src/huge.iso"] {
+    for gone in [
+        "src/.env",
+        "src/data/big.bin",
+        "src/sub/notes.log",
+        "src/huge.iso",
+    ] {
         assert!(!n.contains(&gone), "{gone} in {n:?}");
     }
 

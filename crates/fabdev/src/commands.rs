@@ -158,8 +158,8 @@ fn stdout_write(bytes: &[u8]) -> Result<(), CliError> {
 fn stdout_was_closed() -> bool {
     #[cfg(target_os = "linux")]
     {
-        let is_null = std::fs::read_link("/proc/self/fd/1")
-            .is_ok_and(|t| t == Path::new("/dev/null"));
+        let is_null =
+            std::fs::read_link("/proc/self/fd/1").is_ok_and(|t| t == Path::new("/dev/null"));
         let read_write = std::fs::read_to_string("/proc/self/fdinfo/1")
             .ok()
             .and_then(|info| {
@@ -308,9 +308,14 @@ fn status(
         })?;
     let mut buf = String::new();
     match args.output {
-        Format::Json => outln!(buf, "{}", serde_json::to_string_pretty(&st).unwrap_or_default()),
+        Format::Json => outln!(
+            buf,
+            "{}",
+            serde_json::to_string_pretty(&st).unwrap_or_default()
+        ),
         Format::Text => {
-            outln!(buf, 
+            outln!(
+                buf,
                 "workspace {}: kind cluster {}",
                 st.workspace,
                 if st.cluster_exists {

@@ -265,7 +265,10 @@ fn remove_stale_renders(parent: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(RENDER_TMP_PREFIX)) else {
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(RENDER_TMP_PREFIX))
+        else {
             continue;
         };
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {

@@ -33,7 +33,8 @@ pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 250;
 /// The exact Fabric release each supported `MAJOR.MINOR` runs: the one place
 /// the peer and orderer image tags are pinned. A version written with its
 /// patch number (`2.5.13`) runs that release; one not listed here floats.
-pub const FABRIC_RELEASES: &[(&str, &str)] = &[("2.5", "2.5.14"), ("3.0", "3.0.0"), ("3.1", "3.1.5")];
+pub const FABRIC_RELEASES: &[(&str, &str)] =
+    &[("2.5", "2.5.14"), ("3.0", "3.0.0"), ("3.1", "3.1.5")];
 
 /// The largest spec file fabdev reads (a fabdev.yaml is a few KiB).
 pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
@@ -1248,12 +1249,7 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
     if let Err((message, hint)) = check_host_ports(host_port_base, nodes) {
         match &raw.host_port_base {
             Some(h) => c.push(pos_of(h), "hostPortBase", message, &hint),
-            None => c.push(
-                raw.orgs.as_ref().and_then(pos_of),
-                "orgs",
-                message,
-                &hint,
-            ),
+            None => c.push(raw.orgs.as_ref().and_then(pos_of), "orgs", message, &hint),
         }
     }
 

@@ -411,7 +411,10 @@ fn couchdb_peers_get_a_couchdb_sidecar_and_credentials() {
             .as_ref()
             .unwrap();
         let cmd = ready.command.as_ref().unwrap();
-        assert_eq!(cmd.last().map(String::as_str), Some("http://127.0.0.1:5984/_up"));
+        assert_eq!(
+            cmd.last().map(String::as_str),
+            Some("http://127.0.0.1:5984/_up")
+        );
         assert!(couch.ports.is_none(), "CouchDB publishes no port");
         let peer = pod(sts)
             .containers
@@ -453,7 +456,7 @@ fn couchdb_peers_get_a_couchdb_sidecar_and_credentials() {
         .map(|s| s.data.as_ref().unwrap()["password"].0.clone())
         .collect();
     assert_eq!(passwords.len(), 6);
-    assert!(!passwords.contains(&b"adminpw".to_vec()));
+    assert!(!passwords.contains(b"adminpw".as_slice()));
     assert!(passwords.iter().all(|pw| pw.len() == 32));
     assert_eq!(render_ws(&ws), r);
     // Another workspace (other keys): other passwords.
@@ -889,7 +892,13 @@ fn every_container_but_dind_runs_unprivileged_with_limits_and_liveness() {
         assert_eq!(p.network_policies.len(), p.statefulsets.len());
         for np in &p.network_policies {
             let spec = np.spec.as_ref().unwrap();
-            let sel = spec.pod_selector.as_ref().unwrap().match_labels.as_ref().unwrap();
+            let sel = spec
+                .pod_selector
+                .as_ref()
+                .unwrap()
+                .match_labels
+                .as_ref()
+                .unwrap();
             assert_eq!(sel[render::labels::NODE], name_of(np));
             let ports: Vec<_> = spec.ingress.as_ref().unwrap()[0]
                 .ports
@@ -898,10 +907,20 @@ fn every_container_but_dind_runs_unprivileged_with_limits_and_liveness() {
                 .filter_map(|p| p.port.clone())
                 .collect();
             assert!(!ports.is_empty());
-            assert!(!ports.contains(&IntOrString::Int(5984)), "CouchDB is let in");
-            assert!(!ports.contains(&IntOrString::Int(2375)), "dockerd is let in");
+            assert!(
+                !ports.contains(&IntOrString::Int(5984)),
+                "CouchDB is let in"
+            );
+            assert!(
+                !ports.contains(&IntOrString::Int(2375)),
+                "dockerd is let in"
+            );
         }
         // Exact image tags, never a floating "2.5".
-        assert!(r.objects.iter().all(|o| !o.yaml.contains("fabric-peer:2.5\n")));
+        assert!(
+            r.objects
+                .iter()
+                .all(|o| !o.yaml.contains("fabric-peer:2.5\n"))
+        );
     }
 }

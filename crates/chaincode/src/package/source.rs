@@ -214,8 +214,10 @@ impl<'a> Tree<'a> {
             contains(&data, b"PRIVATE KEY").then_some("it holds a PRIVATE KEY")
         } else if lower == ".npmrc" && size <= SNIFF_BYTES {
             let data = self.read(rel, size)?;
-            (contains(&data, b"_authToken") || contains(&data, b"_auth=") || contains(&data, b"_password"))
-                .then_some("it holds an npm registry token")
+            (contains(&data, b"_authToken")
+                || contains(&data, b"_auth=")
+                || contains(&data, b"_password"))
+            .then_some("it holds an npm registry token")
         } else {
             None
         };

@@ -97,7 +97,9 @@ impl NodeCrypto {
 
     /// The bytes of one file (`tls/server.key`), if the node has it.
     pub(super) fn file(&self, rel: &str) -> Option<&[u8]> {
-        self.entries.get(&secret_key(rel)).map(|(_, b)| b.as_slice())
+        self.entries
+            .get(&secret_key(rel))
+            .map(|(_, b)| b.as_slice())
     }
 
     /// The Secret's `data`.
