@@ -387,3 +387,55 @@ fn find_dir(root: &Path, name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+/// Ctrl-C while `render --out` writes its temporary folder beside `--out`
+/// (the Secrets in it hold private keys): the folder goes, exit 130.
+#[test]
+fn an_interrupted_render_out_leaves_no_temporary_folder_with_keys() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    // Many nodes, so writing the objects (each file synced) takes a while.
+    let mut spec = String::from("apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n");
+    for i in 1..=12 {
+        spec.push_str(&format!("  - {{ name: Org{i}, peers: 9 }}\n"));
+    }
+    spec.push_str("channels: [{ name: mychannel, orgs: [Org1] }]\n");
+    std::fs::write(ws.path().join("fabdev.yaml"), spec).expect("spec");
+    let parent = ws.path().join("rendered");
+    std::fs::create_dir(&parent).expect("mkdir");
+    let tmp_in = |dir: &Path| {
+        names_in(dir)
+            .into_iter()
+            .filter(|n| n.starts_with(".fabdev-render-"))
+            .collect::<Vec<_>>()
+    };
+    let child = fabdev(ws.path())
+        .arg("-q")
+        .arg("render")
+        .arg("--out")
+        .arg(parent.join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait (with a deadline) for the temporary folder to appear.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while tmp_in(&parent).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary folder appeared"
+        );
+        // Polling a condition (with the deadline above), not a fixed wait.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = wait_with_deadline(child, Duration::from_secs(60)).expect("it ends");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(tmp_in(&parent).is_empty(), "left: {:?}", tmp_in(&parent));
+    assert!(!parent.join("out").exists());
+}

@@ -398,6 +398,46 @@ fn load_workspace(ws_dir: &Path, spec: Option<&Path>) -> Result<Workspace, CliEr
     Ok(Workspace::load_dir(ws_dir)?)
 }
 
+/// While `render --out` writes its temporary folder (private keys included)
+/// beside DIR, Ctrl-C or SIGTERM removes that folder before the process
+/// exits (130). Returns once the handler is in place. (SIGKILL cannot be
+/// caught: the next render there removes what a killed one left.)
+fn clean_up_on_signal(out: &Path) {
+    let out = out.to_path_buf();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            let _ = ready_tx.send(());
+            return;
+        };
+        rt.block_on(async move {
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                let _ = ready_tx.send(());
+                return;
+            };
+            let _ = ready_tx.send(());
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            render::remove_own_render_tmp(&out);
+            eprintln!(
+                "error: fabdev render was interrupted; nothing was written to {}",
+                out.display()
+            );
+            std::process::exit(130);
+        });
+    });
+    let _ = ready_rx.recv_timeout(std::time::Duration::from_secs(5));
+}
+
 /// `render --out DIR`: DIR must not exist yet.
 fn check_out(args: &RenderArgs) -> Result<(), CliError> {
     if let Some(out) = &args.out
@@ -438,6 +478,7 @@ fn render_cmd(
     let rendered = render::render(&ws, &topo, &files)?;
     match &args.out {
         Some(out) => {
+            clean_up_on_signal(out);
             render::write_out(&rendered, out)?;
             notes.say(&format!(
                 " ✓ wrote kind config and {} objects to {}",

@@ -283,6 +283,36 @@ fn remove_stale_renders(parent: &Path) {
     }
 }
 
+/// Removes the temporary folders this process's [`write_out`] made beside
+/// `out` (for a signal handler: the process is about to exit, so nothing of
+/// it will be renamed into place). Tries a few times: files may still be
+/// being written into them.
+pub fn remove_own_render_tmp(out: &Path) {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mine = format!("{RENDER_TMP_PREFIX}{}-", std::process::id());
+    for _ in 0..5 {
+        let Ok(entries) = std::fs::read_dir(&parent) else {
+            return;
+        };
+        let mut left = false;
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&mine))
+            {
+                left |= std::fs::remove_dir_all(entry.path()).is_err();
+            }
+        }
+        if !left {
+            return;
+        }
+    }
+}
+
 fn write_file(path: &Path, text: &str) -> Result<(), RenderError> {
     let io = |source| RenderError::Io {
         action: "write",
