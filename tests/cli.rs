@@ -436,7 +436,7 @@ fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
         "{err}"
     );
     assert!(
-        err.contains(" ✓ render Kubernetes objects: 13 objects"),
+        err.contains(" ✓ render Kubernetes objects: 16 objects"),
         "{err}"
     );
     assert!(err.contains(" ✗ kind"), "{err}");

@@ -215,7 +215,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
         done["load images into the kind nodes"],
         "3 loaded, 0 present"
     );
-    assert_eq!(done["apply objects"], "13 objects, 13 changed");
+    assert_eq!(done["apply objects"], "16 objects, 16 changed");
     assert_eq!(done["wait for orderers and peers Ready"], "3 pods");
     for what in ["orderer", "peer", "dind"] {
         assert_eq!(
@@ -240,7 +240,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
         done["load images into the kind nodes"],
         "0 loaded, 3 present"
     );
-    assert_eq!(done["apply objects"], "13 objects, 0 changed");
+    assert_eq!(done["apply objects"], "16 objects, 0 changed");
     assert_eq!(done["wait for orderers and peers Ready"], "3 pods");
 
     // status: the cluster and every pod Ready; channels cannot be read
