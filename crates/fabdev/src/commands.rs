@@ -138,7 +138,7 @@ fn stdout_write(bytes: &[u8]) -> Result<(), CliError> {
     if stdout_was_closed() {
         return Err(err(std::io::Error::new(
             std::io::ErrorKind::BrokenPipe,
-            "stdout is closed",
+            "stdout is closed (or is /dev/null opened read-write, which looks the same); to discard the result, redirect it with `>/dev/null`",
         )));
     }
     let mut out = std::fs::File::from(
