@@ -292,6 +292,11 @@ fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Set by [`clean_up_on_signal`]'s handler before it removes the temporary
+/// folder: from then on the exit (130) is the handler's, and a write that
+/// failed because the folder went away is not the error to report.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// While `render --out` writes its temporary folder (private keys included)
 /// beside DIR, Ctrl-C or SIGTERM removes that folder before the process
 /// exits (130). Returns once the handler is in place. (SIGKILL cannot be
@@ -321,6 +326,7 @@ fn clean_up_on_signal(out: &Path) {
                 _ = int.recv() => {}
                 _ = term.recv() => {}
             }
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             render::remove_own_render_tmp(&out);
             eprintln!(
                 "error: fabdev render was interrupted; nothing was written to {}",
@@ -366,7 +372,14 @@ fn render_cmd(
     match &args.out {
         Some(out) => {
             clean_up_on_signal(out);
-            render::write_out(&rendered, out).map_err(|e| CliError::of("render")(e.into()))?;
+            let written = render::write_out(&rendered, out);
+            if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                // The handler is removing the folder and exits 130.
+                loop {
+                    std::thread::park();
+                }
+            }
+            written.map_err(|e| CliError::of("render")(e.into()))?;
             notes.say(&format!(
                 " ✓ wrote kind config and {} objects to {}",
                 rendered.objects.len(),
