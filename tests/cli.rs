@@ -393,14 +393,19 @@ fn doctor_reports_every_check_as_json_lines() {
     assert_eq!(
         names,
         [
-            "docker", "dind", "kind", "kubectl", "cpu", "memory", "inotify", "ports"
+            "docker", "fabric", "dind", "kind", "kubectl", "cpu", "memory", "inotify", "ports"
         ]
+    );
+    // The exact Fabric release the images run (spec::FABRIC_RELEASES).
+    assert_eq!(
+        checks[1]["detail"],
+        "2.5 runs Fabric 2.5.14 (hyperledger/fabric-peer:2.5.14, hyperledger/fabric-orderer:2.5.14)"
     );
     let verdict =
         |n: &str| checks.iter().find(|c| c["name"] == n).expect("check")["verdict"].clone();
     assert_eq!(verdict("kind"), "ok", "{stdout}");
     assert!(
-        checks[2]["detail"]
+        checks[3]["detail"]
             .as_str()
             .expect("detail")
             .starts_with("v0.29.0")
@@ -518,7 +523,7 @@ fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
         "{err}"
     );
     assert!(
-        err.contains(" ✓ render Kubernetes objects: 13 objects"),
+        err.contains(" ✓ render Kubernetes objects: 16 objects"),
         "{err}"
     );
     assert!(err.contains(" ✗ kind"), "{err}");
