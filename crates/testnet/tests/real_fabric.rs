@@ -352,11 +352,11 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     // The wrong identity: Org1's User1 (a client, not an admin) in the place
     // of its Admin.
     let wrong = tempfile::tempdir().expect("tempdir");
-    copy_tree(crypto.root(), wrong.path());
+    testnet::copy_tree(crypto.root(), wrong.path()).expect("copy crypto");
     let wrong_crypto = network::pki::CryptoDir::new(wrong.path());
     let admin = wrong_crypto.user_dir("Org1", ADMIN);
     std::fs::remove_dir_all(&admin).expect("rm admin");
-    copy_tree(&wrong_crypto.user_dir("Org1", USER1), &admin);
+    testnet::copy_tree(&wrong_crypto.user_dir("Org1", USER1), &admin).expect("copy user");
     let e = channel::join_peer(
         &peer,
         &ep(&peer.name),
@@ -418,19 +418,6 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
         .await
         .expect("create after restart");
     assert_eq!(counts(&events), (2, 1), "{events:?}");
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Whether a TCP connection to `addr` succeeds from inside a network

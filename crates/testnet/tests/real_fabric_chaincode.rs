@@ -31,6 +31,25 @@ fn workspace(fabric: &FabricHome, port_base: u16) -> Workspace {
     Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new(".")).expect("spec")
 }
 
+/// Two orgs with a peer each, every peer with its own DinD daemon, on a
+/// channel, with the builder images seeded into every daemon.
+async fn chaincode_network(port_base: u16) -> TestNetwork {
+    let fabric = fabric();
+    let opts = Options {
+        dind: true,
+        ready_timeout: Duration::from_secs(120),
+        ..Options::default()
+    };
+    let net = TestNetwork::start(workspace(&fabric, port_base), opts)
+        .await
+        .expect("network");
+    net.create_channel("mychannel").await.expect("channel");
+    net.seed_images(&net.builder_images())
+        .await
+        .expect("builder images (scripts/make-builder-images.sh)");
+    net
+}
+
 fn spec(dir: &Path, label: &str) -> DeploySpec {
     let pkg = package_dir(
         dir,
@@ -56,19 +75,6 @@ fn caller(org: &str) -> Caller {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(fabric_binaries),
@@ -77,19 +83,7 @@ fn copy_tree(from: &Path, to: &Path) {
 async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
     let _one = ONE_AT_A_TIME.lock().await;
     network::channel::install_crypto_provider();
-    let fabric = fabric();
-    let opts = Options {
-        dind: true,
-        ready_timeout: Duration::from_secs(120),
-        ..Options::default()
-    };
-    let net = TestNetwork::start(workspace(&fabric, 31600), opts)
-        .await
-        .expect("network");
-    net.create_channel("mychannel").await.expect("channel");
-    net.seed_images(&net.builder_images())
-        .await
-        .expect("builder images (scripts/make-builder-images.sh)");
+    let net = chaincode_network(31600).await;
     let (ws, topo, crypto, eps) = (
         net.workspace(),
         net.topology(),
@@ -99,7 +93,8 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
 
     // A copy of the fixture, so that the upgrade can change a line.
     let src = tempfile::tempdir().expect("tempdir");
-    copy_tree(Path::new("../../fixtures/chaincode/node"), src.path());
+    testnet::copy_tree(Path::new("../../fixtures/chaincode/node"), src.path())
+        .expect("copy fixture");
 
     let first = spec(src.path(), "basic_1");
     let mut events = Vec::new();
@@ -221,19 +216,7 @@ fn containers_of(net: &TestNetwork, peer: &str) -> String {
 async fn real_fabric_go_chaincode_vendored_and_built_by_each_peer() {
     let _one = ONE_AT_A_TIME.lock().await;
     network::channel::install_crypto_provider();
-    let fabric = fabric();
-    let opts = Options {
-        dind: true,
-        ready_timeout: Duration::from_secs(120),
-        ..Options::default()
-    };
-    let net = TestNetwork::start(workspace(&fabric, 31700), opts)
-        .await
-        .expect("network");
-    net.create_channel("mychannel").await.expect("channel");
-    net.seed_images(&net.builder_images())
-        .await
-        .expect("builder images (scripts/make-builder-images.sh)");
+    let net = chaincode_network(31700).await;
     let (ws, topo, crypto, eps) = (
         net.workspace(),
         net.topology(),
