@@ -19,6 +19,8 @@ command -v protoc >/dev/null 2>&1 || apt_missing+=(protobuf-compiler)
 command -v dockerd >/dev/null 2>&1 || apt_missing+=(docker.io)
 # containerd and ctr: the kind-node tests run a real containerd in a container.
 command -v ctr >/dev/null 2>&1 || apt_missing+=(containerd)
+# python3-venv: checkov gets a venv of its own (scripts/checkov.sh).
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "installing ${apt_missing[*]} (apt)"
   sudo_cmd=""
