@@ -7,9 +7,11 @@ use network::render;
 use network::spec::{self, Lang};
 
 use crate::cli::{
-    ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs, LangArg,
-    PackageArgs, RenderArgs, StatusArgs,
+    CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs,
+    LangArg, LifecycleArgs, PackageArgs, RenderArgs, StatusArgs,
 };
+use chaincode::lifecycle::Caller;
+use fabdev::flow::chaincode::{Call, Command as LifecycleCommand, Selection};
 use crate::error::CliError;
 use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
 use fabdev::flow::{self, Context, STATE_DIR};
@@ -71,11 +73,108 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 })
             })
         }
-        Command::Chaincode(_) => not_implemented(
-            "chaincode deploy/install/approve/commit/instantiate/invoke/query/list/logs",
-            5,
-        ),
+        Command::Chaincode(ChaincodeCommand::Deploy(a)) => {
+            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Deploy, a)
+        }
+        Command::Chaincode(ChaincodeCommand::Install(a)) => {
+            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Install, a)
+        }
+        Command::Chaincode(ChaincodeCommand::Approve(a)) => {
+            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Approve, a)
+        }
+        Command::Chaincode(ChaincodeCommand::Commit(a)) => {
+            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Commit, a)
+        }
+        Command::Chaincode(ChaincodeCommand::Instantiate(a)) => {
+            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Instantiate, a)
+        }
+        Command::Chaincode(ChaincodeCommand::Invoke(a)) => {
+            let transient = a
+                .transient
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes()))
+                .collect();
+            call(&ws_dir, spec, verbosity, true, a.call, transient)
+        }
+        Command::Chaincode(ChaincodeCommand::Query(a)) => {
+            call(&ws_dir, spec, verbosity, false, a.call, Default::default())
+        }
+        Command::Chaincode(ChaincodeCommand::List { output }) => {
+            let opts = flow_options(&ws_dir, spec, None);
+            run_flow(output, verbosity, "chaincode list", |sink| {
+                Box::pin(async move { flow::chaincode::list(&opts, None, sink).await })
+            })
+        }
+        Command::Chaincode(ChaincodeCommand::Logs { .. }) => {
+            not_implemented("chaincode logs", 11)
+        }
     }
+}
+
+fn lifecycle(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    verbosity: Verbosity,
+    command: LifecycleCommand,
+    a: LifecycleArgs,
+) -> Result<(), CliError> {
+    let opts = flow_options(ws_dir, spec, None);
+    let selection = Selection {
+        name: a.name,
+        path: a.path,
+        channel: a.channel,
+        no_vendor: a.no_vendor,
+    };
+    let name = match command {
+        LifecycleCommand::Deploy => "chaincode deploy",
+        LifecycleCommand::Install => "chaincode install",
+        LifecycleCommand::Approve => "chaincode approve",
+        LifecycleCommand::Commit => "chaincode commit",
+        LifecycleCommand::Instantiate => "chaincode instantiate",
+    };
+    run_flow(a.output, verbosity, name, |sink| {
+        Box::pin(async move {
+            flow::chaincode::run_lifecycle(&opts, command, selection, None, sink)
+                .await
+                .map(drop)
+        })
+    })
+}
+
+fn call(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    verbosity: Verbosity,
+    submit: bool,
+    a: CallArgs,
+    transient: std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(), CliError> {
+    let opts = flow_options(ws_dir, spec, None);
+    // The default caller: the first org's User1 (Org1 in the default network).
+    let org = match a.org {
+        Some(o) => o,
+        None => Context::load_from(ws_dir, spec)
+            .ok()
+            .and_then(|c| c.ws.orgs.first().map(|o| o.name.clone()))
+            .unwrap_or_else(|| "Org1".to_string()),
+    };
+    let call = Call {
+        submit,
+        chaincode: a.name,
+        function: a.function,
+        args: a.args,
+        caller: Caller { org, user: a.user },
+        transient,
+        channel: a.channel,
+    };
+    let name = if submit {
+        "chaincode invoke"
+    } else {
+        "chaincode query"
+    };
+    run_flow(a.output, verbosity, name, |sink| {
+        Box::pin(async move { flow::chaincode::call(&opts, call, None, sink).await.map(drop) })
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

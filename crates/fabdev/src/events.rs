@@ -80,6 +80,65 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A chaincode folder packaged (a vendored copy, for Go, when `vendored`).
+    Packaged {
+        step: String,
+        chaincode: String,
+        lang: String,
+        package_id: String,
+        bytes: usize,
+        vendored: bool,
+    },
+    /// A lifecycle action on a peer (install) or an org (approve) or the
+    /// channel (commit): under way, done now, or found done already.
+    Chaincode {
+        step: String,
+        chaincode: String,
+        action: ChaincodeAction,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        peer: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        org: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sequence: Option<i64>,
+    },
+    /// Where a deploy left a chaincode, and what it did to get there.
+    Deployed {
+        step: String,
+        chaincode: String,
+        channel: String,
+        outcome: DeployOutcome,
+        package_id: String,
+        version: String,
+        sequence: i64,
+        installed: Vec<String>,
+        approved: Vec<String>,
+        committed: bool,
+    },
+    /// What a transaction function returned (`invoke`: with the ID of the
+    /// committed transaction). `json` holds the result when it parses as JSON.
+    TxResult {
+        step: String,
+        chaincode: String,
+        function: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        transaction_id: Option<String>,
+        result: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        json: Option<serde_json::Value>,
+    },
+    /// The packages installed on a peer.
+    InstalledPackages {
+        step: String,
+        peer: String,
+        packages: Vec<InstalledPackage>,
+    },
+    /// The chaincode definitions committed on a channel.
+    CommittedChaincodes {
+        step: String,
+        channel: String,
+        chaincodes: Vec<CommittedChaincode>,
+    },
     /// A doctor check's result.
     Check(Check),
     /// What `status` found.
@@ -119,6 +178,64 @@ pub enum JoinState {
     Joined,
     AlreadyJoined,
     Failed,
+}
+
+/// A lifecycle action, as [`Event::Chaincode`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChaincodeAction {
+    Installing,
+    Installed,
+    AlreadyInstalled,
+    Approving,
+    Approved,
+    AlreadyApproved,
+    Committing,
+    Committed,
+    AlreadyCommitted,
+}
+
+/// What a deploy did to a chaincode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployOutcome {
+    /// Committed for the first time (sequence 1).
+    Deployed,
+    /// A changed package, committed at the next sequence.
+    Upgraded,
+    /// The definition was committed already; what was missing (an install,
+    /// an approval) was done.
+    Completed,
+    /// Nothing to do: installed, approved and committed as it is.
+    Unchanged,
+}
+
+impl std::fmt::Display for DeployOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeployOutcome::Deployed => "deployed",
+            DeployOutcome::Upgraded => "upgraded",
+            DeployOutcome::Completed => "completed",
+            DeployOutcome::Unchanged => "unchanged",
+        })
+    }
+}
+
+/// A package on a peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledPackage {
+    pub package_id: String,
+    pub label: String,
+}
+
+/// A committed definition and which orgs (MSP IDs) approved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommittedChaincode {
+    pub name: String,
+    pub version: String,
+    pub sequence: i64,
+    pub init_required: bool,
+    pub approvals: std::collections::BTreeMap<String, bool>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -322,6 +439,38 @@ impl<W: Write + Send> TextReporter<W> {
         }
     }
 
+    fn chaincode(
+        &mut self,
+        step: &str,
+        action: ChaincodeAction,
+        peer: Option<String>,
+        org: Option<String>,
+        sequence: Option<i64>,
+    ) {
+        let who = peer.or(org).unwrap_or_default();
+        let seq = sequence.map(|s| format!(" sequence {s}")).unwrap_or_default();
+        let said = match action {
+            ChaincodeAction::Installing => {
+                return self.progress(step, format!("installing on {who} (the peer builds it)"));
+            }
+            ChaincodeAction::Approving => {
+                return self.progress(step, format!("approving{seq} for {who}"));
+            }
+            ChaincodeAction::Committing => {
+                return self.progress(step, format!("committing{seq}"));
+            }
+            ChaincodeAction::Installed => format!("{who} installed"),
+            ChaincodeAction::AlreadyInstalled => format!("{who} has it installed already"),
+            ChaincodeAction::Approved => format!("{who} approved{seq}"),
+            ChaincodeAction::AlreadyApproved => format!("{who} approved{seq} already"),
+            ChaincodeAction::Committed => format!("committed{seq}"),
+            ChaincodeAction::AlreadyCommitted => format!("committed{seq} already"),
+        };
+        if !self.quiet() {
+            self.line(&format!("   {said}"));
+        }
+    }
+
     fn status(&mut self, st: &Status) {
         self.result_line(&format!(
             "workspace {}: kind cluster {}",
@@ -430,8 +579,69 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                     self.line(&format!("   {said}"));
                 }
             }
+            Event::Chaincode {
+                step,
+                action,
+                peer,
+                org,
+                sequence,
+                ..
+            } => self.chaincode(&step, action, peer, org, sequence),
+            Event::Deployed {
+                chaincode,
+                channel,
+                outcome,
+                package_id,
+                version,
+                sequence,
+                ..
+            } => self.result_line(&match outcome {
+                DeployOutcome::Unchanged => format!(
+                    "{chaincode} on {channel}: unchanged (sequence {sequence}, version {version}, package {package_id})"
+                ),
+                _ => format!(
+                    "{chaincode} on {channel}: {outcome} at sequence {sequence} (version {version}, package {package_id})"
+                ),
+            }),
+            Event::TxResult { result, json, .. } => match json {
+                Some(v) => {
+                    let text = serde_json::to_string_pretty(&v).unwrap_or(result);
+                    self.result_line(&text)
+                }
+                None if result.is_empty() => {}
+                None => self.result_line(&result),
+            },
+            Event::InstalledPackages { peer, packages, .. } => {
+                if packages.is_empty() {
+                    self.result_line(&format!("{peer:<24} no package installed"));
+                }
+                for p in packages {
+                    self.result_line(&format!("{peer:<24} {}", p.package_id));
+                }
+            }
+            Event::CommittedChaincodes {
+                channel,
+                chaincodes,
+                ..
+            } => {
+                if chaincodes.is_empty() {
+                    self.result_line(&format!("{channel:<24} no chaincode committed"));
+                }
+                for c in chaincodes {
+                    let approvals = c
+                        .approvals
+                        .iter()
+                        .map(|(m, ok)| format!("{m} {}", if *ok { "✓" } else { "✗" }))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.result_line(&format!(
+                        "{channel:<24} {} version {} sequence {} approvals: {approvals}",
+                        c.name, c.version, c.sequence
+                    ));
+                }
+            }
             // The step's detail says the same in words.
-            Event::Cluster { .. }
+            Event::Packaged { .. } | Event::Cluster { .. }
             | Event::Images { .. }
             | Event::Applied { .. }
             | Event::PodsReady { .. } => {}
