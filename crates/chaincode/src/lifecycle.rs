@@ -54,7 +54,13 @@ pub fn chaincode_image_name(network_id: &str, peer_id: &str, package_id: &str) -
     let hash = hex::encode(Sha256::digest(name.as_bytes()));
     let sanitized: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("{sanitized}-{hash}").to_ascii_lowercase()
 }
@@ -352,7 +358,9 @@ pub async fn install_all(
                 let copies = rest.iter().map(|c| async {
                     let to = chaincode_image_name(NETWORK_ID, c.node(), &spec.package_id);
                     // A failed copy only costs that peer its own build.
-                    let _ = images.copy_image(builder.node(), c.node(), &from, &to).await;
+                    let _ = images
+                        .copy_image(builder.node(), c.node(), &from, &to)
+                        .await;
                     install(c).await
                 });
                 done.extend(futures_join_all(copies.collect()).await);
@@ -661,7 +669,10 @@ mod tests {
         );
         assert_eq!(chaincode_image_name("dev", "Peer0", "A b:1"), {
             use sha2::{Digest, Sha256};
-            format!("dev-peer0-a-b-1-{}", hex::encode(Sha256::digest(b"dev-Peer0-A b-1")))
+            format!(
+                "dev-peer0-a-b-1-{}",
+                hex::encode(Sha256::digest(b"dev-Peer0-A b-1"))
+            )
         });
     }
 

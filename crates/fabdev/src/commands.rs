@@ -10,10 +10,10 @@ use crate::cli::{
     CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs,
     LangArg, LifecycleArgs, PackageArgs, RenderArgs, StatusArgs,
 };
-use chaincode::lifecycle::Caller;
-use fabdev::flow::chaincode::{Call, Command as LifecycleCommand, Selection};
 use crate::error::CliError;
+use chaincode::lifecycle::Caller;
 use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
+use fabdev::flow::chaincode::{Call, Command as LifecycleCommand, Selection};
 use fabdev::flow::{self, Context, STATE_DIR};
 
 /// Progress notes on stderr, silenced by `-q`.
@@ -105,9 +105,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 Box::pin(async move { flow::chaincode::list(&opts, None, sink).await })
             })
         }
-        Command::Chaincode(ChaincodeCommand::Logs { .. }) => {
-            not_implemented("chaincode logs", 11)
-        }
+        Command::Chaincode(ChaincodeCommand::Logs { .. }) => not_implemented("chaincode logs", 11),
     }
 }
 
@@ -173,7 +171,11 @@ fn call(
         "chaincode query"
     };
     run_flow(a.output, verbosity, name, |sink| {
-        Box::pin(async move { flow::chaincode::call(&opts, call, None, sink).await.map(drop) })
+        Box::pin(async move {
+            flow::chaincode::call(&opts, call, None, sink)
+                .await
+                .map(drop)
+        })
     })
 }
 

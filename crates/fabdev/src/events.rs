@@ -448,7 +448,9 @@ impl<W: Write + Send> TextReporter<W> {
         sequence: Option<i64>,
     ) {
         let who = peer.or(org).unwrap_or_default();
-        let seq = sequence.map(|s| format!(" sequence {s}")).unwrap_or_default();
+        let seq = sequence
+            .map(|s| format!(" sequence {s}"))
+            .unwrap_or_default();
         let said = match action {
             ChaincodeAction::Installing => {
                 return self.progress(step, format!("installing on {who} (the peer builds it)"));

@@ -103,9 +103,11 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
 
     let first = spec(src.path(), "basic_1");
     let mut events = Vec::new();
-    let report = lifecycle::deploy(ws, topo, crypto, &eps, &first, Some(&net), &mut |e| events.push(e))
-        .await
-        .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
+    let report = lifecycle::deploy(ws, topo, crypto, &eps, &first, Some(&net), &mut |e| {
+        events.push(e)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
     assert_eq!(report.sequence, 1, "{events:?}");
     assert_eq!(report.installed.len(), 2, "{report:?}");
     assert_eq!(report.approved, ["Org1", "Org2"]);

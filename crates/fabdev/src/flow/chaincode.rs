@@ -136,7 +136,10 @@ fn channel_for(ctx: &Context, given: Option<&str>, name: &str) -> Result<String,
     match given {
         Some(c) if ctx.ws.channel(c).is_some() => Ok(c.to_string()),
         Some(c) => Err(input(
-            format!("channel `{c}` is not in the workspace (its channels: {})", known()),
+            format!(
+                "channel `{c}` is not in the workspace (its channels: {})",
+                known()
+            ),
             "pass one of those to --channel",
         )),
         None => match ctx.ws.channels.as_slice() {
@@ -160,7 +163,10 @@ pub fn select(ctx: &Context, sel: &Selection) -> Result<Vec<Chaincode>, FlowErro
         (name, Some(path)) => {
             let name = name.clone().unwrap_or_else(|| folder_name(path));
             spec::check_chaincode_name(&name).map_err(|m| {
-                input(m, "name the chaincode: `fabdev chaincode deploy NAME --path DIR`")
+                input(
+                    m,
+                    "name the chaincode: `fabdev chaincode deploy NAME --path DIR`",
+                )
             })?;
             if !path.is_dir() {
                 return Err(input(
@@ -320,7 +326,8 @@ async fn package_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn S
         ));
     }
     let step = format!("package {name}");
-    let vendor = !lc.no_vendor && cc.lang == Lang::Go && chaincode::vendor::needs_vendoring(&cc.path);
+    let vendor =
+        !lc.no_vendor && cc.lang == Lang::Go && chaincode::vendor::needs_vendoring(&cc.path);
     if vendor {
         sink.emit(Event::Progress {
             step: step.clone(),
@@ -403,7 +410,9 @@ fn lifecycle_event(step: &str, chaincode: &str, ev: LifecycleEvent) -> Event {
         LifecycleEvent::Approving { org, sequence } => {
             (A::Approving, None, Some(org), Some(sequence))
         }
-        LifecycleEvent::Approved { org, sequence } => (A::Approved, None, Some(org), Some(sequence)),
+        LifecycleEvent::Approved { org, sequence } => {
+            (A::Approved, None, Some(org), Some(sequence))
+        }
         LifecycleEvent::AlreadyApproved { org, sequence } => {
             (A::AlreadyApproved, None, Some(org), Some(sequence))
         }
@@ -423,7 +432,10 @@ fn lifecycle_event(step: &str, chaincode: &str, ev: LifecycleEvent) -> Event {
     }
 }
 
-fn spec_of<'a>(specs: &'a BTreeMap<String, DeploySpec>, name: &str) -> Result<&'a DeploySpec, FlowError> {
+fn spec_of<'a>(
+    specs: &'a BTreeMap<String, DeploySpec>,
+    name: &str,
+) -> Result<&'a DeploySpec, FlowError> {
     made(&specs.get(name), "the chaincode's package").copied()
 }
 
@@ -543,7 +555,10 @@ async fn commit_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Si
     Ok(Some(if committed {
         format!("sequence {} committed on {}", def.sequence, spec.channel)
     } else {
-        format!("sequence {} committed already on {}", def.sequence, spec.channel)
+        format!(
+            "sequence {} committed already on {}",
+            def.sequence, spec.channel
+        )
     }))
 }
 
@@ -644,7 +659,15 @@ async fn chaincodes_step(run: &mut ChaincodeRun, _: &mut dyn Sink) -> StepResult
     let selected = select(&run.ctx, &run.selection)?;
     let detail = selected
         .iter()
-        .map(|c| format!("{} ({}, {}) on {}", c.name, c.lang, c.path.display(), c.channel))
+        .map(|c| {
+            format!(
+                "{} ({}, {}) on {}",
+                c.name,
+                c.lang,
+                c.path.display(),
+                c.channel
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
     run.lifecycle.no_vendor = run.selection.no_vendor;
@@ -687,10 +710,15 @@ pub async fn call(
     sink: &mut dyn Sink,
 ) -> Result<CallResult, FlowError> {
     let steps = call_steps(&call);
-    let run = run_flow(opts, sink, |_| steps, |ctx| ChaincodeRun {
-        call: Some(call),
-        ..ChaincodeRun::new(ctx, endpoints)
-    })
+    let run = run_flow(
+        opts,
+        sink,
+        |_| steps,
+        |ctx| ChaincodeRun {
+            call: Some(call),
+            ..ChaincodeRun::new(ctx, endpoints)
+        },
+    )
     .await?;
     Ok(run.call_result.unwrap_or_default())
 }
@@ -701,7 +729,10 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
     // Checked before anything is dialled: an org that is not there is bad input.
     lifecycle::caller_peer(&ctx.ws, &ctx.topo, &call.caller)?;
-    let channel = match (&call.channel, ctx.ws.chaincodes.iter().find(|c| c.name == call.chaincode)) {
+    let channel = match (
+        &call.channel,
+        ctx.ws.chaincodes.iter().find(|c| c.name == call.chaincode),
+    ) {
         (Some(c), _) => channel_for(ctx, Some(c), &call.chaincode)?,
         (None, Some(cc)) => cc.channel.clone(),
         (None, None) => channel_for(ctx, None, &call.chaincode)?,
@@ -744,7 +775,12 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
     };
     let detail = match &result.transaction_id {
         Some(tx) => format!("transaction {tx} committed on {channel}"),
-        None => format!("{} bytes from {channel} as {} {}", result.result.len(), call.caller.org, call.caller.user),
+        None => format!(
+            "{} bytes from {channel} as {} {}",
+            result.result.len(),
+            call.caller.org,
+            call.caller.user
+        ),
     };
     sink.emit(Event::TxResult {
         step: call.step_name(),
@@ -762,12 +798,16 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
 pub fn list_steps(ctx: &Context) -> Vec<Step<ChaincodeRun>> {
     let mut steps = vec![
         endpoints_step(),
-        Step::new("installed packages", |r, _, s| Box::pin(installed_step(r, s))),
+        Step::new("installed packages", |r, _, s| {
+            Box::pin(installed_step(r, s))
+        }),
     ];
     for ch in &ctx.ws.channels {
-        steps.push(Step::on(format!("committed on {}", ch.name), &ch.name, |r, i, s| {
-            Box::pin(committed_step(r, i, s))
-        }));
+        steps.push(Step::on(
+            format!("committed on {}", ch.name),
+            &ch.name,
+            |r, i, s| Box::pin(committed_step(r, i, s)),
+        ));
     }
     steps
 }
@@ -780,7 +820,10 @@ pub async fn list(
     endpoints: Option<Endpoints>,
     sink: &mut dyn Sink,
 ) -> Result<(), FlowError> {
-    run_flow(opts, sink, list_steps, |ctx| ChaincodeRun::new(ctx, endpoints)).await?;
+    run_flow(opts, sink, list_steps, |ctx| {
+        ChaincodeRun::new(ctx, endpoints)
+    })
+    .await?;
     Ok(())
 }
 
