@@ -172,7 +172,7 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let asset: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("pretty JSON");
-    assert_eq!(asset["Owner"], "Tom", "{asset}");
+    assert_eq!(asset["owner"], "Tom", "{asset}");
     assert!(stdout(&out).contains("\n  \""), "pretty: {}", stdout(&out));
 
     // The same as JSON events: the result and its parsed JSON.
@@ -195,7 +195,7 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         .iter()
         .find(|e| e["event"] == "tx_result")
         .expect("tx_result event");
-    assert_eq!(result["json"]["Color"], "blue", "{result}");
+    assert_eq!(result["json"]["color"], "blue", "{result}");
     assert_eq!(result["step"], "query basic ReadAsset");
 
     // Unchanged: nothing installed, approved or committed, and it says so.
@@ -295,7 +295,7 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     let out = fabdev(dir, &["chaincode", "query", "basic", "ReadAsset", "nope"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("The asset nope does not exist"),
+        stderr(&out).contains("asset nope does not exist"),
         "{}",
         stderr(&out)
     );

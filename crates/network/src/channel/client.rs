@@ -541,6 +541,11 @@ impl PeerClient {
             .and_then(|b| b.with_function_name(function))
             .and_then(|b| b.with_function_args(args.to_vec()))
             .map_err(internal)?;
+        // The function goes to the chaincode as given, as the peer CLI sends
+        // it (`Fn`, or `Contract:Fn` for a named contract). fabric-sdk would
+        // otherwise prefix the chaincode's name as a contract name; its
+        // "system chaincode" switch only turns that prefix off.
+        b.with_system_chaincode();
         if !transient.is_empty() {
             b.with_transient_map(
                 transient
