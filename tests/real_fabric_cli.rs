@@ -157,6 +157,21 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("transaction "), "{}", stderr(&out));
+    // As JSON events: the transaction ID and the result, parsed.
+    let out = fabdev(
+        dir,
+        &["chaincode", "invoke", "basic", "CreateAsset", "asset2", "red", "3", "Ann", "100", "-o", "json"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events = json_lines(&out);
+    let result = events
+        .iter()
+        .find(|e| e["event"] == "tx_result")
+        .expect("tx_result event");
+    assert_eq!(result["step"], "invoke basic CreateAsset");
+    assert_eq!(result["json"]["owner"], "Ann", "{result}");
+    assert!(result["transaction_id"].as_str().is_some_and(|t| t.len() == 64), "{result}");
     let out = fabdev(
         dir,
         &[

@@ -214,8 +214,8 @@ pub struct CallArgs {
     pub name: String,
     /// The transaction function.
     pub function: String,
-    /// Its arguments, as strings.
-    #[arg(allow_hyphen_values = true)]
+    /// Its arguments, as strings (after `--` when one starts with `-`).
+    #[arg(allow_negative_numbers = true)]
     pub args: Vec<String>,
     /// The caller's org (default: the workspace's first org).
     #[arg(long, value_name = "ORG")]
