@@ -160,7 +160,19 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     // As JSON events: the transaction ID and the result, parsed.
     let out = fabdev(
         dir,
-        &["chaincode", "invoke", "basic", "CreateAsset", "asset2", "red", "3", "Ann", "100", "-o", "json"],
+        &[
+            "chaincode",
+            "invoke",
+            "basic",
+            "CreateAsset",
+            "asset2",
+            "red",
+            "3",
+            "Ann",
+            "100",
+            "-o",
+            "json",
+        ],
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -171,7 +183,12 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         .expect("tx_result event");
     assert_eq!(result["step"], "invoke basic CreateAsset");
     assert_eq!(result["json"]["owner"], "Ann", "{result}");
-    assert!(result["transaction_id"].as_str().is_some_and(|t| t.len() == 64), "{result}");
+    assert!(
+        result["transaction_id"]
+            .as_str()
+            .is_some_and(|t| t.len() == 64),
+        "{result}"
+    );
     let out = fabdev(
         dir,
         &[
