@@ -148,14 +148,8 @@ fn call(
     transient: std::collections::BTreeMap<String, Vec<u8>>,
 ) -> Result<(), CliError> {
     let opts = flow_options(ws_dir, spec, None);
-    // The default caller: the first org's User1 (Org1 in the default network).
-    let org = match a.org {
-        Some(o) => o,
-        None => Context::load_from(ws_dir, spec)
-            .ok()
-            .and_then(|c| c.ws.orgs.first().map(|o| o.name.clone()))
-            .unwrap_or_else(|| "Org1".to_string()),
-    };
+    // Empty: the flow takes the workspace's first org (Org1 by default).
+    let org = a.org.unwrap_or_default();
     let call = Call {
         submit,
         chaincode: a.name,

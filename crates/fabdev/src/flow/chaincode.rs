@@ -570,7 +570,8 @@ pub struct Call {
     pub chaincode: String,
     pub function: String,
     pub args: Vec<String>,
-    /// Who calls (default Org1's User1).
+    /// Who calls; an empty org is the workspace's first org (Org1 in the
+    /// default network).
     pub caller: Caller,
     /// Transient data (invoke only).
     pub transient: BTreeMap<String, Vec<u8>>,
@@ -727,8 +728,14 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
     let endpoints = made(&run.endpoints, "the node endpoints")?;
     let call = made(&run.call, "the call")?;
     let ctx = &run.ctx;
+    let mut caller = call.caller.clone();
+    if caller.org.is_empty()
+        && let Some(first) = ctx.ws.orgs.first()
+    {
+        caller.org = first.name.clone();
+    }
     // Checked before anything is dialled: an org that is not there is bad input.
-    lifecycle::caller_peer(&ctx.ws, &ctx.topo, &call.caller)?;
+    lifecycle::caller_peer(&ctx.ws, &ctx.topo, &caller)?;
     let channel = match (
         &call.channel,
         ctx.ws.chaincodes.iter().find(|c| c.name == call.chaincode),
@@ -743,7 +750,7 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
             &ctx.topo,
             &ctx.crypto,
             endpoints,
-            &call.caller,
+            &caller,
             &channel,
             &call.chaincode,
             &call.function,
@@ -761,7 +768,7 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
             &ctx.topo,
             &ctx.crypto,
             endpoints,
-            &call.caller,
+            &caller,
             &channel,
             &call.chaincode,
             &call.function,
@@ -778,8 +785,8 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
         None => format!(
             "{} bytes from {channel} as {} {}",
             result.result.len(),
-            call.caller.org,
-            call.caller.user
+            caller.org,
+            caller.user
         ),
     };
     sink.emit(Event::TxResult {

@@ -1,6 +1,6 @@
 //! The flows behind `fabdev up`, `down`, `status`, `channel create` and the
-//! `chaincode` commands, as a
-//! library, for the CLI, CI (JSON lines) and other projects' test harnesses.
+//! `chaincode` commands, as a library, for the CLI, CI (JSON lines) and
+//! other projects' test harnesses.
 //!
 //! Every flow has the same shape, the one kind gives its `create` actions: a
 //! list of named [`Step`]s run in order over one shared state (the loaded
