@@ -19,6 +19,9 @@ use std::time::Duration;
 
 use testnet::{FabricHome, Options, TestNetwork};
 
+/// One test network at a time: each peer builds chaincode, on 2 cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read_dir") {
@@ -66,28 +69,19 @@ fn json_lines(o: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(fabric_binaries),
-    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
-)]
-async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
+/// Writes fabdev.yaml into `dir` (two leveldb orgs, `mychannel`, then
+/// `chaincodes`), starts the test network on the workspace's crypto, with
+/// DinD, and seeds the builder images into the peers' daemons.
+async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork {
     network::channel::install_crypto_provider();
     let fabric = FabricHome::find().expect("Fabric binaries");
-    let ws = tempfile::tempdir().expect("tempdir");
-    let dir = ws.path();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
-        &dir.join("chaincode/asset-node"),
-    );
     std::fs::write(
         dir.join("fabdev.yaml"),
         format!(
-            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: clitest\nhostPortBase: 32000\n\
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: clitest\nhostPortBase: {host_port_base}\n\
              fabric: {{ version: \"{}\" }}\n\
              orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n  - {{ name: Org2, peers: 1, stateDatabase: leveldb }}\n\
-             channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n\
-             chaincodes:\n  - {{ name: basic, path: chaincode/asset-node, channel: mychannel }}\n",
+             channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n{chaincodes}",
             fabric.two_digit_version()
         ),
     )
@@ -107,6 +101,28 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     net.seed_images(&net.builder_images())
         .await
         .expect("builder images (scripts/make-builder-images.sh)");
+    net
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ws = tempfile::tempdir().expect("tempdir");
+    let dir = ws.path();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
+        &dir.join("chaincode/asset-node"),
+    );
+    let net = start(
+        dir,
+        32000,
+        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
+    )
+    .await;
     let logs = || net.all_logs();
 
     let out = fabdev(dir, &["channel", "create"]).await;
@@ -330,6 +346,95 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         stderr(&out).contains("asset nope does not exist"),
         "{}",
         stderr(&out)
+    );
+    drop(net);
+}
+
+/// Go chaincode given by `--path` (not listed in fabdev.yaml): packaged as
+/// a vendored copy (the folder is left as it is), so that each peer's
+/// builder, which has no network, builds it. Needs `go` on PATH and a Go
+/// proxy that serves fabric-contract-api-go (e.g.
+/// `GOPROXY=file:///opt/goproxy,https://proxy.golang.org
+/// GONOSUMDB='github.com/hyperledger/*'`). Slow: each peer compiles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_cli_go_chaincode_from_a_path_vendored() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ws = tempfile::tempdir().expect("tempdir");
+    let dir = ws.path();
+    let src = dir.join("elsewhere/asset-go");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/go"),
+        &src,
+    );
+    let net = start(dir, 32100, "").await;
+    let out = fabdev(dir, &["channel", "create"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let path = src.display().to_string();
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "deploy",
+            "gobasic",
+            "--path",
+            &path,
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), net.all_logs());
+    let events = json_lines(&out);
+    let packaged = events
+        .iter()
+        .find(|e| e["event"] == "packaged")
+        .expect("packaged event");
+    assert_eq!(packaged["lang"], "go", "{packaged}");
+    assert_eq!(packaged["vendored"], true, "{packaged}");
+    assert!(!src.join("vendor").exists(), "the folder is not changed");
+    let deployed = events
+        .iter()
+        .find(|e| e["event"] == "deployed")
+        .expect("deployed event");
+    assert_eq!(deployed["outcome"], "deployed", "{deployed}");
+    assert_eq!(deployed["channel"], "mychannel");
+
+    // Not in fabdev.yaml: the workspace's only channel.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "gobasic",
+            "CreateAsset",
+            "a1",
+            "red",
+            "3",
+            "Ann",
+            "100",
+            "--org",
+            "Org2",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fabdev(dir, &["chaincode", "query", "gobasic", "ReadAsset", "a1"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let asset: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(asset["owner"], "Ann", "{asset}");
+
+    // Vendoring is deterministic: the same folder deploys as unchanged.
+    let out = fabdev(dir, &["chaincode", "deploy", "gobasic", "--path", &path]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("gobasic on mychannel: unchanged (sequence 1"),
+        "{}",
+        stdout(&out)
     );
     drop(net);
 }
