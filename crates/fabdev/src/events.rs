@@ -865,6 +865,114 @@ mod tests {
     }
 
     #[test]
+    fn chaincode_events_as_text_lines_results_and_json() {
+        let ev = |action, peer: Option<&str>, org: Option<&str>, sequence| Event::Chaincode {
+            step: "install basic".into(),
+            chaincode: "basic".into(),
+            action,
+            peer: peer.map(str::to_string),
+            org: org.map(str::to_string),
+            sequence,
+        };
+        let deployed = |outcome| Event::Deployed {
+            step: "commit basic".into(),
+            chaincode: "basic".into(),
+            channel: "mychannel".into(),
+            outcome,
+            package_id: "basic_1.0:ab".into(),
+            version: "ab".into(),
+            sequence: 2,
+            installed: vec![],
+            approved: vec!["Org1".into()],
+            committed: true,
+        };
+        let result = Event::TxResult {
+            step: "query basic ReadAsset".into(),
+            chaincode: "basic".into(),
+            function: "ReadAsset".into(),
+            transaction_id: None,
+            result: r#"{"b":1}"#.into(),
+            json: Some(serde_json::json!({"b": 1})),
+        };
+        let mut progress = Vec::new();
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        {
+            let mut r = TextReporter::new(&mut progress, false, Verbosity::Normal)
+                .with_results(SharedBuf(std::sync::Arc::clone(&shared)));
+            r.emit(ev(
+                ChaincodeAction::Installing,
+                Some("peer0-org1"),
+                None,
+                None,
+            ));
+            r.emit(ev(
+                ChaincodeAction::Installed,
+                Some("peer0-org1"),
+                None,
+                None,
+            ));
+            r.emit(ev(
+                ChaincodeAction::AlreadyApproved,
+                None,
+                Some("Org2"),
+                Some(2),
+            ));
+            r.emit(deployed(DeployOutcome::Upgraded));
+            r.emit(result.clone());
+        }
+        let results = shared.lock().unwrap().clone();
+        assert_eq!(
+            String::from_utf8(progress).unwrap(),
+            "   peer0-org1 installed\n   Org2 approved sequence 2 already\n"
+        );
+        assert_eq!(
+            String::from_utf8(results).unwrap(),
+            "basic on mychannel: upgraded at sequence 2 (version ab, package basic_1.0:ab)\n{\n  \"b\": 1\n}\n"
+        );
+        let mut buf = Vec::new();
+        {
+            let mut r = JsonReporter::new(&mut buf);
+            r.emit(ev(
+                ChaincodeAction::AlreadyApproved,
+                None,
+                Some("Org2"),
+                Some(2),
+            ));
+            r.emit(deployed(DeployOutcome::Unchanged));
+            r.emit(result);
+        }
+        let lines: Vec<serde_json::Value> = String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"event": "chaincode", "step": "install basic", "chaincode": "basic", "action": "already_approved", "org": "Org2", "sequence": 2})
+        );
+        assert_eq!(lines[1]["event"], "deployed");
+        assert_eq!(lines[1]["outcome"], "unchanged");
+        assert_eq!(lines[1]["approved"], serde_json::json!(["Org1"]));
+        assert_eq!(
+            lines[2],
+            serde_json::json!({"event": "tx_result", "step": "query basic ReadAsset", "chaincode": "basic", "function": "ReadAsset", "result": "{\"b\":1}", "json": {"b": 1}})
+        );
+    }
+
+    /// A results writer the test reads back.
+    struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
     fn json_lines() {
         let mut buf = Vec::new();
         {
