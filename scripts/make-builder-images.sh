@@ -17,9 +17,9 @@
 # Go chaincode as `chaincode -peer.address=…` from /usr/local/bin of a baseos
 # image, and Node chaincode with /chaincode/start.sh of a nodeenv image.
 #
-# Needs root, debootstrap, Docker, Go (for ccenv) and npm (to fill nodeenv's
-# cache from the npm registry, with the image's npm run in a chroot). Does
-# nothing for an image that exists unless FORCE=1.
+# Needs root, debootstrap, Docker, Go (for ccenv), and the Debian and npm
+# registries (nodeenv's npm cache is filled by the image's own npm, in a
+# chroot). Does nothing for an image that exists unless FORCE=1.
 #
 #   scripts/make-builder-images.sh
 #   NPM_PACKAGES="fabric-shim@2.5.8 fabric-contract-api@2.5.8" scripts/make-builder-images.sh
@@ -98,8 +98,17 @@ if ! have "hyperledger/fabric-nodeenv:2.5"; then
   apt_in "$work/nodeenv" nodejs npm
   log "npm cache for $NPM_PACKAGES (filled by the image's own npm, so that its offline installs find it)"
   mkdir -p "$work/nodeenv/tmp/npm-fill"
-  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null"
-  rm -rf "$work/nodeenv/tmp/npm-fill"
+  # The host's CA bundle for this one step (a registry behind a TLS proxy
+  # needs the proxy's CA, which the host trusts); not left in the image.
+  cp /etc/ssl/certs/ca-certificates.crt "$work/nodeenv/tmp/host-ca.crt"
+  # npm needs /proc and /dev ("Exit handler never called" without them).
+  mount -t proc proc "$work/nodeenv/proc"
+  mount --bind /dev "$work/nodeenv/dev"
+  fill_ok=0
+  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null" || fill_ok=$?
+  umount "$work/nodeenv/dev" "$work/nodeenv/proc"
+  [ "$fill_ok" = 0 ] || { echo "make-builder-images: filling the npm cache failed" >&2; exit 1; }
+  rm -rf "$work/nodeenv/tmp/npm-fill" "$work/nodeenv/tmp/host-ca.crt"
   chmod -R a+rX "$work/nodeenv/npm-cache"
   # As in the real image: build.sh copies the package and installs its
   # production dependencies (offline, from the image's cache); start.sh runs

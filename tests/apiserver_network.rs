@@ -69,6 +69,7 @@ async fn the_default_network_applies_then_reapplies_unchanged_and_takes_back_han
     for o in &rendered.objects {
         let (group, version) = match o.kind.as_str() {
             "StatefulSet" => ("apps", "v1"),
+            "NetworkPolicy" => ("networking.k8s.io", "v1"),
             _ => ("", "v1"),
         };
         let obj = if o.kind == "Namespace" {

@@ -288,16 +288,21 @@ fn commands_of_later_issues_say_they_are_not_implemented() {
     );
 }
 
-/// A workspace whose fabdev.yaml lists the Node fixture as `basic` (with
-/// `extra` in its entry), on host ports nothing listens on.
+/// A workspace whose fabdev.yaml lists a copy of the Node fixture as
+/// `basic` (with `extra` in its entry), on host ports nothing listens on.
 fn chaincode_workspace(extra: &str) -> tempfile::TempDir {
     let ws = tempfile::tempdir().expect("tempdir");
+    let to = ws.path().join("chaincode/node");
+    for (rel, bytes) in tree(&repo().join("fixtures/chaincode/node")) {
+        let file = to.join(rel);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(file, bytes).expect("copy");
+    }
     std::fs::write(
         ws.path().join("fabdev.yaml"),
         format!(
             "apiVersion: fabdev/v1alpha1\nkind: Workspace\nhostPortBase: 32600\n\
-             chaincodes:\n  - {{ name: basic, path: {}{extra} }}\n",
-            repo().join("fixtures/chaincode/node").display()
+             chaincodes:\n  - {{ name: basic, path: chaincode/node{extra} }}\n"
         ),
     )
     .expect("spec");
@@ -552,14 +557,19 @@ fn doctor_reports_every_check_as_json_lines() {
     assert_eq!(
         names,
         [
-            "docker", "dind", "kind", "kubectl", "cpu", "memory", "inotify", "ports"
+            "docker", "fabric", "dind", "kind", "kubectl", "cpu", "memory", "inotify", "ports"
         ]
+    );
+    // The exact Fabric release the images run (spec::FABRIC_RELEASES).
+    assert_eq!(
+        checks[1]["detail"],
+        "2.5 runs Fabric 2.5.14 (hyperledger/fabric-peer:2.5.14, hyperledger/fabric-orderer:2.5.14)"
     );
     let verdict =
         |n: &str| checks.iter().find(|c| c["name"] == n).expect("check")["verdict"].clone();
     assert_eq!(verdict("kind"), "ok", "{stdout}");
     assert!(
-        checks[2]["detail"]
+        checks[3]["detail"]
             .as_str()
             .expect("detail")
             .starts_with("v0.29.0")
@@ -677,7 +687,7 @@ fn up_without_kind_stops_at_the_kind_step_with_a_hint() {
         "{err}"
     );
     assert!(
-        err.contains(" ✓ render Kubernetes objects: 13 objects"),
+        err.contains(" ✓ render Kubernetes objects: 16 objects"),
         "{err}"
     );
     assert!(err.contains(" ✗ kind"), "{err}");

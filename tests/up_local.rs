@@ -232,7 +232,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     );
     assert_eq!(o.cluster, Some(ClusterState::Created), "{o:#?}");
     assert_eq!(o.node_images, Some((node_images.clone(), vec![])));
-    assert_eq!(o.applied, Some((13, 13)));
+    assert_eq!(o.applied, Some((16, 16)));
     assert_eq!(o.pods_ready, Some(3));
     for what in ["orderer", "peer", "dind"] {
         assert_eq!(
@@ -254,7 +254,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     );
     assert_eq!(o.cluster, Some(ClusterState::Exists));
     assert_eq!(o.node_images, Some((vec![], node_images.clone())));
-    assert_eq!(o.applied, Some((13, 0)));
+    assert_eq!(o.applied, Some((16, 0)));
     assert_eq!(o.pods_ready, Some(3));
 
     // status: the cluster and every pod Ready; channels cannot be read

@@ -49,7 +49,17 @@
 //!   `META-INF/statedb/couchdb/collections/<name>/indexes/`, checked as the
 //!   peer CLI checks them (a little stricter: the name must end in `.json`).
 //!   Hidden files there are skipped, as the peer CLI skips them.
-//! - **Size:** a package over the peer's 100 MiB message limit is refused.
+//! - **Size:** a package over the peer's 100 MiB message limit is refused,
+//!   and so is a folder with a file over [`MAX_FILE_BYTES`] or files over
+//!   [`MAX_SOURCE_BYTES`] in all, *uncompressed* (a sparse file compresses to
+//!   almost nothing but is unpacked whole by the peer). Sizes are checked
+//!   before anything is read; files are streamed into the archive, never
+//!   held whole in memory.
+//! - **Secrets:** a file that looks like one (`.env`, `id_rsa`, a `*.pem` or
+//!   `*.key` holding a PRIVATE KEY, an `.npmrc` holding a token) is packaged
+//!   with a warning ([`Package::warnings`]) naming it.
+//! - **`.fabdevignore`** at the top of the folder (gitignore syntax) leaves
+//!   out what matches. Without one, nothing changes.
 
 use std::fmt;
 use std::fs;
@@ -71,6 +81,13 @@ use tarball::{Entry, TYPE_REG, TarWriter};
 
 /// The largest package the peer takes (its gRPC message limit).
 pub const MAX_PACKAGE_BYTES: usize = 100 * 1024 * 1024;
+/// The largest file a package may hold, uncompressed: what the peer's message
+/// limit carries.
+pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
+/// The most bytes a package's files may hold in all, uncompressed.
+pub const MAX_SOURCE_BYTES: u64 = 256 * 1024 * 1024;
+
+pub use source::IGNORE_FILE;
 
 /// The gzip level of both gzip streams: Go's `gzip.DefaultCompression`.
 const GZIP_LEVEL: u32 = 6;
@@ -96,6 +113,27 @@ pub struct Package {
     pub bytes: Vec<u8>,
     /// `<label>:<hex sha256 of bytes>`, the peer's package ID.
     pub id: String,
+    /// Packaged files that look like secrets.
+    pub warnings: Vec<PackageWarning>,
+}
+
+/// A packaged file that looks like a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageWarning {
+    pub file: PathBuf,
+    /// Why it looks like one.
+    pub reason: String,
+}
+
+impl fmt::Display for PackageWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} goes into the package, but {}: leave it out with a line in {IGNORE_FILE} (gitignore syntax)",
+            self.file.display(),
+            self.reason
+        )
+    }
 }
 
 impl fmt::Debug for Package {
@@ -106,6 +144,7 @@ impl fmt::Debug for Package {
             .field("path", &self.path)
             .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
             .field("id", &self.id)
+            .field("warnings", &self.warnings)
             .finish()
     }
 }
@@ -209,6 +248,23 @@ pub enum PackageError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(
+        "{} is {size} bytes, over the limit of {MAX_FILE_BYTES} bytes (100 MiB) for one file of a package: leave it out with a line in {IGNORE_FILE}, or move it out of the chaincode folder",
+        file.display()
+    )]
+    FileTooLarge { file: PathBuf, size: u64 },
+    #[error(
+        "the files of {} come to {total} bytes or more with {}, over the limit of {MAX_SOURCE_BYTES} bytes (256 MiB) for a package, uncompressed: leave large files out with {IGNORE_FILE}",
+        dir.display(),
+        file.display()
+    )]
+    SourceTooLarge {
+        dir: PathBuf,
+        file: PathBuf,
+        total: u64,
+    },
+    #[error("{}: {reason}", file.display())]
+    Ignore { file: PathBuf, reason: String },
     #[error("cannot build the package of {}: {source}", dir.display())]
     Archive {
         dir: PathBuf,
@@ -269,7 +325,13 @@ pub fn package_dir(dir: &Path, opts: &PackageOptions) -> Result<Package, Package
         reason,
     })?;
 
-    let (path, code) = match lang {
+    let (
+        path,
+        source::Code {
+            bytes: code,
+            warnings,
+        },
+    ) = match lang {
         Lang::Go => {
             let path = go_module_path(dir)?;
             (path, source::go_code(dir, &root)?)
@@ -297,6 +359,7 @@ pub fn package_dir(dir: &Path, opts: &PackageOptions) -> Result<Package, Package
         path,
         bytes,
         id,
+        warnings,
     })
 }
 
@@ -305,12 +368,17 @@ pub fn package_id(label: &str, bytes: &[u8]) -> String {
     format!("{label}:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-/// gzip with a fixed header (no mtime, no name, OS 255) at level 6.
+/// A gzip stream with a fixed header (no mtime, no name, OS 255) at level 6.
+fn gz_writer() -> flate2::write::GzEncoder<Vec<u8>> {
+    GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::new(GZIP_LEVEL))
+}
+
+/// gzip of `data`, with the header of [`gz_writer`].
 fn gzip(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut gz = GzBuilder::new().mtime(0).operating_system(255).write(
-        Vec::with_capacity(data.len() / 3 + 64),
-        Compression::new(GZIP_LEVEL),
-    );
+    let mut gz = gz_writer();
     gz.write_all(data)?;
     gz.finish()
 }
@@ -380,10 +448,7 @@ fn go_module_path(dir: &Path) -> Result<String, PackageError> {
             dir: dir.to_path_buf(),
         });
     }
-    let bytes = fs::read(&file).map_err(|source| PackageError::ReadFile {
-        file: file.clone(),
-        source,
-    })?;
+    let bytes = read_limited(&file)?;
     let text = String::from_utf8(bytes).map_err(|_| PackageError::GoMod {
         file: file.clone(),
         line: 0,
@@ -396,15 +461,32 @@ fn go_module_path(dir: &Path) -> Result<String, PackageError> {
     })
 }
 
+/// Reads a file of at most [`MAX_FILE_BYTES`].
+fn read_limited(file: &Path) -> Result<Vec<u8>, PackageError> {
+    use std::io::Read as _;
+    let read_err = |source| PackageError::ReadFile {
+        file: file.to_path_buf(),
+        source,
+    };
+    let mut data = Vec::new();
+    fs::File::open(file)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut data))
+        .map_err(read_err)?;
+    if data.len() as u64 > MAX_FILE_BYTES {
+        return Err(PackageError::FileTooLarge {
+            file: file.to_path_buf(),
+            size: data.len() as u64,
+        });
+    }
+    Ok(data)
+}
+
 fn check_package_json(dir: &Path) -> Result<(), PackageError> {
     let file = dir.join("package.json");
     if !file.is_file() {
         return Err(PackageError::NoPackageJson { file });
     }
-    let bytes = fs::read(&file).map_err(|source| PackageError::ReadFile {
-        file: file.clone(),
-        source,
-    })?;
+    let bytes = read_limited(&file)?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|source| PackageError::PackageJson {
             file: file.clone(),
@@ -549,6 +631,7 @@ mod tests {
             path: "p".into(),
             bytes: vec![0; 10],
             id: "l:x".into(),
+            warnings: vec![],
         };
         assert!(format!("{p:?}").contains("<10 bytes>"));
     }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use network::render;
 use network::spec::{self, Lang};
@@ -11,10 +12,12 @@ use crate::cli::{
     LangArg, LifecycleArgs, PackageArgs, RenderArgs, StatusArgs,
 };
 use crate::error::CliError;
+use crate::output::{StdoutErrors, results_stdout, stdout_write};
 use chaincode::lifecycle::Caller;
 use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
 use fabdev::flow::chaincode::{Call, Command as LifecycleCommand, Selection};
 use fabdev::flow::{self, Context, STATE_DIR};
+use fabdev::lock::WorkspaceLock;
 
 /// Progress notes on stderr, silenced by `-q`.
 struct Notes {
@@ -44,7 +47,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
         Command::Up(args) => {
             let mut opts = flow_options(&ws_dir, spec, args.kind.clone());
-            opts.wait_timeout = std::time::Duration::from_secs(args.timeout);
+            opts.wait_timeout = Duration::from_secs(args.timeout);
+            let _lock = lock_if_good(&ws_dir, spec, "up", opts.wait_timeout, &notes)?;
             run_flow(args.output, verbosity, "up", |sink| {
                 Box::pin(async move { flow::up(&opts, sink).await.map(drop) })
             })
@@ -52,6 +56,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Down(args) => {
             let opts = flow_options(&ws_dir, spec, args.kind.clone());
             let (keep, purge) = (args.keep_cluster, args.purge);
+            let _lock = lock_if_good(&ws_dir, spec, "down", LOCK_WAIT, &notes)?;
             run_flow(args.output, verbosity, "down", |sink| {
                 Box::pin(async move { flow::down(&opts, keep, purge, sink).await.map(drop) })
             })
@@ -73,21 +78,46 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 })
             })
         }
-        Command::Chaincode(ChaincodeCommand::Deploy(a)) => {
-            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Deploy, a)
-        }
-        Command::Chaincode(ChaincodeCommand::Install(a)) => {
-            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Install, a)
-        }
-        Command::Chaincode(ChaincodeCommand::Approve(a)) => {
-            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Approve, a)
-        }
-        Command::Chaincode(ChaincodeCommand::Commit(a)) => {
-            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Commit, a)
-        }
-        Command::Chaincode(ChaincodeCommand::Instantiate(a)) => {
-            lifecycle(&ws_dir, spec, verbosity, LifecycleCommand::Instantiate, a)
-        }
+        Command::Chaincode(ChaincodeCommand::Deploy(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Deploy,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Install(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Install,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Approve(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Approve,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Commit(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Commit,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Instantiate(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Instantiate,
+            a,
+        ),
         Command::Chaincode(ChaincodeCommand::Invoke(a)) => {
             let transient = a
                 .transient
@@ -109,10 +139,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// A lifecycle command. It changes the network, so it takes the
+/// workspace's lock as `up` does (which deploys too); `invoke`, `query` and
+/// `list` do not.
 fn lifecycle(
     ws_dir: &Path,
     spec: Option<&Path>,
     verbosity: Verbosity,
+    notes: &Notes,
     command: LifecycleCommand,
     a: LifecycleArgs,
 ) -> Result<(), CliError> {
@@ -130,6 +164,7 @@ fn lifecycle(
         LifecycleCommand::Commit => "chaincode commit",
         LifecycleCommand::Instantiate => "chaincode instantiate",
     };
+    let _lock = lock_if_good(ws_dir, spec, name, LOCK_WAIT, notes)?;
     run_flow(a.output, verbosity, name, |sink| {
         Box::pin(async move {
             flow::chaincode::run_lifecycle(&opts, command, selection, None, sink)
@@ -173,6 +208,45 @@ fn call(
     })
 }
 
+/// How long `render`, `down` and the chaincode lifecycle commands wait for
+/// another command in the workspace
+/// (`up` waits as long as its `--timeout`).
+const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// One writer per workspace (see `fabdev::lock`): the commands that write
+/// into `.fabdev/` take its lock once their input is known to be good, so
+/// bad input writes nothing at all, not even the lock file. A second
+/// command waits, saying for whom.
+fn lock(
+    ws_dir: &Path,
+    command: &str,
+    deadline: Duration,
+    notes: &Notes,
+) -> Result<WorkspaceLock, CliError> {
+    Ok(fabdev::lock::lock_workspace(
+        ws_dir,
+        command,
+        deadline,
+        |line| notes.say(&format!(" … {line}")),
+    )?)
+}
+
+/// The lock for a flow: taken when the workspace loads; when it does not,
+/// none is taken and the flow's workspace step reports why (through the
+/// reporter, exit 2) before anything is written.
+fn lock_if_good(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    command: &str,
+    deadline: Duration,
+    notes: &Notes,
+) -> Result<Option<WorkspaceLock>, CliError> {
+    match Context::load_from(ws_dir, spec) {
+        Ok(_) => lock(ws_dir, command, deadline, notes).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -186,20 +260,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 /// The reporter of `format`: JSON lines on stdout, or text lines on stderr
-/// with results (a status, doctor checks) on stdout.
-fn reporter(format: Format, verbosity: Verbosity) -> Box<dyn Sink> {
+/// with results (a status, doctor checks) on stdout. What goes to stdout
+/// must get there: [`StdoutErrors::check`] says whether it did.
+fn reporter(format: Format, verbosity: Verbosity) -> (Box<dyn Sink>, StdoutErrors) {
     use std::io::IsTerminal;
-    match format {
-        Format::Json => Box::new(JsonReporter::new(std::io::stdout())),
+    let (stdout, errors) = results_stdout();
+    let sink: Box<dyn Sink> = match format {
+        Format::Json => Box::new(JsonReporter::new(stdout)),
         Format::Text => Box::new(
             TextReporter::new(
                 std::io::stderr(),
                 std::io::stderr().is_terminal(),
                 verbosity,
             )
-            .with_results(std::io::stdout()),
+            .with_results(stdout),
         ),
-    }
+    };
+    (sink, errors)
 }
 
 fn doctor(
@@ -224,21 +301,42 @@ fn doctor(
         // Until `up` exists there is no cluster of fabdev's to hold the ports.
         cluster_exists: false,
     };
-    let checks = runtime()?.block_on(doctor::run(&input));
+    let mut checks = runtime()?.block_on(doctor::run(&input));
+    // Which exact Fabric release the images run (see spec::FABRIC_RELEASES).
+    checks.insert(1, fabric_check(&ctx.ws));
     let failed: Vec<&str> = checks
         .iter()
         .filter(|c| c.verdict == Verdict::Fail)
         .map(|c| c.name.as_str())
         .collect();
     let failed = failed.join(", ");
-    let mut sink = reporter(args.output, verbosity);
+    let (mut sink, stdout) = reporter(args.output, verbosity);
     for c in checks {
         sink.emit(Event::Check(c));
     }
+    drop(sink);
+    stdout.check()?;
     if failed.is_empty() {
         Ok(())
     } else {
         Err(CliError::Doctor { failed })
+    }
+}
+
+/// doctor's `fabric` check: the exact Fabric release the peer and orderer
+/// images run.
+fn fabric_check(ws: &network::Workspace) -> cluster::doctor::Check {
+    cluster::doctor::Check {
+        name: "fabric".to_string(),
+        verdict: cluster::doctor::Verdict::Ok,
+        detail: format!(
+            "{} runs Fabric {} ({}, {})",
+            ws.fabric.tag,
+            ws.fabric.release(),
+            ws.images.peer,
+            ws.images.orderer
+        ),
+        hint: None,
     }
 }
 
@@ -260,14 +358,16 @@ fn run_flow(
     command: &'static str,
     f: impl for<'a> FnOnce(&'a mut dyn Sink) -> FlowFuture<'a>,
 ) -> Result<(), CliError> {
-    let mut sink = reporter(format, verbosity);
+    let (mut sink, stdout) = reporter(format, verbosity);
     let rt = runtime()?;
     rt.block_on(async {
         tokio::select! {
             r = f(sink.as_mut()) => r.map_err(CliError::of(command)),
             _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted { command }),
         }
-    })
+    })?;
+    drop(sink);
+    stdout.check()
 }
 
 fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {
@@ -276,8 +376,7 @@ fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {
 
 fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
     if args.stdout {
-        print!("{}", spec::INIT_TEMPLATE);
-        return Ok(());
+        return stdout_write(spec::INIT_TEMPLATE.as_bytes());
     }
     let path = ws_dir.join(spec::SPEC_FILE);
     if path.exists() && !args.force {
@@ -319,12 +418,54 @@ fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
     Ok(())
 }
 
-fn render_cmd(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    args: &RenderArgs,
-    notes: &Notes,
-) -> Result<(), CliError> {
+/// Set by [`clean_up_on_signal`]'s handler before it removes the temporary
+/// folder: from then on the exit (130) is the handler's, and a write that
+/// failed because the folder went away is not the error to report.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// While `render --out` writes its temporary folder (private keys included)
+/// beside DIR, Ctrl-C or SIGTERM removes that folder before the process
+/// exits (130). Returns once the handler is in place. (SIGKILL cannot be
+/// caught: the next render there removes what a killed one left.)
+fn clean_up_on_signal(out: &Path) {
+    let out = out.to_path_buf();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            let _ = ready_tx.send(());
+            return;
+        };
+        rt.block_on(async move {
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                let _ = ready_tx.send(());
+                return;
+            };
+            let _ = ready_tx.send(());
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            render::remove_own_render_tmp(&out);
+            eprintln!(
+                "error: fabdev render was interrupted; nothing was written to {}",
+                out.display()
+            );
+            std::process::exit(130);
+        });
+    });
+    let _ = ready_rx.recv_timeout(Duration::from_secs(5));
+}
+
+/// `render --out DIR`: DIR must not exist yet.
+fn check_out(args: &RenderArgs) -> Result<(), CliError> {
     if let Some(out) = &args.out
         && out.symlink_metadata().is_ok()
     {
@@ -333,7 +474,19 @@ fn render_cmd(
             hint: "render writes into a new folder: remove it or pass another --out".into(),
         });
     }
+    Ok(())
+}
+
+fn render_cmd(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    args: &RenderArgs,
+    notes: &Notes,
+) -> Result<(), CliError> {
+    // Bad input first: it writes nothing, not even the lock file.
+    check_out(args)?;
     let ctx = Context::load_from(ws_dir, spec).map_err(CliError::of("render"))?;
+    let _lock = lock(ws_dir, "render", LOCK_WAIT, notes)?;
     let report = flow::ensure_crypto(&ctx).map_err(CliError::of("render"))?;
     notes.say(&format!(
         " ✓ crypto in {} ({} created, {} reused)",
@@ -344,23 +497,22 @@ fn render_cmd(
     let rendered = flow::render_objects(&ctx).map_err(CliError::of("render"))?;
     match &args.out {
         Some(out) => {
-            render::write_out(&rendered, out).map_err(|e| CliError::of("render")(e.into()))?;
+            clean_up_on_signal(out);
+            let written = render::write_out(&rendered, out);
+            if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                // The handler is removing the folder and exits 130.
+                loop {
+                    std::thread::park();
+                }
+            }
+            written.map_err(|e| CliError::of("render")(e.into()))?;
             notes.say(&format!(
                 " ✓ wrote kind config and {} objects to {}",
                 rendered.objects.len(),
                 out.display()
             ));
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(render::to_multi_doc(&rendered).as_bytes())
-                .map_err(|source| CliError::Io {
-                    action: "cannot write to",
-                    path: PathBuf::from("<stdout>"),
-                    source,
-                })?;
-        }
+        None => stdout_write(render::to_multi_doc(&rendered).as_bytes())?,
     }
     Ok(())
 }
@@ -386,6 +538,9 @@ fn package(args: &PackageArgs, notes: &Notes) -> Result<(), CliError> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.tar.gz", pkg.label)));
+    for w in &pkg.warnings {
+        eprintln!("warning: {w}");
+    }
     chaincode::package::write_package(&pkg, &out)?;
     notes.say(&format!(
         " ✓ packaged {} chaincode {} as {} ({} bytes)",
@@ -394,8 +549,7 @@ fn package(args: &PackageArgs, notes: &Notes) -> Result<(), CliError> {
         out.display(),
         pkg.bytes.len()
     ));
-    println!("{}", pkg.id);
-    Ok(())
+    stdout_write(format!("{}\n", pkg.id).as_bytes())
 }
 
 /// Write a file through a temporary sibling and a rename, so a failure never

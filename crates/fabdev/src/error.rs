@@ -9,6 +9,8 @@ use fabdev::flow::FlowError;
 pub enum CliError {
     #[error("{0}")]
     Package(#[from] chaincode::package::PackageError),
+    #[error("{0}")]
+    Lock(#[from] fabdev::lock::LockError),
     #[error("{} already exists\n  hint: {hint}", path.display())]
     Exists { path: PathBuf, hint: String },
     #[error("{action} {}: {source}", path.display())]
@@ -53,5 +55,29 @@ impl CliError {
             CliError::Interrupted { .. } => 130,
             _ => 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_input_exits_2() {
+        // `--out` created by someone else while render ran: still the
+        // output path the user gave.
+        let out_exists =
+            CliError::of("render")(FlowError::Render(network::render::RenderError::OutExists {
+                path: PathBuf::from("out"),
+            }));
+        assert_eq!(out_exists.exit_code(), 2);
+        let too_large = CliError::of("render")(FlowError::Spec(network::SpecError::TooLarge {
+            path: PathBuf::from("/dev/zero"),
+        }));
+        assert_eq!(too_large.exit_code(), 2);
+        let no_workspace = CliError::of("up")(FlowError::NoWorkspace {
+            path: PathBuf::from("nowhere"),
+        });
+        assert_eq!(no_workspace.exit_code(), 2);
     }
 }

@@ -401,6 +401,8 @@ struct OrgPlan {
 pub fn ensure(ws: &Workspace, topo: &Topology, dir: &CryptoDir) -> Result<CryptoReport, PkiError> {
     let validity = Validity::from_now(OffsetDateTime::now_utc());
     let orgs = org_specs(ws, topo, dir);
+    // The crypto folder (and a missing state folder above it) is private.
+    fsio::create_private_dir(dir.root())?;
 
     // Phase 1: inspect and check everything that exists.
     let mut plans = Vec::with_capacity(orgs.len());

@@ -52,6 +52,8 @@ pub mod labels {
     /// Pod template annotation: SHA-256 of the node's crypto files, so pods
     /// restart when their crypto changes.
     pub const CRYPTO_HASH: &str = "fabdev.dev/crypto-sha256";
+    /// Namespace annotation: why its Pod Security level is `privileged`.
+    pub const POD_SECURITY_REASON: &str = "fabdev.dev/pod-security-reason";
 }
 
 /// Container names inside the pods (for logs and exec).
@@ -64,12 +66,11 @@ pub mod containers {
     pub const COUCHDB: &str = "couchdb";
 }
 
-/// Development-only CouchDB credentials, stored in the `<peer>-couchdb`
-/// Secret. CouchDB is reachable only inside the peer's pod network
-/// namespace (no Service exposes it); these are not secrets.
-pub const COUCHDB_DEV_USER: &str = "admin";
-/// See [`COUCHDB_DEV_USER`].
-pub const COUCHDB_DEV_PASSWORD: &str = "adminpw";
+/// The CouchDB admin user, in the `<peer>-couchdb` Secret with its password:
+/// one per workspace and peer, derived from the peer's TLS key (so stable
+/// across renders, and never `adminpw`). CouchDB listens on the pod's
+/// loopback only, where its peer reaches it.
+pub const COUCHDB_USER: &str = "admin";
 
 /// Everything `fabdev up` would apply: the kind config and the objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +182,9 @@ pub struct TypedObjects {
     pub services: Vec<k8s_openapi::api::core::v1::Service>,
     /// One StatefulSet per node, in topology order.
     pub statefulsets: Vec<k8s_openapi::api::apps::v1::StatefulSet>,
+    /// One NetworkPolicy per node (only its Services' ports let in), in
+    /// topology order.
+    pub network_policies: Vec<k8s_openapi::api::networking::v1::NetworkPolicy>,
 }
 
 /// Render every Kubernetes object of a workspace as typed values (see
@@ -227,8 +231,10 @@ pub fn write_out(rendered: &Rendered, out: &Path) -> Result<(), RenderError> {
         path: parent.clone(),
         source,
     })?;
+    remove_stale_renders(&parent);
+    let prefix = format!("{RENDER_TMP_PREFIX}{}-", std::process::id());
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".fabdev-render-");
+    builder.prefix(&prefix);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -266,6 +272,73 @@ pub fn write_out(rendered: &Rendered, out: &Path) -> Result<(), RenderError> {
     // Renamed: nothing left to clean up.
     let _ = tmp.keep();
     Ok(())
+}
+
+/// Name prefix of the temporary folder [`write_out`] fills beside `out`:
+/// `.fabdev-render-<pid>-<random>`.
+pub const RENDER_TMP_PREFIX: &str = ".fabdev-render-";
+
+/// Removes the temporary folders of renders that were killed or interrupted
+/// (they hold private keys): those beside `out` named with the ID of a
+/// process that no longer runs. Where running processes cannot be told
+/// (no `/proc`), nothing is removed. Best effort: a folder that cannot be
+/// removed is left for the next run.
+fn remove_stale_renders(parent: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(RENDER_TMP_PREFIX))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || proc.join(pid.to_string()).exists() {
+            continue;
+        }
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Removes the temporary folders this process's [`write_out`] made beside
+/// `out` (for a signal handler: the process is about to exit, so nothing of
+/// it will be renamed into place). Tries a few times: files may still be
+/// being written into them.
+pub fn remove_own_render_tmp(out: &Path) {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mine = format!("{RENDER_TMP_PREFIX}{}-", std::process::id());
+    for _ in 0..5 {
+        let Ok(entries) = std::fs::read_dir(&parent) else {
+            return;
+        };
+        let mut left = false;
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&mine))
+            {
+                left |= std::fs::remove_dir_all(entry.path()).is_err();
+            }
+        }
+        if !left {
+            return;
+        }
+    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), RenderError> {

@@ -30,6 +30,15 @@ pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4.2";
 /// for Fabric's 2 s default to cut a block.
 pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 250;
 
+/// The exact Fabric release each supported `MAJOR.MINOR` runs: the one place
+/// the peer and orderer image tags are pinned. A version written with its
+/// patch number (`2.5.13`) runs that release; one not listed here floats.
+pub const FABRIC_RELEASES: &[(&str, &str)] =
+    &[("2.5", "2.5.14"), ("3.0", "3.0.0"), ("3.1", "3.1.5")];
+
+/// The largest spec file fabdev reads (a fabdev.yaml is a few KiB).
+pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
+
 /// The commented file `fabdev init` writes. It parses to [`Workspace::default_network`].
 pub const INIT_TEMPLATE: &str = include_str!("init_template.yaml");
 
@@ -66,6 +75,11 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{} is larger than {MAX_SPEC_BYTES} bytes (1 MiB), which no fabdev.yaml is\n  hint: give the workspace's spec file with --spec, or none to use <workspace>/fabdev.yaml",
+        path.display()
+    )]
+    TooLarge { path: PathBuf },
     #[error("{}{}: {message}\n  hint: {hint}", path.display(), fmt_pos(*pos))]
     Parse {
         path: PathBuf,
@@ -184,7 +198,7 @@ pub enum StateDatabase {
 /// The Fabric release line the network runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FabricVersion {
-    /// As written: `2.5` or `2.5.14`; used as the peer/orderer image tag.
+    /// As written: `2.5` or `2.5.14`; the image tag is [`FabricVersion::release`].
     pub tag: String,
     pub major: u32,
     pub minor: u32,
@@ -194,6 +208,18 @@ impl FabricVersion {
     /// Two-digit version, as the peer uses for builder image tags.
     pub fn two_digit(&self) -> String {
         format!("{}.{}", self.major, self.minor)
+    }
+    /// The exact release the peer and orderer images run: the version as
+    /// written when it names a patch, else the pinned one of
+    /// [`FABRIC_RELEASES`], else the version as written.
+    pub fn release(&self) -> String {
+        if self.tag.split('.').count() >= 3 {
+            return self.tag.clone();
+        }
+        FABRIC_RELEASES
+            .iter()
+            .find(|(two, _)| *two == self.two_digit())
+            .map_or_else(|| self.tag.clone(), |(_, exact)| (*exact).to_string())
     }
     /// Fabric 3.x (Channel V3_0 capability, no global orderer addresses).
     pub fn is_v3(&self) -> bool {
@@ -217,8 +243,8 @@ impl Images {
     fn for_version(v: &FabricVersion) -> Images {
         let two = v.two_digit();
         Images {
-            peer: format!("hyperledger/fabric-peer:{}", v.tag),
-            orderer: format!("hyperledger/fabric-orderer:{}", v.tag),
+            peer: format!("hyperledger/fabric-peer:{}", v.release()),
+            orderer: format!("hyperledger/fabric-orderer:{}", v.release()),
             ccenv: format!("hyperledger/fabric-ccenv:{two}"),
             baseos: format!("hyperledger/fabric-baseos:{two}"),
             // nodeenv stays at 2.5 for 3.x (fabric-facts.md).
@@ -296,6 +322,10 @@ pub struct Workspace {
 
 /// Default first host port; each node takes a block of ten from here.
 pub const DEFAULT_HOST_PORT_BASE: u16 = 30000;
+/// Host ports each node takes, from `hostPortBase` on.
+pub const HOST_PORTS_PER_NODE: u32 = 10;
+/// Kubernetes' default NodePort range, where the host ports must fall.
+pub const NODE_PORTS: std::ops::RangeInclusive<u16> = 30000..=32767;
 
 impl Workspace {
     /// The network used when no fabdev.yaml exists: one Raft orderer, Org1 and
@@ -354,10 +384,7 @@ impl Workspace {
     /// Load and validate a spec file; relative chaincode paths resolve against
     /// the file's folder.
     pub fn load_file(path: &Path) -> Result<Workspace, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_spec(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         Workspace::parse(&text, path, base)
     }
@@ -379,6 +406,31 @@ impl Workspace {
     pub fn channel(&self, name: &str) -> Option<&Channel> {
         self.channels.iter().find(|c| c.name == name)
     }
+}
+
+/// Reads a spec file of at most [`MAX_SPEC_BYTES`], without trusting its
+/// size (a device or a pipe has none).
+fn read_spec(path: &Path) -> Result<String, SpecError> {
+    use std::io::Read as _;
+    let read_err = |source| SpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(SpecError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        read_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        ))
+    })
 }
 
 fn parse_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> SpecError {
@@ -642,6 +694,64 @@ pub fn check_msp_id(s: &str) -> Result<(), String> {
     }
 }
 
+/// The folder a spec's chaincode must stay inside: the git repository
+/// holding `base` (the spec file's folder), or `base` itself outside one.
+pub fn workspace_root(base: &Path) -> PathBuf {
+    let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+    base.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(&base)
+        .to_path_buf()
+}
+
+/// Rule: a chaincode folder named in the spec is inside the workspace (see
+/// [`workspace_root`]), links resolved, so that a spec from a cloned
+/// repository cannot package `/etc` or `~/.ssh`. A folder elsewhere can be
+/// packaged by naming it on the command line. A folder that does not exist
+/// passes here (another rule reports it).
+pub fn check_inside_workspace(dir: &Path, base: &Path) -> Result<(), (String, String)> {
+    let Ok(real) = std::fs::canonicalize(dir) else {
+        return Ok(());
+    };
+    let root = workspace_root(base);
+    if real.starts_with(&root) {
+        return Ok(());
+    }
+    Err((
+        format!(
+            "chaincode folder {} is outside the workspace",
+            real.display()
+        ),
+        "keep chaincode inside the workspace: the git repository holding the spec file, or the spec file's folder outside a repository; to package a folder elsewhere, name it on the command line: `fabdev chaincode package PATH`".to_string(),
+    ))
+}
+
+/// Rule: every node's block of [`HOST_PORTS_PER_NODE`] host ports, from
+/// `base`, fits Kubernetes' NodePort range (the host ports are NodePorts).
+/// Checked before anything is written, in `u32`: `Topology::of` relies on it.
+pub fn check_host_ports(base: u16, nodes: u32) -> Result<(), (String, String)> {
+    let (low, high) = (u32::from(*NODE_PORTS.start()), u32::from(*NODE_PORTS.end()));
+    let last = u32::from(base).saturating_add(nodes.saturating_mul(HOST_PORTS_PER_NODE));
+    if u32::from(base) >= low && last <= high {
+        return Ok(());
+    }
+    let message = format!(
+        "{nodes} nodes take {HOST_PORTS_PER_NODE} host ports each from hostPortBase {base}, which does not fit Kubernetes' NodePort range {low}-{high}"
+    );
+    let max_nodes = (high - low) / HOST_PORTS_PER_NODE;
+    let hint = if nodes > max_nodes {
+        format!(
+            "use fewer orgs or peers: at most {max_nodes} nodes (orderers and peers together) fit the range"
+        )
+    } else {
+        format!(
+            "set `hostPortBase` between {low} and {}",
+            high - nodes * HOST_PORTS_PER_NODE
+        )
+    };
+    Err((message, hint))
+}
+
 fn parse_fabric_version(s: &str) -> Result<FabricVersion, String> {
     let parts: Vec<&str> = s.split('.').collect();
     let nums: Option<Vec<u32>> = parts.iter().map(|p| p.parse::<u32>().ok()).collect();
@@ -703,7 +813,8 @@ fn pos_of<T>(v: &S<T>) -> Option<Pos> {
 /// The spec's rules, one function each, in the order their problems are
 /// reported. Each reads the raw file and what earlier rules settled, adds
 /// its problems to the checker and returns the settled value. Only
-/// [`chaincode_folders`] looks at the file system.
+/// [`chaincode_inside_workspace`] and [`chaincode_folders`] look at the file
+/// system.
 fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
     let mut c = Checker {
         problems: Vec::new(),
@@ -721,6 +832,7 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
     let mut seen_cc = BTreeSet::new();
     for (i, cc) in raw.chaincodes.iter().enumerate() {
         let mut chaincode = chaincode(&mut c, i, cc, &channels, &mut seen_cc, base);
+        chaincode_inside_workspace(&mut c, i, cc, &chaincode, base);
         chaincode_folders(&mut c, i, cc, &mut chaincode);
         chaincodes.push(chaincode);
     }
@@ -1144,8 +1256,27 @@ fn chaincode(
     }
 }
 
-/// The one rule that reads the file system: a chaincode's folder exists,
-/// and without `lang` its language shows (go.mod or package.json, not both).
+/// A rule that reads the file system: a chaincode's folder, links resolved,
+/// is inside the workspace (see [`check_inside_workspace`]).
+fn chaincode_inside_workspace(
+    c: &mut Checker,
+    i: usize,
+    cc: &RawChaincode,
+    chaincode: &Chaincode,
+    base: &Path,
+) {
+    if let Err((message, hint)) = check_inside_workspace(&chaincode.path, base) {
+        c.push(
+            pos_of(&cc.path),
+            format!("chaincodes[{i}].path"),
+            message,
+            &hint,
+        );
+    }
+}
+
+/// A rule that reads the file system: a chaincode's folder exists, and
+/// without `lang` its language shows (go.mod or package.json, not both).
 fn chaincode_folders(c: &mut Checker, i: usize, cc: &RawChaincode, chaincode: &mut Chaincode) {
     let f = format!("chaincodes[{i}]");
     let dir = &chaincode.path;
@@ -1213,33 +1344,27 @@ fn images(c: &mut Checker, raw: &RawWorkspace, fabric: &FabricVersion) -> Images
     images
 }
 
-/// `hostPortBase` keeps every node's ten ports inside the NodePort range.
+/// Every node's block of host ports, from `hostPortBase` (or the default),
+/// fits the NodePort range (see [`check_host_ports`]); too many nodes are
+/// reported at `orgs` when no `hostPortBase` is given.
 fn host_port_base(
     c: &mut Checker,
     raw: &RawWorkspace,
     orderer: &OrdererOrg,
     orgs: &[PeerOrg],
 ) -> u16 {
-    let Some(h) = &raw.host_port_base else {
-        return DEFAULT_HOST_PORT_BASE;
-    };
+    let host_port_base = raw
+        .host_port_base
+        .as_ref()
+        .map_or(DEFAULT_HOST_PORT_BASE, |h| h.value);
     let nodes = orderer.count + orgs.iter().map(|o| o.peers).sum::<u32>();
-    let last = u32::from(h.value) + nodes * 10;
-    let r = if h.value >= 30000 && last <= 32767 {
-        Ok(())
-    } else {
-        Err(format!(
-            "hostPortBase {} puts node ports outside Kubernetes' NodePort range 30000-32767 ({nodes} nodes take 10 ports each)",
-            h.value
-        ))
-    };
-    c.at(
-        h,
-        "hostPortBase",
-        r,
-        "pick a base between 30000 and 32767 minus 10 per node",
-    );
-    h.value
+    if let Err((message, hint)) = check_host_ports(host_port_base, nodes) {
+        match &raw.host_port_base {
+            Some(h) => c.push(pos_of(h), "hostPortBase", message, &hint),
+            None => c.push(raw.orgs.as_ref().and_then(pos_of), "orgs", message, &hint),
+        }
+    }
+    host_port_base
 }
 
 #[cfg(test)]

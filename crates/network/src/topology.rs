@@ -106,14 +106,20 @@ pub struct Topology {
 impl Topology {
     pub fn of(ws: &Workspace) -> Topology {
         let mut nodes = Vec::new();
-        let mut slot: u16 = 0;
+        // A validated workspace's ports fit the NodePort range
+        // (`spec::check_host_ports`); one built by hand may not, so the sums
+        // are checked: a port past 65535 becomes 65535 (which rendering
+        // refuses) rather than wrapping around to a low port.
+        let mut slot: u32 = 0;
         let mut next_ports = |orderer: bool| {
-            let base = ws.host_port_base + slot * 10;
-            slot += 1;
+            let base = u32::from(ws.host_port_base)
+                .saturating_add(slot.saturating_mul(crate::spec::HOST_PORTS_PER_NODE));
+            slot = slot.saturating_add(1);
+            let port = |offset: u32| u16::try_from(base.saturating_add(offset)).unwrap_or(u16::MAX);
             HostPorts {
-                grpc: base,
-                admin: orderer.then_some(base + 1),
-                operations: base + 2,
+                grpc: port(0),
+                admin: orderer.then(|| port(1)),
+                operations: port(2),
             }
         };
         for i in 0..ws.orderer.count {
@@ -166,6 +172,17 @@ impl Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_past_65535_do_not_wrap() {
+        let mut ws = Workspace::default_network();
+        ws.host_port_base = 65530;
+        let topo = Topology::of(&ws);
+        let last = topo.nodes.last().expect("nodes").host_ports;
+        assert_eq!(last.grpc, u16::MAX);
+        assert_eq!(last.operations, u16::MAX);
+        assert_eq!(topo.nodes[0].host_ports.grpc, 65530);
+    }
 
     #[test]
     fn default_topology_names_and_ports() {

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use cluster::kind_config::KindConfig;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use network::render::{self, NodeFiles, REQUIRED_FILES, RenderError, Rendered};
 use network::spec::check_dns_label;
 use network::{NodeKind, Topology, Workspace};
@@ -86,6 +88,7 @@ struct Parsed {
     secrets: Vec<Secret>,
     services: Vec<Service>,
     statefulsets: Vec<StatefulSet>,
+    network_policies: Vec<NetworkPolicy>,
 }
 
 /// Parse every object back, check it re-serialises to the same bytes, and
@@ -118,6 +121,7 @@ fn parse_back(r: &Rendered) -> Parsed {
             "Secret" => p.secrets.push(back(&o.yaml)),
             "Service" => p.services.push(back(&o.yaml)),
             "StatefulSet" => p.statefulsets.push(back(&o.yaml)),
+            "NetworkPolicy" => p.network_policies.push(back(&o.yaml)),
             other => panic!("unexpected kind {other}"),
         }
     }
@@ -180,10 +184,13 @@ fn object_list_of_the_default_workspace() {
             "01-secret-peer0-org2-crypto.yaml",
             "02-service-orderer0-ordererorg.yaml",
             "02-service-orderer0-ordererorg-host.yaml",
+            "02-networkpolicy-orderer0-ordererorg.yaml",
             "02-service-peer0-org1.yaml",
             "02-service-peer0-org1-host.yaml",
+            "02-networkpolicy-peer0-org1.yaml",
             "02-service-peer0-org2.yaml",
             "02-service-peer0-org2-host.yaml",
+            "02-networkpolicy-peer0-org2.yaml",
             "03-statefulset-orderer0-ordererorg.yaml",
             "03-statefulset-peer0-org1.yaml",
             "03-statefulset-peer0-org2.yaml",
@@ -395,14 +402,20 @@ fn couchdb_peers_get_a_couchdb_sidecar_and_credentials() {
             .unwrap();
         assert_eq!(couch.restart_policy.as_deref(), Some("Always"));
         assert_eq!(couch.image.as_deref(), Some(ws.images.couchdb.as_str()));
+        // CouchDB listens on loopback only, so its probes run inside it.
         let ready = couch
             .readiness_probe
             .as_ref()
             .unwrap()
-            .http_get
+            .exec
             .as_ref()
             .unwrap();
-        assert_eq!(ready.path.as_deref(), Some("/_up"));
+        let cmd = ready.command.as_ref().unwrap();
+        assert_eq!(
+            cmd.last().map(String::as_str),
+            Some("http://127.0.0.1:5984/_up")
+        );
+        assert!(couch.ports.is_none(), "CouchDB publishes no port");
         let peer = pod(sts)
             .containers
             .iter()
@@ -434,6 +447,31 @@ fn couchdb_peers_get_a_couchdb_sidecar_and_credentials() {
             assert!(s.data.as_ref().unwrap().contains_key(key));
         }
     }
+    // No fixed password: one per peer (and per workspace, as it comes from
+    // the peer's TLS key), the same on every render.
+    let passwords: BTreeSet<Vec<u8>> = p
+        .secrets
+        .iter()
+        .filter(|s| name_of(*s).ends_with("-couchdb"))
+        .map(|s| s.data.as_ref().unwrap()["password"].0.clone())
+        .collect();
+    assert_eq!(passwords.len(), 6);
+    assert!(!passwords.contains(b"adminpw".as_slice()));
+    assert!(passwords.iter().all(|pw| pw.len() == 32));
+    assert_eq!(render_ws(&ws), r);
+    // Another workspace (other keys): other passwords.
+    let mut files = fake_files(&Topology::of(&ws));
+    for f in files.values_mut() {
+        f.insert("tls/server.key".into(), b"another key".to_vec());
+    }
+    let other = render::render(&ws, &Topology::of(&ws), &files).unwrap();
+    let other_pw: BTreeSet<Vec<u8>> = parse_back(&other)
+        .secrets
+        .iter()
+        .filter(|s| name_of(*s).ends_with("-couchdb"))
+        .map(|s| s.data.as_ref().unwrap()["password"].0.clone())
+        .collect();
+    assert!(passwords.is_disjoint(&other_pw));
     // Default workspace: leveldb, no CouchDB anywhere.
     let r = render_ws(&default_ws());
     assert!(
@@ -744,7 +782,8 @@ fn fabric_3_uses_its_own_images_and_nodeenv_2_5() {
         .iter()
         .find(|c| c.name == "peer")
         .unwrap();
-    assert_eq!(peer.image.as_deref(), Some("hyperledger/fabric-peer:3.1"));
+    // "3.1" runs the release pinned for it (spec::FABRIC_RELEASES).
+    assert_eq!(peer.image.as_deref(), Some("hyperledger/fabric-peer:3.1.5"));
     assert_eq!(
         env_of(peer, "CORE_CHAINCODE_BUILDER"),
         Some("hyperledger/fabric-ccenv:3.1")
@@ -765,7 +804,7 @@ fn fabric_3_uses_its_own_images_and_nodeenv_2_5() {
     let orderer = &pod(o_sts).containers[0];
     assert_eq!(
         orderer.image.as_deref(),
-        Some("hyperledger/fabric-orderer:3.1")
+        Some("hyperledger/fabric-orderer:3.1.5")
     );
     // `none` is 3.x's only bootstrap method; 2.5 needs it set.
     assert_eq!(
@@ -783,4 +822,122 @@ fn write_out_folder_is_private() {
     render::write_out(&render_ws(&default_ws()), &out).unwrap();
     let mode = std::fs::metadata(&out).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+}
+
+/// A render killed midway (SIGKILL, power loss) leaves its temporary folder,
+/// private keys included, beside `--out`: the next render there removes it.
+/// Folders of renders still running are kept.
+#[test]
+fn leftovers_of_killed_renders_are_removed_by_the_next_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A process that has exited: its ID names no running process.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = tmp
+        .path()
+        .join(format!("{}{dead}-abc123", render::RENDER_TMP_PREFIX));
+    std::fs::create_dir_all(stale.join("manifests")).unwrap();
+    std::fs::write(stale.join("manifests/01-secret-x.yaml"), "tls/server.key").unwrap();
+    // One of a render that still runs (this test's own parent process).
+    let live = tmp.path().join(format!(
+        "{}{}-def456",
+        render::RENDER_TMP_PREFIX,
+        std::os::unix::process::parent_id()
+    ));
+    std::fs::create_dir(&live).unwrap();
+
+    render::write_out(&render_ws(&default_ws()), &tmp.path().join("out")).unwrap();
+    assert!(!stale.exists(), "the killed render's folder is still there");
+    assert!(live.exists(), "a running render's folder was removed");
+}
+
+/// What a cluster admin's policy asks of every container, and the two
+/// documented exceptions: the DinD sidecar (privileged, root) and CouchDB's
+/// writable root filesystem (fixtures/checkov-exceptions.yaml says why).
+#[test]
+fn every_container_but_dind_runs_unprivileged_with_limits_and_liveness() {
+    for (ws, r) in both() {
+        let p = parse_back(&r);
+        let ns = &p.namespaces[0];
+        let labels = ns.metadata.labels.as_ref().unwrap();
+        assert_eq!(
+            labels["pod-security.kubernetes.io/enforce"], "privileged",
+            "{}",
+            ws.name
+        );
+        let why = &ns.metadata.annotations.as_ref().unwrap()[render::labels::POD_SECURITY_REASON];
+        assert!(why.contains("Docker-in-Docker"), "{why}");
+        for sts in &p.statefulsets {
+            let spec = pod(sts);
+            let psc = spec.security_context.as_ref().unwrap();
+            assert_eq!(
+                psc.seccomp_profile.as_ref().map(|s| s.type_.as_str()),
+                Some("RuntimeDefault")
+            );
+            assert_eq!(psc.run_as_non_root, Some(true));
+            for c in all_containers(spec) {
+                let who = format!("{}/{}", name_of(sts), c.name);
+                let res = c.resources.as_ref().unwrap();
+                for key in ["cpu", "memory"] {
+                    assert!(res.requests.as_ref().unwrap().contains_key(key), "{who}");
+                    assert!(res.limits.as_ref().unwrap().contains_key(key), "{who}");
+                }
+                assert!(c.liveness_probe.is_some(), "{who} has no liveness probe");
+                let sc = c.security_context.as_ref().unwrap();
+                if c.name == "dind" {
+                    assert_eq!(sc.privileged, Some(true));
+                    continue;
+                }
+                assert_eq!(sc.privileged, Some(false), "{who}");
+                assert_eq!(sc.allow_privilege_escalation, Some(false), "{who}");
+                assert_eq!(sc.run_as_non_root, Some(true), "{who}");
+                assert!(sc.run_as_user.is_some_and(|u| u > 0), "{who}");
+                assert_eq!(
+                    sc.capabilities.as_ref().unwrap().drop.as_deref(),
+                    Some(&["ALL".to_string()][..]),
+                    "{who}"
+                );
+                assert_eq!(
+                    sc.read_only_root_filesystem,
+                    Some(c.name != "couchdb"),
+                    "{who}"
+                );
+            }
+        }
+        // Every pod has a NetworkPolicy letting in only its Services' ports.
+        assert_eq!(p.network_policies.len(), p.statefulsets.len());
+        for np in &p.network_policies {
+            let spec = np.spec.as_ref().unwrap();
+            let sel = spec
+                .pod_selector
+                .as_ref()
+                .unwrap()
+                .match_labels
+                .as_ref()
+                .unwrap();
+            assert_eq!(sel[render::labels::NODE], name_of(np));
+            let ports: Vec<_> = spec.ingress.as_ref().unwrap()[0]
+                .ports
+                .iter()
+                .flatten()
+                .filter_map(|p| p.port.clone())
+                .collect();
+            assert!(!ports.is_empty());
+            assert!(
+                !ports.contains(&IntOrString::Int(5984)),
+                "CouchDB is let in"
+            );
+            assert!(
+                !ports.contains(&IntOrString::Int(2375)),
+                "dockerd is let in"
+            );
+        }
+        // Exact image tags, never a floating "2.5".
+        assert!(
+            r.objects
+                .iter()
+                .all(|o| !o.yaml.contains("fabric-peer:2.5\n"))
+        );
+    }
 }

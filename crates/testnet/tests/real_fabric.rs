@@ -341,6 +341,14 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     .expect("join");
     assert_eq!(joined, JoinOutcome::Joined);
 
+    // A Ready peer (its /healthz answers) may not listen on its gRPC port
+    // yet (fabdev's own joins retry for that); wait until it answers.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Err(e) = channel::peer_channels(&peer, &ep(&peer.name), &crypto, TIMEOUT).await {
+        assert!(Instant::now() < deadline, "peer0-org1 never answered: {e}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // The wrong identity: Org1's User1 (a client, not an admin) in the place
     // of its Admin.
     let wrong = tempfile::tempdir().expect("tempdir");

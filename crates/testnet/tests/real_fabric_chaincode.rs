@@ -147,7 +147,7 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
     .await
     .unwrap_or_else(|e| panic!("query: {e}"));
     let asset: serde_json::Value = serde_json::from_slice(&got).expect("JSON asset");
-    assert_eq!(asset["Owner"], "Tom", "{asset}");
+    assert_eq!(asset["owner"], "Tom", "{asset}");
 
     // The chaincode runs in each peer's own daemon.
     for peer in ["peer0-org1", "peer0-org2"] {

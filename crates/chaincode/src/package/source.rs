@@ -3,11 +3,21 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use super::metainf::{self, Refusal};
 use super::tarball::{Entry, TYPE_DIR, TYPE_REG, TarWriter};
-use super::{PackageError, gzip};
+use super::{MAX_FILE_BYTES, MAX_SOURCE_BYTES, PackageError, PackageWarning, gz_writer};
+
+/// The ignore file of a chaincode folder (gitignore syntax): what matches is
+/// left out of the package.
+pub const IGNORE_FILE: &str = ".fabdevignore";
+
+/// Files up to this size are read to look for secrets (`*.pem`, `.npmrc`).
+const SNIFF_BYTES: u64 = 1024 * 1024;
 
 /// Owner Fabric gives every code.tar.gz entry.
 const CODE_UID: u32 = 500;
@@ -21,7 +31,8 @@ enum Kind {
     Dir {
         link: bool,
     },
-    File,
+    /// A regular file (or a link to one) and its size.
+    File(u64),
     Special,
     /// A link that may not be followed; the error to give if it is not skipped.
     BadLink(PackageError),
@@ -33,9 +44,50 @@ enum Kind {
 struct Tree<'a> {
     shown: &'a Path,
     root: &'a Path,
+    /// The patterns of the folder's `.fabdevignore`, if it has one.
+    ignore: Option<Gitignore>,
+    /// Bytes of the files listed so far (uncompressed).
+    total: u64,
+    warnings: Vec<PackageWarning>,
 }
 
-impl Tree<'_> {
+impl<'a> Tree<'a> {
+    fn new(shown: &'a Path, root: &'a Path) -> Result<Tree<'a>, PackageError> {
+        let file = shown.join(IGNORE_FILE);
+        let ignore = match fs::symlink_metadata(&file) {
+            Ok(_) => {
+                let mut b = GitignoreBuilder::new(shown);
+                if let Some(e) = b.add(&file) {
+                    return Err(PackageError::Ignore {
+                        file,
+                        reason: e.to_string(),
+                    });
+                }
+                let gi = b.build().map_err(|e| PackageError::Ignore {
+                    file: file.clone(),
+                    reason: e.to_string(),
+                })?;
+                Some(gi)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(PackageError::Stat { path: file, source }),
+        };
+        Ok(Tree {
+            shown,
+            root,
+            ignore,
+            total: 0,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Whether `.fabdevignore` leaves `rel` out.
+    fn ignored(&self, rel: &str, is_dir: bool) -> bool {
+        self.ignore
+            .as_ref()
+            .is_some_and(|gi| gi.matched(rel, is_dir).is_ignore())
+    }
+
     fn path(&self, rel: &str) -> PathBuf {
         if rel.is_empty() {
             self.shown.to_path_buf()
@@ -70,7 +122,11 @@ impl Tree<'_> {
             let kind = if ft.is_dir() {
                 Kind::Dir { link: false }
             } else if ft.is_file() {
-                Kind::File
+                let m = entry.metadata().map_err(|source| PackageError::Stat {
+                    path: path.clone(),
+                    source,
+                })?;
+                Kind::File(m.len())
             } else if ft.is_symlink() {
                 self.follow(&path)
             } else {
@@ -105,7 +161,7 @@ impl Tree<'_> {
         }
         match fs::metadata(&target) {
             Ok(m) if m.is_dir() => Kind::Dir { link: true },
-            Ok(m) if m.is_file() => Kind::File,
+            Ok(m) if m.is_file() => Kind::File(m.len()),
             Ok(_) => Kind::Special,
             Err(source) => Kind::BadLink(PackageError::BrokenSymlink {
                 file: path.to_path_buf(),
@@ -114,14 +170,69 @@ impl Tree<'_> {
         }
     }
 
-    fn read(&self, rel: &str) -> Result<Vec<u8>, PackageError> {
+    /// Reads a whole (small: checked against the limits already) file.
+    fn read(&self, rel: &str, size: u64) -> Result<Vec<u8>, PackageError> {
         let file = self.path(rel);
-        fs::read(&file).map_err(|source| PackageError::ReadFile { file, source })
+        let mut data = Vec::new();
+        fs::File::open(&file)
+            .and_then(|f| f.take(size.saturating_add(1)).read_to_end(&mut data))
+            .map_err(|source| PackageError::ReadFile { file, source })?;
+        Ok(data)
+    }
+
+    /// Counts a file against the limits of one file and of the package.
+    fn count(&mut self, rel: &str, size: u64) -> Result<(), PackageError> {
+        if size > MAX_FILE_BYTES {
+            return Err(PackageError::FileTooLarge {
+                file: self.path(rel),
+                size,
+            });
+        }
+        self.total = self.total.saturating_add(size);
+        if self.total > MAX_SOURCE_BYTES {
+            return Err(PackageError::SourceTooLarge {
+                dir: self.shown.to_path_buf(),
+                file: self.path(rel),
+                total: self.total,
+            });
+        }
+        Ok(())
+    }
+
+    /// Notes a file that looks like it holds a secret.
+    fn sniff(&mut self, rel: &str, name: &str, size: u64) -> Result<(), PackageError> {
+        let lower = name.to_ascii_lowercase();
+        let reason = if lower == ".env" || lower.starts_with(".env.") {
+            Some("an environment file, where secrets often live")
+        } else if matches!(
+            lower.as_str(),
+            "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519" | "id_ecdsa_sk" | "id_ed25519_sk"
+        ) {
+            Some("an SSH private key")
+        } else if (lower.ends_with(".pem") || lower.ends_with(".key")) && size <= SNIFF_BYTES {
+            let data = self.read(rel, size)?;
+            contains(&data, b"PRIVATE KEY").then_some("it holds a PRIVATE KEY")
+        } else if lower == ".npmrc" && size <= SNIFF_BYTES {
+            let data = self.read(rel, size)?;
+            (contains(&data, b"_authToken")
+                || contains(&data, b"_auth=")
+                || contains(&data, b"_password"))
+            .then_some("it holds an npm registry token")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.warnings.push(PackageWarning {
+                file: self.path(rel),
+                reason: reason.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Checks a META-INF file and returns its bytes.
-    fn read_metadata(&self, rel: &str, name: &str) -> Result<Vec<u8>, PackageError> {
-        let data = self.read(rel)?;
+    fn read_metadata(&self, rel: &str, name: &str, size: u64) -> Result<Vec<u8>, PackageError> {
+        let data = self.read(rel, size)?;
         let file = self.path(rel);
         metainf::validate(name, &data).map_err(|r| match r {
             Refusal::Place(reason) => PackageError::MetaInf { file, reason },
@@ -142,11 +253,15 @@ impl Tree<'_> {
                 file: self.path(rel),
                 reason: "leads to a folder".into(),
             },
-            Kind::File | Kind::Special => PackageError::SpecialFile {
+            Kind::File(_) | Kind::Special => PackageError::SpecialFile {
                 file: self.path(rel),
             },
         }
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn join(rel: &str, name: &str) -> String {
@@ -167,7 +282,15 @@ fn is_meta(rel: &str) -> bool {
 struct Source {
     name: String,
     rel: String,
+    size: u64,
     data: Option<Vec<u8>>,
+}
+
+/// The code.tar.gz of a folder and what it holds that looks like a secret.
+#[derive(Debug)]
+pub(crate) struct Code {
+    pub bytes: Vec<u8>,
+    pub warnings: Vec<PackageWarning>,
 }
 
 /// code.tar.gz of a Go module (Fabric's golang platform, module mode).
@@ -177,10 +300,10 @@ struct Source {
 /// there skipped, hidden folders there walked, as Fabric does). Directory
 /// entries first — every parent of a file, sorted as strings without the
 /// trailing `/` — then the files sorted by name.
-pub(crate) fn go_code(shown: &Path, root: &Path) -> Result<Vec<u8>, PackageError> {
-    let tree = Tree { shown, root };
+pub(crate) fn go_code(shown: &Path, root: &Path) -> Result<Code, PackageError> {
+    let mut tree = Tree::new(shown, root)?;
     let mut files = Vec::new();
-    walk_go(&tree, "", &mut files)?;
+    walk_go(&mut tree, "", &mut files)?;
     files.sort_by(|a, b| a.name.cmp(&b.name));
 
     let mut dirs = BTreeSet::new();
@@ -198,7 +321,7 @@ pub(crate) fn go_code(shown: &Path, root: &Path) -> Result<Vec<u8>, PackageError
         dir: shown.to_path_buf(),
         source,
     };
-    let mut tw = TarWriter::new(Vec::new());
+    let mut tw = TarWriter::new(gz_writer());
     for d in &dirs {
         let name = format!("{d}/");
         let e = Entry {
@@ -210,37 +333,53 @@ pub(crate) fn go_code(shown: &Path, root: &Path) -> Result<Vec<u8>, PackageError
         };
         tw.append(&e, &[]).map_err(archive)?;
     }
-    finish_code(tree.shown, &tree, tw, files)
+    finish_code(tree, tw, files)
 }
 
-/// Append the files (read now unless already read) after whatever `tw`
-/// holds, and gzip the tar: the common end of both languages' code.tar.gz.
+/// Append the files (streamed from disk unless already read) after whatever
+/// `tw` holds, and end the gzip stream: the common end of both languages'
+/// code.tar.gz. No file is held in memory whole.
 fn finish_code(
-    shown: &Path,
-    tree: &Tree<'_>,
-    mut tw: TarWriter<Vec<u8>>,
+    tree: Tree<'_>,
+    mut tw: TarWriter<flate2::write::GzEncoder<Vec<u8>>>,
     files: Vec<Source>,
-) -> Result<Vec<u8>, PackageError> {
+) -> Result<Code, PackageError> {
     let archive = |source| PackageError::Archive {
-        dir: shown.to_path_buf(),
+        dir: tree.shown.to_path_buf(),
         source,
     };
     for f in files {
-        let data = match f.data {
-            Some(d) => d,
-            None => tree.read(&f.rel)?,
-        };
-        tw.append(&file_entry(&f.name), &data).map_err(archive)?;
+        match f.data {
+            Some(d) => tw.append(&file_entry(&f.name), &d).map_err(archive)?,
+            None => {
+                let file = tree.path(&f.rel);
+                let mut r = fs::File::open(&file).map_err(|source| PackageError::ReadFile {
+                    file: file.clone(),
+                    source,
+                })?;
+                tw.append_reader(&file_entry(&f.name), f.size, &mut r)
+                    .map_err(|source| PackageError::ReadFile { file, source })?;
+            }
+        }
     }
-    let tar = tw.finish().map_err(archive)?;
-    gzip(&tar).map_err(archive)
+    let bytes = tw
+        .finish()
+        .and_then(flate2::write::GzEncoder::finish)
+        .map_err(archive)?;
+    Ok(Code {
+        bytes,
+        warnings: tree.warnings,
+    })
 }
 
-fn walk_go(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), PackageError> {
+fn walk_go(tree: &mut Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), PackageError> {
     for (name, kind) in tree.list(rel)? {
         let child = join(rel, &name);
         let meta = is_meta(&child);
         let hidden = name.starts_with('.');
+        if tree.ignored(&child, matches!(kind, Kind::Dir { .. })) {
+            continue;
+        }
         match kind {
             Kind::Dir { link } => {
                 if !meta && hidden {
@@ -252,7 +391,7 @@ fn walk_go(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), Pack
                 walk_go(tree, &child, out)?;
             }
             _ if meta && hidden => {}
-            Kind::File => out.push(file_source(tree, child, meta)?),
+            Kind::File(size) => out.push(file_source(tree, child, &name, size, meta)?),
             other => return Err(tree.not_a_file(&child, other)),
         }
     }
@@ -265,18 +404,21 @@ fn walk_go(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), Pack
 /// entries sorted by name; `node_modules` and `.git` folders skipped at any
 /// depth; the top-level `META-INF/` under `META-INF/` (hidden files there
 /// skipped), everything else under `src/`.
-pub(crate) fn node_code(shown: &Path, root: &Path) -> Result<Vec<u8>, PackageError> {
-    let tree = Tree { shown, root };
+pub(crate) fn node_code(shown: &Path, root: &Path) -> Result<Code, PackageError> {
+    let mut tree = Tree::new(shown, root)?;
     let mut files = Vec::new();
-    walk_node(&tree, "", &mut files)?;
-    let tw = TarWriter::new(Vec::new());
-    finish_code(tree.shown, &tree, tw, files)
+    walk_node(&mut tree, "", &mut files)?;
+    let tw = TarWriter::new(gz_writer());
+    finish_code(tree, tw, files)
 }
 
-fn walk_node(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), PackageError> {
+fn walk_node(tree: &mut Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), PackageError> {
     for (name, kind) in tree.list(rel)? {
         let child = join(rel, &name);
         let meta = is_meta(&child);
+        if tree.ignored(&child, matches!(kind, Kind::Dir { .. })) {
+            continue;
+        }
         match kind {
             Kind::Dir { link } => {
                 if name == "node_modules" || name == ".git" {
@@ -288,7 +430,7 @@ fn walk_node(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), Pa
                 walk_node(tree, &child, out)?;
             }
             _ if meta && name.starts_with('.') => {}
-            Kind::File => out.push(file_source(tree, child, meta)?),
+            Kind::File(size) => out.push(file_source(tree, child, &name, size, meta)?),
             other => return Err(tree.not_a_file(&child, other)),
         }
     }
@@ -296,19 +438,30 @@ fn walk_node(tree: &Tree<'_>, rel: &str, out: &mut Vec<Source>) -> Result<(), Pa
 }
 
 /// A file of the package: META-INF files go to the top level (checked and
-/// read now), everything else under `src/` (read when written).
-fn file_source(tree: &Tree<'_>, child: String, meta: bool) -> Result<Source, PackageError> {
+/// read now), everything else under `src/` (streamed when written). Counted
+/// against the size limits and looked at for secrets.
+fn file_source(
+    tree: &mut Tree<'_>,
+    child: String,
+    name: &str,
+    size: u64,
+    meta: bool,
+) -> Result<Source, PackageError> {
+    tree.count(&child, size)?;
     Ok(if meta {
-        let data = tree.read_metadata(&child, &child)?;
+        let data = tree.read_metadata(&child, &child, size)?;
         Source {
             name: child.clone(),
             rel: child,
+            size,
             data: Some(data),
         }
     } else {
+        tree.sniff(&child, name, size)?;
         Source {
             name: format!("src/{child}"),
             rel: child,
+            size,
             data: None,
         }
     })

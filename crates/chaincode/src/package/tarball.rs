@@ -71,13 +71,44 @@ impl<W: Write> TarWriter<W> {
     /// Writes one entry: its header(s), `data` and the padding to 512 bytes.
     /// Directories take empty data.
     pub(crate) fn append(&mut self, entry: &Entry<'_>, data: &[u8]) -> io::Result<()> {
+        self.header(entry, data.len() as u64)?;
+        self.w.write_all(data)?;
+        self.pad(data.len() as u64)
+    }
+
+    /// Writes one regular file of exactly `size` bytes read from `r`, without
+    /// holding it in memory: its header(s), the bytes and the padding. Fails
+    /// (with `InvalidData`) when `r` gives fewer bytes, or more, than `size`:
+    /// the file changed since its size was taken.
+    pub(crate) fn append_reader(
+        &mut self,
+        entry: &Entry<'_>,
+        size: u64,
+        r: &mut dyn io::Read,
+    ) -> io::Result<()> {
+        self.header(entry, size)?;
+        let copied = io::copy(&mut io::Read::take(&mut *r, size), &mut self.w)?;
+        let mut probe = [0u8; 1];
+        if copied != size || r.read(&mut probe)? != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: its size changed while it was being packaged ({size} bytes expected)",
+                    entry.name
+                ),
+            ));
+        }
+        self.pad(size)
+    }
+
+    /// The header(s) of an entry whose data is `size` bytes long.
+    fn header(&mut self, entry: &Entry<'_>, size: u64) -> io::Result<()> {
         if entry.typeflag == TYPE_REG && entry.name.ends_with('/') {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("tar: file name {:?} may not end with '/'", entry.name),
             ));
         }
-        let size = data.len() as u64;
         let name = entry.name;
 
         // Which fields USTAR cannot hold (Go's allowedFormats, restricted to
@@ -104,7 +135,7 @@ impl<W: Write> TarWriter<W> {
             template(&mut blk, entry, short, size);
             put_str(&mut blk, PREFIX, prefix);
             finish_block(&mut blk);
-            self.w.write_all(&blk)?;
+            self.w.write_all(&blk)
         } else {
             pax.sort_by(|a, b| a.0.cmp(b.0));
             let mut records = String::new();
@@ -116,10 +147,8 @@ impl<W: Write> TarWriter<W> {
             let ascii = to_ascii(name);
             template(&mut blk, entry, &ascii, size);
             finish_block(&mut blk);
-            self.w.write_all(&blk)?;
+            self.w.write_all(&blk)
         }
-        self.w.write_all(data)?;
-        self.pad(data.len())
     }
 
     /// Go's `writeRawFile` for a PAX extended header.
@@ -138,11 +167,11 @@ impl<W: Write> TarWriter<W> {
         finish_block(&mut blk);
         self.w.write_all(&blk)?;
         self.w.write_all(data)?;
-        self.pad(data.len())
+        self.pad(data.len() as u64)
     }
 
-    fn pad(&mut self, len: usize) -> io::Result<()> {
-        let rem = len % BLOCK;
+    fn pad(&mut self, len: u64) -> io::Result<()> {
+        let rem = (len % BLOCK as u64) as usize;
         if rem != 0 {
             self.w.write_all(&[0u8; BLOCK][..BLOCK - rem])?;
         }

@@ -147,11 +147,15 @@ pub enum FlowError {
 }
 
 impl FlowError {
-    /// Whether the user can fix it in the command line or a file (exit 2).
+    /// Whether the user can fix it in the command line or a file (exit 2):
+    /// a workspace folder or spec that is wrong, and a `render --out` folder
+    /// that someone else created while render ran (still the path the user
+    /// gave).
     pub fn is_bad_input(&self) -> bool {
         match self {
             FlowError::NoWorkspace { .. }
             | FlowError::Spec(_)
+            | FlowError::Render(network::render::RenderError::OutExists { .. })
             | FlowError::Package(_)
             | FlowError::Input { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),

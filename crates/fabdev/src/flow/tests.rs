@@ -224,17 +224,29 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
     }
 }
 
-/// A workspace whose fabdev.yaml lists the Node fixture as `basic` (with
-/// `extra` added to its entry), on host ports nothing listens on.
+/// A workspace whose fabdev.yaml lists a copy of the Node fixture as
+/// `basic` (with `extra` added to its entry), on host ports nothing listens
+/// on.
 fn workspace_with_chaincode(extra: &str) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
     let dir = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node");
+    copy(&fixture, &dir.path().join("chaincode/node"));
     std::fs::write(
         dir.path().join("fabdev.yaml"),
         format!(
             "apiVersion: fabdev/v1alpha1\nkind: Workspace\nhostPortBase: 32700\n\
-             chaincodes:\n  - {{ name: basic, path: {}{extra} }}\n",
-            fixture.display()
+             chaincodes:\n  - {{ name: basic, path: chaincode/node{extra} }}\n"
         ),
     )
     .unwrap();

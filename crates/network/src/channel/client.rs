@@ -82,6 +82,107 @@ impl std::fmt::Debug for PeerClient {
     }
 }
 
+/// Check a peer call's inputs and read its credentials: the node is a peer,
+/// the endpoint is one TLS can verify, the peer's TLS CA, and `user`'s
+/// signing certificate and key (checked, as fabric-sdk's builders panic on
+/// a bad key or TLS configuration).
+pub(crate) fn peer_credentials(
+    node: &Node,
+    ep: &NodeEndpoint,
+    crypto: &CryptoDir,
+    user: &str,
+    what_for: &str,
+) -> Result<(Vec<u8>, creds::KeyPair), ChannelError> {
+    if node.kind != NodeKind::Peer {
+        return Err(ChannelError::WrongNode {
+            node: node.name.clone(),
+            problem: format!("is not a peer; {what_for} goes to peers"),
+        });
+    }
+    check_endpoint(&node.name, &ep.grpc)?;
+    let tls_ca = creds::ca_cert(
+        &node.name,
+        "TLS CA certificate",
+        &crypto.node_dir(node).join("tls").join("ca.crt"),
+    )?;
+    let msp = crypto.user_dir(&node.org, user).join("msp");
+    let pair = creds::key_pair(
+        &node.name,
+        &format!("{} {user} signing", node.org),
+        msp.join("signcerts").join("cert.pem"),
+        msp.join("keystore").join("key.pem"),
+    )?;
+    Ok((tls_ca, pair))
+}
+
+/// A connected fabric-sdk client for a peer, as the identity of `pair`;
+/// `phase` says what is awaited (for a timeout's message). A failed
+/// connection is told apart: nothing listening, TLS, or other transport.
+pub(crate) async fn connect_peer(
+    node: &Node,
+    address: &str,
+    tls_ca: &[u8],
+    pair: &creds::KeyPair,
+    phase: &Phase,
+) -> Result<Client, ChannelError> {
+    let internal = |what: &str, e: fabric_sdk::error::BuilderError| ChannelError::Transport {
+        node: node.name.clone(),
+        address: address.to_string(),
+        message: format!("cannot set up the {what}: {e}"),
+        source: None,
+    };
+    // Checked in `peer_credentials`, so these builders get only what they
+    // accept.
+    let identity = IdentityBuilder::from_pem(&pair.cert_pem)
+        .and_then(|b| b.with_msp(node.msp_id.clone()))
+        .and_then(|b| b.with_private_key(pair.key_pem.clone()))
+        .and_then(|b| b.build())
+        .map_err(|e| internal("signing identity", e))?;
+    let mut client = ClientBuilder::new()
+        .with_identity(identity)
+        .and_then(|b| b.with_tls(tls_ca.to_vec()))
+        .and_then(|b| b.with_authority(address))
+        .and_then(|b| b.build())
+        .map_err(|e| internal("gRPC client", e))?;
+    phase.set("the TLS handshake and HTTP/2 connection");
+    if let Err(e) = client.connect().await {
+        if let Some(down) = unreachable(&node.name, address).await {
+            return Err(down);
+        }
+        let message = error_chain(&e);
+        return Err(if looks_like_tls(&message) {
+            ChannelError::Tls {
+                node: node.name.clone(),
+                address: address.to_string(),
+                message,
+                hint: format!(
+                    "the peer's TLS certificate must be issued by the org's TLS CA and name the host dialled ({address})"
+                ),
+                source: Some(Box::new(e)),
+            }
+        } else {
+            ChannelError::Transport {
+                node: node.name.clone(),
+                address: address.to_string(),
+                message,
+                source: Some(Box::new(e)),
+            }
+        });
+    }
+    Ok(client)
+}
+
+/// The transaction ID in a proposal's channel header.
+fn tx_id_of(proposal: &fabric_sdk::fabric::protos::SignedProposal) -> String {
+    proposal
+        .get_proposal()
+        .ok()
+        .and_then(|p| p.get_header().ok())
+        .and_then(|h| h.get_channel_header().ok())
+        .map(|c| c.tx_id)
+        .unwrap_or_default()
+}
+
 /// The peer's own message inside a lifecycle error, if it carries one.
 fn node_message(e: &LifecycleError) -> Option<&str> {
     match e {
@@ -108,73 +209,12 @@ impl PeerClient {
         user: &str,
         timeout: Duration,
     ) -> Result<PeerClient, ChannelError> {
-        if node.kind != NodeKind::Peer {
-            return Err(ChannelError::WrongNode {
-                node: node.name.clone(),
-                problem: "is not a peer; the lifecycle and the Gateway are the peers'".to_string(),
-            });
-        }
-        check_endpoint(&node.name, &ep.grpc)?;
-        let tls_ca = creds::ca_cert(
-            &node.name,
-            "TLS CA certificate",
-            &crypto.node_dir(node).join("tls").join("ca.crt"),
-        )?;
-        let msp = crypto.user_dir(&node.org, user).join("msp");
-        let pair = creds::key_pair(
-            &node.name,
-            &format!("{} {user} signing", node.org),
-            msp.join("signcerts").join("cert.pem"),
-            msp.join("keystore").join("key.pem"),
-        )?;
+        let (tls_ca, pair) =
+            peer_credentials(node, ep, crypto, user, "the lifecycle and the Gateway")?;
         let address = ep.grpc.clone();
-        let internal = |what: &str, e: fabric_sdk::error::BuilderError| ChannelError::Transport {
-            node: node.name.clone(),
-            address: address.clone(),
-            message: format!("cannot set up the {what}: {e}"),
-            source: None,
-        };
-        // Checked above, so these builders (which panic on a bad key or TLS
-        // configuration) get only what they accept.
-        let identity = IdentityBuilder::from_pem(&pair.cert_pem)
-            .and_then(|b| b.with_msp(node.msp_id.clone()))
-            .and_then(|b| b.with_private_key(pair.key_pem.clone()))
-            .and_then(|b| b.build())
-            .map_err(|e| internal("signing identity", e))?;
-        let mut client = ClientBuilder::new()
-            .with_identity(identity)
-            .and_then(|b| b.with_tls(tls_ca))
-            .and_then(|b| b.with_authority(&address))
-            .and_then(|b| b.build())
-            .map_err(|e| internal("gRPC client", e))?;
         let phase = Phase::new();
-        phase.set("the TLS handshake and HTTP/2 connection");
-        with_deadline(&node.name, &address, timeout, &phase, async {
-            if let Err(e) = client.connect().await {
-                if let Some(down) = unreachable(&node.name, &address).await {
-                    return Err(down);
-                }
-                let message = error_chain(&e);
-                return Err(if looks_like_tls(&message) {
-                    ChannelError::Tls {
-                        node: node.name.clone(),
-                        address: address.clone(),
-                        message,
-                        hint: format!(
-                            "the peer's TLS certificate must be issued by the org's TLS CA and name the host dialled ({address})"
-                        ),
-                        source: Some(Box::new(e)),
-                    }
-                } else {
-                    ChannelError::Transport {
-                        node: node.name.clone(),
-                        address: address.clone(),
-                        message,
-                        source: Some(Box::new(e)),
-                    }
-                });
-            }
-            Ok(())
+        let client = with_deadline(&node.name, &address, timeout, &phase, async {
+            connect_peer(node, &address, &tls_ca, &pair, &phase).await
         })
         .await?;
         Ok(PeerClient {
@@ -616,13 +656,7 @@ impl PeerClient {
         let action = format!("{chaincode} {function} on {channel}");
         let proposal = self.proposal(channel, chaincode, function, args, &BTreeMap::new())?;
         self.deadline("the query's answer", timeout, async {
-            let tx_id = proposal
-                .get_proposal()
-                .ok()
-                .and_then(|p| p.get_header().ok())
-                .and_then(|h| h.get_channel_header().ok())
-                .map(|c| c.tx_id)
-                .unwrap_or_default();
+            let tx_id = tx_id_of(&proposal);
             self.client
                 .evaluate(proposal, tx_id, channel.to_string())
                 .await

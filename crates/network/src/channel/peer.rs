@@ -2,16 +2,10 @@
 
 use std::time::Duration;
 
-use fabric_sdk::gateway::client::ClientBuilder;
-use fabric_sdk::identity::IdentityBuilder;
-
-use super::{
-    ChannelError, JoinOutcome, NodeEndpoint, Phase, check_endpoint, creds, error_chain,
-    looks_like_tls, unreachable, with_deadline,
-};
+use super::{ChannelError, JoinOutcome, NodeEndpoint, Phase, creds, with_deadline};
 use crate::fabric::{Message, peer::ChannelQueryResponse};
 use crate::pki::{ADMIN, CryptoDir};
-use crate::topology::{Node, NodeKind};
+use crate::topology::Node;
 
 /// The configuration system chaincode.
 const CSCC: &str = "cscc";
@@ -104,25 +98,7 @@ impl<'a> Cscc<'a> {
         function: &'static str,
         action: String,
     ) -> Result<Cscc<'a>, ChannelError> {
-        if node.kind != NodeKind::Peer {
-            return Err(ChannelError::WrongNode {
-                node: node.name.clone(),
-                problem: format!("is not a peer; {function} goes to peers"),
-            });
-        }
-        check_endpoint(&node.name, &ep.grpc)?;
-        let tls_ca = creds::ca_cert(
-            &node.name,
-            "TLS CA certificate",
-            &crypto.node_dir(node).join("tls").join("ca.crt"),
-        )?;
-        let msp = crypto.user_dir(&node.org, ADMIN).join("msp");
-        let admin = creds::key_pair(
-            &node.name,
-            &format!("{} Admin signing", node.org),
-            msp.join("signcerts").join("cert.pem"),
-            msp.join("keystore").join("key.pem"),
-        )?;
+        let (tls_ca, admin) = super::client::peer_credentials(node, ep, crypto, ADMIN, function)?;
         Ok(Cscc {
             node,
             address: &ep.grpc,
@@ -142,55 +118,21 @@ impl<'a> Cscc<'a> {
         let node = &self.node.name;
         let phase = Phase::new();
         with_deadline(node, self.address, timeout, &phase, async {
-            let internal = |what: &str, e: fabric_sdk::error::BuilderError| {
-                ChannelError::Transport {
+            let internal =
+                |what: &str, e: fabric_sdk::error::BuilderError| ChannelError::Transport {
                     node: self.name(),
                     address: self.address.to_string(),
                     message: format!("cannot set up the {what}: {e}"),
                     source: None,
-                }
-            };
-            // Inputs were checked in `prepare`, so these builders (which
-            // panic on a bad key or TLS config) get only what they accept.
-            let identity = IdentityBuilder::from_pem(&self.admin.cert_pem)
-                .and_then(|b| b.with_msp(self.node.msp_id.clone()))
-                .and_then(|b| b.with_private_key(self.admin.key_pem.clone()))
-                .and_then(|b| b.build())
-                .map_err(|e| internal("signing identity", e))?;
-            let mut client = ClientBuilder::new()
-                .with_identity(identity)
-                .and_then(|b| b.with_tls(self.tls_ca.clone()))
-                .and_then(|b| b.with_authority(self.address))
-                .and_then(|b| b.build())
-                .map_err(|e| internal("gRPC client", e))?;
-
-            phase.set("the TLS handshake and HTTP/2 connection");
-            if let Err(e) = client.connect().await {
-                if let Some(down) = unreachable(node, self.address).await {
-                    return Err(down);
-                }
-                let message = error_chain(&e);
-                let err = if looks_like_tls(&message) {
-                    ChannelError::Tls {
-                        node: self.name(),
-                        address: self.address.to_string(),
-                        message,
-                        hint: format!(
-                            "the peer's TLS certificate must be issued by the org's TLS CA and name the host dialled ({})",
-                            self.address
-                        ),
-                        source: Some(Box::new(e)),
-                    }
-                } else {
-                    ChannelError::Transport {
-                        node: self.name(),
-                        address: self.address.to_string(),
-                        message,
-                        source: Some(Box::new(e)),
-                    }
                 };
-                return Err(err);
-            }
+            let client = super::client::connect_peer(
+                self.node,
+                self.address,
+                &self.tls_ca,
+                &self.admin,
+                &phase,
+            )
+            .await?;
 
             let mut builder = client.get_chaincode_call_builder();
             builder

@@ -60,6 +60,19 @@ pub(crate) fn exists(path: &Path) -> Result<bool, PkiError> {
     path.try_exists().map_err(io_err("check", path))
 }
 
+/// Creates `path` and its missing parents private to the user (0700,
+/// whatever the umask): the state folders holding keys.
+pub(crate) fn create_private_dir(path: &Path) -> Result<(), PkiError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
+    }
+    b.create(path).map_err(io_err("create folder", path))
+}
+
 pub(crate) fn create_dir_all(path: &Path) -> Result<(), PkiError> {
     std::fs::create_dir_all(path).map_err(io_err("create folder", path))
 }
@@ -200,12 +213,58 @@ pub(crate) fn signed_material(org_dir: &Path) -> Result<Option<PathBuf>, PkiErro
 }
 
 /// Every file below `dir`, keyed by its '/'-separated path relative to
-/// `dir`, sorted. Symbolic links are followed; leftover temporary entries of
-/// an interrupted run (names starting with `.fabdev-tmp-`) are skipped.
+/// `dir`, sorted. Leftover temporary entries of an interrupted run (names
+/// starting with `.fabdev-tmp-`) are skipped.
+///
+/// Symbolic links are not followed, and one found is an error naming it:
+/// whatever is read here goes into a Kubernetes Secret, and fabdev writes no
+/// links, so a link (to `/etc/passwd`, say) was put there by someone else.
+/// So is anything that is neither a file nor a folder.
 pub fn read_tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, PkiError> {
     let mut out = BTreeMap::new();
+    let meta = std::fs::symlink_metadata(dir).map_err(io_err("inspect", dir))?;
+    if !meta.is_dir() {
+        return Err(not_ours(dir, &meta));
+    }
     walk(dir, "", &mut out)?;
     Ok(out)
+}
+
+/// The error for a crypto folder entry that is a link or a special file.
+fn not_ours(path: &Path, meta: &std::fs::Metadata) -> PkiError {
+    let what = if meta.file_type().is_symlink() {
+        "a symbolic link"
+    } else {
+        "neither a file nor a folder"
+    };
+    PkiError::Invalid {
+        path: path.to_path_buf(),
+        identity: "crypto folder".to_string(),
+        problem: format!(
+            "{what}, which fabdev does not follow or put into a Secret"
+        ),
+        hint: "remove it: fabdev writes only plain files and folders there (delete the node's folder to have it generated again)".to_string(),
+    }
+}
+
+/// Reads the file `meta` (its `lstat`) describes, refusing one that was
+/// replaced (by a link, say) since it was inspected.
+fn read_no_follow(path: &Path, meta: &std::fs::Metadata) -> Result<Vec<u8>, PkiError> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(io_err("read", path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let opened = f.metadata().map_err(io_err("inspect", path))?;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err(not_ours(path, meta));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(io_err("read", path))?;
+    Ok(bytes)
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) -> Result<(), PkiError> {
@@ -217,12 +276,14 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) -> Result
         }
         let path = entry.path();
         let rel = format!("{prefix}{}", name.to_string_lossy());
-        let meta = std::fs::metadata(&path).map_err(io_err("inspect", &path))?;
+        let meta = std::fs::symlink_metadata(&path).map_err(io_err("inspect", &path))?;
         if meta.is_dir() {
             walk(&path, &format!("{rel}/"), out)?;
-        } else {
-            let bytes = std::fs::read(&path).map_err(io_err("read", &path))?;
+        } else if meta.is_file() {
+            let bytes = read_no_follow(&path, &meta)?;
             out.insert(rel, bytes);
+        } else {
+            return Err(not_ours(&path, &meta));
         }
     }
     Ok(())
@@ -264,6 +325,31 @@ mod tests {
         remove_stale_tmp(t.path()).expect("clean");
         assert!(!t.path().join(".fabdev-tmp-abc").exists());
         assert!(t.path().join("keep").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_in_a_crypto_folder_are_refused_not_followed() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let node = t.path().join("node");
+        std::fs::create_dir_all(node.join("msp/keystore")).expect("mkdir");
+        std::fs::write(node.join("msp/keystore/key.pem"), b"k").expect("write");
+        std::os::unix::fs::symlink("/etc/passwd", node.join("msp/keystore/passwd"))
+            .expect("symlink");
+        let err = read_tree(&node).expect_err("a link is refused");
+        let text = err.to_string();
+        assert!(text.contains("msp/keystore/passwd"), "{text}");
+        assert!(text.contains("symbolic link"), "{text}");
+
+        // A link to a folder, and the node folder itself as a link.
+        std::fs::remove_file(node.join("msp/keystore/passwd")).expect("rm");
+        std::os::unix::fs::symlink("/etc", node.join("etc")).expect("symlink");
+        assert!(read_tree(&node).is_err());
+        std::fs::remove_file(node.join("etc")).expect("rm");
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&node, &link).expect("symlink");
+        assert!(read_tree(&link).is_err());
+        assert_eq!(read_tree(&node).expect("plain tree").len(), 1);
     }
 
     #[cfg(unix)]

@@ -95,6 +95,13 @@ impl NodeCrypto {
         Ok(NodeCrypto { entries })
     }
 
+    /// The bytes of one file (`tls/server.key`), if the node has it.
+    pub(super) fn file(&self, rel: &str) -> Option<&[u8]> {
+        self.entries
+            .get(&secret_key(rel))
+            .map(|(_, b)| b.as_slice())
+    }
+
     /// The Secret's `data`.
     pub(super) fn data(&self) -> BTreeMap<String, ByteString> {
         self.entries

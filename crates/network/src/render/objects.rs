@@ -8,22 +8,27 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
-    HTTPGetAction, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, Secret, SecretKeySelector, SecurityContext,
-    Service, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
+    HTTPGetAction, KeyToPath, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    Secret, SecretKeySelector, SecretVolumeSource, SecurityContext, Service, ServicePort,
+    ServiceSpec, TCPSocketAction, Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::crypto::{NodeCrypto, TLS_CA, TLS_CERT, TLS_KEY, in_pod};
 use super::{
-    COUCHDB_DEV_PASSWORD, COUCHDB_DEV_USER, NodeFiles, RenderError, Rendered, RenderedObject,
-    TypedObjects, containers, labels,
+    COUCHDB_USER, NodeFiles, RenderError, Rendered, RenderedObject, TypedObjects, containers,
+    labels,
 };
-use crate::spec::{StateDatabase, Workspace, check_dns_label};
+use crate::spec::{NODE_PORTS, StateDatabase, Workspace, check_dns_label};
 use crate::topology::{Node, NodeKind, Topology, ports};
 
 /// Where ledgers live in the pods (the `data` volume).
@@ -37,19 +42,34 @@ const DIND_ENDPOINT: &str = "tcp://127.0.0.1:2375";
 /// DinD's local socket (for `docker` in the sidecar and for exec).
 const DIND_SOCKET: &str = "unix:///var/run/docker.sock";
 
+/// CouchDB's config overrides (from its Secret), read after the image's own
+/// `10-docker-default.ini`.
+const COUCHDB_INI: &str = "/opt/couchdb/etc/default.d/90-fabdev.ini";
+/// What [`COUCHDB_INI`] says: listen on loopback only, where the peer (in
+/// the same pod) reaches it; nothing outside the pod can.
+const COUCHDB_INI_TEXT: &str = "[chttpd]\nbind_address = 127.0.0.1\n";
+
+/// The user Fabric's peer and orderer run as. Their images have no `USER`
+/// (they would run as root) but need none of root's powers: they write only
+/// their ledger volume (and /tmp), read the crypto Secret through `fsGroup`,
+/// and listen on ports above 1024. A high UID, as cluster policies ask.
+const FABRIC_UID: i64 = 10001;
+/// The couchdb user of the CouchDB image (its entrypoint steps down to it
+/// when started as root; started as it, the entrypoint does the same work).
+const COUCHDB_UID: i64 = 5984;
+
 const VOL_CRYPTO: &str = "crypto";
 const VOL_DATA: &str = "data";
 const VOL_COUCHDB: &str = "couchdb";
+const VOL_COUCHDB_INI: &str = "couchdb-ini";
 const VOL_DOCKER: &str = "docker";
+const VOL_TMP: &str = "tmp";
 
 /// Apply-order groups; the file name prefix.
 const G_NAMESPACE: u8 = 0;
 const G_SECRET: u8 = 1;
 const G_SERVICE: u8 = 2;
 const G_STATEFULSET: u8 = 3;
-
-/// NodePort range of a default kube-apiserver.
-const NODE_PORTS: std::ops::RangeInclusive<u16> = 30000..=32767;
 
 pub(super) fn render(
     ws: &Workspace,
@@ -102,7 +122,7 @@ fn build(
         typed.secrets.push(secret);
         if uses_couchdb(node) {
             let name = couchdb_secret_name(node);
-            let secret = couchdb_secret(ws, node);
+            let secret = couchdb_secret(ws, node, nc);
             out.push(G_SECRET, &secret, &name)?;
             typed.secrets.push(secret);
         }
@@ -115,6 +135,9 @@ fn build(
         let svc = host_service(ws, node);
         out.push(G_SERVICE, &svc, &name)?;
         typed.services.push(svc);
+        let policy = network_policy(ws, node);
+        out.push(G_SERVICE, &policy, &node.name)?;
+        typed.network_policies.push(policy);
     }
     for (node, nc) in topo.nodes.iter().zip(&node_crypto) {
         let sts = match node.kind {
@@ -297,12 +320,18 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
-fn requests(cpu: &str, memory: &str) -> ResourceRequirements {
-    ResourceRequirements {
-        requests: Some(BTreeMap::from([
+/// Requests (what scheduling reserves) and limits (what the container may
+/// use at most) of CPU and memory.
+fn resources(request: (&str, &str), limit: (&str, &str)) -> ResourceRequirements {
+    let pair = |(cpu, memory): (&str, &str)| {
+        BTreeMap::from([
             ("cpu".to_string(), Quantity(cpu.to_string())),
             ("memory".to_string(), Quantity(memory.to_string())),
-        ])),
+        ])
+    };
+    ResourceRequirements {
+        requests: Some(pair(request)),
+        limits: Some(pair(limit)),
         ..ResourceRequirements::default()
     }
 }
@@ -322,10 +351,58 @@ fn http_probe(path: &str, port: u16, period: i32, failures: i32) -> Probe {
     }
 }
 
-fn no_escalation() -> SecurityContext {
+/// A container with no privileges: a non-root user, no capabilities, no
+/// way to gain any, and (when `read_only_root`) a read-only root filesystem.
+fn unprivileged(uid: i64, read_only_root: bool) -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        run_as_non_root: Some(true),
+        run_as_user: Some(uid),
+        run_as_group: Some(uid),
+        read_only_root_filesystem: Some(read_only_root),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_string()]),
+            ..Capabilities::default()
+        }),
         ..SecurityContext::default()
+    }
+}
+
+/// A liveness probe that restarts a container whose port no longer accepts
+/// connections (hung or dead), with room for slow starts under load.
+fn tcp_liveness(port: u16) -> Probe {
+    Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::Int(i32::from(port)),
+            ..TCPSocketAction::default()
+        }),
+        initial_delay_seconds: Some(30),
+        period_seconds: Some(20),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(6),
+        ..Probe::default()
+    }
+}
+
+/// An exec probe running `command`.
+fn exec_probe(command: &[&str], period: i32, failures: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(command.iter().map(|c| (*c).to_string()).collect()),
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+fn empty_dir(name: &str) -> Volume {
+    Volume {
+        name: name.to_string(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
     }
 }
 
@@ -357,16 +434,21 @@ fn claim(ws: &Workspace, node: &Node, name: &str, size: &str) -> PersistentVolum
 
 fn namespace(ws: &Workspace) -> Namespace {
     let mut l = ws_labels(ws);
-    // The peers' DinD sidecars are privileged: let clusters that enforce Pod
-    // Security admission by default run them.
+    // The peers' DinD sidecars are privileged, and nothing else is: let
+    // clusters that enforce Pod Security admission run them, and say why.
     l.insert(
         "pod-security.kubernetes.io/enforce".to_string(),
         "privileged".to_string(),
     );
+    let annotations = BTreeMap::from([(
+        labels::POD_SECURITY_REASON.to_string(),
+        "privileged only for the peers' Docker-in-Docker sidecars (container `dind`): Fabric's peer builds and runs chaincode through a Docker daemon, which needs a privileged container; every other container runs as non-root with no capabilities".to_string(),
+    )]);
     Namespace {
         metadata: ObjectMeta {
             name: Some(ws.name.clone()),
             labels: Some(l),
+            annotations: Some(annotations),
             ..ObjectMeta::default()
         },
         ..Namespace::default()
@@ -382,18 +464,34 @@ fn crypto_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Secret {
     }
 }
 
-fn couchdb_secret(ws: &Workspace, node: &Node) -> Secret {
+/// The CouchDB admin password of a peer: generated per workspace and peer,
+/// yet stable across renders with no file of its own, because it is derived
+/// (one-way, SHA-256 with a purpose string) from the peer's TLS private key,
+/// which fabdev generates once per workspace into `.fabdev/crypto` and never
+/// rotates. Knowing it tells nothing about the key.
+pub(super) fn couchdb_password(nc: &NodeCrypto) -> String {
+    let mut h = Sha256::new();
+    h.update(b"fabdev couchdb admin password v1\0");
+    h.update(nc.file(super::crypto::TLS_KEY).unwrap_or_default());
+    hex::encode(&h.finalize()[..16])
+}
+
+fn couchdb_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Secret {
     Secret {
         metadata: meta(ws, &couchdb_secret_name(node), node_labels(ws, node)),
         type_: Some("Opaque".to_string()),
         data: Some(BTreeMap::from([
             (
                 "username".to_string(),
-                ByteString(COUCHDB_DEV_USER.as_bytes().to_vec()),
+                ByteString(COUCHDB_USER.as_bytes().to_vec()),
             ),
             (
                 "password".to_string(),
-                ByteString(COUCHDB_DEV_PASSWORD.as_bytes().to_vec()),
+                ByteString(couchdb_password(nc).into_bytes()),
+            ),
+            (
+                "fabdev.ini".to_string(),
+                ByteString(COUCHDB_INI_TEXT.as_bytes().to_vec()),
             ),
         ])),
         ..Secret::default()
@@ -471,6 +569,38 @@ fn host_service(ws: &Workspace, node: &Node) -> Service {
     }
 }
 
+/// `<node>`: traffic into the node's pod only on the ports its Services
+/// name (from anywhere: other nodes, clients, the host through NodePorts).
+/// Nothing else in the pod (CouchDB, the Docker daemon) takes connections
+/// from outside it, and where the cluster enforces NetworkPolicy (kindnet
+/// does) this says so to the network too.
+fn network_policy(ws: &Workspace, node: &Node) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta(ws, &node.name, node_labels(ws, node)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector(ws, node)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_string()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: None,
+                ports: Some(
+                    endpoints(node)
+                        .into_iter()
+                        .map(|(_, p, _)| NetworkPolicyPort {
+                            port: Some(IntOrString::Int(i32::from(p))),
+                            protocol: Some("TCP".to_string()),
+                            ..NetworkPolicyPort::default()
+                        })
+                        .collect(),
+                ),
+            }]),
+            ..NetworkPolicySpec::default()
+        }),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // StatefulSets
 // ---------------------------------------------------------------------------
@@ -518,7 +648,10 @@ fn statefulset(
 }
 
 /// Pod-wide settings: no service-link env vars (they could shadow Fabric's
-/// env configuration), no API token (nothing in the pod talks to Kubernetes).
+/// env configuration), no API token (nothing in the pod talks to Kubernetes),
+/// the runtime's default seccomp profile, non-root by default (the DinD
+/// sidecar alone says otherwise), and the Fabric user's group on the volumes
+/// (the crypto Secret's files are 0440).
 fn pod_spec(
     init_containers: Vec<Container>,
     containers: Vec<Container>,
@@ -527,6 +660,16 @@ fn pod_spec(
     PodSpec {
         enable_service_links: Some(false),
         automount_service_account_token: Some(false),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            fs_group: Some(FABRIC_UID),
+            fs_group_change_policy: Some("OnRootMismatch".to_string()),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_string(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
         init_containers: (!init_containers.is_empty()).then_some(init_containers),
         containers,
         volumes: Some(volumes),
@@ -589,13 +732,15 @@ fn orderer_env(node: &Node) -> Vec<EnvVar> {
 }
 
 /// An orderer or peer container: the image's own config under env vars,
-/// the node's ports, /healthz readiness, crypto and ledger mounts.
+/// the node's ports, /healthz readiness, a liveness probe on the operations
+/// port, crypto and ledger mounts, an emptyDir /tmp under a read-only root
+/// filesystem, no privileges.
 fn fabric_container(
     name: &str,
     image: &str,
     env: Vec<EnvVar>,
     node: &Node,
-    memory: &str,
+    res: ResourceRequirements,
 ) -> Container {
     Container {
         name: name.to_string(),
@@ -609,11 +754,15 @@ fn fabric_container(
                 .collect(),
         ),
         readiness_probe: Some(http_probe("/healthz", ports::OPERATIONS, 5, 3)),
-        resources: Some(requests("100m", memory)),
-        security_context: Some(no_escalation()),
+        // Not /healthz: the peer's includes its Docker daemon, and a dead
+        // DinD sidecar is restarted by itself, not by restarting the peer.
+        liveness_probe: Some(tcp_liveness(ports::OPERATIONS)),
+        resources: Some(res),
+        security_context: Some(unprivileged(FABRIC_UID, true)),
         volume_mounts: Some(vec![
             mount(VOL_CRYPTO, super::CRYPTO_DIR, true),
             mount(VOL_DATA, PRODUCTION_DIR, false),
+            mount(VOL_TMP, "/tmp", false),
         ]),
         ..Container::default()
     }
@@ -625,9 +774,10 @@ fn orderer_statefulset(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Stateful
         &ws.images.orderer,
         orderer_env(node),
         node,
-        "128Mi",
+        resources(("100m", "128Mi"), ("1", "512Mi")),
     );
-    let pod = pod_spec(vec![], vec![orderer], vec![crypto_volume(node, nc)]);
+    let volumes = vec![crypto_volume(node, nc), empty_dir(VOL_TMP)];
+    let pod = pod_spec(vec![], vec![orderer], volumes);
     statefulset(ws, node, nc, pod, vec![claim(ws, node, VOL_DATA, "1Gi")])
 }
 
@@ -701,7 +851,16 @@ fn peer_env(ws: &Workspace, topo: &Topology, node: &Node) -> Vec<EnvVar> {
 /// tcp://0.0.0.0:2375): the daemon listens on its unix socket and on
 /// 127.0.0.1:2375 inside the pod only. `--tls=false` is required by Docker
 /// 27+ for a TCP listener without TLS.
+///
+/// Privileged, as root, with a writable root filesystem and no seccomp
+/// profile of the pod's: a Docker daemon mounts filesystems, sets up
+/// namespaces and cgroups and applies its own seccomp profile to the
+/// containers it runs (chaincode builds and chaincode), which takes all of
+/// root's capabilities. It is the one container that has them; its limits
+/// cover the builds and chaincode containers it runs.
 fn dind_container(ws: &Workspace) -> Container {
+    let host = format!("--host={DIND_ENDPOINT}");
+    let dind_ping = ["docker", host.as_str(), "version"];
     Container {
         name: containers::DIND.to_string(),
         image: Some(ws.images.dind.clone()),
@@ -716,34 +875,41 @@ fn dind_container(ws: &Workspace) -> Container {
         env: Some(vec![env("DOCKER_TLS_CERTDIR", "")]),
         security_context: Some(SecurityContext {
             privileged: Some(true),
+            run_as_non_root: Some(false),
+            run_as_user: Some(0),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "Unconfined".to_string(),
+                ..SeccompProfile::default()
+            }),
             ..SecurityContext::default()
         }),
-        // An exec probe: a tcpSocket probe would dial the pod IP, where the
+        // Exec probes: a tcpSocket probe would dial the pod IP, where the
         // daemon (rightly) does not listen.
-        startup_probe: Some(Probe {
-            exec: Some(ExecAction {
-                command: Some(vec![
-                    "docker".to_string(),
-                    format!("--host={DIND_ENDPOINT}"),
-                    "version".to_string(),
-                ]),
-            }),
-            period_seconds: Some(2),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(90),
-            ..Probe::default()
-        }),
-        resources: Some(requests("100m", "256Mi")),
+        startup_probe: Some(exec_probe(&dind_ping, 2, 90)),
+        liveness_probe: Some(exec_probe(&dind_ping, 20, 6)),
+        resources: Some(resources(("100m", "256Mi"), ("2", "2Gi"))),
         volume_mounts: Some(vec![mount(VOL_DOCKER, DOCKER_DIR, false)]),
         ..Container::default()
     }
 }
 
 /// CouchDB as a native sidecar: the peer starts once `/_up` answers. It
-/// listens in the pod only (no Service exposes it); the peer dials
-/// 127.0.0.1:5984.
+/// listens on 127.0.0.1 only (its HTTP port by [`COUCHDB_INI`], Erlang's
+/// port mapper by `ERL_EPMD_ADDRESS`): the peer, in the same pod, dials
+/// 127.0.0.1:5984; nothing else can reach it. So its probes run inside the
+/// container (curl is part of the CouchDB image).
+///
+/// It runs as the image's couchdb user with no capabilities, but with a
+/// writable root filesystem: the image's entrypoint writes the admin into
+/// `/opt/couchdb/etc/local.d/docker.ini` and CouchDB writes back the hashed
+/// password there, and Erlang keeps its cookie in the couchdb user's home,
+/// `/opt/couchdb` (fixtures/checkov-exceptions.yaml).
 fn couchdb_container(ws: &Workspace, node: &Node) -> Container {
     let secret = couchdb_secret_name(node);
+    let up = format!("http://127.0.0.1:{}/_up", ports::COUCHDB);
+    let curl = ["curl", "-fsS", "-o", "/dev/null", up.as_str()];
+    let mut ini = mount(VOL_COUCHDB_INI, COUCHDB_INI, true);
+    ini.sub_path = Some("fabdev.ini".to_string());
     Container {
         name: containers::COUCHDB.to_string(),
         image: Some(ws.images.couchdb.clone()),
@@ -752,12 +918,14 @@ fn couchdb_container(ws: &Workspace, node: &Node) -> Container {
         env: Some(vec![
             env_secret("COUCHDB_USER", &secret, "username"),
             env_secret("COUCHDB_PASSWORD", &secret, "password"),
+            env("ERL_EPMD_ADDRESS", "127.0.0.1"),
         ]),
-        ports: Some(vec![port("couchdb", ports::COUCHDB)]),
-        startup_probe: Some(http_probe("/_up", ports::COUCHDB, 2, 90)),
-        readiness_probe: Some(http_probe("/_up", ports::COUCHDB, 10, 3)),
-        resources: Some(requests("50m", "128Mi")),
-        volume_mounts: Some(vec![mount(VOL_COUCHDB, COUCHDB_DIR, false)]),
+        startup_probe: Some(exec_probe(&curl, 2, 90)),
+        readiness_probe: Some(exec_probe(&curl, 10, 3)),
+        liveness_probe: Some(exec_probe(&curl, 20, 6)),
+        resources: Some(resources(("50m", "128Mi"), ("1", "512Mi"))),
+        security_context: Some(unprivileged(COUCHDB_UID, false)),
+        volume_mounts: Some(vec![mount(VOL_COUCHDB, COUCHDB_DIR, false), ini]),
         ..Container::default()
     }
 }
@@ -770,21 +938,32 @@ fn peer_statefulset(ws: &Workspace, topo: &Topology, node: &Node, nc: &NodeCrypt
         &ws.images.peer,
         peer_env(ws, topo, node),
         node,
-        "256Mi",
+        resources(("100m", "256Mi"), ("2", "1Gi")),
     );
     let mut init = vec![dind_container(ws)];
     let mut claims = vec![claim(ws, node, VOL_DATA, "1Gi")];
+    let mut volumes = vec![
+        crypto_volume(node, nc),
+        empty_dir(VOL_DOCKER),
+        empty_dir(VOL_TMP),
+    ];
     if uses_couchdb(node) {
         init.push(couchdb_container(ws, node));
         claims.push(claim(ws, node, VOL_COUCHDB, "1Gi"));
-    }
-    let volumes = vec![
-        crypto_volume(node, nc),
-        Volume {
-            name: VOL_DOCKER.to_string(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
+        volumes.push(Volume {
+            name: VOL_COUCHDB_INI.to_string(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(couchdb_secret_name(node)),
+                items: Some(vec![KeyToPath {
+                    key: "fabdev.ini".to_string(),
+                    path: "fabdev.ini".to_string(),
+                    mode: None,
+                }]),
+                default_mode: Some(0o444),
+                optional: Some(false),
+            }),
             ..Volume::default()
-        },
-    ];
+        });
+    }
     statefulset(ws, node, nc, pod_spec(init, vec![peer], volumes), claims)
 }

@@ -1,0 +1,129 @@
+//! Times the chaincode lifecycle on a real test network (needs root,
+//! FABRIC_HOME and the builder images in the host's Docker):
+//!
+//!   install_bench [PEERS] [node|go] [share|build]
+//!
+//! Starts PEERS peers: with 1, one org; else Org1 with PEERS-1 peers and
+//! Org2 with one (approvals and the commit the usual two-org ones); creates the
+//! channel, seeds the builder images, then deploys the fixture chaincode
+//! and prints the time of each lifecycle phase, and of the first invoke.
+//! `share` builds the chaincode once and hands the image to the other
+//! peers; `build` lets every peer build it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use chaincode::lifecycle::{self, Caller, DeploySpec, LifecycleEvent};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    network::channel::install_crypto_provider();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let peers: u32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(2);
+    let lang = args.get(1).map_or("node", String::as_str);
+    let share = args.get(2).map_or("share", String::as_str) == "share";
+    let fabric = testnet::FabricHome::find().unwrap_or_else(|e| panic!("{e}"));
+    let orgs = if peers <= 1 {
+        "orgs:\n  - { name: Org1, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1] }\n"
+            .to_string()
+    } else {
+        format!(
+            "orgs:\n  - {{ name: Org1, peers: {} }}\n  - {{ name: Org2, peers: 1 }}\n",
+            peers - 1
+        )
+    };
+    let text = format!(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: bench\nhostPortBase: 32500\n\
+         fabric: {{ version: \"{}\" }}\n{orgs}",
+        fabric.two_digit_version()
+    );
+    let ws =
+        network::Workspace::parse(&text, Path::new("bench.yaml"), Path::new(".")).expect("spec");
+    let opts = testnet::Options {
+        dind: true,
+        ready_timeout: std::time::Duration::from_secs(180),
+        ..testnet::Options::default()
+    };
+    let net = testnet::TestNetwork::start(ws, opts)
+        .await
+        .expect("network");
+    net.create_channel("mychannel").await.expect("channel");
+    net.seed_images(&net.builder_images()).await.expect("seed");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/chaincode")
+        .join(lang);
+    let vendored = chaincode::vendor::vendored_copy(&fixture).expect("vendor");
+    let dir = vendored.as_ref().map_or(fixture.clone(), |t| {
+        chaincode::vendor::copy_dir(t, &fixture)
+    });
+    let pkg = chaincode::package::package_dir(
+        &dir,
+        &chaincode::package::PackageOptions {
+            label: Some(format!("bench_{lang}")),
+            lang: None,
+        },
+    )
+    .expect("package");
+    let spec = DeploySpec {
+        name: "basic".into(),
+        channel: "mychannel".into(),
+        package: pkg.bytes,
+        package_id: pkg.id,
+        init_required: false,
+    };
+    let (ws, topo, crypto, eps) = (
+        net.workspace(),
+        net.topology(),
+        net.crypto(),
+        net.endpoints(),
+    );
+    let start = Instant::now();
+    let mut marks: Vec<(String, f64)> = Vec::new();
+    let images: Option<&dyn lifecycle::PeerImages> = if share { Some(&net) } else { None };
+    let mut first_approve = None;
+    lifecycle::deploy(ws, topo, crypto, &eps, &spec, images, &mut |e| {
+        let t = start.elapsed().as_secs_f64();
+        if matches!(e, LifecycleEvent::Approving { .. }) && first_approve.is_none() {
+            first_approve = Some(t);
+        }
+        marks.push((format!("{e:?}"), t));
+    })
+    .await
+    .unwrap_or_else(|e| panic!("deploy: {e}"));
+    let deployed = start.elapsed().as_secs_f64();
+    let args: Vec<String> = ["b1", "red", "3", "Ann", "100"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let caller = Caller {
+        org: "Org1".into(),
+        user: "User1".into(),
+    };
+    lifecycle::invoke(
+        ws,
+        topo,
+        crypto,
+        &eps,
+        &caller,
+        "mychannel",
+        "basic",
+        "CreateAsset",
+        &args,
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("invoke: {e}"));
+    let invoked = start.elapsed().as_secs_f64();
+    for (e, t) in &marks {
+        println!("{t:8.2}s  {e}");
+    }
+    let install = first_approve.unwrap_or(deployed);
+    println!(
+        "peers={peers} lang={lang} mode={} install={install:.2}s approve+commit={:.2}s first-invoke={:.2}s approve+commit+invoke={:.2}s",
+        if share { "share" } else { "build" },
+        deployed - install,
+        invoked - deployed,
+        invoked - install
+    );
+}

@@ -1,0 +1,462 @@
+//! The `fabdev` binary against bad and hostile input, and against itself
+//! (issue 12): bounded inputs, exit codes, one writer per workspace, private
+//! state folders, crypto folders read without following links.
+
+use std::io::BufRead as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_fabdev")
+}
+
+fn fabdev(ws: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("-w").arg(ws);
+    c
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Waits for a child with a deadline; kills it past the deadline.
+fn wait_with_deadline(mut child: Child, deadline: Duration) -> Result<Output, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let id = child.id();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    std::thread::spawn(move || {
+        let read = |r: Option<Box<dyn std::io::Read + Send>>| {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        };
+        let out = read(stdout.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+        let err = read(stderr.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+        let status = child.wait();
+        let _ = tx.send(status.map(|status| Output {
+            status,
+            stdout: out,
+            stderr: err,
+        }));
+    });
+    match rx.recv_timeout(deadline) {
+        Ok(Ok(o)) => Ok(o),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            Err(format!("still running after {deadline:?}"))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. Bounded inputs and exit codes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_spec_too_big_for_the_port_range_exits_2_before_any_crypto() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        repo().join("fixtures/specs/broken/too-many-nodes.yaml"),
+        ws.path().join("fabdev.yaml"),
+    )
+    .expect("copy");
+    let out = fabdev(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(ws.path().join("out"))
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("NodePort range 30000-32767"), "{err}");
+    assert!(err.contains("use fewer orgs or peers"), "{err}");
+    assert_eq!(
+        names_in(ws.path()),
+        ["fabdev.yaml"],
+        "nothing may be written"
+    );
+}
+
+#[test]
+fn a_device_as_spec_is_read_with_a_limit_and_exits_2() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let child = fabdev(ws.path())
+        .args(["--spec", "/dev/zero", "render"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let out = wait_with_deadline(child, Duration::from_secs(30)).expect("it ends");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/zero is larger than 1048576 bytes"),
+        "{err}"
+    );
+    assert!(names_in(ws.path()).is_empty(), "nothing may be written");
+}
+
+#[test]
+fn a_chaincode_path_outside_the_workspace_exits_2() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nchaincodes:\n  - { name: basic, path: ../../../../../../../../etc, lang: go }\n",
+    )
+    .expect("spec");
+    let out = fabdev(ws.path()).arg("render").output().expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("chaincode folder /etc is outside the workspace"),
+        "{err}"
+    );
+    assert!(err.contains("fabdev chaincode package PATH"), "{err}");
+    assert_eq!(names_in(ws.path()), ["fabdev.yaml"]);
+}
+
+#[test]
+fn packaging_a_huge_sparse_file_exits_2_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cc = dir.path().join("cc");
+    std::fs::create_dir(&cc).expect("mkdir");
+    std::fs::write(cc.join("go.mod"), "module example.com/cc\n\ngo 1.22\n").expect("go.mod");
+    std::fs::write(cc.join("main.go"), "package main\n").expect("main.go");
+    let f = std::fs::File::create(cc.join("disk.img")).expect("create");
+    f.set_len(2 * 1024 * 1024 * 1024).expect("sparse 2 GiB");
+    let pkg = dir.path().join("cc.tar.gz");
+    let out = Command::new(bin())
+        .args(["chaincode", "package"])
+        .arg(&cc)
+        .arg("-o")
+        .arg(&pkg)
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("disk.img"), "{err}");
+    assert!(err.contains("100 MiB"), "{err}");
+    assert!(!pkg.exists());
+}
+
+#[test]
+fn packaging_warns_about_files_that_look_like_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cc = dir.path().join("cc");
+    std::fs::create_dir(&cc).expect("mkdir");
+    std::fs::write(cc.join("go.mod"), "module example.com/cc\n\ngo 1.22\n").expect("go.mod");
+    std::fs::write(cc.join("main.go"), "package main\n").expect("main.go");
+    std::fs::write(cc.join(".env"), "TOKEN=x\n").expect(".env");
+    let out = Command::new(bin())
+        .args(["chaincode", "package"])
+        .arg(&cc)
+        .arg("-o")
+        .arg(dir.path().join("cc.tar.gz"))
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning:") && err.contains(".env"), "{err}");
+    assert!(err.contains(".fabdevignore"), "{err}");
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_not_exit_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("p.tar.gz");
+    // stdout closed (`>&-`): the package ID cannot be printed.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" chaincode package "$1" --label basic_1.0 -o "$2" >&-"#)
+        .arg(bin())
+        .arg(repo().join("fixtures/chaincode/go"))
+        .arg(&pkg)
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("<stdout>"), "{err}");
+
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" init --stdout >&-"#)
+        .arg(bin())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+
+    // A reader that has gone (a closed pipe): an error too, not a panic.
+    let mut child = Command::new(bin())
+        .arg("-w")
+        .arg(dir.path())
+        .arg("render")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = wait_with_deadline(child, Duration::from_secs(120)).expect("it ends");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("<stdout>"), "{err}");
+}
+
+/// Results a reporter writes (doctor's checks, as text or JSON lines) obey
+/// the same rule: a closed stdout is an error naming it.
+#[test]
+fn a_closed_stdout_is_an_error_for_reported_results_too() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    for format in ["text", "json"] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec "$0" -w "$1" doctor -o "$2" >&-"#)
+            .arg(bin())
+            .arg(ws.path())
+            .arg(format)
+            .output()
+            .expect("run");
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+        assert!(err.contains("<stdout>"), "{format}: {err}");
+    }
+    assert!(names_in(ws.path()).is_empty(), "doctor writes nothing");
+}
+
+// ---------------------------------------------------------------------------
+// 2. One writer per workspace
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_second_command_waits_for_the_one_holding_the_workspace() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    // Another fabdev (this test) holds the workspace's lock.
+    let state = ws.path().join(".fabdev");
+    std::fs::create_dir(&state).expect("mkdir");
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state.join("lock"))
+        .expect("lock file");
+    held.lock().expect("lock");
+    std::fs::write(state.join("lock"), "fabdev up, pid 4242\n").expect("note");
+
+    let mut child = fabdev(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(ws.path().join("out"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a line saying what it waits for");
+    assert!(
+        first.contains("waiting for another fabdev command (fabdev up, pid 4242)"),
+        "{first}"
+    );
+    // While it waits, it has written nothing.
+    assert!(!state.join("crypto").exists());
+    assert!(!ws.path().join("out").exists());
+
+    held.unlock().expect("unlock");
+    drop(held);
+    let (txs, rxs) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = txs.send(child.wait());
+    });
+    let status = rxs
+        .recv_timeout(Duration::from_secs(120))
+        .expect("it finishes once the lock is free")
+        .expect("wait");
+    assert!(status.success());
+    assert!(ws.path().join("out/kind-config.yaml").is_file());
+}
+
+#[test]
+fn two_renders_at_once_in_one_workspace_both_succeed() {
+    for round in 0..3 {
+        let ws = tempfile::tempdir().expect("tempdir");
+        let spawn = |name: &str| {
+            fabdev(ws.path())
+                .arg("-q")
+                .arg("render")
+                .arg("--out")
+                .arg(ws.path().join(name))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        };
+        let (a, b) = (spawn("a"), spawn("b"));
+        for child in [a, b] {
+            let out = wait_with_deadline(child, Duration::from_secs(120)).expect("ends");
+            assert!(out.status.success(), "round {round}: {}", stderr_of(&out));
+        }
+        // Same crypto for both: the same Secrets.
+        let secret = "manifests/01-secret-peer0-org1-crypto.yaml";
+        assert_eq!(
+            std::fs::read(ws.path().join("a").join(secret)).expect("a"),
+            std::fs::read(ws.path().join("b").join(secret)).expect("b"),
+        );
+    }
+}
+
+#[test]
+fn state_folders_are_private_whatever_the_umask() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"umask 000 && exec "$0" -q -w "$1" render --out "$1/out""#)
+        .arg(bin())
+        .arg(ws.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    for dir in [".fabdev", ".fabdev/crypto"] {
+        let mode = std::fs::metadata(ws.path().join(dir))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o700, "{dir} is {mode:o}");
+    }
+}
+
+#[test]
+fn a_symlink_in_a_node_crypto_folder_never_reaches_a_secret() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let first = fabdev(ws.path())
+        .arg("-q")
+        .arg("render")
+        .arg("--out")
+        .arg(ws.path().join("out1"))
+        .output()
+        .expect("run");
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let node = ws
+        .path()
+        .join(".fabdev/crypto/peerOrganizations/Org1/nodes/peer0-org1");
+    let node = if node.is_dir() {
+        node
+    } else {
+        // Find the node folder wherever the layout puts it.
+        find_dir(&ws.path().join(".fabdev/crypto"), "peer0-org1").expect("peer0-org1 folder")
+    };
+    std::os::unix::fs::symlink("/etc/passwd", node.join("msp/passwd")).expect("symlink");
+    let out = fabdev(ws.path())
+        .arg("render")
+        .arg("--out")
+        .arg(ws.path().join("out2"))
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert!(!out.status.success(), "a link was followed:\n{err}");
+    assert!(
+        err.contains("msp/passwd") && err.contains("symbolic link"),
+        "{err}"
+    );
+    assert!(!ws.path().join("out2").exists());
+}
+
+fn find_dir(root: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(root).ok()?.flatten() {
+        let p = e.path();
+        if e.file_type().ok()?.is_dir() {
+            if e.file_name() == name {
+                return Some(p);
+            }
+            if let Some(found) = find_dir(&p, name) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// Ctrl-C while `render --out` writes its temporary folder beside `--out`
+/// (the Secrets in it hold private keys): the folder goes, exit 130.
+#[test]
+fn an_interrupted_render_out_leaves_no_temporary_folder_with_keys() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    // Many nodes, so writing the objects (each file synced) takes a while.
+    let mut spec = String::from("apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n");
+    for i in 1..=12 {
+        spec.push_str(&format!("  - {{ name: Org{i}, peers: 9 }}\n"));
+    }
+    spec.push_str("channels: [{ name: mychannel, orgs: [Org1] }]\n");
+    std::fs::write(ws.path().join("fabdev.yaml"), spec).expect("spec");
+    let parent = ws.path().join("rendered");
+    std::fs::create_dir(&parent).expect("mkdir");
+    let tmp_in = |dir: &Path| {
+        names_in(dir)
+            .into_iter()
+            .filter(|n| n.starts_with(".fabdev-render-"))
+            .collect::<Vec<_>>()
+    };
+    let child = fabdev(ws.path())
+        .arg("-q")
+        .arg("render")
+        .arg("--out")
+        .arg(parent.join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait (with a deadline) for the temporary folder to appear.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while tmp_in(&parent).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary folder appeared"
+        );
+        // Polling a condition (with the deadline above), not a fixed wait.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = wait_with_deadline(child, Duration::from_secs(60)).expect("it ends");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(tmp_in(&parent).is_empty(), "left: {:?}", tmp_in(&parent));
+    assert!(!parent.join("out").exists());
+}
