@@ -405,6 +405,8 @@ fn chaincode_commands_answer_bad_input_with_exit_2_in_the_step_that_found_it() {
 #[test]
 fn chaincode_deploy_packages_then_fails_at_install_when_no_peer_answers() {
     let ws = chaincode_workspace("");
+    // A file that looks like a secret: packaged, with a warning.
+    std::fs::write(ws.path().join("chaincode/node/.env"), "TOKEN=x\n").expect(".env");
     let (out, events) = chaincode_json(ws.path(), &["chaincode", "deploy"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let steps: Vec<&str> = events
@@ -423,6 +425,12 @@ fn chaincode_deploy_packages_then_fails_at_install_when_no_peer_answers() {
     assert_eq!(packaged["chaincode"], "basic");
     assert_eq!(packaged["lang"], "node");
     assert_eq!(packaged["vendored"], false);
+    assert!(
+        packaged["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains(".env")),
+        "{packaged}"
+    );
     assert!(
         packaged["package_id"]
             .as_str()

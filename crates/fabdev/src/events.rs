@@ -88,6 +88,10 @@ pub enum Event {
         package_id: String,
         bytes: usize,
         vendored: bool,
+        /// Files that look like secrets and go into the package (see
+        /// `chaincode::package::PackageWarning`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
     /// A lifecycle action on a peer (install) or an org (approve) or the
     /// channel (commit): under way, done now, or found done already.
@@ -642,8 +646,13 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                     ));
                 }
             }
+            Event::Packaged { warnings, .. } => {
+                for w in warnings {
+                    self.line(&format!("   warning: {w}"));
+                }
+            }
             // The step's detail says the same in words.
-            Event::Packaged { .. } | Event::Cluster { .. }
+            Event::Cluster { .. }
             | Event::Images { .. }
             | Event::Applied { .. }
             | Event::PodsReady { .. } => {}

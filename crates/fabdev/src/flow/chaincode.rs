@@ -364,6 +364,7 @@ async fn package_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn S
         package_id: pkg.id.clone(),
         bytes: pkg.bytes.len(),
         vendored,
+        warnings: pkg.warnings.iter().map(|w| w.to_string()).collect(),
     });
     let detail = format!(
         "{} ({}{}, {} bytes)",
