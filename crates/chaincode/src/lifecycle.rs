@@ -591,10 +591,34 @@ pub async fn invoke(
     let peer = caller_peer(ws, topo, caller)?;
     let c = connect(peer, endpoints, crypto, &caller.user).await?;
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    Ok(
-        c.submit(channel, name, function, &args, transient, CALL_TIMEOUT)
-            .await?,
-    )
+    // Right after a deploy the Gateway's discovery may not know yet that
+    // the other orgs' peers run the chaincode (gossip spreads it within
+    // seconds): nothing was submitted then, so ask again until it does.
+    let deadline = std::time::Instant::now() + DISCOVERY_TIMEOUT;
+    loop {
+        match c
+            .submit(channel, name, function, &args, transient, CALL_TIMEOUT)
+            .await
+        {
+            Err(e) if endorsers_not_known_yet(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            r => return Ok(r?),
+        }
+    }
+}
+
+/// How long `invoke` waits for the Gateway's discovery to know peers that
+/// satisfy the endorsement policy.
+pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Gateway's answer when its discovery knows no set of peers that
+/// satisfies the chaincode's endorsement policy (yet): the proposal was not
+/// endorsed, so nothing reached the orderer.
+pub fn endorsers_not_known_yet(e: &ChannelError) -> bool {
+    matches!(e, ChannelError::PeerRejected { message, .. }
+        if message.contains("no combination of peers can be derived")
+            || message.contains("no peer combination can satisfy"))
 }
 
 /// Evaluate a transaction function (a query) as `caller`.
@@ -674,6 +698,24 @@ mod tests {
                 hex::encode(Sha256::digest(b"dev-Peer0-A b-1"))
             )
         });
+    }
+
+    #[test]
+    fn only_an_unsatisfied_endorsement_plan_is_asked_again() {
+        let rejected = |message: &str| ChannelError::PeerRejected {
+            node: "peer0-org1".into(),
+            address: "127.0.0.1:1".into(),
+            action: "basic F on mychannel".into(),
+            status: 500,
+            message: message.into(),
+        };
+        // Seen from a Fabric 3.1.5 Gateway right after a commit.
+        assert!(endorsers_not_known_yet(&rejected(
+            "no combination of peers can be derived which satisfy the endorsement policy: no peer combination can satisfy the endorsement policy"
+        )));
+        assert!(!endorsers_not_known_yet(&rejected(
+            "chaincode response 500, asset nope does not exist"
+        )));
     }
 
     #[test]
