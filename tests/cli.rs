@@ -276,15 +276,184 @@ fn package_with_a_bad_label_exits_2() {
 
 #[test]
 fn commands_of_later_issues_say_they_are_not_implemented() {
-    for args in [vec!["chaincode", "deploy"], vec!["chaincode", "list"]] {
-        let out = fabdev().args(&args).output().expect("run");
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(
-            stderr_of(&out).contains("not implemented yet"),
-            "{args:?}: {}",
-            stderr_of(&out)
-        );
+    let out = fabdev()
+        .args(["chaincode", "logs", "basic"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("not implemented yet"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+/// A workspace whose fabdev.yaml lists a copy of the Node fixture as
+/// `basic` (with `extra` in its entry), on host ports nothing listens on.
+fn chaincode_workspace(extra: &str) -> tempfile::TempDir {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let to = ws.path().join("chaincode/node");
+    for (rel, bytes) in tree(&repo().join("fixtures/chaincode/node")) {
+        let file = to.join(rel);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(file, bytes).expect("copy");
     }
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nhostPortBase: 32600\n\
+             chaincodes:\n  - {{ name: basic, path: chaincode/node{extra} }}\n"
+        ),
+    )
+    .expect("spec");
+    ws
+}
+
+/// `fabdev -w WS ARGS... -o json`: the output and its JSON events.
+fn chaincode_json(ws: &Path, args: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws)
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .expect("run");
+    let events = String::from_utf8(out.stdout.clone())
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    (out, events)
+}
+
+fn failed_step(events: &[serde_json::Value]) -> &str {
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "step_failed", "{events:#?}");
+    last["step"].as_str().expect("step")
+}
+
+#[test]
+fn chaincode_commands_answer_bad_input_with_exit_2_in_the_step_that_found_it() {
+    let ws = chaincode_workspace("");
+    // A chaincode fabdev.yaml does not list.
+    let (out, events) = chaincode_json(ws.path(), &["chaincode", "deploy", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert_eq!(failed_step(&events), "chaincodes");
+    assert!(
+        stderr_of(&out)
+            .contains("chaincode `nosuch` is not in fabdev.yaml (its chaincodes: basic)"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A channel the workspace does not have.
+    let (out, events) = chaincode_json(ws.path(), &["chaincode", "install", "--channel", "other"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert_eq!(failed_step(&events), "chaincodes");
+    // An org that is not there: named, with the known ones.
+    let (out, events) = chaincode_json(
+        ws.path(),
+        &[
+            "chaincode",
+            "query",
+            "basic",
+            "ReadAsset",
+            "a1",
+            "--org",
+            "Org9",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert_eq!(failed_step(&events), "query basic ReadAsset");
+    assert!(
+        stderr_of(&out).contains("org `Org9` is not in the workspace (its orgs: Org1, Org2)"),
+        "{}",
+        stderr_of(&out)
+    );
+    // Transient data that is not KEY=VALUE: clap's usage error.
+    let out = fabdev()
+        .arg("-w")
+        .arg(ws.path())
+        .args([
+            "chaincode",
+            "invoke",
+            "basic",
+            "F",
+            "--transient",
+            "novalue",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("is not KEY=VALUE"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    // initRequired: refused before anything is installed.
+    let ws = chaincode_workspace(", initRequired: true");
+    let (out, events) = chaincode_json(ws.path(), &["chaincode", "deploy"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert_eq!(failed_step(&events), "package basic");
+    assert!(
+        stderr_of(&out).contains("initRequired"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn chaincode_deploy_packages_then_fails_at_install_when_no_peer_answers() {
+    let ws = chaincode_workspace("");
+    // A file that looks like a secret: packaged, with a warning.
+    std::fs::write(ws.path().join("chaincode/node/.env"), "TOKEN=x\n").expect(".env");
+    let (out, events) = chaincode_json(ws.path(), &["chaincode", "deploy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let steps: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "step_done")
+        .map(|e| e["step"].as_str().expect("step"))
+        .collect();
+    assert_eq!(
+        steps,
+        ["workspace", "node endpoints", "chaincodes", "package basic"]
+    );
+    let packaged = events
+        .iter()
+        .find(|e| e["event"] == "packaged")
+        .expect("packaged event");
+    assert_eq!(packaged["chaincode"], "basic");
+    assert_eq!(packaged["lang"], "node");
+    assert_eq!(packaged["vendored"], false);
+    assert!(
+        packaged["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains(".env")),
+        "{packaged}"
+    );
+    assert!(
+        packaged["package_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("basic_1.0:")),
+        "{packaged}"
+    );
+    assert_eq!(failed_step(&events), "install basic");
+    assert!(
+        stderr_of(&out).contains("peer0-org1"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    // `list` and `query` fail in their first step that dials a peer.
+    let (out, events) = chaincode_json(ws.path(), &["chaincode", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(failed_step(&events), "installed packages");
+    let (out, events) = chaincode_json(
+        ws.path(),
+        &["chaincode", "query", "basic", "ReadAsset", "a1"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(failed_step(&events), "query basic ReadAsset");
 }
 
 #[test]
@@ -298,6 +467,9 @@ fn a_missing_workspace_folder_exits_2() {
         &["down"],
         &["status"],
         &["channel", "create"],
+        &["chaincode", "deploy"],
+        &["chaincode", "list"],
+        &["chaincode", "query", "basic", "ReadAsset"],
     ] {
         let out = fabdev()
             .args(["-w", "/nonexistent/fabdev-ws"])

@@ -136,6 +136,17 @@ pub enum LifecycleError {
     },
 }
 
+impl LifecycleError {
+    /// Whether the user can fix it in the command line or fabdev.yaml (an
+    /// org or channel that is not in the workspace).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            LifecycleError::UnknownOrg { .. } | LifecycleError::UnknownChannel { .. }
+        )
+    }
+}
+
 /// The version fabdev gives a package: the first 12 hex digits of its
 /// hash, so that a changed package is a new version without anyone naming
 /// one.
@@ -232,36 +243,89 @@ pub async fn connect(
     PeerClient::connect(node, endpoint(endpoints, node)?, crypto, user, CALL_TIMEOUT).await
 }
 
-/// Deploy a chaincode on its channel: install, approve, commit, each only
-/// where missing.
-pub async fn deploy(
-    ws: &Workspace,
-    topo: &Topology,
-    crypto: &CryptoDir,
-    endpoints: &Endpoints,
+/// One admin connection to every peer of a channel's orgs, by org (in the
+/// channel's order): what the lifecycle steps act through.
+#[derive(Debug)]
+pub struct ChannelAdmins {
+    channel: String,
+    orgs: Vec<(String, Vec<PeerClient>)>,
+}
+
+impl ChannelAdmins {
+    /// Connect as each org's admin to every peer of `channel`'s orgs.
+    pub async fn connect(
+        ws: &Workspace,
+        topo: &Topology,
+        crypto: &CryptoDir,
+        endpoints: &Endpoints,
+        channel: &str,
+    ) -> Result<ChannelAdmins, LifecycleError> {
+        let orgs = channel_peers(ws, topo, channel)?;
+        let mut out = Vec::new();
+        for (org, peers) in &orgs {
+            let mut conns = Vec::new();
+            for p in peers {
+                conns.push(connect(p, endpoints, crypto, ADMIN).await?);
+            }
+            out.push((org.to_string(), conns));
+        }
+        Ok(ChannelAdmins {
+            channel: channel.to_string(),
+            orgs: out,
+        })
+    }
+
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// Every peer's connection, org by org.
+    pub fn peers(&self) -> impl Iterator<Item = &PeerClient> {
+        self.orgs.iter().flat_map(|(_, c)| c)
+    }
+
+    /// The first peer of the channel's first org: where queries go.
+    fn first(&self) -> Result<&PeerClient, LifecycleError> {
+        self.peers().next().ok_or_else(|| LifecycleError::NoPeer {
+            org: String::new(),
+            channel: self.channel.clone(),
+        })
+    }
+
+    /// Each org and its first peer.
+    fn org_peers(&self) -> impl Iterator<Item = (&str, &PeerClient)> {
+        self.orgs
+            .iter()
+            .filter_map(|(o, c)| c.first().map(|c| (o.as_str(), c)))
+    }
+}
+
+/// The definition a deploy reaches, and what the channel has committed now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub definition: Definition,
+    /// The sequence committed on the channel now, if any.
+    pub committed_sequence: Option<i64>,
+}
+
+impl Planned {
+    /// Whether the definition is committed already.
+    pub fn is_committed(&self) -> bool {
+        self.committed_sequence == Some(self.definition.sequence)
+    }
+}
+
+/// Install the package on every peer that lacks it (in parallel; with
+/// `images`, built once on the first such peer and handed to the others).
+/// Returns the peers that got it now.
+pub async fn install_all(
+    admins: &ChannelAdmins,
     spec: &DeploySpec,
     images: Option<&dyn PeerImages>,
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
-) -> Result<DeployReport, LifecycleError> {
-    let orgs = channel_peers(ws, topo, &spec.channel)?;
-    // One admin connection per peer.
-    let mut clients: Vec<(&str, Vec<PeerClient>)> = Vec::new();
-    for (org, peers) in &orgs {
-        let mut conns = Vec::new();
-        for p in peers {
-            conns.push(connect(p, endpoints, crypto, ADMIN).await?);
-        }
-        clients.push((org, conns));
-    }
-    let mut report = DeployReport {
-        package_id: spec.package_id.clone(),
-        ..DeployReport::default()
-    };
-
-    // Install where missing.
-    let all: Vec<&PeerClient> = clients.iter().flat_map(|(_, c)| c).collect();
+) -> Result<Vec<String>, LifecycleError> {
     let mut missing = Vec::new();
-    for c in &all {
+    for c in admins.peers() {
         let have = c
             .installed(CALL_TIMEOUT)
             .await?
@@ -272,7 +336,7 @@ pub async fn deploy(
                 peer: c.node().to_string(),
             });
         } else {
-            missing.push(*c);
+            missing.push(c);
         }
     }
     for c in &missing {
@@ -305,14 +369,19 @@ pub async fn deploy(
         }
         _ => futures_join_all(missing.iter().map(|c| install(c)).collect()).await,
     };
+    let mut installed = Vec::new();
     for r in done {
         let peer = r?;
-        report.installed.push(peer.clone());
+        installed.push(peer.clone());
         on_event(LifecycleEvent::Installed { peer });
     }
+    Ok(installed)
+}
 
-    // The definition to reach.
-    let first = &clients[0].1[0];
+/// The definition to reach (see [`target`]), from what the channel's first
+/// peer reports.
+pub async fn plan(admins: &ChannelAdmins, spec: &DeploySpec) -> Result<Planned, LifecycleError> {
+    let first = admins.first()?;
     let committed = first
         .committed(&spec.channel, &spec.name, CALL_TIMEOUT)
         .await?;
@@ -329,25 +398,34 @@ pub async fn deploy(
         }
         None => None,
     };
-    let def = target(spec, committed.as_ref(), approved_at_committed.as_ref());
-    report.version = def.version.clone();
-    report.sequence = def.sequence;
+    Ok(Planned {
+        definition: target(spec, committed.as_ref(), approved_at_committed.as_ref()),
+        committed_sequence: committed.map(|c| c.definition.sequence),
+    })
+}
 
-    // Approve for each org where needed.
-    for (org, conns) in &clients {
-        let c = &conns[0];
+/// Approve `def` for each org of the channel whose approval differs.
+/// Returns the orgs that approved now.
+pub async fn approve_all(
+    admins: &ChannelAdmins,
+    spec: &DeploySpec,
+    def: &Definition,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<Vec<String>, LifecycleError> {
+    let mut approved = Vec::new();
+    for (org, c) in admins.org_peers() {
         let current = c
             .approval(&spec.channel, &spec.name, def.sequence, CALL_TIMEOUT)
             .await?;
-        let org = (*org).to_string();
-        if approval_needed(current.as_ref(), &def, &spec.package_id) {
+        let org = org.to_string();
+        if approval_needed(current.as_ref(), def, &spec.package_id) {
             on_event(LifecycleEvent::Approving {
                 org: org.clone(),
                 sequence: def.sequence,
             });
-            c.approve(&spec.channel, &def, &spec.package_id, CALL_TIMEOUT)
+            c.approve(&spec.channel, def, &spec.package_id, CALL_TIMEOUT)
                 .await?;
-            report.approved.push(org.clone());
+            approved.push(org.clone());
             on_event(LifecycleEvent::Approved {
                 org,
                 sequence: def.sequence,
@@ -359,15 +437,27 @@ pub async fn deploy(
             });
         }
     }
+    Ok(approved)
+}
 
-    // Commit unless committed already.
-    if committed.as_ref().map(|c| c.definition.sequence) == Some(def.sequence) {
+/// Commit the planned definition unless it is committed already; an
+/// org that has not approved it is [`LifecycleError::NotApproved`].
+/// Returns whether it was committed now.
+pub async fn commit_definition(
+    admins: &ChannelAdmins,
+    spec: &DeploySpec,
+    planned: &Planned,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<bool, LifecycleError> {
+    let def = &planned.definition;
+    if planned.is_committed() {
         on_event(LifecycleEvent::AlreadyCommitted {
             sequence: def.sequence,
         });
-        return Ok(report);
+        return Ok(false);
     }
-    let readiness = first.readiness(&spec.channel, &def, CALL_TIMEOUT).await?;
+    let first = admins.first()?;
+    let readiness = first.readiness(&spec.channel, def, CALL_TIMEOUT).await?;
     let missing: Vec<&String> = readiness
         .iter()
         .filter(|(_, ok)| !**ok)
@@ -388,15 +478,41 @@ pub async fn deploy(
     on_event(LifecycleEvent::Committing {
         sequence: def.sequence,
     });
-    let others: Vec<&PeerClient> = clients.iter().skip(1).map(|(_, c)| &c[0]).collect();
+    let others: Vec<&PeerClient> = admins.org_peers().skip(1).map(|(_, c)| c).collect();
     first
-        .commit(&spec.channel, &def, &others, CALL_TIMEOUT)
+        .commit(&spec.channel, def, &others, CALL_TIMEOUT)
         .await?;
-    report.committed = true;
     on_event(LifecycleEvent::Committed {
         sequence: def.sequence,
     });
-    Ok(report)
+    Ok(true)
+}
+
+/// Deploy a chaincode on its channel: install, approve, commit, each only
+/// where missing ([`install_all`], [`plan`], [`approve_all`],
+/// [`commit_definition`]).
+pub async fn deploy(
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &CryptoDir,
+    endpoints: &Endpoints,
+    spec: &DeploySpec,
+    images: Option<&dyn PeerImages>,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<DeployReport, LifecycleError> {
+    let admins = ChannelAdmins::connect(ws, topo, crypto, endpoints, &spec.channel).await?;
+    let installed = install_all(&admins, spec, images, on_event).await?;
+    let planned = plan(&admins, spec).await?;
+    let approved = approve_all(&admins, spec, &planned.definition, on_event).await?;
+    let committed = commit_definition(&admins, spec, &planned, on_event).await?;
+    Ok(DeployReport {
+        package_id: spec.package_id.clone(),
+        version: planned.definition.version.clone(),
+        sequence: planned.definition.sequence,
+        installed,
+        approved,
+        committed,
+    })
 }
 
 /// Await every future (concurrently, on this task), results in order.
@@ -430,8 +546,9 @@ pub struct Caller {
     pub user: String,
 }
 
-/// The peer a caller talks to: its org's first peer.
-fn caller_peer<'a>(
+/// The peer a caller talks to: its org's first peer. An org that is not in
+/// the workspace is [`LifecycleError::UnknownOrg`], naming the known ones.
+pub fn caller_peer<'a>(
     ws: &'a Workspace,
     topo: &'a Topology,
     caller: &Caller,
@@ -474,10 +591,34 @@ pub async fn invoke(
     let peer = caller_peer(ws, topo, caller)?;
     let c = connect(peer, endpoints, crypto, &caller.user).await?;
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    Ok(
-        c.submit(channel, name, function, &args, transient, CALL_TIMEOUT)
-            .await?,
-    )
+    // Right after a deploy the Gateway's discovery may not know yet that
+    // the other orgs' peers run the chaincode (gossip spreads it within
+    // seconds): nothing was submitted then, so ask again until it does.
+    let deadline = std::time::Instant::now() + DISCOVERY_TIMEOUT;
+    loop {
+        match c
+            .submit(channel, name, function, &args, transient, CALL_TIMEOUT)
+            .await
+        {
+            Err(e) if endorsers_not_known_yet(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            r => return Ok(r?),
+        }
+    }
+}
+
+/// How long `invoke` waits for the Gateway's discovery to know peers that
+/// satisfy the endorsement policy.
+pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Gateway's answer when its discovery knows no set of peers that
+/// satisfies the chaincode's endorsement policy (yet): the proposal was not
+/// endorsed, so nothing reached the orderer.
+pub fn endorsers_not_known_yet(e: &ChannelError) -> bool {
+    matches!(e, ChannelError::PeerRejected { message, .. }
+        if message.contains("no combination of peers can be derived")
+            || message.contains("no peer combination can satisfy"))
 }
 
 /// Evaluate a transaction function (a query) as `caller`.
@@ -557,6 +698,24 @@ mod tests {
                 hex::encode(Sha256::digest(b"dev-Peer0-A b-1"))
             )
         });
+    }
+
+    #[test]
+    fn only_an_unsatisfied_endorsement_plan_is_asked_again() {
+        let rejected = |message: &str| ChannelError::PeerRejected {
+            node: "peer0-org1".into(),
+            address: "127.0.0.1:1".into(),
+            action: "basic F on mychannel".into(),
+            status: 500,
+            message: message.into(),
+        };
+        // Seen from a Fabric 3.1.5 Gateway right after a commit.
+        assert!(endorsers_not_known_yet(&rejected(
+            "no combination of peers can be derived which satisfy the endorsement policy: no peer combination can satisfy the endorsement policy"
+        )));
+        assert!(!endorsers_not_known_yet(&rejected(
+            "chaincode response 500, asset nope does not exist"
+        )));
     }
 
     #[test]

@@ -153,30 +153,29 @@ pub enum LangArg {
 pub enum ChaincodeCommand {
     /// Write a Fabric 2.x lifecycle package and print its package ID.
     Package(PackageArgs),
-    /// Package, install, approve and commit (not implemented yet).
-    Deploy { name: Option<String> },
-    /// Install on every peer (not implemented yet).
-    Install { name: Option<String> },
-    /// Approve for every org (not implemented yet).
-    Approve { name: Option<String> },
-    /// Commit the definition (not implemented yet).
-    Commit { name: Option<String> },
-    /// Approve + commit (+ init) (not implemented yet).
-    Instantiate { name: Option<String> },
-    /// Submit a transaction (not implemented yet).
-    Invoke {
-        name: String,
-        function: String,
-        args: Vec<String>,
+    /// Package, install on every peer, approve for every org, commit; only
+    /// what is missing (an unchanged chaincode is left as it is, a changed
+    /// one is upgraded at the next sequence).
+    Deploy(LifecycleArgs),
+    /// Package and install on every peer of the channel's orgs.
+    Install(LifecycleArgs),
+    /// Approve the definition for every org of the channel.
+    Approve(LifecycleArgs),
+    /// Commit the definition every org approved.
+    Commit(LifecycleArgs),
+    /// Approve and commit.
+    Instantiate(LifecycleArgs),
+    /// Submit a transaction (endorse, order, wait for the commit); prints
+    /// the result and the transaction ID.
+    Invoke(InvokeArgs),
+    /// Evaluate a transaction function on one peer; prints the result.
+    Query(QueryArgs),
+    /// Installed packages per peer, committed definitions per channel.
+    List {
+        /// Output: text lines or one JSON event a line.
+        #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+        output: Format,
     },
-    /// Evaluate a query (not implemented yet).
-    Query {
-        name: String,
-        function: String,
-        args: Vec<String>,
-    },
-    /// Installed and committed chaincode per peer (not implemented yet).
-    List,
     /// Chaincode container logs from a peer's Docker daemon (not implemented yet).
     Logs {
         name: String,
@@ -185,6 +184,76 @@ pub enum ChaincodeCommand {
         #[arg(long, short = 'f')]
         follow: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// The chaincode (default: every chaincode in fabdev.yaml).
+    pub name: Option<String>,
+    /// A chaincode folder (listed in fabdev.yaml or not; named NAME or after
+    /// the folder).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// The channel (default: the chaincode's in fabdev.yaml, else the
+    /// workspace's only channel).
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+    /// Package Go chaincode as it is, without a vendored copy (by default a
+    /// Go module without vendor/ is packaged as a copy vendored with `go mod
+    /// vendor`, so that the peer's build needs no network).
+    #[arg(long)]
+    pub no_vendor: bool,
+    /// Output: text lines or one JSON event a line.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The chaincode.
+    pub name: String,
+    /// The transaction function.
+    pub function: String,
+    /// Its arguments, as strings (after `--` when one starts with `-`).
+    #[arg(allow_negative_numbers = true)]
+    pub args: Vec<String>,
+    /// The caller's org (default: the workspace's first org).
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// The caller: a user of the org.
+    #[arg(long, default_value = "User1", value_name = "USER")]
+    pub user: String,
+    /// The channel (default: the chaincode's in fabdev.yaml, else the
+    /// workspace's only channel).
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+    /// Output: the result as text (pretty JSON when it is JSON), or one JSON
+    /// event a line.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    #[command(flatten)]
+    pub call: CallArgs,
+    /// Transient data, `key=value` (repeatable); the chaincode reads it
+    /// with GetTransient, and it is not written to the ledger.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_transient)]
+    pub transient: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub call: CallArgs,
+}
+
+fn parse_transient(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
 }
 
 #[derive(Debug, Args)]

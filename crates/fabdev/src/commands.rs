@@ -8,12 +8,14 @@ use network::render;
 use network::spec::{self, Lang};
 
 use crate::cli::{
-    ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs, LangArg,
-    PackageArgs, RenderArgs, StatusArgs,
+    CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs,
+    LangArg, LifecycleArgs, PackageArgs, RenderArgs, StatusArgs,
 };
 use crate::error::CliError;
 use crate::output::{StdoutErrors, results_stdout, stdout_write};
+use chaincode::lifecycle::Caller;
 use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
+use fabdev::flow::chaincode::{Call, Command as LifecycleCommand, Selection};
 use fabdev::flow::{self, Context, STATE_DIR};
 use fabdev::lock::WorkspaceLock;
 
@@ -76,14 +78,138 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 })
             })
         }
-        Command::Chaincode(_) => not_implemented(
-            "chaincode deploy/install/approve/commit/instantiate/invoke/query/list/logs",
-            5,
+        Command::Chaincode(ChaincodeCommand::Deploy(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Deploy,
+            a,
         ),
+        Command::Chaincode(ChaincodeCommand::Install(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Install,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Approve(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Approve,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Commit(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Commit,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Instantiate(a)) => lifecycle(
+            &ws_dir,
+            spec,
+            verbosity,
+            &notes,
+            LifecycleCommand::Instantiate,
+            a,
+        ),
+        Command::Chaincode(ChaincodeCommand::Invoke(a)) => {
+            let transient = a
+                .transient
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes()))
+                .collect();
+            call(&ws_dir, spec, verbosity, true, a.call, transient)
+        }
+        Command::Chaincode(ChaincodeCommand::Query(a)) => {
+            call(&ws_dir, spec, verbosity, false, a.call, Default::default())
+        }
+        Command::Chaincode(ChaincodeCommand::List { output }) => {
+            let opts = flow_options(&ws_dir, spec, None);
+            run_flow(output, verbosity, "chaincode list", |sink| {
+                Box::pin(async move { flow::chaincode::list(&opts, None, sink).await })
+            })
+        }
+        Command::Chaincode(ChaincodeCommand::Logs { .. }) => not_implemented("chaincode logs", 11),
     }
 }
 
-/// How long `render` and `down` wait for another command in the workspace
+/// A lifecycle command. It changes the network, so it takes the
+/// workspace's lock as `up` does (which deploys too); `invoke`, `query` and
+/// `list` do not.
+fn lifecycle(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    verbosity: Verbosity,
+    notes: &Notes,
+    command: LifecycleCommand,
+    a: LifecycleArgs,
+) -> Result<(), CliError> {
+    let opts = flow_options(ws_dir, spec, None);
+    let selection = Selection {
+        name: a.name,
+        path: a.path,
+        channel: a.channel,
+        no_vendor: a.no_vendor,
+    };
+    let name = match command {
+        LifecycleCommand::Deploy => "chaincode deploy",
+        LifecycleCommand::Install => "chaincode install",
+        LifecycleCommand::Approve => "chaincode approve",
+        LifecycleCommand::Commit => "chaincode commit",
+        LifecycleCommand::Instantiate => "chaincode instantiate",
+    };
+    let _lock = lock_if_good(ws_dir, spec, name, LOCK_WAIT, notes)?;
+    run_flow(a.output, verbosity, name, |sink| {
+        Box::pin(async move {
+            flow::chaincode::run_lifecycle(&opts, command, selection, None, sink)
+                .await
+                .map(drop)
+        })
+    })
+}
+
+fn call(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    verbosity: Verbosity,
+    submit: bool,
+    a: CallArgs,
+    transient: std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(), CliError> {
+    let opts = flow_options(ws_dir, spec, None);
+    // Empty: the flow takes the workspace's first org (Org1 by default).
+    let org = a.org.unwrap_or_default();
+    let call = Call {
+        submit,
+        chaincode: a.name,
+        function: a.function,
+        args: a.args,
+        caller: Caller { org, user: a.user },
+        transient,
+        channel: a.channel,
+    };
+    let name = if submit {
+        "chaincode invoke"
+    } else {
+        "chaincode query"
+    };
+    run_flow(a.output, verbosity, name, |sink| {
+        Box::pin(async move {
+            flow::chaincode::call(&opts, call, None, sink)
+                .await
+                .map(drop)
+        })
+    })
+}
+
+/// How long `render`, `down` and the chaincode lifecycle commands wait for
+/// another command in the workspace
 /// (`up` waits as long as its `--timeout`).
 const LOCK_WAIT: Duration = Duration::from_secs(600);
 

@@ -80,6 +80,69 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A chaincode folder packaged (a vendored copy, for Go, when `vendored`).
+    Packaged {
+        step: String,
+        chaincode: String,
+        lang: String,
+        package_id: String,
+        bytes: usize,
+        vendored: bool,
+        /// Files that look like secrets and go into the package (see
+        /// `chaincode::package::PackageWarning`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
+    },
+    /// A lifecycle action on a peer (install) or an org (approve) or the
+    /// channel (commit): under way, done now, or found done already.
+    Chaincode {
+        step: String,
+        chaincode: String,
+        action: ChaincodeAction,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        peer: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        org: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sequence: Option<i64>,
+    },
+    /// Where a deploy left a chaincode, and what it did to get there.
+    Deployed {
+        step: String,
+        chaincode: String,
+        channel: String,
+        outcome: DeployOutcome,
+        package_id: String,
+        version: String,
+        sequence: i64,
+        installed: Vec<String>,
+        approved: Vec<String>,
+        committed: bool,
+    },
+    /// What a transaction function returned (`invoke`: with the ID of the
+    /// committed transaction). `json` holds the result when it parses as JSON.
+    TxResult {
+        step: String,
+        chaincode: String,
+        function: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        transaction_id: Option<String>,
+        result: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        json: Option<serde_json::Value>,
+    },
+    /// The packages installed on a peer.
+    InstalledPackages {
+        step: String,
+        peer: String,
+        packages: Vec<InstalledPackage>,
+    },
+    /// The chaincode definitions committed on a channel.
+    CommittedChaincodes {
+        step: String,
+        channel: String,
+        chaincodes: Vec<CommittedChaincode>,
+    },
     /// A doctor check's result.
     Check(Check),
     /// What `status` found.
@@ -119,6 +182,64 @@ pub enum JoinState {
     Joined,
     AlreadyJoined,
     Failed,
+}
+
+/// A lifecycle action, as [`Event::Chaincode`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChaincodeAction {
+    Installing,
+    Installed,
+    AlreadyInstalled,
+    Approving,
+    Approved,
+    AlreadyApproved,
+    Committing,
+    Committed,
+    AlreadyCommitted,
+}
+
+/// What a deploy did to a chaincode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployOutcome {
+    /// Committed for the first time (sequence 1).
+    Deployed,
+    /// A changed package, committed at the next sequence.
+    Upgraded,
+    /// The definition was committed already; what was missing (an install,
+    /// an approval) was done.
+    Completed,
+    /// Nothing to do: installed, approved and committed as it is.
+    Unchanged,
+}
+
+impl std::fmt::Display for DeployOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeployOutcome::Deployed => "deployed",
+            DeployOutcome::Upgraded => "upgraded",
+            DeployOutcome::Completed => "completed",
+            DeployOutcome::Unchanged => "unchanged",
+        })
+    }
+}
+
+/// A package on a peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledPackage {
+    pub package_id: String,
+    pub label: String,
+}
+
+/// A committed definition and which orgs (MSP IDs) approved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommittedChaincode {
+    pub name: String,
+    pub version: String,
+    pub sequence: i64,
+    pub init_required: bool,
+    pub approvals: std::collections::BTreeMap<String, bool>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -322,6 +443,40 @@ impl<W: Write + Send> TextReporter<W> {
         }
     }
 
+    fn chaincode(
+        &mut self,
+        step: &str,
+        action: ChaincodeAction,
+        peer: Option<String>,
+        org: Option<String>,
+        sequence: Option<i64>,
+    ) {
+        let who = peer.or(org).unwrap_or_default();
+        let seq = sequence
+            .map(|s| format!(" sequence {s}"))
+            .unwrap_or_default();
+        let said = match action {
+            ChaincodeAction::Installing => {
+                return self.progress(step, format!("installing on {who} (the peer builds it)"));
+            }
+            ChaincodeAction::Approving => {
+                return self.progress(step, format!("approving{seq} for {who}"));
+            }
+            ChaincodeAction::Committing => {
+                return self.progress(step, format!("committing{seq}"));
+            }
+            ChaincodeAction::Installed => format!("{who} installed"),
+            ChaincodeAction::AlreadyInstalled => format!("{who} has it installed already"),
+            ChaincodeAction::Approved => format!("{who} approved{seq}"),
+            ChaincodeAction::AlreadyApproved => format!("{who} approved{seq} already"),
+            ChaincodeAction::Committed => format!("committed{seq}"),
+            ChaincodeAction::AlreadyCommitted => format!("committed{seq} already"),
+        };
+        if !self.quiet() {
+            self.line(&format!("   {said}"));
+        }
+    }
+
     fn status(&mut self, st: &Status) {
         self.result_line(&format!(
             "workspace {}: kind cluster {}",
@@ -428,6 +583,72 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                 };
                 if !self.quiet() {
                     self.line(&format!("   {said}"));
+                }
+            }
+            Event::Chaincode {
+                step,
+                action,
+                peer,
+                org,
+                sequence,
+                ..
+            } => self.chaincode(&step, action, peer, org, sequence),
+            Event::Deployed {
+                chaincode,
+                channel,
+                outcome,
+                package_id,
+                version,
+                sequence,
+                ..
+            } => self.result_line(&match outcome {
+                DeployOutcome::Unchanged => format!(
+                    "{chaincode} on {channel}: unchanged (sequence {sequence}, version {version}, package {package_id})"
+                ),
+                _ => format!(
+                    "{chaincode} on {channel}: {outcome} at sequence {sequence} (version {version}, package {package_id})"
+                ),
+            }),
+            Event::TxResult { result, json, .. } => match json {
+                Some(v) => {
+                    let text = serde_json::to_string_pretty(&v).unwrap_or(result);
+                    self.result_line(&text)
+                }
+                None if result.is_empty() => {}
+                None => self.result_line(&result),
+            },
+            Event::InstalledPackages { peer, packages, .. } => {
+                if packages.is_empty() {
+                    self.result_line(&format!("{peer:<24} no package installed"));
+                }
+                for p in packages {
+                    self.result_line(&format!("{peer:<24} {}", p.package_id));
+                }
+            }
+            Event::CommittedChaincodes {
+                channel,
+                chaincodes,
+                ..
+            } => {
+                if chaincodes.is_empty() {
+                    self.result_line(&format!("{channel:<24} no chaincode committed"));
+                }
+                for c in chaincodes {
+                    let approvals = c
+                        .approvals
+                        .iter()
+                        .map(|(m, ok)| format!("{m} {}", if *ok { "✓" } else { "✗" }))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.result_line(&format!(
+                        "{channel:<24} {} version {} sequence {} approvals: {approvals}",
+                        c.name, c.version, c.sequence
+                    ));
+                }
+            }
+            Event::Packaged { warnings, .. } => {
+                for w in warnings {
+                    self.line(&format!("   warning: {w}"));
                 }
             }
             // The step's detail says the same in words.
@@ -650,6 +871,114 @@ mod tests {
             }
         ));
         assert!(matches!(events[2], Event::StepDone { .. }));
+    }
+
+    #[test]
+    fn chaincode_events_as_text_lines_results_and_json() {
+        let ev = |action, peer: Option<&str>, org: Option<&str>, sequence| Event::Chaincode {
+            step: "install basic".into(),
+            chaincode: "basic".into(),
+            action,
+            peer: peer.map(str::to_string),
+            org: org.map(str::to_string),
+            sequence,
+        };
+        let deployed = |outcome| Event::Deployed {
+            step: "commit basic".into(),
+            chaincode: "basic".into(),
+            channel: "mychannel".into(),
+            outcome,
+            package_id: "basic_1.0:ab".into(),
+            version: "ab".into(),
+            sequence: 2,
+            installed: vec![],
+            approved: vec!["Org1".into()],
+            committed: true,
+        };
+        let result = Event::TxResult {
+            step: "query basic ReadAsset".into(),
+            chaincode: "basic".into(),
+            function: "ReadAsset".into(),
+            transaction_id: None,
+            result: r#"{"b":1}"#.into(),
+            json: Some(serde_json::json!({"b": 1})),
+        };
+        let mut progress = Vec::new();
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        {
+            let mut r = TextReporter::new(&mut progress, false, Verbosity::Normal)
+                .with_results(SharedBuf(std::sync::Arc::clone(&shared)));
+            r.emit(ev(
+                ChaincodeAction::Installing,
+                Some("peer0-org1"),
+                None,
+                None,
+            ));
+            r.emit(ev(
+                ChaincodeAction::Installed,
+                Some("peer0-org1"),
+                None,
+                None,
+            ));
+            r.emit(ev(
+                ChaincodeAction::AlreadyApproved,
+                None,
+                Some("Org2"),
+                Some(2),
+            ));
+            r.emit(deployed(DeployOutcome::Upgraded));
+            r.emit(result.clone());
+        }
+        let results = shared.lock().unwrap().clone();
+        assert_eq!(
+            String::from_utf8(progress).unwrap(),
+            "   peer0-org1 installed\n   Org2 approved sequence 2 already\n"
+        );
+        assert_eq!(
+            String::from_utf8(results).unwrap(),
+            "basic on mychannel: upgraded at sequence 2 (version ab, package basic_1.0:ab)\n{\n  \"b\": 1\n}\n"
+        );
+        let mut buf = Vec::new();
+        {
+            let mut r = JsonReporter::new(&mut buf);
+            r.emit(ev(
+                ChaincodeAction::AlreadyApproved,
+                None,
+                Some("Org2"),
+                Some(2),
+            ));
+            r.emit(deployed(DeployOutcome::Unchanged));
+            r.emit(result);
+        }
+        let lines: Vec<serde_json::Value> = String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"event": "chaincode", "step": "install basic", "chaincode": "basic", "action": "already_approved", "org": "Org2", "sequence": 2})
+        );
+        assert_eq!(lines[1]["event"], "deployed");
+        assert_eq!(lines[1]["outcome"], "unchanged");
+        assert_eq!(lines[1]["approved"], serde_json::json!(["Org1"]));
+        assert_eq!(
+            lines[2],
+            serde_json::json!({"event": "tx_result", "step": "query basic ReadAsset", "chaincode": "basic", "function": "ReadAsset", "result": "{\"b\":1}", "json": {"b": 1}})
+        );
+    }
+
+    /// A results writer the test reads back.
+    struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
     #[test]

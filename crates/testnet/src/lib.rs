@@ -149,6 +149,11 @@ pub struct Options {
     /// Where the network's folder goes (default `/var/tmp`; not `/tmp`,
     /// which each process gets a private one of).
     pub work_dir: PathBuf,
+    /// The crypto folder to use (made where missing, reused where present,
+    /// as `fabdev up` treats `.fabdev/crypto`), so that a workspace run by
+    /// the `fabdev` binary and this network share it. Default: a folder
+    /// inside the network's, which goes with it.
+    pub crypto_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -158,6 +163,7 @@ impl Default for Options {
             ready_timeout: Duration::from_secs(60),
             fabric: None,
             work_dir: PathBuf::from("/var/tmp"),
+            crypto_dir: None,
         }
     }
 }
@@ -217,7 +223,11 @@ impl TestNetwork {
                 source,
             })?;
         let topo = Topology::of(&ws);
-        let crypto = CryptoDir::new(dir.path().join("crypto"));
+        let crypto = CryptoDir::new(
+            opts.crypto_dir
+                .clone()
+                .unwrap_or_else(|| dir.path().join("crypto")),
+        );
         pki::ensure(&ws, &topo, &crypto)?;
         let mut files = NodeFiles::new();
         for node in &topo.nodes {
@@ -309,7 +319,8 @@ impl TestNetwork {
         &self.fabric
     }
 
-    /// The workspace's crypto (what `.fabdev/crypto` holds for `fabdev up`).
+    /// The workspace's crypto (what `.fabdev/crypto` holds for `fabdev up`;
+    /// that very folder with [`Options::crypto_dir`]).
     pub fn crypto(&self) -> &CryptoDir {
         &self.crypto
     }

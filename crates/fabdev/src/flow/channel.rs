@@ -7,7 +7,7 @@ use cluster::k8s;
 use cluster::kind::Runner;
 use network::channel::{self, ChannelEvent, Endpoints};
 
-use super::endpoints::{endpoints_detail, endpoints_for};
+use super::endpoints::resolve;
 use super::steps::{Step, StepResult, made, run_flow};
 use super::{Context, FlowError, Options};
 use crate::events::{Event, JoinState, Sink};
@@ -66,22 +66,9 @@ pub async fn create_channels(
 /// The cluster's endpoints (port mappings, or port-forwards when they do
 /// not answer), or the ones given, or the host ports without a cluster.
 async fn node_endpoints(run: &mut ChannelRun, _: &mut dyn Sink) -> StepResult {
-    let kubeconfig = run.ctx.kubeconfig();
-    let (endpoints, detail) = match run.given.take() {
-        Some(e) => (e, "given".to_string()),
-        None if kubeconfig.is_file() => {
-            let client = k8s::client(&kubeconfig).await?;
-            let (e, forwards) = endpoints_for(&client, &run.ctx).await?;
-            let detail = endpoints_detail(&forwards);
-            run.forwards = forwards;
-            (e, detail)
-        }
-        None => (
-            Endpoints::host_ports(&run.ctx.topo),
-            "host ports (no kubeconfig)".to_string(),
-        ),
-    };
+    let (endpoints, forwards, detail) = resolve(&run.ctx, run.given.take()).await?;
     run.endpoints = Some(endpoints);
+    run.forwards = forwards;
     Ok(Some(detail))
 }
 

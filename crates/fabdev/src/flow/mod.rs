@@ -1,5 +1,6 @@
-//! The flows behind `fabdev up`, `down`, `status` and `channel create`, as a
-//! library, for the CLI, CI (JSON lines) and other projects' test harnesses.
+//! The flows behind `fabdev up`, `down`, `status`, `channel create` and the
+//! `chaincode` commands, as a library, for the CLI, CI (JSON lines) and
+//! other projects' test harnesses.
 //!
 //! Every flow has the same shape, the one kind gives its `create` actions: a
 //! list of named [`Step`]s run in order over one shared state (the loaded
@@ -17,6 +18,9 @@
 //! | [`down()`] | [`down::steps`] |
 //! | [`status()`] | [`status::steps`] |
 //! | [`create_channels`] | [`channel::steps`] |
+//! | [`chaincode::run_lifecycle`] (`deploy`, `install`, `approve`, `commit`, `instantiate`) | [`chaincode::steps`] |
+//! | [`chaincode::call`] (`invoke`, `query`) | [`chaincode::call_steps`] |
+//! | [`chaincode::list`] | [`chaincode::list_steps`] |
 //!
 //! Every step is idempotent, so `up` on a healthy network changes nothing,
 //! and `up` after an interrupted run completes what is missing.
@@ -25,6 +29,7 @@
 //! [`Options`]: a process by default, a fake in tests
 //! ([`Options::with_runner`]).
 
+pub mod chaincode;
 pub mod channel;
 mod context;
 pub mod down;
@@ -117,6 +122,15 @@ pub enum FlowError {
     Channel(#[from] network::channel::ChannelError),
     #[error("{0}")]
     Profile(#[from] network::profile::ProfileError),
+    #[error("{0}")]
+    Lifecycle(#[from] ::chaincode::lifecycle::LifecycleError),
+    #[error("{0}")]
+    Package(#[from] ::chaincode::package::PackageError),
+    #[error("{0}")]
+    Vendor(#[from] ::chaincode::vendor::VendorError),
+    /// A chaincode, channel or option the workspace does not have.
+    #[error("{message}\n  hint: {hint}")]
+    Input { message: String, hint: String },
     #[error("cluster {name} does not exist\n  hint: run `fabdev up` first")]
     NoCluster { name: String },
     #[error("cannot {action} {}: {source}", path.display())]
@@ -138,12 +152,15 @@ impl FlowError {
     /// that someone else created while render ran (still the path the user
     /// gave).
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
+        match self {
             FlowError::NoWorkspace { .. }
-                | FlowError::Spec(_)
-                | FlowError::Render(network::render::RenderError::OutExists { .. })
-        )
+            | FlowError::Spec(_)
+            | FlowError::Render(network::render::RenderError::OutExists { .. })
+            | FlowError::Package(_)
+            | FlowError::Input { .. } => true,
+            FlowError::Lifecycle(e) => e.is_bad_input(),
+            _ => false,
+        }
     }
 }
 

@@ -163,6 +163,222 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
     for list in [up, down, down_keep, status, channel] {
         each_step_fails_as_itself(&list);
     }
+
+    // With a chaincode: `up` ends with its deploy, and the chaincode
+    // commands.
+    let dir = workspace_with_chaincode("");
+    let ctx = Context::load(&options(dir.path())).unwrap();
+    let up = names(up::steps::<FakeKind>(&ctx));
+    assert_eq!(
+        up[18..],
+        [
+            "package basic",
+            "install basic",
+            "approve basic",
+            "commit basic"
+        ]
+    );
+    use super::chaincode::{Command as C, Selection};
+    let all = Selection::default();
+    let lists = [
+        (
+            C::Deploy,
+            &[
+                "package basic",
+                "install basic",
+                "approve basic",
+                "commit basic",
+            ][..],
+        ),
+        (C::Install, &["package basic", "install basic"]),
+        (C::Approve, &["package basic", "approve basic"]),
+        (C::Commit, &["package basic", "commit basic"]),
+        (
+            C::Instantiate,
+            &["package basic", "approve basic", "commit basic"],
+        ),
+    ];
+    let mut every = vec![up];
+    for (command, expected) in lists {
+        let list = names(super::chaincode::steps(&ctx, command, &all));
+        assert_eq!(list[..2], ["node endpoints", "chaincodes"]);
+        assert_eq!(list[2..], *expected, "{command:?}");
+        every.push(list);
+    }
+    let call = names(super::chaincode::call_steps(&a_call(true, "Org1")));
+    assert_eq!(call, ["node endpoints", "invoke basic ReadAsset"]);
+    let query = names(super::chaincode::call_steps(&a_call(false, "Org1")));
+    assert_eq!(query, ["node endpoints", "query basic ReadAsset"]);
+    let list = names(super::chaincode::list_steps(&ctx));
+    assert_eq!(
+        list,
+        [
+            "node endpoints",
+            "installed packages",
+            "committed on mychannel"
+        ]
+    );
+    every.extend([call, query, list]);
+    for list in every {
+        each_step_fails_as_itself(&list);
+    }
+}
+
+/// A workspace whose fabdev.yaml lists a copy of the Node fixture as
+/// `basic` (with `extra` added to its entry), on host ports nothing listens
+/// on.
+fn workspace_with_chaincode(extra: &str) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node");
+    copy(&fixture, &dir.path().join("chaincode/node"));
+    std::fs::write(
+        dir.path().join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nhostPortBase: 32700\n\
+             chaincodes:\n  - {{ name: basic, path: chaincode/node{extra} }}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn a_call(submit: bool, org: &str) -> super::chaincode::Call {
+    super::chaincode::Call {
+        submit,
+        chaincode: "basic".into(),
+        function: "ReadAsset".into(),
+        args: vec!["asset1".into()],
+        caller: ::chaincode::lifecycle::Caller {
+            org: org.into(),
+            user: "User1".into(),
+        },
+        transient: Default::default(),
+        channel: None,
+    }
+}
+
+#[test]
+fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
+    use super::chaincode::{Command as C, Selection};
+    let dir = workspace_with_chaincode("");
+    let opts = options(dir.path());
+    let ctx = Context::load(&opts).unwrap();
+    ensure_crypto(&ctx).unwrap();
+    let lifecycle = |command, sel: Selection| {
+        let opts = opts.clone();
+        let mut events: Vec<Event> = Vec::new();
+        let r = rt().block_on(super::chaincode::run_lifecycle(
+            &opts,
+            command,
+            sel,
+            None,
+            &mut events,
+        ));
+        (r.unwrap_err(), failed_step(&events))
+    };
+
+    // A chaincode fabdev.yaml does not list: bad input, in `chaincodes`.
+    let (e, step) = lifecycle(
+        C::Deploy,
+        Selection {
+            name: Some("nosuch".into()),
+            ..Selection::default()
+        },
+    );
+    assert_eq!(step, "chaincodes");
+    assert!(e.is_bad_input(), "{e}");
+    assert!(e.to_string().contains("its chaincodes: basic"), "{e}");
+    // A channel the workspace does not have.
+    let (e, step) = lifecycle(
+        C::Install,
+        Selection {
+            channel: Some("other".into()),
+            ..Selection::default()
+        },
+    );
+    assert_eq!(step, "chaincodes");
+    assert!(
+        e.is_bad_input() && e.to_string().contains("mychannel"),
+        "{e}"
+    );
+    // A folder with neither go.mod nor package.json.
+    let (e, step) = lifecycle(
+        C::Deploy,
+        Selection {
+            path: Some(dir.path().join(".fabdev")),
+            ..Selection::default()
+        },
+    );
+    assert_eq!(step, "chaincodes");
+    assert!(e.is_bad_input(), "{e}");
+
+    // Packaged, then no peer answers: the install step's failure, naming the peer.
+    let (e, step) = lifecycle(C::Deploy, Selection::default());
+    assert_eq!(step, "install basic");
+    assert!(!e.is_bad_input());
+    assert!(e.to_string().contains("peer0-org1"), "{e}");
+    let (_, step) = lifecycle(C::Approve, Selection::default());
+    assert_eq!(step, "approve basic");
+
+    // An org that is not there: bad input in the call's step, before any dial.
+    let mut events: Vec<Event> = Vec::new();
+    let e = rt()
+        .block_on(super::chaincode::call(
+            &opts,
+            a_call(false, "Org9"),
+            None,
+            &mut events,
+        ))
+        .unwrap_err();
+    assert_eq!(failed_step(&events), "query basic ReadAsset");
+    assert!(e.is_bad_input(), "{e}");
+    assert!(e.to_string().contains("Org1, Org2"), "{e}");
+    let mut events: Vec<Event> = Vec::new();
+    let e = rt()
+        .block_on(super::chaincode::call(
+            &opts,
+            a_call(true, "Org1"),
+            None,
+            &mut events,
+        ))
+        .unwrap_err();
+    assert_eq!(failed_step(&events), "invoke basic ReadAsset");
+    assert!(!e.is_bad_input(), "{e}");
+
+    let mut events: Vec<Event> = Vec::new();
+    rt().block_on(super::chaincode::list(&opts, None, &mut events))
+        .unwrap_err();
+    assert_eq!(failed_step(&events), "installed packages");
+}
+
+#[test]
+fn init_required_is_refused_in_the_package_step() {
+    let dir = workspace_with_chaincode(", initRequired: true");
+    let opts = options(dir.path());
+    let mut events: Vec<Event> = Vec::new();
+    let e = rt()
+        .block_on(super::chaincode::run_lifecycle(
+            &opts,
+            super::chaincode::Command::Deploy,
+            super::chaincode::Selection::default(),
+            None,
+            &mut events,
+        ))
+        .unwrap_err();
+    assert_eq!(failed_step(&events), "package basic");
+    assert!(e.is_bad_input());
+    assert!(e.to_string().contains("initRequired"), "{e}");
 }
 
 /// Runs a flow into a fresh event list; returns the failed step.

@@ -19,6 +19,7 @@
 //! | `node endpoints` | [`node_endpoints`] |
 //! | `channel <name>` (each channel) | [`create_channel`] |
 //! | `connection profiles` | [`connection_profiles`] |
+//! | `package X`, `install X`, `approve X`, `commit X` (each chaincode of fabdev.yaml) | `chaincode::lifecycle_steps` (as `fabdev chaincode deploy`) |
 //!
 //! The host's Docker daemon and the Kubernetes client are made by the first
 //! step that needs them, so a failure to reach either is that step's failure.
@@ -33,6 +34,7 @@ use network::render::Rendered;
 use network::topology::ports;
 use serde::Serialize;
 
+use super::chaincode::{Command, HasLifecycle, Lifecycle, lifecycle_steps};
 use super::channel::join_every_node;
 use super::context::kind_driver;
 use super::endpoints::{endpoints_detail, endpoints_for};
@@ -54,6 +56,8 @@ pub struct UpReport {
     pub objects_changed: usize,
     pub channels: Vec<String>,
     pub profiles: Vec<PathBuf>,
+    /// Each chaincode and what the deploy did (`basic deployed at sequence 1`).
+    pub chaincodes: Vec<String>,
 }
 
 /// The state the steps of `up` share: the workspace, and what each step
@@ -69,7 +73,14 @@ pub struct UpRun<R: Runner = ProcessRunner> {
     endpoints: Option<Endpoints>,
     /// Port-forwards behind `endpoints`, open while the run lasts.
     forwards: Vec<k8s::Forward>,
+    lifecycle: Lifecycle,
     pub report: UpReport,
+}
+
+impl<R: Runner> HasLifecycle for UpRun<R> {
+    fn parts(&mut self) -> (&Context, Option<&Endpoints>, &mut Lifecycle) {
+        (&self.ctx, self.endpoints.as_ref(), &mut self.lifecycle)
+    }
 }
 
 impl<R: Runner> std::fmt::Debug for UpRun<R> {
@@ -120,6 +131,8 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     steps.push(Step::new("connection profiles", |r, _, s| {
         Box::pin(connection_profiles(r, s))
     }));
+    let chaincodes: Vec<String> = ctx.ws.chaincodes.iter().map(|c| c.name.clone()).collect();
+    steps.extend(lifecycle_steps(&chaincodes, Command::Deploy));
     steps
 }
 
@@ -130,6 +143,7 @@ pub async fn up<R: Runner + Clone>(
 ) -> Result<UpReport, FlowError> {
     let run = run_flow(opts, sink, steps, |ctx| UpRun {
         images: ctx.images(),
+        lifecycle: Lifecycle::of_workspace(&ctx),
         ctx,
         opts: opts.clone(),
         rendered: None,
@@ -141,7 +155,14 @@ pub async fn up<R: Runner + Clone>(
         report: UpReport::default(),
     })
     .await?;
-    Ok(run.report)
+    let mut report = run.report;
+    report.chaincodes = run
+        .lifecycle
+        .reports
+        .iter()
+        .map(|r| format!("{} {} at sequence {}", r.name, r.outcome, r.report.sequence))
+        .collect();
+    Ok(report)
 }
 
 /// The host's Docker daemon, connected on first use.
@@ -435,8 +456,6 @@ pub async fn create_channel<R: Runner>(
 
 /// A connection profile per org, for SDKs on the host.
 pub async fn connection_profiles<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
-    // The port-forwards served the joins; the profiles name host ports.
-    run.forwards.clear();
     let ctx = &run.ctx;
     let dir = ctx.profiles_dir();
     let written = network::profile::write_profiles(&ctx.ws, &ctx.topo, &ctx.crypto, &dir)?;

@@ -1,0 +1,440 @@
+//! The `fabdev` binary's chaincode commands against real Fabric peers: a
+//! workspace (fabdev.yaml, Node chaincode) whose `.fabdev/crypto` the test
+//! network shares, run by the test network (crates/testnet: real orderer and
+//! peers, each peer with its own DinD-shaped dockerd, reachable on the host
+//! ports as on kind), then `fabdev channel create`, `chaincode deploy`,
+//! `invoke`, `query`, `deploy` again, `list` and bad input, each as a
+//! process. Without a kubeconfig in the workspace fabdev talks to the host
+//! ports, where the test network answers as kind's port mappings do.
+//!
+//! Needs root, FABRIC_HOME and the builder images in the host's Docker
+//! (scripts/make-builder-images.sh). Run with `--nocapture` to see the
+//! transcript.
+
+#![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use testnet::{FabricHome, Options, TestNetwork};
+
+/// One test network at a time: each peer builds chaincode, on 2 cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Runs `fabdev -w <ws> <args>`, printing the command and what it said.
+async fn fabdev(ws: &Path, args: &[&str]) -> Output {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
+        .arg("-w")
+        .arg(ws)
+        .args(args)
+        .output()
+        .await
+        .expect("run fabdev");
+    eprintln!(
+        "$ fabdev {}\n{}{}[exit {}]\n",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout),
+        out.status.code().unwrap_or(-1)
+    );
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON event a line"))
+        .collect()
+}
+
+/// Writes fabdev.yaml into `dir` (two leveldb orgs, `mychannel`, then
+/// `chaincodes`), starts the test network on the workspace's crypto, with
+/// DinD, and seeds the builder images into the peers' daemons.
+async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork {
+    network::channel::install_crypto_provider();
+    let fabric = FabricHome::find().expect("Fabric binaries");
+    std::fs::write(
+        dir.join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: clitest\nhostPortBase: {host_port_base}\n\
+             fabric: {{ version: \"{}\" }}\n\
+             orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n  - {{ name: Org2, peers: 1, stateDatabase: leveldb }}\n\
+             channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n{chaincodes}",
+            fabric.two_digit_version()
+        ),
+    )
+    .expect("fabdev.yaml");
+    let workspace = network::Workspace::load_dir(dir).expect("spec");
+    let net = TestNetwork::start(
+        workspace,
+        Options {
+            dind: true,
+            ready_timeout: Duration::from_secs(120),
+            crypto_dir: Some(dir.join(".fabdev/crypto")),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("network");
+    net.seed_images(&net.builder_images())
+        .await
+        .expect("builder images (scripts/make-builder-images.sh)");
+    net
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ws = tempfile::tempdir().expect("tempdir");
+    let dir = ws.path();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
+        &dir.join("chaincode/asset-node"),
+    );
+    let net = start(
+        dir,
+        32000,
+        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
+    )
+    .await;
+    let logs = || net.all_logs();
+
+    let out = fabdev(dir, &["channel", "create"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("host ports on 127.0.0.1 (no kubeconfig)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // First deploy: installed on both peers, approved by both orgs, committed.
+    let out = fabdev(dir, &["chaincode", "deploy"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
+    for step in [
+        "package basic",
+        "install basic",
+        "approve basic",
+        "commit basic",
+    ] {
+        assert!(
+            stderr(&out).contains(&format!(" ✓ {step}")),
+            "{step}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        stdout(&out).contains("basic on mychannel: deployed at sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Invoke as Org1 (the default), query as Org2: the write is seen on
+    // the other org's peer.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "basic",
+            "CreateAsset",
+            "asset1",
+            "blue",
+            "5",
+            "Tom",
+            "300",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("transaction "), "{}", stderr(&out));
+    // As JSON events: the transaction ID and the result, parsed.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "basic",
+            "CreateAsset",
+            "asset2",
+            "red",
+            "3",
+            "Ann",
+            "100",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events = json_lines(&out);
+    let result = events
+        .iter()
+        .find(|e| e["event"] == "tx_result")
+        .expect("tx_result event");
+    assert_eq!(result["step"], "invoke basic CreateAsset");
+    assert_eq!(result["json"]["owner"], "Ann", "{result}");
+    assert!(
+        result["transaction_id"]
+            .as_str()
+            .is_some_and(|t| t.len() == 64),
+        "{result}"
+    );
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "query",
+            "basic",
+            "ReadAsset",
+            "asset1",
+            "--org",
+            "Org2",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let asset: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("pretty JSON");
+    assert_eq!(asset["owner"], "Tom", "{asset}");
+    assert!(stdout(&out).contains("\n  \""), "pretty: {}", stdout(&out));
+
+    // The same as JSON events: the result and its parsed JSON.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "query",
+            "basic",
+            "ReadAsset",
+            "asset1",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events = json_lines(&out);
+    let result = events
+        .iter()
+        .find(|e| e["event"] == "tx_result")
+        .expect("tx_result event");
+    assert_eq!(result["json"]["color"], "blue", "{result}");
+    assert_eq!(result["step"], "query basic ReadAsset");
+
+    // Unchanged: nothing installed, approved or committed, and it says so.
+    let out = fabdev(dir, &["chaincode", "deploy"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("basic on mychannel: unchanged (sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+    let out = fabdev(dir, &["chaincode", "deploy", "basic", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events = json_lines(&out);
+    let deployed = events
+        .iter()
+        .find(|e| e["event"] == "deployed")
+        .expect("deployed event");
+    assert_eq!(deployed["outcome"], "unchanged", "{deployed}");
+    assert_eq!(deployed["sequence"], 1);
+    let actions: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "chaincode")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "already_installed",
+            "already_installed",
+            "already_approved",
+            "already_approved",
+            "already_committed"
+        ]
+    );
+
+    // Installed packages per peer, committed definitions per channel.
+    let out = fabdev(dir, &["chaincode", "list"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for peer in ["peer0-org1", "peer0-org2"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(peer) && l.contains("basic_1.0:")),
+            "{text}"
+        );
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with("mychannel")
+            && l.contains("basic")
+            && l.contains("sequence 1")
+            && l.contains("Org1MSP ✓")
+            && l.contains("Org2MSP ✓")),
+        "{text}"
+    );
+
+    // A changed line is an upgrade at sequence 2, and the new code answers.
+    let file = dir.join("chaincode/asset-node/lib/assetTransfer.js");
+    let code = std::fs::read_to_string(&file).expect("read");
+    let changed = code.replace(
+        "async AssetExists(ctx, id) {",
+        "async Version(ctx) {\n        return 'two';\n    }\n\n    async AssetExists(ctx, id) {",
+    );
+    assert_ne!(code, changed);
+    std::fs::write(&file, changed).expect("write");
+    let out = fabdev(dir, &["chaincode", "deploy"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
+    assert!(
+        stdout(&out).contains("basic on mychannel: upgraded at sequence 2"),
+        "{}",
+        stdout(&out)
+    );
+    let out = fabdev(dir, &["chaincode", "query", "basic", "Version"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "two");
+
+    // Bad input: an org that is not there (exit 2, naming the known orgs).
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "query",
+            "basic",
+            "ReadAsset",
+            "asset1",
+            "--org",
+            "Org9",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Org9") && stderr(&out).contains("Org1, Org2"),
+        "{}",
+        stderr(&out)
+    );
+    // A chaincode error: the chaincode's message, exit 1.
+    let out = fabdev(dir, &["chaincode", "query", "basic", "ReadAsset", "nope"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("asset nope does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    drop(net);
+}
+
+/// Go chaincode given by `--path` (not listed in fabdev.yaml): packaged as
+/// a vendored copy (the folder is left as it is), so that each peer's
+/// builder, which has no network, builds it. Needs `go` on PATH and a Go
+/// proxy that serves fabric-contract-api-go (e.g.
+/// `GOPROXY=file:///opt/goproxy,https://proxy.golang.org
+/// GONOSUMDB='github.com/hyperledger/*'`). Slow: each peer compiles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_cli_go_chaincode_from_a_path_vendored() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ws = tempfile::tempdir().expect("tempdir");
+    let dir = ws.path();
+    let src = dir.join("elsewhere/asset-go");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/go"),
+        &src,
+    );
+    let net = start(dir, 32100, "").await;
+    let out = fabdev(dir, &["channel", "create"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let path = src.display().to_string();
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "deploy",
+            "gobasic",
+            "--path",
+            &path,
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), net.all_logs());
+    let events = json_lines(&out);
+    let packaged = events
+        .iter()
+        .find(|e| e["event"] == "packaged")
+        .expect("packaged event");
+    assert_eq!(packaged["lang"], "go", "{packaged}");
+    assert_eq!(packaged["vendored"], true, "{packaged}");
+    assert!(!src.join("vendor").exists(), "the folder is not changed");
+    let deployed = events
+        .iter()
+        .find(|e| e["event"] == "deployed")
+        .expect("deployed event");
+    assert_eq!(deployed["outcome"], "deployed", "{deployed}");
+    assert_eq!(deployed["channel"], "mychannel");
+
+    // Not in fabdev.yaml: the workspace's only channel.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "gobasic",
+            "CreateAsset",
+            "a1",
+            "red",
+            "3",
+            "Ann",
+            "100",
+            "--org",
+            "Org2",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fabdev(dir, &["chaincode", "query", "gobasic", "ReadAsset", "a1"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let asset: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(asset["owner"], "Ann", "{asset}");
+
+    // Vendoring is deterministic: the same folder deploys as unchanged.
+    let out = fabdev(dir, &["chaincode", "deploy", "gobasic", "--path", &path]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("gobasic on mychannel: unchanged (sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+    drop(net);
+}
