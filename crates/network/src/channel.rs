@@ -12,9 +12,9 @@
 //!   `peer channel join` / `peer channel list` send) on the peer's Endorser
 //!   service, TLS verified against the node's `tls/ca.crt`, signed by the
 //!   peer org's Admin (`<org>/users/Admin/msp`). `JoinChain` with the block
-//!   as its argument; a peer that has the ledger answers 500 "cannot create
+//!   as its argument; a peer that has the ledger answers 500 `cannot create
 //!   ledger from genesis block: ledger [<channel>] already exists with state
-//!   [ACTIVE]" (Fabric 2.2+; "LedgerID already exists" before), which counts
+//!   [ACTIVE]` (Fabric 2.2+; `LedgerID already exists` before), which counts
 //!   as already joined.
 //!
 //! fabric-sdk's client types stay inside this module. Its constructors panic

@@ -1,7 +1,9 @@
 //! Times the chaincode lifecycle on a real test network (needs root,
 //! FABRIC_HOME and the builder images in the host's Docker):
 //!
-//!   install_bench [PEERS] [node|go] [share|build]
+//! ```text
+//! install_bench [PEERS] [node|go] [share|build]
+//! ```
 //!
 //! Starts PEERS peers: with 1, one org; else Org1 with PEERS-1 peers and
 //! Org2 with one (approvals and the commit the usual two-org ones); creates the

@@ -13,8 +13,8 @@ const CSCC: &str = "cscc";
 /// Join a peer to a channel: a CSCC `JoinChain` proposal with the genesis
 /// `block`, signed by the peer org's Admin.
 ///
-/// A peer that has the channel's ledger already answers "ledger [..] already
-/// exists with state [ACTIVE]": that is [`JoinOutcome::AlreadyJoined`].
+/// A peer that has the channel's ledger already answers `ledger [..] already
+/// exists with state [ACTIVE]`: that is [`JoinOutcome::AlreadyJoined`].
 pub async fn join_peer(
     node: &Node,
     ep: &NodeEndpoint,

@@ -2,7 +2,9 @@
 //! or interrupted, for trying things by hand (fabdev's commands against it,
 //! the peer CLI through the host ports):
 //!
-//!   fabdev-testnet [--dind] [FABDEV_YAML]
+//! ```text
+//! fabdev-testnet [--dind] [FABDEV_YAML]
+//! ```
 //!
 //! Prints one `ready` line with the network's folder, then each node's
 //! address and host ports; Ctrl-C tears everything down.
