@@ -275,14 +275,35 @@ fn package_with_a_bad_label_exits_2() {
 }
 
 #[test]
-fn commands_of_later_issues_say_they_are_not_implemented() {
-    let out = fabdev()
-        .args(["chaincode", "logs", "basic"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
+fn chaincode_logs_checks_the_peer_and_needs_a_cluster() {
+    let ws = chaincode_workspace("");
+    let run = |args: &[&str]| {
+        fabdev()
+            .arg("-w")
+            .arg(ws.path())
+            .args(["chaincode", "logs", "basic"])
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let out = run(&["--peer", "peer9-org1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
     assert!(
-        stderr_of(&out).contains("not implemented yet"),
+        err.contains("no peer peer9-org1") && err.contains("peer0-org1"),
+        "{err}"
+    );
+    let out = run(&["--follow"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("--follow reads one peer"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("does not exist") && stderr_of(&out).contains("fabdev up"),
         "{}",
         stderr_of(&out)
     );

@@ -117,6 +117,16 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
         &dir.join("chaincode/asset-node"),
     );
+    // A line for `chaincode logs` to find: the chaincode prints it on
+    // every CreateAsset.
+    let code_file = dir.join("chaincode/asset-node/lib/assetTransfer.js");
+    let code = std::fs::read_to_string(&code_file).expect("read chaincode");
+    let printing = code.replace(
+        "        const asset = makeAsset(id, color, size, owner, appraisedValue);",
+        "        console.log(`fabdev-logs-test: creating ${id} for ${owner}`);\n        const asset = makeAsset(id, color, size, owner, appraisedValue);",
+    );
+    assert_ne!(code, printing, "the fixture's CreateAsset changed");
+    std::fs::write(&code_file, printing).expect("write chaincode");
     let net = start(
         dir,
         32000,
@@ -198,6 +208,48 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         .find(|e| e["event"] == "tx_result")
         .expect("tx_result event");
     assert_eq!(result["step"], "invoke basic CreateAsset");
+
+    // `chaincode logs`: what the chaincode printed, from each peer's own
+    // daemon (here through the daemons' sockets, as the test network runs
+    // the peers without Kubernetes; on a cluster the same `docker` commands
+    // run in the DinD sidecars). Both orgs' peers endorsed both invokes.
+    let local_daemons = ["peer0-org1", "peer0-org2"]
+        .map(|p| (p.to_string(), net.dind_socket(p).expect("socket")))
+        .into_iter()
+        .collect();
+    let mut log_events = Vec::new();
+    fabdev::flow::logs::logs(
+        &fabdev::flow::Options::new(dir),
+        fabdev::flow::logs::LogsRequest {
+            name: "basic".to_string(),
+            peer: None,
+            follow: false,
+            tail: None,
+            local_daemons,
+        },
+        &mut log_events,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("chaincode logs: {e}\n{}", logs()));
+    for peer in ["peer0-org1", "peer0-org2"] {
+        let printed: Vec<&str> = log_events
+            .iter()
+            .filter_map(|e| match e {
+                fabdev::events::Event::ChaincodeLog { peer: p, line, .. } if p == peer => {
+                    Some(line.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        for asset in ["asset1 for Tom", "asset2 for Ann"] {
+            assert!(
+                printed
+                    .iter()
+                    .any(|l| l.contains(&format!("fabdev-logs-test: creating {asset}"))),
+                "{peer}: {printed:#?}"
+            );
+        }
+    }
     assert_eq!(result["json"]["owner"], "Ann", "{result}");
     assert!(
         result["transaction_id"]

@@ -214,7 +214,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     let mut events: Vec<Event> = Vec::new();
     let first = flow::up(&opts, &mut events).await;
     let o = outcome(&events);
-    let err = first.expect_err("the DinD step needs a kubelet's port-forward");
+    let err = first.expect_err("the DinD step needs a kubelet's exec");
     eprintln!("first up stopped as expected: {}", chain(&err));
     assert_eq!(
         o.failed.keys().collect::<Vec<_>>(),
@@ -222,11 +222,11 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
         "{}\n{o:#?}",
         chain(&err)
     );
-    // The refused port-forward is reported with the API server's reason,
-    // not as the reset connection the Docker client saw.
+    // The refused exec is reported with the API server's reason and the
+    // command as a pasteable kubectl line.
     assert!(
-        o.failed[dind_step]
-            .contains("cannot forward a local port to port 2375 of pod peer0-org1-0")
+        o.failed[dind_step].contains("dind of peer0-org1 (container dind of pod peer0-org1-0)")
+            && o.failed[dind_step].contains("exec peer0-org1-0 -c dind -- docker image inspect")
             && o.failed[dind_step].contains("does not have a host assigned"),
         "{o:#?}"
     );

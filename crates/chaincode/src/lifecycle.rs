@@ -44,15 +44,13 @@ pub trait PeerImages: Sync {
 /// The network ID peers use in image names (`peer.networkId`, default).
 pub const NETWORK_ID: &str = "dev";
 
-/// The image name a peer's Docker builder gives (and looks for) a package:
-/// `<network>-<peer>-<package ID>` with `:` as `-`, other characters outside
-/// `[a-zA-Z0-9-_.]` as `-`, lower-cased, then `-<sha256 hex of that name>`
-/// (Fabric's `GetVMNameForDocker`).
-pub fn chaincode_image_name(network_id: &str, peer_id: &str, package_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let name = format!("{network_id}-{peer_id}-{package_id}").replace(':', "-");
-    let hash = hex::encode(Sha256::digest(name.as_bytes()));
-    let sanitized: String = name
+/// The name a peer's Docker daemon gives a chaincode's container:
+/// `<network>-<peer>-<package ID>` with every character outside
+/// `[a-zA-Z0-9-_.]` (the package ID's `:` among them) as `-` (Fabric's
+/// `GetVMName`). Also a prefix: `chaincode_container_name(n, p, "basic_")`
+/// starts the name of every package labelled `basic_…`.
+pub fn chaincode_container_name(network_id: &str, peer_id: &str, package_id: &str) -> String {
+    format!("{network_id}-{peer_id}-{package_id}")
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -61,7 +59,18 @@ pub fn chaincode_image_name(network_id: &str, peer_id: &str, package_id: &str) -
                 '-'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The image name a peer's Docker builder gives (and looks for) a package:
+/// `<network>-<peer>-<package ID>` with `:` as `-`, other characters outside
+/// `[a-zA-Z0-9-_.]` as `-`, lower-cased, then `-<sha256 hex of that name>`
+/// (Fabric's `GetVMNameForDocker`).
+pub fn chaincode_image_name(network_id: &str, peer_id: &str, package_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let name = format!("{network_id}-{peer_id}-{package_id}").replace(':', "-");
+    let hash = hex::encode(Sha256::digest(name.as_bytes()));
+    let sanitized = chaincode_container_name(network_id, peer_id, package_id);
     format!("{sanitized}-{hash}").to_ascii_lowercase()
 }
 

@@ -129,6 +129,16 @@ pub enum ImageError {
         #[source]
         source: Box<BollardError>,
     },
+    /// A `docker` command run in a pod (a DinD daemon reached through the
+    /// API server) failed.
+    #[error("{operation} image {image} on {daemon}")]
+    Exec {
+        operation: String,
+        image: String,
+        daemon: String,
+        #[source]
+        source: Box<crate::exec::ExecError>,
+    },
     #[error(
         "loading image {image} into {daemon}: it has ID {}, but {source_daemon} has {expected}",
         found.as_deref().unwrap_or("(none)")
@@ -149,6 +159,71 @@ pub struct DaemonInfo {
     pub version: String,
     /// Highest API version the engine speaks, e.g. `1.41`.
     pub api_version: String,
+}
+
+/// The input of one image load: the chunks of a `docker save` tarball (an
+/// error aborts the load, so a target never loads a truncated tarball).
+pub type LoadBody = BoxStream<'static, Result<bytes::Bytes, std::io::Error>>;
+
+/// Where images can be copied to: a [`Daemon`] through its API, or a peer's
+/// DinD daemon through `docker` run in its pod ([`crate::dind::Dind`]).
+pub trait ImageTarget: Sync {
+    /// Names the daemon in events and errors.
+    fn label(&self) -> &str;
+    /// The ID (`sha256:…`) the daemon has under `reference`, if any.
+    fn image_id(
+        &self,
+        reference: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>, ImageError>> + Send;
+    /// Name the image `id` also `reference` (`repo:tag`).
+    fn tag(
+        &self,
+        id: &str,
+        reference: &str,
+    ) -> impl std::future::Future<Output = Result<(), ImageError>> + Send;
+    /// Load the tarball `body` (`image` names it in errors); resolves once
+    /// the daemon has read and unpacked all of it.
+    fn load(
+        &self,
+        image: &str,
+        body: LoadBody,
+    ) -> impl std::future::Future<Output = Result<(), ImageError>> + Send;
+}
+
+impl ImageTarget for Daemon {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    async fn image_id(&self, reference: &str) -> Result<Option<String>, ImageError> {
+        Daemon::image_id(self, reference).await
+    }
+
+    async fn tag(&self, id: &str, reference: &str) -> Result<(), ImageError> {
+        let (repo, tag) = split_tag(reference).unwrap_or((reference, "latest"));
+        tag_image(self, id, reference, repo, tag).await
+    }
+
+    async fn load(&self, image: &str, body: LoadBody) -> Result<(), ImageError> {
+        let loader = self
+            .client(|| format!("load image {image}"))
+            .await?
+            .clone()
+            .with_timeout(self.transfer_timeout.max(Duration::from_secs(1)));
+        let options = ImportImageOptions {
+            quiet: true,
+            ..Default::default()
+        };
+        let mut load: BoxStream<'_, _> = loader.import_image_stream(options, body, None).boxed();
+        while let Some(message) = load.next().await {
+            message.map_err(|source| ImageError::Load {
+                image: image.to_string(),
+                daemon: self.label.clone(),
+                source: Box::new(source),
+            })?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -729,9 +804,9 @@ pub async fn transfer(
 /// image, one export from `from` streams into a load on every target that
 /// needs it, concurrently, so the source exports each image once however
 /// many targets there are. Returns one report per target, in order.
-pub async fn transfer_to_many(
+pub async fn transfer_to_many<T: ImageTarget>(
     from: &Daemon,
-    targets: &[&Daemon],
+    targets: &[&T],
     images: &[String],
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<Vec<TransferReport>, ImageError> {
@@ -749,18 +824,16 @@ pub async fn transfer_to_many(
             match to.image_id(image).await? {
                 Some(id) if id == source.id => {
                     let reason = SkipReason::AlreadyPresent;
-                    reports[i].skip(image, &source.id, &to.label, reason, on_event);
+                    reports[i].skip(image, &source.id, to.label(), reason, on_event);
                     continue;
                 }
                 _ => {}
             }
-            if let Some((repo, tag)) = split_tag(image)
-                && to.image_id(&source.id).await?.is_some()
-            {
-                tag_image(to, &source.id, image, repo, tag).await?;
-                verify(from, to, image, &source.id).await?;
+            if split_tag(image).is_some() && to.image_id(&source.id).await?.is_some() {
+                to.tag(&source.id, image).await?;
+                verify(from, *to, image, &source.id).await?;
                 let reason = SkipReason::TaggedExisting;
-                reports[i].skip(image, &source.id, &to.label, reason, on_event);
+                reports[i].skip(image, &source.id, to.label(), reason, on_event);
                 continue;
             }
             needing.push(i);
@@ -768,11 +841,11 @@ pub async fn transfer_to_many(
         if needing.is_empty() {
             continue;
         }
-        let tos: Vec<&Daemon> = needing.iter().map(|&i| targets[i]).collect();
+        let tos: Vec<&T> = needing.iter().map(|&i| targets[i]).collect();
         let bytes = stream_image(from, &tos, image, source.size, on_event).await?;
         for &i in &needing {
             verify(from, targets[i], image, &source.id).await?;
-            reports[i].sent(image, &source.id, bytes, &targets[i].label, on_event);
+            reports[i].sent(image, &source.id, bytes, targets[i].label(), on_event);
         }
     }
     Ok(reports)
@@ -815,7 +888,12 @@ async fn tag_image(
 
 /// The target must now know `image` (or, for a digest reference, which a
 /// load does not recreate, at least the ID) as the source's ID.
-async fn verify(from: &Daemon, to: &Daemon, image: &str, expected: &str) -> Result<(), ImageError> {
+async fn verify<T: ImageTarget>(
+    from: &Daemon,
+    to: &T,
+    image: &str,
+    expected: &str,
+) -> Result<(), ImageError> {
     let found = match to.image_id(image).await? {
         Some(id) => Some(id),
         None if image.contains('@') => to.image_id(expected).await?,
@@ -826,7 +904,7 @@ async fn verify(from: &Daemon, to: &Daemon, image: &str, expected: &str) -> Resu
     } else {
         Err(ImageError::IdMismatch {
             image: image.to_string(),
-            daemon: to.label.clone(),
+            daemon: to.label().to_string(),
             source_daemon: from.label.clone(),
             expected: expected.to_string(),
             found,
@@ -836,9 +914,9 @@ async fn verify(from: &Daemon, to: &Daemon, image: &str, expected: &str) -> Resu
 
 /// Streams one image from `from` into every daemon of `tos` (one export, a
 /// load on each); returns the tarball's size.
-async fn stream_image(
+async fn stream_image<T: ImageTarget>(
     from: &Daemon,
-    tos: &[&Daemon],
+    tos: &[&T],
     image: &str,
     bytes_expected: u64,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
@@ -847,40 +925,17 @@ async fn stream_image(
     let mut senders = Vec::with_capacity(tos.len());
     let mut loads = Vec::with_capacity(tos.len());
     for to in tos {
-        let loader = to
-            .client(|| format!("load image {image}"))
-            .await?
-            .clone()
-            .with_timeout(to.transfer_timeout.max(Duration::from_secs(1)));
         // Bounded channel: the export is read only as fast as the slowest
         // load consumes it.
         let (tx, rx) = mpsc::channel(PIPE_CHUNKS);
         senders.push(tx);
-        let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        let body: LoadBody = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|chunk| (chunk, rx))
-        });
-        let options = ImportImageOptions {
-            quiet: true,
-            ..Default::default()
-        };
-        loads.push(async move {
-            let mut load: BoxStream<'_, _> =
-                loader.import_image_stream(options, body, None).boxed();
-            while let Some(message) = load.next().await {
-                message.map_err(|source| ImageError::Load {
-                    image: image.to_string(),
-                    daemon: to.label.clone(),
-                    source: Box::new(source),
-                })?;
-            }
-            Ok::<(), ImageError>(())
-        });
+        })
+        .boxed();
+        loads.push(to.load(image, body));
     }
-    let label = tos
-        .iter()
-        .map(|t| t.label.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let label = tos.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ");
     let export = exporter.export_image(image);
     export_into(
         export,

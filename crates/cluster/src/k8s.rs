@@ -466,8 +466,7 @@ pub async fn pods(client: &Client, namespace: &str) -> Result<Vec<(String, bool)
 }
 
 /// A local TCP port that forwards each connection to a port of a pod (as
-/// `kubectl port-forward` does). Used to reach a peer's DinD daemon, which
-/// listens on 127.0.0.1:2375 inside its pod only. Stops when dropped.
+/// `kubectl port-forward` does). Stops when dropped.
 #[derive(Debug)]
 pub struct Forward {
     pub addr: std::net::SocketAddr,

@@ -3,7 +3,9 @@
 //! pulls and transfers) and the images inside kind nodes, and the doctor's
 //! checks of the host.
 
+pub mod dind;
 pub mod doctor;
+pub mod exec;
 pub mod images;
 pub mod k8s;
 pub mod kind;

@@ -176,13 +176,24 @@ pub enum ChaincodeCommand {
         #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
         output: Format,
     },
-    /// Chaincode container logs from a peer's Docker daemon (not implemented yet).
+    /// What a chaincode's container printed, from each peer's own Docker
+    /// daemon (read through the Kubernetes API).
     Logs {
+        /// The chaincode.
         name: String,
-        #[arg(long)]
+        /// One peer (e.g. peer0-org1); default every peer.
+        #[arg(long, value_name = "PEER")]
         peer: Option<String>,
+        /// Keep printing until the container stops or Ctrl-C (needs --peer
+        /// when there are several peers).
         #[arg(long, short = 'f')]
         follow: bool,
+        /// Only the last N lines of each container.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
+        /// Output: text lines or one JSON event a line.
+        #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+        output: Format,
     },
 }
 

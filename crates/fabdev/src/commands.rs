@@ -135,7 +135,25 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 Box::pin(async move { flow::chaincode::list(&opts, None, sink).await })
             })
         }
-        Command::Chaincode(ChaincodeCommand::Logs { .. }) => not_implemented("chaincode logs", 11),
+        Command::Chaincode(ChaincodeCommand::Logs {
+            name,
+            peer,
+            follow,
+            tail,
+            output,
+        }) => {
+            let opts = flow_options(&ws_dir, spec, None);
+            let request = flow::logs::LogsRequest {
+                name,
+                peer,
+                follow,
+                tail,
+                local_daemons: Default::default(),
+            };
+            run_flow(output, verbosity, "chaincode logs", |sink| {
+                Box::pin(async move { flow::logs::logs(&opts, request, sink).await })
+            })
+        }
     }
 }
 
@@ -368,10 +386,6 @@ fn run_flow(
     })?;
     drop(sink);
     stdout.check()
-}
-
-fn not_implemented(command: &'static str, issue: u32) -> Result<(), CliError> {
-    Err(CliError::NotImplemented { command, issue })
 }
 
 fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {

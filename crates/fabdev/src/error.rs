@@ -33,10 +33,6 @@ pub enum CliError {
     Interrupted { command: &'static str },
     #[error("doctor found problems: {failed}")]
     Doctor { failed: String },
-    #[error(
-        "`fabdev {command}` is not implemented yet (tracked in issue {issue}).\n  hint: `fabdev render --out DIR` writes everything it would apply"
-    )]
-    NotImplemented { command: &'static str, issue: u32 },
 }
 
 impl CliError {

@@ -143,6 +143,19 @@ pub enum Event {
         channel: String,
         chaincodes: Vec<CommittedChaincode>,
     },
+    /// `chaincode logs`: whose output follows (a peer's chaincode container).
+    ChaincodeContainer {
+        step: String,
+        peer: String,
+        container: String,
+        state: String,
+    },
+    /// `chaincode logs`: one line a chaincode container printed.
+    ChaincodeLog {
+        step: String,
+        peer: String,
+        line: String,
+    },
     /// A doctor check's result.
     Check(Check),
     /// What `status` found.
@@ -646,6 +659,15 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                     ));
                 }
             }
+            Event::ChaincodeContainer {
+                peer,
+                container,
+                state,
+                ..
+            } => {
+                self.line(&format!("==> {peer}: {container} ({state}) <=="));
+            }
+            Event::ChaincodeLog { line, .. } => self.result_line(&line),
             Event::Packaged { warnings, .. } => {
                 for w in warnings {
                     self.line(&format!("   warning: {w}"));

@@ -28,6 +28,7 @@ mod crypto;
 mod objects;
 
 pub use crypto::{CRYPTO_DIR, REQUIRED_FILES, secret_key};
+pub use objects::{DIND_SOCKET, DIND_SOCKET_DIR};
 
 /// Crypto files per node: node name -> (path relative to the node's crypto
 /// folder, e.g. "msp/signcerts/cert.pem", "tls/server.crt") -> bytes.

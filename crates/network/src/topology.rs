@@ -19,7 +19,6 @@ pub mod ports {
     pub const PEER: u16 = 7051;
     pub const CHAINCODE: u16 = 7052;
     pub const OPERATIONS: u16 = 9443;
-    pub const DIND: u16 = 2375;
     pub const COUCHDB: u16 = 5984;
 }
 

@@ -304,7 +304,7 @@ fn exactly_one_privileged_container_per_peer_pod_and_it_is_the_dind_sidecar() {
 }
 
 #[test]
-fn dockerd_listens_on_loopback_and_its_socket_only() {
+fn dockerd_listens_on_a_socket_shared_with_the_peer_only() {
     for (ws, r) in both() {
         let p = parse_back(&r);
         let topo = Topology::of(&ws);
@@ -323,17 +323,45 @@ fn dockerd_listens_on_loopback_and_its_socket_only() {
                 .iter()
                 .filter_map(|a| a.strip_prefix("--host=").or_else(|| a.strip_prefix("-H=")))
                 .collect();
-            assert_eq!(
-                hosts,
-                ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375"]
-            );
+            // No TCP listener at all: chaincode shares the pod's network
+            // namespace, so loopback is no boundary.
+            assert_eq!(hosts, ["unix:///var/run/dind/docker.sock"]);
             assert!(!args.iter().any(|a| a == "-H" || a == "--host"), "{args:?}");
-            assert!(args.contains(&"--tls=false".to_string()));
+            assert!(args.iter().all(|a| !a.contains("tcp://")), "{args:?}");
+            // The socket's group is the pod's fsGroup, which the peer has.
+            let fs_group = pod(sts)
+                .security_context
+                .as_ref()
+                .and_then(|s| s.fs_group)
+                .unwrap();
+            assert!(args.contains(&format!("--group={fs_group}")), "{args:?}");
             for a in args {
                 assert!(!a.contains("0.0.0.0") && !a.contains("POD_IP"), "{a}");
             }
             assert_eq!(env_of(dind, "DOCKER_TLS_CERTDIR"), Some(""));
-            assert!(env_of(dind, "DOCKER_HOST").is_none());
+            assert_eq!(
+                env_of(dind, "DOCKER_HOST"),
+                Some("unix:///var/run/dind/docker.sock")
+            );
+            // The socket's folder is mounted into the DinD sidecar and the
+            // peer, and into no other container of the pod.
+            let socket_vol: Vec<&str> = all_containers(pod(sts))
+                .filter(|c| {
+                    c.volume_mounts
+                        .iter()
+                        .flatten()
+                        .any(|m| m.name == "dind-socket" && m.mount_path == "/var/run/dind")
+                })
+                .map(|c| c.name.as_str())
+                .collect();
+            assert_eq!(socket_vol, ["dind", "peer"]);
+            assert!(
+                pod(sts)
+                    .volumes
+                    .iter()
+                    .flatten()
+                    .any(|v| v.name == "dind-socket" && v.empty_dir.is_some())
+            );
             assert!(dind.ports.is_none(), "the daemon is not a pod endpoint");
             assert!(dind.startup_probe.as_ref().unwrap().tcp_socket.is_none());
             let docker_dir = dind.volume_mounts.as_ref().unwrap();
@@ -357,7 +385,7 @@ fn dockerd_listens_on_loopback_and_its_socket_only() {
                 .unwrap();
             assert_eq!(
                 env_of(peer, "CORE_VM_ENDPOINT"),
-                Some("tcp://127.0.0.1:2375")
+                Some("unix:///var/run/dind/docker.sock")
             );
             assert_eq!(
                 env_of(peer, "CORE_PEER_CHAINCODEADDRESS"),

@@ -361,12 +361,7 @@ impl TestNetwork {
 
     /// The host path of the unix socket of a peer's DinD daemon.
     pub fn dind_socket(&self, node: &str) -> Result<PathBuf, TestnetError> {
-        let pod = self.pod(node)?;
-        Ok(pod
-            .dir
-            .join(containers::DIND)
-            .join("run")
-            .join("docker.sock"))
+        dind_socket_of(self.pod(node)?)
     }
 
     /// The builder and runtime images a peer's daemon is asked for: the
@@ -404,11 +399,7 @@ impl TestNetwork {
         let host = Daemon::connect_local().map_err(TestnetError::Images)?;
         let mut daemons = Vec::new();
         for (name, pod) in self.pods.iter().filter(|(_, p)| p.kind == NodeKind::Peer) {
-            let socket = pod
-                .dir
-                .join(containers::DIND)
-                .join("run")
-                .join("docker.sock");
+            let socket = dind_socket_of(pod)?;
             daemons.push(
                 Daemon::connect_unix(&socket, &format!("{name}/dind"))
                     .map_err(TestnetError::Images)?
@@ -518,7 +509,8 @@ impl TestNetwork {
             let child = launch.spawn()?;
             pod.procs.insert(c.name.clone(), child);
             if c.name == containers::DIND {
-                wait_socket(pod, &launch.dir.join("run").join("docker.sock"))?;
+                let socket = dind_socket_of(pod)?;
+                wait_socket(pod, &socket)?;
             }
         }
         Ok(())
@@ -714,6 +706,34 @@ fn launch(
         dir: pod.dir.join(&c.name),
         log: pod.log(&c.name),
     })
+}
+
+/// Where a peer's DinD socket is on the host: in the folder of the volume
+/// that the pod mounts at [`network::render::DIND_SOCKET_DIR`] (the
+/// socket's path inside the pod is [`network::render::DIND_SOCKET`]).
+fn dind_socket_of(pod: &Pod) -> Result<PathBuf, TestnetError> {
+    let inside = network::render::DIND_SOCKET
+        .strip_prefix("unix://")
+        .unwrap_or(network::render::DIND_SOCKET);
+    let file = Path::new(inside)
+        .strip_prefix(network::render::DIND_SOCKET_DIR)
+        .ok();
+    pod.plan
+        .container(containers::DIND)
+        .and_then(|c| {
+            c.mounts
+                .iter()
+                .find(|(_, path, _)| path == network::render::DIND_SOCKET_DIR)
+        })
+        .zip(file)
+        .map(|((vol, _, _), file)| pod::volume_dir(&pod.dir, vol).join(file))
+        .ok_or_else(|| TestnetError::Unsupported {
+            pod: pod.plan.node.clone(),
+            problem: format!(
+                "no volume of the dind container at {}",
+                network::render::DIND_SOCKET_DIR
+            ),
+        })
 }
 
 /// Wait for a daemon's socket to appear (dockerd is up before the peer

@@ -159,6 +159,12 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
         );
     }
 
+    // The daemon is closed to chaincode: from inside the chaincode container
+    // (the pod's network namespace, its own filesystem), no TCP port of the
+    // pod and no socket path answers the Docker API, while the peer's
+    // chaincode port (the pod's namespace) is reachable.
+    daemon_is_closed_to_chaincode(&net, "peer0-org1", "basic_1");
+
     // Again, unchanged: nothing installed, approved or committed.
     let again = lifecycle::deploy(ws, topo, crypto, &eps, &first, Some(&net), &mut |_| {})
         .await
@@ -195,6 +201,115 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
     .await
     .unwrap_or_else(|e| panic!("query new code: {e}"));
     assert_eq!(String::from_utf8_lossy(&v), "two");
+}
+
+/// Connects to every TCP port listening in the network namespace it runs in
+/// (from /proc/net/tcp{,6}), to 2375 and 2376, and to the Docker socket
+/// paths, sends `GET /version` to each and prints one JSON line: which
+/// ports listen and, per target, whether it connected and whether a Docker
+/// API answered.
+const DAEMON_PROBE: &str = r#"
+const net = require('net'), fs = require('fs');
+const listening = new Set();
+for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  try {
+    for (const l of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+      const c = l.trim().split(/\s+/);
+      if (c[3] === '0A') listening.add(parseInt(c[1].split(':').pop(), 16));
+    }
+  } catch (e) {}
+}
+const targets = [...new Set([...listening, 2375, 2376])].map(p => ({ host: '127.0.0.1', port: p }))
+  .concat(['/var/run/dind/docker.sock', '/var/run/docker.sock', '/run/docker.sock'].map(p => ({ path: p })));
+const probe = t => new Promise(done => {
+  let buf = '', connected = false;
+  const s = net.connect(t);
+  const end = err => { s.destroy(); done({ target: t.path || t.port, connected, docker: /ApiVersion/.test(buf), err }); };
+  s.setTimeout(3000, () => end('timeout'));
+  s.on('connect', () => { connected = true; s.write('GET /version HTTP/1.0\r\nHost: docker\r\n\r\n'); });
+  s.on('data', d => { buf += d; });
+  s.on('end', () => end(null));
+  s.on('error', e => end(e.code));
+});
+(async () => {
+  const results = [];
+  for (const t of targets) results.push(await probe(t));
+  console.log(JSON.stringify({ listening: [...listening], results }));
+})();
+"#;
+
+fn run_probe(cmd: &mut std::process::Command) -> serde_json::Value {
+    let out = cmd.output().expect("run the daemon probe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "probe failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("probe output {text:?}: {e}"))
+}
+
+fn answered_docker(probe: &serde_json::Value) -> Vec<String> {
+    probe["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["docker"] == true)
+        .map(|r| r["target"].to_string())
+        .collect()
+}
+
+/// The chaincode container of `label` on `peer` reaches the peer but no
+/// Docker daemon (see [`DAEMON_PROBE`]).
+fn daemon_is_closed_to_chaincode(net: &TestNetwork, peer: &str, label: &str) {
+    let socket = net.dind_socket(peer).expect("socket");
+    let host = format!("--host=unix://{}", socket.display());
+    let names = containers_of(net, peer);
+    let container = names
+        .lines()
+        .find(|n| n.contains(label))
+        .unwrap_or_else(|| panic!("no chaincode container {label} on {peer}: {names}"));
+    let inside = run_probe(std::process::Command::new("docker").args([
+        host.as_str(),
+        "exec",
+        container,
+        "node",
+        "-e",
+        DAEMON_PROBE,
+    ]));
+    let listening: Vec<u64> = inside["listening"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    // The pod's namespace: the peer's chaincode port listens and connects.
+    assert!(listening.contains(&7052), "{inside}");
+    assert!(
+        inside["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["target"] == 7052 && r["connected"] == true),
+        "{inside}"
+    );
+    assert!(!listening.contains(&2375), "{inside}");
+    assert_eq!(answered_docker(&inside), Vec::<String>::new(), "{inside}");
+    // Control: the same probe in the pod's namespace on the host, where the
+    // host daemon's socket is at /var/run/docker.sock, finds it, so the probe
+    // does detect a reachable daemon.
+    let control = run_probe(std::process::Command::new("ip").args([
+        "netns",
+        "exec",
+        &net.netns(peer).expect("netns"),
+        "node",
+        "-e",
+        DAEMON_PROBE,
+    ]));
+    assert!(
+        answered_docker(&control).contains(&"\"/var/run/docker.sock\"".to_string()),
+        "{control}"
+    );
 }
 
 /// The containers a peer's own daemon runs.

@@ -21,6 +21,7 @@
 //! | [`chaincode::run_lifecycle`] (`deploy`, `install`, `approve`, `commit`, `instantiate`) | [`chaincode::steps`] |
 //! | [`chaincode::call`] (`invoke`, `query`) | [`chaincode::call_steps`] |
 //! | [`chaincode::list`] | [`chaincode::list_steps`] |
+//! | [`logs::logs`] (`chaincode logs`) | [`logs::steps`] |
 //!
 //! Every step is idempotent, so `up` on a healthy network changes nothing,
 //! and `up` after an interrupted run completes what is missing.
@@ -34,6 +35,7 @@ pub mod channel;
 mod context;
 pub mod down;
 mod endpoints;
+pub mod logs;
 mod prepare;
 pub mod status;
 mod steps;
@@ -139,6 +141,14 @@ pub enum FlowError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// A `docker` command run in a peer's DinD sidecar failed.
+    #[error("cannot {action} on {peer}: {source}")]
+    Dind {
+        action: String,
+        peer: String,
+        #[source]
+        source: Box<cluster::exec::ExecError>,
     },
     /// A step used what an earlier step makes, and that step did not run: a
     /// step list in the wrong order.

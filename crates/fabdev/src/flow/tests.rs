@@ -218,7 +218,12 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
             "committed on mychannel"
         ]
     );
-    every.extend([call, query, list]);
+    let logs = names(super::logs::steps(&ctx));
+    assert_eq!(
+        logs,
+        ["peers", "kubernetes client", "chaincode containers", "logs"]
+    );
+    every.extend([call, query, list, logs]);
     for list in every {
         each_step_fails_as_itself(&list);
     }

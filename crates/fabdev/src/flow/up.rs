@@ -26,12 +26,12 @@
 
 use std::path::{Path, PathBuf};
 
+use cluster::dind::Dind;
 use cluster::images::{self, Daemon, ImageEvent, TransferReport};
 use cluster::k8s;
 use cluster::kind::{Kind, ProcessRunner, Runner};
 use network::channel::Endpoints;
 use network::render::Rendered;
-use network::topology::ports;
 use serde::Serialize;
 
 use super::chaincode::{Command, HasLifecycle, Lifecycle, lifecycle_steps};
@@ -384,39 +384,34 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 }
 
 /// Fabric's builder and runtime images into every peer's DinD at once: one
-/// export of each image from the host, streamed into all the DinDs that
-/// lack it, each reached through a port-forward to its pod.
+/// export of each image from the host, streamed into a `docker load` run in
+/// each DinD sidecar that lacks it, through the API server (the daemons
+/// listen on a socket inside their pods only).
 pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
     let host = host_docker(&mut run.host)?;
     let ctx = &run.ctx;
     let peers: Vec<_> = ctx.topo.peers().collect();
-    let mut forwards = Vec::with_capacity(peers.len());
-    let mut dinds = Vec::with_capacity(peers.len());
-    for peer in &peers {
-        let fwd = k8s::port_forward(&client, &ctx.ws.name, &peer.pod_name(), ports::DIND).await?;
-        dinds.push(Daemon::connect_tcp(
-            &format!("tcp://{}", fwd.addr),
-            &format!("dind of {}", peer.name),
-        )?);
-        forwards.push(fwd);
-    }
-    let targets: Vec<&Daemon> = dinds.iter().collect();
+    let dinds: Vec<Dind> = peers
+        .iter()
+        .map(|peer| {
+            Dind::new(
+                &client,
+                &ctx.ws.name,
+                &peer.pod_name(),
+                &format!("dind of {}", peer.name),
+            )
+        })
+        .collect();
+    let targets: Vec<&Dind> = dinds.iter().collect();
     let mut meter = Meter::new(DIND_STEP);
-    let copied = images::transfer_to_many(
+    let reports = images::transfer_to_many(
         host,
         &targets,
         &run.images.into_dind,
         &mut copy_progress(&mut meter, sink),
     )
-    .await;
-    // A refused port-forward shows up as a reset connection: say
-    // what the API server said instead.
-    let reports = match (copied, forwards.iter().find_map(k8s::Forward::failure)) {
-        (Ok(r), _) => r,
-        (Err(_), Some(refused)) => return Err(FlowError::K8s(refused)),
-        (Err(e), None) => return Err(FlowError::Images(e)),
-    };
+    .await?;
     for (peer, r) in peers.iter().zip(&reports) {
         sink.emit(images_event(
             DIND_STEP,

@@ -37,10 +37,13 @@ const PRODUCTION_DIR: &str = "/var/hyperledger/production";
 const DOCKER_DIR: &str = "/var/lib/docker";
 /// CouchDB's data (the `couchdb` volume).
 const COUCHDB_DIR: &str = "/opt/couchdb/data";
-/// The peer's Docker daemon: loopback inside the pod only.
-const DIND_ENDPOINT: &str = "tcp://127.0.0.1:2375";
-/// DinD's local socket (for `docker` in the sidecar and for exec).
-const DIND_SOCKET: &str = "unix:///var/run/docker.sock";
+/// Where the DinD daemon's socket lives: an emptyDir mounted into the DinD
+/// sidecar and the peer only. Chaincode containers (which share the pod's
+/// network namespace, not its volumes) cannot reach it.
+pub const DIND_SOCKET_DIR: &str = "/var/run/dind";
+/// The DinD daemon's only listener: the peer's `CORE_VM_ENDPOINT`, and
+/// `DOCKER_HOST` in the sidecar (for `docker` run by exec).
+pub const DIND_SOCKET: &str = "unix:///var/run/dind/docker.sock";
 
 /// CouchDB's config overrides (from its Secret), read after the image's own
 /// `10-docker-default.ini`.
@@ -63,6 +66,7 @@ const VOL_DATA: &str = "data";
 const VOL_COUCHDB: &str = "couchdb";
 const VOL_COUCHDB_INI: &str = "couchdb-ini";
 const VOL_DOCKER: &str = "docker";
+const VOL_DIND_SOCKET: &str = "dind-socket";
 const VOL_TMP: &str = "tmp";
 
 /// Apply-order groups; the file name prefix.
@@ -815,7 +819,7 @@ fn peer_env(ws: &Workspace, topo: &Topology, node: &Node) -> Vec<EnvVar> {
             format!("0.0.0.0:{}", ports::OPERATIONS),
         ),
         env("CORE_METRICS_PROVIDER", "prometheus"),
-        env("CORE_VM_ENDPOINT", DIND_ENDPOINT),
+        env("CORE_VM_ENDPOINT", DIND_SOCKET),
         env("CORE_CHAINCODE_BUILDER", ws.images.ccenv.clone()),
         env("CORE_CHAINCODE_GOLANG_RUNTIME", ws.images.baseos.clone()),
         env("CORE_CHAINCODE_NODE_RUNTIME", ws.images.nodeenv.clone()),
@@ -848,9 +852,15 @@ fn peer_env(ws: &Workspace, topo: &Topology, node: &Node) -> Vec<EnvVar> {
 /// `restartPolicy: Always`): up before the peer starts, gone with the pod.
 /// The only privileged container. Its first argument is `dockerd`, so the
 /// image's entrypoint adds no listener of its own (it would add
-/// tcp://0.0.0.0:2375): the daemon listens on its unix socket and on
-/// 127.0.0.1:2375 inside the pod only. `--tls=false` is required by Docker
-/// 27+ for a TCP listener without TLS.
+/// tcp://0.0.0.0:2375).
+///
+/// The daemon listens on a unix socket only, in the `dind-socket` emptyDir
+/// that is mounted into this container and the peer, and nowhere else: no
+/// TCP listener at all. Fabric runs chaincode containers in the pod's network
+/// namespace (network mode `host`, to reach the peer at localhost:7052), so
+/// a loopback TCP port would be open to every chaincode, and with it a
+/// privileged daemon. The socket belongs to the pod's `fsGroup` (the peer's
+/// group), mode 0660.
 ///
 /// Privileged, as root, with a writable root filesystem and no seccomp
 /// profile of the pod's: a Docker daemon mounts filesystems, sets up
@@ -859,8 +869,7 @@ fn peer_env(ws: &Workspace, topo: &Topology, node: &Node) -> Vec<EnvVar> {
 /// root's capabilities. It is the one container that has them; its limits
 /// cover the builds and chaincode containers it runs.
 fn dind_container(ws: &Workspace) -> Container {
-    let host = format!("--host={DIND_ENDPOINT}");
-    let dind_ping = ["docker", host.as_str(), "version"];
+    let dind_ping = ["docker", "version"];
     Container {
         name: containers::DIND.to_string(),
         image: Some(ws.images.dind.clone()),
@@ -869,10 +878,12 @@ fn dind_container(ws: &Workspace) -> Container {
         args: Some(vec![
             "dockerd".to_string(),
             format!("--host={DIND_SOCKET}"),
-            format!("--host={DIND_ENDPOINT}"),
-            "--tls=false".to_string(),
+            format!("--group={FABRIC_UID}"),
         ]),
-        env: Some(vec![env("DOCKER_TLS_CERTDIR", "")]),
+        env: Some(vec![
+            env("DOCKER_TLS_CERTDIR", ""),
+            env("DOCKER_HOST", DIND_SOCKET),
+        ]),
         security_context: Some(SecurityContext {
             privileged: Some(true),
             run_as_non_root: Some(false),
@@ -883,12 +894,14 @@ fn dind_container(ws: &Workspace) -> Container {
             }),
             ..SecurityContext::default()
         }),
-        // Exec probes: a tcpSocket probe would dial the pod IP, where the
-        // daemon (rightly) does not listen.
+        // Exec probes (`docker` reads DOCKER_HOST): the daemon has no port.
         startup_probe: Some(exec_probe(&dind_ping, 2, 90)),
         liveness_probe: Some(exec_probe(&dind_ping, 20, 6)),
         resources: Some(resources(("100m", "256Mi"), ("2", "2Gi"))),
-        volume_mounts: Some(vec![mount(VOL_DOCKER, DOCKER_DIR, false)]),
+        volume_mounts: Some(vec![
+            mount(VOL_DOCKER, DOCKER_DIR, false),
+            mount(VOL_DIND_SOCKET, DIND_SOCKET_DIR, false),
+        ]),
         ..Container::default()
     }
 }
@@ -933,18 +946,25 @@ fn couchdb_container(ws: &Workspace, node: &Node) -> Container {
 fn peer_statefulset(ws: &Workspace, topo: &Topology, node: &Node, nc: &NodeCrypto) -> StatefulSet {
     // The peer's /healthz includes a ping of the Docker daemon: a dead DinD
     // shows as an unready peer.
-    let peer = fabric_container(
+    let mut peer = fabric_container(
         containers::PEER,
         &ws.images.peer,
         peer_env(ws, topo, node),
         node,
         resources(("100m", "256Mi"), ("2", "1Gi")),
     );
+    // The daemon's socket: shared with the DinD sidecar and nothing else.
+    peer.volume_mounts.get_or_insert_with(Vec::new).push(mount(
+        VOL_DIND_SOCKET,
+        DIND_SOCKET_DIR,
+        false,
+    ));
     let mut init = vec![dind_container(ws)];
     let mut claims = vec![claim(ws, node, VOL_DATA, "1Gi")];
     let mut volumes = vec![
         crypto_volume(node, nc),
         empty_dir(VOL_DOCKER),
+        empty_dir(VOL_DIND_SOCKET),
         empty_dir(VOL_TMP),
     ];
     if uses_couchdb(node) {
