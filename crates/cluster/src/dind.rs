@@ -21,7 +21,7 @@ use futures_util::{Stream, StreamExt};
 use kube::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::exec::{ExecError, PodExec};
+use crate::exec::{ExecError, PodExec, Stdout};
 use crate::images::{ImageError, ImageTarget, LoadBody};
 
 /// The sidecar's container name in fabdev's peer pods.
@@ -83,7 +83,7 @@ impl Dind {
         &self,
         args: &[&str],
         stdin: Option<S>,
-        on_stdout: &mut (dyn FnMut(&[u8]) + Send),
+        out: Stdout<'_>,
         timeout: Duration,
     ) -> Result<String, ExecError>
     where
@@ -94,13 +94,13 @@ impl Dind {
             Transport::Pod(exec) => {
                 let mut cmd = vec!["docker"];
                 cmd.extend_from_slice(args);
-                exec.run_streaming(&cmd, stdin, on_stdout, timeout).await
+                exec.run_streaming(&cmd, stdin, out, timeout).await
             }
             Transport::Local(socket) => {
                 let host = format!("--host=unix://{}", socket.display());
                 let mut cmd = vec!["docker", host.as_str()];
                 cmd.extend_from_slice(args);
-                local_run(&cmd, stdin, on_stdout, timeout).await
+                local_run(&cmd, stdin, out, timeout).await
             }
         }
     }
@@ -110,7 +110,7 @@ impl Dind {
         self.run_streaming(
             args,
             None::<futures_util::stream::Empty<Result<Vec<u8>, std::io::Error>>>,
-            &mut |chunk| stdout.extend_from_slice(chunk),
+            Stdout::Each(&mut |chunk| stdout.extend_from_slice(chunk)),
             SHORT,
         )
         .await?;
@@ -163,12 +163,19 @@ impl Dind {
                 let mut cmd = vec!["docker"];
                 cmd.extend_from_slice(&args);
                 let script = format!("exec {} 2>&1", shell_words(&cmd));
-                exec.run_streaming(&["sh", "-c", &script], none, on_output, timeout)
-                    .await
-                    .map(|_| ())
+                exec.run_streaming(
+                    &["sh", "-c", &script],
+                    none,
+                    Stdout::Each(on_output),
+                    timeout,
+                )
+                .await
+                .map(|_| ())
             }
             Transport::Local(_) => {
-                let stderr = self.run_streaming(&args, none, on_output, timeout).await?;
+                let stderr = self
+                    .run_streaming(&args, none, Stdout::Each(&mut *on_output), timeout)
+                    .await?;
                 on_output(stderr.as_bytes());
                 Ok(())
             }
@@ -176,11 +183,51 @@ impl Dind {
     }
 }
 
+impl Dind {
+    /// Copy `image` from this daemon into `to`, named `as_name` there:
+    /// `docker save` here streamed into `docker load` there (a bounded
+    /// pipe, nothing on disk), then `docker tag`.
+    pub async fn copy_image_to(
+        &self,
+        to: &Dind,
+        image: &str,
+        as_name: &str,
+    ) -> Result<(), ImageError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let body: LoadBody = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        })
+        .boxed();
+        let none = None::<futures_util::stream::Empty<Result<Vec<u8>, std::io::Error>>>;
+        let save = async {
+            let r = self
+                .run_streaming(
+                    &["save", image],
+                    none,
+                    Stdout::Channel(tx),
+                    self.transfer_timeout,
+                )
+                .await;
+            r.map(|_| ())
+                .map_err(|e| exec_error("exporting", image, &self.label, e))
+        };
+        let (saved, loaded) = tokio::join!(save, to.load(image, body));
+        saved?;
+        loaded?;
+        to.tag(image, as_name).await?;
+        // Only the peer's own name stays.
+        to.docker(&["rmi", image])
+            .await
+            .map(|_| ())
+            .map_err(|e| exec_error("untagging", image, &to.label, e))
+    }
+}
+
 /// Run `cmd` here, with `stdin` as its input; returns its stderr.
 async fn local_run<S, B>(
     cmd: &[&str],
     stdin: Option<S>,
-    on_stdout: &mut (dyn FnMut(&[u8]) + Send),
+    mut sink: Stdout<'_>,
     timeout: Duration,
 ) -> Result<String, ExecError>
 where
@@ -221,10 +268,9 @@ where
             if let Some(out) = out.as_mut() {
                 let mut buf = vec![0u8; 64 * 1024];
                 while let Ok(n) = out.read(&mut buf).await {
-                    if n == 0 {
+                    if n == 0 || !sink.put(&buf[..n]).await {
                         break;
                     }
-                    on_stdout(&buf[..n]);
                 }
             }
         };
@@ -321,7 +367,7 @@ impl ImageTarget for Dind {
         self.run_streaming(
             &["load", "--quiet"],
             Some(body),
-            &mut |_| {},
+            Stdout::Each(&mut |_| {}),
             self.transfer_timeout,
         )
         .await

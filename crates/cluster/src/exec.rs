@@ -73,6 +73,40 @@ impl std::fmt::Debug for PodExec {
     }
 }
 
+/// Where a command's stdout goes.
+pub enum Stdout<'a> {
+    /// Each piece, as it arrives.
+    Each(&'a mut (dyn FnMut(&[u8]) + Send)),
+    /// Into a bounded channel: the command's output is read only as fast
+    /// as the receiver takes it (an image export piped into a load).
+    Channel(tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>),
+}
+
+impl std::fmt::Debug for Stdout<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stdout::Each(_) => "Stdout::Each",
+            Stdout::Channel(_) => "Stdout::Channel",
+        })
+    }
+}
+
+impl Stdout<'_> {
+    /// Hand over a piece; false once a channel's receiver is gone.
+    pub(crate) async fn put(&mut self, chunk: &[u8]) -> bool {
+        match self {
+            Stdout::Each(f) => {
+                f(chunk);
+                true
+            }
+            Stdout::Channel(tx) => tx
+                .send(Ok(bytes::Bytes::copy_from_slice(chunk)))
+                .await
+                .is_ok(),
+        }
+    }
+}
+
 /// What a finished command printed.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOutput {
@@ -122,11 +156,11 @@ impl PodExec {
         self.run_streaming(
             cmd,
             None::<futures_util::stream::Empty<Result<Vec<u8>, std::io::Error>>>,
-            &mut |chunk| {
+            Stdout::Each(&mut |chunk| {
                 if stdout.len() < 64 * 1024 * 1024 {
                     stdout.extend_from_slice(chunk);
                 }
-            },
+            }),
             timeout,
         )
         .await
@@ -134,12 +168,12 @@ impl PodExec {
     }
 
     /// Run `cmd` with `stdin` (when given) as its input, handing each piece
-    /// of its stdout to `on_stdout` as it arrives; returns its stderr.
+    /// of its stdout to `out` as it arrives; returns its stderr.
     pub async fn run_streaming<S, B>(
         &self,
         cmd: &[&str],
         stdin: Option<S>,
-        on_stdout: &mut (dyn FnMut(&[u8]) + Send),
+        out: Stdout<'_>,
         timeout: Duration,
     ) -> Result<String, ExecError>
     where
@@ -147,7 +181,7 @@ impl PodExec {
         B: AsRef<[u8]>,
     {
         let line = self.kubectl_line(cmd, stdin.is_some());
-        let work = self.exec(cmd, stdin, on_stdout, &line);
+        let work = self.exec(cmd, stdin, out, &line);
         match tokio::time::timeout(timeout, work).await {
             Ok(result) => result,
             Err(_) => Err(ExecError::Timeout {
@@ -161,7 +195,7 @@ impl PodExec {
         &self,
         cmd: &[&str],
         stdin: Option<S>,
-        on_stdout: &mut (dyn FnMut(&[u8]) + Send),
+        mut sink: Stdout<'_>,
         line: &str,
     ) -> Result<String, ExecError>
     where
@@ -207,10 +241,9 @@ impl PodExec {
             };
             let mut buf = vec![0u8; 64 * 1024];
             while let Ok(n) = out.read(&mut buf).await {
-                if n == 0 {
+                if n == 0 || !sink.put(&buf[..n]).await {
                     break;
                 }
-                on_stdout(&buf[..n]);
             }
         };
         let read_err = async {

@@ -395,29 +395,20 @@ impl TestNetwork {
     /// as `fabdev up` seeds them (one export per image streamed into all
     /// daemons that lack it). Needs [`Options::dind`].
     pub async fn seed_images(&self, images: &[String]) -> Result<(), TestnetError> {
+        use cluster::dind::Dind;
         use cluster::images::{Daemon, transfer_to_many};
         let host = Daemon::connect_local().map_err(TestnetError::Images)?;
+        // The same `docker load` in each daemon as `up` runs in each DinD
+        // sidecar, against the daemons' sockets.
         let mut daemons = Vec::new();
         for (name, pod) in self.pods.iter().filter(|(_, p)| p.kind == NodeKind::Peer) {
-            let socket = dind_socket_of(pod)?;
-            daemons.push(
-                Daemon::connect_unix(&socket, &format!("{name}/dind"))
-                    .map_err(TestnetError::Images)?
-                    .with_transfer_timeout(Duration::from_secs(600)),
-            );
+            daemons.push(Dind::local(dind_socket_of(pod)?, &format!("{name}/dind")));
         }
-        let targets: Vec<&Daemon> = daemons.iter().collect();
+        let targets: Vec<&Dind> = daemons.iter().collect();
         transfer_to_many(&host, &targets, images, &mut |_| {})
             .await
             .map_err(TestnetError::Images)?;
         Ok(())
-    }
-
-    fn dind_daemon(&self, node: &str) -> Result<cluster::images::Daemon, TestnetError> {
-        let socket = self.dind_socket(node)?;
-        cluster::images::Daemon::connect_unix(&socket, &format!("{node}/dind"))
-            .map(|d| d.with_transfer_timeout(Duration::from_secs(600)))
-            .map_err(TestnetError::Images)
     }
 
     /// Everything a node's containers printed, container by container.
@@ -833,18 +824,19 @@ impl chaincode::lifecycle::PeerImages for TestNetwork {
         image: &'a str,
         as_name: &'a str,
     ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
+        // The same `docker save` | `docker load` and `docker tag` as on a
+        // cluster (`fabdev::flow::chaincode::DindImages`), against the
+        // daemons' sockets.
         Box::pin(async move {
-            let from = self.dind_daemon(from_peer).map_err(|e| e.to_string())?;
-            let to = self.dind_daemon(to_peer).map_err(|e| e.to_string())?;
-            cluster::images::transfer(&from, &to, &[image.to_string()], &mut |_| {})
+            let daemon = |peer: &str| {
+                self.dind_socket(peer)
+                    .map(|s| cluster::dind::Dind::local(s, &format!("{peer}/dind")))
+                    .map_err(|e| e.to_string())
+            };
+            daemon(from_peer)?
+                .copy_image_to(&daemon(to_peer)?, image, as_name)
                 .await
-                .map_err(|e| e.to_string())?;
-            cluster::images::tag(&to, image, as_name)
-                .await
-                .map_err(|e| e.to_string())?;
-            // Only the peer's own name stays.
-            to.remove_image(image).await.map_err(|e| e.to_string())?;
-            Ok(())
+                .map_err(|e| e.to_string())
         })
     }
 }

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use chaincode::lifecycle::{self, Caller, ChannelAdmins, DeploySpec, LifecycleEvent, Planned};
 use chaincode::package::{PackageOptions, package_dir};
+use cluster::dind::Dind;
 use cluster::k8s;
 use cluster::kind::Runner;
 use network::channel::Endpoints;
@@ -440,8 +441,69 @@ fn spec_of<'a>(
     made(&specs.get(name), "the chaincode's package").copied()
 }
 
+/// The peers' DinD daemons of the workspace's cluster (through the
+/// Kubernetes API), so that an install builds the chaincode once and hands
+/// the image to the other peers; none without a cluster.
+async fn cluster_images(ctx: &Context) -> Result<Option<DindImages>, FlowError> {
+    let kubeconfig = ctx.kubeconfig();
+    if !kubeconfig.is_file() {
+        return Ok(None);
+    }
+    let client = k8s::client(&kubeconfig).await?;
+    let dinds = ctx
+        .topo
+        .peers()
+        .map(|p| {
+            let label = format!("dind of {}", p.name);
+            let dind = Dind::new(&client, &ctx.ws.name, &p.pod_name(), &label);
+            (p.name.clone(), dind)
+        })
+        .collect();
+    Ok(Some(DindImages { dinds }))
+}
+
+/// [`lifecycle::PeerImages`] over the peers' DinD daemons: `docker save` in
+/// one sidecar streamed into `docker load` in another.
+#[derive(Debug)]
+pub struct DindImages {
+    pub dinds: BTreeMap<String, Dind>,
+}
+
+impl lifecycle::PeerImages for DindImages {
+    fn copy_image<'a>(
+        &'a self,
+        from_peer: &'a str,
+        to_peer: &'a str,
+        image: &'a str,
+        as_name: &'a str,
+    ) -> lifecycle::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let daemon = |p: &str| {
+                self.dinds
+                    .get(p)
+                    .ok_or_else(|| format!("no DinD daemon of {p}"))
+            };
+            daemon(from_peer)?
+                .copy_image_to(daemon(to_peer)?, image, as_name)
+                .await
+                .map_err(|e| format!("{e}: {}", error_sources(&e)))
+        })
+    }
+}
+
+fn error_sources(e: &dyn std::error::Error) -> String {
+    let mut out = Vec::new();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push(s.to_string());
+        next = s.source();
+    }
+    out.join(": ")
+}
+
 /// The package on every peer of the channel's orgs that lacks it; each
-/// peer builds the chaincode in its own Docker daemon.
+/// peer builds the chaincode in its own Docker daemon (once, when the
+/// peers' daemons can be reached: see [`cluster_images`]).
 async fn install_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Sink) -> StepResult {
     let (ctx, endpoints, lc) = run.parts();
     let endpoints = made(&endpoints, "the node endpoints")?;
@@ -449,7 +511,9 @@ async fn install_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn S
     let admins = admins(&mut lc.admins, ctx, endpoints, &spec.channel).await?;
     let step = format!("install {name}");
     let peers = admins.peers().count();
-    let installed = lifecycle::install_all(admins, spec, None, &mut |e| {
+    let images = cluster_images(ctx).await?;
+    let images = images.as_ref().map(|i| i as &dyn lifecycle::PeerImages);
+    let installed = lifecycle::install_all(admins, spec, images, &mut |e| {
         sink.emit(lifecycle_event(&step, name, e))
     })
     .await?;
