@@ -251,17 +251,18 @@ where
                 line: line.clone(),
                 message: e.to_string(),
             })?;
-        let mut input = child.stdin.take();
+        let input = child.stdin.take();
         let mut out = child.stdout.take();
         let mut err = child.stderr.take();
-        let feed = async {
-            let (Some(w), Some(stdin)) = (input.as_mut(), stdin) else {
+        let feed = async move {
+            let (Some(mut w), Some(stdin)) = (input, stdin) else {
                 return Ok(());
             };
             let mut stdin = std::pin::pin!(stdin);
             while let Some(chunk) = stdin.next().await {
                 w.write_all(chunk?.as_ref()).await?;
             }
+            // Dropping the pipe's end is the command's end of input.
             w.shutdown().await
         };
         let read_out = async {
@@ -282,7 +283,6 @@ where
             String::from_utf8_lossy(&kept).into_owned()
         };
         let (fed, (), stderr) = tokio::join!(feed, read_out, read_err);
-        drop(input);
         let status = child.wait().await.map_err(|e| ExecError::Start {
             line: line.clone(),
             message: e.to_string(),
