@@ -179,7 +179,7 @@ pub struct TypedObjects {
     pub namespace: k8s_openapi::api::core::v1::Namespace,
     /// Crypto Secrets (and CouchDB Secrets), in apply order.
     pub secrets: Vec<k8s_openapi::api::core::v1::Secret>,
-    /// Each node's ClusterIP Service, then its NodePort `-host` Service.
+    /// Each node's ClusterIP Service, then (kind only) its NodePort `-host` Service.
     pub services: Vec<k8s_openapi::api::core::v1::Service>,
     /// One StatefulSet per node, in topology order.
     pub statefulsets: Vec<k8s_openapi::api::apps::v1::StatefulSet>,

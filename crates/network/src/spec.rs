@@ -303,6 +303,57 @@ impl Chaincode {
     }
 }
 
+/// Where the network runs: a kind cluster fabdev makes, or a cluster that
+/// exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Provider {
+    /// A local kind cluster, created and deleted by fabdev, reached through
+    /// its host port mappings; its kubeconfig is `.fabdev/kubeconfig`.
+    #[default]
+    Kind,
+    /// A cluster someone else runs (shared, remote, several nodes): fabdev
+    /// only applies its objects into its namespace and removes that
+    /// namespace again; nodes are reached through API-server port-forwards.
+    Existing,
+}
+
+impl Provider {
+    /// As written in fabdev.yaml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Kind => "kind",
+            Provider::Existing => "existing",
+        }
+    }
+
+    /// `kind` or `existing`.
+    pub fn parse(s: &str) -> Option<Provider> {
+        match s {
+            "kind" => Some(Provider::Kind),
+            "existing" => Some(Provider::Existing),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `cluster:` of fabdev.yaml: which cluster the network runs on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterSpec {
+    pub provider: Provider,
+    /// `existing` only: the kubeconfig file, resolved against the spec
+    /// file's folder; `None` means `$KUBECONFIG`, else `~/.kube/config`,
+    /// as kubectl reads them.
+    pub kubeconfig: Option<PathBuf>,
+    /// `existing` only: the kubeconfig context; `None` means its current one.
+    pub context: Option<String>,
+}
+
 /// A validated workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
@@ -318,6 +369,8 @@ pub struct Workspace {
     pub images: Images,
     /// First host port for NodePort mappings (see topology).
     pub host_port_base: u16,
+    /// Which cluster the network runs on (default: a kind cluster).
+    pub cluster: ClusterSpec,
 }
 
 /// Default first host port; each node takes a block of ten from here.
@@ -361,6 +414,7 @@ impl Workspace {
             }],
             chaincodes: vec![],
             host_port_base: DEFAULT_HOST_PORT_BASE,
+            cluster: ClusterSpec::default(),
         }
     }
 
@@ -513,6 +567,15 @@ struct RawWorkspace {
     chaincodes: Vec<RawChaincode>,
     images: Option<RawImages>,
     host_port_base: Option<S<u16>>,
+    cluster: Option<S<RawCluster>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawCluster {
+    provider: Option<S<String>>,
+    kubeconfig: Option<S<String>>,
+    context: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -838,6 +901,7 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
     }
     let images = images(&mut c, &raw, &fabric);
     let host_port_base = host_port_base(&mut c, &raw, &orderer, &orgs);
+    let cluster = cluster(&mut c, &raw, base);
 
     if !c.problems.is_empty() {
         return Err(SpecError::Invalid {
@@ -855,6 +919,7 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
         chaincodes,
         images,
         host_port_base,
+        cluster,
     })
 }
 
@@ -1367,6 +1432,77 @@ fn host_port_base(
     host_port_base
 }
 
+/// `cluster.provider` is `kind` (the default) or `existing`;
+/// `cluster.kubeconfig` (resolved against `base`) and `cluster.context` are
+/// not empty, and only given with `existing` (kind's kubeconfig is fabdev's
+/// own `.fabdev/kubeconfig`).
+fn cluster(c: &mut Checker, raw: &RawWorkspace, base: &Path) -> ClusterSpec {
+    let Some(rc) = &raw.cluster else {
+        return ClusterSpec::default();
+    };
+    let rc = &rc.value;
+    let provider = match &rc.provider {
+        Some(p) => Provider::parse(&p.value).unwrap_or_else(|| {
+            c.push(
+                pos_of(p),
+                "cluster.provider",
+                format!("provider {:?} is not one fabdev knows", p.value),
+                "use `provider: kind` (a local kind cluster fabdev makes, the default) or `provider: existing` (a cluster you already have, named by `kubeconfig` and `context`)",
+            );
+            Provider::Kind
+        }),
+        None => Provider::Kind,
+    };
+    let only_existing = |c: &mut Checker, v: &S<String>, key: &str| {
+        if provider == Provider::Kind {
+            c.push(
+                pos_of(v),
+                format!("cluster.{key}"),
+                format!("`{key}` is only read with `provider: existing`"),
+                "add `provider: existing` to run on that cluster, or remove the field (kind's kubeconfig is fabdev's own .fabdev/kubeconfig)",
+            );
+        }
+    };
+    let not_empty = |c: &mut Checker, v: &S<String>, key: &str, hint: &str| {
+        c.at(
+            v,
+            format!("cluster.{key}"),
+            if v.value.trim().is_empty() {
+                Err(format!("`{key}` is empty"))
+            } else {
+                Ok(())
+            },
+            hint,
+        );
+    };
+    let kubeconfig = rc.kubeconfig.as_ref().map(|k| {
+        only_existing(c, k, "kubeconfig");
+        not_empty(
+            c,
+            k,
+            "kubeconfig",
+            "give the kubeconfig file, relative to fabdev.yaml, or leave it out to use $KUBECONFIG or ~/.kube/config",
+        );
+        let rel = PathBuf::from(&k.value);
+        if rel.is_absolute() { rel } else { base.join(rel) }
+    });
+    let context = rc.context.as_ref().map(|x| {
+        only_existing(c, x, "context");
+        not_empty(
+            c,
+            x,
+            "context",
+            "name a context of the kubeconfig (`kubectl config get-contexts`), or leave it out to use its current context",
+        );
+        x.value.clone()
+    });
+    ClusterSpec {
+        provider,
+        kubeconfig,
+        context,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1448,6 +1584,80 @@ mod tests {
         let images = Images::for_version(&v3);
         assert_eq!(images.ccenv, "hyperledger/fabric-ccenv:3.1");
         assert_eq!(images.nodeenv, "hyperledger/fabric-nodeenv:2.5");
+    }
+
+    #[test]
+    fn cluster_defaults_to_kind_and_reads_existing() {
+        let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\n").expect("parses");
+        assert_eq!(ws.cluster, ClusterSpec::default());
+        assert_eq!(ws.cluster.provider, Provider::Kind);
+        let ws = Workspace::parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: existing\n  kubeconfig: conf/shared.yaml\n  context: team-dev\n",
+            Path::new("/ws/fabdev.yaml"),
+            Path::new("/ws"),
+        )
+        .expect("parses");
+        assert_eq!(
+            ws.cluster,
+            ClusterSpec {
+                provider: Provider::Existing,
+                kubeconfig: Some(PathBuf::from("/ws/conf/shared.yaml")),
+                context: Some("team-dev".into()),
+            }
+        );
+        // An absolute kubeconfig stays as written; both may be left out.
+        let ws = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster: { provider: existing, kubeconfig: /etc/k.yaml }\n",
+        )
+        .expect("parses");
+        assert_eq!(ws.cluster.kubeconfig, Some(PathBuf::from("/etc/k.yaml")));
+        assert_eq!(ws.cluster.context, None);
+        let ws =
+            parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster: { provider: kind }\n")
+                .expect("parses");
+        assert_eq!(ws, Workspace::default_network());
+    }
+
+    #[test]
+    fn cluster_problems_name_field_and_line() {
+        let err =
+            parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: minikube\n")
+                .unwrap_err();
+        let p = &err.problems()[0];
+        assert_eq!(p.field, "cluster.provider");
+        assert_eq!(p.pos.map(|p| p.line), Some(4));
+        assert!(
+            p.message.contains("minikube") && p.hint.contains("existing"),
+            "{p:?}"
+        );
+        // kubeconfig and context belong to `existing`; an empty one is wrong too.
+        let err = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kubeconfig: k.yaml\n  context: \"\"\n",
+        )
+        .unwrap_err();
+        let found: Vec<(&str, Option<u64>)> = err
+            .problems()
+            .iter()
+            .map(|p| (p.field.as_str(), p.pos.map(|p| p.line)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("cluster.kubeconfig", Some(4)),
+                ("cluster.context", Some(5)),
+                ("cluster.context", Some(5))
+            ]
+        );
+        // Unknown fields under `cluster` are refused with their line.
+        let err = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: existing\n  namespace: x\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("fabdev.yaml:5") && err.contains("namespace"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::{
     COUCHDB_USER, NodeFiles, RenderError, Rendered, RenderedObject, TypedObjects, containers,
     labels,
 };
-use crate::spec::{NODE_PORTS, StateDatabase, Workspace, check_dns_label};
+use crate::spec::{NODE_PORTS, Provider, StateDatabase, Workspace, check_dns_label};
 use crate::topology::{Node, NodeKind, Topology, ports};
 
 /// Where ledgers live in the pods (the `data` volume).
@@ -135,10 +135,15 @@ fn build(
         let svc = cluster_service(ws, node);
         out.push(G_SERVICE, &svc, &node.name)?;
         typed.services.push(svc);
-        let name = host_service_name(node);
-        let svc = host_service(ws, node);
-        out.push(G_SERVICE, &svc, &name)?;
-        typed.services.push(svc);
+        // The fixed NodePorts only serve kind's host port mappings; on an
+        // existing (maybe shared) cluster they would take node ports
+        // cluster-wide, and fabdev reaches the nodes by port-forward there.
+        if ws.cluster.provider == Provider::Kind {
+            let name = host_service_name(node);
+            let svc = host_service(ws, node);
+            out.push(G_SERVICE, &svc, &name)?;
+            typed.services.push(svc);
+        }
         let policy = network_policy(ws, node);
         out.push(G_SERVICE, &policy, &node.name)?;
         typed.network_policies.push(policy);
