@@ -23,6 +23,22 @@ pub struct Cli {
     #[arg(long, global = true, env = "FABDEV_SPEC", value_name = "FILE")]
     pub spec: Option<PathBuf>,
 
+    /// Where the network runs: `kind` (a local kind cluster fabdev makes)
+    /// or `existing` (a cluster you have); default: fabdev.yaml's
+    /// `cluster.provider`, else kind.
+    #[arg(long, global = true, value_enum, value_name = "PROVIDER")]
+    pub provider: Option<ProviderArg>,
+
+    /// With an existing cluster: its kubeconfig (default: fabdev.yaml's
+    /// `cluster.kubeconfig`, else $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// With an existing cluster: the kubeconfig's context (default:
+    /// fabdev.yaml's `cluster.context`, else the current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
     /// Say more about what happens.
     #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -35,17 +51,24 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Kind,
+    Existing,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a commented fabdev.yaml (and a .gitignore entry for .fabdev/).
     Init(InitArgs),
-    /// Bring the network up on a local kind cluster (idempotent).
+    /// Bring the network up on a local kind cluster, or an existing one (idempotent).
     Up(UpArgs),
-    /// Remove the cluster (or only the namespace) and runtime state.
+    /// Remove the cluster (or only the namespace; on an existing cluster always) and runtime state.
     Down(DownArgs),
     /// Show the cluster, each pod's readiness and each node's channels.
     Status(StatusArgs),
-    /// Check prerequisites: Docker, kind, kubectl, CPU, memory, ports, inotify.
+    /// Check prerequisites: Docker, kind, kubectl, CPU, memory, ports, inotify;
+    /// on an existing cluster its context, API server, RBAC and Pod Security.
     Doctor(DoctorArgs),
     /// Write everything fabdev would apply, without a cluster.
     Render(RenderArgs),
@@ -78,6 +101,11 @@ pub struct UpArgs {
     /// Deadline of each wait, in seconds.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Load the nodes' images from the host's Docker into the cluster's
+    /// nodes: what kind mode always does; not implemented for an existing
+    /// cluster (its nodes pull from the cluster's registries).
+    #[arg(long)]
+    pub load_images: bool,
 }
 
 #[derive(Debug, Args)]

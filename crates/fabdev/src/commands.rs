@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use network::render;
-use network::spec::{self, Lang};
+use network::spec::{self, Lang, Provider};
 
 use crate::cli::{
     CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs,
-    LangArg, LifecycleArgs, PackageArgs, RenderArgs, StatusArgs,
+    LangArg, LifecycleArgs, PackageArgs, ProviderArg, RenderArgs, StatusArgs,
 };
 use crate::error::CliError;
 use crate::output::{StdoutErrors, results_stdout, stdout_write};
@@ -41,35 +41,45 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         (false, false) => Verbosity::Normal,
     };
     let spec = cli.spec.as_deref();
+    let flags = flow::ClusterFlags {
+        provider: cli.provider.map(|p| match p {
+            ProviderArg::Kind => Provider::Kind,
+            ProviderArg::Existing => Provider::Existing,
+        }),
+        kubeconfig: cli.kubeconfig.clone(),
+        context: cli.context.clone(),
+    };
+    let flags = &flags;
     match cli.command {
         Command::Init(args) => init(&ws_dir, &args, &notes),
-        Command::Render(args) => render_cmd(&ws_dir, spec, &args, &notes),
+        Command::Render(args) => render_cmd(&ws_dir, spec, flags, &args, &notes),
         Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
         Command::Up(args) => {
-            let mut opts = flow_options(&ws_dir, spec, args.kind.clone());
+            let mut opts = flow_options(&ws_dir, spec, flags, args.kind.clone());
             opts.wait_timeout = Duration::from_secs(args.timeout);
-            let _lock = lock_if_good(&ws_dir, spec, "up", opts.wait_timeout, &notes)?;
+            opts.load_images = args.load_images;
+            let _lock = lock_if_good(&ws_dir, spec, flags, "up", opts.wait_timeout, &notes)?;
             run_flow(args.output, verbosity, "up", |sink| {
                 Box::pin(async move { flow::up(&opts, sink).await.map(drop) })
             })
         }
         Command::Down(args) => {
-            let opts = flow_options(&ws_dir, spec, args.kind.clone());
+            let opts = flow_options(&ws_dir, spec, flags, args.kind.clone());
             let (keep, purge) = (args.keep_cluster, args.purge);
-            let _lock = lock_if_good(&ws_dir, spec, "down", LOCK_WAIT, &notes)?;
+            let _lock = lock_if_good(&ws_dir, spec, flags, "down", LOCK_WAIT, &notes)?;
             run_flow(args.output, verbosity, "down", |sink| {
                 Box::pin(async move { flow::down(&opts, keep, purge, sink).await.map(drop) })
             })
         }
         Command::Status(StatusArgs { output, kind }) => {
-            let opts = flow_options(&ws_dir, spec, kind);
+            let opts = flow_options(&ws_dir, spec, flags, kind);
             run_flow(output, verbosity, "status", |sink| {
                 Box::pin(async move { flow::status(&opts, sink).await.map(drop) })
             })
         }
-        Command::Doctor(args) => doctor(&ws_dir, spec, &args, verbosity),
+        Command::Doctor(args) => doctor(&ws_dir, spec, flags, &args, verbosity),
         Command::Channel(ChannelCommand::Create { name, output }) => {
-            let opts = flow_options(&ws_dir, spec, None);
+            let opts = flow_options(&ws_dir, spec, flags, None);
             run_flow(output, verbosity, "channel create", |sink| {
                 Box::pin(async move {
                     flow::create_channels(&opts, name.as_deref(), None, sink)
@@ -81,6 +91,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Chaincode(ChaincodeCommand::Deploy(a)) => lifecycle(
             &ws_dir,
             spec,
+            flags,
             verbosity,
             &notes,
             LifecycleCommand::Deploy,
@@ -89,6 +100,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Chaincode(ChaincodeCommand::Install(a)) => lifecycle(
             &ws_dir,
             spec,
+            flags,
             verbosity,
             &notes,
             LifecycleCommand::Install,
@@ -97,6 +109,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Chaincode(ChaincodeCommand::Approve(a)) => lifecycle(
             &ws_dir,
             spec,
+            flags,
             verbosity,
             &notes,
             LifecycleCommand::Approve,
@@ -105,6 +118,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Chaincode(ChaincodeCommand::Commit(a)) => lifecycle(
             &ws_dir,
             spec,
+            flags,
             verbosity,
             &notes,
             LifecycleCommand::Commit,
@@ -113,6 +127,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Chaincode(ChaincodeCommand::Instantiate(a)) => lifecycle(
             &ws_dir,
             spec,
+            flags,
             verbosity,
             &notes,
             LifecycleCommand::Instantiate,
@@ -124,13 +139,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_bytes()))
                 .collect();
-            call(&ws_dir, spec, verbosity, true, a.call, transient)
+            call(&ws_dir, spec, flags, verbosity, true, a.call, transient)
         }
-        Command::Chaincode(ChaincodeCommand::Query(a)) => {
-            call(&ws_dir, spec, verbosity, false, a.call, Default::default())
-        }
+        Command::Chaincode(ChaincodeCommand::Query(a)) => call(
+            &ws_dir,
+            spec,
+            flags,
+            verbosity,
+            false,
+            a.call,
+            Default::default(),
+        ),
         Command::Chaincode(ChaincodeCommand::List { output }) => {
-            let opts = flow_options(&ws_dir, spec, None);
+            let opts = flow_options(&ws_dir, spec, flags, None);
             run_flow(output, verbosity, "chaincode list", |sink| {
                 Box::pin(async move { flow::chaincode::list(&opts, None, sink).await })
             })
@@ -163,12 +184,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 fn lifecycle(
     ws_dir: &Path,
     spec: Option<&Path>,
+    flags: &flow::ClusterFlags,
     verbosity: Verbosity,
     notes: &Notes,
     command: LifecycleCommand,
     a: LifecycleArgs,
 ) -> Result<(), CliError> {
-    let opts = flow_options(ws_dir, spec, None);
+    let opts = flow_options(ws_dir, spec, flags, None);
     let selection = Selection {
         name: a.name,
         path: a.path,
@@ -182,7 +204,7 @@ fn lifecycle(
         LifecycleCommand::Commit => "chaincode commit",
         LifecycleCommand::Instantiate => "chaincode instantiate",
     };
-    let _lock = lock_if_good(ws_dir, spec, name, LOCK_WAIT, notes)?;
+    let _lock = lock_if_good(ws_dir, spec, flags, name, LOCK_WAIT, notes)?;
     run_flow(a.output, verbosity, name, |sink| {
         Box::pin(async move {
             flow::chaincode::run_lifecycle(&opts, command, selection, None, sink)
@@ -195,12 +217,13 @@ fn lifecycle(
 fn call(
     ws_dir: &Path,
     spec: Option<&Path>,
+    flags: &flow::ClusterFlags,
     verbosity: Verbosity,
     submit: bool,
     a: CallArgs,
     transient: std::collections::BTreeMap<String, Vec<u8>>,
 ) -> Result<(), CliError> {
-    let opts = flow_options(ws_dir, spec, None);
+    let opts = flow_options(ws_dir, spec, flags, None);
     // Empty: the flow takes the workspace's first org (Org1 by default).
     let org = a.org.unwrap_or_default();
     let call = Call {
@@ -255,11 +278,12 @@ fn lock(
 fn lock_if_good(
     ws_dir: &Path,
     spec: Option<&Path>,
+    flags: &flow::ClusterFlags,
     command: &str,
     deadline: Duration,
     notes: &Notes,
 ) -> Result<Option<WorkspaceLock>, CliError> {
-    match Context::load_from(ws_dir, spec) {
+    match Context::load_with(ws_dir, spec, flags) {
         Ok(_) => lock(ws_dir, command, deadline, notes).map(Some),
         Err(_) => Ok(None),
     }
@@ -300,11 +324,12 @@ fn reporter(format: Format, verbosity: Verbosity) -> (Box<dyn Sink>, StdoutError
 fn doctor(
     ws_dir: &Path,
     spec: Option<&Path>,
+    flags: &flow::ClusterFlags,
     args: &DoctorArgs,
     verbosity: Verbosity,
 ) -> Result<(), CliError> {
-    use cluster::doctor::{self, DoctorInput, Verdict};
-    let ctx = Context::load_from(ws_dir, spec).map_err(CliError::of("doctor"))?;
+    use cluster::doctor::{self, DoctorInput, ExistingCluster, Verdict};
+    let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of("doctor"))?;
     let mut host_ports = Vec::new();
     for n in &ctx.topo.nodes {
         host_ports.push(n.host_ports.grpc);
@@ -318,6 +343,13 @@ fn doctor(
         fabric_tag: ctx.ws.fabric.tag.clone(),
         // Until `up` exists there is no cluster of fabdev's to hold the ports.
         cluster_exists: false,
+        existing: match &ctx.target {
+            flow::Target::Kind => None,
+            flow::Target::Existing(access) => Some(ExistingCluster {
+                access: access.clone(),
+                namespace: ctx.ws.name.clone(),
+            }),
+        },
     };
     let mut checks = runtime()?.block_on(doctor::run(&input));
     // Which exact Fabric release the images run (see spec::FABRIC_RELEASES).
@@ -358,9 +390,15 @@ fn fabric_check(ws: &network::Workspace) -> cluster::doctor::Check {
     }
 }
 
-fn flow_options(ws_dir: &Path, spec: Option<&Path>, kind: Option<PathBuf>) -> flow::Options {
+fn flow_options(
+    ws_dir: &Path,
+    spec: Option<&Path>,
+    flags: &flow::ClusterFlags,
+    kind: Option<PathBuf>,
+) -> flow::Options {
     let mut opts = flow::Options::new(ws_dir);
     opts.spec = spec.map(Path::to_path_buf);
+    opts.cluster = flags.clone();
     opts.kind = kind;
     opts
 }
@@ -494,12 +532,13 @@ fn check_out(args: &RenderArgs) -> Result<(), CliError> {
 fn render_cmd(
     ws_dir: &Path,
     spec: Option<&Path>,
+    flags: &flow::ClusterFlags,
     args: &RenderArgs,
     notes: &Notes,
 ) -> Result<(), CliError> {
     // Bad input first: it writes nothing, not even the lock file.
     check_out(args)?;
-    let ctx = Context::load_from(ws_dir, spec).map_err(CliError::of("render"))?;
+    let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of("render"))?;
     let _lock = lock(ws_dir, "render", LOCK_WAIT, notes)?;
     let report = flow::ensure_crypto(&ctx).map_err(CliError::of("render"))?;
     notes.say(&format!(

@@ -2,13 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
+use cluster::k8s;
 use cluster::kind::{self, Kind, Runner};
 use network::pki::CryptoDir;
 use network::render;
-use network::spec::StateDatabase;
+use network::spec::{ClusterSpec, Provider, StateDatabase};
 use network::{Topology, Workspace};
 
-use super::{FlowError, Options};
+use super::{ClusterFlags, FlowError, Options};
 use crate::events::{Sink, run_step};
 
 /// Where fabdev keeps its state inside a workspace.
@@ -45,6 +46,50 @@ pub struct Context {
     pub topo: Topology,
     pub state_dir: PathBuf,
     pub crypto: CryptoDir,
+    /// The cluster the network runs on.
+    pub target: Target,
+}
+
+/// The cluster a workspace's network runs on: fabdev.yaml's `cluster:`
+/// with the command line's flags over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A kind cluster of fabdev's own, named after the workspace; its
+    /// kubeconfig is `.fabdev/kubeconfig` ([`Context::kubeconfig`]).
+    Kind,
+    /// A cluster that exists already, reached through this kubeconfig and
+    /// context.
+    Existing(k8s::Access),
+}
+
+impl Target {
+    /// The flags over the spec's `cluster:`. `--kubeconfig` or `--context`
+    /// with kind is bad input: kind's kubeconfig is fabdev's own.
+    pub fn of(spec: &ClusterSpec, flags: &ClusterFlags) -> Result<Target, FlowError> {
+        let provider = flags.provider.unwrap_or(spec.provider);
+        match provider {
+            Provider::Kind => {
+                if flags.kubeconfig.is_some() || flags.context.is_some() {
+                    return Err(FlowError::Input {
+                        message: "--kubeconfig and --context name an existing cluster, and this workspace runs on kind".into(),
+                        hint: "add --provider existing (or `cluster: { provider: existing }` in fabdev.yaml); kind's kubeconfig is fabdev's own .fabdev/kubeconfig".into(),
+                    });
+                }
+                Ok(Target::Kind)
+            }
+            Provider::Existing => Ok(Target::Existing(k8s::Access {
+                kubeconfig: flags.kubeconfig.clone().or_else(|| spec.kubeconfig.clone()),
+                context: flags.context.clone().or_else(|| spec.context.clone()),
+            })),
+        }
+    }
+
+    pub fn provider(&self) -> Provider {
+        match self {
+            Target::Kind => Provider::Kind,
+            Target::Existing(_) => Provider::Existing,
+        }
+    }
 }
 
 /// The images a network needs, by where they go.
@@ -65,15 +110,26 @@ impl ImagesToLoad {
 }
 
 impl Context {
-    /// Load the workspace of `opts` (see [`Context::load_from`]).
+    /// Load the workspace of `opts` (see [`Context::load_with`]).
     pub fn load<R: Runner>(opts: &Options<R>) -> Result<Context, FlowError> {
-        Context::load_from(&opts.workspace_dir, opts.spec.as_deref())
+        Context::load_with(&opts.workspace_dir, opts.spec.as_deref(), &opts.cluster)
+    }
+
+    /// [`Context::load_with`] without cluster flags: the spec's `cluster:` as it is.
+    pub fn load_from(workspace_dir: &Path, spec: Option<&Path>) -> Result<Context, FlowError> {
+        Context::load_with(workspace_dir, spec, &ClusterFlags::default())
     }
 
     /// The spec (`spec`, else `<workspace_dir>/fabdev.yaml`, else the
-    /// default network) and the state folder `<workspace_dir>/.fabdev`. A
-    /// workspace folder that does not exist is bad input, whatever the command.
-    pub fn load_from(workspace_dir: &Path, spec: Option<&Path>) -> Result<Context, FlowError> {
+    /// default network), the state folder `<workspace_dir>/.fabdev`, and
+    /// the cluster (`flags` over the spec's `cluster:`, see [`Target::of`]).
+    /// A workspace folder that does not exist is bad input, whatever the
+    /// command.
+    pub fn load_with(
+        workspace_dir: &Path,
+        spec: Option<&Path>,
+        flags: &ClusterFlags,
+    ) -> Result<Context, FlowError> {
         if !workspace_dir.is_dir() {
             return Err(FlowError::NoWorkspace {
                 path: workspace_dir.to_path_buf(),
@@ -83,6 +139,11 @@ impl Context {
             Some(f) => Workspace::load_file(f)?,
             None => Workspace::load_dir(workspace_dir)?,
         };
+        let target = Target::of(&ws.cluster, flags)?;
+        // Rendering follows the cluster the network runs on (no NodePort
+        // host Services on an existing one), whichever way it was chosen.
+        let mut ws = ws;
+        ws.cluster.provider = target.provider();
         let topo = Topology::of(&ws);
         let state_dir = workspace_dir.join(STATE_DIR);
         let crypto = CryptoDir::new(state_dir.join("crypto"));
@@ -91,12 +152,34 @@ impl Context {
             topo,
             state_dir,
             crypto,
+            target,
         })
     }
 
-    /// fabdev's own kubeconfig (the user's ~/.kube/config is never touched).
+    /// fabdev's own kubeconfig of the kind cluster (the user's
+    /// ~/.kube/config is never touched). Not used with an existing cluster.
     pub fn kubeconfig(&self) -> PathBuf {
         self.state_dir.join("kubeconfig")
+    }
+
+    /// Whether there is a cluster to ask: an existing one always, a kind one
+    /// once `up` wrote its kubeconfig.
+    pub fn has_cluster(&self) -> bool {
+        match &self.target {
+            Target::Kind => self.kubeconfig().is_file(),
+            Target::Existing(_) => true,
+        }
+    }
+
+    /// A Kubernetes client for the workspace's cluster: from
+    /// `.fabdev/kubeconfig` on kind, from the kubeconfig and context of an
+    /// existing cluster (a context that is not there is an error naming the
+    /// ones that are).
+    pub async fn client(&self) -> Result<kube::Client, FlowError> {
+        Ok(match &self.target {
+            Target::Kind => k8s::client(&self.kubeconfig()).await?,
+            Target::Existing(access) => access.resolve()?.client().await?,
+        })
     }
 
     pub fn profiles_dir(&self) -> PathBuf {
@@ -113,8 +196,12 @@ impl Context {
         let n = |count: usize, what: &str| {
             format!("{count} {what}{}", if count == 1 { "" } else { "s" })
         };
+        let on = match self.target {
+            Target::Kind => "",
+            Target::Existing(_) => ", on an existing cluster",
+        };
         format!(
-            "{}: {}, {}, {}",
+            "{}: {}, {}, {}{on}",
             self.ws.name,
             n(self.topo.orderers().count(), "orderer"),
             n(self.topo.peers().count(), "peer"),

@@ -2,19 +2,20 @@
 //! runtime state; keep the crypto unless purged.
 //!
 //! Steps: `workspace`, then `kind cluster <name>` ([`delete_cluster`]) or,
-//! keeping the cluster, `namespace <name>` ([`delete_namespace`]), then
-//! `runtime state` ([`remove_runtime_state`]).
+//! keeping the cluster (always on an existing cluster), `namespace <name>`
+//! ([`delete_namespace`]), then `runtime state` ([`remove_runtime_state`]).
 
 use std::path::Path;
 
 use cluster::k8s;
 use cluster::kind::{ProcessRunner, Runner};
+use network::render::labels;
 use serde::Serialize;
 
 use super::context::kind_driver;
 use super::steps::{Step, StepResult, run_flow};
 use super::up::CREATING_MARKER;
-use super::{Context, FlowError, Options};
+use super::{Context, FlowError, Options, Target};
 use crate::events::{ClusterState, Event, Sink};
 
 /// What `down` removed.
@@ -35,9 +36,11 @@ pub struct DownRun<R: Runner = ProcessRunner> {
     pub report: DownReport,
 }
 
-/// The steps of `down` after `workspace`.
+/// The steps of `down` after `workspace`. An existing cluster is always
+/// kept: only fabdev's namespace goes.
 pub fn steps<R: Runner + Clone>(ctx: &Context, keep_cluster: bool) -> Vec<Step<DownRun<R>>> {
     let name = &ctx.ws.name;
+    let keep_cluster = keep_cluster || ctx.target != Target::Kind;
     vec![
         if keep_cluster {
             Step::new(format!("namespace {name}"), |r, _, s| {
@@ -64,9 +67,9 @@ pub async fn down<R: Runner + Clone>(
 ) -> Result<DownReport, FlowError> {
     let steps = |ctx: &Context| steps(ctx, keep_cluster);
     let run = run_flow(opts, sink, steps, |ctx| DownRun {
+        keep_cluster: keep_cluster || ctx.target != Target::Kind,
         ctx,
         opts: opts.clone(),
-        keep_cluster,
         purge,
         report: DownReport::default(),
     })
@@ -78,14 +81,35 @@ fn gone(deleted: bool) -> Option<String> {
     Some(if deleted { "deleted" } else { "not there" }.to_string())
 }
 
-/// The workspace's namespace, when fabdev's kubeconfig says where it is.
+/// The workspace's namespace, waiting until it is gone: on kind when
+/// fabdev's kubeconfig says where it is; on an existing cluster only when
+/// fabdev made it (it carries fabdev's workspace label), never someone
+/// else's namespace of the same name.
 pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
-    let kubeconfig = run.ctx.kubeconfig();
-    if !kubeconfig.is_file() {
+    let ctx = &run.ctx;
+    if !ctx.has_cluster() {
         return Ok(gone(false));
     }
-    let client = k8s::client(&kubeconfig).await?;
-    let deleted = k8s::delete_namespace(&client, &run.ctx.ws.name, run.opts.wait_timeout).await?;
+    let client = ctx.client().await?;
+    let name = &ctx.ws.name;
+    if let Target::Existing(_) = ctx.target {
+        match k8s::namespace_labels(&client, name).await? {
+            None => return Ok(gone(false)),
+            Some(l) if l.get(labels::WORKSPACE) == Some(name) => {}
+            Some(_) => {
+                return Err(FlowError::Input {
+                    message: format!(
+                        "namespace {name} on the cluster was not made by fabdev (it has no label {}={name}), so fabdev down leaves it alone",
+                        labels::WORKSPACE
+                    ),
+                    hint: format!(
+                        "give the workspace another `name:` in fabdev.yaml, or delete the namespace yourself (kubectl delete namespace {name}) if you mean to"
+                    ),
+                });
+            }
+        }
+    }
+    let deleted = k8s::delete_namespace(&client, name, run.opts.wait_timeout).await?;
     run.report.namespace_deleted = deleted;
     Ok(gone(deleted))
 }

@@ -1,5 +1,5 @@
 //! Where the host reaches each node: the kind port mappings, or kube
-//! port-forwards when they do not answer.
+//! port-forwards when they do not answer and always on an existing cluster.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use cluster::k8s;
 use network::channel::{self, Endpoints};
 use network::topology::ports;
 
-use super::{Context, FlowError};
+use super::{Context, FlowError, Target};
 
 /// Whether every port can be connected to on 127.0.0.1 (within 2 s each).
 async fn all_reachable(ports: &[u16]) -> bool {
@@ -23,9 +23,15 @@ async fn all_reachable(ports: &[u16]) -> bool {
     true
 }
 
-/// The nodes' host ports when the kind port mappings answer; otherwise (a
-/// cluster made without them, or another Kubernetes) one kube port-forward
-/// per node port, kept open as long as the returned guards live.
+/// On kind, the nodes' host ports when the kind port mappings answer;
+/// otherwise (a kind cluster made without them, or an existing cluster,
+/// whose host ports are never tried) one kube port-forward per node port,
+/// kept open as long as the returned guards live.
+///
+/// A port-forward listens on 127.0.0.1 (a port of its own), the address
+/// every node's TLS certificate carries as an IP SAN (see
+/// `Node::tls_ips`), so Fabric's TLS verifies as it does through kind's
+/// port mappings.
 pub async fn endpoints_for(
     client: &kube::Client,
     ctx: &Context,
@@ -36,7 +42,7 @@ pub async fn endpoints_for(
         .iter()
         .flat_map(|n| std::iter::once(n.host_ports.grpc).chain(n.host_ports.admin))
         .collect();
-    if all_reachable(&host_ports).await {
+    if ctx.target == Target::Kind && all_reachable(&host_ports).await {
         return Ok((Endpoints::host_ports(&ctx.topo), Vec::new()));
     }
     let mut endpoints = Endpoints::default();
@@ -64,33 +70,36 @@ pub async fn endpoints_for(
 }
 
 /// What the endpoints step reports.
-pub(crate) fn endpoints_detail(forwards: &[k8s::Forward]) -> String {
-    if forwards.is_empty() {
-        "kind port mappings on 127.0.0.1".to_string()
-    } else {
-        format!(
+pub(crate) fn endpoints_detail(ctx: &Context, forwards: &[k8s::Forward]) -> String {
+    match (&ctx.target, forwards.is_empty()) {
+        (Target::Kind, true) => "kind port mappings on 127.0.0.1".to_string(),
+        (Target::Kind, false) => format!(
             "{} port-forwards (port mappings not reachable)",
             forwards.len()
-        )
+        ),
+        (Target::Existing(_), _) => format!(
+            "{} port-forwards through the API server, on 127.0.0.1",
+            forwards.len()
+        ),
     }
 }
 
 /// The endpoints a flow talks to Fabric through: the ones given, else the
-/// cluster's when fabdev's kubeconfig is there (see [`endpoints_for`]),
-/// else the host ports (`127.0.0.1:<host port>`, as kind maps them) with no
-/// cluster at all. Returns them, the port-forwards behind them (keep them
-/// while the endpoints are used) and what the endpoints step reports.
+/// cluster's when there is one (an existing cluster, or a kind cluster whose
+/// kubeconfig fabdev wrote; see [`endpoints_for`]), else the host ports
+/// (`127.0.0.1:<host port>`, as kind maps them) with no cluster at all.
+/// Returns them, the port-forwards behind them (keep them while the
+/// endpoints are used) and what the endpoints step reports.
 pub(crate) async fn resolve(
     ctx: &Context,
     given: Option<Endpoints>,
 ) -> Result<(Endpoints, Vec<k8s::Forward>, String), FlowError> {
-    let kubeconfig = ctx.kubeconfig();
     Ok(match given {
         Some(e) => (e, Vec::new(), "given".to_string()),
-        None if kubeconfig.is_file() => {
-            let client = k8s::client(&kubeconfig).await?;
+        None if ctx.has_cluster() => {
+            let client = ctx.client().await?;
             let (e, forwards) = endpoints_for(&client, ctx).await?;
-            let detail = endpoints_detail(&forwards);
+            let detail = endpoints_detail(ctx, &forwards);
             (e, forwards, detail)
         }
         None => (

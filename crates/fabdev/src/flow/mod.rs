@@ -45,9 +45,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cluster::kind::{ProcessRunner, Runner};
+use network::spec::Provider;
 
 pub use channel::create_channels;
-pub use context::{Context, ImagesToLoad, STATE_DIR};
+pub use context::{Context, ImagesToLoad, STATE_DIR, Target};
 pub use down::{DownReport, down};
 pub use endpoints::endpoints_for;
 pub use prepare::{ensure_crypto, prepare, render_objects};
@@ -66,8 +67,23 @@ pub struct Options<R: Runner = ProcessRunner> {
     pub kind: Option<PathBuf>,
     /// Deadline of each wait (nodes, pods).
     pub wait_timeout: Duration,
+    /// Which cluster: the command line's choices, over fabdev.yaml's `cluster:`.
+    pub cluster: ClusterFlags,
+    /// `up --load-images`: load the nodes' images into the cluster's nodes
+    /// (what kind mode always does; refused with `provider: existing`).
+    pub load_images: bool,
     /// How the kind binary is run.
     pub runner: R,
+}
+
+/// `--provider`, `--kubeconfig` and `--context`: each, when given, wins
+/// over fabdev.yaml's `cluster:` (see [`Context::load`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterFlags {
+    pub provider: Option<Provider>,
+    /// As given on the command line (relative to the current folder).
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
 }
 
 impl Options {
@@ -77,6 +93,8 @@ impl Options {
             spec: None,
             kind: None,
             wait_timeout: Duration::from_secs(600),
+            cluster: ClusterFlags::default(),
+            load_images: false,
             runner: ProcessRunner,
         }
     }
@@ -90,6 +108,8 @@ impl<R: Runner> Options<R> {
             spec: self.spec,
             kind: self.kind,
             wait_timeout: self.wait_timeout,
+            cluster: self.cluster,
+            load_images: self.load_images,
             runner,
         }
     }

@@ -1,6 +1,7 @@
 //! `fabdev status`: the cluster, each node's pod readiness and channels.
 //!
-//! Steps: `workspace`, `kind cluster <name>` ([`find_cluster`]), `pods`
+//! Steps: `workspace`, `kind cluster <name>` ([`find_cluster`]) or, on an
+//! existing cluster, `existing cluster` ([`existing_cluster`]), `pods`
 //! ([`read_pods`]), `channels` ([`read_channels`]); then the [`Status`] goes
 //! out as one [`Event::Status`].
 
@@ -13,8 +14,10 @@ use network::channel::{self, Endpoints};
 use serde::Serialize;
 
 use super::context::kind_driver;
+use super::endpoints::endpoints_for;
 use super::steps::{Step, StepResult, run_flow};
-use super::{Context, FlowError, Options};
+use super::up::EXISTING_CLUSTER_STEP;
+use super::{Context, FlowError, Options, Target};
 use crate::events::{Event, Sink};
 
 /// How long `status` waits for each node's answer.
@@ -39,22 +42,39 @@ pub struct Status {
 }
 
 /// The state the steps of `status` share.
-#[derive(Debug)]
 pub struct StatusRun<R: Runner = ProcessRunner> {
     pub ctx: Context,
     opts: Options<R>,
     cluster_exists: bool,
     /// Pod name → Ready.
     pods: Vec<(String, bool)>,
+    /// The cluster's client, once a step made one.
+    client: Option<kube::Client>,
     nodes: Vec<NodeStatus>,
+}
+
+impl<R: Runner> std::fmt::Debug for StatusRun<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusRun")
+            .field("workspace", &self.ctx.ws.name)
+            .field("cluster_exists", &self.cluster_exists)
+            .field("pods", &self.pods)
+            .field("nodes", &self.nodes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The steps of `status` after `workspace`.
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<StatusRun<R>>> {
     vec![
-        Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
-            Box::pin(find_cluster(r, s))
-        }),
+        match ctx.target {
+            Target::Kind => Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
+                Box::pin(find_cluster(r, s))
+            }),
+            Target::Existing(_) => Step::new(EXISTING_CLUSTER_STEP, |r, _, s| {
+                Box::pin(existing_cluster(r, s))
+            }),
+        },
         Step::new("pods", |r, _, s| Box::pin(read_pods(r, s))),
         Step::new("channels", |r, _, s| Box::pin(read_channels(r, s))),
     ]
@@ -70,6 +90,7 @@ pub async fn status<R: Runner + Clone>(
         opts: opts.clone(),
         cluster_exists: false,
         pods: Vec::new(),
+        client: None,
         nodes: Vec::new(),
     })
     .await?;
@@ -99,23 +120,49 @@ pub async fn find_cluster<R: Runner + Clone>(
     ))
 }
 
+/// An existing cluster: whether its API server answers (through the
+/// kubeconfig's context), and its version.
+pub async fn existing_cluster<R: Runner>(run: &mut StatusRun<R>, _: &mut dyn Sink) -> StepResult {
+    let Target::Existing(access) = &run.ctx.target else {
+        return Err(FlowError::StepOrder {
+            what: "an existing cluster",
+        });
+    };
+    let resolved = access.resolve()?;
+    let client = resolved.client().await?;
+    let version = resolved.server_version(&client).await?;
+    run.cluster_exists = true;
+    run.client = Some(client);
+    Ok(Some(format!(
+        "context {} at {} (Kubernetes {version})",
+        resolved.context, resolved.server
+    )))
+}
+
 /// The workspace's pods and their readiness, when there is a cluster.
 pub async fn read_pods<R: Runner>(run: &mut StatusRun<R>, _: &mut dyn Sink) -> StepResult {
-    let kubeconfig = run.ctx.kubeconfig();
-    if !run.cluster_exists || !kubeconfig.is_file() {
+    if !run.cluster_exists || !run.ctx.has_cluster() {
         return Ok(Some("no cluster".to_string()));
     }
-    let client = k8s::client(&kubeconfig).await?;
+    let client = match &run.client {
+        Some(c) => c.clone(),
+        None => run.ctx.client().await?,
+    };
     run.pods = k8s::pods(&client, &run.ctx.ws.name).await?;
+    run.client = Some(client);
     let ready = run.pods.iter().filter(|(_, r)| *r).count();
     Ok(Some(format!("{ready} of {} ready", run.pods.len())))
 }
 
-/// Each node's channels, asked through its host port. A node that does not
-/// answer is part of the status, not a failure of the step.
+/// Each node's channels, asked through its host port on kind, through a
+/// port-forward on an existing cluster (open while the step runs). A node
+/// that does not answer is part of the status, not a failure of the step.
 pub async fn read_channels<R: Runner>(run: &mut StatusRun<R>, sink: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
-    let endpoints = Endpoints::host_ports(&ctx.topo);
+    let (endpoints, _forwards) = match (&ctx.target, &run.client) {
+        (Target::Existing(_), Some(client)) => endpoints_for(client, ctx).await?,
+        _ => (Endpoints::host_ports(&ctx.topo), Vec::new()),
+    };
     let mut nodes = Vec::new();
     for n in &ctx.topo.nodes {
         let pod = n.pod_name();

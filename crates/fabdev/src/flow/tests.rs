@@ -229,6 +229,206 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
     }
 }
 
+/// A workspace on an existing cluster, named by a kubeconfig in the
+/// workspace with contexts `alpha` (current) and `beta`, whose server
+/// nothing answers at.
+fn existing_workspace(cluster_extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kube.yaml"),
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
+         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: alpha\n  context:\n    cluster: c\n    user: u\n\
+         - name: beta\n  context:\n    cluster: c\n    user: u\ncurrent-context: alpha\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nhostPortBase: 32700\n\
+             cluster: {{ provider: existing, kubeconfig: kube.yaml{cluster_extra} }}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn existing_cluster_flows_have_their_own_steps() {
+    let dir = existing_workspace("");
+    let ctx = Context::load(&options(dir.path())).unwrap();
+    assert_eq!(
+        ctx.target,
+        Target::Existing(cluster::k8s::Access {
+            kubeconfig: Some(dir.path().join("kube.yaml")),
+            context: None,
+        })
+    );
+    // No kind, no node images, no cluster to make or load into: the
+    // cluster's context, the builder images for the DinDs, then as on kind.
+    let up = names(up::steps::<FakeKind>(&ctx));
+    assert_eq!(
+        up,
+        [
+            "crypto material",
+            "render Kubernetes objects",
+            "existing cluster",
+            "image hyperledger/fabric-ccenv:2.5",
+            "image hyperledger/fabric-baseos:2.5",
+            "image hyperledger/fabric-nodeenv:2.5",
+            "apply objects",
+            "wait for orderers and peers Ready",
+            "builder images in every peer's DinD",
+            "node endpoints",
+            "channel mychannel",
+            "connection profiles",
+        ]
+    );
+    // down never deletes the cluster, with or without --keep-cluster.
+    let down = names(down::steps::<FakeKind>(&ctx, false));
+    assert_eq!(down, ["namespace fabdev", "runtime state"]);
+    assert_eq!(names(down::steps::<FakeKind>(&ctx, true)), down);
+    let status = names(status::steps::<FakeKind>(&ctx));
+    assert_eq!(status, ["existing cluster", "pods", "channels"]);
+    for list in [up, down, status] {
+        each_step_fails_as_itself(&list);
+    }
+}
+
+#[test]
+fn cluster_flags_win_over_the_spec() {
+    let dir = existing_workspace(", context: beta");
+    let mut opts = options(dir.path());
+    let ctx = Context::load(&opts).unwrap();
+    let Target::Existing(access) = &ctx.target else {
+        panic!("{:?}", ctx.target)
+    };
+    assert_eq!(access.context.as_deref(), Some("beta"));
+    opts.cluster.context = Some("alpha".into());
+    opts.cluster.kubeconfig = Some("/elsewhere/kubeconfig".into());
+    let Target::Existing(access) = Context::load(&opts).unwrap().target else {
+        panic!()
+    };
+    assert_eq!(access.context.as_deref(), Some("alpha"));
+    assert_eq!(
+        access.kubeconfig.as_deref(),
+        Some(Path::new("/elsewhere/kubeconfig"))
+    );
+    // --provider kind over the spec: kind, and the render has the NodePort
+    // host Services again.
+    opts.cluster = ClusterFlags {
+        provider: Some(network::spec::Provider::Kind),
+        ..ClusterFlags::default()
+    };
+    let ctx = Context::load(&opts).unwrap();
+    assert_eq!(ctx.target, Target::Kind);
+    // --context with kind is bad input, in the workspace step.
+    opts.cluster.context = Some("alpha".into());
+    let e = Context::load(&opts).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("--provider existing"),
+        "{e}"
+    );
+    let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(KIND_OK), s).await);
+    assert_eq!(fail, "workspace");
+    // --provider existing on a kind spec, without a kubeconfig: $KUBECONFIG
+    // or ~/.kube/config, as kubectl reads them.
+    let dir = workspace();
+    let mut opts = options(dir.path());
+    opts.cluster.provider = Some(network::spec::Provider::Existing);
+    assert_eq!(
+        Context::load(&opts).unwrap().target,
+        Target::Existing(cluster::k8s::Access::default())
+    );
+}
+
+#[test]
+fn existing_cluster_renders_no_host_services() {
+    let count = |dir: &Path, flags: ClusterFlags| {
+        let mut opts = options(dir);
+        opts.cluster = flags;
+        let ctx = Context::load(&opts).unwrap();
+        ensure_crypto(&ctx).unwrap();
+        let r = render_objects(&ctx).unwrap();
+        let host = r
+            .objects
+            .iter()
+            .filter(|o| o.name.ends_with("-host"))
+            .count();
+        // Every kind fabdev renders is one doctor checks RBAC for.
+        for o in &r.objects {
+            assert!(
+                cluster::doctor::APPLIED_KINDS
+                    .iter()
+                    .any(|(k, ..)| *k == o.kind),
+                "doctor does not check RBAC for {}",
+                o.kind
+            );
+        }
+        (r.objects.len(), host)
+    };
+    let dir = existing_workspace("");
+    let (existing, host) = count(dir.path(), ClusterFlags::default());
+    assert_eq!(host, 0);
+    let kind = ClusterFlags {
+        provider: Some(network::spec::Provider::Kind),
+        ..ClusterFlags::default()
+    };
+    let (on_kind, host) = count(dir.path(), kind);
+    assert_eq!((on_kind - existing, host), (3, 3));
+}
+
+#[test]
+fn existing_cluster_step_fails_on_bad_access_and_refuses_load_images() {
+    let dir = existing_workspace("");
+    let mut opts = options(dir.path());
+    // A context the kubeconfig does not have: named with the ones it has.
+    opts.cluster.context = Some("gamma".into());
+    let mut events: Vec<Event> = Vec::new();
+    let e = rt()
+        .block_on(up(&opts.clone().with_runner(KIND_BROKEN), &mut events))
+        .unwrap_err();
+    assert_eq!(failed_step(&events), "existing cluster");
+    assert!(
+        e.to_string()
+            .contains("context \"gamma\" is not in the kubeconfig")
+            && e.to_string().contains("alpha, beta"),
+        "{e}"
+    );
+    // A server that does not answer: said with the context and server.
+    opts.cluster.context = None;
+    let mut events: Vec<Event> = Vec::new();
+    let e = rt()
+        .block_on(up(&opts.clone().with_runner(KIND_BROKEN), &mut events))
+        .unwrap_err();
+    assert_eq!(failed_step(&events), "existing cluster");
+    assert!(
+        e.to_string()
+            .contains("the API server of context alpha (https://127.0.0.1:1) does not answer"),
+        "{e}"
+    );
+    // status fails in the same step; down's namespace step says the same.
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        status(&opts.clone().with_runner(KIND_BROKEN), s).await
+    });
+    assert_eq!(fail, "existing cluster");
+    let fail = failure_of(async |s: &mut dyn Sink| {
+        down(&opts.clone().with_runner(KIND_BROKEN), false, false, s).await
+    });
+    assert_eq!(fail, "namespace fabdev");
+    // --load-images: refused, as bad input, before anything is asked.
+    opts.load_images = true;
+    let mut events: Vec<Event> = Vec::new();
+    let e = rt()
+        .block_on(up(&opts.clone().with_runner(KIND_BROKEN), &mut events))
+        .unwrap_err();
+    assert_eq!(failed_step(&events), "existing cluster");
+    assert!(e.is_bad_input(), "{e}");
+    assert!(
+        e.to_string().contains("--load-images is not implemented"),
+        "{e}"
+    );
+}
+
 /// A workspace whose fabdev.yaml lists a copy of the Node fixture as
 /// `basic` (with `extra` added to its entry), on host ports nothing listens
 /// on.

@@ -1,5 +1,5 @@
-//! `fabdev up`: the kind cluster, images, objects, readiness, DinD seeding,
-//! channels and connection profiles.
+//! `fabdev up`: the kind cluster (or an existing one), images, objects,
+//! readiness, DinD seeding, channels and connection profiles.
 //!
 //! The steps, in order (each a function below):
 //!
@@ -8,11 +8,11 @@
 //! | `workspace` | `context::workspace_step` |
 //! | `crypto material` | [`crypto_material`] |
 //! | `render Kubernetes objects` | [`render_objects`] |
-//! | `kind` | [`find_kind`] |
-//! | `image <ref>` (each image, on the host) | [`pull_image`] |
-//! | `kind cluster <name>` | [`kind_cluster`] |
-//! | `wait for nodes Ready` | [`wait_for_nodes`] |
-//! | `load images into the kind nodes` | [`load_node_images`] |
+//! | `kind` (kind) or `existing cluster` (existing) | [`find_kind`], [`existing_cluster`] |
+//! | `image <ref>` (each image on the host; on an existing cluster only the builder images) | [`pull_image`] |
+//! | `kind cluster <name>` (kind only) | [`kind_cluster`] |
+//! | `wait for nodes Ready` (kind only) | [`wait_for_nodes`] |
+//! | `load images into the kind nodes` (kind only) | [`load_node_images`] |
 //! | `apply objects` | [`apply_objects`] |
 //! | `wait for orderers and peers Ready` | [`wait_for_pods`] |
 //! | `builder images in every peer's DinD` | [`seed_dind`] |
@@ -24,7 +24,7 @@
 //! The host's Docker daemon and the Kubernetes client are made by the first
 //! step that needs them, so a failure to reach either is that step's failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cluster::dind::Dind;
 use cluster::images::{self, Daemon, ImageEvent, TransferReport};
@@ -40,7 +40,7 @@ use super::context::kind_driver;
 use super::endpoints::{endpoints_detail, endpoints_for};
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
 use super::steps::{Step, StepResult, made, run_flow};
-use super::{Context, FlowError, ImagesToLoad, Options};
+use super::{Context, FlowError, ImagesToLoad, Options, Target};
 use crate::events::{ClusterState, Event, Meter, Sink};
 
 /// Name of the marker file in the state folder that says `kind create` is
@@ -92,28 +92,51 @@ impl<R: Runner> std::fmt::Debug for UpRun<R> {
     }
 }
 
-/// The steps of `up` after `workspace`.
+/// The name of the step that connects to an existing cluster.
+pub const EXISTING_CLUSTER_STEP: &str = "existing cluster";
+
+/// The steps of `up` after `workspace`. On kind: the binary, every image
+/// on the host, the cluster, its nodes and the images in them. On an
+/// existing cluster: the cluster (context and API server) and only the
+/// builder images on the host (for the peers' DinD); the nodes' images come
+/// from the cluster's registries, and nothing is created or loaded.
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     let mut steps = vec![
         Step::new(CRYPTO_STEP, |r, _, s| Box::pin(crypto_material(r, s))),
         Step::new(RENDER_STEP, |r, _, s| Box::pin(render_objects(r, s))),
-        Step::new("kind", |r, _, s| Box::pin(find_kind(r, s))),
     ];
-    for image in ctx.images().all() {
+    let images = ctx.images();
+    let host_images: Vec<&String> = match ctx.target {
+        Target::Kind => {
+            steps.push(Step::new("kind", |r, _, s| Box::pin(find_kind(r, s))));
+            images.all().collect()
+        }
+        Target::Existing(_) => {
+            steps.push(Step::new(EXISTING_CLUSTER_STEP, |r, _, s| {
+                Box::pin(existing_cluster(r, s))
+            }));
+            images.into_dind.iter().collect()
+        }
+    };
+    for image in host_images {
         steps.push(Step::on(format!("image {image}"), image, |r, i, s| {
             Box::pin(pull_image(r, i, s))
         }));
     }
+    if ctx.target == Target::Kind {
+        steps.extend([
+            Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
+                Box::pin(kind_cluster(r, s))
+            }),
+            Step::new("wait for nodes Ready", |r, _, s| {
+                Box::pin(wait_for_nodes(r, s))
+            }),
+            Step::new("load images into the kind nodes", |r, _, s| {
+                Box::pin(load_node_images(r, s))
+            }),
+        ]);
+    }
     steps.extend([
-        Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
-            Box::pin(kind_cluster(r, s))
-        }),
-        Step::new("wait for nodes Ready", |r, _, s| {
-            Box::pin(wait_for_nodes(r, s))
-        }),
-        Step::new("load images into the kind nodes", |r, _, s| {
-            Box::pin(load_node_images(r, s))
-        }),
         Step::new("apply objects", |r, _, s| Box::pin(apply_objects(r, s))),
         Step::new("wait for orderers and peers Ready", |r, _, s| {
             Box::pin(wait_for_pods(r, s))
@@ -173,13 +196,13 @@ fn host_docker(slot: &mut Option<Daemon>) -> Result<&Daemon, FlowError> {
     made(slot, "the host's Docker daemon")
 }
 
-/// The cluster's Kubernetes client, made from fabdev's kubeconfig on first use.
+/// The cluster's Kubernetes client (see [`Context::client`]), made on first use.
 async fn kube_client(
     slot: &mut Option<kube::Client>,
-    kubeconfig: &Path,
+    ctx: &Context,
 ) -> Result<kube::Client, FlowError> {
     if slot.is_none() {
-        *slot = Some(k8s::client(kubeconfig).await?);
+        *slot = Some(ctx.client().await?);
     }
     made(slot, "the Kubernetes client").cloned()
 }
@@ -205,6 +228,39 @@ pub async fn find_kind<R: Runner + Clone>(run: &mut UpRun<R>, _: &mut dyn Sink) 
     let detail = kind.bin().display().to_string();
     run.kind = Some(kind);
     Ok(Some(detail))
+}
+
+/// An existing cluster: its context in the kubeconfig and its API
+/// server's answer. Nothing is created; `--load-images` is refused (the
+/// nodes pull their images from the cluster's registries).
+pub async fn existing_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let Target::Existing(access) = &run.ctx.target else {
+        return Err(FlowError::StepOrder {
+            what: "an existing cluster",
+        });
+    };
+    if run.opts.load_images {
+        return Err(FlowError::Input {
+            message: "--load-images is not implemented for an existing cluster: fabdev loads images into nodes only on kind".into(),
+            hint: format!(
+                "push the images to a registry the cluster pulls from and name them under `images:` in fabdev.yaml (now: {})",
+                run.images.into_nodes.join(", ")
+            ),
+        });
+    }
+    let resolved = access.resolve()?;
+    let client = resolved.client().await?;
+    let version = resolved.server_version(&client).await?;
+    run.client = Some(client);
+    sink.emit(Event::Cluster {
+        step: EXISTING_CLUSTER_STEP.into(),
+        name: resolved.context.clone(),
+        state: ClusterState::Exists,
+    });
+    Ok(Some(format!(
+        "context {} at {} (Kubernetes {version})",
+        resolved.context, resolved.server
+    )))
 }
 
 /// One image on the host's Docker, pulled when missing.
@@ -298,7 +354,7 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
 
 /// Every node of the cluster Ready.
 pub async fn wait_for_nodes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let client = kube_client(&mut run.client, &run.ctx).await?;
     sink.emit(Event::Progress {
         step: "wait for nodes Ready".into(),
         message: format!(
@@ -334,7 +390,7 @@ pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink
 /// Every rendered object, server-side applied.
 pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let manifests = made(&run.rendered, "the rendered objects")?.manifests();
-    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let client = kube_client(&mut run.client, &run.ctx).await?;
     let applied = k8s::apply(&client, &manifests).await?;
     let changed: Vec<String> = applied
         .iter()
@@ -357,7 +413,7 @@ pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 /// Every orderer and peer pod Ready.
 pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let step = "wait for orderers and peers Ready";
-    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let client = kube_client(&mut run.client, &run.ctx).await?;
     let ctx = &run.ctx;
     let pods = ctx.topo.nodes.len();
     sink.emit(Event::Progress {
@@ -388,7 +444,7 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 /// each DinD sidecar that lacks it, through the API server (the daemons
 /// listen on a socket inside their pods only).
 pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let client = kube_client(&mut run.client, &run.ctx).await?;
     let host = host_docker(&mut run.host)?;
     let ctx = &run.ctx;
     let peers: Vec<_> = ctx.topo.peers().collect();
@@ -429,9 +485,9 @@ pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> St
 
 /// Where the host reaches each node (see [`endpoints_for`]).
 pub async fn node_endpoints<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
-    let client = kube_client(&mut run.client, &run.ctx.kubeconfig()).await?;
+    let client = kube_client(&mut run.client, &run.ctx).await?;
     let (endpoints, forwards) = endpoints_for(&client, &run.ctx).await?;
-    let detail = endpoints_detail(&forwards);
+    let detail = endpoints_detail(&run.ctx, &forwards);
     run.endpoints = Some(endpoints);
     run.forwards = forwards;
     Ok(Some(detail))
