@@ -351,6 +351,8 @@ fn doctor(
             }),
         },
     };
+    // The cluster checks speak TLS to the API server (as the flows do).
+    network::channel::install_crypto_provider();
     let mut checks = runtime()?.block_on(doctor::run(&input));
     // Which exact Fabric release the images run (see spec::FABRIC_RELEASES).
     checks.insert(1, fabric_check(&ctx.ws));

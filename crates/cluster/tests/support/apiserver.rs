@@ -38,6 +38,13 @@ const POLL: Duration = Duration::from_millis(100);
 const START_ATTEMPTS: usize = 3;
 /// The bearer token of the admin user (group system:masters).
 const ADMIN_TOKEN: &str = "fabdev-test-admin-token";
+/// The bearer token of [`LIMITED_USER`]: no groups, so no rights but what
+/// a test binds to it (and what every authenticated user has).
+const LIMITED_TOKEN: &str = "fabdev-test-limited-token";
+/// A user with only the RBAC a test gives it; the kubeconfig's context
+/// [`LIMITED_CONTEXT`] authenticates as it.
+pub const LIMITED_USER: &str = "limited";
+pub const LIMITED_CONTEXT: &str = "limited";
 
 /// The folder with `etcd`, `kube-apiserver` and `kube-controller-manager`:
 /// `$FABDEV_KUBE_BIN`, else `${FABDEV_TOOLS:-$HOME/.cache/fabdev/tools}/kube-<version>/bin`.
@@ -131,7 +138,9 @@ impl ApiServer {
         write_pki(&path);
         std::fs::write(
             path.join("tokens.csv"),
-            format!("{ADMIN_TOKEN},admin,admin,\"system:masters\"\n"),
+            format!(
+                "{ADMIN_TOKEN},admin,admin,\"system:masters\"\n{LIMITED_TOKEN},{LIMITED_USER},{LIMITED_USER}\n"
+            ),
         )
         .expect("write tokens.csv");
 
@@ -193,10 +202,13 @@ impl ApiServer {
             Command::new(&bins[2]).args([
                 format!("--kubeconfig={}", this.kubeconfig.display()),
                 // Namespace deletion (namespace controller, garbage collector
-                // for foregroundDeletion), the `default` service account pods
-                // need, and StatefulSets making pods and writing their status
-                // as on kind (status writes race with applies).
+                // for foregroundDeletion, and the PVC protection controller
+                // that lifts the StatefulSets' claims' finalizer once no pod
+                // uses them), the `default` service account pods need, and
+                // StatefulSets making pods and writing their status as on
+                // kind (status writes race with applies).
                 "--controllers=namespace-controller,garbage-collector-controller,\
+                 persistentvolumeclaim-protection-controller,\
                  serviceaccount-controller,statefulset-controller"
                     .to_string(),
                 "--leader-elect=false".to_string(),
@@ -267,8 +279,9 @@ impl ApiServer {
         }
     }
 
-    /// The kubeconfig (CA = the serving certificate's CA, bearer token of
-    /// an admin in system:masters).
+    /// The kubeconfig (CA = the serving certificate's CA); its current
+    /// context `test` is an admin in system:masters (bearer token), its
+    /// context [`LIMITED_CONTEXT`] the user [`LIMITED_USER`].
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
     }
@@ -396,11 +409,18 @@ users:
 - name: admin
   user:
     token: {ADMIN_TOKEN}
+- name: {LIMITED_USER}
+  user:
+    token: {LIMITED_TOKEN}
 contexts:
 - name: test
   context:
     cluster: test
     user: admin
+- name: {LIMITED_CONTEXT}
+  context:
+    cluster: test
+    user: {LIMITED_USER}
 current-context: test
 ",
         ca = ca.display()

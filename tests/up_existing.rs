@@ -1,0 +1,465 @@
+#![allow(clippy::unwrap_used)]
+//! Existing-cluster mode (`cluster: { provider: existing }`) against a real
+//! etcd, kube-apiserver and kube-controller-manager
+//! (crates/cluster/tests/support/apiserver.rs, from scripts/install-kube.sh):
+//!
+//! - `up` applies fabdev's objects into its namespace (no NodePort host
+//!   Services), waits for the pods and never runs kind (the kind binary given
+//!   is a script that records any call and fails); there is no kubelet, so
+//!   this test marks the pods Ready as a kubelet would, and `up` stops at
+//!   seeding the peers' DinD, whose port-forward needs a kubelet. A second
+//!   `up` changes nothing.
+//! - `status` reads the pods through the kubeconfig's context.
+//! - doctor's cluster checks: as the admin everything passes; as a user
+//!   bound to a Role without some verbs, the denied permissions are named,
+//!   and a namespace that enforces `restricted` Pod Security is reported.
+//! - `down` removes fabdev's namespace only (another namespace stays), and
+//!   refuses a namespace of the same name fabdev did not make.
+//!
+//! Docker is needed for the builder images `up` keeps on the host (tiny
+//! local images under the spec's names).
+
+#[path = "../crates/cluster/tests/support/apiserver.rs"]
+mod apiserver;
+#[path = "../crates/cluster/tests/support/dockerd.rs"]
+mod dockerd;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use apiserver::{ApiServer, LIMITED_CONTEXT, LIMITED_USER};
+use cluster::doctor::{self, Check, Verdict};
+use cluster::k8s::Access;
+use dockerd::{chain, host};
+use fabdev::events::{ClusterState, Event};
+use fabdev::flow::{self, Options};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+/// What a run's typed events say.
+#[derive(Debug, Default)]
+struct Outcome {
+    cluster: Option<(String, ClusterState)>,
+    applied: Option<(usize, usize)>,
+    pods_ready: Option<usize>,
+    done: Vec<String>,
+    failed: BTreeMap<String, String>,
+}
+
+fn outcome(events: &[Event]) -> Outcome {
+    let mut o = Outcome::default();
+    for e in events {
+        match e {
+            Event::Cluster { name, state, .. } => o.cluster = Some((name.clone(), *state)),
+            Event::Applied {
+                objects, changed, ..
+            } => o.applied = Some((objects.len(), changed.len())),
+            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            Event::StepDone { step, .. } => o.done.push(step.clone()),
+            Event::StepFailed { step, error, .. } => {
+                o.failed.insert(step.clone(), error.clone());
+            }
+            _ => {}
+        }
+    }
+    o
+}
+
+/// A kind binary that must not be run: it records the call and fails.
+fn forbidden_kind(dir: &Path) -> PathBuf {
+    let kind = dir.join("kind");
+    std::fs::write(
+        &kind,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\necho 'kind must not run in existing-cluster mode' >&2\nexit 1\n",
+            dir.join("kind-calls.log").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).unwrap();
+    kind
+}
+
+/// Marks every pod of `namespace` Ready as it appears, until `stop`, as a
+/// kubelet would.
+fn play_kubelet(
+    client: kube::Client,
+    namespace: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        let pods: Api<Pod> = Api::namespaced(client, &namespace);
+        let mut marked = std::collections::BTreeSet::new();
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(list) = pods.list(&ListParams::default()).await {
+                for p in list.items {
+                    let name = p.metadata.name.clone().unwrap_or_default();
+                    if marked.contains(&name) {
+                        continue;
+                    }
+                    let status = json!({"status": {"phase": "Running", "conditions": [
+                        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                        {"type": "ContainersReady", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+                    ]}});
+                    if pods
+                        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+                        .await
+                        .is_ok()
+                    {
+                        marked.insert(name);
+                    }
+                }
+            }
+            // The kubelet's own sync period stands in for a watch here.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        marked.len()
+    })
+}
+
+async fn create_namespace(client: &kube::Client, name: &str, labels: serde_json::Value) {
+    let ns: Namespace = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels}
+    }))
+    .unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+}
+
+/// Applies a Role in `namespace` with these rules, bound to the limited user.
+async fn bind_limited_user(client: &kube::Client, namespace: &str, rules: serde_json::Value) {
+    let apply = |api_version: &str, kind: &str| {
+        kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+            "rbac.authorization.k8s.io",
+            api_version,
+            kind,
+        ))
+    };
+    let params = PatchParams::apply("up-existing-test");
+    let roles: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &apply("v1", "Role"));
+    let role = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "fabdev-limited", "namespace": namespace},
+        "rules": rules
+    });
+    roles
+        .patch("fabdev-limited", &params, &Patch::Apply(&role))
+        .await
+        .unwrap();
+    let bindings: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &apply("v1", "RoleBinding"));
+    let binding = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "fabdev-limited", "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "fabdev-limited"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": LIMITED_USER}]
+    });
+    bindings
+        .patch("fabdev-limited", &params, &Patch::Apply(&binding))
+        .await
+        .unwrap();
+}
+
+fn check<'a>(checks: &'a [Check], name: &str) -> &'a Check {
+    checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no {name} check in {checks:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
+    let host = host().await;
+    let api = ApiServer::start().await;
+    let client = api.client().await;
+    let name = format!("upx{}", std::process::id());
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir(&ws).unwrap();
+    let kind = forbidden_kind(dir.path());
+    let calls = dir.path().join("kind-calls.log");
+    // The cluster's kubeconfig beside fabdev.yaml, named relative to it.
+    std::fs::copy(api.kubeconfig(), ws.join("cluster.kubeconfig")).unwrap();
+
+    // One tiny local image under every builder image name; the nodes'
+    // images are the cluster's business (nothing pulls them here).
+    let base = dockerd::HostImage::new(&host, "up-existing", 64 * 1024).await;
+    let image = |what: &str| format!("fabdev-test/upx-{what}:{}", std::process::id());
+    for what in ["ccenv", "baseos", "nodeenv"] {
+        let tagged = std::process::Command::new("docker")
+            .args(["tag", &base.name, &image(what)])
+            .status()
+            .unwrap();
+        assert!(tagged.success());
+    }
+    std::fs::write(
+        ws.join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {name}\n\
+             images: {{ ccenv: {}, baseos: {}, nodeenv: {}, peer: registry.example/fabric-peer:2.5.14 }}\n\
+             cluster:\n  provider: existing\n  kubeconfig: cluster.kubeconfig\n  context: test\n",
+            image("ccenv"),
+            image("baseos"),
+            image("nodeenv"),
+        ),
+    )
+    .unwrap();
+
+    // Someone else's namespace on the shared cluster: fabdev leaves it alone.
+    let bystander = format!("{name}-other");
+    create_namespace(&client, &bystander, json!({})).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let kubelet = play_kubelet(client.clone(), name.clone(), stop.clone());
+    let mut opts = Options::new(&ws);
+    opts.kind = Some(kind);
+    opts.wait_timeout = Duration::from_secs(90);
+    let dind_step = "builder images in every peer's DinD";
+
+    // First up: the objects are applied and the pods waited for; no kind.
+    let mut events: Vec<Event> = Vec::new();
+    let first = flow::up(&opts, &mut events).await;
+    let o = outcome(&events);
+    let err = first.expect_err("the DinD step needs a kubelet's port-forward");
+    eprintln!("first up stopped as expected: {}", chain(&err));
+    assert_eq!(
+        o.failed.keys().collect::<Vec<_>>(),
+        [dind_step],
+        "{}\n{o:#?}",
+        chain(&err)
+    );
+    assert!(
+        o.failed[dind_step].contains("does not have a host assigned"),
+        "{o:#?}"
+    );
+    assert_eq!(
+        o.done,
+        [
+            "workspace",
+            "crypto material",
+            "render Kubernetes objects",
+            "existing cluster",
+            &format!("image {}", image("ccenv")),
+            &format!("image {}", image("baseos")),
+            &format!("image {}", image("nodeenv")),
+            "apply objects",
+            "wait for orderers and peers Ready",
+        ]
+    );
+    assert_eq!(o.cluster, Some(("test".to_string(), ClusterState::Exists)));
+    // 16 objects on kind, less the three NodePort host Services.
+    assert_eq!(o.applied, Some((13, 13)));
+    assert_eq!(o.pods_ready, Some(3));
+    assert!(
+        !calls.exists(),
+        "kind was run: {:?}",
+        std::fs::read_to_string(&calls)
+    );
+    assert!(!ws.join(".fabdev/kubeconfig").exists());
+    let services: Api<Service> = Api::namespaced(client.clone(), &name);
+    let services = services.list(&ListParams::default()).await.unwrap();
+    assert_eq!(services.items.len(), 3);
+    assert!(
+        services
+            .items
+            .iter()
+            .all(|s| s.spec.as_ref().and_then(|s| s.type_.as_deref()) != Some("NodePort")),
+        "{services:?}"
+    );
+    // The peer runs the image the spec names, from the cluster's registry.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &name);
+    let peer = pods.get("peer0-org1-0").await.unwrap();
+    let images: Vec<String> = peer
+        .spec
+        .unwrap()
+        .containers
+        .iter()
+        .filter_map(|c| c.image.clone())
+        .collect();
+    assert!(
+        images.contains(&"registry.example/fabric-peer:2.5.14".to_string()),
+        "{images:?}"
+    );
+
+    // Second up: nothing changes up to the same point.
+    let mut events: Vec<Event> = Vec::new();
+    let second = flow::up(&opts, &mut events).await;
+    let o = outcome(&events);
+    assert!(
+        second.is_err() && o.failed.keys().collect::<Vec<_>>() == [dind_step],
+        "{o:#?}"
+    );
+    assert_eq!(o.applied, Some((13, 0)));
+    assert_eq!(o.pods_ready, Some(3));
+
+    // status: the cluster answers, every pod Ready; channels cannot be read
+    // (no Fabric behind the pods' port-forwards), and each node says why.
+    let mut events: Vec<Event> = Vec::new();
+    let st = flow::status(&opts, &mut events)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert!(st.cluster_exists);
+    assert_eq!(st.nodes.len(), 3, "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.pod_ready == Some(true)), "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
+    stop.store(true, Ordering::Relaxed);
+    assert!(kubelet.await.unwrap() >= 3);
+
+    // doctor as the admin: context, version, every permission, privileged pods.
+    let admin = Access {
+        kubeconfig: Some(ws.join("cluster.kubeconfig")),
+        context: None,
+    };
+    let checks = doctor::existing_cluster_checks(&admin, &name).await;
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["context", "api server", "rbac", "pod security"]);
+    assert!(
+        checks.iter().all(|c| c.verdict == Verdict::Ok),
+        "{checks:#?}"
+    );
+    assert!(
+        check(&checks, "api server").detail.starts_with(&format!(
+            "Kubernetes {} at {}",
+            apiserver::KUBE_VERSION,
+            api.url()
+        )),
+        "{checks:#?}"
+    );
+    assert_eq!(
+        check(&checks, "pod security").detail,
+        format!("namespace {name}: pod-security.kubernetes.io/enforce=privileged")
+    );
+
+    // doctor as a user whose Role lacks some verbs: each denied one by name.
+    bind_limited_user(
+        &client,
+        &name,
+        json!([
+            {"apiGroups": [""], "resources": ["secrets", "services"],
+             "verbs": ["create", "patch", "get", "list", "delete"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+             "verbs": ["create", "patch", "get", "list", "delete"]},
+            {"apiGroups": ["apps"], "resources": ["statefulsets"],
+             "verbs": ["create", "patch", "get", "list"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]}
+        ]),
+    )
+    .await;
+    let limited = Access {
+        kubeconfig: Some(ws.join("cluster.kubeconfig")),
+        context: Some(LIMITED_CONTEXT.to_string()),
+    };
+    let checks = doctor::existing_cluster_checks(&limited, &name).await;
+    let rbac = check(&checks, "rbac");
+    assert_eq!(rbac.verdict, Verdict::Fail, "{checks:#?}");
+    assert_eq!(
+        rbac.detail,
+        format!(
+            "denied in namespace {name}: create namespaces (cluster-wide), patch namespaces (cluster-wide), \
+             get namespaces (cluster-wide), list namespaces (cluster-wide), delete namespaces (cluster-wide), \
+             delete statefulsets.apps, create pods/exec"
+        )
+    );
+    assert!(
+        check(&checks, "context")
+            .detail
+            .starts_with("limited (cluster test, user limited)")
+    );
+    // It cannot read the namespace either: said, not guessed.
+    let ps = check(&checks, "pod security");
+    assert_eq!(ps.verdict, Verdict::Warn, "{ps:?}");
+    assert!(ps.detail.contains("cannot read namespace"), "{ps:?}");
+
+    // The CLI's doctor says the same, by name, and fails.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
+        .args(["-w"])
+        .arg(&ws)
+        .args(["--context", LIMITED_CONTEXT, "doctor", "-o", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("\"name\":\"rbac\"")
+            && stdout.contains("delete statefulsets.apps, create pods/exec"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(!stdout.contains("\"name\":\"kind\""), "{stdout}");
+
+    // A namespace that enforces `restricted`: the privileged DinD is refused there.
+    let restricted = format!("{name}-restricted");
+    create_namespace(
+        &client,
+        &restricted,
+        json!({"pod-security.kubernetes.io/enforce": "restricted"}),
+    )
+    .await;
+    let checks = doctor::existing_cluster_checks(&admin, &restricted).await;
+    let ps = check(&checks, "pod security");
+    assert_eq!(ps.verdict, Verdict::Warn, "{ps:?}");
+    assert!(ps.detail.contains("enforce=restricted"), "{ps:?}");
+
+    // down: fabdev's namespace only, waited for until it is gone.
+    let mut events: Vec<Event> = Vec::new();
+    let report = flow::down(&opts, false, false, &mut events)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert!(
+        report.namespace_deleted && !report.cluster_deleted,
+        "{report:?}"
+    );
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    assert!(namespaces.get_opt(&name).await.unwrap().is_none());
+    assert!(namespaces.get_opt(&bystander).await.unwrap().is_some());
+    assert!(
+        !calls.exists(),
+        "kind was run: {:?}",
+        std::fs::read_to_string(&calls)
+    );
+    assert!(ws.join(".fabdev/crypto").is_dir());
+    // Again: nothing there, nothing to do.
+    let mut events: Vec<Event> = Vec::new();
+    let report = flow::down(&opts, false, false, &mut events).await.unwrap();
+    assert!(!report.namespace_deleted);
+
+    // A namespace of the workspace's name that fabdev did not make: refused.
+    std::fs::write(
+        ws.join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {bystander}\n\
+             cluster: {{ provider: existing, kubeconfig: cluster.kubeconfig }}\n"
+        ),
+    )
+    .unwrap();
+    let mut events: Vec<Event> = Vec::new();
+    let e = flow::down(&opts, false, false, &mut events)
+        .await
+        .unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("was not made by fabdev"),
+        "{e}"
+    );
+    assert!(namespaces.get_opt(&bystander).await.unwrap().is_some());
+
+    for what in ["ccenv", "baseos", "nodeenv"] {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &image(what)])
+            .output();
+    }
+}
