@@ -314,6 +314,20 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
     stop.store(true, Ordering::Relaxed);
     assert!(kubelet.await.unwrap() >= 3);
+    // The CLI's status: fabdev.yaml's cluster, and no kind.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
+        .args(["-w"])
+        .arg(&ws)
+        .arg("status")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("workspace {name}: existing cluster answers\n")),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("$ fabdev status\n{stdout}");
 
     // doctor as the admin: context, version, every permission, privileged pods.
     let admin = Access {
@@ -401,6 +415,18 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
         "{stdout}\n{stderr}"
     );
     assert!(!stdout.contains("\"name\":\"kind\""), "{stdout}");
+    // As text (what the README shows).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
+        .args(["-w"])
+        .arg(&ws)
+        .args(["--context", LIMITED_CONTEXT, "doctor"])
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ fabdev --context limited doctor\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A namespace that enforces `restricted`: the privileged DinD is refused there.
     let restricted = format!("{name}-restricted");

@@ -283,7 +283,10 @@ pub async fn existing_cluster_checks(access: &crate::k8s::Access, namespace: &st
         namespace,
         crate::k8s::namespace_labels(&client, namespace)
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(|e| match e {
+                crate::k8s::K8sError::Read { source, .. } => crate::k8s::kube_message(&source),
+                other => other.to_string(),
+            }),
     ));
     checks
 }
@@ -322,7 +325,7 @@ pub async fn can_i(client: &kube::Client, p: &Permission, namespace: &str) -> Re
     api.create(&kube::api::PostParams::default(), &review)
         .await
         .map(|r| r.status.is_some_and(|s| s.allowed))
-        .map_err(|e| e.to_string())
+        .map_err(|e| crate::k8s::kube_message(&e))
 }
 
 /// The verdict on RBAC: every permission fabdev needs, or the denied ones
@@ -348,7 +351,7 @@ pub fn rbac_check(namespace: &str, answers: &[(Permission, Result<bool, String>)
             "rbac",
             format!("denied in namespace {namespace}: {}", denied.join(", ")),
             format!(
-                "ask the cluster's admins for a Role in namespace {namespace} with these verbs bound to your user (and, for the namespace itself, a ClusterRole limited to resourceNames: [{namespace}]); `kubectl auth can-i --list -n {namespace}` shows what you may do"
+                "ask the cluster's admins for a Role in namespace {namespace} with these verbs, bound to your user, and for the namespace itself a ClusterRole on namespaces (get, patch and delete can be limited to resourceNames: [{namespace}], create and list cannot); `kubectl auth can-i --list -n {namespace}` shows what you may do"
             ),
         );
     }

@@ -730,7 +730,7 @@ pub async fn port_forward(
 }
 
 /// The API server's own words for a refused request, else the error.
-fn kube_message(e: &kube::Error) -> String {
+pub(crate) fn kube_message(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
         other => other.to_string(),

@@ -450,9 +450,9 @@ impl<W: Write + Send> TextReporter<W> {
             Verdict::Warn => "!",
             Verdict::Fail => "✗",
         };
-        self.result_line(&format!(" {mark} {:<8} {}", c.name, c.detail));
+        self.result_line(&format!(" {mark} {:<12} {}", c.name, c.detail));
         if let Some(h) = &c.hint {
-            self.result_line(&format!("   {:<8} hint: {h}", ""));
+            self.result_line(&format!("   {:<12} hint: {h}", ""));
         }
     }
 
@@ -492,12 +492,13 @@ impl<W: Write + Send> TextReporter<W> {
 
     fn status(&mut self, st: &Status) {
         self.result_line(&format!(
-            "workspace {}: kind cluster {}",
+            "workspace {}: {}",
             st.workspace,
-            if st.cluster_exists {
-                "exists"
-            } else {
-                "does not exist"
+            match (st.provider.as_str(), st.cluster_exists) {
+                ("existing", true) => "existing cluster answers",
+                ("existing", false) => "existing cluster does not answer",
+                (_, true) => "kind cluster exists",
+                (_, false) => "kind cluster does not exist",
             }
         ));
         for n in &st.nodes {
@@ -806,7 +807,7 @@ mod tests {
         events.extend(step_events());
         assert_eq!(
             text_of(Verbosity::Quiet, events),
-            " ✗ kind     not found\n            hint: install it\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
+            " ✗ kind         not found\n                hint: install it\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
         );
     }
 

@@ -37,6 +37,9 @@ pub struct NodeStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Status {
     pub workspace: String,
+    /// `kind` or `existing`.
+    pub provider: String,
+    /// On kind: kind has the cluster; on an existing cluster: its API server answers.
     pub cluster_exists: bool,
     pub nodes: Vec<NodeStatus>,
 }
@@ -96,6 +99,7 @@ pub async fn status<R: Runner + Clone>(
     .await?;
     let status = Status {
         workspace: run.ctx.ws.name.clone(),
+        provider: run.ctx.target.provider().to_string(),
         cluster_exists: run.cluster_exists,
         nodes: run.nodes,
     };
