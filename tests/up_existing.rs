@@ -246,9 +246,9 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
         o.done,
         [
             "workspace",
+            "existing cluster",
             "crypto material",
             "render Kubernetes objects",
-            "existing cluster",
             &format!("image {}", image("ccenv")),
             &format!("image {}", image("baseos")),
             &format!("image {}", image("nodeenv")),

@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }),
         kubeconfig: cli.kubeconfig.clone(),
         context: cli.context.clone(),
+        load_images: false,
     };
     let flags = &flags;
     match cli.command {
@@ -55,9 +56,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Render(args) => render_cmd(&ws_dir, spec, flags, &args, &notes),
         Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
         Command::Up(args) => {
+            let flags = &flow::ClusterFlags {
+                load_images: args.load_images,
+                ..flags.clone()
+            };
             let mut opts = flow_options(&ws_dir, spec, flags, args.kind.clone());
             opts.wait_timeout = Duration::from_secs(args.timeout);
-            opts.load_images = args.load_images;
             let _lock = lock_if_good(&ws_dir, spec, flags, "up", opts.wait_timeout, &notes)?;
             run_flow(args.output, verbosity, "up", |sink| {
                 Box::pin(async move { flow::up(&opts, sink).await.map(drop) })

@@ -64,7 +64,8 @@ pub enum Target {
 
 impl Target {
     /// The flags over the spec's `cluster:`. `--kubeconfig` or `--context`
-    /// with kind is bad input: kind's kubeconfig is fabdev's own.
+    /// with kind is bad input (kind's kubeconfig is fabdev's own), and so is
+    /// `--load-images` with an existing cluster (not implemented there).
     pub fn of(spec: &ClusterSpec, flags: &ClusterFlags) -> Result<Target, FlowError> {
         let provider = flags.provider.unwrap_or(spec.provider);
         match provider {
@@ -77,6 +78,10 @@ impl Target {
                 }
                 Ok(Target::Kind)
             }
+            Provider::Existing if flags.load_images => Err(FlowError::Input {
+                message: "--load-images is not implemented for an existing cluster: fabdev loads images into nodes only on kind".into(),
+                hint: "push the orderer, peer and DinD images to a registry the cluster pulls from and name them under `images:` in fabdev.yaml".into(),
+            }),
             Provider::Existing => Ok(Target::Existing(k8s::Access {
                 kubeconfig: flags.kubeconfig.clone().or_else(|| spec.kubeconfig.clone()),
                 context: flags.context.clone().or_else(|| spec.context.clone()),

@@ -69,9 +69,6 @@ pub struct Options<R: Runner = ProcessRunner> {
     pub wait_timeout: Duration,
     /// Which cluster: the command line's choices, over fabdev.yaml's `cluster:`.
     pub cluster: ClusterFlags,
-    /// `up --load-images`: load the nodes' images into the cluster's nodes
-    /// (what kind mode always does; refused with `provider: existing`).
-    pub load_images: bool,
     /// How the kind binary is run.
     pub runner: R,
 }
@@ -84,6 +81,10 @@ pub struct ClusterFlags {
     /// As given on the command line (relative to the current folder).
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
+    /// `up --load-images`: load the nodes' images into the cluster's nodes.
+    /// What kind mode always does; with an existing cluster it is bad
+    /// input (not implemented there: its nodes pull from its registries).
+    pub load_images: bool,
 }
 
 impl Options {
@@ -94,7 +95,6 @@ impl Options {
             kind: None,
             wait_timeout: Duration::from_secs(600),
             cluster: ClusterFlags::default(),
-            load_images: false,
             runner: ProcessRunner,
         }
     }
@@ -109,7 +109,6 @@ impl<R: Runner> Options<R> {
             kind: self.kind,
             wait_timeout: self.wait_timeout,
             cluster: self.cluster,
-            load_images: self.load_images,
             runner,
         }
     }
@@ -189,6 +188,8 @@ impl FlowError {
             | FlowError::Package(_)
             | FlowError::Input { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
+            // A context the kubeconfig does not have: fixed by --context.
+            FlowError::K8s(cluster::k8s::K8sError::NoContext { .. }) => true,
             _ => false,
         }
     }

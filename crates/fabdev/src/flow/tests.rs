@@ -269,9 +269,9 @@ fn existing_cluster_flows_have_their_own_steps() {
     assert_eq!(
         up,
         [
+            "existing cluster",
             "crypto material",
             "render Kubernetes objects",
-            "existing cluster",
             "image hyperledger/fabric-ccenv:2.5",
             "image hyperledger/fabric-baseos:2.5",
             "image hyperledger/fabric-nodeenv:2.5",
@@ -388,6 +388,7 @@ fn existing_cluster_step_fails_on_bad_access_and_refuses_load_images() {
         .block_on(up(&opts.clone().with_runner(KIND_BROKEN), &mut events))
         .unwrap_err();
     assert_eq!(failed_step(&events), "existing cluster");
+    assert!(e.is_bad_input(), "{e}");
     assert!(
         e.to_string()
             .contains("context \"gamma\" is not in the kubeconfig")
@@ -415,18 +416,21 @@ fn existing_cluster_step_fails_on_bad_access_and_refuses_load_images() {
         down(&opts.clone().with_runner(KIND_BROKEN), false, false, s).await
     });
     assert_eq!(fail, "namespace fabdev");
-    // --load-images: refused, as bad input, before anything is asked.
-    opts.load_images = true;
+    // --load-images: refused, as bad input, when the workspace loads.
+    opts.cluster.load_images = true;
     let mut events: Vec<Event> = Vec::new();
     let e = rt()
         .block_on(up(&opts.clone().with_runner(KIND_BROKEN), &mut events))
         .unwrap_err();
-    assert_eq!(failed_step(&events), "existing cluster");
+    assert_eq!(failed_step(&events), "workspace");
     assert!(e.is_bad_input(), "{e}");
     assert!(
         e.to_string().contains("--load-images is not implemented"),
         "{e}"
     );
+    // On kind it is what up does anyway.
+    opts.cluster.provider = Some(network::spec::Provider::Kind);
+    assert_eq!(Context::load(&opts).unwrap().target, Target::Kind);
 }
 
 /// A workspace whose fabdev.yaml lists a copy of the Node fixture as

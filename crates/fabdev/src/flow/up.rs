@@ -6,9 +6,10 @@
 //! | step | function |
 //! |---|---|
 //! | `workspace` | `context::workspace_step` |
+//! | `existing cluster` (existing only: first, before anything is written) | [`existing_cluster`] |
 //! | `crypto material` | [`crypto_material`] |
 //! | `render Kubernetes objects` | [`render_objects`] |
-//! | `kind` (kind) or `existing cluster` (existing) | [`find_kind`], [`existing_cluster`] |
+//! | `kind` (kind only) | [`find_kind`] |
 //! | `image <ref>` (each image on the host; on an existing cluster only the builder images) | [`pull_image`] |
 //! | `kind cluster <name>` (kind only) | [`kind_cluster`] |
 //! | `wait for nodes Ready` (kind only) | [`wait_for_nodes`] |
@@ -101,22 +102,25 @@ pub const EXISTING_CLUSTER_STEP: &str = "existing cluster";
 /// builder images on the host (for the peers' DinD); the nodes' images come
 /// from the cluster's registries, and nothing is created or loaded.
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
-    let mut steps = vec![
+    let mut steps = Vec::new();
+    // An existing cluster is asked first: a wrong context or a cluster
+    // that does not answer stops `up` before it writes anything.
+    if let Target::Existing(_) = ctx.target {
+        steps.push(Step::new(EXISTING_CLUSTER_STEP, |r, _, s| {
+            Box::pin(existing_cluster(r, s))
+        }));
+    }
+    steps.extend([
         Step::new(CRYPTO_STEP, |r, _, s| Box::pin(crypto_material(r, s))),
         Step::new(RENDER_STEP, |r, _, s| Box::pin(render_objects(r, s))),
-    ];
+    ]);
     let images = ctx.images();
     let host_images: Vec<&String> = match ctx.target {
         Target::Kind => {
             steps.push(Step::new("kind", |r, _, s| Box::pin(find_kind(r, s))));
             images.all().collect()
         }
-        Target::Existing(_) => {
-            steps.push(Step::new(EXISTING_CLUSTER_STEP, |r, _, s| {
-                Box::pin(existing_cluster(r, s))
-            }));
-            images.into_dind.iter().collect()
-        }
+        Target::Existing(_) => images.into_dind.iter().collect(),
     };
     for image in host_images {
         steps.push(Step::on(format!("image {image}"), image, |r, i, s| {
@@ -231,23 +235,14 @@ pub async fn find_kind<R: Runner + Clone>(run: &mut UpRun<R>, _: &mut dyn Sink) 
 }
 
 /// An existing cluster: its context in the kubeconfig and its API
-/// server's answer. Nothing is created; `--load-images` is refused (the
-/// nodes pull their images from the cluster's registries).
+/// server's answer. Nothing is created (and `--load-images` was refused as
+/// bad input when the workspace loaded: see `Target::of`).
 pub async fn existing_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let Target::Existing(access) = &run.ctx.target else {
         return Err(FlowError::StepOrder {
             what: "an existing cluster",
         });
     };
-    if run.opts.load_images {
-        return Err(FlowError::Input {
-            message: "--load-images is not implemented for an existing cluster: fabdev loads images into nodes only on kind".into(),
-            hint: format!(
-                "push the images to a registry the cluster pulls from and name them under `images:` in fabdev.yaml (now: {})",
-                run.images.into_nodes.join(", ")
-            ),
-        });
-    }
     let resolved = access.resolve()?;
     let client = resolved.client().await?;
     let version = resolved.server_version(&client).await?;
