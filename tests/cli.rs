@@ -1047,3 +1047,130 @@ fn up_finds_its_images_on_the_host_then_fails_in_the_cluster_step() {
     let error = last["error"].as_str().unwrap_or_default();
     assert!(error.contains("export kubeconfig"), "{last}");
 }
+
+#[test]
+fn cluster_flags_that_do_not_fit_exit_2_and_write_nothing() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    // The default network runs on kind: --kubeconfig and --context name an
+    // existing cluster, and --load-images is not implemented for one.
+    for args in [
+        &["--context", "team", "up"][..],
+        &["--kubeconfig", "k.yaml", "down"],
+        &["--context", "team", "render"],
+        &["--provider", "existing", "up", "--load-images"],
+    ] {
+        let out = fabdev()
+            .arg("-w")
+            .arg(ws.path())
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("--provider existing") || err.contains("--load-images is not implemented"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            tree(ws.path()).is_empty(),
+            "{args:?} wrote {:?}",
+            tree(ws.path())
+        );
+    }
+
+    // A context the kubeconfig does not have: bad input naming the ones it
+    // has, found before any crypto is written.
+    std::fs::write(
+        ws.path().join("kube.yaml"),
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
+         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: alpha\n  context:\n    cluster: c\n    user: u\n\
+         current-context: alpha\n",
+    )
+    .expect("kubeconfig");
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster: { provider: existing, kubeconfig: kube.yaml }\n",
+    )
+    .expect("spec");
+    for command in ["up", "status"] {
+        let out = fabdev()
+            .arg("-w")
+            .arg(ws.path())
+            .args(["--context", "beta", command])
+            .output()
+            .expect("run");
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains("context \"beta\" is not in the kubeconfig")
+                && err.contains("it has: alpha"),
+            "{command}: {err}"
+        );
+    }
+    assert!(!ws.path().join(".fabdev/crypto").exists());
+}
+
+#[test]
+fn an_existing_cluster_without_a_kubeconfig_reads_kubeconfig_as_kubectl_does() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let home = tempfile::tempdir().expect("home");
+    let kubeconfig = |context: &str, port: u16| {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c-{context}\n  cluster:\n    server: https://127.0.0.1:{port}\n\
+             users:\n- name: u-{context}\n  user:\n    token: t\ncontexts:\n- name: {context}\n  context:\n    cluster: c-{context}\n    user: u-{context}\n\
+             current-context: {context}\n"
+        )
+    };
+    let a = ws.path().join("a.yaml");
+    let b = ws.path().join("b.yaml");
+    std::fs::write(&a, kubeconfig("alpha", 1)).expect("a");
+    std::fs::write(&b, kubeconfig("beta", 2)).expect("b");
+    let list = format!("{}:{}", a.display(), b.display());
+    let status = |env: Option<&str>, args: &[&str]| {
+        let mut cmd = fabdev();
+        cmd.arg("-w")
+            .arg(ws.path())
+            .args(["--provider", "existing"])
+            .args(args)
+            .arg("status")
+            .env("HOME", home.path())
+            .env_remove("KUBECONFIG");
+        if let Some(v) = env {
+            cmd.env("KUBECONFIG", v);
+        }
+        stderr_of(&cmd.output().expect("run"))
+    };
+    // $KUBECONFIG's files are merged: the first file's current context, and
+    // a context of the second file.
+    let err = status(Some(&list), &[]);
+    assert!(
+        err.contains("the API server of context alpha (https://127.0.0.1:1) does not answer"),
+        "{err}"
+    );
+    let err = status(Some(&list), &["--context", "beta"]);
+    assert!(
+        err.contains("the API server of context beta (https://127.0.0.1:2) does not answer"),
+        "{err}"
+    );
+    let err = status(Some(&list), &["--context", "gamma"]);
+    assert!(
+        err.contains(&format!(
+            "is not in the kubeconfig $KUBECONFIG ({list}); it has: alpha, beta"
+        )),
+        "{err}"
+    );
+    // --kubeconfig wins over $KUBECONFIG.
+    let err = status(Some(&list), &["--kubeconfig", b.to_str().expect("utf8")]);
+    assert!(err.contains("context beta (https://127.0.0.1:2)"), "{err}");
+    // Without either: ~/.kube/config, and a hint when there is none.
+    let err = status(None, &[]);
+    assert!(
+        err.contains(&format!("{}/.kube/config", home.path().display()))
+            && err.contains("--kubeconfig FILE"),
+        "{err}"
+    );
+    std::fs::create_dir(home.path().join(".kube")).expect(".kube");
+    std::fs::write(home.path().join(".kube/config"), kubeconfig("home", 3)).expect("config");
+    let err = status(None, &[]);
+    assert!(err.contains("context home (https://127.0.0.1:3)"), "{err}");
+}
