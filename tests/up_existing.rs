@@ -13,8 +13,9 @@
 //! - doctor's cluster checks: as the admin everything passes; as a user
 //!   bound to a Role without some verbs, the denied permissions are named,
 //!   and a namespace that enforces `restricted` Pod Security is reported.
-//! - `down` removes fabdev's namespace only (another namespace stays), and
-//!   refuses a namespace of the same name fabdev did not make.
+//! - `down` removes fabdev's namespace only (another namespace stays); `up`
+//!   and `down` refuse a namespace of the workspace's name that is not
+//!   fabdev's.
 //!
 //! Docker is needed for the builder images `up` keeps on the host (tiny
 //! local images under the spec's names).
@@ -464,24 +465,59 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let report = flow::down(&opts, false, false, &mut events).await.unwrap();
     assert!(!report.namespace_deleted);
 
-    // A namespace of the workspace's name that fabdev did not make: refused.
+    // A namespace of the workspace's name that is not fabdev's: neither
+    // taken over by up nor deleted by down.
+    let ws = dir.path().join("ws2");
+    std::fs::create_dir(&ws).unwrap();
+    std::fs::copy(api.kubeconfig(), ws.join("cluster.kubeconfig")).unwrap();
+    opts.workspace_dir = ws.clone();
     std::fs::write(
         ws.join("fabdev.yaml"),
         format!(
             "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {bystander}\n\
-             cluster: {{ provider: existing, kubeconfig: cluster.kubeconfig }}\n"
+             images: {{ ccenv: {}, baseos: {}, nodeenv: {} }}\n\
+             cluster: {{ provider: existing, kubeconfig: cluster.kubeconfig }}\n",
+            image("ccenv"),
+            image("baseos"),
+            image("nodeenv"),
         ),
     )
     .unwrap();
+    let mut events: Vec<Event> = Vec::new();
+    let e = flow::up(&opts, &mut events).await.unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("fabdev up does not take it over"),
+        "{e}"
+    );
+    assert_eq!(
+        outcome(&events).failed.keys().collect::<Vec<_>>(),
+        ["apply objects"]
+    );
     let mut events: Vec<Event> = Vec::new();
     let e = flow::down(&opts, false, false, &mut events)
         .await
         .unwrap_err();
     assert!(
-        e.is_bad_input() && e.to_string().contains("was not made by fabdev"),
+        e.is_bad_input() && e.to_string().contains("fabdev down leaves it alone"),
         "{e}"
     );
-    assert!(namespaces.get_opt(&bystander).await.unwrap().is_some());
+    // Untouched: no label of fabdev's, no objects, still there.
+    let ns = namespaces.get(&bystander).await.unwrap();
+    assert_eq!(
+        ns.metadata.labels.unwrap_or_default().len(),
+        1,
+        "only kubernetes.io/metadata.name"
+    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), &bystander);
+    assert!(
+        secrets
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     for what in ["ccenv", "baseos", "nodeenv"] {
         let _ = std::process::Command::new("docker")

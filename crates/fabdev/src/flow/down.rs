@@ -83,8 +83,8 @@ fn gone(deleted: bool) -> Option<String> {
 
 /// The workspace's namespace, waiting until it is gone: on kind when
 /// fabdev's kubeconfig says where it is; on an existing cluster only when
-/// fabdev made it (it carries fabdev's workspace label), never someone
-/// else's namespace of the same name.
+/// it is fabdev's (see [`namespace_is_fabdevs`]), never someone else's
+/// namespace of the same name.
 pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
     if !ctx.has_cluster() {
@@ -92,26 +92,40 @@ pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink)
     }
     let client = ctx.client().await?;
     let name = &ctx.ws.name;
-    if let Target::Existing(_) = ctx.target {
-        match k8s::namespace_labels(&client, name).await? {
-            None => return Ok(gone(false)),
-            Some(l) if l.get(labels::WORKSPACE) == Some(name) => {}
-            Some(_) => {
-                return Err(FlowError::Input {
-                    message: format!(
-                        "namespace {name} on the cluster was not made by fabdev (it has no label {}={name}), so fabdev down leaves it alone",
-                        labels::WORKSPACE
-                    ),
-                    hint: format!(
-                        "give the workspace another `name:` in fabdev.yaml, or delete the namespace yourself (kubectl delete namespace {name}) if you mean to"
-                    ),
-                });
-            }
-        }
+    if let Target::Existing(_) = ctx.target
+        && !namespace_is_fabdevs(&client, name, "fabdev down leaves it alone").await?
+    {
+        return Ok(gone(false));
     }
     let deleted = k8s::delete_namespace(&client, name, run.opts.wait_timeout).await?;
     run.report.namespace_deleted = deleted;
     Ok(gone(deleted))
+}
+
+/// Whether namespace `name` on an existing cluster is fabdev's: `false`
+/// when there is none, `true` when it carries fabdev's workspace label
+/// `fabdev.dev/workspace=<name>` (fabdev made it, or someone handed it over
+/// by labelling it), else bad input saying what fabdev does not do
+/// (`refusal`) and how to go on.
+pub(crate) async fn namespace_is_fabdevs(
+    client: &kube::Client,
+    name: &str,
+    refusal: &str,
+) -> Result<bool, FlowError> {
+    match k8s::namespace_labels(client, name).await? {
+        None => Ok(false),
+        Some(l) if l.get(labels::WORKSPACE).map(String::as_str) == Some(name) => Ok(true),
+        Some(_) => Err(FlowError::Input {
+            message: format!(
+                "namespace {name} on the cluster is not fabdev's (it has no label {}={name}), so {refusal}",
+                labels::WORKSPACE
+            ),
+            hint: format!(
+                "give the workspace another `name:` in fabdev.yaml; or, to hand the namespace to fabdev (its `down` then deletes it), label it: kubectl label namespace {name} {}={name}",
+                labels::WORKSPACE
+            ),
+        }),
+    }
 }
 
 /// The kind cluster, when there is one.

@@ -38,6 +38,7 @@ use serde::Serialize;
 use super::chaincode::{Command, HasLifecycle, Lifecycle, lifecycle_steps};
 use super::channel::join_every_node;
 use super::context::kind_driver;
+use super::down::namespace_is_fabdevs;
 use super::endpoints::{endpoints_detail, endpoints_for};
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
 use super::steps::{Step, StepResult, made, run_flow};
@@ -382,10 +383,22 @@ pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink
     )))
 }
 
-/// Every rendered object, server-side applied.
+/// Every rendered object, server-side applied (on an existing cluster,
+/// into a namespace that is fabdev's or does not exist yet).
 pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let manifests = made(&run.rendered, "the rendered objects")?.manifests();
     let client = kube_client(&mut run.client, &run.ctx).await?;
+    // On an existing cluster, a namespace of the workspace's name that is
+    // someone else's is not taken over (labelled privileged, deleted by
+    // `down`).
+    if let Target::Existing(_) = run.ctx.target {
+        namespace_is_fabdevs(
+            &client,
+            &run.ctx.ws.name,
+            "fabdev up does not take it over (label it privileged, apply into it, delete it on down)",
+        )
+        .await?;
+    }
     let applied = k8s::apply(&client, &manifests).await?;
     let changed: Vec<String> = applied
         .iter()
