@@ -97,7 +97,9 @@ pub async fn run(input: &DoctorInput) -> Vec<Check> {
     let mut checks = vec![docker_check(docker_version().await)];
     checks.push(dind_check(&input.dind_image, &input.fabric_tag));
     if let Some(existing) = &input.existing {
-        checks.push(kubectl_check());
+        checks.push(kubectl_check(
+            "fabdev does not need it, but it helps to look inside the cluster (kubectl --context CONTEXT -n NAMESPACE ...)",
+        ));
         checks.extend(existing_cluster_checks(&existing.access, &existing.namespace).await);
         return checks;
     }
@@ -119,7 +121,9 @@ pub async fn run(input: &DoctorInput) -> Vec<Check> {
             ),
         ),
     });
-    checks.push(kubectl_check());
+    checks.push(kubectl_check(
+        "fabdev does not need it, but it helps to look inside the cluster (kubectl --kubeconfig .fabdev/kubeconfig ...)",
+    ));
     checks.push(cpu_check(
         std::thread::available_parallelism().map_or(1, usize::from),
     ));
@@ -138,14 +142,10 @@ pub async fn run(input: &DoctorInput) -> Vec<Check> {
     checks
 }
 
-fn kubectl_check() -> Check {
+fn kubectl_check(hint: &str) -> Check {
     match which::which("kubectl") {
         Ok(p) => Check::ok("kubectl", p.display().to_string()),
-        Err(_) => Check::warn(
-            "kubectl",
-            "not found on PATH",
-            "fabdev does not need it, but it helps to look inside the cluster (kubectl --kubeconfig .fabdev/kubeconfig ...)",
-        ),
+        Err(_) => Check::warn("kubectl", "not found on PATH", hint),
     }
 }
 

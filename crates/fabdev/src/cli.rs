@@ -161,7 +161,8 @@ pub struct RenderArgs {
 #[derive(Debug, Subcommand)]
 pub enum ChannelCommand {
     /// Create a channel and join every orderer and peer (idempotent),
-    /// through the nodes' host ports on localhost.
+    /// through the nodes' host ports on localhost (port-forwards on an
+    /// existing cluster).
     Create {
         /// Channel name (default: every channel in fabdev.yaml).
         name: Option<String>,
