@@ -83,7 +83,7 @@ fn gone(deleted: bool) -> Option<String> {
 
 /// The workspace's namespace, waiting until it is gone: on kind when
 /// fabdev's kubeconfig says where it is; on an existing cluster only when
-/// it is fabdev's (see [`namespace_is_fabdevs`]), never someone else's
+/// it is fabdev's (see `namespace_is_fabdevs`), never someone else's
 /// namespace of the same name.
 pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
