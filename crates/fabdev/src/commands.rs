@@ -167,7 +167,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             tail,
             output,
         }) => {
-            let opts = flow_options(&ws_dir, spec, None);
+            let opts = flow_options(&ws_dir, spec, flags, None);
             let request = flow::logs::LogsRequest {
                 name,
                 peer,

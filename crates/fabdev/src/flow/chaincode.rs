@@ -443,13 +443,13 @@ fn spec_of<'a>(
 
 /// The peers' DinD daemons of the workspace's cluster (through the
 /// Kubernetes API), so that an install builds the chaincode once and hands
-/// the image to the other peers; none without a cluster.
+/// the image to the other peers; none without a cluster (an existing
+/// cluster always is one).
 async fn cluster_images(ctx: &Context) -> Result<Option<DindImages>, FlowError> {
-    let kubeconfig = ctx.kubeconfig();
-    if !kubeconfig.is_file() {
+    if !ctx.has_cluster() {
         return Ok(None);
     }
-    let client = k8s::client(&kubeconfig).await?;
+    let client = ctx.client().await?;
     let dinds = ctx
         .topo
         .peers()

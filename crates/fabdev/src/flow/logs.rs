@@ -16,11 +16,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use cluster::dind::{Dind, DindContainer};
-use cluster::k8s;
 use cluster::kind::Runner;
 
 use super::steps::{Step, StepResult, made, run_flow};
-use super::{Context, FlowError, Options};
+use super::{Context, FlowError, Options, Target};
 use crate::events::{Event, Sink};
 
 const LOGS_STEP: &str = "logs";
@@ -97,14 +96,16 @@ async fn client_step(run: &mut LogsRun, _: &mut dyn Sink) -> StepResult {
             "none: the daemons' sockets are on this machine".to_string(),
         ));
     }
-    let kubeconfig = run.ctx.kubeconfig();
-    if !kubeconfig.is_file() {
+    if !run.ctx.has_cluster() {
         return Err(FlowError::NoCluster {
             name: run.ctx.ws.name.clone(),
         });
     }
-    run.client = Some(k8s::client(&kubeconfig).await?);
-    Ok(Some(kubeconfig.display().to_string()))
+    run.client = Some(run.ctx.client().await?);
+    Ok(Some(match &run.ctx.target {
+        Target::Kind => run.ctx.kubeconfig().display().to_string(),
+        Target::Existing(access) => access.source(),
+    }))
 }
 
 /// The peers asked for (checked before anything is contacted).
