@@ -1,0 +1,184 @@
+//! The real single-node cluster itself: pods with a privileged DinD native
+//! sidecar start dockerd, Services and cluster DNS work between pods, exec
+//! goes through the API server, and teardown leaves nothing.
+//!
+//! Needs root, the binaries of scripts/install-kube.sh and the images of
+//! scripts/make-node-images.sh; without them each test says why and passes
+//! (set FABDEV_REQUIRE_REAL_NODE=1, as scripts/test.sh does, to fail instead).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use kube::Api;
+use kube::api::{AttachParams, PostParams};
+use serde_json::json;
+
+use support::{exec, node_or_skip, wait_pod};
+
+const POD_DEADLINE: Duration = Duration::from_secs(180);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_node_dind_sidecar_service_and_dns() {
+    let Some(node) = node_or_skip("real_node_dind_sidecar_service_and_dns").await else {
+        return;
+    };
+    for image in [kubenode::DIND_STANDIN_IMAGE, kubenode::PEER_STANDIN_IMAGE] {
+        node.import_image(image).expect("import a stand-in image");
+    }
+    let client = node.client().await.expect("client");
+    let ns = "realnode";
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .expect("create namespace");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let services: Api<Service> = Api::namespaced(client.clone(), ns);
+
+    // A peer-like pod: the stand-in node behind a privileged DinD native
+    // sidecar, as fabdev renders it (the sidecar must be up first).
+    let peer: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "peer0", "labels": {"app": "peer0"}},
+        "spec": {
+            "initContainers": [{
+                "name": "dind",
+                "image": kubenode::DIND_STANDIN_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "restartPolicy": "Always",
+                "args": ["dockerd", "--host=unix:///var/run/docker.sock", "--host=tcp://127.0.0.1:2375", "--tls=false"],
+                "securityContext": {"privileged": true},
+                "startupProbe": {
+                    "exec": {"command": ["docker", "--host=tcp://127.0.0.1:2375", "version"]},
+                    "periodSeconds": 1, "failureThreshold": 120
+                },
+                "volumeMounts": [{"name": "docker", "mountPath": "/var/lib/docker"}]
+            }],
+            "containers": [{
+                "name": "peer",
+                "image": kubenode::PEER_STANDIN_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "ports": [{"name": "operations", "containerPort": 9443}],
+                "readinessProbe": {"httpGet": {"path": "/healthz", "port": 9443}, "periodSeconds": 1},
+                "securityContext": {"runAsUser": 10001, "runAsNonRoot": true, "readOnlyRootFilesystem": true}
+            }],
+            "volumes": [{"name": "docker", "emptyDir": {}}]
+        }
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &peer)
+        .await
+        .expect("create pod peer0");
+    let svc: Service = serde_json::from_value(json!({
+        "metadata": {"name": "peer0"},
+        "spec": {"selector": {"app": "peer0"}, "ports": [{"name": "operations", "port": 9443}]}
+    }))
+    .unwrap();
+    let svc = services
+        .create(&PostParams::default(), &svc)
+        .await
+        .expect("create service");
+    let cluster_ip = svc.spec.and_then(|s| s.cluster_ip).expect("a ClusterIP");
+    assert!(
+        cluster_ip.starts_with("198.19.128."),
+        "ClusterIP {cluster_ip} in the service range"
+    );
+
+    let ready = wait_pod(&node, &pods, "peer0", POD_DEADLINE, |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    })
+    .await;
+    // The sidecar started (its startup probe ran `docker version` against
+    // the daemon) before the peer container.
+    let status = ready.status.expect("status");
+    let dind = &status
+        .init_container_statuses
+        .expect("init container statuses")[0];
+    assert_eq!(dind.started, Some(true), "dind sidecar started: {dind:?}");
+    let pod_ip = status.pod_ip.expect("a pod IP");
+    assert!(
+        pod_ip.starts_with("198.19.0."),
+        "pod IP {pod_ip} in the pod range"
+    );
+
+    // dockerd answers inside the sidecar, through exec via the API server.
+    let version = exec(
+        &pods,
+        "peer0",
+        &[
+            "docker",
+            "--host=unix:///var/run/docker.sock",
+            "info",
+            "--format",
+            "{{.ServerVersion}}",
+        ],
+        AttachParams::default().container("dind"),
+    )
+    .await;
+    assert!(
+        version.trim().starts_with("20.10"),
+        "dockerd in the sidecar: {version:?}"
+    );
+
+    // Another pod resolves the Service by its cluster DNS name and reaches
+    // the peer through it (kube-proxy's ClusterIP).
+    let name = format!("peer0.{ns}.svc.cluster.local");
+    let script = format!(
+        "set -e; for i in $(seq 1 60); do getent hosts {name} && break; sleep 1; done; \
+         addr=$(getent hosts {name} | cut -d' ' -f1); echo \"resolved $addr\"; \
+         exec 3<>/dev/tcp/{name}/9443; printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"
+    );
+    let probe: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "client"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "client",
+                "image": kubenode::DIND_STANDIN_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/bash", "-c", script]
+            }]
+        }
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &probe)
+        .await
+        .expect("create pod client");
+    let done = wait_pod(&node, &pods, "client", POD_DEADLINE, |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
+    })
+    .await;
+    let logs = pods
+        .logs("client", &Default::default())
+        .await
+        .expect("client logs");
+    assert_eq!(
+        done.status.and_then(|s| s.phase).as_deref(),
+        Some("Succeeded"),
+        "client pod: {logs}"
+    );
+    assert!(
+        logs.contains(&format!("resolved {cluster_ip}")),
+        "DNS answer: {logs}"
+    );
+    assert!(
+        logs.contains("200 OK") && logs.contains("\"status\":\"OK\""),
+        "GET /healthz through the Service: {logs}"
+    );
+
+    drop(node);
+    let left = kubenode::leftovers();
+    assert!(left.is_empty(), "teardown left: {left:#?}");
+}
