@@ -28,8 +28,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Node, ServiceAccount};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, ServiceAccount};
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Api;
+use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -56,6 +58,14 @@ pub const SERVICE_CIDR: &str = "198.19.128.0/24";
 pub const NODE_NAME: &str = "fabdev-node";
 /// The kubeconfig context of the node's admin.
 pub const CONTEXT: &str = "fabdev-node";
+/// The default StorageClass: no provisioner, [`VOLUMES`] hostPath
+/// PersistentVolumes made at start (folders under [`BASE_DIR`], mode 0777),
+/// which PersistentVolumeClaims without a class bind to.
+pub const STORAGE_CLASS: &str = "fabdev-node-local";
+/// How many PersistentVolumes the node offers (each [`VOLUME_SIZE`], kept
+/// once released: a namespace deleted and made again takes new ones).
+pub const VOLUMES: usize = 48;
+pub const VOLUME_SIZE: &str = "10Gi";
 /// The cluster DNS domain.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 /// The pod sandbox image (`scripts/make-node-images.sh`), imported from the
@@ -454,6 +464,7 @@ impl KubeNode {
             "cni/ipam",
             "kubelet",
             "pod-logs",
+            "volumes",
         ] {
             fs::create_dir_all(b.join(dir))
                 .map_err(io(format!("create {}", b.join(dir).display())))?;
@@ -795,6 +806,57 @@ impl KubeNode {
             },
         )
         .await?;
+        self.make_volumes(&api).await?;
+        Ok(())
+    }
+
+    /// The default StorageClass and its hostPath PersistentVolumes.
+    async fn make_volumes(&self, api: &kube::Client) -> Result<(), NodeError> {
+        let fail = |what: String, e: kube::Error| NodeError::Client {
+            path: self.kubeconfig.clone(),
+            message: format!("{what}: {e}"),
+        };
+        let object = |what: &str, e: serde_json::Error| NodeError::Client {
+            path: self.kubeconfig.clone(),
+            message: format!("{what} object: {e}"),
+        };
+        let class: StorageClass = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": STORAGE_CLASS,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": "kubernetes.io/no-provisioner",
+            "volumeBindingMode": "Immediate",
+            "reclaimPolicy": "Retain",
+        }))
+        .map_err(|e| object("StorageClass", e))?;
+        Api::<StorageClass>::all(api.clone())
+            .create(&PostParams::default(), &class)
+            .await
+            .map_err(|e| fail(format!("create StorageClass {STORAGE_CLASS}"), e))?;
+        let volumes: Api<PersistentVolume> = Api::all(api.clone());
+        for i in 0..VOLUMES {
+            let dir = self.base.join("volumes").join(format!("pv-{i}"));
+            fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
+            // Any pod user may write (hostPath ignores fsGroup).
+            fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+                .map_err(io(format!("chmod {}", dir.display())))?;
+            let pv: PersistentVolume = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("fabdev-node-pv-{i}")},
+                "spec": {
+                    "capacity": {"storage": VOLUME_SIZE},
+                    "accessModes": ["ReadWriteOnce"],
+                    "persistentVolumeReclaimPolicy": "Retain",
+                    "storageClassName": STORAGE_CLASS,
+                    "hostPath": {"path": dir.display().to_string(), "type": "Directory"},
+                },
+            }))
+            .map_err(|e| object("PersistentVolume", e))?;
+            volumes
+                .create(&PostParams::default(), &pv)
+                .await
+                .map_err(|e| fail(format!("create PersistentVolume fabdev-node-pv-{i}"), e))?;
+        }
         Ok(())
     }
 

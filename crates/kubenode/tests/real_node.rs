@@ -182,3 +182,106 @@ async fn real_node_dind_sidecar_service_and_dns() {
     let left = kubenode::leftovers();
     assert!(left.is_empty(), "teardown left: {left:#?}");
 }
+
+/// fabdev's own objects for the default network (one orderer, Org1 and
+/// Org2 with one peer each), as `fabdev up` applies them, with the CI
+/// stand-ins for the peer and orderer images: every pod Ready, every peer's
+/// DinD sidecar started first and its dockerd answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_node_default_network_objects_become_ready() {
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    use k8s_openapi::api::core::v1::Secret;
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    use network::pki::{self, CryptoDir};
+    use network::render::{self, NodeFiles};
+    use network::{Topology, Workspace};
+
+    let Some(node) = node_or_skip("real_node_default_network_objects_become_ready").await else {
+        return;
+    };
+    let mut ws = Workspace::default_network();
+    ws.images.peer = kubenode::PEER_STANDIN_IMAGE.to_string();
+    ws.images.orderer = kubenode::ORDERER_STANDIN_IMAGE.to_string();
+    for image in [&ws.images.dind, &ws.images.peer, &ws.images.orderer] {
+        node.import_image(image).expect("import a stand-in image");
+    }
+    let topo = Topology::of(&ws);
+    let dir = tempfile::tempdir().expect("temp folder");
+    let crypto = CryptoDir::new(dir.path().join("crypto"));
+    pki::ensure(&ws, &topo, &crypto).expect("crypto material");
+    let mut files = NodeFiles::new();
+    for n in &topo.nodes {
+        files.insert(
+            n.name.clone(),
+            pki::read_tree(&crypto.node_dir(n)).expect("node files"),
+        );
+    }
+    let typed = render::typed_objects(&ws, &topo, &files).expect("render");
+
+    let client = node.client().await.expect("client");
+    let ns = topo.namespace.clone();
+    let pp = PostParams::default();
+    Api::<Namespace>::all(client.clone())
+        .create(&pp, &typed.namespace)
+        .await
+        .expect("namespace");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    for s in &typed.secrets {
+        secrets.create(&pp, s).await.expect("secret");
+    }
+    let services: Api<Service> = Api::namespaced(client.clone(), &ns);
+    for s in &typed.services {
+        services.create(&pp, s).await.expect("service");
+    }
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
+    for p in &typed.network_policies {
+        policies.create(&pp, p).await.expect("network policy");
+    }
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    for s in &typed.statefulsets {
+        sets.create(&pp, s).await.expect("statefulset");
+    }
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    for sts in &typed.statefulsets {
+        let name = format!(
+            "{}-0",
+            sts.metadata.name.as_deref().expect("statefulset name")
+        );
+        let pod = wait_pod(&node, &pods, &name, POD_DEADLINE, |p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        })
+        .await;
+        let status = pod.status.expect("status");
+        for sidecar in status.init_container_statuses.unwrap_or_default() {
+            assert_eq!(sidecar.started, Some(true), "{name}: sidecar {sidecar:?}");
+            if sidecar.name == "dind" {
+                let version = exec(
+                    &pods,
+                    &name,
+                    &[
+                        "docker",
+                        "--host=unix:///var/run/docker.sock",
+                        "version",
+                        "--format",
+                        "{{.Server.Version}}",
+                    ],
+                    AttachParams::default().container("dind"),
+                )
+                .await;
+                assert!(
+                    version.trim().starts_with("20.10"),
+                    "{name}: dockerd {version:?}"
+                );
+            }
+        }
+        eprintln!("{name}: Ready");
+    }
+
+    drop(node);
+    let left = kubenode::leftovers();
+    assert!(left.is_empty(), "teardown left: {left:#?}");
+}
