@@ -19,6 +19,14 @@ command -v protoc >/dev/null 2>&1 || apt_missing+=(protobuf-compiler)
 command -v dockerd >/dev/null 2>&1 || apt_missing+=(docker.io)
 # containerd and ctr: the kind-node tests run a real containerd in a container.
 command -v ctr >/dev/null 2>&1 || apt_missing+=(containerd)
+# The real_node_* tests (crates/kubenode) run a kubelet on its own containerd
+# with runc, CNI bridge networking and kube-proxy's iptables rules; their
+# stand-in images start from a debootstrap'd Debian.
+command -v runc >/dev/null 2>&1 || apt_missing+=(runc)
+[ -x /usr/lib/cni/bridge ] || apt_missing+=(containernetworking-plugins)
+command -v iptables >/dev/null 2>&1 || apt_missing+=(iptables)
+command -v ip >/dev/null 2>&1 || apt_missing+=(iproute2)
+command -v debootstrap >/dev/null 2>&1 || apt_missing+=(debootstrap)
 # python3-venv: checkov gets a venv of its own (scripts/checkov.sh).
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then
@@ -46,12 +54,25 @@ if ! crictl --version >/dev/null 2>&1; then
   go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 fi
 
-# --- Kubernetes control plane -----------------------------------------------------
+# --- Kubernetes -------------------------------------------------------------------
 # kube-apiserver, kube-controller-manager and etcd for the real API server tests
 # (crates/cluster/tests/apiserver.rs, tests/apiserver_network.rs,
-# tests/up_local.rs); built from the Go module proxy on first use (~15 min on
-# 2 cores), then reused.
+# tests/up_local.rs), and kube-scheduler, kubelet, kube-proxy and CoreDNS for the
+# real single-node cluster of the real_node_* tests (crates/kubenode); built
+# from the Go module proxy on first use, then reused.
 bash scripts/install-kube.sh
+
+# --- Images of the real node --------------------------------------------------------
+# The pause image and the stand-ins (DinD from Debian's docker.io, peer and
+# orderer that only answer /healthz) in the host's Docker; the real_node_*
+# tests import them into the node's containerd. With FABRIC_HOME set, also
+# images of the local Fabric binaries (never pushed or committed).
+t=$(date +%s)
+bash scripts/make-node-images.sh
+log "node images ready in $(($(date +%s) - t))s"
+# Here the real node must run: a missing piece fails the real_node_* tests
+# instead of skipping them.
+export FABDEV_REQUIRE_REAL_NODE=1
 
 # --- Python validators --------------------------------------------------------
 KV_VERSION=1.37.0
