@@ -317,7 +317,15 @@ impl KubeNode {
         check_host(&opts.bin_dir)?;
         let lock = take_lock(opts.lock_deadline).await?;
         let base = PathBuf::from(BASE_DIR);
+        let cleared = Instant::now();
+        let had_leftovers = base.exists();
         let problems = cleanup(&base);
+        if had_leftovers {
+            eprintln!(
+                "kubenode: cleared the leftovers of an earlier node in {:.1?}",
+                cleared.elapsed()
+            );
+        }
         if !problems.is_empty() {
             return Err(NodeError::Unavailable(format!(
                 "leftovers of an earlier node could not be removed: {}",
@@ -366,6 +374,7 @@ impl KubeNode {
     /// k8s.io images import -`), under the same name, so that pods with
     /// `imagePullPolicy: IfNotPresent` run it.
     pub fn import_image(&self, name: &str) -> Result<(), NodeError> {
+        let started = Instant::now();
         let what = format!("import {name} from the host's Docker into the node");
         let mut save = Command::new("docker")
             .args(["save", name])
@@ -400,6 +409,7 @@ impl KubeNode {
                 output: String::from_utf8_lossy(&import.stderr).into_owned(),
             });
         }
+        eprintln!("kubenode: imported {name} in {:.1?}", started.elapsed());
         Ok(())
     }
 
@@ -621,12 +631,7 @@ impl KubeNode {
             },
         )
         .await?;
-        let t = Instant::now();
         self.import_image(PAUSE_IMAGE)?;
-        eprintln!(
-            "kubenode: containerd up, {PAUSE_IMAGE} imported in {:.1?}",
-            t.elapsed()
-        );
 
         // --- etcd and the API server ---------------------------------------------
         let etcd_url = format!("http://{NODE_IP}:{ETCD_CLIENT_PORT}");
@@ -874,10 +879,10 @@ impl KubeNode {
         ] {
             self.kill(name);
         }
-        if self.components.iter().any(|c| c.name == "containerd") {
-            if let Err(e) = remove_pods(&self.containerd_socket()) {
-                problems.push(e.to_string());
-            }
+        if self.components.iter().any(|c| c.name == "containerd")
+            && let Err(e) = remove_pods(&self.containerd_socket())
+        {
+            problems.push(e.to_string());
         }
         for name in ["containerd", "kube-apiserver", "etcd"] {
             self.kill(name);
@@ -1060,10 +1065,10 @@ fn cleanup(base: &Path) -> Vec<String> {
     if let Err(e) = restore_sysctls(base) {
         problems.push(e.to_string());
     }
-    if base.exists() {
-        if let Err(e) = fs::remove_dir_all(base) {
-            problems.push(format!("remove {}: {e}", base.display()));
-        }
+    if base.exists()
+        && let Err(e) = fs::remove_dir_all(base)
+    {
+        problems.push(format!("remove {}: {e}", base.display()));
     }
     problems
 }

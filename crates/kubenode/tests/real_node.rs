@@ -184,9 +184,11 @@ async fn real_node_dind_sidecar_service_and_dns() {
 }
 
 /// fabdev's own objects for the default network (one orderer, Org1 and
-/// Org2 with one peer each), as `fabdev up` applies them, with the CI
-/// stand-ins for the peer and orderer images: every pod Ready, every peer's
-/// DinD sidecar started first and its dockerd answering.
+/// Org2 with one peer each), as `fabdev up` applies them: every pod Ready,
+/// every peer's DinD sidecar started first and its dockerd answering.
+/// With the CI stand-ins for the peer and orderer images; with the real
+/// Fabric images of scripts/make-node-images.sh when FABRIC_HOME is set and
+/// they exist (then the peers' /healthz is Fabric's, which asks their DinD).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_node_default_network_objects_become_ready() {
     use k8s_openapi::api::apps::v1::StatefulSet;
@@ -200,8 +202,16 @@ async fn real_node_default_network_objects_become_ready() {
         return;
     };
     let mut ws = Workspace::default_network();
-    ws.images.peer = kubenode::PEER_STANDIN_IMAGE.to_string();
-    ws.images.orderer = kubenode::ORDERER_STANDIN_IMAGE.to_string();
+    if support::local_fabric_images(&ws.images.peer, &ws.images.orderer) {
+        eprintln!(
+            "real Fabric images: {} and {}",
+            ws.images.peer, ws.images.orderer
+        );
+    } else {
+        eprintln!("stand-in peer and orderer images (no FABRIC_HOME, or no images made from it)");
+        ws.images.peer = kubenode::PEER_STANDIN_IMAGE.to_string();
+        ws.images.orderer = kubenode::ORDERER_STANDIN_IMAGE.to_string();
+    }
     for image in [&ws.images.dind, &ws.images.peer, &ws.images.orderer] {
         node.import_image(image).expect("import a stand-in image");
     }
