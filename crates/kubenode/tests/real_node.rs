@@ -129,6 +129,13 @@ async fn real_node_dind_sidecar_service_and_dns() {
         "dockerd in the sidecar: {version:?}"
     );
 
+    // A port-forward through the API server reaches the peer's /healthz.
+    let healthz = support::get_through_port_forward(&pods, "peer0", 9443, "/healthz").await;
+    assert!(
+        healthz.starts_with("HTTP/1.0 200") && healthz.contains("\"status\":\"OK\""),
+        "port-forward: {healthz}"
+    );
+
     // Another pod resolves the Service by its cluster DNS name and reaches
     // the peer through it (kube-proxy's ClusterIP).
     let name = format!("peer0.{ns}.svc.cluster.local");

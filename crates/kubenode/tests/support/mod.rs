@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::AttachParams;
 use kubenode::{KubeNode, NodeError, NodeOptions};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The node, or `None` after saying loudly why the test is skipped (the
 /// host lacks binaries, packages, images or root). With
@@ -95,4 +95,28 @@ pub fn local_fabric_images(peer: &str, orderer: &str) -> bool {
                 .output()
                 .is_ok_and(|o| o.status.success())
         })
+}
+
+/// `GET path` (HTTP/1.0) on a pod's port through an API-server port-forward;
+/// the whole answer.
+pub async fn get_through_port_forward(pods: &Api<Pod>, pod: &str, port: u16, path: &str) -> String {
+    let mut forward = pods
+        .portforward(pod, &[port])
+        .await
+        .unwrap_or_else(|e| panic!("port-forward to {pod}:{port}: {e}"));
+    let mut stream = forward.take_stream(port).expect("the forwarded stream");
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {pod}\r\n\r\n").as_bytes())
+        .await
+        .expect("send the request");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("read the answer");
+    drop(stream);
+    // The pod closed the connection first; kube's forwarder then reports
+    // failing to send its own close, which says nothing about the answer.
+    let _ = forward.join().await;
+    String::from_utf8_lossy(&answer).into_owned()
 }
