@@ -220,6 +220,8 @@ pub fn check_host(bin_dir: &Path) -> Result<(), NodeError> {
         ("iptables", "iptables"),
         ("ip", "iproute2"),
         ("docker", "docker.io"),
+        ("kill", "procps"),
+        ("umount", "mount"),
     ] {
         if find_tool(tool).is_none() {
             missing.push(format!("{tool} (apt-get install {package})"));
@@ -481,14 +483,9 @@ impl KubeNode {
         }
         save_sysctls(b)?;
         // The kubelet's cgroup root must exist in every hierarchy.
-        let hierarchies = fs::read_dir("/sys/fs/cgroup").map_err(io("list /sys/fs/cgroup"))?;
-        for h in hierarchies.flatten() {
-            let path = h.path();
-            if path.is_dir() && !path.is_symlink() {
-                let root = path.join(CGROUP_ROOT);
-                fs::create_dir_all(&root)
-                    .map_err(io(format!("create cgroup {}", root.display())))?;
-            }
+        for hierarchy in cgroup_hierarchies() {
+            let root = hierarchy.join(CGROUP_ROOT);
+            fs::create_dir_all(&root).map_err(io(format!("create cgroup {}", root.display())))?;
         }
         write_pki(&b.join("pki"))?;
         let write = |name: &str, text: String| {
@@ -1112,7 +1109,12 @@ fn our_pids(base: &Path) -> Vec<u32> {
     }
     for dir in cgroup_dirs() {
         if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
-            pids.extend(procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+            pids.extend(
+                procs
+                    .lines()
+                    .filter_map(|l| l.trim().parse::<u32>().ok())
+                    .filter(|p| !is_zombie(*p)),
+            );
         }
     }
     pids.sort_unstable();
@@ -1145,22 +1147,32 @@ fn cmdline(pid: u32) -> String {
 /// deepest first.
 fn cgroup_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    let Ok(hierarchies) = fs::read_dir("/sys/fs/cgroup") else {
-        return dirs;
-    };
-    for h in hierarchies.flatten() {
-        let path = h.path();
-        // cpu -> cpu,cpuacct style links: the real folder is listed too.
-        if path.is_symlink() {
-            continue;
-        }
-        let root = path.join(CGROUP_ROOT);
+    for hierarchy in cgroup_hierarchies() {
+        let root = hierarchy.join(CGROUP_ROOT);
         if root.is_dir() {
             collect_dirs(&root, &mut dirs);
         }
     }
     dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     dirs
+}
+
+/// The cgroup hierarchies: `/sys/fs/cgroup` itself on a cgroup v2 host; on
+/// a v1 (or hybrid) host each mounted hierarchy under it (`cpu,cpuacct`,
+/// `memory`, `unified`, ...; not the `cpu` -> `cpu,cpuacct` links).
+fn cgroup_hierarchies() -> Vec<PathBuf> {
+    let top = Path::new("/sys/fs/cgroup");
+    if top.join("cgroup.controllers").is_file() {
+        return vec![top.to_path_buf()];
+    }
+    let Ok(entries) = fs::read_dir(top) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.is_symlink())
+        .collect()
 }
 
 fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
