@@ -302,3 +302,112 @@ async fn real_node_default_network_objects_become_ready() {
     let left = kubenode::leftovers();
     assert!(left.is_empty(), "teardown left: {left:#?}");
 }
+
+/// Set in the child process of [`real_node_a_killed_run_is_cleared_by_the_next`].
+const HELPER_ENV: &str = "FABDEV_KUBENODE_KILLED_RUN_HELPER";
+
+/// Not a test of its own: run as a child process by
+/// [`real_node_a_killed_run_is_cleared_by_the_next`], it starts a node with a
+/// DinD pod running, says `READY`, and waits to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_node_killed_run_helper() {
+    if std::env::var_os(HELPER_ENV).is_none() {
+        return;
+    }
+    let node = kubenode::KubeNode::start(kubenode::NodeOptions::default())
+        .await
+        .expect("the helper's node");
+    node.import_image(kubenode::DIND_STANDIN_IMAGE)
+        .expect("import");
+    let pods: Api<Pod> = Api::namespaced(node.client().await.expect("client"), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "dind"},
+        "spec": {"containers": [{
+            "name": "dind",
+            "image": kubenode::DIND_STANDIN_IMAGE,
+            "imagePullPolicy": "IfNotPresent",
+            "args": ["dockerd", "--host=unix:///var/run/docker.sock"],
+            "securityContext": {"privileged": true},
+            "readinessProbe": {"exec": {"command": ["docker", "version"]}, "periodSeconds": 1},
+            "volumeMounts": [{"name": "docker", "mountPath": "/var/lib/docker"}]
+        }], "volumes": [{"name": "docker", "emptyDir": {}}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
+    wait_pod(&node, &pods, "dind", POD_DEADLINE, |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    })
+    .await;
+    println!("READY");
+    // Until the parent kills this process (SIGKILL: no teardown runs).
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    panic!("the helper was not killed within 600 s");
+}
+
+/// A run killed with SIGKILL (no teardown) leaves its processes, pods,
+/// mounts, bridge and iptables rules behind; the next start clears them,
+/// and that node's teardown leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_node_a_killed_run_is_cleared_by_the_next() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    if let Err(e) = kubenode::check_host(&kubenode::bin_dir()) {
+        if std::env::var("FABDEV_REQUIRE_REAL_NODE").as_deref() == Ok("1") {
+            panic!("{e}");
+        }
+        eprintln!("SKIPPED real_node_a_killed_run_is_cleared_by_the_next: {e}");
+        return;
+    }
+    let exe = std::env::current_exe().expect("this test binary");
+    let mut child = Command::new(exe)
+        .args(["real_node_killed_run_helper", "--exact", "--nocapture"])
+        .env(HELPER_ENV, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the helper");
+    let stdout = child.stdout.take().expect("helper stdout");
+    // Read its output on a thread; the helper's own deadlines bound it.
+    let ready = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.trim() == "READY")
+    })
+    .await
+    .expect("reader");
+    child.kill().expect("kill the helper");
+    let status = child.wait().expect("helper exit");
+    assert!(ready, "the helper never said READY (exit {status})");
+
+    let left = kubenode::leftovers();
+    for what in [
+        "/var/lib/fabdev-kubenode exists",
+        "bridge fdkbr0",
+        "process",
+        "mount",
+    ] {
+        assert!(
+            left.iter().any(|l| l.starts_with(what)),
+            "a killed run leaves {what:?} behind (else this test proves nothing): {left:#?}"
+        );
+    }
+
+    let node = node_or_skip("real_node_a_killed_run_is_cleared_by_the_next")
+        .await
+        .expect("the host was checked");
+    let pods: Api<Pod> = Api::namespaced(node.client().await.expect("client"), "default");
+    assert!(
+        pods.get_opt("dind").await.expect("get").is_none(),
+        "a new node starts empty"
+    );
+    drop(node);
+    let left = kubenode::leftovers();
+    assert!(left.is_empty(), "teardown left: {left:#?}");
+}
