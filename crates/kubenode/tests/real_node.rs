@@ -7,9 +7,6 @@
 //! (set FABDEV_REQUIRE_REAL_NODE=1, as scripts/test.sh does, to fail instead).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
@@ -17,7 +14,7 @@ use kube::Api;
 use kube::api::{AttachParams, PostParams};
 use serde_json::json;
 
-use support::{exec, node_or_skip, wait_pod};
+use kubenode::testing::{self as support, exec, node_or_skip, wait_pod};
 
 const POD_DEADLINE: Duration = Duration::from_secs(180);
 

@@ -1,12 +1,13 @@
-//! Helpers of the real_node_* tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Helpers for `real_node_*` tests, here and in other crates' tests. They
+//! panic (the test fails) with what went wrong and the node's logs, so use
+//! them in tests only.
 
 use std::time::{Duration, Instant};
 
+use crate::{KubeNode, NodeError, NodeOptions};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::AttachParams;
-use kubenode::{KubeNode, NodeError, NodeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The node, or `None` after saying loudly why the test is skipped (the
@@ -22,7 +23,7 @@ pub async fn node_or_skip(test: &str) -> Option<KubeNode> {
         Err(NodeError::Unavailable(reason))
             if std::env::var("FABDEV_REQUIRE_REAL_NODE").as_deref() != Ok("1") =>
         {
-            eprintln!("SKIPPED {test}: {reason}");
+            eprintln!("SKIPPED {test}: the real node cannot run on this host: {reason}");
             None
         }
         Err(e) => panic!("{test}: the node did not start: {e}"),
