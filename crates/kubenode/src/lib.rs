@@ -90,6 +90,8 @@ const COREDNS_READY_PORT: u16 = 8181;
 const CGROUP_ROOT: &str = "fabdev-kubenode";
 const ADMIN_TOKEN: &str = "fabdev-kubenode-admin-token";
 const CNI_BIN_DIR: &str = "/usr/lib/cni";
+/// Where containerd 1.x's shims put their sockets, whatever its state folder.
+const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
 const POLL: Duration = Duration::from_millis(200);
 /// Kernel settings the kubelet changes (KernelTunableModify): saved at start
 /// and restored at teardown.
@@ -1051,6 +1053,10 @@ fn cleanup(base: &Path) -> Vec<String> {
             problems.push(e.to_string());
         }
     }
+    // The shims' sockets: containerd 1.x puts them in /run/containerd/s
+    // whatever its state folder, named by sha256(<address>/<namespace>/<id>);
+    // a killed shim leaves its socket behind.
+    problems.extend(remove_shim_sockets(base));
     // Mounts under the base folder, deepest first.
     for m in mounts_under(&[BASE_DIR]) {
         let _ = Command::new("umount").args(["-l", &m]).output();
@@ -1068,6 +1074,30 @@ fn cleanup(base: &Path) -> Vec<String> {
         && let Err(e) = fs::remove_dir_all(base)
     {
         problems.push(format!("remove {}: {e}", base.display()));
+    }
+    problems
+}
+
+/// Remove the shim sockets of the node's tasks (a killed run's; a clean
+/// shutdown removes its own).
+fn remove_shim_sockets(base: &Path) -> Vec<String> {
+    use sha2::Digest;
+    let address = base.join("containerd/containerd.sock");
+    let tasks = base.join("containerd/state/io.containerd.runtime.v2.task/k8s.io");
+    let Ok(entries) = fs::read_dir(&tasks) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for e in entries.flatten() {
+        let id = e.file_name().to_string_lossy().into_owned();
+        let key = format!("{}/k8s.io/{id}", address.display());
+        let socket =
+            Path::new(SHIM_SOCKET_DIR).join(hex::encode(sha2::Sha256::digest(key.as_bytes())));
+        if socket.exists()
+            && let Err(e) = fs::remove_file(&socket)
+        {
+            problems.push(format!("remove {}: {e}", socket.display()));
+        }
     }
     problems
 }
@@ -1496,6 +1526,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        # runc's state under the node's folder, not /run/containerd/runc.
+        Root = "{b}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{CNI_BIN_DIR}"
     conf_dir = "{b}/cni/net.d"
