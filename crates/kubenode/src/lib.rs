@@ -952,6 +952,9 @@ pub fn leftovers() -> Vec<String> {
     for dir in cgroup_dirs() {
         found.push(format!("cgroup {}", dir.display()));
     }
+    for path in host_files() {
+        found.push(format!("file {}", path.display()));
+    }
     found
 }
 
@@ -1057,6 +1060,16 @@ fn cleanup(base: &Path) -> Vec<String> {
     // whatever its state folder, named by sha256(<address>/<namespace>/<id>);
     // a killed shim leaves its socket behind.
     problems.extend(remove_shim_sockets(base));
+    // What the kubelet and containerd's CNI library write outside it.
+    for path in host_files() {
+        if let Err(e) = fs::remove_file(&path) {
+            problems.push(format!("remove {}: {e}", path.display()));
+        }
+    }
+    for dir in HOST_DIRS {
+        // Only when empty: someone else may keep files there.
+        let _ = fs::remove_dir(dir);
+    }
     // Mounts under the base folder, deepest first.
     for m in mounts_under(&[BASE_DIR]) {
         let _ = Command::new("umount").args(["-l", &m]).output();
@@ -1076,6 +1089,54 @@ fn cleanup(base: &Path) -> Vec<String> {
         problems.push(format!("remove {}: {e}", base.display()));
     }
     problems
+}
+
+/// Folders outside [`BASE_DIR`] that the kubelet and containerd's CNI
+/// library write to whatever they are told (deepest first); removed at
+/// teardown when they are empty.
+const HOST_DIRS: &[&str] = &[
+    "/var/log/containers",
+    "/var/lib/kubelet/device-plugins",
+    "/var/lib/kubelet",
+    "/var/lib/cni/results",
+    "/var/lib/cni",
+];
+
+/// The node's files outside [`BASE_DIR`]: the kubelet's log links in
+/// /var/log/containers (to logs under [`BASE_DIR`]), its device-plugin
+/// socket, and containerd's CNI result cache of the node's pods (network
+/// `fabdev-kubenode`, and `cni-loopback` of the same sandboxes).
+fn host_files() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = fs::read_dir("/var/log/containers") {
+        for e in entries.flatten() {
+            if fs::read_link(e.path()).is_ok_and(|t| t.starts_with(BASE_DIR)) {
+                found.push(e.path());
+            }
+        }
+    }
+    let socket = Path::new("/var/lib/kubelet/device-plugins/kubelet.sock");
+    if socket.exists() {
+        found.push(socket.to_path_buf());
+    }
+    let results = Path::new("/var/lib/cni/results");
+    if let Ok(entries) = fs::read_dir(results) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(id) = name
+                .strip_prefix("fabdev-kubenode-")
+                .and_then(|rest| rest.strip_suffix("-eth0"))
+            else {
+                continue;
+            };
+            found.push(e.path());
+            let loopback = results.join(format!("cni-loopback-{id}-lo"));
+            if loopback.exists() {
+                found.push(loopback);
+            }
+        }
+    }
+    found
 }
 
 /// Remove the shim sockets of the node's tasks (a killed run's; a clean
