@@ -115,6 +115,9 @@ pub enum NodeError {
     /// root): tests skip, saying this.
     #[error("the real node cannot run on this host: {0}")]
     Unavailable(String),
+    /// What an earlier node left behind could not be removed.
+    #[error("leftovers of an earlier node could not be removed: {0}")]
+    Leftovers(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -333,10 +336,7 @@ impl KubeNode {
             );
         }
         if !problems.is_empty() {
-            return Err(NodeError::Unavailable(format!(
-                "leftovers of an earlier node could not be removed: {}",
-                problems.join("; ")
-            )));
+            return Err(NodeError::Leftovers(problems.join("; ")));
         }
         let kubeconfig = base.join("kubeconfig");
         let mut node = KubeNode {
