@@ -139,6 +139,7 @@ async fn real_node_dind_sidecar_service_and_dns() {
     let script = format!(
         "set -e; for i in $(seq 1 60); do getent hosts {name} && break; sleep 1; done; \
          addr=$(getent hosts {name} | cut -d' ' -f1); echo \"resolved $addr\"; \
+         if (exec 4<>/dev/tcp/{pod_ip}/2375) 2>/dev/null; then echo 'dind reachable'; else echo 'dind not reachable'; fi; \
          exec 3<>/dev/tcp/{name}/9443; printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"
     );
     let probe: Pod = serde_json::from_value(json!({
@@ -176,6 +177,11 @@ async fn real_node_dind_sidecar_service_and_dns() {
     assert!(
         logs.contains(&format!("resolved {cluster_ip}")),
         "DNS answer: {logs}"
+    );
+    // The sidecar's daemon listens on the pod's loopback only.
+    assert!(
+        logs.contains("dind not reachable"),
+        "DinD port from another pod: {logs}"
     );
     assert!(
         logs.contains("200 OK") && logs.contains("\"status\":\"OK\""),
