@@ -49,13 +49,17 @@ async fn real_node_dind_sidecar_service_and_dns() {
                 "image": kubenode::DIND_STANDIN_IMAGE,
                 "imagePullPolicy": "IfNotPresent",
                 "restartPolicy": "Always",
-                "args": ["dockerd", "--host=unix:///var/run/docker.sock", "--host=tcp://127.0.0.1:2375", "--tls=false"],
+                "args": ["dockerd", "--host=unix:///var/run/dind/docker.sock", "--group=10001"],
+                "env": [{"name": "DOCKER_HOST", "value": "unix:///var/run/dind/docker.sock"}],
                 "securityContext": {"privileged": true},
                 "startupProbe": {
-                    "exec": {"command": ["docker", "--host=tcp://127.0.0.1:2375", "version"]},
+                    "exec": {"command": ["docker", "version"]},
                     "periodSeconds": 1, "failureThreshold": 120
                 },
-                "volumeMounts": [{"name": "docker", "mountPath": "/var/lib/docker"}]
+                "volumeMounts": [
+                    {"name": "docker", "mountPath": "/var/lib/docker"},
+                    {"name": "dind-socket", "mountPath": "/var/run/dind"}
+                ]
             }],
             "containers": [{
                 "name": "peer",
@@ -63,9 +67,11 @@ async fn real_node_dind_sidecar_service_and_dns() {
                 "imagePullPolicy": "IfNotPresent",
                 "ports": [{"name": "operations", "containerPort": 9443}],
                 "readinessProbe": {"httpGet": {"path": "/healthz", "port": 9443}, "periodSeconds": 1},
-                "securityContext": {"runAsUser": 10001, "runAsNonRoot": true, "readOnlyRootFilesystem": true}
+                "securityContext": {"runAsUser": 10001, "runAsNonRoot": true, "readOnlyRootFilesystem": true},
+                "volumeMounts": [{"name": "dind-socket", "mountPath": "/var/run/dind"}]
             }],
-            "volumes": [{"name": "docker", "emptyDir": {}}]
+            "securityContext": {"fsGroup": 10001},
+            "volumes": [{"name": "docker", "emptyDir": {}}, {"name": "dind-socket", "emptyDir": {}}]
         }
     }))
     .unwrap();
@@ -113,7 +119,7 @@ async fn real_node_dind_sidecar_service_and_dns() {
         "peer0",
         &[
             "docker",
-            "--host=unix:///var/run/docker.sock",
+            "--host=unix:///var/run/dind/docker.sock",
             "info",
             "--format",
             "{{.ServerVersion}}",
@@ -124,6 +130,19 @@ async fn real_node_dind_sidecar_service_and_dns() {
     assert!(
         version.trim().starts_with("20.10"),
         "dockerd in the sidecar: {version:?}"
+    );
+    // Its socket, shared with the peer container, belongs to the peer's group.
+    let socket = exec(
+        &pods,
+        "peer0",
+        &["stat", "-c", "%g %a", "/var/run/dind/docker.sock"],
+        AttachParams::default().container("dind"),
+    )
+    .await;
+    assert_eq!(
+        socket.trim(),
+        "10001 660",
+        "the DinD socket's group and mode"
     );
 
     // A port-forward through the API server reaches the peer's /healthz.
@@ -284,7 +303,7 @@ async fn real_node_default_network_objects_become_ready() {
                     &name,
                     &[
                         "docker",
-                        "--host=unix:///var/run/docker.sock",
+                        "--host=unix:///var/run/dind/docker.sock",
                         "version",
                         "--format",
                         "{{.Server.Version}}",
