@@ -1,0 +1,547 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `fabdev up` in existing-cluster mode on the real single-node cluster of
+//! crates/kubenode (kubelet on the host's containerd, kube-proxy, CNI
+//! bridge, CoreDNS): the pod side of fabdev run for real.
+//!
+//! - `real_node_up_pod_plumbing` (CI): with the stand-in peer and orderer
+//!   images (they only answer /healthz) and the DinD stand-in (Debian's
+//!   dockerd), `up` brings every pod Ready with a running dockerd in each
+//!   DinD sidecar (the peer's /healthz pings it), copies the builder images
+//!   into every DinD through the API server (`docker load` run in the
+//!   sidecar), and stops where real Fabric is needed (the channel joins),
+//!   saying so. A second `up` changes nothing and copies nothing; `status`
+//!   lists every pod Ready; no DinD daemon listens on any TCP port of its
+//!   pod, so none is reachable from the host, from another pod or from a
+//!   container sharing the pod's network (chaincode); `down` leaves no
+//!   namespace.
+//! - `real_node_up_real_fabric_chaincode` (locally, with FABRIC_HOME and
+//!   the images scripts/make-node-images.sh makes from it): `up` goes all
+//!   the way (channel joined through port-forwards, the Node fixture
+//!   deployed), `invoke` / `query` / `chaincode logs` answer, `status`
+//!   shows each node on its channel, and killing the DinD sidecar's
+//!   dockerd makes the peer unready until the sidecar is restarted, after
+//!   which the chaincode is launched again and answers.
+//!
+//! Needs root, the binaries of scripts/install-kube.sh and the images of
+//! scripts/make-node-images.sh; without them each test says SKIPPED and why
+//! (scripts/test.sh sets FABDEV_REQUIRE_REAL_NODE=1, so there a missing
+//! piece fails).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use fabdev::events::Event;
+use fabdev::flow::{self, Options};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::Api;
+use kube::api::AttachParams;
+use kubenode::KubeNode;
+use kubenode::testing::{exec, node_or_skip};
+
+/// One node at a time (kubenode also serializes with a lock file).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What a run's typed events say.
+#[derive(Debug, Default)]
+struct Outcome {
+    done: Vec<String>,
+    failed: BTreeMap<String, String>,
+    applied: Option<(usize, usize)>,
+    pods_ready: Option<usize>,
+    /// DinD target → (copied, present).
+    dind: BTreeMap<String, (Vec<String>, Vec<String>)>,
+}
+
+fn outcome(events: &[Event]) -> Outcome {
+    let mut o = Outcome::default();
+    for e in events {
+        match e {
+            Event::StepDone { step, .. } => o.done.push(step.clone()),
+            Event::StepFailed { step, error, .. } => {
+                o.failed.insert(step.clone(), error.clone());
+            }
+            Event::Applied {
+                objects, changed, ..
+            } => o.applied = Some((objects.len(), changed.len())),
+            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            Event::Images {
+                step,
+                target,
+                copied,
+                present,
+            } if step.contains("DinD") => {
+                o.dind
+                    .insert(target.clone(), (copied.clone(), present.clone()));
+            }
+            _ => {}
+        }
+    }
+    o
+}
+
+/// A tiny image under `name` in the host's Docker (a builder image stand-in
+/// for the seeding: only its copy is checked).
+fn tiny_image(name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("IMAGE"), format!("{name}\n")).unwrap();
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["-c", "."])
+        .output()
+        .unwrap();
+    let mut import = Command::new("docker")
+        .args(["import", "-", name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    import.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
+    assert!(import.wait().unwrap().success(), "docker import {name}");
+}
+
+/// A workspace on the node's cluster: one peer org, one orderer, one
+/// channel, with `images` and `extra` in fabdev.yaml.
+fn workspace(dir: &Path, node: &KubeNode, name: &str, images: &str, extra: &str) {
+    std::fs::write(
+        dir.join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {name}\n\
+             cluster: {{ provider: existing, kubeconfig: {}, context: {} }}\n\
+             images: {{ {images} }}\n\
+             orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n\
+             channels:\n  - {{ name: mychannel, orgs: [Org1] }}\n{extra}",
+            node.kubeconfig().display(),
+            node.context(),
+        ),
+    )
+    .unwrap();
+}
+
+/// Ports listening in a pod's network namespace (from /proc/net/tcp{,6} as
+/// a container of the pod sees them).
+async fn listening_ports(pods: &Api<Pod>, pod: &str, container: &str) -> Vec<u16> {
+    let out = exec(
+        pods,
+        pod,
+        &["cat", "/proc/net/tcp", "/proc/net/tcp6"],
+        AttachParams::default().container(container),
+    )
+    .await;
+    out.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            (cols.get(3) == Some(&"0A"))
+                .then(|| cols.get(1)?.rsplit(':').next())
+                .flatten()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+        })
+        .collect()
+}
+
+/// Whether a TCP connection from `pod`'s `container` to `ip:port` opens
+/// (bash's /dev/tcp; the DinD stand-in has bash).
+async fn connects_from(pods: &Api<Pod>, pod: &str, container: &str, ip: &str, port: u16) -> bool {
+    let script = format!(
+        "if timeout 3 bash -c 'exec 3<>/dev/tcp/{ip}/{port}' 2>/dev/null; then echo open; else echo closed; fi"
+    );
+    exec(
+        pods,
+        pod,
+        &["bash", "-c", &script],
+        AttachParams::default().container(container),
+    )
+    .await
+    .contains("open")
+}
+
+fn pod_ip(pod: &Pod) -> String {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .expect("pod IP")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_node_up_pod_plumbing() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(node) = node_or_skip("real_node_up_pod_plumbing").await else {
+        return;
+    };
+    for image in [
+        kubenode::DIND_STANDIN_IMAGE,
+        kubenode::PEER_STANDIN_IMAGE,
+        kubenode::ORDERER_STANDIN_IMAGE,
+    ] {
+        node.import_image(image).expect("import a stand-in image");
+    }
+    let builders = [
+        "fabdev.invalid/realnode-ccenv:1",
+        "fabdev.invalid/realnode-baseos:1",
+        "fabdev.invalid/realnode-nodeenv:1",
+    ];
+    for b in builders {
+        tiny_image(b);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ns = "realnode-up";
+    workspace(
+        dir.path(),
+        &node,
+        ns,
+        &format!(
+            "peer: {}, orderer: {}, dind: {}, ccenv: {}, baseos: {}, nodeenv: {}",
+            kubenode::PEER_STANDIN_IMAGE,
+            kubenode::ORDERER_STANDIN_IMAGE,
+            kubenode::DIND_STANDIN_IMAGE,
+            builders[0],
+            builders[1],
+            builders[2]
+        ),
+        "",
+    );
+    let mut opts = Options::new(dir.path());
+    opts.wait_timeout = Duration::from_secs(240);
+
+    // First up: every pod Ready, the builder images in every DinD, then
+    // the channel step fails: the stand-ins are not Fabric.
+    let mut events = Vec::new();
+    let started = Instant::now();
+    let first = flow::up(&opts, &mut events).await;
+    let o = outcome(&events);
+    eprintln!("first up: {:.1?}\n{o:#?}", started.elapsed());
+    let err = first.expect_err("stand-in nodes cannot join a channel");
+    assert_eq!(
+        o.failed.keys().collect::<Vec<_>>(),
+        ["channel mychannel"],
+        "{err}\n{o:#?}\n{}",
+        node.logs(40)
+    );
+    for step in [
+        "existing cluster",
+        "apply objects",
+        "wait for orderers and peers Ready",
+        "builder images in every peer's DinD",
+        "node endpoints",
+    ] {
+        assert!(o.done.iter().any(|d| d == step), "{step}: {o:#?}");
+    }
+    assert_eq!(o.pods_ready, Some(2), "{o:#?}");
+    let (copied, present) = o.dind.get("dind of peer0-org1").expect("DinD event");
+    let mut copied = copied.clone();
+    copied.sort();
+    let mut want: Vec<String> = builders.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!((copied, present.len()), (want.clone(), 0), "{o:#?}");
+
+    // The images are in the sidecar's daemon, which the peer pings.
+    let client = node.client().await.expect("client");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let peer_pod = "peer0-org1-0";
+    let images = exec(
+        &pods,
+        peer_pod,
+        &["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        AttachParams::default().container("dind"),
+    )
+    .await;
+    for b in builders {
+        assert!(images.lines().any(|l| l == b), "{b} in {images}");
+    }
+
+    // Second up: nothing applied, nothing copied; it stops at the same place.
+    let mut events = Vec::new();
+    let again = flow::up(&opts, &mut events).await;
+    let o = outcome(&events);
+    assert!(again.is_err());
+    assert_eq!(o.applied.map(|(_, changed)| changed), Some(0), "{o:#?}");
+    let (copied, present) = o.dind.get("dind of peer0-org1").expect("DinD event");
+    assert_eq!((copied.len(), present.len()), (0, 3), "{o:#?}");
+
+    // status: both pods Ready.
+    let status = flow::status(&opts, &mut Vec::new()).await.expect("status");
+    assert_eq!(status.provider, "existing");
+    assert!(status.cluster_exists);
+    assert_eq!(status.nodes.len(), 2, "{status:?}");
+    assert!(
+        status.nodes.iter().all(|n| n.pod_ready == Some(true)),
+        "{status:?}"
+    );
+
+    // No daemon port anywhere: nothing listens on 2375/2376 in the peer's
+    // network namespace (which chaincode shares), and the pod's address
+    // refuses them from the host and from another pod (the orderer's
+    // namespace is the stand-in's; the probe runs from the peer's own DinD
+    // sidecar against the pod IP, and from the host).
+    let listening = listening_ports(&pods, peer_pod, "dind").await;
+    assert!(listening.contains(&9443), "the peer's port: {listening:?}");
+    assert!(
+        !listening.contains(&2375) && !listening.contains(&2376),
+        "{listening:?}"
+    );
+    let peer_ip = pod_ip(&pods.get(peer_pod).await.unwrap());
+    for port in [2375u16, 2376] {
+        let from_host = std::net::TcpStream::connect_timeout(
+            &format!("{peer_ip}:{port}").parse().unwrap(),
+            Duration::from_secs(3),
+        );
+        assert!(from_host.is_err(), "host reached {peer_ip}:{port}");
+        assert!(
+            !connects_from(&pods, peer_pod, "dind", "127.0.0.1", port).await,
+            "loopback {port} open in the pod"
+        );
+    }
+    // Control: the probe does see an open port (the peer's operations port).
+    assert!(connects_from(&pods, peer_pod, "dind", &peer_ip, 9443).await);
+    assert!(
+        std::net::TcpStream::connect_timeout(
+            &format!("{peer_ip}:9443").parse().unwrap(),
+            Duration::from_secs(3)
+        )
+        .is_ok()
+    );
+    // The socket is in the volume shared by the sidecar and the peer only.
+    let mounted = exec(
+        &pods,
+        peer_pod,
+        &["sh", "-c", "ls -l /var/run/dind/docker.sock"],
+        AttachParams::default().container("dind"),
+    )
+    .await;
+    assert!(
+        mounted.contains("docker.sock") && mounted.contains("10001"),
+        "{mounted}"
+    );
+
+    // down: the namespace is gone.
+    flow::down(&opts, true, false, &mut Vec::new())
+        .await
+        .expect("down");
+    let namespaces: Api<Namespace> = Api::all(client);
+    assert!(namespaces.get_opt(ns).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_node_up_real_fabric_chaincode() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let fabric_home = std::env::var_os("FABRIC_HOME");
+    let version = fabric_home.as_ref().and_then(|h| {
+        let out = Command::new(Path::new(h).join("bin/peer"))
+            .arg("version")
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("Version: ")
+                .map(|v| v.trim_start_matches('v').to_string())
+        })
+    });
+    let (peer_image, orderer_image) = match &version {
+        Some(v) => (
+            format!("hyperledger/fabric-peer:{v}"),
+            format!("hyperledger/fabric-orderer:{v}"),
+        ),
+        None => (String::new(), String::new()),
+    };
+    if version.is_none() || !kubenode::testing::local_fabric_images(&peer_image, &orderer_image) {
+        eprintln!(
+            "SKIPPED real_node_up_real_fabric_chaincode: needs FABRIC_HOME and the images scripts/make-node-images.sh makes from it ({peer_image}, {orderer_image})"
+        );
+        return;
+    }
+    let Some(node) = node_or_skip("real_node_up_real_fabric_chaincode").await else {
+        return;
+    };
+    let two = version
+        .as_deref()
+        .and_then(|v| v.rsplit_once('.'))
+        .map(|(two, _)| two.to_string())
+        .unwrap();
+    for image in [kubenode::DIND_STANDIN_IMAGE, &peer_image, &orderer_image] {
+        node.import_image(image).expect("import an image");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cc = dir.path().join("chaincode/asset-node");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
+        &cc,
+    );
+    let ns = "realnode-fabric";
+    workspace(
+        dir.path(),
+        &node,
+        ns,
+        &format!(
+            "peer: {peer_image}, orderer: {orderer_image}, dind: {}, ccenv: hyperledger/fabric-ccenv:{two}, baseos: hyperledger/fabric-baseos:{two}, nodeenv: hyperledger/fabric-nodeenv:{two}",
+            kubenode::DIND_STANDIN_IMAGE
+        ),
+        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
+    );
+    std::fs::write(
+        dir.path().join("fabdev.yaml"),
+        std::fs::read_to_string(dir.path().join("fabdev.yaml"))
+            .unwrap()
+            .replace(
+                "kind: Workspace\n",
+                &format!("kind: Workspace\nfabric: {{ version: \"{two}\" }}\n"),
+            ),
+    )
+    .unwrap();
+    let mut opts = Options::new(dir.path());
+    opts.wait_timeout = Duration::from_secs(300);
+
+    let fabdev = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fabdev"))
+            .arg("-w")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .expect("run fabdev");
+        eprintln!(
+            "$ fabdev {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out
+    };
+
+    let started = Instant::now();
+    let out = fabdev(&["up"]);
+    let up_time = started.elapsed();
+    assert!(out.status.success(), "up failed\n{}", node.logs(60));
+    eprintln!("cold up: {up_time:.1?}");
+    let started = Instant::now();
+    let out = fabdev(&["up"]);
+    assert!(out.status.success(), "second up failed\n{}", node.logs(60));
+    eprintln!("warm up: {:.1?}", started.elapsed());
+
+    let out = fabdev(&[
+        "chaincode",
+        "invoke",
+        "basic",
+        "CreateAsset",
+        "a1",
+        "blue",
+        "5",
+        "Tom",
+        "300",
+    ]);
+    assert!(out.status.success(), "invoke");
+    let out = fabdev(&["chaincode", "query", "basic", "ReadAsset", "a1"]);
+    assert!(out.status.success(), "query");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Tom"));
+    let out = fabdev(&["chaincode", "logs", "basic"]);
+    assert!(out.status.success(), "logs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("==> peer0-org1:"));
+    let status = flow::status(&opts, &mut Vec::new()).await.expect("status");
+    for n in &status.nodes {
+        assert_eq!(
+            n.channels.as_deref(),
+            Ok(&["mychannel".to_string()][..]),
+            "{n:?}"
+        );
+    }
+
+    // The sidecar's dockerd stops answering (SIGSTOP): the peer turns
+    // unready, as its /healthz pings the daemon. Then it is killed: the
+    // kubelet restarts the sidecar, the peer is Ready again, and the
+    // chaincode (its container died with the daemon) is launched again on
+    // the next call.
+    let client = node.client().await.expect("client");
+    let pods: Api<Pod> = Api::namespaced(client, ns);
+    let peer_pod = "peer0-org1-0";
+    let dind_id = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.init_container_statuses.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.name == "dind"))
+            .map(|c| {
+                (
+                    c.container_id
+                        .clone()
+                        .unwrap_or_default()
+                        .trim_start_matches("containerd://")
+                        .to_string(),
+                    c.restart_count,
+                )
+            })
+            .expect("the dind sidecar's status")
+    };
+    let signal = |id: &str, sig: &str| {
+        let out = Command::new("ctr")
+            .arg("--address")
+            .arg(node.containerd_socket())
+            .args(["-n", "k8s.io", "tasks", "kill", "--signal", sig, id])
+            .output()
+            .expect("ctr");
+        assert!(
+            out.status.success(),
+            "ctr tasks kill {sig}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ready = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    let wait_for = |want_ready: bool, within: Duration| {
+        let pods = pods.clone();
+        async move {
+            let deadline = Instant::now() + within;
+            loop {
+                let p = pods.get(peer_pod).await.unwrap();
+                if ready(&p) == want_ready {
+                    return p;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "peer not {} within {within:?}",
+                    if want_ready { "Ready" } else { "unready" }
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    let (id, restarts) = dind_id(&pods.get(peer_pod).await.unwrap());
+    signal(&id, "SIGSTOP");
+    wait_for(false, Duration::from_secs(90)).await;
+    signal(&id, "SIGKILL");
+    let back = wait_for(true, Duration::from_secs(180)).await;
+    assert_eq!(dind_id(&back).1, restarts + 1, "the sidecar was restarted");
+    let mut answered = false;
+    for _ in 0..30 {
+        let out = fabdev(&["chaincode", "query", "basic", "ReadAsset", "a1"]);
+        if out.status.success() {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    assert!(
+        answered,
+        "the chaincode was not launched again\n{}",
+        node.logs(60)
+    );
+    let out = fabdev(&["down"]);
+    assert!(out.status.success());
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::create_dir_all(to).unwrap();
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
