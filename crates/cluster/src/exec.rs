@@ -16,6 +16,8 @@ use kube::Client;
 use kube::api::{Api, AttachParams};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The pipe between fabdev and the exec stream, each way.
+const PIPE_BUF: usize = 1024 * 1024;
 /// The most of a command's stderr (and of stdout, in errors) kept.
 const KEEP: usize = 16 * 1024;
 
@@ -202,11 +204,16 @@ impl PodExec {
         S: Stream<Item = Result<B, std::io::Error>> + Send,
         B: AsRef<[u8]>,
     {
+        // kube's default pipe of 1 KiB between the caller and the
+        // WebSocket makes a frame of each KiB: an image streamed into
+        // `docker load` crawled at ~10 MB/s. Frames of up to 1 MiB.
         let params = AttachParams::default()
             .container(self.container.clone())
             .stdin(stdin.is_some())
             .stdout(true)
-            .stderr(true);
+            .stderr(true)
+            .max_stdin_buf_size(PIPE_BUF)
+            .max_stdout_buf_size(PIPE_BUF);
         let mut proc = self
             .api
             .exec(&self.pod, cmd.iter().copied(), &params)
