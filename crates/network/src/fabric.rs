@@ -17,6 +17,8 @@
 pub use fabric_sdk::fabric::common;
 /// `etcdraft`: Raft consenters and options (`ConsensusType.metadata`).
 pub use fabric_sdk::fabric::etcdraft;
+/// `lifecycle`: the `_lifecycle` system chaincode's arguments and results.
+pub use fabric_sdk::fabric::lifecycle;
 /// `msp`: MSP configuration and serialized identities.
 pub use fabric_sdk::fabric::msp;
 /// `orderer`: BatchSize, BatchTimeout, ConsensusType, ChannelRestrictions.

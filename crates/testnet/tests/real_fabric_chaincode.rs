@@ -59,13 +59,7 @@ fn spec(dir: &Path, label: &str) -> DeploySpec {
         },
     )
     .expect("package");
-    DeploySpec {
-        name: "basic".into(),
-        channel: "mychannel".into(),
-        package: pkg.bytes,
-        package_id: pkg.id,
-        init_required: false,
-    }
+    DeploySpec::plain("basic", "mychannel", pkg.bytes, pkg.id)
 }
 
 fn caller(org: &str) -> Caller {
