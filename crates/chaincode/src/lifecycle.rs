@@ -219,6 +219,22 @@ pub enum LifecycleError {
     #[error(transparent)]
     Peer(#[from] ChannelError),
     #[error(
+        "{name} is not installed on every peer:{}\n  hint: {}",
+        failures.iter().map(|e| format!("\n  - {e}")).collect::<String>(),
+        if installed.is_empty() {
+            "fix the cause and run `fabdev chaincode deploy` again".to_string()
+        } else {
+            format!("installed now on {}; once the cause is fixed, `fabdev chaincode deploy` installs it where it is missing and goes on", installed.join(", "))
+        }
+    )]
+    NotInstalled {
+        name: String,
+        /// The peers that got the package.
+        installed: Vec<String>,
+        /// Each peer's failure (each names its peer).
+        failures: Vec<ChannelError>,
+    },
+    #[error(
         "Init of {name} on {channel} failed: {source}\n  hint: the chaincode's Init (the function given in `initArgs`) failed; fix it and run `fabdev chaincode deploy` again, which calls Init until it succeeds"
     )]
     Init {
@@ -415,26 +431,28 @@ impl Planned {
 
 /// Install the package on every peer that lacks it (in parallel; with
 /// `images`, built once on the first such peer and handed to the others).
-/// Returns the peers that got it now.
+/// A peer that cannot be asked or fails its install does not stop the
+/// others: they get the package, and the failures are reported together
+/// ([`LifecycleError::NotInstalled`], naming each peer and its cause), so
+/// the next deploy installs only where it is still missing. Returns the
+/// peers that got it now.
 pub async fn install_all(
     admins: &ChannelAdmins,
     spec: &DeploySpec,
     images: Option<&dyn PeerImages>,
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<Vec<String>, LifecycleError> {
+    let mut failures = Vec::new();
     let mut missing = Vec::new();
     for c in admins.peers() {
-        let have = c
-            .installed(CALL_TIMEOUT)
-            .await?
-            .iter()
-            .any(|i| i.package_id == spec.package_id);
-        if have {
-            on_event(LifecycleEvent::AlreadyInstalled {
-                peer: c.node().to_string(),
-            });
-        } else {
-            missing.push(c);
+        match c.installed(CALL_TIMEOUT).await {
+            Ok(have) if have.iter().any(|i| i.package_id == spec.package_id) => {
+                on_event(LifecycleEvent::AlreadyInstalled {
+                    peer: c.node().to_string(),
+                });
+            }
+            Ok(_) => missing.push(c),
+            Err(e) => failures.push(e),
         }
     }
     for c in &missing {
@@ -450,30 +468,44 @@ pub async fn install_all(
     let done: Vec<Result<String, ChannelError>> = match (images, missing.split_first()) {
         // Build once on the first peer, then hand the image to the others.
         (Some(images), Some((builder, rest))) if !rest.is_empty() => {
-            let mut done = vec![install(builder).await];
-            if done[0].is_ok() {
-                let from = chaincode_image_name(NETWORK_ID, builder.node(), &spec.package_id);
-                let copies = rest.iter().map(|c| async {
+            let first = install(builder).await;
+            let built = first.is_ok();
+            let mut done = vec![first];
+            let copies = rest.iter().map(|c| async {
+                if built {
+                    let from = chaincode_image_name(NETWORK_ID, builder.node(), &spec.package_id);
                     let to = chaincode_image_name(NETWORK_ID, c.node(), &spec.package_id);
                     // A failed copy only costs that peer its own build.
                     let _ = images
                         .copy_image(builder.node(), c.node(), &from, &to)
                         .await;
-                    install(c).await
-                });
-                done.extend(futures_join_all(copies.collect()).await);
-            }
+                }
+                install(c).await
+            });
+            done.extend(futures_join_all(copies.collect()).await);
             done
         }
         _ => futures_join_all(missing.iter().map(|c| install(c)).collect()).await,
     };
     let mut installed = Vec::new();
     for r in done {
-        let peer = r?;
-        installed.push(peer.clone());
-        on_event(LifecycleEvent::Installed { peer });
+        match r {
+            Ok(peer) => {
+                installed.push(peer.clone());
+                on_event(LifecycleEvent::Installed { peer });
+            }
+            Err(e) => failures.push(e),
+        }
     }
-    Ok(installed)
+    if failures.is_empty() {
+        Ok(installed)
+    } else {
+        Err(LifecycleError::NotInstalled {
+            name: spec.name.clone(),
+            installed,
+            failures,
+        })
+    }
 }
 
 /// The definition to reach (see [`target`]), from what the channel's first

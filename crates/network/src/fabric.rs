@@ -27,7 +27,7 @@ pub use fabric_sdk::fabric::orderer;
 /// answers.
 pub use fabric_sdk::fabric::protos as peer;
 /// Encoding and decoding of every message above.
-pub use prost::Message;
+pub use prost::{DecodeError, Message};
 
 // The Go import names these modules had before (Fabric's own `cb`, `mb`,
 // `ab`, `pb`), kept while branches that use them are merged.

@@ -626,6 +626,54 @@ impl PeerClient {
         .await
     }
 
+    /// The raw answer of a `_lifecycle` query (`function` with its encoded
+    /// arguments; `channel` empty for the peer's own, such as
+    /// `QueryInstalledChaincodes`): the bytes the peer returns, for
+    /// recording vectors (scripts/record-lifecycle-vectors.sh).
+    pub async fn lifecycle_query_raw(
+        &self,
+        channel: &str,
+        function: &str,
+        args: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ChannelError> {
+        let internal = |e: fabric_sdk::error::BuilderError| ChannelError::Transport {
+            node: self.node.clone(),
+            address: self.address.clone(),
+            message: format!("cannot build the {function} proposal: {e}"),
+            source: None,
+        };
+        let mut b = self.client.get_chaincode_call_builder();
+        b.with_chaincode_id("_lifecycle")
+            .and_then(|b| b.with_function_name(function))
+            .and_then(|b| b.with_function_args([args]))
+            .map_err(internal)?;
+        if !channel.is_empty() {
+            b.with_channel_name(channel).map_err(internal)?;
+        }
+        let proposal = b.build().map_err(internal)?;
+        self.deadline("the lifecycle query's answer", timeout, async {
+            if channel.is_empty() {
+                let r = self
+                    .client
+                    .process_proposal(proposal)
+                    .await
+                    .map_err(|e| self.submit_error(function, e))?;
+                let r = r.response.unwrap_or_default();
+                if r.status != 200 {
+                    return Err(self.rejected(function, r.message));
+                }
+                return Ok(r.payload);
+            }
+            let tx_id = tx_id_of(&proposal);
+            self.client
+                .evaluate(proposal, tx_id, channel.to_string())
+                .await
+                .map_err(|e| self.submit_error(function, e))
+        })
+        .await
+    }
+
     /// A commit status other than VALID (0) is the transaction's failure.
     fn check_valid(&self, action: &str, code: i32) -> Result<(), ChannelError> {
         if code == 0 {
