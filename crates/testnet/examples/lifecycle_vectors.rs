@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use chaincode::lifecycle::{self, ChannelAdmins, DeploySpec};
 use chaincode::package::{PackageOptions, package_dir};
-use network::Workspace;
 use network::channel::{approve_args, commit_args, readiness_args};
 use network::fabric::{self, lifecycle as lc};
 use network::pki::ADMIN;
@@ -52,19 +51,10 @@ fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The workspace of DIR/fabdev.yaml for a Fabric version.
-pub fn workspace(dir: &Path, version: &str) -> Result<Workspace, String> {
-    let path = dir.join("fabdev.yaml");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .replace("version: \"2.5\"", &format!("version: \"{version}\""));
-    Workspace::parse(&text, &path, dir).map_err(|e| e.to_string())
-}
-
 async fn record(dir: &Path, version: &str) -> Result<(), String> {
     network::channel::install_crypto_provider();
     let fabric = FabricHome::find().map_err(|e| e.to_string())?;
-    let ws = workspace(dir, version)?;
+    let ws = testnet::vectors::lifecycle_workspace(dir, version)?;
     let cc = ws
         .chaincodes
         .first()

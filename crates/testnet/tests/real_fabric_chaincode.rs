@@ -607,6 +607,7 @@ async fn real_fabric_chaincode_that_does_not_compile() {
     .await
     .expect_err("does not compile");
     let text = e.to_string();
+    eprintln!("the error fabdev reports:\n{text}");
     assert!(text.contains("peer0-org1"), "{text}");
     // The Go compiler's own words, with the file and line.
     assert!(text.contains("main.go:6"), "{text}");
