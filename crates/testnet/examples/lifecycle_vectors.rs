@@ -199,6 +199,20 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
             .await
             .map_err(raw)?,
     )?;
+    // The peer CLI's readiness for the same flags (before the commit,
+    // after which only the next sequence can be asked about).
+    let mut readiness: Vec<String> = ["lifecycle", "chaincode", "checkcommitreadiness"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    readiness.extend(definition_flags.iter().cloned());
+    readiness.extend(["--output".to_string(), "json".to_string()]);
+    let json = peer_cli(&net, &fabric, "peer0-org1", &readiness, false).await?;
+    write(
+        &out.join("peer-cli"),
+        "checkcommitreadiness.json",
+        json.as_bytes(),
+    )?;
     org1.commit(CHANNEL, &def, &[*org2], t).await.map_err(raw)?;
     write(
         &out,
@@ -217,11 +231,6 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
     )?;
 
     // The real peer CLI's JSON of the same answers.
-    let mut readiness: Vec<String> = ["lifecycle", "chaincode", "checkcommitreadiness"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    readiness.extend(definition_flags.iter().cloned());
     for (file, peer, args) in [
         (
             "queryinstalled.json",
@@ -277,13 +286,6 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
         let json = peer_cli(&net, &fabric, peer, &args, false).await?;
         write(&out.join("peer-cli"), file, json.as_bytes())?;
     }
-    readiness.extend(["--output".to_string(), "json".to_string()]);
-    let json = peer_cli(&net, &fabric, "peer0-org1", &readiness, false).await?;
-    write(
-        &out.join("peer-cli"),
-        "checkcommitreadiness.json",
-        json.as_bytes(),
-    )?;
     let release = fabric.version();
     write(&out, "RECORDED_WITH", format!("{release}\n").as_bytes())?;
     drop(admins);

@@ -132,9 +132,10 @@ mod lifecycle_vectors {
     }
 
     /// configtxlator's (protojson) rendering of a signature policy
-    /// envelope, built from ours: what the recorded JSON must say.
+    /// envelope, built from ours: what the recorded JSON must say (it
+    /// leaves each principal's `MSPRole` as base64 bytes).
     fn envelope_json(env: &network::fabric::common::SignaturePolicyEnvelope) -> Value {
-        use network::fabric::common::{MspRole, msp_role::MspRoleType, signature_policy::Type};
+        use network::fabric::common::signature_policy::Type;
         fn rule(r: &network::fabric::common::SignaturePolicy) -> Value {
             match &r.r#type {
                 Some(Type::SignedBy(i)) => serde_json::json!({ "signed_by": i }),
@@ -148,14 +149,8 @@ mod lifecycle_vectors {
             .identities
             .iter()
             .map(|p| {
-                let role = MspRole::decode(p.principal.as_slice()).unwrap_or_default();
                 serde_json::json!({
-                    "principal": {
-                        "msp_identifier": role.msp_identifier,
-                        "role": MspRoleType::try_from(role.role)
-                            .map(|r| r.as_str_name().to_string())
-                            .unwrap_or_default(),
-                    },
+                    "principal": b64(&p.principal),
                     "principal_classification": "ROLE",
                 })
             })
@@ -374,9 +369,17 @@ fn a_tampered_lifecycle_recording_fails_the_check() {
         ("query-chaincode-definition.bin", "flip"),
         ("peer-cli/querycommitted.json", "sequence"),
     ] {
+        // A copy laid out as in the repository: fabdev.yaml's chaincode
+        // (../../chaincode/node) inside the same git work tree.
         let tmp = tempfile::tempdir().expect("tempdir");
-        testnet::copy_tree(&root, tmp.path()).expect("copy");
-        let path = tmp.path().join(version).join(file);
+        let copy = tmp.path().join("fabric-vectors/lifecycle");
+        testnet::copy_tree(&root, &copy).expect("copy");
+        std::fs::create_dir_all(tmp.path().join(".git")).expect(".git");
+        std::fs::create_dir_all(tmp.path().join("chaincode/node")).expect("chaincode");
+        std::fs::write(tmp.path().join("chaincode/node/package.json"), "{}").expect("package.json");
+        // Untouched, the copy passes.
+        lifecycle_vectors::check(&copy, version).expect("the untouched copy");
+        let path = copy.join(version).join(file);
         let mut bytes = std::fs::read(&path).expect("recorded file");
         match tamper {
             "flip" => {
@@ -395,7 +398,7 @@ fn a_tampered_lifecycle_recording_fails_the_check() {
             }
         }
         std::fs::write(&path, bytes).expect("tamper");
-        let problems = lifecycle_vectors::check(tmp.path(), version).expect_err(file);
+        let problems = lifecycle_vectors::check(&copy, version).expect_err(file);
         assert!(
             problems.iter().any(|p| p.contains(file)),
             "{file}: {problems:?}"
