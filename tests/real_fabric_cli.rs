@@ -117,10 +117,14 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
         &dir.join("chaincode/asset-node"),
     );
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node-init"),
+        &dir.join("chaincode/counter"),
+    );
     let net = start(
         dir,
         32000,
-        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
+        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n           - { name: counter, path: chaincode/counter, initRequired: true, initArgs: [InitLedger],          signaturePolicy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\" }\n",
     )
     .await;
     let logs = || net.all_logs();
@@ -153,6 +157,16 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         "{}",
         stdout(&out)
     );
+    // The chaincode that requires Init: called once, after its commit.
+    assert!(stderr(&out).contains(" ✓ init counter"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("counter on mychannel: deployed at sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+    let out = fabdev(dir, &["chaincode", "query", "counter", "InitRuns"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "1");
 
     // Invoke as Org1 (the default), query as Org2: the write is seen on
     // the other org's peer.
@@ -254,6 +268,19 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         "{}",
         stdout(&out)
     );
+    // Init is not called again.
+    assert!(
+        stdout(&out).contains("counter on mychannel: unchanged (sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("Init not called again"),
+        "{}",
+        stderr(&out)
+    );
+    let out = fabdev(dir, &["chaincode", "query", "counter", "InitRuns"]).await;
+    assert_eq!(stdout(&out).trim(), "1", "{}", stderr(&out));
     let out = fabdev(dir, &["chaincode", "deploy", "basic", "-o", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let events = json_lines(&out);
@@ -336,6 +363,29 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("Org9") && stderr(&out).contains("Org1, Org2"),
+        "{}",
+        stderr(&out)
+    );
+    // An unknown function: the chaincode's message, exit 1.
+    let out = fabdev(dir, &["chaincode", "query", "basic", "NoSuchFunction"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("NoSuchFunction"), "{}", stderr(&out));
+    // A wrong --org on invoke too: exit 2, naming the org and the known ones.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "counter",
+            "Increment",
+            "--org",
+            "org3",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("org3") && stderr(&out).contains("Org1, Org2"),
         "{}",
         stderr(&out)
     );
