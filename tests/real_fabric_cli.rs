@@ -121,10 +121,15 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node-init"),
         &dir.join("chaincode/counter"),
     );
-    let net = start(
+    let mut net = start(
         dir,
         32000,
-        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n           - { name: counter, path: chaincode/counter, initRequired: true, initArgs: [InitLedger],          signaturePolicy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\" }\n",
+        concat!(
+            "chaincodes:\n",
+            "  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
+            "  - { name: counter, path: chaincode/counter, initRequired: true, initArgs: [InitLedger],",
+            " signaturePolicy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\" }\n",
+        ),
     )
     .await;
     let logs = || net.all_logs();
@@ -397,6 +402,42 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         "{}",
         stderr(&out)
     );
+    // A peer that is down during install: the other peer gets the new
+    // package and the error names the down one (exit 1); once it is back,
+    // the next deploy installs only there, and approves and commits.
+    let code = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, code.replace("return 'two';", "return 'three';")).expect("write");
+    net.stop_node("peer0-org2").expect("stop peer0-org2");
+    let out = fabdev(dir, &["chaincode", "deploy", "basic"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("peer0-org2") && stderr(&out).contains("installed now on peer0-org1"),
+        "{}",
+        stderr(&out)
+    );
+    net.start_node("peer0-org2")
+        .await
+        .expect("start peer0-org2");
+    let out = fabdev(dir, &["chaincode", "deploy", "basic", "-o", "json"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), net.all_logs());
+    let events = json_lines(&out);
+    let deployed = events
+        .iter()
+        .find(|e| e["event"] == "deployed")
+        .expect("deployed event");
+    assert_eq!(deployed["outcome"], "upgraded", "{deployed}");
+    assert_eq!(deployed["sequence"], 3, "{deployed}");
+    assert_eq!(
+        deployed["installed"],
+        serde_json::json!(["peer0-org2"]),
+        "{deployed}"
+    );
+    let out = fabdev(
+        dir,
+        &["chaincode", "query", "basic", "Version", "--org", "Org2"],
+    )
+    .await;
+    assert_eq!(stdout(&out).trim(), "three", "{}", stderr(&out));
     drop(net);
 }
 

@@ -232,7 +232,16 @@ pub enum LifecycleError {
         /// The peers that got the package.
         installed: Vec<String>,
         /// Each peer's failure (each names its peer).
-        failures: Vec<ChannelError>,
+        failures: Vec<String>,
+    },
+    #[error(
+        "not every peer of channel `{channel}` can be reached:{}\n  hint: start the peer (or fix its endpoint) and run `fabdev chaincode deploy` again; it goes on where this one stopped",
+        failures.iter().map(|e| format!("\n  - {e}")).collect::<String>()
+    )]
+    Unreachable {
+        channel: String,
+        /// Each peer's failure (each names its peer).
+        failures: Vec<String>,
     },
     #[error(
         "Init of {name} on {channel} failed: {source}\n  hint: the chaincode's Init (the function given in `initArgs`) failed; fix it and run `fabdev chaincode deploy` again, which calls Init until it succeeds"
@@ -358,11 +367,14 @@ pub async fn connect(
 }
 
 /// One admin connection to every peer of a channel's orgs, by org (in the
-/// channel's order): what the lifecycle steps act through.
+/// channel's order): what the lifecycle steps act through. A peer that
+/// cannot be reached is kept as its error: [`install_all`] installs on the
+/// others and names it; the steps after it need every peer.
 #[derive(Debug)]
 pub struct ChannelAdmins {
     channel: String,
     orgs: Vec<(String, Vec<PeerClient>)>,
+    unreachable: Vec<ChannelError>,
 }
 
 impl ChannelAdmins {
@@ -376,16 +388,42 @@ impl ChannelAdmins {
     ) -> Result<ChannelAdmins, LifecycleError> {
         let orgs = channel_peers(ws, topo, channel)?;
         let mut out = Vec::new();
+        let mut unreachable = Vec::new();
         for (org, peers) in &orgs {
             let mut conns = Vec::new();
             for p in peers {
-                conns.push(connect(p, endpoints, crypto, ADMIN).await?);
+                match connect(p, endpoints, crypto, ADMIN).await {
+                    Ok(c) => conns.push(c),
+                    Err(e) => unreachable.push(e),
+                }
             }
             out.push((org.to_string(), conns));
+        }
+        // Nothing to act through at all: that is the error.
+        if out.iter().all(|(_, c)| c.is_empty()) && !unreachable.is_empty() {
+            return Err(unreachable.swap_remove(0).into());
         }
         Ok(ChannelAdmins {
             channel: channel.to_string(),
             orgs: out,
+            unreachable,
+        })
+    }
+
+    /// The peers that could not be reached, each with its cause.
+    pub fn unreachable(&self) -> &[ChannelError] {
+        &self.unreachable
+    }
+
+    /// Every peer of the channel is connected, or the unreachable ones as
+    /// an error.
+    fn require_all(&self) -> Result<(), LifecycleError> {
+        if self.unreachable.is_empty() {
+            return Ok(());
+        }
+        Err(LifecycleError::Unreachable {
+            channel: self.channel.clone(),
+            failures: self.unreachable.iter().map(|e| e.to_string()).collect(),
         })
     }
 
@@ -400,6 +438,7 @@ impl ChannelAdmins {
 
     /// The first peer of the channel's first org: where queries go.
     fn first(&self) -> Result<&PeerClient, LifecycleError> {
+        self.require_all()?;
         self.peers().next().ok_or_else(|| LifecycleError::NoPeer {
             org: String::new(),
             channel: self.channel.clone(),
@@ -442,7 +481,7 @@ pub async fn install_all(
     images: Option<&dyn PeerImages>,
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<Vec<String>, LifecycleError> {
-    let mut failures = Vec::new();
+    let mut failures: Vec<String> = admins.unreachable().iter().map(|e| e.to_string()).collect();
     let mut missing = Vec::new();
     for c in admins.peers() {
         match c.installed(CALL_TIMEOUT).await {
@@ -452,7 +491,7 @@ pub async fn install_all(
                 });
             }
             Ok(_) => missing.push(c),
-            Err(e) => failures.push(e),
+            Err(e) => failures.push(e.to_string()),
         }
     }
     for c in &missing {
@@ -494,7 +533,7 @@ pub async fn install_all(
                 installed.push(peer.clone());
                 on_event(LifecycleEvent::Installed { peer });
             }
-            Err(e) => failures.push(e),
+            Err(e) => failures.push(e.to_string()),
         }
     }
     if failures.is_empty() {
@@ -542,6 +581,7 @@ pub async fn approve_all(
     def: &Definition,
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<Vec<String>, LifecycleError> {
+    admins.require_all()?;
     let mut approved = Vec::new();
     for (org, c) in admins.org_peers() {
         let current = c

@@ -890,3 +890,50 @@ fn endorsed_result(envelope: &fabric_sdk::fabric::common::Envelope) -> Vec<u8> {
         .map(|r| r.payload)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabric_sdk::fabric::protos::{
+        ChaincodeHeaderExtension, ChaincodeInvocationSpec, ChaincodeProposalPayload,
+    };
+
+    #[test]
+    fn the_init_proposal_sets_is_init_with_the_args_as_given() {
+        let (ext, payload) =
+            init_proposal_parts("counter", &[b"InitLedger".to_vec(), b"x".to_vec()]);
+        let ext = ChaincodeHeaderExtension::decode(ext.as_slice()).expect("extension");
+        assert_eq!(ext.chaincode_id.map(|c| c.name).as_deref(), Some("counter"));
+        let payload = ChaincodeProposalPayload::decode(payload.as_slice()).expect("payload");
+        assert!(payload.transient_map.is_empty());
+        let spec = ChaincodeInvocationSpec::decode(payload.input.as_slice()).expect("spec");
+        let input = spec.chaincode_spec.and_then(|s| s.input).expect("input");
+        assert!(input.is_init);
+        // The function as given: no `contract:` prefix, and none at all
+        // when there are no args.
+        assert_eq!(input.args, [b"InitLedger".to_vec(), b"x".to_vec()]);
+        let (_, none) = init_proposal_parts("counter", &[]);
+        let none = ChaincodeProposalPayload::decode(none.as_slice()).expect("payload");
+        let spec = ChaincodeInvocationSpec::decode(none.input.as_slice()).expect("spec");
+        assert!(
+            spec.chaincode_spec
+                .and_then(|s| s.input)
+                .is_some_and(|i| i.args.is_empty() && i.is_init)
+        );
+    }
+
+    #[test]
+    fn an_empty_collection_package_is_no_collections() {
+        assert!(collections_bytes(None).is_empty());
+        assert!(collections_bytes(Some(CollectionConfigPackage::default())).is_empty());
+        assert_eq!(collections_arg(&[]).expect("empty"), None);
+        let rejected = ChannelError::PeerRejected {
+            node: "peer0-org1".into(),
+            address: "127.0.0.1:1".into(),
+            action: "Init".into(),
+            status: 500,
+            message: "chaincode 'counter' is already initialized but called as init".into(),
+        };
+        assert!(already_initialized(&rejected));
+    }
+}
