@@ -104,6 +104,35 @@ async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork
     net
 }
 
+/// Waits until a restarted peer serves: its gRPC port accepts connections
+/// (from the host, on the test bridge) and its DinD daemon answers.
+/// `TestNetwork::start_node` returns once the peer's /healthz answers,
+/// which a restarted peer does while it still opens its ledgers and before
+/// its restarted dockerd is up.
+async fn wait_for_peer(net: &TestNetwork, node: &str) {
+    let ip = net.ip(node).expect("node address");
+    let socket = net.dind_socket(node).expect("DinD socket");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
+        let docker = tokio::process::Command::new("docker")
+            .arg(format!("--host=unix://{}", socket.display()))
+            .arg("version")
+            .output()
+            .await
+            .is_ok_and(|o| o.status.success());
+        if grpc && docker {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
+            net.all_logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(fabric_binaries),
@@ -418,6 +447,7 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     net.start_node("peer0-org2")
         .await
         .expect("start peer0-org2");
+    wait_for_peer(&net, "peer0-org2").await;
     let out = fabdev(dir, &["chaincode", "deploy", "basic", "-o", "json"]).await;
     assert!(out.status.success(), "{}\n{}", stderr(&out), net.all_logs());
     let events = json_lines(&out);

@@ -69,6 +69,35 @@ fn caller(org: &str) -> Caller {
     }
 }
 
+/// Waits until a restarted peer serves: its gRPC port accepts connections
+/// (from the host, on the test bridge) and its DinD daemon answers.
+/// `TestNetwork::start_node` returns once the peer's /healthz answers,
+/// which a restarted peer does while it still opens its ledgers and before
+/// its restarted dockerd is up.
+async fn wait_for_peer(net: &TestNetwork, node: &str) {
+    let ip = net.ip(node).expect("node address");
+    let socket = net.dind_socket(node).expect("DinD socket");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
+        let docker = tokio::process::Command::new("docker")
+            .arg(format!("--host=unix://{}", socket.display()))
+            .arg("version")
+            .output()
+            .await
+            .is_ok_and(|o| o.status.success());
+        if grpc && docker {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
+            net.all_logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(fabric_binaries),
@@ -574,6 +603,7 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
     .expect("Org1 approves");
     drop(admins);
     net.start_node("peer0-org2").await.expect("start");
+    wait_for_peer(&net, "peer0-org2").await;
     let eps = net.endpoints();
     let rest = lifecycle::deploy(ws, topo, crypto, &eps, &late, Some(&net), &mut |_| {})
         .await

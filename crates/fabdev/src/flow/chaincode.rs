@@ -4,11 +4,11 @@
 //!
 //! | command | steps after `workspace` |
 //! |---|---|
-//! | `deploy` | `node endpoints`, `chaincodes`, then per chaincode `package X`, `install X`, `approve X`, `commit X` |
+//! | `deploy` | `node endpoints`, `chaincodes`, then per chaincode `package X`, `install X`, `approve X`, `commit X` and, with `initRequired`, `init X` |
 //! | `install` | `node endpoints`, `chaincodes`, `package X`, `install X` |
 //! | `approve` | `node endpoints`, `chaincodes`, `package X`, `approve X` |
 //! | `commit` | `node endpoints`, `chaincodes`, `package X`, `commit X` |
-//! | `instantiate` | `node endpoints`, `chaincodes`, `package X`, `approve X`, `commit X` |
+//! | `instantiate` | `node endpoints`, `chaincodes`, `package X`, `approve X`, `commit X`, `init X` (with `initRequired`) |
 //! | `invoke`, `query` | `node endpoints`, `invoke X F` / `query X F` |
 //! | `list` | `node endpoints`, `installed packages`, `committed on C` per channel |
 //!
