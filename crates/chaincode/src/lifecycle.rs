@@ -250,7 +250,7 @@ pub enum LifecycleError {
         name: String,
         channel: String,
         #[source]
-        source: ChannelError,
+        source: Box<ChannelError>,
     },
     #[error(
         "{name} sequence {sequence} on {channel} cannot be committed: not approved by {missing}\n  hint: run `fabdev chaincode deploy` again to approve for every org"
@@ -746,7 +746,7 @@ pub async fn init(
                 return Err(LifecycleError::Init {
                     name: spec.name.clone(),
                     channel: spec.channel.clone(),
-                    source: e,
+                    source: Box::new(e),
                 });
             }
             Ok(s) => {
