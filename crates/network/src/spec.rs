@@ -852,8 +852,9 @@ fn pos_of<T>(v: &S<T>) -> Option<Pos> {
 /// The spec's rules, one function each, in the order their problems are
 /// reported. Each reads the raw file and what earlier rules settled, adds
 /// its problems to the checker and returns the settled value. Only
-/// [`chaincode_inside_workspace`] and [`chaincode_folders`] look at the file
-/// system.
+/// [`chaincode_inside_workspace`], [`chaincode_folders`] and
+/// [`chaincode_collections`] (which reads a collections file) look at the
+/// file system.
 fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
     let mut c = Checker {
         problems: Vec::new(),
