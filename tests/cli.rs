@@ -411,13 +411,16 @@ fn chaincode_commands_answer_bad_input_with_exit_2_in_the_step_that_found_it() {
         stderr_of(&out)
     );
 
-    // initRequired: refused before anything is installed.
-    let ws = chaincode_workspace(", initRequired: true");
+    // A typo'd MSP ID in the endorsement policy: bad input before anything
+    // is dialled, naming the field and the known MSP IDs.
+    let ws = chaincode_workspace(", signaturePolicy: \"OR('Org1MSP.peer', 'Org3MSP.peer')\"");
     let (out, events) = chaincode_json(ws.path(), &["chaincode", "deploy"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert_eq!(failed_step(&events), "package basic");
+    assert_eq!(failed_step(&events), "workspace");
     assert!(
-        stderr_of(&out).contains("initRequired"),
+        stderr_of(&out).contains("chaincodes[0].signaturePolicy")
+            && stderr_of(&out).contains("\"Org3MSP\"")
+            && stderr_of(&out).contains("Org1MSP, Org2MSP"),
         "{}",
         stderr_of(&out)
     );

@@ -104,6 +104,35 @@ async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork
     net
 }
 
+/// Waits until a restarted peer serves: its gRPC port accepts connections
+/// (from the host, on the test bridge) and its DinD daemon answers.
+/// `TestNetwork::start_node` returns once the peer's /healthz answers,
+/// which a restarted peer does while it still opens its ledgers and before
+/// its restarted dockerd is up.
+async fn wait_for_peer(net: &TestNetwork, node: &str) {
+    let ip = net.ip(node).expect("node address");
+    let socket = net.dind_socket(node).expect("DinD socket");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
+        let docker = tokio::process::Command::new("docker")
+            .arg(format!("--host=unix://{}", socket.display()))
+            .arg("version")
+            .output()
+            .await
+            .is_ok_and(|o| o.status.success());
+        if grpc && docker {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
+            net.all_logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(fabric_binaries),
@@ -127,10 +156,19 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     );
     assert_ne!(code, printing, "the fixture's CreateAsset changed");
     std::fs::write(&code_file, printing).expect("write chaincode");
-    let net = start(
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node-init"),
+        &dir.join("chaincode/counter"),
+    );
+    let mut net = start(
         dir,
         32000,
-        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
+        concat!(
+            "chaincodes:\n",
+            "  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
+            "  - { name: counter, path: chaincode/counter, initRequired: true, initArgs: [InitLedger],",
+            " signaturePolicy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\" }\n",
+        ),
     )
     .await;
     let logs = || net.all_logs();
@@ -163,6 +201,16 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         "{}",
         stdout(&out)
     );
+    // The chaincode that requires Init: called once, after its commit.
+    assert!(stderr(&out).contains(" ✓ init counter"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("counter on mychannel: deployed at sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+    let out = fabdev(dir, &["chaincode", "query", "counter", "InitRuns"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "1");
 
     // Invoke as Org1 (the default), query as Org2: the write is seen on
     // the other org's peer.
@@ -306,6 +354,19 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         "{}",
         stdout(&out)
     );
+    // Init is not called again.
+    assert!(
+        stdout(&out).contains("counter on mychannel: unchanged (sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("Init not called again"),
+        "{}",
+        stderr(&out)
+    );
+    let out = fabdev(dir, &["chaincode", "query", "counter", "InitRuns"]).await;
+    assert_eq!(stdout(&out).trim(), "1", "{}", stderr(&out));
     let out = fabdev(dir, &["chaincode", "deploy", "basic", "-o", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let events = json_lines(&out);
@@ -391,6 +452,29 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         "{}",
         stderr(&out)
     );
+    // An unknown function: the chaincode's message, exit 1.
+    let out = fabdev(dir, &["chaincode", "query", "basic", "NoSuchFunction"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("NoSuchFunction"), "{}", stderr(&out));
+    // A wrong --org on invoke too: exit 2, naming the org and the known ones.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "counter",
+            "Increment",
+            "--org",
+            "org3",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("org3") && stderr(&out).contains("Org1, Org2"),
+        "{}",
+        stderr(&out)
+    );
     // A chaincode error: the chaincode's message, exit 1.
     let out = fabdev(dir, &["chaincode", "query", "basic", "ReadAsset", "nope"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -399,6 +483,43 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
         "{}",
         stderr(&out)
     );
+    // A peer that is down during install: the other peer gets the new
+    // package and the error names the down one (exit 1); once it is back,
+    // the next deploy installs only there, and approves and commits.
+    let code = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, code.replace("return 'two';", "return 'three';")).expect("write");
+    net.stop_node("peer0-org2").expect("stop peer0-org2");
+    let out = fabdev(dir, &["chaincode", "deploy", "basic"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("peer0-org2") && stderr(&out).contains("installed now on peer0-org1"),
+        "{}",
+        stderr(&out)
+    );
+    net.start_node("peer0-org2")
+        .await
+        .expect("start peer0-org2");
+    wait_for_peer(&net, "peer0-org2").await;
+    let out = fabdev(dir, &["chaincode", "deploy", "basic", "-o", "json"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), net.all_logs());
+    let events = json_lines(&out);
+    let deployed = events
+        .iter()
+        .find(|e| e["event"] == "deployed")
+        .expect("deployed event");
+    assert_eq!(deployed["outcome"], "upgraded", "{deployed}");
+    assert_eq!(deployed["sequence"], 3, "{deployed}");
+    assert_eq!(
+        deployed["installed"],
+        serde_json::json!(["peer0-org2"]),
+        "{deployed}"
+    );
+    let out = fabdev(
+        dir,
+        &["chaincode", "query", "basic", "Version", "--org", "Org2"],
+    )
+    .await;
+    assert_eq!(stdout(&out).trim(), "three", "{}", stderr(&out));
     drop(net);
 }
 

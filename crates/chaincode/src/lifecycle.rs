@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use network::channel::{Approval, ChannelError, Committed, Definition, Endpoints, PeerClient};
 use network::pki::{ADMIN, CryptoDir};
+use network::policy::{self, EndorsementPolicy};
+use network::spec::Chaincode;
 use network::{Node, Topology, Workspace};
 
 /// Deadline of one query or of one ordered transaction.
@@ -83,20 +85,106 @@ pub struct DeploySpec {
     pub package: Vec<u8>,
     pub package_id: String,
     pub init_required: bool,
+    /// The function and arguments of the `Init` transaction (with
+    /// `init_required`); empty: none.
+    pub init_args: Vec<String>,
+    /// The definition's validation parameter: the encoded endorsement
+    /// policy (the channel's `/Channel/Application/Endorsement` when
+    /// fabdev.yaml names none).
+    pub validation_parameter: Vec<u8>,
+    /// The encoded collections; empty when there are none.
+    pub collections: Vec<u8>,
+}
+
+impl DeploySpec {
+    /// A package to deploy on `channel` with the channel's endorsement
+    /// policy, no collections and no Init.
+    pub fn plain(name: &str, channel: &str, package: Vec<u8>, package_id: String) -> DeploySpec {
+        DeploySpec {
+            name: name.to_string(),
+            channel: channel.to_string(),
+            package,
+            package_id,
+            init_required: false,
+            init_args: Vec::new(),
+            validation_parameter: EndorsementPolicy::default_validation_parameter(),
+            collections: Vec::new(),
+        }
+    }
+
+    /// A package of a chaincode as fabdev.yaml declares it: its channel,
+    /// endorsement policy, collections and Init.
+    pub fn of(cc: &Chaincode, package: Vec<u8>, package_id: String) -> DeploySpec {
+        DeploySpec {
+            init_required: cc.init_required,
+            init_args: cc.init_args.clone(),
+            validation_parameter: cc.endorsement.as_ref().map_or_else(
+                EndorsementPolicy::default_validation_parameter,
+                EndorsementPolicy::validation_parameter,
+            ),
+            collections: cc.collections.as_ref().map_or_else(Vec::new, |c| {
+                network::fabric::encode(&policy::collection_package(&c.collections))
+            }),
+            ..DeploySpec::plain(&cc.name, &cc.channel, package, package_id)
+        }
+    }
+
+    /// The definition of this package at `sequence`.
+    pub fn definition(&self, sequence: i64) -> Definition {
+        Definition {
+            name: self.name.clone(),
+            version: version_of(&self.package_id),
+            sequence,
+            init_required: self.init_required,
+            validation_parameter: self.validation_parameter.clone(),
+            collections: self.collections.clone(),
+        }
+    }
 }
 
 /// Progress of [`deploy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LifecycleEvent {
-    Installing { peer: String },
-    Installed { peer: String },
-    AlreadyInstalled { peer: String },
-    Approving { org: String, sequence: i64 },
-    Approved { org: String, sequence: i64 },
-    AlreadyApproved { org: String, sequence: i64 },
-    Committing { sequence: i64 },
-    Committed { sequence: i64 },
-    AlreadyCommitted { sequence: i64 },
+    Installing {
+        peer: String,
+    },
+    Installed {
+        peer: String,
+    },
+    AlreadyInstalled {
+        peer: String,
+    },
+    Approving {
+        org: String,
+        sequence: i64,
+    },
+    Approved {
+        org: String,
+        sequence: i64,
+    },
+    AlreadyApproved {
+        org: String,
+        sequence: i64,
+    },
+    Committing {
+        sequence: i64,
+    },
+    Committed {
+        sequence: i64,
+    },
+    AlreadyCommitted {
+        sequence: i64,
+    },
+    Initializing {
+        sequence: i64,
+    },
+    Initialized {
+        sequence: i64,
+        transaction_id: String,
+    },
+    AlreadyInitialized {
+        sequence: i64,
+    },
 }
 
 /// What [`deploy`] did.
@@ -111,13 +199,18 @@ pub struct DeployReport {
     pub approved: Vec<String>,
     /// Whether the definition was committed now.
     pub committed: bool,
+    /// Whether the chaincode's `Init` ran now.
+    pub initialized: bool,
 }
 
 impl DeployReport {
-    /// Nothing was installed, approved or committed: the chaincode was
-    /// deployed as it is already.
+    /// Nothing was installed, approved, committed or initialised: the
+    /// chaincode was deployed as it is already.
     pub fn unchanged(&self) -> bool {
-        self.installed.is_empty() && self.approved.is_empty() && !self.committed
+        self.installed.is_empty()
+            && self.approved.is_empty()
+            && !self.committed
+            && !self.initialized
     }
 }
 
@@ -134,6 +227,40 @@ pub enum LifecycleError {
     UnknownOrg { org: String, known: String },
     #[error(transparent)]
     Peer(#[from] ChannelError),
+    #[error(
+        "{name} is not installed on every peer:{}\n  hint: {}",
+        failures.iter().map(|e| format!("\n  - {e}")).collect::<String>(),
+        if installed.is_empty() {
+            "fix the cause and run `fabdev chaincode deploy` again".to_string()
+        } else {
+            format!("installed now on {}; once the cause is fixed, `fabdev chaincode deploy` installs it where it is missing and goes on", installed.join(", "))
+        }
+    )]
+    NotInstalled {
+        name: String,
+        /// The peers that got the package.
+        installed: Vec<String>,
+        /// Each peer's failure (each names its peer).
+        failures: Vec<String>,
+    },
+    #[error(
+        "not every peer of channel `{channel}` can be reached:{}\n  hint: start the peer (or fix its endpoint) and run `fabdev chaincode deploy` again; it goes on where this one stopped",
+        failures.iter().map(|e| format!("\n  - {e}")).collect::<String>()
+    )]
+    Unreachable {
+        channel: String,
+        /// Each peer's failure (each names its peer).
+        failures: Vec<String>,
+    },
+    #[error(
+        "Init of {name} on {channel} failed: {source}\n  hint: the chaincode's Init (the function given in `initArgs`) failed; fix it and run `fabdev chaincode deploy` again, which calls Init until it succeeds"
+    )]
+    Init {
+        name: String,
+        channel: String,
+        #[source]
+        source: Box<ChannelError>,
+    },
     #[error(
         "{name} sequence {sequence} on {channel} cannot be committed: not approved by {missing}\n  hint: run `fabdev chaincode deploy` again to approve for every org"
     )]
@@ -166,22 +293,23 @@ pub fn version_of(package_id: &str) -> String {
 
 /// The definition to reach, from what the channel has committed and what
 /// this org approved at that sequence: the committed sequence again when it
-/// already names this package (nothing to upgrade), else the next one.
+/// already is this definition (same package, version, Init, endorsement
+/// policy and collections), else the next one. A changed policy alone is
+/// an upgrade that needs no new install.
 pub fn target(
     spec: &DeploySpec,
     committed: Option<&Committed>,
     approved_at_committed: Option<&Approval>,
 ) -> Definition {
-    let version = version_of(&spec.package_id);
     let sequence = match committed {
         None => 1,
         Some(c) => {
-            let same = approved_at_committed.is_some_and(|a| {
-                a.package_id.as_deref() == Some(spec.package_id.as_str())
-                    && a.definition.version == version
-                    && a.definition.init_required == spec.init_required
-            }) && c.definition.version == version
-                && c.definition.init_required == spec.init_required;
+            let want = spec.definition(c.definition.sequence);
+            let same = c.definition == want
+                && approved_at_committed.is_some_and(|a| {
+                    a.definition == want
+                        && a.package_id.as_deref() == Some(spec.package_id.as_str())
+                });
             if same {
                 c.definition.sequence
             } else {
@@ -189,12 +317,7 @@ pub fn target(
             }
         }
     };
-    Definition {
-        name: spec.name.clone(),
-        version,
-        sequence,
-        init_required: spec.init_required,
-    }
+    spec.definition(sequence)
 }
 
 /// Whether an org must approve `def` with `package_id`, given its current
@@ -253,11 +376,14 @@ pub async fn connect(
 }
 
 /// One admin connection to every peer of a channel's orgs, by org (in the
-/// channel's order): what the lifecycle steps act through.
+/// channel's order): what the lifecycle steps act through. A peer that
+/// cannot be reached is kept as its error: [`install_all`] installs on the
+/// others and names it; the steps after it need every peer.
 #[derive(Debug)]
 pub struct ChannelAdmins {
     channel: String,
     orgs: Vec<(String, Vec<PeerClient>)>,
+    unreachable: Vec<ChannelError>,
 }
 
 impl ChannelAdmins {
@@ -271,16 +397,42 @@ impl ChannelAdmins {
     ) -> Result<ChannelAdmins, LifecycleError> {
         let orgs = channel_peers(ws, topo, channel)?;
         let mut out = Vec::new();
+        let mut unreachable = Vec::new();
         for (org, peers) in &orgs {
             let mut conns = Vec::new();
             for p in peers {
-                conns.push(connect(p, endpoints, crypto, ADMIN).await?);
+                match connect(p, endpoints, crypto, ADMIN).await {
+                    Ok(c) => conns.push(c),
+                    Err(e) => unreachable.push(e),
+                }
             }
             out.push((org.to_string(), conns));
+        }
+        // Nothing to act through at all: that is the error.
+        if out.iter().all(|(_, c)| c.is_empty()) && !unreachable.is_empty() {
+            return Err(unreachable.swap_remove(0).into());
         }
         Ok(ChannelAdmins {
             channel: channel.to_string(),
             orgs: out,
+            unreachable,
+        })
+    }
+
+    /// The peers that could not be reached, each with its cause.
+    pub fn unreachable(&self) -> &[ChannelError] {
+        &self.unreachable
+    }
+
+    /// Every peer of the channel is connected, or the unreachable ones as
+    /// an error.
+    fn require_all(&self) -> Result<(), LifecycleError> {
+        if self.unreachable.is_empty() {
+            return Ok(());
+        }
+        Err(LifecycleError::Unreachable {
+            channel: self.channel.clone(),
+            failures: self.unreachable.iter().map(|e| e.to_string()).collect(),
         })
     }
 
@@ -295,6 +447,7 @@ impl ChannelAdmins {
 
     /// The first peer of the channel's first org: where queries go.
     fn first(&self) -> Result<&PeerClient, LifecycleError> {
+        self.require_all()?;
         self.peers().next().ok_or_else(|| LifecycleError::NoPeer {
             org: String::new(),
             channel: self.channel.clone(),
@@ -326,26 +479,28 @@ impl Planned {
 
 /// Install the package on every peer that lacks it (in parallel; with
 /// `images`, built once on the first such peer and handed to the others).
-/// Returns the peers that got it now.
+/// A peer that cannot be asked or fails its install does not stop the
+/// others: they get the package, and the failures are reported together
+/// ([`LifecycleError::NotInstalled`], naming each peer and its cause), so
+/// the next deploy installs only where it is still missing. Returns the
+/// peers that got it now.
 pub async fn install_all(
     admins: &ChannelAdmins,
     spec: &DeploySpec,
     images: Option<&dyn PeerImages>,
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<Vec<String>, LifecycleError> {
+    let mut failures: Vec<String> = admins.unreachable().iter().map(|e| e.to_string()).collect();
     let mut missing = Vec::new();
     for c in admins.peers() {
-        let have = c
-            .installed(CALL_TIMEOUT)
-            .await?
-            .iter()
-            .any(|i| i.package_id == spec.package_id);
-        if have {
-            on_event(LifecycleEvent::AlreadyInstalled {
-                peer: c.node().to_string(),
-            });
-        } else {
-            missing.push(c);
+        match c.installed(CALL_TIMEOUT).await {
+            Ok(have) if have.iter().any(|i| i.package_id == spec.package_id) => {
+                on_event(LifecycleEvent::AlreadyInstalled {
+                    peer: c.node().to_string(),
+                });
+            }
+            Ok(_) => missing.push(c),
+            Err(e) => failures.push(e.to_string()),
         }
     }
     for c in &missing {
@@ -361,30 +516,44 @@ pub async fn install_all(
     let done: Vec<Result<String, ChannelError>> = match (images, missing.split_first()) {
         // Build once on the first peer, then hand the image to the others.
         (Some(images), Some((builder, rest))) if !rest.is_empty() => {
-            let mut done = vec![install(builder).await];
-            if done[0].is_ok() {
-                let from = chaincode_image_name(NETWORK_ID, builder.node(), &spec.package_id);
-                let copies = rest.iter().map(|c| async {
+            let first = install(builder).await;
+            let built = first.is_ok();
+            let mut done = vec![first];
+            let copies = rest.iter().map(|c| async {
+                if built {
+                    let from = chaincode_image_name(NETWORK_ID, builder.node(), &spec.package_id);
                     let to = chaincode_image_name(NETWORK_ID, c.node(), &spec.package_id);
                     // A failed copy only costs that peer its own build.
                     let _ = images
                         .copy_image(builder.node(), c.node(), &from, &to)
                         .await;
-                    install(c).await
-                });
-                done.extend(futures_join_all(copies.collect()).await);
-            }
+                }
+                install(c).await
+            });
+            done.extend(futures_join_all(copies.collect()).await);
             done
         }
         _ => futures_join_all(missing.iter().map(|c| install(c)).collect()).await,
     };
     let mut installed = Vec::new();
     for r in done {
-        let peer = r?;
-        installed.push(peer.clone());
-        on_event(LifecycleEvent::Installed { peer });
+        match r {
+            Ok(peer) => {
+                installed.push(peer.clone());
+                on_event(LifecycleEvent::Installed { peer });
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
     }
-    Ok(installed)
+    if failures.is_empty() {
+        Ok(installed)
+    } else {
+        Err(LifecycleError::NotInstalled {
+            name: spec.name.clone(),
+            installed,
+            failures,
+        })
+    }
 }
 
 /// The definition to reach (see [`target`]), from what the channel's first
@@ -421,6 +590,7 @@ pub async fn approve_all(
     def: &Definition,
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<Vec<String>, LifecycleError> {
+    admins.require_all()?;
     let mut approved = Vec::new();
     for (org, c) in admins.org_peers() {
         let current = c
@@ -514,6 +684,10 @@ pub async fn deploy(
     let planned = plan(&admins, spec).await?;
     let approved = approve_all(&admins, spec, &planned.definition, on_event).await?;
     let committed = commit_definition(&admins, spec, &planned, on_event).await?;
+    let initialized = matches!(
+        init(&admins, spec, &planned, on_event).await?,
+        InitOutcome::Initialized { .. }
+    );
     Ok(DeployReport {
         package_id: spec.package_id.clone(),
         version: planned.definition.version.clone(),
@@ -521,7 +695,80 @@ pub async fn deploy(
         installed,
         approved,
         committed,
+        initialized,
     })
+}
+
+/// What [`init`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitOutcome {
+    /// The chaincode does not require `Init`.
+    NotRequired,
+    /// `Init` ran now, in this transaction.
+    Initialized { transaction_id: String },
+    /// The chaincode was initialised at this version already; the peer
+    /// refused the `Init` before running the chaincode.
+    AlreadyInitialized,
+}
+
+/// Call the chaincode's `Init` once, when its definition requires it
+/// (`init_required`), as the channel's first org's admin through the
+/// Gateway. Whether it ran already is the ledger's to say: the peer keeps
+/// the version `Init` ran at and refuses a second `Init` of that version
+/// before the chaincode runs ([`network::channel::already_initialized`]),
+/// so a re-deploy never runs it again and a deploy whose `Init` failed runs
+/// it on the next try. An upgrade to a new version runs it again (Fabric
+/// requires that); a changed policy alone keeps the version and does not.
+pub async fn init(
+    admins: &ChannelAdmins,
+    spec: &DeploySpec,
+    planned: &Planned,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<InitOutcome, LifecycleError> {
+    if !spec.init_required {
+        return Ok(InitOutcome::NotRequired);
+    }
+    let sequence = planned.definition.sequence;
+    let first = admins.first()?;
+    let args: Vec<Vec<u8>> = spec
+        .init_args
+        .iter()
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
+    on_event(LifecycleEvent::Initializing { sequence });
+    // As for invoke: right after a commit the Gateway's discovery may not
+    // know yet that the other orgs' peers run the chaincode.
+    let deadline = std::time::Instant::now() + DISCOVERY_TIMEOUT;
+    loop {
+        match first
+            .submit_init(&spec.channel, &spec.name, &args, CALL_TIMEOUT)
+            .await
+        {
+            Err(e) if endorsers_not_known_yet(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) if network::channel::already_initialized(&e) => {
+                on_event(LifecycleEvent::AlreadyInitialized { sequence });
+                return Ok(InitOutcome::AlreadyInitialized);
+            }
+            Err(e) => {
+                return Err(LifecycleError::Init {
+                    name: spec.name.clone(),
+                    channel: spec.channel.clone(),
+                    source: Box::new(e),
+                });
+            }
+            Ok(s) => {
+                on_event(LifecycleEvent::Initialized {
+                    sequence,
+                    transaction_id: s.transaction_id.clone(),
+                });
+                return Ok(InitOutcome::Initialized {
+                    transaction_id: s.transaction_id,
+                });
+            }
+        }
+    }
 }
 
 /// Await every future (concurrently, on this task), results in order.
@@ -655,37 +902,118 @@ mod tests {
     use super::*;
 
     fn spec(id: &str) -> DeploySpec {
-        DeploySpec {
+        DeploySpec::plain("basic", "mychannel", vec![], id.into())
+    }
+
+    fn def(seq: i64, version: &str) -> Definition {
+        Definition {
             name: "basic".into(),
-            channel: "mychannel".into(),
-            package: vec![],
-            package_id: id.into(),
+            version: version.into(),
+            sequence: seq,
             init_required: false,
+            validation_parameter: EndorsementPolicy::default_validation_parameter(),
+            collections: vec![],
         }
     }
 
     fn committed(seq: i64, version: &str) -> Committed {
         Committed {
-            definition: Definition {
-                name: "basic".into(),
-                version: version.into(),
-                sequence: seq,
-                init_required: false,
-            },
+            definition: def(seq, version),
             approvals: BTreeMap::new(),
         }
     }
 
     fn approval(seq: i64, version: &str, pkg: &str) -> Approval {
         Approval {
-            definition: Definition {
-                name: "basic".into(),
-                version: version.into(),
-                sequence: seq,
-                init_required: false,
-            },
+            definition: def(seq, version),
             package_id: Some(pkg.into()),
         }
+    }
+
+    /// A chaincode of fabdev.yaml with these extra fields.
+    fn declared(extra: &str) -> Chaincode {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("package.json"), "{}").expect("package.json");
+        std::fs::write(
+            dir.path().join("pdc.json"),
+            r#"[{"name":"secret","policy":"OR('Org1MSP.member')"}]"#,
+        )
+        .expect("pdc.json");
+        let text = format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nchaincodes:\n  - {{ name: basic, path: ., {extra} }}\n"
+        );
+        let ws = Workspace::parse(&text, &dir.path().join("fabdev.yaml"), dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        ws.chaincodes[0].clone()
+    }
+
+    #[test]
+    fn a_changed_policy_or_collection_is_the_next_sequence_with_the_same_package() {
+        let id = "b:aaaaaaaaaaaaaaaa";
+        let c = committed(3, "aaaaaaaaaaaa");
+        let a = approval(3, "aaaaaaaaaaaa", id);
+        // Declared with no policy: the channel's Endorsement policy, as committed.
+        let plain = DeploySpec::of(&declared("lang: node"), vec![], id.into());
+        assert_eq!(plain, spec(id));
+        assert_eq!(target(&plain, Some(&c), Some(&a)).sequence, 3);
+        for extra in [
+            "signaturePolicy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\"",
+            "channelConfigPolicy: /Channel/Application/Readers",
+            "collections: pdc.json",
+            "initRequired: true",
+        ] {
+            let s = DeploySpec::of(&declared(extra), vec![], id.into());
+            let d = target(&s, Some(&c), Some(&a));
+            assert_eq!(
+                (d.sequence, d.version.as_str()),
+                (4, "aaaaaaaaaaaa"),
+                "{extra}"
+            );
+            // Every org approves the new definition, though the package is the same.
+            assert!(approval_needed(Some(&a), &d, id), "{extra}");
+            // Once committed as declared, it is unchanged.
+            let now = Committed {
+                definition: d.clone(),
+                approvals: BTreeMap::new(),
+            };
+            let approved = Approval {
+                definition: d.clone(),
+                package_id: Some(id.into()),
+            };
+            assert_eq!(
+                target(&s, Some(&now), Some(&approved)).sequence,
+                4,
+                "{extra}"
+            );
+            assert!(!approval_needed(Some(&approved), &d, id));
+        }
+    }
+
+    #[test]
+    fn declared_policies_are_encoded_into_the_definition() {
+        use network::fabric::{Message as _, peer};
+        let s = DeploySpec::of(
+            &declared(
+                "signaturePolicy: \"OR('Org1MSP.peer')\", collections: pdc.json, initRequired: true, initArgs: [InitLedger, x]",
+            ),
+            vec![],
+            "b:aa".into(),
+        );
+        let p = peer::ApplicationPolicy::decode(s.validation_parameter.as_slice()).expect("policy");
+        assert!(matches!(
+            p.r#type,
+            Some(peer::application_policy::Type::SignaturePolicy(_))
+        ));
+        let c =
+            peer::CollectionConfigPackage::decode(s.collections.as_slice()).expect("collections");
+        assert_eq!(c.config.len(), 1);
+        assert!(s.init_required);
+        assert_eq!(s.init_args, ["InitLedger", "x"]);
+        let d = s.definition(1);
+        assert_eq!(
+            (d.validation_parameter, d.collections),
+            (s.validation_parameter, s.collections)
+        );
     }
 
     #[test]
@@ -759,12 +1087,7 @@ mod tests {
 
     #[test]
     fn approvals_are_skipped_only_when_they_match() {
-        let d = Definition {
-            name: "basic".into(),
-            version: "bbbbbbbbbbbb".into(),
-            sequence: 2,
-            init_required: false,
-        };
+        let d = def(2, "bbbbbbbbbbbb");
         let same = approval(2, "bbbbbbbbbbbb", "b:bbbb");
         assert!(!approval_needed(Some(&same), &d, "b:bbbb"));
         assert!(approval_needed(Some(&same), &d, "b:cccc"));

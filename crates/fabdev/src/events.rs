@@ -118,6 +118,8 @@ pub enum Event {
         installed: Vec<String>,
         approved: Vec<String>,
         committed: bool,
+        /// Whether the chaincode's `Init` ran now.
+        initialized: bool,
     },
     /// What a transaction function returned (`invoke`: with the ID of the
     /// committed transaction). `json` holds the result when it parses as JSON.
@@ -210,6 +212,11 @@ pub enum ChaincodeAction {
     Committing,
     Committed,
     AlreadyCommitted,
+    /// Calling the chaincode's `Init` (`initRequired`).
+    Initializing,
+    Initialized,
+    /// Initialised at this version already: `Init` was not run again.
+    AlreadyInitialized,
 }
 
 /// What a deploy did to a chaincode.
@@ -478,12 +485,19 @@ impl<W: Write + Send> TextReporter<W> {
             ChaincodeAction::Committing => {
                 return self.progress(step, format!("committing{seq}"));
             }
+            ChaincodeAction::Initializing => {
+                return self.progress(step, format!("calling Init{seq}"));
+            }
             ChaincodeAction::Installed => format!("{who} installed"),
             ChaincodeAction::AlreadyInstalled => format!("{who} has it installed already"),
             ChaincodeAction::Approved => format!("{who} approved{seq}"),
             ChaincodeAction::AlreadyApproved => format!("{who} approved{seq} already"),
             ChaincodeAction::Committed => format!("committed{seq}"),
             ChaincodeAction::AlreadyCommitted => format!("committed{seq} already"),
+            ChaincodeAction::Initialized => format!("Init ran{seq}"),
+            ChaincodeAction::AlreadyInitialized => {
+                format!("initialised{seq} already (Init not called again)")
+            }
         };
         if !self.quiet() {
             self.line(&format!("   {said}"));
@@ -917,6 +931,7 @@ mod tests {
             installed: vec![],
             approved: vec!["Org1".into()],
             committed: true,
+            initialized: false,
         };
         let result = Event::TxResult {
             step: "query basic ReadAsset".into(),

@@ -38,7 +38,11 @@ use crate::pki::CryptoDir;
 use crate::spec::Workspace;
 use crate::topology::{Node, Topology};
 
-pub use client::{Approval, Committed, Definition, Installed, PeerClient, Submitted};
+pub use client::{
+    Approval, Committed, Definition, Installed, PeerClient, Submitted, already_initialized,
+    approval_from, approve_args, commit_args, committed_from, init_proposal_parts, installed_from,
+    readiness_args,
+};
 pub use orderer::{join_orderer, orderer_channels};
 pub use peer::{join_peer, peer_channels};
 

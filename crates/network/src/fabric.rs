@@ -17,6 +17,8 @@
 pub use fabric_sdk::fabric::common;
 /// `etcdraft`: Raft consenters and options (`ConsensusType.metadata`).
 pub use fabric_sdk::fabric::etcdraft;
+/// `lifecycle`: the `_lifecycle` system chaincode's arguments and results.
+pub use fabric_sdk::fabric::lifecycle;
 /// `msp`: MSP configuration and serialized identities.
 pub use fabric_sdk::fabric::msp;
 /// `orderer`: BatchSize, BatchTimeout, ConsensusType, ChannelRestrictions.
@@ -25,7 +27,7 @@ pub use fabric_sdk::fabric::orderer;
 /// answers.
 pub use fabric_sdk::fabric::protos as peer;
 /// Encoding and decoding of every message above.
-pub use prost::Message;
+pub use prost::{DecodeError, Message};
 
 // The Go import names these modules had before (Fabric's own `cb`, `mb`,
 // `ab`, `pb`), kept while branches that use them are merged.

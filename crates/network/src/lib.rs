@@ -6,6 +6,7 @@ pub mod channel;
 pub mod fabric;
 pub mod genesis;
 pub mod pki;
+pub mod policy;
 pub mod profile;
 pub mod render;
 pub mod spec;

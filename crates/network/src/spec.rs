@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::policy::{self, Collection, EndorsementPolicy};
+
 /// The file name fabdev looks for in a workspace folder.
 pub const SPEC_FILE: &str = "fabdev.yaml";
 /// The only `apiVersion` this version of fabdev reads.
@@ -291,10 +293,44 @@ pub struct Chaincode {
     pub version: String,
     /// Package label; defaults to `<name>_<version>` when absent.
     pub label: Option<String>,
+    /// Whether the chaincode must be initialised (an `Init` transaction,
+    /// `is_init` set) before it answers; fabdev's deploy sends it.
     pub init_required: bool,
+    /// The function and arguments of that `Init` transaction (`initArgs`);
+    /// empty: no function, which the contract APIs answer with success.
+    pub init_args: Vec<String>,
+    /// The endorsement policy (`signaturePolicy` or `channelConfigPolicy`);
+    /// none: the channel's `/Channel/Application/Endorsement`.
+    pub endorsement: Option<EndorsementPolicy>,
+    /// Private data collections (`collections`, a JSON file), checked.
+    pub collections: Option<Collections>,
+}
+
+/// A chaincode's private data collections and the file they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collections {
+    pub file: PathBuf,
+    pub collections: Vec<Collection>,
 }
 
 impl Chaincode {
+    /// A chaincode with no policy, collections or Init: what a folder not
+    /// listed in fabdev.yaml is deployed as.
+    pub fn plain(name: &str, path: PathBuf, channel: &str, lang: Lang) -> Chaincode {
+        Chaincode {
+            name: name.to_string(),
+            path,
+            channel: channel.to_string(),
+            lang,
+            version: "1.0".to_string(),
+            label: None,
+            init_required: false,
+            init_args: Vec::new(),
+            endorsement: None,
+            collections: None,
+        }
+    }
+
     /// The package label: the one given or `<name>_<version>`.
     pub fn label(&self) -> String {
         self.label
@@ -618,8 +654,11 @@ struct RawChaincode {
     lang: Option<S<Lang>>,
     version: Option<S<String>>,
     label: Option<S<String>>,
-    #[serde(default)]
-    init_required: bool,
+    init_required: Option<S<bool>>,
+    init_args: Option<S<Vec<String>>>,
+    signature_policy: Option<S<String>>,
+    channel_config_policy: Option<S<String>>,
+    collections: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -876,8 +915,9 @@ fn pos_of<T>(v: &S<T>) -> Option<Pos> {
 /// The spec's rules, one function each, in the order their problems are
 /// reported. Each reads the raw file and what earlier rules settled, adds
 /// its problems to the checker and returns the settled value. Only
-/// [`chaincode_inside_workspace`] and [`chaincode_folders`] look at the file
-/// system.
+/// [`chaincode_inside_workspace`], [`chaincode_folders`] and
+/// [`chaincode_collections`] (which reads a collections file) look at the
+/// file system.
 fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, SpecError> {
     let mut c = Checker {
         problems: Vec::new(),
@@ -895,8 +935,10 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
     let mut seen_cc = BTreeSet::new();
     for (i, cc) in raw.chaincodes.iter().enumerate() {
         let mut chaincode = chaincode(&mut c, i, cc, &channels, &mut seen_cc, base);
+        chaincode_policies(&mut c, i, cc, &orgs, &mut chaincode);
         chaincode_inside_workspace(&mut c, i, cc, &chaincode, base);
         chaincode_folders(&mut c, i, cc, &mut chaincode);
+        chaincode_collections(&mut c, i, cc, &orgs, base, &mut chaincode);
         chaincodes.push(chaincode);
     }
     let images = images(&mut c, &raw, &fabric);
@@ -1317,7 +1359,147 @@ fn chaincode(
         lang: cc.lang.as_ref().map_or(Lang::Go, |l| l.value),
         version,
         label: cc.label.as_ref().map(|l| l.value.clone()),
-        init_required: cc.init_required,
+        init_required: cc.init_required.as_ref().is_some_and(|v| v.value),
+        init_args: cc
+            .init_args
+            .as_ref()
+            .map(|a| a.value.clone())
+            .unwrap_or_default(),
+        endorsement: None,
+        collections: None,
+    }
+}
+
+fn msp_ids(orgs: &[PeerOrg]) -> Vec<&str> {
+    orgs.iter().map(|o| o.msp_id.as_str()).collect()
+}
+
+/// A chaincode's endorsement policy: a signature policy expression that
+/// parses and names only the workspace's MSP IDs, or a channel config
+/// policy reference, not both; `initArgs` only with `initRequired`.
+fn chaincode_policies(
+    c: &mut Checker,
+    i: usize,
+    cc: &RawChaincode,
+    orgs: &[PeerOrg],
+    chaincode: &mut Chaincode,
+) {
+    let f = format!("chaincodes[{i}]");
+    let known = msp_ids(orgs);
+    match (&cc.signature_policy, &cc.channel_config_policy) {
+        (Some(s), Some(_)) => c.push(
+            pos_of(s),
+            format!("{f}.signaturePolicy"),
+            "both `signaturePolicy` and `channelConfigPolicy` are given".into(),
+            "keep one: a chaincode has one endorsement policy",
+        ),
+        (Some(s), None) => match policy::signature_policy(&s.value, &known) {
+            Ok(p) => {
+                chaincode.endorsement = Some(EndorsementPolicy::Signature {
+                    expr: s.value.clone(),
+                    policy: p,
+                })
+            }
+            Err(m) => c.push(
+                pos_of(s),
+                format!("{f}.signaturePolicy"),
+                m,
+                &format!(
+                    "write Fabric's policy language over the orgs' MSP IDs and roles, {}",
+                    policy::example()
+                ),
+            ),
+        },
+        (None, Some(r)) => {
+            c.at(
+                r,
+                format!("{f}.channelConfigPolicy"),
+                policy::check_policy_reference(&r.value),
+                &format!(
+                    "name a policy of the channel config, e.g. `channelConfigPolicy: {}`",
+                    policy::DEFAULT_ENDORSEMENT_POLICY_REF
+                ),
+            );
+            chaincode.endorsement = Some(EndorsementPolicy::ChannelConfig(r.value.clone()));
+        }
+        (None, None) => {}
+    }
+    if let Some(a) = &cc.init_args
+        && !chaincode.init_required
+    {
+        c.push(
+            pos_of(a),
+            format!("{f}.initArgs"),
+            "`initArgs` is given but `initRequired` is not true".into(),
+            "set `initRequired: true` (deploy then calls Init once with these arguments), or remove `initArgs`",
+        );
+    }
+}
+
+/// A rule that reads the file system: a chaincode's `collections` file
+/// (relative to fabdev.yaml) is Fabric's collections_config.json shape,
+/// every collection checked (see [`policy::parse_collections`]).
+fn chaincode_collections(
+    c: &mut Checker,
+    i: usize,
+    cc: &RawChaincode,
+    orgs: &[PeerOrg],
+    base: &Path,
+    chaincode: &mut Chaincode,
+) {
+    let Some(file) = &cc.collections else {
+        return;
+    };
+    let f = format!("chaincodes[{i}].collections");
+    let rel = PathBuf::from(&file.value);
+    let path = if rel.is_absolute() {
+        rel
+    } else {
+        base.join(rel)
+    };
+    let text = match std::fs::metadata(&path) {
+        Ok(m) if m.len() > MAX_SPEC_BYTES => Err(format!(
+            "{} is larger than 1 MiB, which no collections file is",
+            path.display()
+        )),
+        Ok(_) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(m) => {
+            c.push(
+                pos_of(file),
+                f,
+                m,
+                "give the path of a collections JSON file (as Fabric's collections_config.json), relative to fabdev.yaml",
+            );
+            return;
+        }
+    };
+    match policy::parse_collections(&text, &msp_ids(orgs)) {
+        Ok(collections) => {
+            chaincode.collections = Some(Collections {
+                file: path,
+                collections,
+            })
+        }
+        Err(problems) => {
+            for p in problems {
+                let place = match p.line {
+                    Some(l) => format!("{}:{l}", file.value),
+                    None => file.value.clone(),
+                };
+                let sep = if p.field.is_empty() { "" } else { " " };
+                c.push(
+                    pos_of(file),
+                    f.clone(),
+                    format!("{place}{sep}{}: {}", p.field, p.message),
+                    "each collection is {\"name\", \"policy\": \"OR('Org1MSP.member', …)\", \"requiredPeerCount\", \"maxPeerCount\", \"blockToLive\", \"memberOnlyRead\", \"memberOnlyWrite\", \"endorsementPolicy\"} as in Fabric's collections_config.json, over the workspace's MSP IDs",
+                );
+            }
+        }
     }
 }
 

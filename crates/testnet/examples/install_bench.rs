@@ -67,13 +67,7 @@ async fn main() {
         },
     )
     .expect("package");
-    let spec = DeploySpec {
-        name: "basic".into(),
-        channel: "mychannel".into(),
-        package: pkg.bytes,
-        package_id: pkg.id,
-        init_required: false,
-    };
+    let spec = DeploySpec::plain("basic", "mychannel", pkg.bytes, pkg.id);
     let (ws, topo, crypto, eps) = (
         net.workspace(),
         net.topology(),

@@ -63,3 +63,17 @@ pub fn block(vectors: &Path, spec: &str, ws: &Workspace, channel: &str) -> Resul
     network::genesis::genesis_block(ws, &topo, &crypto_dir(vectors, spec), channel)
         .map_err(|e| e.to_string())
 }
+
+/// The lifecycle vectors' folder under `fixtures/fabric-vectors`.
+pub const LIFECYCLE: &str = "lifecycle";
+
+/// The workspace of the lifecycle vectors (`DIR/fabdev.yaml`, DIR being
+/// `fixtures/fabric-vectors/lifecycle`) for a Fabric version: its one
+/// chaincode carries the policy, collections and Init that are recorded.
+pub fn lifecycle_workspace(dir: &Path, version: &str) -> Result<Workspace, String> {
+    let path = dir.join("fabdev.yaml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .replace("version: \"2.5\"", &format!("version: \"{version}\""));
+    Workspace::parse(&text, &path, dir).map_err(|e| e.to_string())
+}

@@ -245,6 +245,8 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
         version: "1".into(),
         sequence: 1,
         init_required: false,
+        validation_parameter: network::policy::EndorsementPolicy::default_validation_parameter(),
+        collections: vec![],
     };
     client
         .approve("mychannel", &def, "probe_1:00", TIMEOUT)

@@ -4,11 +4,11 @@
 //!
 //! | command | steps after `workspace` |
 //! |---|---|
-//! | `deploy` | `node endpoints`, `chaincodes`, then per chaincode `package X`, `install X`, `approve X`, `commit X` |
+//! | `deploy` | `node endpoints`, `chaincodes`, then per chaincode `package X`, `install X`, `approve X`, `commit X` and, with `initRequired`, `init X` |
 //! | `install` | `node endpoints`, `chaincodes`, `package X`, `install X` |
 //! | `approve` | `node endpoints`, `chaincodes`, `package X`, `approve X` |
 //! | `commit` | `node endpoints`, `chaincodes`, `package X`, `commit X` |
-//! | `instantiate` | `node endpoints`, `chaincodes`, `package X`, `approve X`, `commit X` |
+//! | `instantiate` | `node endpoints`, `chaincodes`, `package X`, `approve X`, `commit X`, `init X` (with `initRequired`) |
 //! | `invoke`, `query` | `node endpoints`, `invoke X F` / `query X F` |
 //! | `list` | `node endpoints`, `installed packages`, `committed on C` per channel |
 //!
@@ -48,20 +48,26 @@ pub enum Command {
     Approve,
     /// Package (for its ID), commit.
     Commit,
-    /// Package (for its ID), approve, commit.
+    /// Package (for its ID), approve, commit, Init.
     Instantiate,
 }
 
 impl Command {
+    /// The stages, `Init` included (it runs only for chaincodes that
+    /// require it).
     fn stages(self) -> &'static [Stage] {
         use Stage::*;
         match self {
-            Command::Deploy => &[Package, Install, Approve, Commit],
+            Command::Deploy => &[Package, Install, Approve, Commit, Init],
             Command::Install => &[Package, Install],
             Command::Approve => &[Package, Approve],
             Command::Commit => &[Package, Commit],
-            Command::Instantiate => &[Package, Approve, Commit],
+            Command::Instantiate => &[Package, Approve, Commit, Init],
         }
+    }
+
+    fn inits(self) -> bool {
+        self.stages().contains(&Stage::Init)
     }
 }
 
@@ -71,6 +77,7 @@ enum Stage {
     Install,
     Approve,
     Commit,
+    Init,
 }
 
 /// Which chaincodes a lifecycle command acts on.
@@ -199,15 +206,12 @@ pub fn select(ctx: &Context, sel: &Selection) -> Result<Vec<Chaincode>, FlowErro
                     lang,
                     ..c.clone()
                 }],
-                None => vec![Chaincode {
-                    channel: channel_for(ctx, sel.channel.as_deref(), &name)?,
-                    name,
-                    path: path.clone(),
+                None => vec![Chaincode::plain(
+                    &name,
+                    path.clone(),
+                    &channel_for(ctx, sel.channel.as_deref(), &name)?,
                     lang,
-                    version: "1.0".to_string(),
-                    label: None,
-                    init_required: false,
-                }],
+                )],
             }
         }
         (Some(name), None) => match listed(name) {
@@ -259,6 +263,10 @@ pub struct Lifecycle {
     planned: BTreeMap<String, Planned>,
     installed: BTreeMap<String, Vec<String>>,
     approved: BTreeMap<String, Vec<String>>,
+    committed: BTreeMap<String, bool>,
+    /// Whether an `init X` step follows `commit X` (deploy, instantiate,
+    /// up): then that step, not the commit, reports the deploy.
+    init_after_commit: bool,
     pub reports: Vec<ChaincodeReport>,
 }
 
@@ -272,6 +280,7 @@ impl Lifecycle {
                 .iter()
                 .map(|c| (c.name.clone(), c.clone()))
                 .collect(),
+            init_after_commit: true,
             ..Lifecycle::default()
         }
     }
@@ -283,11 +292,24 @@ pub(crate) trait HasLifecycle: Send {
     fn parts(&mut self) -> (&Context, Option<&Endpoints>, &mut Lifecycle);
 }
 
-/// The deploy steps of `stages` for each of `names`.
-pub(crate) fn lifecycle_steps<S: HasLifecycle>(names: &[String], command: Command) -> Vec<Step<S>> {
+/// The deploy steps of `stages` for each of `names`; `init X` only for a
+/// chaincode that fabdev.yaml says requires it.
+pub(crate) fn lifecycle_steps<S: HasLifecycle>(
+    ctx: &Context,
+    names: &[String],
+    command: Command,
+) -> Vec<Step<S>> {
     let mut steps = Vec::new();
     for name in names {
+        let init_required = ctx
+            .ws
+            .chaincodes
+            .iter()
+            .any(|c| &c.name == name && c.init_required);
         for stage in command.stages() {
+            if *stage == Stage::Init && !init_required {
+                continue;
+            }
             steps.push(match stage {
                 Stage::Package => Step::on(format!("package {name}"), name, |r, i, s| {
                     Box::pin(package_step(r, i, s))
@@ -300,6 +322,9 @@ pub(crate) fn lifecycle_steps<S: HasLifecycle>(names: &[String], command: Comman
                 }),
                 Stage::Commit => Step::on(format!("commit {name}"), name, |r, i, s| {
                     Box::pin(commit_step(r, i, s))
+                }),
+                Stage::Init => Step::on(format!("init {name}"), name, |r, i, s| {
+                    Box::pin(init_step(r, i, s))
                 }),
             });
         }
@@ -318,14 +343,6 @@ fn chaincode_of<'a>(lc: &'a Lifecycle, name: &str) -> Result<&'a Chaincode, Flow
 async fn package_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Sink) -> StepResult {
     let (_, _, lc) = run.parts();
     let cc = chaincode_of(lc, name)?.clone();
-    if cc.init_required {
-        return Err(input(
-            format!(
-                "chaincode `{name}` sets `initRequired: true`, which fabdev cannot deploy yet (it would need an Init transaction, which fabdev's client cannot send)"
-            ),
-            "remove `initRequired` and initialise the ledger in an ordinary transaction function",
-        ));
-    }
     let step = format!("package {name}");
     let vendor =
         !lc.no_vendor && cc.lang == Lang::Go && chaincode::vendor::needs_vendoring(&cc.path);
@@ -374,16 +391,8 @@ async fn package_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn S
         if vendored { ", vendored" } else { "" },
         pkg.bytes.len()
     );
-    lc.specs.insert(
-        name.to_string(),
-        DeploySpec {
-            name: cc.name.clone(),
-            channel: cc.channel.clone(),
-            package: pkg.bytes,
-            package_id: pkg.id,
-            init_required: cc.init_required,
-        },
-    );
+    lc.specs
+        .insert(name.to_string(), DeploySpec::of(&cc, pkg.bytes, pkg.id));
     Ok(Some(detail))
 }
 
@@ -422,6 +431,13 @@ fn lifecycle_event(step: &str, chaincode: &str, ev: LifecycleEvent) -> Event {
         LifecycleEvent::Committed { sequence } => (A::Committed, None, None, Some(sequence)),
         LifecycleEvent::AlreadyCommitted { sequence } => {
             (A::AlreadyCommitted, None, None, Some(sequence))
+        }
+        LifecycleEvent::Initializing { sequence } => (A::Initializing, None, None, Some(sequence)),
+        LifecycleEvent::Initialized { sequence, .. } => {
+            (A::Initialized, None, None, Some(sequence))
+        }
+        LifecycleEvent::AlreadyInitialized { sequence } => {
+            (A::AlreadyInitialized, None, None, Some(sequence))
         }
     };
     Event::Chaincode {
@@ -585,6 +601,66 @@ async fn commit_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Si
     })
     .await?;
     let def = &plan.definition;
+    lc.committed.insert(name.to_string(), committed);
+    let init_follows = lc.init_after_commit && spec.init_required;
+    let detail = if committed {
+        format!("sequence {} committed on {}", def.sequence, spec.channel)
+    } else {
+        format!(
+            "sequence {} committed already on {}",
+            def.sequence, spec.channel
+        )
+    };
+    if !init_follows {
+        report_deploy(lc, name, &step, &plan, false, sink)?;
+    }
+    Ok(Some(detail))
+}
+
+/// The chaincode's `Init`, once (`initRequired`): the peer refuses a second
+/// `Init` of a version, so a re-deploy does not run it again and a failed
+/// one runs on the next deploy. Then what the deploy did.
+async fn init_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Sink) -> StepResult {
+    let (ctx, endpoints, lc) = run.parts();
+    let endpoints = made(&endpoints, "the node endpoints")?;
+    let spec = spec_of(&lc.specs, name)?;
+    let admins = admins(&mut lc.admins, ctx, endpoints, &spec.channel).await?;
+    let plan = planned(&mut lc.planned, admins, spec).await?.clone();
+    let step = format!("init {name}");
+    let outcome = lifecycle::init(admins, spec, &plan, &mut |e| {
+        sink.emit(lifecycle_event(&step, name, e))
+    })
+    .await?;
+    let (initialized, detail) = match outcome {
+        lifecycle::InitOutcome::Initialized { transaction_id } => {
+            (true, format!("Init ran in transaction {transaction_id}"))
+        }
+        lifecycle::InitOutcome::AlreadyInitialized => (
+            false,
+            format!(
+                "initialised already at version {} (Init not called again)",
+                plan.definition.version
+            ),
+        ),
+        lifecycle::InitOutcome::NotRequired => (false, "not required".to_string()),
+    };
+    report_deploy(lc, name, &step, &plan, initialized, sink)?;
+    Ok(Some(detail))
+}
+
+/// What the deploy did to a chaincode, from its steps so far: reported as
+/// [`Event::Deployed`] and kept in [`Lifecycle::reports`].
+fn report_deploy(
+    lc: &mut Lifecycle,
+    name: &str,
+    step: &str,
+    plan: &Planned,
+    initialized: bool,
+    sink: &mut dyn Sink,
+) -> Result<(), FlowError> {
+    let spec = spec_of(&lc.specs, name)?;
+    let def = &plan.definition;
+    let committed = lc.committed.get(name).copied().unwrap_or(false);
     let report = lifecycle::DeployReport {
         package_id: spec.package_id.clone(),
         version: def.version.clone(),
@@ -592,6 +668,7 @@ async fn commit_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Si
         installed: lc.installed.get(name).cloned().unwrap_or_default(),
         approved: lc.approved.get(name).cloned().unwrap_or_default(),
         committed,
+        initialized,
     };
     let outcome = match (report.unchanged(), committed, def.sequence) {
         (true, _, _) => DeployOutcome::Unchanged,
@@ -600,7 +677,7 @@ async fn commit_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Si
         (false, false, _) => DeployOutcome::Completed,
     };
     sink.emit(Event::Deployed {
-        step,
+        step: step.to_string(),
         chaincode: name.to_string(),
         channel: spec.channel.clone(),
         outcome,
@@ -610,21 +687,16 @@ async fn commit_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn Si
         installed: report.installed.clone(),
         approved: report.approved.clone(),
         committed,
+        initialized,
     });
+    let channel = spec.channel.clone();
     lc.reports.push(ChaincodeReport {
         name: name.to_string(),
-        channel: spec.channel.clone(),
+        channel,
         outcome,
         report,
     });
-    Ok(Some(if committed {
-        format!("sequence {} committed on {}", def.sequence, spec.channel)
-    } else {
-        format!(
-            "sequence {} committed already on {}",
-            def.sequence, spec.channel
-        )
-    }))
+    Ok(())
 }
 
 /// A transaction function to call: submitted (`invoke`) or evaluated (`query`).
@@ -716,7 +788,7 @@ pub fn steps(ctx: &Context, command: Command, sel: &Selection) -> Vec<Step<Chain
         endpoints_step(),
         Step::new("chaincodes", |r, _, s| Box::pin(chaincodes_step(r, s))),
     ];
-    steps.extend(lifecycle_steps(&sel.names(ctx), command));
+    steps.extend(lifecycle_steps(ctx, &sel.names(ctx), command));
     steps
 }
 
@@ -752,9 +824,13 @@ pub async fn run_lifecycle(
     sink: &mut dyn Sink,
 ) -> Result<Vec<ChaincodeReport>, FlowError> {
     let steps = |ctx: &Context| steps(ctx, command, &selection);
-    let run = run_flow(opts, sink, steps, |ctx| ChaincodeRun {
-        selection: selection.clone(),
-        ..ChaincodeRun::new(ctx, endpoints)
+    let run = run_flow(opts, sink, steps, |ctx| {
+        let mut run = ChaincodeRun {
+            selection: selection.clone(),
+            ..ChaincodeRun::new(ctx, endpoints)
+        };
+        run.lifecycle.init_after_commit = command.inits();
+        run
     })
     .await?;
     Ok(run.lifecycle.reports)

@@ -572,22 +572,53 @@ fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
 }
 
 #[test]
-fn init_required_is_refused_in_the_package_step() {
-    let dir = workspace_with_chaincode(", initRequired: true");
+fn init_required_adds_an_init_step_after_commit() {
+    use super::chaincode::{Command as C, Selection};
+    let dir = workspace_with_chaincode(", initRequired: true, initArgs: [InitLedger]");
     let opts = options(dir.path());
+    let ctx = Context::load(&opts).unwrap();
+    let all = Selection::default();
+    for (command, expected) in [
+        (
+            C::Deploy,
+            &[
+                "package basic",
+                "install basic",
+                "approve basic",
+                "commit basic",
+                "init basic",
+            ][..],
+        ),
+        (
+            C::Instantiate,
+            &[
+                "package basic",
+                "approve basic",
+                "commit basic",
+                "init basic",
+            ],
+        ),
+        (C::Commit, &["package basic", "commit basic"]),
+    ] {
+        let list = names(super::chaincode::steps(&ctx, command, &all));
+        assert_eq!(list[2..], *expected, "{command:?}");
+        each_step_fails_as_itself(&list);
+    }
+    let up = names(up::steps::<FakeKind>(&ctx));
+    assert_eq!(up.last().map(String::as_str), Some("init basic"));
+    // Packaged (no longer refused), then no peer answers.
+    ensure_crypto(&ctx).unwrap();
     let mut events: Vec<Event> = Vec::new();
     let e = rt()
         .block_on(super::chaincode::run_lifecycle(
             &opts,
-            super::chaincode::Command::Deploy,
-            super::chaincode::Selection::default(),
+            C::Deploy,
+            Selection::default(),
             None,
             &mut events,
         ))
         .unwrap_err();
-    assert_eq!(failed_step(&events), "package basic");
-    assert!(e.is_bad_input());
-    assert!(e.to_string().contains("initRequired"), "{e}");
+    assert_eq!(failed_step(&events), "install basic", "{e}");
 }
 
 /// Runs a flow into a fresh event list; returns the failed step.

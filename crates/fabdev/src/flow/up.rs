@@ -20,7 +20,7 @@
 //! | `node endpoints` | [`node_endpoints`] |
 //! | `channel <name>` (each channel) | [`create_channel`] |
 //! | `connection profiles` | [`connection_profiles`] |
-//! | `package X`, `install X`, `approve X`, `commit X` (each chaincode of fabdev.yaml) | `chaincode::lifecycle_steps` (as `fabdev chaincode deploy`) |
+//! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincode::lifecycle_steps` (as `fabdev chaincode deploy`) |
 //!
 //! The host's Docker daemon and the Kubernetes client are made by the first
 //! step that needs them, so a failure to reach either is that step's failure.
@@ -160,7 +160,7 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
         Box::pin(connection_profiles(r, s))
     }));
     let chaincodes: Vec<String> = ctx.ws.chaincodes.iter().map(|c| c.name.clone()).collect();
-    steps.extend(lifecycle_steps(&chaincodes, Command::Deploy));
+    steps.extend(lifecycle_steps(ctx, &chaincodes, Command::Deploy));
     steps
 }
 

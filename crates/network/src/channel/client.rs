@@ -10,10 +10,13 @@ use std::time::Duration;
 use fabric_sdk::error::{LifecycleError, SubmitError};
 use fabric_sdk::fabric::lifecycle::{
     ApproveChaincodeDefinitionForMyOrgArgs, ChaincodeSource, CheckCommitReadinessArgs,
-    CommitChaincodeDefinitionArgs, chaincode_source,
+    CommitChaincodeDefinitionArgs, QueryApprovedChaincodeDefinitionResult,
+    QueryChaincodeDefinitionResult, QueryInstalledChaincodesResult, chaincode_source,
 };
+use fabric_sdk::fabric::protos::CollectionConfigPackage;
 use fabric_sdk::gateway::client::{Client, ClientBuilder};
 use fabric_sdk::identity::IdentityBuilder;
+use prost::Message as _;
 
 use super::{
     ChannelError, NodeEndpoint, Phase, check_endpoint, creds, error_chain, looks_like_tls,
@@ -23,15 +26,133 @@ use crate::pki::CryptoDir;
 use crate::topology::{Node, NodeKind};
 
 /// A chaincode definition as the lifecycle knows it (what an org approves
-/// and what a channel commits). Plugins and the validation parameter are
-/// left empty, as the peer CLI leaves them: the peer then applies its
-/// defaults (escc, vscc, the channel's `/Channel/Application/Endorsement`).
+/// and what a channel commits). Plugins are left empty, as the peer CLI
+/// leaves them (the peer fills in escc and vscc); the validation parameter
+/// is always sent, so that what an org approved compares byte for byte
+/// with what fabdev would approve (the peer fills an empty one in with a
+/// reference to `/Channel/Application/Endorsement`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
     pub name: String,
     pub version: String,
     pub sequence: i64,
     pub init_required: bool,
+    /// The encoded `ApplicationPolicy` endorsements are validated against
+    /// (see `crate::policy::EndorsementPolicy::validation_parameter`).
+    pub validation_parameter: Vec<u8>,
+    /// The encoded `CollectionConfigPackage`; empty when there are none.
+    pub collections: Vec<u8>,
+}
+
+/// The collections argument of a definition: none for empty bytes.
+fn collections_arg(bytes: &[u8]) -> Result<Option<CollectionConfigPackage>, prost::DecodeError> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    CollectionConfigPackage::decode(bytes).map(Some)
+}
+
+/// The collections a peer reports, as bytes comparable with
+/// [`Definition::collections`] (an empty package is no package).
+fn collections_bytes(c: Option<CollectionConfigPackage>) -> Vec<u8> {
+    c.filter(|c| !c.config.is_empty())
+        .map(|c| c.encode_to_vec())
+        .unwrap_or_default()
+}
+
+/// `ApproveChaincodeDefinitionForMyOrg`'s arguments for `def` with the
+/// package `package_id`.
+pub fn approve_args(
+    def: &Definition,
+    package_id: &str,
+) -> Result<ApproveChaincodeDefinitionForMyOrgArgs, prost::DecodeError> {
+    Ok(ApproveChaincodeDefinitionForMyOrgArgs {
+        sequence: def.sequence,
+        name: def.name.clone(),
+        version: def.version.clone(),
+        init_required: def.init_required,
+        validation_parameter: def.validation_parameter.clone(),
+        collections: collections_arg(&def.collections)?,
+        source: Some(ChaincodeSource {
+            r#type: Some(chaincode_source::Type::LocalPackage(
+                chaincode_source::Local {
+                    package_id: package_id.to_string(),
+                },
+            )),
+        }),
+        ..ApproveChaincodeDefinitionForMyOrgArgs::default()
+    })
+}
+
+/// `CommitChaincodeDefinition`'s arguments for `def`.
+pub fn commit_args(def: &Definition) -> Result<CommitChaincodeDefinitionArgs, prost::DecodeError> {
+    Ok(CommitChaincodeDefinitionArgs {
+        sequence: def.sequence,
+        name: def.name.clone(),
+        version: def.version.clone(),
+        init_required: def.init_required,
+        validation_parameter: def.validation_parameter.clone(),
+        collections: collections_arg(&def.collections)?,
+        ..CommitChaincodeDefinitionArgs::default()
+    })
+}
+
+/// `CheckCommitReadiness`'s arguments for `def`.
+pub fn readiness_args(def: &Definition) -> Result<CheckCommitReadinessArgs, prost::DecodeError> {
+    Ok(CheckCommitReadinessArgs {
+        sequence: def.sequence,
+        name: def.name.clone(),
+        version: def.version.clone(),
+        init_required: def.init_required,
+        validation_parameter: def.validation_parameter.clone(),
+        collections: collections_arg(&def.collections)?,
+        ..CheckCommitReadinessArgs::default()
+    })
+}
+
+/// An org's approval from a `QueryApprovedChaincodeDefinition` answer.
+pub fn approval_from(name: &str, r: QueryApprovedChaincodeDefinitionResult) -> Approval {
+    let package_id = match r.source.and_then(|s| s.r#type) {
+        Some(chaincode_source::Type::LocalPackage(l)) => Some(l.package_id),
+        _ => None,
+    };
+    Approval {
+        definition: Definition {
+            name: name.to_string(),
+            version: r.version,
+            sequence: r.sequence,
+            init_required: r.init_required,
+            validation_parameter: r.validation_parameter,
+            collections: collections_bytes(r.collections),
+        },
+        package_id,
+    }
+}
+
+/// A committed definition from a `QueryChaincodeDefinition` answer.
+pub fn committed_from(name: &str, r: QueryChaincodeDefinitionResult) -> Committed {
+    Committed {
+        definition: Definition {
+            name: name.to_string(),
+            version: r.version,
+            sequence: r.sequence,
+            init_required: r.init_required,
+            validation_parameter: r.validation_parameter,
+            collections: collections_bytes(r.collections),
+        },
+        approvals: r.approvals.into_iter().collect(),
+    }
+}
+
+/// The packages of a `QueryInstalledChaincodes` answer.
+pub fn installed_from(r: QueryInstalledChaincodesResult) -> Vec<Installed> {
+    r.installed_chaincodes
+        .into_iter()
+        .map(|c| Installed {
+            package_id: c.package_id,
+            label: c.label,
+        })
+        .collect()
 }
 
 /// An org's approval: the definition and the package it names (if any).
@@ -254,6 +375,17 @@ impl PeerClient {
         }
     }
 
+    /// A definition whose collections do not decode (they are fabdev's own
+    /// encoding, so this is a bug, reported rather than sent).
+    fn bad_definition(&self, action: &str, e: prost::DecodeError) -> ChannelError {
+        ChannelError::Transport {
+            node: self.node.clone(),
+            address: self.address.clone(),
+            message: format!("{action}: the definition's collections do not decode: {e}"),
+            source: Some(Box::new(e)),
+        }
+    }
+
     fn lifecycle_error(&self, action: &str, e: LifecycleError) -> ChannelError {
         match e {
             LifecycleError::NodeError(m) => self.rejected(action, m),
@@ -334,13 +466,7 @@ impl PeerClient {
                 .query_installed_chaincodes()
                 .await
                 .map_err(|e| self.lifecycle_error("QueryInstalledChaincodes", e))?;
-            Ok(r.installed_chaincodes
-                .into_iter()
-                .map(|c| Installed {
-                    package_id: c.package_id,
-                    label: c.label,
-                })
-                .collect())
+            Ok(installed_from(r))
         })
         .await
     }
@@ -360,21 +486,7 @@ impl PeerClient {
                 .query_approved_chaincode_definition(channel, name, sequence)
                 .await
             {
-                Ok(r) => {
-                    let package_id = match r.source.and_then(|s| s.r#type) {
-                        Some(chaincode_source::Type::LocalPackage(l)) => Some(l.package_id),
-                        _ => None,
-                    };
-                    Ok(Some(Approval {
-                        definition: Definition {
-                            name: name.to_string(),
-                            version: r.version,
-                            sequence: r.sequence,
-                            init_required: r.init_required,
-                        },
-                        package_id,
-                    }))
-                }
+                Ok(r) => Ok(Some(approval_from(name, r))),
                 Err(e)
                     if node_message(&e).is_some_and(|m| {
                         m.contains("could not fetch approved chaincode definition")
@@ -403,15 +515,7 @@ impl PeerClient {
                 .query_chaincode_definition(channel, name)
                 .await
             {
-                Ok(r) => Ok(Some(Committed {
-                    definition: Definition {
-                        name: name.to_string(),
-                        version: r.version,
-                        sequence: r.sequence,
-                        init_required: r.init_required,
-                    },
-                    approvals: r.approvals.into_iter().collect(),
-                })),
+                Ok(r) => Ok(Some(committed_from(name, r))),
                 Err(e) if node_message(&e).is_some_and(not_defined) => Ok(None),
                 Err(e) => Err(self.lifecycle_error("QueryChaincodeDefinition", e)),
             }
@@ -439,6 +543,8 @@ impl PeerClient {
                     version: d.version,
                     sequence: d.sequence,
                     init_required: d.init_required,
+                    validation_parameter: d.validation_parameter,
+                    collections: collections_bytes(d.collections),
                 })
                 .collect())
         })
@@ -458,20 +564,7 @@ impl PeerClient {
             "approving {} sequence {} on {channel}",
             def.name, def.sequence
         );
-        let args = ApproveChaincodeDefinitionForMyOrgArgs {
-            sequence: def.sequence,
-            name: def.name.clone(),
-            version: def.version.clone(),
-            init_required: def.init_required,
-            source: Some(ChaincodeSource {
-                r#type: Some(chaincode_source::Type::LocalPackage(
-                    chaincode_source::Local {
-                        package_id: package_id.to_string(),
-                    },
-                )),
-            }),
-            ..ApproveChaincodeDefinitionForMyOrgArgs::default()
-        };
+        let args = approve_args(def, package_id).map_err(|e| self.bad_definition(&action, e))?;
         self.deadline("the approval to be ordered and committed", timeout, async {
             let status = self
                 .client
@@ -491,13 +584,8 @@ impl PeerClient {
         def: &Definition,
         timeout: Duration,
     ) -> Result<BTreeMap<String, bool>, ChannelError> {
-        let args = CheckCommitReadinessArgs {
-            sequence: def.sequence,
-            name: def.name.clone(),
-            version: def.version.clone(),
-            init_required: def.init_required,
-            ..CheckCommitReadinessArgs::default()
-        };
+        let args =
+            readiness_args(def).map_err(|e| self.bad_definition("CheckCommitReadiness", e))?;
         self.deadline("the commit readiness", timeout, async {
             let r = self
                 .client
@@ -524,13 +612,7 @@ impl PeerClient {
             "committing {} sequence {} on {channel}",
             def.name, def.sequence
         );
-        let args = CommitChaincodeDefinitionArgs {
-            sequence: def.sequence,
-            name: def.name.clone(),
-            version: def.version.clone(),
-            init_required: def.init_required,
-            ..CommitChaincodeDefinitionArgs::default()
-        };
+        let args = commit_args(def).map_err(|e| self.bad_definition(&action, e))?;
         let endorsers: Vec<&Client> = others.iter().map(|p| &p.client).collect();
         self.deadline("the commit to be ordered and committed", timeout, async {
             let status = self
@@ -540,6 +622,54 @@ impl PeerClient {
                 .await
                 .map_err(|e| self.lifecycle_error(&action, e))?;
             self.check_valid(&action, status.result)
+        })
+        .await
+    }
+
+    /// The raw answer of a `_lifecycle` query (`function` with its encoded
+    /// arguments; `channel` empty for the peer's own, such as
+    /// `QueryInstalledChaincodes`): the bytes the peer returns, for
+    /// recording vectors (scripts/record-lifecycle-vectors.sh).
+    pub async fn lifecycle_query_raw(
+        &self,
+        channel: &str,
+        function: &str,
+        args: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ChannelError> {
+        let internal = |e: fabric_sdk::error::BuilderError| ChannelError::Transport {
+            node: self.node.clone(),
+            address: self.address.clone(),
+            message: format!("cannot build the {function} proposal: {e}"),
+            source: None,
+        };
+        let mut b = self.client.get_chaincode_call_builder();
+        b.with_chaincode_id("_lifecycle")
+            .and_then(|b| b.with_function_name(function))
+            .and_then(|b| b.with_function_args([args]))
+            .map_err(internal)?;
+        if !channel.is_empty() {
+            b.with_channel_name(channel).map_err(internal)?;
+        }
+        let proposal = b.build().map_err(internal)?;
+        self.deadline("the lifecycle query's answer", timeout, async {
+            if channel.is_empty() {
+                let r = self
+                    .client
+                    .process_proposal(proposal)
+                    .await
+                    .map_err(|e| self.submit_error(function, e))?;
+                let r = r.response.unwrap_or_default();
+                if r.status != 200 {
+                    return Err(self.rejected(function, r.message));
+                }
+                return Ok(r.payload);
+            }
+            let tx_id = tx_id_of(&proposal);
+            self.client
+                .evaluate(proposal, tx_id, channel.to_string())
+                .await
+                .map_err(|e| self.submit_error(function, e))
         })
         .await
     }
@@ -610,31 +740,61 @@ impl PeerClient {
     ) -> Result<Submitted, ChannelError> {
         let action = format!("{chaincode} {function} on {channel}");
         let proposal = self.proposal(channel, chaincode, function, args, transient)?;
+        self.submit_proposal(&action, proposal, timeout).await
+    }
+
+    /// Submit the chaincode's `Init` transaction (`is_init` set in its
+    /// input, which fabric-sdk's call builder cannot set): `args` are the
+    /// function and its arguments, as the peer CLI's `--isInit -c
+    /// '{"Args":[…]}'` sends them (none: no function).
+    pub async fn submit_init(
+        &self,
+        channel: &str,
+        chaincode: &str,
+        args: &[Vec<u8>],
+        timeout: Duration,
+    ) -> Result<Submitted, ChannelError> {
+        let action = format!("Init of {chaincode} on {channel}");
+        let internal = |e: fabric_sdk::error::BuilderError| ChannelError::Transport {
+            node: self.node.clone(),
+            address: self.address.clone(),
+            message: format!("cannot build the Init proposal: {e}"),
+            source: None,
+        };
+        let (extension, payload) = init_proposal_parts(chaincode, args);
+        let mut b = self.client.get_chaincode_call_builder();
+        b.with_channel_name(channel).map_err(internal)?;
+        let proposal = b
+            .generate_transaction(extension, payload)
+            .map_err(internal)?;
+        self.submit_proposal(&action, proposal, timeout).await
+    }
+
+    async fn submit_proposal(
+        &self,
+        action: &str,
+        proposal: fabric_sdk::fabric::protos::SignedProposal,
+        timeout: Duration,
+    ) -> Result<Submitted, ChannelError> {
         self.deadline(
             "the transaction to be endorsed, ordered and committed",
             timeout,
             async {
-                let tx_id = proposal
-                    .get_proposal()
-                    .ok()
-                    .and_then(|p| p.get_header().ok())
-                    .and_then(|h| h.get_channel_header().ok())
-                    .map(|c| c.tx_id)
-                    .unwrap_or_default();
+                let tx_id = tx_id_of(&proposal);
                 let mut envelope = proposal
                     .endorse(&self.client)
                     .await
-                    .map_err(|e| self.submit_error(&action, e))?;
+                    .map_err(|e| self.submit_error(action, e))?;
                 let result = endorsed_result(&envelope);
                 envelope
                     .submit(&self.client)
                     .await
-                    .map_err(|e| self.submit_error(&action, e))?;
+                    .map_err(|e| self.submit_error(action, e))?;
                 let status = envelope
                     .wait_for_commit(&self.client)
                     .await
-                    .map_err(|e| self.submit_error(&action, e))?;
-                self.check_valid(&action, status.result)?;
+                    .map_err(|e| self.submit_error(action, e))?;
+                self.check_valid(action, status.result)?;
                 Ok(Submitted {
                     transaction_id: tx_id,
                     result,
@@ -666,6 +826,47 @@ impl PeerClient {
     }
 }
 
+/// The header extension and payload of a chaincode's `Init` proposal: the
+/// chaincode's ID and a `ChaincodeInvocationSpec` whose input has `is_init`
+/// set and `args` as given.
+pub fn init_proposal_parts(chaincode: &str, args: &[Vec<u8>]) -> (Vec<u8>, Vec<u8>) {
+    use fabric_sdk::fabric::protos::{
+        ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec,
+        ChaincodeProposalPayload, ChaincodeSpec, chaincode_spec,
+    };
+    let id = ChaincodeId {
+        name: chaincode.to_string(),
+        ..ChaincodeId::default()
+    };
+    let extension = ChaincodeHeaderExtension {
+        chaincode_id: Some(id.clone()),
+    };
+    let spec = ChaincodeInvocationSpec {
+        chaincode_spec: Some(ChaincodeSpec {
+            r#type: chaincode_spec::Type::Golang as i32,
+            chaincode_id: Some(id),
+            input: Some(ChaincodeInput {
+                args: args.to_vec(),
+                decorations: Default::default(),
+                is_init: true,
+            }),
+            timeout: 0,
+        }),
+    };
+    let payload = ChaincodeProposalPayload {
+        input: spec.encode_to_vec(),
+        transient_map: Default::default(),
+    };
+    (extension.encode_to_vec(), payload.encode_to_vec())
+}
+
+/// The peer's answer to an `Init` of a chaincode initialised already at
+/// its version: refused before the chaincode runs.
+pub fn already_initialized(e: &ChannelError) -> bool {
+    matches!(e, ChannelError::PeerRejected { message, .. }
+        if message.contains("already initialized but called as init"))
+}
+
 /// The chaincode's response payload inside an endorsed transaction.
 fn endorsed_result(envelope: &fabric_sdk::fabric::common::Envelope) -> Vec<u8> {
     use fabric_sdk::fabric::protos::{
@@ -688,4 +889,51 @@ fn endorsed_result(envelope: &fabric_sdk::fabric::common::Envelope) -> Vec<u8> {
         .and_then(|c| c.response)
         .map(|r| r.payload)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabric_sdk::fabric::protos::{
+        ChaincodeHeaderExtension, ChaincodeInvocationSpec, ChaincodeProposalPayload,
+    };
+
+    #[test]
+    fn the_init_proposal_sets_is_init_with_the_args_as_given() {
+        let (ext, payload) =
+            init_proposal_parts("counter", &[b"InitLedger".to_vec(), b"x".to_vec()]);
+        let ext = ChaincodeHeaderExtension::decode(ext.as_slice()).expect("extension");
+        assert_eq!(ext.chaincode_id.map(|c| c.name).as_deref(), Some("counter"));
+        let payload = ChaincodeProposalPayload::decode(payload.as_slice()).expect("payload");
+        assert!(payload.transient_map.is_empty());
+        let spec = ChaincodeInvocationSpec::decode(payload.input.as_slice()).expect("spec");
+        let input = spec.chaincode_spec.and_then(|s| s.input).expect("input");
+        assert!(input.is_init);
+        // The function as given: no `contract:` prefix, and none at all
+        // when there are no args.
+        assert_eq!(input.args, [b"InitLedger".to_vec(), b"x".to_vec()]);
+        let (_, none) = init_proposal_parts("counter", &[]);
+        let none = ChaincodeProposalPayload::decode(none.as_slice()).expect("payload");
+        let spec = ChaincodeInvocationSpec::decode(none.input.as_slice()).expect("spec");
+        assert!(
+            spec.chaincode_spec
+                .and_then(|s| s.input)
+                .is_some_and(|i| i.args.is_empty() && i.is_init)
+        );
+    }
+
+    #[test]
+    fn an_empty_collection_package_is_no_collections() {
+        assert!(collections_bytes(None).is_empty());
+        assert!(collections_bytes(Some(CollectionConfigPackage::default())).is_empty());
+        assert_eq!(collections_arg(&[]).expect("empty"), None);
+        let rejected = ChannelError::PeerRejected {
+            node: "peer0-org1".into(),
+            address: "127.0.0.1:1".into(),
+            action: "Init".into(),
+            status: 500,
+            message: "chaincode 'counter' is already initialized but called as init".into(),
+        };
+        assert!(already_initialized(&rejected));
+    }
 }
