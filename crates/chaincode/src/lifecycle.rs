@@ -591,30 +591,47 @@ pub async fn approve_all(
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<Vec<String>, LifecycleError> {
     admins.require_all()?;
-    let mut approved = Vec::new();
-    for (org, c) in admins.org_peers() {
-        let current = c
-            .approval(&spec.channel, &spec.name, def.sequence, CALL_TIMEOUT)
-            .await?;
-        let org = org.to_string();
-        if approval_needed(current.as_ref(), def, &spec.package_id) {
+    // What each org approved, asked of all at once.
+    let orgs: Vec<(&str, &PeerClient)> = admins.org_peers().collect();
+    let current = futures_join_all(
+        orgs.iter()
+            .map(|(_, c)| c.approval(&spec.channel, &spec.name, def.sequence, CALL_TIMEOUT))
+            .collect(),
+    )
+    .await;
+    let mut needed = Vec::new();
+    for ((org, c), current) in orgs.iter().zip(current) {
+        if approval_needed(current?.as_ref(), def, &spec.package_id) {
             on_event(LifecycleEvent::Approving {
-                org: org.clone(),
+                org: org.to_string(),
                 sequence: def.sequence,
             });
-            c.approve(&spec.channel, def, &spec.package_id, CALL_TIMEOUT)
-                .await?;
-            approved.push(org.clone());
-            on_event(LifecycleEvent::Approved {
-                org,
-                sequence: def.sequence,
-            });
+            needed.push((org.to_string(), *c));
         } else {
             on_event(LifecycleEvent::AlreadyApproved {
-                org,
+                org: org.to_string(),
                 sequence: def.sequence,
             });
         }
+    }
+    // The approvals that are missing, submitted together: they write
+    // different orgs' keys, so they go into one block and cost one
+    // BatchTimeout, not one each.
+    let results = futures_join_all(
+        needed
+            .iter()
+            .map(|(_, c)| c.approve(&spec.channel, def, &spec.package_id, CALL_TIMEOUT))
+            .collect(),
+    )
+    .await;
+    let mut approved = Vec::new();
+    for ((org, _), r) in needed.into_iter().zip(results) {
+        r?;
+        on_event(LifecycleEvent::Approved {
+            org: org.clone(),
+            sequence: def.sequence,
+        });
+        approved.push(org);
     }
     Ok(approved)
 }
