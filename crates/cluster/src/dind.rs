@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use kube::Client;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::exec::{ExecError, PodExec, Stdout};
 use crate::images::{ImageError, ImageTarget, LoadBody};
@@ -227,7 +226,7 @@ impl Dind {
 async fn local_run<S, B>(
     cmd: &[&str],
     stdin: Option<S>,
-    mut sink: Stdout<'_>,
+    sink: Stdout<'_>,
     timeout: Duration,
 ) -> Result<String, ExecError>
 where
@@ -254,35 +253,7 @@ where
         let input = child.stdin.take();
         let mut out = child.stdout.take();
         let mut err = child.stderr.take();
-        let feed = async move {
-            let (Some(mut w), Some(stdin)) = (input, stdin) else {
-                return Ok(());
-            };
-            let mut stdin = std::pin::pin!(stdin);
-            while let Some(chunk) = stdin.next().await {
-                w.write_all(chunk?.as_ref()).await?;
-            }
-            // Dropping the pipe's end is the command's end of input.
-            w.shutdown().await
-        };
-        let read_out = async {
-            if let Some(out) = out.as_mut() {
-                let mut buf = vec![0u8; 64 * 1024];
-                while let Ok(n) = out.read(&mut buf).await {
-                    if n == 0 || !sink.put(&buf[..n]).await {
-                        break;
-                    }
-                }
-            }
-        };
-        let read_err = async {
-            let mut kept = Vec::new();
-            if let Some(err) = err.as_mut() {
-                let _ = err.read_to_end(&mut kept).await;
-            }
-            String::from_utf8_lossy(&kept).into_owned()
-        };
-        let (fed, (), stderr) = tokio::join!(feed, read_out, read_err);
+        let (fed, stderr) = crate::exec::pipe(input, stdin, out.as_mut(), sink, err.as_mut()).await;
         let status = child.wait().await.map_err(|e| ExecError::Start {
             line: line.clone(),
             message: e.to_string(),

@@ -197,7 +197,7 @@ impl PodExec {
         &self,
         cmd: &[&str],
         stdin: Option<S>,
-        mut sink: Stdout<'_>,
+        sink: Stdout<'_>,
         line: &str,
     ) -> Result<String, ExecError>
     where
@@ -230,46 +230,7 @@ impl PodExec {
         let mut err = proc.stderr();
         let writer = proc.stdin();
 
-        let feed = async {
-            let (Some(mut w), Some(stdin)) = (writer, stdin) else {
-                return Ok(());
-            };
-            let mut stdin = std::pin::pin!(stdin);
-            while let Some(chunk) = stdin.next().await {
-                let chunk = chunk?;
-                w.write_all(chunk.as_ref()).await?;
-            }
-            // Closes the command's stdin (the v5 stream protocol's close).
-            w.shutdown().await
-        };
-        let read_out = async {
-            let Some(out) = out.as_mut() else {
-                return;
-            };
-            let mut buf = vec![0u8; 64 * 1024];
-            while let Ok(n) = out.read(&mut buf).await {
-                if n == 0 || !sink.put(&buf[..n]).await {
-                    break;
-                }
-            }
-        };
-        let read_err = async {
-            let mut kept = Vec::new();
-            if let Some(err) = err.as_mut() {
-                let mut buf = vec![0u8; 8 * 1024];
-                while let Ok(n) = err.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    kept.extend_from_slice(&buf[..n]);
-                    if kept.len() > KEEP {
-                        kept.drain(..kept.len() - KEEP);
-                    }
-                }
-            }
-            String::from_utf8_lossy(&kept).into_owned()
-        };
-        let (fed, (), stderr) = tokio::join!(feed, read_out, read_err);
+        let (fed, stderr) = pipe(writer, stdin, out.as_mut(), sink, err.as_mut()).await;
         let status = match status {
             Some(s) => s.await,
             None => None,
@@ -291,6 +252,66 @@ impl PodExec {
             },
         }
     }
+}
+
+/// A running command's three streams at once: `stdin` written to `input`
+/// (then closed, the command's end of input), `output` handed to `sink`, and
+/// the last [`KEEP`] bytes of `errors` kept. Returns how the input went and
+/// the errors' text.
+pub(crate) async fn pipe<S, B, W, R, E>(
+    input: Option<W>,
+    stdin: Option<S>,
+    output: Option<&mut R>,
+    mut sink: Stdout<'_>,
+    errors: Option<&mut E>,
+) -> (std::io::Result<()>, String)
+where
+    S: Stream<Item = Result<B, std::io::Error>> + Send,
+    B: AsRef<[u8]>,
+    W: tokio::io::AsyncWrite + Unpin,
+    R: tokio::io::AsyncRead + Unpin,
+    E: tokio::io::AsyncRead + Unpin,
+{
+    let feed = async move {
+        let (Some(mut w), Some(stdin)) = (input, stdin) else {
+            return Ok(());
+        };
+        let mut stdin = std::pin::pin!(stdin);
+        while let Some(chunk) = stdin.next().await {
+            w.write_all(chunk?.as_ref()).await?;
+        }
+        w.shutdown().await
+        // `w` dropped here: for a pipe, the end of input.
+    };
+    let read_out = async {
+        let Some(out) = output else {
+            return;
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = out.read(&mut buf).await {
+            if n == 0 || !sink.put(&buf[..n]).await {
+                break;
+            }
+        }
+    };
+    let read_err = async {
+        let mut kept = Vec::new();
+        if let Some(err) = errors {
+            let mut buf = vec![0u8; 8 * 1024];
+            while let Ok(n) = err.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                kept.extend_from_slice(&buf[..n]);
+                if kept.len() > KEEP {
+                    kept.drain(..kept.len() - KEEP);
+                }
+            }
+        }
+        String::from_utf8_lossy(&kept).into_owned()
+    };
+    let (fed, (), kept) = tokio::join!(feed, read_out, read_err);
+    (fed, kept)
 }
 
 /// "exit code 1", or the API server's reason.
