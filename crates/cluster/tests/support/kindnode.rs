@@ -117,7 +117,9 @@ static IMAGE: OnceCell<String> = OnceCell::const_new();
 pub async fn node_image(host: &Daemon) -> String {
     IMAGE
         .get_or_init(|| async {
-            let name = format!("fabdev-test/kind-node:{}", std::process::id());
+            // One tag for every run (the image is made from the same files
+            // each time), so runs do not leave an image each behind.
+            let name = "fabdev-test/kind-node:latest".to_string();
             import(host, &name, node_rootfs()).await;
             name
         })
