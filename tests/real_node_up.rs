@@ -326,6 +326,10 @@ async fn real_node_up_pod_plumbing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 async fn real_node_up_real_fabric_chaincode() {
     let _one = ONE_AT_A_TIME.lock().await;
     let fabric_home = std::env::var_os("FABRIC_HOME");
