@@ -27,7 +27,7 @@ command -v runc >/dev/null 2>&1 || apt_missing+=(runc)
 command -v iptables >/dev/null 2>&1 || apt_missing+=(iptables)
 command -v ip >/dev/null 2>&1 || apt_missing+=(iproute2)
 command -v debootstrap >/dev/null 2>&1 || apt_missing+=(debootstrap)
-# python3-venv: checkov gets a venv of its own (scripts/checkov.sh).
+# python3-venv: checkov gets a venv of its own (scripts/check/checkov.sh).
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "installing ${apt_missing[*]} (apt)"
@@ -38,7 +38,7 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
 fi
 
 # --- Docker engine ---------------------------------------------------------------
-bash scripts/test-docker.sh
+bash scripts/setup/docker.sh
 
 # --- Go-built tools ---------------------------------------------------------------
 # crictl: kind nodes answer "which image ID do you have" through it, and so
@@ -60,7 +60,7 @@ fi
 # tests/up_local.rs), and kube-scheduler, kubelet, kube-proxy and CoreDNS for the
 # real single-node cluster of the real_node_* tests (crates/kubenode); built
 # from the Go module proxy on first use, then reused.
-bash scripts/install-kube.sh
+bash scripts/setup/kube.sh
 
 # --- Images of the real node --------------------------------------------------------
 # The pause image and the stand-ins (DinD from Debian's docker.io, peer and
@@ -68,7 +68,7 @@ bash scripts/install-kube.sh
 # tests import them into the node's containerd. With FABRIC_HOME set, also
 # images of the local Fabric binaries (never pushed or committed).
 t=$(date +%s)
-bash scripts/make-node-images.sh
+bash scripts/setup/node-images.sh
 log "node images ready in $(($(date +%s) - t))s"
 # Here the real node must run: a missing piece fails the real_node_* tests
 # instead of skipping them.
@@ -101,9 +101,9 @@ fi
 # checkov (PyPI, pinned, in its own venv) over the rendered default and
 # three-orgs networks: a failed check not listed with its reason in
 # fixtures/checkov-exceptions.yaml, or an entry matching nothing, fails CI.
-log "checkov over the rendered networks (scripts/checkov.sh)"
+log "checkov over the rendered networks (scripts/check/checkov.sh)"
 cargo build -p fabdev --locked --quiet
-bash scripts/checkov.sh
+bash scripts/check/checkov.sh
 
 # --- Rust checks and tests ----------------------------------------------------
 log "cargo fmt --check"

@@ -3,7 +3,7 @@
 //! (`flow::prepare`: real crypto, then rendering), applied with
 //! `cluster::k8s::apply` to a real kube-apiserver and etcd
 //! (crates/cluster/tests/support/apiserver.rs; built by
-//! scripts/install-kube.sh): every object is created, applying them again
+//! scripts/setup/kube.sh): every object is created, applying them again
 //! changes nothing (what a second `fabdev up` relies on), and a hand edit of
 //! a field fabdev sets is taken back.
 

@@ -1,6 +1,6 @@
 //! The rendered objects of every valid fixture spec pass
 //! `kubernetes-validate --strict` for Kubernetes 1.31 and the newest version
-//! the installed validator knows (scripts/validate-manifests.sh). The
+//! the installed validator knows (scripts/check/validate-manifests.sh). The
 //! validator is a PyPI package that `scripts/test.sh` installs; this test
 //! fails, never skips, when it is missing.
 
@@ -47,7 +47,7 @@ fn rendered_manifests_of_every_valid_fixture_pass_kubernetes_validate() {
             .expect("run fabdev");
         assert!(status.success(), "render {}", spec.display());
         let result = Command::new("bash")
-            .arg(repo().join("scripts/validate-manifests.sh"))
+            .arg(repo().join("scripts/check/validate-manifests.sh"))
             .arg(out.join("manifests"))
             .output()
             .expect("run validate-manifests.sh");

@@ -8,7 +8,7 @@
 //! ports, where the test network answers as kind's port mappings do.
 //!
 //! Needs root, FABRIC_HOME and the builder images in the host's Docker
-//! (scripts/make-builder-images.sh). Run with `--nocapture` to see the
+//! (scripts/setup/builder-images.sh). Run with `--nocapture` to see the
 //! transcript.
 
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
@@ -100,7 +100,7 @@ async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork
     .expect("network");
     net.seed_images(&net.builder_images())
         .await
-        .expect("builder images (scripts/make-builder-images.sh)");
+        .expect("builder images (scripts/setup/builder-images.sh)");
     net
 }
 

@@ -15,15 +15,15 @@
 //!   container sharing the pod's network (chaincode); `down` leaves no
 //!   namespace.
 //! - `real_node_up_real_fabric_chaincode` (locally, with FABRIC_HOME and
-//!   the images scripts/make-node-images.sh makes from it): `up` goes all
+//!   the images scripts/setup/node-images.sh makes from it): `up` goes all
 //!   the way (channel joined through port-forwards, the Node fixture
 //!   deployed), `invoke` / `query` / `chaincode logs` answer, `status`
 //!   shows each node on its channel, and killing the DinD sidecar's
 //!   dockerd makes the peer unready until the sidecar is restarted, after
 //!   which the chaincode is launched again and answers.
 //!
-//! Needs root, the binaries of scripts/install-kube.sh and the images of
-//! scripts/make-node-images.sh; without them each test says SKIPPED and why
+//! Needs root, the binaries of scripts/setup/kube.sh and the images of
+//! scripts/setup/node-images.sh; without them each test says SKIPPED and why
 //! (scripts/test.sh sets FABDEV_REQUIRE_REAL_NODE=1, so there a missing
 //! piece fails).
 
@@ -353,7 +353,7 @@ async fn real_node_up_real_fabric_chaincode() {
     };
     if version.is_none() || !kubenode::testing::local_fabric_images(&peer_image, &orderer_image) {
         eprintln!(
-            "SKIPPED real_node_up_real_fabric_chaincode: needs FABRIC_HOME and the images scripts/make-node-images.sh makes from it ({peer_image}, {orderer_image})"
+            "SKIPPED real_node_up_real_fabric_chaincode: needs FABRIC_HOME and the images scripts/setup/node-images.sh makes from it ({peer_image}, {orderer_image})"
         );
         return;
     }

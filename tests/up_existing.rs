@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 //! Existing-cluster mode (`cluster: { provider: existing }`) against a real
 //! etcd, kube-apiserver and kube-controller-manager
-//! (crates/cluster/tests/support/apiserver.rs, from scripts/install-kube.sh):
+//! (crates/cluster/tests/support/apiserver.rs, from scripts/setup/kube.sh):
 //!
 //! - `up` applies fabdev's objects into its namespace (no NodePort host
 //!   Services), waits for the pods and never runs kind (the kind binary given

@@ -3,7 +3,7 @@
 //! machine allows, without kind's node image or Fabric's images:
 //!
 //! - Kubernetes is a real etcd, kube-apiserver and kube-controller-manager
-//!   (crates/cluster/tests/support/apiserver.rs, from scripts/install-kube.sh);
+//!   (crates/cluster/tests/support/apiserver.rs, from scripts/setup/kube.sh);
 //!   there is no kubelet and no scheduler, so this test plays the kubelet: it
 //!   registers the node and marks pods Ready, nothing more.
 //! - The kind node is the stand-in of crates/cluster/tests/support/kindnode.rs:

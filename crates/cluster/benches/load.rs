@@ -3,7 +3,7 @@
 //! `docker save IMG | docker -H unix://SOCK load`. The image is removed from
 //! the target before every iteration (not timed).
 //!
-//! Needs the host Docker daemon (scripts/test-docker.sh) and root for the
+//! Needs the host Docker daemon (scripts/setup/docker.sh) and root for the
 //! second dockerd.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

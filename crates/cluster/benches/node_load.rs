@@ -6,7 +6,7 @@
 //! and crictl in a container with kind's labels. The image is removed from
 //! the node before every iteration (not timed).
 //!
-//! Needs the host Docker daemon (scripts/test-docker.sh), crictl (installed
+//! Needs the host Docker daemon (scripts/setup/docker.sh), crictl (installed
 //! by scripts/test.sh) and kind (`go install sigs.k8s.io/kind@v0.33.0`).
 //!
 //! kind runs `docker exec --privileged`, which fails on hosts that cannot

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 //! `cluster::k8s` against a real kube-apiserver, etcd and
 //! kube-controller-manager (tests/support/apiserver.rs; built by
-//! scripts/install-kube.sh): server-side apply creates, changes nothing the
+//! scripts/setup/kube.sh): server-side apply creates, changes nothing the
 //! second time and takes back hand-edited fields; pod readiness as a kubelet
 //! reports it through pods/status; namespace deletion finalized by the
 //! namespace controller. The test binary shares one control plane; each test

@@ -16,8 +16,8 @@
 //! processes, mounts, bridge, iptables rules and cgroups behind, and the next
 //! start removes them first.
 //!
-//! The binaries come from `scripts/install-kube.sh` (Go module proxy); the
-//! pause image from `scripts/make-node-images.sh` (host Docker); containerd,
+//! The binaries come from `scripts/setup/kube.sh` (Go module proxy); the
+//! pause image from `scripts/setup/node-images.sh` (host Docker); containerd,
 //! runc, ctr, iptables and the CNI plugins from Debian. [`check_host`] says
 //! what is missing.
 
@@ -40,7 +40,7 @@ use rcgen::{
     KeyUsagePurpose, SanType,
 };
 
-/// The Kubernetes version `scripts/install-kube.sh` builds.
+/// The Kubernetes version `scripts/setup/kube.sh` builds.
 pub const KUBE_VERSION: &str = "v1.37.2";
 /// Everything the node writes: certificates, etcd, containerd's root and
 /// state, the kubelet's root, logs. Removed at teardown.
@@ -70,10 +70,10 @@ pub const VOLUMES: usize = 48;
 pub const VOLUME_SIZE: &str = "10Gi";
 /// The cluster DNS domain.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
-/// The pod sandbox image (`scripts/make-node-images.sh`), imported from the
+/// The pod sandbox image (`scripts/setup/node-images.sh`), imported from the
 /// host's Docker at start.
 pub const PAUSE_IMAGE: &str = "fabdev.invalid/kubenode-pause:1";
-/// The stand-in images made by `scripts/make-node-images.sh`.
+/// The stand-in images made by `scripts/setup/node-images.sh`.
 pub const DIND_STANDIN_IMAGE: &str = "docker:28.5.1-dind";
 pub const PEER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-peer:1";
 pub const ORDERER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-orderer:1";
@@ -190,7 +190,7 @@ pub fn bin_dir() -> PathBuf {
     tools.join(format!("kube-{KUBE_VERSION}")).join("bin")
 }
 
-/// The Kubernetes binaries the node runs (from `scripts/install-kube.sh`).
+/// The Kubernetes binaries the node runs (from `scripts/setup/kube.sh`).
 pub const KUBE_BINARIES: &[&str] = &[
     "etcd",
     "kube-apiserver",
@@ -215,7 +215,7 @@ pub fn check_host(bin_dir: &Path) -> Result<(), NodeError> {
         .collect();
     if !kube.is_empty() {
         missing.push(format!(
-            "{} in {} (run scripts/install-kube.sh)",
+            "{} in {} (run scripts/setup/kube.sh)",
             kube.join(", "),
             bin_dir.display()
         ));
@@ -253,7 +253,7 @@ pub fn check_host(bin_dir: &Path) -> Result<(), NodeError> {
             .output();
         if !matches!(inspect, Ok(ref o) if o.status.success()) {
             missing.push(format!(
-                "the image {PAUSE_IMAGE} in the host's Docker (run scripts/make-node-images.sh)"
+                "the image {PAUSE_IMAGE} in the host's Docker (run scripts/setup/node-images.sh)"
             ));
         }
     }

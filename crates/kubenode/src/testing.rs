@@ -87,7 +87,7 @@ pub async fn exec(pods: &Api<Pod>, pod: &str, command: &[&str], params: AttachPa
 }
 
 /// Whether FABRIC_HOME is set and the host's Docker has both images (made
-/// from it by scripts/make-node-images.sh).
+/// from it by scripts/setup/node-images.sh).
 pub fn local_fabric_images(peer: &str, orderer: &str) -> bool {
     std::env::var_os("FABRIC_HOME").is_some()
         && [peer, orderer].iter().all(|image| {

@@ -2,8 +2,8 @@
 //! sidecar start dockerd, Services and cluster DNS work between pods, exec
 //! goes through the API server, and teardown leaves nothing.
 //!
-//! Needs root, the binaries of scripts/install-kube.sh and the images of
-//! scripts/make-node-images.sh; without them each test says why and passes
+//! Needs root, the binaries of scripts/setup/kube.sh and the images of
+//! scripts/setup/node-images.sh; without them each test says why and passes
 //! (set FABDEV_REQUIRE_REAL_NODE=1, as scripts/test.sh does, to fail instead).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -216,7 +216,7 @@ async fn real_node_dind_sidecar_service_and_dns() {
 /// Org2 with one peer each), as `fabdev up` applies them: every pod Ready,
 /// every peer's DinD sidecar started first and its dockerd answering.
 /// With the CI stand-ins for the peer and orderer images; with the real
-/// Fabric images of scripts/make-node-images.sh when FABRIC_HOME is set and
+/// Fabric images of scripts/setup/node-images.sh when FABRIC_HOME is set and
 /// they exist (then the peers' /healthz is Fabric's, which asks their DinD).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_node_default_network_objects_become_ready() {

@@ -8,7 +8,7 @@
 //! moves bytes, it never parses them.
 //!
 //! Set FABDEV_RENDER_OUT=DIR to also write both workspaces' output to
-//! DIR/default and DIR/three-orgs (for `scripts/validate-manifests.sh`).
+//! DIR/default and DIR/three-orgs (for `scripts/check/validate-manifests.sh`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -774,7 +774,7 @@ fn write_out_writes_a_new_folder_and_refuses_an_existing_one() {
 /// Writes both workspaces (DIR/default, DIR/three-orgs) and reads back what
 /// was written: exactly the kind config and one file per object, with the
 /// rendered text. DIR is FABDEV_RENDER_OUT when set (for
-/// `scripts/validate-manifests.sh`, which then validates the files; each
+/// `scripts/check/validate-manifests.sh`, which then validates the files; each
 /// folder must not exist), else a temporary folder.
 #[test]
 fn written_folders_hold_exactly_what_was_rendered() {

@@ -1,5 +1,5 @@
 //! Writes the inputs and fabdev's outputs of the recorded Fabric vectors
-//! (`scripts/record-fabric-vectors.sh` runs it, then decodes each block with
+//! (`scripts/record/fabric-vectors.sh` runs it, then decodes each block with
 //! the real `configtxlator`):
 //!
 //!   fabric_vectors crypto DIR          fixed test crypto (certificates only)

@@ -1,6 +1,6 @@
 //! Records the lifecycle vectors CI checks (`fixtures/fabric-vectors/lifecycle/VERSION/`),
 //! on a real test network (root, FABRIC_HOME, the builder images in the
-//! host's Docker): `scripts/record-lifecycle-vectors.sh` runs it, then
+//! host's Docker): `scripts/record/lifecycle-vectors.sh` runs it, then
 //! decodes what `configtxlator` can.
 //!
 //!   lifecycle_vectors DIR VERSION     DIR is fixtures/fabric-vectors/lifecycle
@@ -103,7 +103,7 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     net.seed_images(&net.builder_images())
         .await
-        .map_err(|e| format!("{e} (scripts/make-builder-images.sh)"))?;
+        .map_err(|e| format!("{e} (scripts/setup/builder-images.sh)"))?;
     let (topo, crypto, eps) = (net.topology(), net.crypto(), net.endpoints());
     let admins = ChannelAdmins::connect(&ws, topo, crypto, &eps, CHANNEL)
         .await

@@ -1,6 +1,6 @@
 //! Recorded Fabric vectors (`fixtures/fabric-vectors/`): fabdev's genesis
 //! blocks for fixed, committed test crypto, with real `configtxlator`'s JSON
-//! of each, recorded by `scripts/record-fabric-vectors.sh` against real
+//! of each, recorded by `scripts/record/fabric-vectors.sh` against real
 //! Fabric 2.5 and 3.x. CI, which has no Fabric binaries, rebuilds the
 //! blocks and compares them with the recordings.
 

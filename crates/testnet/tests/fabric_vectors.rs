@@ -1,6 +1,6 @@
 //! CI's guard on the genesis block without Fabric binaries: fabdev's blocks
 //! for the committed test crypto must still be the ones recorded against
-//! real Fabric (scripts/record-fabric-vectors.sh), byte for byte and, for a
+//! real Fabric (scripts/record/fabric-vectors.sh), byte for byte and, for a
 //! readable failure, field by field against configtxlator's JSON.
 
 use std::path::Path;
@@ -64,7 +64,7 @@ fn recorded_fabric_vectors_match_fabdevs_blocks() {
     let mut checked = 0;
     for version in VERSIONS {
         let recorded_with = std::fs::read_to_string(dir.join(version).join("RECORDED_WITH"))
-            .unwrap_or_else(|e| panic!("no vectors recorded for Fabric {version} ({e}): run scripts/record-fabric-vectors.sh"));
+            .unwrap_or_else(|e| panic!("no vectors recorded for Fabric {version} ({e}): run scripts/record/fabric-vectors.sh"));
         for (spec, ws) in vectors::specs(dir, version).expect("specs") {
             for ch in &ws.channels {
                 let stem = dir.join(version).join(format!("{spec}-{}", ch.name));
@@ -80,7 +80,7 @@ fn recorded_fabric_vectors_match_fabdevs_blocks() {
                 assert!(
                     found.is_empty(),
                     "{spec}/{} for Fabric {version}: fabdev's block no longer matches what configtxlator {} decoded:\n{}\n\
-                     hint: if the change is intended, record again against real Fabric (scripts/record-fabric-vectors.sh)",
+                     hint: if the change is intended, record again against real Fabric (scripts/record/fabric-vectors.sh)",
                     ch.name,
                     recorded_with.trim(),
                     found.join("\n")
@@ -100,7 +100,7 @@ fn recorded_fabric_vectors_match_fabdevs_blocks() {
 }
 
 // ---------------------------------------------------------------------------
-// Lifecycle vectors (scripts/record-lifecycle-vectors.sh)
+// Lifecycle vectors (scripts/record/lifecycle-vectors.sh)
 // ---------------------------------------------------------------------------
 
 mod lifecycle_vectors {
@@ -328,7 +328,7 @@ mod lifecycle_vectors {
     }
 }
 
-/// The recorded lifecycle vectors (scripts/record-lifecycle-vectors.sh) of
+/// The recorded lifecycle vectors (scripts/record/lifecycle-vectors.sh) of
 /// every recorded Fabric version: fabdev's lifecycle messages unchanged,
 /// equal to real Fabric's encoding of the same policy and collections, and
 /// the real peers' answers read as fabdev must read them.
@@ -339,11 +339,11 @@ fn recorded_lifecycle_vectors_match_fabdevs_messages_and_parsers() {
     for version in VERSIONS {
         assert!(
             root.join(version).join("RECORDED_WITH").is_file(),
-            "no lifecycle vectors for Fabric {version}: run scripts/record-lifecycle-vectors.sh"
+            "no lifecycle vectors for Fabric {version}: run scripts/record/lifecycle-vectors.sh"
         );
         let checked = lifecycle_vectors::check(&root, version).unwrap_or_else(|p| {
             panic!(
-                "lifecycle vectors for Fabric {version}:\n{}\nhint: if fabdev's messages changed on purpose, record again against real Fabric (scripts/record-lifecycle-vectors.sh)",
+                "lifecycle vectors for Fabric {version}:\n{}\nhint: if fabdev's messages changed on purpose, record again against real Fabric (scripts/record/lifecycle-vectors.sh)",
                 p.join("\n")
             )
         });

@@ -2,7 +2,7 @@
 //! dockerd: fabdev packages the fixture chaincode, installs it on every peer
 //! of two orgs (each peer's daemon builds and runs it), approves, commits,
 //! invokes through one org and queries through the other. Needs the
-//! builder images in the host's Docker (scripts/make-builder-images.sh).
+//! builder images in the host's Docker (scripts/setup/builder-images.sh).
 
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
 
@@ -46,7 +46,7 @@ async fn chaincode_network(port_base: u16) -> TestNetwork {
     net.create_channel("mychannel").await.expect("channel");
     net.seed_images(&net.builder_images())
         .await
-        .expect("builder images (scripts/make-builder-images.sh)");
+        .expect("builder images (scripts/setup/builder-images.sh)");
     net
 }
 

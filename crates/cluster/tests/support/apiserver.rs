@@ -6,7 +6,7 @@
 //! scheduler: pods are created but never run; tests set their status the way
 //! a kubelet would.
 //!
-//! The binaries come from `scripts/install-kube.sh` (built from the Go module
+//! The binaries come from `scripts/setup/kube.sh` (built from the Go module
 //! proxy), found in `$FABDEV_KUBE_BIN` or in the folder that script installs
 //! into. When they are missing the test fails, it is not skipped.
 //!
@@ -27,7 +27,7 @@ use rcgen::{
 };
 use tempfile::TempDir;
 
-/// The Kubernetes version `scripts/install-kube.sh` builds (its KUBE_VERSION).
+/// The Kubernetes version `scripts/setup/kube.sh` builds (its KUBE_VERSION).
 pub const KUBE_VERSION: &str = "v1.37.2";
 /// How long etcd plus kube-apiserver may take to answer `/readyz` `ok`
 /// (two cores, test binaries starting theirs in parallel).
@@ -67,7 +67,7 @@ fn binary(name: &str) -> PathBuf {
     assert!(
         path.is_file(),
         "{} is missing: these tests need a real etcd, kube-apiserver and kube-controller-manager \
-         ({KUBE_VERSION}); run scripts/install-kube.sh (scripts/test.sh does) to build them from \
+         ({KUBE_VERSION}); run scripts/setup/kube.sh (scripts/test.sh does) to build them from \
          the Go module proxy, or set FABDEV_KUBE_BIN to a folder holding them",
         path.display()
     );

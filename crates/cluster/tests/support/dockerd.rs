@@ -31,12 +31,12 @@ pub async fn host() -> Daemon {
         Ok(Ok(_)) => daemon,
         Ok(Err(e)) => panic!(
             "these tests need a running Docker daemon: {}; run scripts/test.sh \
-             (or scripts/test-docker.sh) to install and start it",
+             (or scripts/setup/docker.sh) to install and start it",
             chain(&e)
         ),
         Err(_) => panic!(
             "these tests need a running Docker daemon: {} did not answer within {:?}; \
-             run scripts/test.sh (or scripts/test-docker.sh) to install and start it",
+             run scripts/test.sh (or scripts/setup/docker.sh) to install and start it",
             daemon.label(),
             HOST_DEADLINE
         ),

@@ -1,7 +1,7 @@
 // The pod sandbox ("pause") process of the fabdev test node: it holds the
 // pod's namespaces, reaps the zombies of containers sharing its PID
 // namespace, and exits on SIGINT or SIGTERM. Built statically by
-// scripts/make-node-images.sh into the image fabdev.invalid/kubenode-pause.
+// scripts/setup/node-images.sh into the image fabdev.invalid/kubenode-pause.
 package main
 
 import (

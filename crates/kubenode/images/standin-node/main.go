@@ -3,7 +3,7 @@
 // (GET /healthz on the operations port 9443: {"status":"OK"}; TCP on 9443
 // for liveness) and accepts connections on the node's other ports (7050,
 // 7051, 7052, 7053) without speaking gRPC, so that Services and port-forwards
-// have something to reach. Built statically by scripts/make-node-images.sh
+// have something to reach. Built statically by scripts/setup/node-images.sh
 // into fabdev.invalid/standin-fabric-peer and standin-fabric-orderer.
 package main
 

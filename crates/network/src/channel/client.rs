@@ -629,7 +629,7 @@ impl PeerClient {
     /// The raw answer of a `_lifecycle` query (`function` with its encoded
     /// arguments; `channel` empty for the peer's own, such as
     /// `QueryInstalledChaincodes`): the bytes the peer returns, for
-    /// recording vectors (scripts/record-lifecycle-vectors.sh).
+    /// recording vectors (scripts/record/lifecycle-vectors.sh).
     pub async fn lifecycle_query_raw(
         &self,
         channel: &str,

@@ -23,10 +23,10 @@
 # These stay on this machine: never push or commit them, nor the binaries.
 #
 # The Debian root file system comes from the debootstrap cache that
-# scripts/make-builder-images.sh keeps in ~/.cache/fabdev/images. Needs root,
+# scripts/setup/builder-images.sh keeps in ~/.cache/fabdev/images. Needs root,
 # debootstrap, Docker, Go. Does nothing for an image that exists unless FORCE=1.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 DIND_IMAGE=${DIND_IMAGE:-docker:28.5.1-dind}
 PAUSE_IMAGE=fabdev.invalid/kubenode-pause:1
@@ -65,7 +65,7 @@ scratch_import() {
 rootfs() {
   local dir=$1
   if [ ! -f "$CACHE/$SUITE-minbase.tar" ]; then
-    command -v debootstrap >/dev/null || { echo "make-node-images: needs debootstrap (apt-get install debootstrap)" >&2; exit 1; }
+    command -v debootstrap >/dev/null || { echo "setup/node-images: needs debootstrap (apt-get install debootstrap)" >&2; exit 1; }
     log "debootstrap --variant=minbase $SUITE (once; cached in $CACHE)"
     debootstrap --variant=minbase "$SUITE" "$work/boot" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
       || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
@@ -133,7 +133,7 @@ fi
 # --- real Fabric images (local only) ------------------------------------------------
 if [ -n "${FABRIC_HOME:-}" ] && [ -x "$FABRIC_HOME/bin/peer" ] && [ -x "$FABRIC_HOME/bin/orderer" ] && [ -f "$FABRIC_HOME/config/core.yaml" ]; then
   version=$("$FABRIC_HOME/bin/peer" version 2>/dev/null | sed -n 's/^ *Version: *v\{0,1\}//p' | head -1)
-  [ -n "$version" ] || { echo "make-node-images: cannot read the version of $FABRIC_HOME/bin/peer" >&2; exit 1; }
+  [ -n "$version" ] || { echo "setup/node-images: cannot read the version of $FABRIC_HOME/bin/peer" >&2; exit 1; }
   if ! have "hyperledger/fabric-peer:$version" || ! have "hyperledger/fabric-orderer:$version"; then
     t=$(date +%s)
     dir="$work/fabric"

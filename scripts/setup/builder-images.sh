@@ -21,10 +21,10 @@
 # registries (nodeenv's npm cache is filled by the image's own npm, in a
 # chroot). Does nothing for an image that exists unless FORCE=1.
 #
-#   scripts/make-builder-images.sh
-#   NPM_PACKAGES="fabric-shim@2.5.8 fabric-contract-api@2.5.8" scripts/make-builder-images.sh
+#   scripts/setup/builder-images.sh
+#   NPM_PACKAGES="fabric-shim@2.5.8 fabric-contract-api@2.5.8" scripts/setup/builder-images.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 FABRIC_TAGS=${FABRIC_TAGS:-"2.5 3.1"}
 NPM_PACKAGES=${NPM_PACKAGES:-"fabric-shim@2.5.8 fabric-contract-api@2.5.8"}
@@ -33,7 +33,7 @@ SUITE=bookworm
 log() { printf '==> %s\n' "$*"; }
 have() { [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
 
-command -v debootstrap >/dev/null || { echo "make-builder-images: needs debootstrap (apt-get install debootstrap)" >&2; exit 1; }
+command -v debootstrap >/dev/null || { echo "setup/builder-images: needs debootstrap (apt-get install debootstrap)" >&2; exit 1; }
 mkdir -p "$CACHE"
 work=$(mktemp -d /var/tmp/fabdev-images.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -82,7 +82,7 @@ for tag in $FABRIC_TAGS; do
     import "$work/baseos" "hyperledger/fabric-baseos:$tag" --change "ENV $path_env" --change 'USER chaincode' --change 'WORKDIR /home/chaincode'
   fi
   if ! have "hyperledger/fabric-ccenv:$tag"; then
-    command -v go >/dev/null || { echo "make-builder-images: ccenv needs Go on PATH" >&2; exit 1; }
+    command -v go >/dev/null || { echo "setup/builder-images: ccenv needs Go on PATH" >&2; exit 1; }
     rm -rf "$work/ccenv"; rootfs "$work/ccenv"
     apt_in "$work/ccenv" gcc libc6-dev binutils git ca-certificates
     goroot=$(go env GOROOT)
@@ -107,7 +107,7 @@ if ! have "hyperledger/fabric-nodeenv:2.5"; then
   fill_ok=0
   chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null" || fill_ok=$?
   umount "$work/nodeenv/dev" "$work/nodeenv/proc"
-  [ "$fill_ok" = 0 ] || { echo "make-builder-images: filling the npm cache failed" >&2; exit 1; }
+  [ "$fill_ok" = 0 ] || { echo "setup/builder-images: filling the npm cache failed" >&2; exit 1; }
   rm -rf "$work/nodeenv/tmp/npm-fill" "$work/nodeenv/tmp/host-ca.crt"
   chmod -R a+rX "$work/nodeenv/npm-cache"
   # As in the real image: build.sh copies the package and installs its

@@ -6,9 +6,9 @@
 # (~/.cache/fabdev/checkov-VERSION): it pins many packages that would clash
 # with others in a shared Python.
 #
-# usage: scripts/checkov.sh [FABDEV_BINARY]   (default: the debug build)
+# usage: scripts/check/checkov.sh [FABDEV_BINARY]   (default: the debug build)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 CHECKOV_VERSION=3.3.30
 venv="${FABDEV_CHECKOV_VENV:-$HOME/.cache/fabdev/checkov-$CHECKOV_VERSION}"
@@ -33,4 +33,4 @@ for spec in default three-orgs; do
     --quiet --compact --skip-download -o json >"$work/$spec.json" || true
   reports+=("$work/$spec.json")
 done
-"$venv/bin/python" scripts/checkov_check.py "$exceptions" "${reports[@]}"
+"$venv/bin/python" scripts/check/checkov_check.py "$exceptions" "${reports[@]}"

@@ -15,10 +15,10 @@
 # builds only what is missing. Needs Go and the module proxy;
 # no container registry, no GitHub.
 #
-#   scripts/install-kube.sh                 # Kubernetes v1.37.2, etcd v3.7.3
-#   KUBE_VERSION=v1.36.3 scripts/install-kube.sh
+#   scripts/setup/kube.sh                 # Kubernetes v1.37.2, etcd v3.7.3
+#   KUBE_VERSION=v1.36.3 scripts/setup/kube.sh
 #
-# v1.37.2 is the version kind v0.33.0 (scripts/e2e-kind.sh) runs by default.
+# v1.37.2 is the version kind v0.33.0 (scripts/e2e/kind.sh) runs by default.
 # The tests look in kube-v1.37.2 (KUBE_VERSION in
 # crates/cluster/tests/support/apiserver.rs); point FABDEV_KUBE_BIN at the
 # folder of another version to test against it.
@@ -53,7 +53,7 @@ if ! command -v go >/dev/null 2>&1; then
   if [ -x /usr/local/go/bin/go ]; then
     export PATH="/usr/local/go/bin:$PATH"
   else
-    echo "install-kube.sh: Go is needed (https://go.dev/dl/) and was not found" >&2
+    echo "setup/kube.sh: Go is needed (https://go.dev/dl/) and was not found" >&2
     exit 1
   fi
 fi
@@ -85,11 +85,11 @@ log "building ${missing_kube[*]:-} $KUBE_VERSION$([ "$need_etcd" = 1 ] && echo "
 mkdir -p "$work/kube" "$work/etcd" "$work/coredns" "$work/bin"
 log "downloading k8s.io/kubernetes@$KUBE_VERSION"
 kube_gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
-[ -f "$kube_gomod" ] || { echo "install-kube.sh: no go.mod for k8s.io/kubernetes@$KUBE_VERSION" >&2; exit 1; }
+[ -f "$kube_gomod" ] || { echo "setup/kube.sh: no go.mod for k8s.io/kubernetes@$KUBE_VERSION" >&2; exit 1; }
 go_directive=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$kube_gomod")
 staging_version="v0.${KUBE_VERSION#v1.}"
 staging=$(sed -n 's|^[[:space:]]*\(k8s.io/[A-Za-z0-9._-]*\) => ./staging/src/.*$|\1|p' "$kube_gomod")
-[ -n "$staging" ] || { echo "install-kube.sh: no staging replace directives in $kube_gomod" >&2; exit 1; }
+[ -n "$staging" ] || { echo "setup/kube.sh: no staging replace directives in $kube_gomod" >&2; exit 1; }
 log "replacing $(echo "$staging" | wc -l) staging modules with their published $staging_version"
 
 {

@@ -2,13 +2,13 @@
 # Opt-in end-to-end run on a REAL kind cluster, for machines with Docker,
 # kind and a network (images are pulled from Docker Hub):
 #
-#   scripts/e2e-kind.sh            # or: cargo test -p fabdev --test e2e_kind -- --ignored
+#   scripts/e2e/kind.sh            # or: cargo test -p fabdev --test e2e_kind -- --ignored
 #
 # It runs `fabdev up`, checks that every pod is ready and every orderer and
 # peer is on every channel, runs `fabdev up` again and checks that nothing
 # changed, then `fabdev down --purge`. Exits non-zero on any failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 # kind is on the Go module proxy: install it when missing and Go is there.
 KIND_VERSION=v0.33.0
@@ -19,9 +19,9 @@ if ! command -v kind >/dev/null && command -v go >/dev/null; then
 fi
 
 for tool in docker kind python3 cargo; do
-  command -v "$tool" >/dev/null || { echo "e2e-kind: $tool is required" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "e2e/kind: $tool is required" >&2; exit 2; }
 done
-docker info >/dev/null 2>&1 || { echo "e2e-kind: Docker is not running" >&2; exit 2; }
+docker info >/dev/null 2>&1 || { echo "e2e/kind: Docker is not running" >&2; exit 2; }
 
 cargo build --release -p fabdev
 fabdev="$PWD/target/release/fabdev"
@@ -77,7 +77,7 @@ PY
 echo "==> fabdev down --purge"
 "$fabdev" -w "$ws" down --purge
 if kind get clusters 2>/dev/null | grep -qx fabdev-e2e; then
-  echo "e2e-kind: the cluster is still there after down" >&2
+  echo "e2e/kind: the cluster is still there after down" >&2
   exit 1
 fi
-echo "e2e-kind: passed"
+echo "e2e/kind: passed"

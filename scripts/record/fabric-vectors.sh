@@ -5,17 +5,17 @@
 # rebuilds the blocks and compares them with these recordings, so any change
 # to the block fails CI until it is recorded again here, against real Fabric.
 #
-#   FABRIC_HOME=/path/to/fabric-2.5 scripts/record-fabric-vectors.sh
-#   FABRIC_HOME=/path/to/fabric-3.1 scripts/record-fabric-vectors.sh
+#   FABRIC_HOME=/path/to/fabric-2.5 scripts/record/fabric-vectors.sh
+#   FABRIC_HOME=/path/to/fabric-3.1 scripts/record/fabric-vectors.sh
 #
 # FABRIC_HOME is a Fabric release folder (bin/, config/), as in Fabric's
 # release tarballs. Record with both a 2.5 and a 3.x release.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 : "${FABRIC_HOME:?set FABRIC_HOME to a Fabric release folder (bin/, config/)}"
 for b in peer configtxlator; do
-  [ -x "$FABRIC_HOME/bin/$b" ] || { echo "record-fabric-vectors: no $FABRIC_HOME/bin/$b" >&2; exit 1; }
+  [ -x "$FABRIC_HOME/bin/$b" ] || { echo "record/fabric-vectors: no $FABRIC_HOME/bin/$b" >&2; exit 1; }
 done
 release=$("$FABRIC_HOME/bin/peer" version | sed -n 's/^ *Version: *//p')
 version=$(echo "$release" | cut -d. -f1,2)

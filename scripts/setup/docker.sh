@@ -4,7 +4,7 @@
 # (crates/cluster/tests/images.rs) need it; scripts/test.sh calls this script
 # after installing docker.io.
 #
-#   scripts/test-docker.sh            # idempotent: does nothing when Docker answers
+#   scripts/setup/docker.sh            # idempotent: does nothing when Docker answers
 #
 # Env: DOCKERD_LOG (default /var/log/fabdev-dockerd.log), DOCKERD_WAIT_SECS (default 60).
 # Needs root (or sudo) to start dockerd.
@@ -17,7 +17,7 @@ if docker info >/dev/null 2>&1; then
 fi
 
 command -v dockerd >/dev/null 2>&1 || {
-  echo "test-docker.sh: dockerd not found; install docker.io (scripts/test.sh does)" >&2
+  echo "setup/docker.sh: dockerd not found; install docker.io (scripts/test.sh does)" >&2
   exit 1
 }
 
@@ -35,12 +35,12 @@ dockerd_pid=$!
 deadline=$((SECONDS + wait_secs))
 until docker info >/dev/null 2>&1; do
   if ! kill -0 "$dockerd_pid" 2>/dev/null && ! pgrep -x dockerd >/dev/null; then
-    echo "test-docker.sh: dockerd exited; last lines of $log_file:" >&2
+    echo "setup/docker.sh: dockerd exited; last lines of $log_file:" >&2
     tail -n 20 "$log_file" >&2 || true
     exit 1
   fi
   if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "test-docker.sh: dockerd did not answer 'docker info' within ${wait_secs}s; last lines of $log_file:" >&2
+    echo "setup/docker.sh: dockerd did not answer 'docker info' within ${wait_secs}s; last lines of $log_file:" >&2
     tail -n 20 "$log_file" >&2 || true
     exit 1
   fi

@@ -10,18 +10,18 @@
 # CI has no Fabric binaries; crates/testnet/tests/fabric_vectors.rs checks
 # fabdev's messages and parsers against these recordings.
 #
-#   FABRIC_HOME=/path/to/fabric-2.5 scripts/record-lifecycle-vectors.sh
-#   FABRIC_HOME=/path/to/fabric-3.1 scripts/record-lifecycle-vectors.sh
+#   FABRIC_HOME=/path/to/fabric-2.5 scripts/record/lifecycle-vectors.sh
+#   FABRIC_HOME=/path/to/fabric-3.1 scripts/record/lifecycle-vectors.sh
 #
 # Needs root (the test network's namespaces), FABRIC_HOME (a Fabric release
 # folder: bin/, config/) and the builder images in the host's Docker
-# (scripts/make-builder-images.sh): the packages are installed for real.
+# (scripts/setup/builder-images.sh): the packages are installed for real.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 : "${FABRIC_HOME:?set FABRIC_HOME to a Fabric release folder (bin/, config/)}"
 for b in peer orderer configtxlator; do
-  [ -x "$FABRIC_HOME/bin/$b" ] || { echo "record-lifecycle-vectors: no $FABRIC_HOME/bin/$b" >&2; exit 1; }
+  [ -x "$FABRIC_HOME/bin/$b" ] || { echo "record/lifecycle-vectors: no $FABRIC_HOME/bin/$b" >&2; exit 1; }
 done
 release=$("$FABRIC_HOME/bin/peer" version | sed -n 's/^ *Version: *//p')
 version=$(echo "$release" | cut -d. -f1,2)

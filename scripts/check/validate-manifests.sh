@@ -2,7 +2,7 @@
 # Validate rendered Kubernetes manifests against the real Kubernetes OpenAPI
 # schemas with `kubernetes-validate --strict` (PyPI package kubernetes-validate).
 #
-# usage: scripts/validate-manifests.sh DIR [DIR...]
+# usage: scripts/check/validate-manifests.sh DIR [DIR...]
 #
 # DIR is a folder of manifests (`fabdev render --out OUT` writes them to
 # OUT/manifests); given OUT itself, its manifests/ folder is used, so
