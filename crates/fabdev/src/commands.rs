@@ -1,5 +1,7 @@
 //! Running the commands. Results go to stdout, progress and notes to stderr.
 
+mod identity;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,6 +57,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Init(args) => init(&ws_dir, &args, &notes),
         Command::Render(args) => render_cmd(&ws_dir, spec, flags, &args, &notes),
         Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
+        Command::Identity(c) => identity::run(&ws_dir, spec, flags, c, &notes),
+        Command::Connect(a) => identity::connect(&ws_dir, spec, flags, &a),
         Command::Up(args) => {
             let flags = &flow::ClusterFlags {
                 load_images: args.load_images,

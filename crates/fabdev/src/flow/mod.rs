@@ -35,6 +35,7 @@ pub mod channel;
 mod context;
 pub mod down;
 mod endpoints;
+pub mod identity;
 pub mod logs;
 mod prepare;
 pub mod status;
@@ -144,6 +145,8 @@ pub enum FlowError {
     #[error("{0}")]
     Profile(#[from] network::profile::ProfileError),
     #[error("{0}")]
+    Identity(#[from] network::pki::identity::IdentityError),
+    #[error("{0}")]
     Lifecycle(#[from] ::chaincode::lifecycle::LifecycleError),
     #[error("{0}")]
     Package(#[from] ::chaincode::package::PackageError),
@@ -188,6 +191,7 @@ impl FlowError {
             | FlowError::Package(_)
             | FlowError::Input { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
+            FlowError::Identity(e) => e.is_bad_input(),
             // A context the kubeconfig does not have: fixed by --context.
             FlowError::K8s(cluster::k8s::K8sError::NoContext { .. }) => true,
             _ => false,
