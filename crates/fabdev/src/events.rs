@@ -1047,4 +1047,55 @@ mod tests {
             serde_json::json!({"event": "note", "message": "hi"})
         );
     }
+    /// One line of every kind of event (and of the optional fields), as
+    /// `--output json` writes them: the shape CI reads.
+    #[test]
+    fn every_event_as_a_json_line() {
+        let st = |s: &str| s.to_string();
+        let events = vec![
+            Event::StepStarted { step: st("apply") },
+            Event::Progress { step: st("apply"), message: st("waiting") },
+            Event::Transfer { step: st("image x"), item: st("x"), done: 5, total: 10 },
+            Event::StepDone { step: st("apply"), elapsed: Duration::from_millis(1500), detail: Some(st("13 objects")) },
+            Event::StepDone { step: st("apply"), elapsed: Duration::from_millis(2), detail: None },
+            Event::StepFailed { step: st("apply"), elapsed: Duration::from_millis(50), error: st("boom\n  caused by: x") },
+            Event::Note { message: st("hi") },
+            Event::Cluster { step: st("kind cluster fabdev"), name: st("fabdev"), state: ClusterState::Recreated },
+            Event::Images { step: st("image x"), target: st("host Docker"), copied: vec![st("x")], present: vec![] },
+            Event::Applied { step: st("apply objects"), objects: vec![st("Namespace fabdev")], changed: vec![] },
+            Event::PodsReady { step: st("wait"), pods: 3 },
+            Event::Channel { step: st("channel c"), channel: st("c"), node: st("peer0-org1"), state: JoinState::Failed, error: Some(st("refused")) },
+            Event::Channel { step: st("channel c"), channel: st("c"), node: st("peer0-org1"), state: JoinState::Joined, error: None },
+            Event::Packaged { step: st("package basic"), chaincode: st("basic"), lang: st("node"), package_id: st("basic_1:ab"), bytes: 10, vendored: false, warnings: vec![] },
+            Event::Packaged { step: st("package basic"), chaincode: st("basic"), lang: st("go"), package_id: st("basic_1:ab"), bytes: 10, vendored: true, warnings: vec![st(".env looks like a secret")] },
+            Event::Chaincode { step: st("install basic"), chaincode: st("basic"), action: ChaincodeAction::Installed, peer: Some(st("peer0-org1")), org: None, sequence: None },
+            Event::Chaincode { step: st("approve basic"), chaincode: st("basic"), action: ChaincodeAction::AlreadyApproved, peer: None, org: Some(st("Org1")), sequence: Some(2) },
+            Event::Deployed { step: st("commit basic"), chaincode: st("basic"), channel: st("mychannel"), outcome: DeployOutcome::Completed, package_id: st("basic_1:ab"), version: st("ab"), sequence: 1, installed: vec![st("peer0-org1")], approved: vec![], committed: false, initialized: true },
+            Event::TxResult { step: st("invoke basic F"), chaincode: st("basic"), function: st("F"), transaction_id: Some(st("tx1")), result: st("ok"), json: None },
+            Event::TxResult { step: st("query basic F"), chaincode: st("basic"), function: st("F"), transaction_id: None, result: st("[1]"), json: Some(serde_json::json!([1])) },
+            Event::InstalledPackages { step: st("installed packages"), peer: st("peer0-org1"), packages: vec![InstalledPackage { package_id: st("basic_1:ab"), label: st("basic_1") }] },
+            Event::CommittedChaincodes { step: st("committed on c"), channel: st("c"), chaincodes: vec![CommittedChaincode { name: st("basic"), version: st("1"), sequence: 1, init_required: false, approvals: [(st("Org1MSP"), true)].into() }] },
+            Event::ChaincodeContainer { step: st("logs"), peer: st("peer0-org1"), container: st("dev-peer0"), state: st("running") },
+            Event::ChaincodeLog { step: st("logs"), peer: st("peer0-org1"), line: st("hello") },
+            Event::Check(Check { name: st("kind"), verdict: Verdict::Warn, detail: st("old"), hint: Some(st("upgrade")) }),
+            Event::Check(Check { name: st("docker"), verdict: Verdict::Ok, detail: st("29"), hint: None }),
+            Event::Status(Status {
+                workspace: st("fabdev"),
+                provider: st("kind"),
+                cluster_exists: true,
+                nodes: vec![
+                    crate::flow::NodeStatus { name: st("peer0-org1"), role: st("peer"), pod_ready: Some(true), channels: Ok(vec![st("c")]) },
+                    crate::flow::NodeStatus { name: st("orderer0"), role: st("orderer"), pod_ready: None, channels: Err(st("no cluster")) },
+                ],
+            }),
+        ];
+        let mut buf = Vec::new();
+        {
+            let mut r = JsonReporter::new(&mut buf);
+            for e in events {
+                r.emit(e);
+            }
+        }
+        insta::assert_snapshot!(String::from_utf8(buf).unwrap());
+    }
 }
