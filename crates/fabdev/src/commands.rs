@@ -16,8 +16,8 @@ use crate::cli::{
 use crate::error::CliError;
 use crate::output::{StdoutErrors, results_stdout, stdout_write};
 use chaincode::lifecycle::Caller;
-use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
-use fabdev::flow::chaincode::{Call, Command as LifecycleCommand, Selection};
+use fabdev::events::{EventKind, JsonReporter, Sink, TextReporter, Verbosity};
+use fabdev::flow::chaincodes::{Call, CallKind, LifecycleCommand, Selection};
 use fabdev::flow::{self, Context, STATE_DIR};
 use fabdev::lock::WorkspaceLock;
 
@@ -90,7 +90,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let opts = flow_options(&ws_dir, spec, flags, None);
             run_flow(output, verbosity, "channel create", |sink| {
                 Box::pin(async move {
-                    flow::create_channels(&opts, name.as_deref(), None, sink)
+                    flow::create_channels(&opts, name.as_deref(), sink)
                         .await
                         .map(drop)
                 })
@@ -147,21 +147,29 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_bytes()))
                 .collect();
-            call(&ws_dir, spec, flags, verbosity, true, a.call, transient)
+            call(
+                &ws_dir,
+                spec,
+                flags,
+                verbosity,
+                CallKind::Invoke,
+                a.call,
+                transient,
+            )
         }
         Command::Chaincode(ChaincodeCommand::Query(a)) => call(
             &ws_dir,
             spec,
             flags,
             verbosity,
-            false,
+            CallKind::Query,
             a.call,
             Default::default(),
         ),
         Command::Chaincode(ChaincodeCommand::List { output }) => {
             let opts = flow_options(&ws_dir, spec, flags, None);
             run_flow(output, verbosity, "chaincode list", |sink| {
-                Box::pin(async move { flow::chaincode::list(&opts, None, sink).await })
+                Box::pin(async move { flow::chaincodes::list(&opts, sink).await })
             })
         }
         Command::Chaincode(ChaincodeCommand::Logs {
@@ -177,7 +185,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 peer,
                 follow,
                 tail,
-                local_daemons: Default::default(),
             };
             run_flow(output, verbosity, "chaincode logs", |sink| {
                 Box::pin(async move { flow::logs::logs(&opts, request, sink).await })
@@ -205,17 +212,11 @@ fn lifecycle(
         channel: a.channel,
         no_vendor: a.no_vendor,
     };
-    let name = match command {
-        LifecycleCommand::Deploy => "chaincode deploy",
-        LifecycleCommand::Install => "chaincode install",
-        LifecycleCommand::Approve => "chaincode approve",
-        LifecycleCommand::Commit => "chaincode commit",
-        LifecycleCommand::Instantiate => "chaincode instantiate",
-    };
+    let name = command.command_name();
     let _lock = lock_if_good(ws_dir, spec, flags, name, LOCK_WAIT, notes)?;
     run_flow(a.output, verbosity, name, |sink| {
         Box::pin(async move {
-            flow::chaincode::run_lifecycle(&opts, command, selection, None, sink)
+            flow::chaincodes::lifecycle(&opts, command, selection, sink)
                 .await
                 .map(drop)
         })
@@ -227,7 +228,7 @@ fn call(
     spec: Option<&Path>,
     flags: &flow::ClusterFlags,
     verbosity: Verbosity,
-    submit: bool,
+    kind: CallKind,
     a: CallArgs,
     transient: std::collections::BTreeMap<String, Vec<u8>>,
 ) -> Result<(), CliError> {
@@ -235,7 +236,7 @@ fn call(
     // Empty: the flow takes the workspace's first org (Org1 by default).
     let org = a.org.unwrap_or_default();
     let call = Call {
-        submit,
+        kind,
         chaincode: a.name,
         function: a.function,
         args: a.args,
@@ -243,17 +244,12 @@ fn call(
         transient,
         channel: a.channel,
     };
-    let name = if submit {
-        "chaincode invoke"
-    } else {
-        "chaincode query"
+    let name = match kind {
+        CallKind::Invoke => "chaincode invoke",
+        CallKind::Query => "chaincode query",
     };
     run_flow(a.output, verbosity, name, |sink| {
-        Box::pin(async move {
-            flow::chaincode::call(&opts, call, None, sink)
-                .await
-                .map(drop)
-        })
+        Box::pin(async move { flow::chaincodes::call(&opts, call, sink).await.map(drop) })
     })
 }
 
@@ -372,7 +368,7 @@ fn doctor(
     let failed = failed.join(", ");
     let (mut sink, stdout) = reporter(args.output, verbosity);
     for c in checks {
-        sink.emit(Event::Check(c));
+        sink.send(EventKind::Check(c));
     }
     drop(sink);
     stdout.check()?;
