@@ -587,6 +587,23 @@ pub fn find(
     read_identity(&org, name, &crypto.user_dir(&org, name))
 }
 
+/// Whether `name` is an identity of `org` when the org has any: what a
+/// command acting as a user checks first, so that a wrong `--user` is bad
+/// input naming the org's identities. Without any crypto yet it passes, and
+/// reading the credentials says what is missing.
+pub fn check_user(
+    ws: &Workspace,
+    crypto: &CryptoDir,
+    org: &str,
+    name: &str,
+) -> Result<(), IdentityError> {
+    let org = peer_org(ws, org)?;
+    if names_in(crypto, &org)?.is_empty() {
+        return Ok(());
+    }
+    find(ws, crypto, &org, name).map(drop)
+}
+
 /// Remove an identity made with `identity add`; returns its folder. The
 /// folder is renamed aside first and then deleted, so an interrupted
 /// removal leaves a temporary folder the next write clears, never a
