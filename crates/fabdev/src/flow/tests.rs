@@ -169,7 +169,12 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
     assert_eq!(status, ["kind cluster fabdev", "pods", "channels"]);
     let channel = names(channel::steps(&ctx, None));
     assert_eq!(channel, ["node endpoints", "channel mychannel"]);
-    for list in [up, down, down_keep, status, channel] {
+    let render = names(render::steps(Some(Path::new("out"))));
+    assert_eq!(
+        render,
+        ["crypto material", "render Kubernetes objects", "write out"]
+    );
+    for list in [up, down, down_keep, status, channel, render] {
         each_step_fails_as_itself(&list);
     }
 
