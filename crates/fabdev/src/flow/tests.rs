@@ -9,6 +9,7 @@ use kube::client::Body;
 
 use super::steps::{Step, StepFn, StepFuture, run_steps};
 use super::*;
+use crate::errors::Hint;
 use crate::events::{Event, EventKind, Sink};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -345,7 +346,7 @@ fn cluster_flags_win_over_the_spec() {
     opts.cluster.context = Some("alpha".into());
     let e = Context::load(&opts).unwrap_err();
     assert!(
-        e.is_bad_input() && e.to_string().contains("--provider existing"),
+        e.is_bad_input() && e.hint().is_some_and(|h| h.contains("--provider existing")),
         "{e}"
     );
     let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(KIND_OK), s).await);
@@ -878,6 +879,14 @@ mod json_streams {
             up(&opts, s).await.map(drop)
         });
         snapshot("up_kind_too_old", &text);
+    }
+
+    #[test]
+    fn a_workspace_that_is_not_there_fails_with_a_hint() {
+        let dir = Path::new("/nonexistent/fabdev-ws");
+        let opts = options(dir).with_runner(KIND_OK);
+        let text = json_of(dir, async |s: &mut dyn Sink| up(&opts, s).await.map(drop));
+        snapshot("up_no_workspace", &text);
     }
 
     #[test]
