@@ -2,26 +2,26 @@
 
 use std::path::Path;
 
+use fabdev::flow::Context;
 use fabdev::flow::identity::{self as flow_identity, Connection};
-use fabdev::flow::{self, Context};
 use network::pki::identity::{Identity, Role};
 
-use super::{LOCK_WAIT, Notes, lock};
+use super::{Env, LOCK_WAIT, lock};
 use crate::cli::{ConnectArgs, ConnectFormat, Format, IdentityCommand, RoleArg};
 use crate::error::CliError;
 use crate::output::stdout_write;
 
-pub(super) fn run(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    command: IdentityCommand,
-    notes: &Notes,
-) -> Result<(), CliError> {
+/// The workspace, as every command loads it.
+fn context(env: &Env, command: &'static str) -> Result<Context, CliError> {
+    Context::load_with(&env.ws_dir, env.spec.as_deref(), &env.flags).map_err(CliError::of(command))
+}
+
+pub(super) fn run(env: &Env, command: IdentityCommand) -> Result<(), CliError> {
+    let notes = &env.notes;
     match command {
         IdentityCommand::Add(a) => {
             let name = "identity add";
-            let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of(name))?;
+            let ctx = context(env, name)?;
             let role = match a.role {
                 RoleArg::Client => Role::Client,
                 RoleArg::Admin => Role::Admin,
@@ -29,7 +29,7 @@ pub(super) fn run(
             // Bad input first: it writes nothing, not even the lock file.
             let request = flow_identity::check_new(&ctx, &a.org, &a.name, role, &a.attrs)
                 .map_err(CliError::of(name))?;
-            let _lock = lock(ws_dir, name, LOCK_WAIT, notes)?;
+            let _lock = lock(&env.ws_dir, name, LOCK_WAIT, notes)?;
             let id = flow_identity::add(&ctx, &request).map_err(CliError::of(name))?;
             notes.say(&format!(
                 " ✓ issued {} ({}) from the CA of {}",
@@ -42,7 +42,7 @@ pub(super) fn run(
         }
         IdentityCommand::List { output } => {
             let name = "identity list";
-            let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of(name))?;
+            let ctx = context(env, name)?;
             let all = flow_identity::list(&ctx).map_err(CliError::of(name))?;
             match output {
                 Format::Json => stdout_write(json_line(&all).as_bytes()),
@@ -51,8 +51,8 @@ pub(super) fn run(
         }
         IdentityCommand::Remove { org, name: user } => {
             let name = "identity remove";
-            let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of(name))?;
-            let _lock = lock(ws_dir, name, LOCK_WAIT, notes)?;
+            let ctx = context(env, name)?;
+            let _lock = lock(&env.ws_dir, name, LOCK_WAIT, notes)?;
             let dir = flow_identity::remove(&ctx, &org, &user).map_err(CliError::of(name))?;
             notes.say(&format!(" ✓ removed {user} of {org} ({})", dir.display()));
             Ok(())
@@ -60,14 +60,9 @@ pub(super) fn run(
     }
 }
 
-pub(super) fn connect(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    a: &ConnectArgs,
-) -> Result<(), CliError> {
+pub(super) fn connect(env: &Env, a: &ConnectArgs) -> Result<(), CliError> {
     let name = "connect";
-    let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of(name))?;
+    let ctx = context(env, name)?;
     let c = flow_identity::connect(&ctx, &a.org, a.user.as_deref()).map_err(CliError::of(name))?;
     let text = match a.output {
         ConnectFormat::Json => json_line(&c),

@@ -243,7 +243,8 @@ mod tests {
         // Before any crypto: say so.
         let err = connect(&ctx, "Org1", None).unwrap_err();
         assert!(err.is_bad_input());
-        assert!(err.to_string().contains("fabdev up"), "{err}");
+        let hint = crate::errors::Hint::hint(&err).unwrap_or_default();
+        assert!(hint.contains("fabdev up"), "{err}: {hint}");
 
         let id =
             check_new(&ctx, "org2", "bob", Role::Client, &["dept=audit".into()]).expect("request");

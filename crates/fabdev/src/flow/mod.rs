@@ -22,11 +22,16 @@
 //! | [`chaincodes::call`] (`invoke`, `query`) | [`chaincodes::call_steps`] |
 //! | [`chaincodes::list`] | [`chaincodes::list_steps`] |
 //! | [`logs::logs`] (`chaincode logs`) | [`logs::steps`] |
+//! | [`render()`] | [`render::steps`] |
+//!
+//! [`doctor()`] has no steps: its checks are its results, each reported as
+//! an `EventKind::Check`.
 
 pub mod chaincodes;
 pub mod channel;
 mod connections;
 mod context;
+pub mod doctor;
 pub mod down;
 mod endpoints;
 mod error;
@@ -34,6 +39,7 @@ pub mod identity;
 pub mod logs;
 mod options;
 mod prepare;
+pub mod render;
 pub mod status;
 mod steps;
 pub mod up;
@@ -41,11 +47,13 @@ pub mod up;
 pub use channel::create_channels;
 pub use connections::{Connections, EXISTING_CLUSTER_STEP, NODE_ENDPOINTS_STEP};
 pub use context::{CREATING_MARKER, Context, ImagesToLoad, STATE_DIR, Target};
+pub use doctor::doctor;
 pub use down::{DownReport, down};
 pub use endpoints::endpoints_for;
 pub use error::FlowError;
 pub use options::{ClusterFlags, Options};
 pub use prepare::{ensure_crypto, prepare, render_objects};
+pub use render::render;
 pub use status::{NodeStatus, Status, status};
 pub use steps::{Step, StepFn, StepFuture, StepResult, run_step, run_steps};
 pub use up::{UpReport, up};
