@@ -113,6 +113,10 @@ fn set_anchor_peers(
     Ok(())
 }
 
+/// One change of the chain: to the workspace, to the options the
+/// workspace does not carry, or (the flag) Org1's anchor peers.
+type Change = fn(&mut Workspace, &mut GenesisOptions, &mut bool);
+
 /// The chain of cases for a Fabric version, from `DIR/fabdev.yaml` and the
 /// committed crypto in `DIR/crypto`.
 pub fn cases(dir: &Path, version: &str) -> Result<Vec<Case>, String> {
@@ -133,7 +137,7 @@ pub fn cases(dir: &Path, version: &str) -> Result<Vec<Case>, String> {
     let mut anchored = false;
 
     let mut out = Vec::new();
-    let steps: [(&str, fn(&mut Workspace, &mut GenesisOptions, &mut bool)); 7] = [
+    let steps: [(&str, Change); 7] = [
         ("add-org", |ws, _, _| {
             if let Some(c) = ws.channels.iter_mut().find(|c| c.name == CHANNEL) {
                 c.orgs.push("Org3".into());
