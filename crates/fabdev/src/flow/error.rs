@@ -37,6 +37,8 @@ pub enum FlowError {
     #[error(transparent)]
     Profile(#[from] network::profile::ProfileError),
     #[error(transparent)]
+    Identity(#[from] network::pki::identity::IdentityError),
+    #[error(transparent)]
     Lifecycle(#[from] chaincode::lifecycle::LifecycleError),
     #[error(transparent)]
     Package(#[from] chaincode::package::PackageError),
@@ -81,6 +83,7 @@ impl FlowError {
             | FlowError::Package(_)
             | FlowError::Input { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
+            FlowError::Identity(e) => e.is_bad_input(),
             // A context the kubeconfig does not have: fixed by --context.
             FlowError::K8s(cluster::k8s::K8sError::NoContext { .. }) => true,
             _ => false,
