@@ -1645,7 +1645,8 @@ fn chaincode_folders(c: &mut Checker, i: usize, cc: &RawChaincode, chaincode: &m
     }
 }
 
-/// Every image given is a reference (not empty, no whitespace); the rest
+/// Every image given is a reference (not empty, no whitespace or control
+/// character, not starting with `-`); the rest
 /// follow the Fabric version.
 fn images(c: &mut Checker, raw: &RawWorkspace, fabric: &FabricVersion) -> Images {
     let mut images = Images::for_version(fabric);
@@ -1661,7 +1662,11 @@ fn images(c: &mut Checker, raw: &RawWorkspace, fabric: &FabricVersion) -> Images
         ];
         for (v, key, slot) in fields {
             if let Some(v) = v {
-                let r = if !v.value.is_empty() && !v.value.chars().any(char::is_whitespace) {
+                // A leading `-` would make it an option to `docker`.
+                let r = if !v.value.is_empty()
+                    && !v.value.starts_with('-')
+                    && !v.value.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
                     Ok(())
                 } else {
                     Err(format!("{:?} is not an image reference", v.value))
@@ -1786,6 +1791,17 @@ mod tests {
     fn minimal_file_gets_defaults() {
         let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\n").expect("parses");
         assert_eq!(ws, Workspace::default_network());
+    }
+
+    #[test]
+    fn an_image_starting_with_a_dash_is_refused() {
+        let err = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nimages:\n  dind: \"--privileged\"\n",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("images.dind"), "{text}");
+        assert!(text.contains("is not an image reference"), "{text}");
     }
 
     #[test]
