@@ -121,6 +121,9 @@ pub enum LifecycleError {
         "org `{org}` is not in the workspace (its orgs: {known})\n  hint: pass one of those to --org"
     )]
     UnknownOrg { org: String, known: String },
+    /// A `--user` the caller's org does not have.
+    #[error(transparent)]
+    Identity(#[from] network::pki::identity::IdentityError),
     #[error(transparent)]
     Peer(#[from] ChannelError),
     #[error(
@@ -172,10 +175,11 @@ impl LifecycleError {
     /// Whether the user can fix it in the command line or fabdev.yaml (an
     /// org or channel that is not in the workspace).
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            LifecycleError::UnknownOrg { .. } | LifecycleError::UnknownChannel { .. }
-        )
+        match self {
+            LifecycleError::UnknownOrg { .. } | LifecycleError::UnknownChannel { .. } => true,
+            LifecycleError::Identity(e) => e.is_bad_input(),
+            _ => false,
+        }
     }
 }
 

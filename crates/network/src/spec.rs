@@ -179,12 +179,38 @@ impl Images {
     }
 }
 
-/// The orderer organisation and its Raft consenters.
+/// The orderer organisation and its consenters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrdererOrg {
     pub name: String,
     pub msp_id: String,
     pub count: u32,
+    /// `orderer.consensus`: Raft (default) or BFT (Fabric 3, 4+ orderers).
+    pub consensus: Consensus,
+}
+
+/// The channels' consensus (`orderer.consensus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consensus {
+    /// `raft` (or `etcdraft`): crash fault tolerant, 1 or more orderers.
+    #[default]
+    Raft,
+    /// `bft`: Fabric 3's SmartBFT, byzantine fault tolerant; 3f+1 orderers
+    /// tolerate f faulty ones, so at least 4.
+    Bft,
+}
+
+/// The fewest orderers a BFT channel takes (3f+1 with f = 1).
+pub const MIN_BFT_ORDERERS: u32 = 4;
+
+impl Consensus {
+    /// As written in fabdev.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consensus::Raft => "raft",
+            Consensus::Bft => "bft",
+        }
+    }
 }
 
 /// A peer organisation.
@@ -356,6 +382,7 @@ impl Workspace {
                 name: "OrdererOrg".into(),
                 msp_id: "OrdererOrgMSP".into(),
                 count: 1,
+                consensus: Consensus::Raft,
             },
             orgs: ["Org1", "Org2"]
                 .iter()

@@ -60,6 +60,8 @@ pub async fn invoke(
     transient: &BTreeMap<String, Vec<u8>>,
 ) -> Result<network::channel::Submitted, LifecycleError> {
     let peer = caller_peer(ws, topo, caller)?;
+    // A user the org does not have: bad input naming the ones it has.
+    network::pki::identity::check_user(ws, crypto, &peer.org, &caller.user)?;
     let c = connect(peer, endpoints, crypto, &caller.user).await?;
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
     // Right after a deploy the Gateway's discovery may not know yet that
@@ -106,6 +108,8 @@ pub async fn query(
     args: &[String],
 ) -> Result<Vec<u8>, LifecycleError> {
     let peer = caller_peer(ws, topo, caller)?;
+    // A user the org does not have: bad input naming the ones it has.
+    network::pki::identity::check_user(ws, crypto, &peer.org, &caller.user)?;
     let c = connect(peer, endpoints, crypto, &caller.user).await?;
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
     Ok(c.evaluate(channel, name, function, &args, CALL_TIMEOUT)

@@ -98,7 +98,11 @@ fn an_unreadable_file_is_named() {
         let out = std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(std::env::current_exe().unwrap())
-            .args(["--exact", "links::an_unreadable_file_is_named", "--nocapture"])
+            .args([
+                "--exact",
+                "links::an_unreadable_file_is_named",
+                "--nocapture",
+            ])
             .env(AS_NOBODY, "1")
             .output()
             .expect("setpriv (util-linux) runs this test as nobody when root");

@@ -23,6 +23,9 @@ pub struct CryptoView {
     pub org_msps: BTreeMap<String, Folder>,
     /// Orderer node name → the files of its `tls` folder.
     pub orderer_tls: BTreeMap<String, Folder>,
+    /// Orderer node name → the files of its `msp/signcerts` folder (a BFT
+    /// channel's consenters carry their enrollment certificate).
+    pub orderer_signcerts: BTreeMap<String, Folder>,
 }
 
 /// A folder's files (path relative to it → bytes) and where it is, so that
@@ -58,6 +61,10 @@ impl CryptoView {
                 node.name.clone(),
                 folder(crypto.node_dir(node).join("tls"))?,
             );
+            view.orderer_signcerts.insert(
+                node.name.clone(),
+                folder(crypto.node_dir(node).join("msp").join("signcerts"))?,
+            );
         }
         Ok(view)
     }
@@ -68,6 +75,10 @@ impl CryptoView {
 
     pub(super) fn node_tls(&self, node: &str) -> Cow<'_, Folder> {
         folder_or_empty(&self.orderer_tls, node, "tls")
+    }
+
+    pub(super) fn node_signcerts(&self, node: &str) -> Cow<'_, Folder> {
+        folder_or_empty(&self.orderer_signcerts, node, "msp/signcerts")
     }
 }
 

@@ -45,6 +45,7 @@ pub(super) struct RawOrderer {
     pub(super) org: Option<Spanned<String>>,
     pub(super) msp_id: Option<Spanned<String>>,
     pub(super) count: Option<Spanned<u32>>,
+    pub(super) consensus: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

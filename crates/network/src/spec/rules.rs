@@ -152,7 +152,8 @@ pub(super) fn validate(
     api_version_and_kind(&mut c, &raw);
     let name = workspace_name(&mut c, &raw, &def);
     let (fabric, batch_timeout_ms) = fabric_release(&mut c, &raw, &def);
-    let orderer = orderer_org(&mut c, &raw, &def);
+    let mut orderer = orderer_org(&mut c, &raw, &def);
+    orderer_consensus(&mut c, &raw, &fabric, &mut orderer);
     let orgs = peer_orgs(&mut c, &raw, &def);
     orgs_are_unique(&mut c, &raw, &orderer, &orgs);
     let channels = channels(&mut c, &raw, &orgs);
@@ -309,6 +310,60 @@ fn orderer_org(c: &mut Checker, raw: &RawWorkspace, def: &Workspace) -> OrdererO
         }
     }
     orderer
+}
+
+/// `orderer.consensus` is `raft` (`etcdraft`) or `bft`; BFT needs Fabric 3
+/// and at least [`MIN_BFT_ORDERERS`] orderers.
+fn orderer_consensus(
+    c: &mut Checker,
+    raw: &RawWorkspace,
+    fabric: &FabricVersion,
+    orderer: &mut OrdererOrg,
+) {
+    let Some(o) = &raw.orderer else { return };
+    let Some(v) = &o.consensus else { return };
+    orderer.consensus = match v.value.to_ascii_lowercase().as_str() {
+        "raft" | "etcdraft" => Consensus::Raft,
+        "bft" | "smartbft" => Consensus::Bft,
+        other => {
+            c.push(
+                pos_of(v),
+                "orderer.consensus",
+                format!("consensus {other:?} is not one fabdev runs"),
+                "use `raft` (default) or `bft` (Fabric 3, at least 4 orderers)",
+            );
+            return;
+        }
+    };
+    if orderer.consensus != Consensus::Bft {
+        return;
+    }
+    if !fabric.is_v3() {
+        c.push(
+            pos_of(v),
+            "orderer.consensus",
+            format!(
+                "BFT ordering needs Fabric 3 (the V3_0 channel capability), but fabric.version is {}",
+                fabric.tag
+            ),
+            "set `fabric: { version: \"3.1\" }`, or use `consensus: raft` on Fabric 2.5",
+        );
+    }
+    if orderer.count < MIN_BFT_ORDERERS {
+        let (pos, field) = match &o.count {
+            Some(n) => (pos_of(n), "orderer.count"),
+            None => (pos_of(v), "orderer.consensus"),
+        };
+        c.push(
+            pos,
+            field,
+            format!(
+                "BFT ordering needs at least {MIN_BFT_ORDERERS} orderers (3f+1 orderers tolerate f faulty ones; with fewer, one stopped orderer stops the channel), but orderer.count is {}",
+                orderer.count
+            ),
+            "set `orderer.count: 4` (or 7 to tolerate two), or use `consensus: raft`",
+        );
+    }
 }
 
 /// At least one peer org; each with a well-formed name and MSP ID and 1 to
