@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need when it is missing, then
-# runs every check and test. Used as-is by CI (.ci/run).
+# The one test command: formatting and clippy first (seconds when the build is
+# warm), then installs what the tests need when it is missing and runs every
+# check and test. Used as-is by CI (.ci/run). scripts/check/fast.sh is the
+# quick check without root or services.
 #
 #   scripts/test.sh            # everything
 #
@@ -10,11 +12,41 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*"; }
+apt_install() {
+  log "installing $* (apt)"
+  local sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- The environment of every cargo command below --------------------------------
+# Set once, before the first cargo command: the build scripts that decide
+# which tests can run here read PATH (and the FABDEV_REQUIRE_* variables), and
+# a change between two cargo commands would build those crates again.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+if command -v go >/dev/null 2>&1; then
+  export PATH="$(go env GOPATH)/bin:$PATH"
+fi
+py_scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+export PATH="$py_scripts:$PATH"
+# Here the real node must run: a missing piece fails the real_node_* tests
+# instead of leaving them ignored.
+export FABDEV_REQUIRE_REAL_NODE=1
+
+# --- Formatting and clippy first: a slip fails in seconds ------------------------
+# (protoc first when it is missing: fabric-sdk compiles Fabric's protos in its
+# build script, so clippy needs it.)
+log "cargo fmt --check"
+cargo fmt --all -- --check
+command -v protoc >/dev/null 2>&1 || apt_install protobuf-compiler
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # --- Debian packages -----------------------------------------------------------
-# protoc: fabric-sdk compiles Fabric's protos in its build script.
 apt_missing=()
-command -v protoc >/dev/null 2>&1 || apt_missing+=(protobuf-compiler)
 # dockerd: the image-transfer tests run against real Docker engines.
 command -v dockerd >/dev/null 2>&1 || apt_missing+=(docker.io)
 # containerd and ctr: the kind-node tests run a real containerd in a container.
@@ -30,11 +62,7 @@ command -v debootstrap >/dev/null 2>&1 || apt_missing+=(debootstrap)
 # python3-venv: checkov gets a venv of its own (scripts/check/checkov.sh).
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then
-  log "installing ${apt_missing[*]} (apt)"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  apt_install "${apt_missing[@]}"
 fi
 
 # --- Docker engine ---------------------------------------------------------------
@@ -44,11 +72,7 @@ bash scripts/setup/docker.sh
 # crictl: kind nodes answer "which image ID do you have" through it, and so
 # does the stand-in node of the kind-node tests.
 CRICTL_VERSION=v1.37.0
-if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
-  export PATH="/usr/local/go/bin:$PATH"
-fi
 command -v go >/dev/null 2>&1 || { echo "test.sh: Go is needed (crictl and the Kubernetes control plane are built with it)" >&2; exit 1; }
-export PATH="$(go env GOPATH)/bin:$PATH"
 if ! crictl --version >/dev/null 2>&1; then
   log "installing crictl $CRICTL_VERSION (Go module proxy)"
   go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
@@ -70,14 +94,9 @@ bash scripts/setup/kube.sh
 t=$(date +%s)
 bash scripts/setup/node-images.sh
 log "node images ready in $(($(date +%s) - t))s"
-# Here the real node must run: a missing piece fails the real_node_* tests
-# instead of skipping them.
-export FABDEV_REQUIRE_REAL_NODE=1
 
 # --- Python validators --------------------------------------------------------
 KV_VERSION=1.37.0
-py_scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
-export PATH="$py_scripts:$PATH"
 if ! kubernetes-validate --version 2>/dev/null | grep -q "$KV_VERSION"; then
   log "installing kubernetes-validate $KV_VERSION (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check "kubernetes-validate==$KV_VERSION"
@@ -105,11 +124,7 @@ log "checkov over the rendered networks (scripts/check/checkov.sh)"
 cargo build -p fabdev --locked --quiet
 bash scripts/check/checkov.sh
 
-# --- Rust checks and tests ----------------------------------------------------
-log "cargo fmt --check"
-cargo fmt --all -- --check
-log "cargo clippy --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# --- Rust tests ------------------------------------------------------------------
 log "cargo test"
 mkdir -p target
 set +e
