@@ -136,7 +136,7 @@ KUBE_VERSION=$KUBE_VERSION KUBE_EXTRA_CMDS="kubeadm kubectl" bash scripts/setup/
 for b in kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd coredns; do
   [ -x "$KUBE_BIN/$b" ] || die "scripts/setup/kube.sh left no $KUBE_BIN/$b"
 done
-"$KUBE_BIN/coredns" -plugins | grep -q 'dns.forward' || die "$KUBE_BIN/coredns lacks the forward plugin of kubeadm's Corefile"
+"$KUBE_BIN/coredns" -plugins | grep -qx forward || die "$KUBE_BIN/coredns lacks the forward plugin of kubeadm's Corefile"
 if ! crictl --version 2>/dev/null | grep -qF "${CRICTL_VERSION#v}"; then
   go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 fi

@@ -83,7 +83,7 @@ need_etcd=1
 need_coredns=1
 # Also rebuilt when it lacks a plugin of kubeadm's Corefile (an older build).
 [ -x "$DEST/coredns" ] && "$DEST/coredns" -version 2>/dev/null | grep -qF "CoreDNS-${COREDNS_VERSION#v}" \
-  && "$DEST/coredns" -plugins 2>/dev/null | grep -q 'dns.loadbalance' && need_coredns=0
+  && "$DEST/coredns" -plugins 2>/dev/null | grep -qx loadbalance && need_coredns=0
 if [ ${#missing_kube[@]} -eq 0 ] && [ "$need_etcd" = 0 ] && [ "$need_coredns" = 0 ]; then
   log "$kube_cmds $KUBE_VERSION, etcd $ETCD_VERSION and coredns $COREDNS_VERSION already in $DEST"
   exit 0

@@ -34,6 +34,8 @@ pub enum KindConfigError {
     ZeroPort { container_port: u16, host_port: u16 },
     #[error("cannot serialise the kind config to YAML: {0}")]
     Yaml(#[from] serde_saphyr::SerializeError),
+    #[error("cannot read the kind config fabdev rendered: {0}")]
+    Parse(#[from] serde_saphyr::DeserializeError),
 }
 
 /// A kind cluster (`kind: Cluster`).
@@ -177,6 +179,13 @@ impl KindConfig {
     }
 }
 
+/// The rendered kind config (`Rendered::kind_config`) with what the offline
+/// node image needs ([`KindConfig::for_offline_node_image`]).
+pub fn for_offline_node_image(yaml: &str) -> Result<String, KindConfigError> {
+    let cfg: KindConfig = serde_saphyr::from_str(yaml)?;
+    render_kind_config(&cfg.for_offline_node_image())
+}
+
 /// The YAML for `kind create cluster --config`. Validates first.
 pub fn render_kind_config(cfg: &KindConfig) -> Result<String, KindConfigError> {
     cfg.validate()?;
@@ -250,6 +259,9 @@ mod tests {
     #[test]
     fn the_offline_node_image_gets_longer_waits_and_a_cgroup_v1_kubelet() {
         let cfg = two_ports().for_offline_node_image().for_offline_node_image();
+        let from_yaml =
+            for_offline_node_image(&render_kind_config(&two_ports()).unwrap()).unwrap();
+        assert_eq!(from_yaml, render_kind_config(&cfg).unwrap());
         assert_eq!(cfg.kubeadm_config_patches.len(), 2);
         let yaml = render_kind_config(&cfg).unwrap();
         assert!(yaml.contains("kubeadmConfigPatches:"), "{yaml}");

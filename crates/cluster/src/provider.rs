@@ -9,6 +9,7 @@
 //! and from the doctor's verdicts on podman's prerequisites, so both are
 //! tested with made-up readings.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,10 @@ use crate::images::{Daemon, ImageError};
 pub const PROVIDER_ENV: &str = "KIND_EXPERIMENTAL_PROVIDER";
 /// podman's API socket for root (`podman system service`, `podman.socket`).
 pub const PODMAN_ROOT_SOCKET: &str = "/run/podman/podman.sock";
+/// Names the kind node image (`kind create cluster --image`) when
+/// fabdev.yaml's `cluster.kind.nodeImage` does not; kind's default
+/// (kindest/node) when neither does.
+pub const NODE_IMAGE_ENV: &str = "FABDEV_KIND_NODE_IMAGE";
 /// The label of the offline kind node image (scripts/setup/kind-node-image.sh);
 /// its value is the image's build key.
 pub const OFFLINE_NODE_LABEL: &str = "dev.fabdev.kind-node";
@@ -69,58 +74,198 @@ pub enum ProviderError {
     NoPodmanSocket { path: PathBuf },
     #[error(transparent)]
     Daemon(#[from] ImageError),
+    #[error("cannot {action} on {daemon}")]
+    Api {
+        action: String,
+        daemon: String,
+        #[source]
+        source: Box<bollard::errors::Error>,
+    },
+    #[error("cannot remove podman's CNI chains with `{command}`: {output}\n  hint: remove them by hand (`iptables -t nat -S | grep CNI-`), or leave them: they are empty")]
+    Chains { command: String, output: String },
 }
 
-/// What choosing a provider reads from the machine.
+/// The network kind puts its nodes on.
+pub const KIND_NETWORK: &str = "kind";
+
+/// What [`remove_podman_leftovers`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Leftovers {
+    /// The `kind` network (no container was on it any more).
+    pub network: bool,
+    /// The chains podman's CNI plugins leave in the host's netfilter
+    /// tables (`iptables-save` table and chain).
+    pub chains: Vec<String>,
+}
+
+impl fmt::Display for Leftovers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.network {
+            parts.push(format!("network {KIND_NETWORK} removed"));
+        }
+        if !self.chains.is_empty() {
+            parts.push(format!(
+                "{} CNI chains removed ({})",
+                self.chains.len(),
+                self.chains.join(", ")
+            ));
+        }
+        if parts.is_empty() {
+            f.write_str("nothing left behind")
+        } else {
+            f.write_str(&parts.join("; "))
+        }
+    }
+}
+
+/// After the last kind cluster on podman is deleted: removes the `kind`
+/// network when no container is on it, and, when podman has no container
+/// at all, the chains its CNI plugins (firewall, portmap) leave in the
+/// host's iptables tables for good (`CNI-FORWARD` jumped to from FORWARD,
+/// `CNI-HOSTPORT-*` from the nat table's hooks). podman (4.x with CNI)
+/// removes neither itself; the chains sit beside the host's Docker rules.
+pub async fn remove_podman_leftovers(api: &Daemon) -> Result<Leftovers, ProviderError> {
+    use bollard::query_parameters::ListContainersOptions;
+    let docker = api.docker("remove kind's network").await?;
+    let api_err = |action: &str| {
+        let daemon = api.label().to_string();
+        let action = action.to_string();
+        move |source| ProviderError::Api {
+            action,
+            daemon,
+            source: Box::new(source),
+        }
+    };
+    let mut out = Leftovers::default();
+    match docker.inspect_network(KIND_NETWORK, None::<bollard::query_parameters::InspectNetworkOptions>).await {
+        Ok(n) if n.containers.as_ref().is_none_or(|c| c.is_empty()) => {
+            docker
+                .remove_network(KIND_NETWORK)
+                .await
+                .map_err(api_err("remove network kind"))?;
+            out.network = true;
+        }
+        Ok(_) => {}
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {}
+        Err(e) => return Err(api_err("inspect network kind")(e)),
+    }
+    let all = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            ..Default::default()
+        }))
+        .await
+        .map_err(api_err("list containers"))?;
+    if all.is_empty() {
+        out.chains = remove_cni_chains().await?;
+    }
+    Ok(out)
+}
+
+/// The iptables-restore input that removes CNI's chains from one table
+/// (as `iptables-save` printed it): the rules of built-in chains that jump
+/// to them, then the chains. Empty when there are none.
+pub fn cni_chain_removal(save: &str) -> (String, Vec<String>) {
+    let mut table = String::new();
+    // Per table: the jumps from built-in chains, the flushes, the deletes
+    // (in that order: a chain can only go once nothing jumps to it).
+    let mut script: BTreeMap<String, [Vec<String>; 3]> = BTreeMap::new();
+    let mut removed = Vec::new();
+    for line in save.lines() {
+        if let Some(t) = line.strip_prefix('*') {
+            table = t.to_string();
+        } else if let Some(c) = line.strip_prefix(':') {
+            let name = c.split_whitespace().next().unwrap_or_default();
+            if name.starts_with("CNI-") {
+                let e = script.entry(table.clone()).or_default();
+                e[1].push(format!("-F {name}"));
+                e[2].push(format!("-X {name}"));
+                removed.push(format!("{table} {name}"));
+            }
+        } else if let Some(rule) = line.strip_prefix("-A ") {
+            let chain = rule.split_whitespace().next().unwrap_or_default();
+            if !chain.starts_with("CNI-") && rule.contains(" -j CNI-") {
+                script.entry(table.clone()).or_default()[0].push(format!("-D {rule}"));
+            }
+        }
+    }
+    let mut text = String::new();
+    for (table, [jumps, flushes, deletes]) in &script {
+        text.push_str(&format!("*{table}\n"));
+        for l in jumps.iter().chain(flushes).chain(deletes) {
+            text.push_str(l);
+            text.push('\n');
+        }
+        text.push_str("COMMIT\n");
+    }
+    (text, removed)
+}
+
+async fn remove_cni_chains() -> Result<Vec<String>, ProviderError> {
+    use tokio::io::AsyncWriteExt;
+    let mut removed = Vec::new();
+    for (save, restore) in [("iptables-save", "iptables-restore"), ("ip6tables-save", "ip6tables-restore")] {
+        let Ok(out) = tokio::process::Command::new(save).output().await else {
+            continue;
+        };
+        if !out.status.success() {
+            continue;
+        }
+        let (script, chains) = cni_chain_removal(&String::from_utf8_lossy(&out.stdout));
+        if script.is_empty() {
+            continue;
+        }
+        let command = format!("{restore} --noflush");
+        let fail = |output: String| ProviderError::Chains {
+            command: command.clone(),
+            output,
+        };
+        let mut child = tokio::process::Command::new(restore)
+            .arg("--noflush")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| fail(e.to_string()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(script.as_bytes())
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let done = child.wait_with_output().await.map_err(|e| fail(e.to_string()))?;
+        if !done.status.success() {
+            return Err(fail(format!(
+                "{}\n{script}",
+                String::from_utf8_lossy(&done.stderr).trim()
+            )));
+        }
+        removed.extend(chains.into_iter().map(|c| format!("{save}: {c}")));
+    }
+    Ok(removed)
+}
+
+/// What choosing a provider reads from the machine: which CLIs are there
+/// (kind's own rule).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Machine {
-    /// The Docker daemon's socket (or `DOCKER_HOST`) is there.
-    pub docker_socket: bool,
     /// `docker` is on PATH.
     pub docker_cli: bool,
     /// `podman` is on PATH.
     pub podman_cli: bool,
-    /// The capability bounding set holds every capability the kernel knows,
-    /// which Docker's `--privileged` asks for. `None`: unknown.
-    pub full_capabilities: Option<bool>,
 }
 
 impl Machine {
     /// Reads this machine.
     pub fn read() -> Machine {
-        let docker_socket = match std::env::var("DOCKER_HOST") {
-            Ok(h) if h.starts_with("unix://") => Path::new(h.trim_start_matches("unix://")).exists(),
-            Ok(h) if !h.is_empty() => true,
-            _ => Path::new(crate::images::DEFAULT_SOCKET).exists(),
-        };
         Machine {
-            docker_socket,
             docker_cli: which::which("docker").is_ok(),
             podman_cli: which::which("podman").is_ok(),
-            full_capabilities: full_capabilities(
-                std::fs::read_to_string("/proc/self/status").ok().as_deref(),
-                std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-                    .ok()
-                    .as_deref(),
-            ),
         }
     }
-}
-
-/// Whether `CapBnd` in /proc/self/status holds every capability up to
-/// `cap_last_cap`.
-pub fn full_capabilities(status: Option<&str>, cap_last_cap: Option<&str>) -> Option<bool> {
-    let bnd = status?
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())?;
-    let last: u32 = cap_last_cap?.trim().parse().ok()?;
-    let all = if last >= 63 {
-        u64::MAX
-    } else {
-        (1u64 << (last + 1)) - 1
-    };
-    Some(bnd & all == all)
 }
 
 /// The names of the capabilities missing from the bounding set, for
@@ -201,10 +346,12 @@ impl fmt::Display for ProviderChoice {
     }
 }
 
-/// Picks the provider: fabdev.yaml's (or the CLI's) first, then
-/// `KIND_EXPERIMENTAL_PROVIDER`, then what the machine has: Docker when its
-/// daemon is there and can run kind's privileged nodes, else podman when it
-/// is installed, else Docker (whose absence the next steps report).
+/// Picks the provider: fabdev.yaml's first, then `KIND_EXPERIMENTAL_PROVIDER`,
+/// then what the machine has, as kind itself detects it: Docker when its
+/// CLI is there, else podman when it is installed, else Docker (whose
+/// absence the next steps report). So fabdev and a `kind` run by hand
+/// agree on where the nodes are. (Where Docker cannot grant `--privileged`,
+/// `fabdev doctor` says so and points at podman.)
 pub fn choose(
     configured: Option<NodeProvider>,
     env: Option<&str>,
@@ -225,20 +372,15 @@ pub fn choose(
             why: format!("{PROVIDER_ENV}={value}"),
         });
     }
-    let docker = machine.docker_socket && machine.docker_cli;
-    let (provider, why) = match (docker, machine.podman_cli, machine.full_capabilities) {
-        (true, true, Some(false)) => (
+    let (provider, why) = match (machine.docker_cli, machine.podman_cli) {
+        (true, _) => (NodeProvider::Docker, "detected: docker is installed"),
+        (false, true) => (
             NodeProvider::Podman,
-            "detected: Docker's --privileged cannot get every capability here, podman is installed",
+            "detected: podman is installed, docker is not",
         ),
-        (true, _, _) => (NodeProvider::Docker, "detected: Docker is running"),
-        (false, true, _) => (
-            NodeProvider::Podman,
-            "detected: no Docker daemon, podman is installed",
-        ),
-        (false, false, _) => (
+        (false, false) => (
             NodeProvider::Docker,
-            "default: neither a Docker daemon nor podman found",
+            "default: neither docker nor podman is installed",
         ),
     };
     Ok(ProviderChoice {
@@ -323,7 +465,7 @@ pub async fn offline_node_key(api: &Daemon, image: &str) -> Result<Option<String
 }
 
 /// What podman needs to run kind's nodes on this machine, as read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodmanReadings {
     /// `podman --version`, or why it could not run.
     pub version: Result<String, String>,
@@ -535,7 +677,7 @@ pub async fn read_podman() -> PodmanReadings {
         version,
         runtime,
         hybrid_cgroups: hybrid_cgroups(),
-        no_sys_resource: missing_capabilities(&status, 63)
+        no_sys_resource: missing_capabilities(&status, 40)
             .iter()
             .any(|c| c == "CAP_SYS_RESOURCE"),
         default_ulimits: podman_default_ulimits(),
@@ -581,18 +723,16 @@ fn hard_limit(name: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn machine(docker: bool, podman: bool, full: Option<bool>) -> Machine {
+    fn machine(docker: bool, podman: bool) -> Machine {
         Machine {
-            docker_socket: docker,
             docker_cli: docker,
             podman_cli: podman,
-            full_capabilities: full,
         }
     }
 
     #[test]
     fn configured_then_env_then_detected() {
-        let m = machine(true, true, Some(true));
+        let m = machine(true, true);
         let c = choose(Some(NodeProvider::Podman), Some("docker"), &m).unwrap();
         assert_eq!(c.provider, NodeProvider::Podman);
         assert_eq!(c.why, "cluster.kind.provider in fabdev.yaml");
@@ -605,31 +745,22 @@ mod tests {
     }
 
     #[test]
-    fn detection_prefers_docker_unless_it_cannot_run_privileged_nodes() {
+    fn detection_is_kinds_docker_then_podman() {
         let pick = |m: Machine| choose(None, None, &m).unwrap();
-        assert_eq!(pick(machine(true, true, Some(true))).provider, NodeProvider::Docker);
-        assert_eq!(pick(machine(true, false, Some(false))).provider, NodeProvider::Docker);
-        let c = pick(machine(true, true, Some(false)));
-        assert_eq!(c.provider, NodeProvider::Podman);
-        assert!(c.why.contains("--privileged"), "{}", c.why);
-        assert_eq!(pick(machine(false, true, None)).provider, NodeProvider::Podman);
-        assert!(pick(machine(false, false, None)).why.starts_with("default"));
+        assert_eq!(pick(machine(true, true)).provider, NodeProvider::Docker);
+        assert_eq!(pick(machine(false, true)).provider, NodeProvider::Podman);
+        assert!(pick(machine(false, false)).why.starts_with("default"));
     }
 
     #[test]
     fn capabilities() {
         let here = "Name:\tx\nCapBnd:\t000001fffeffffff\n";
-        assert_eq!(full_capabilities(Some(here), Some("40\n")), Some(false));
         assert_eq!(missing_capabilities(here, 40), ["CAP_SYS_RESOURCE"]);
         let full = "CapBnd:\t000001ffffffffff\n";
-        assert_eq!(full_capabilities(Some(full), Some("40")), Some(true));
         assert!(missing_capabilities(full, 40).is_empty());
         // An older kernel knows fewer capabilities.
-        assert_eq!(
-            full_capabilities(Some("CapBnd:\t0000003fffffffff\n"), Some("37")),
-            Some(true)
-        );
-        assert_eq!(full_capabilities(None, Some("40")), None);
+        assert!(missing_capabilities("CapBnd:\t0000003fffffffff\n", 37).is_empty());
+        assert!(missing_capabilities("no caps here", 40).is_empty());
     }
 
     #[test]
@@ -721,6 +852,29 @@ mod tests {
             podman_checks(&r)
                 .iter()
                 .all(|c| c.verdict == crate::doctor::Verdict::Ok)
+        );
+    }
+
+    #[test]
+    fn cni_chains_and_the_jumps_to_them_are_removed_and_nothing_else() {
+        let save = "# Generated by iptables-save\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:CNI-ADMIN - [0:0]\n:CNI-FORWARD - [0:0]\n:DOCKER-USER - [0:0]\n-A FORWARD -m comment --comment \"CNI firewall plugin rules\" -j CNI-FORWARD\n-A FORWARD -j DOCKER-USER\n-A CNI-FORWARD -m comment --comment \"CNI firewall plugin admin overrides\" -j CNI-ADMIN\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\nCOMMIT\n";
+        let (script, removed) = cni_chain_removal(save);
+        assert_eq!(
+            script,
+            "*filter\n-D FORWARD -m comment --comment \"CNI firewall plugin rules\" -j CNI-FORWARD\n-F CNI-ADMIN\n-F CNI-FORWARD\n-X CNI-ADMIN\n-X CNI-FORWARD\nCOMMIT\n*nat\n-D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n-F CNI-HOSTPORT-DNAT\n-X CNI-HOSTPORT-DNAT\nCOMMIT\n"
+        );
+        assert_eq!(
+            removed,
+            ["filter CNI-ADMIN", "filter CNI-FORWARD", "nat CNI-HOSTPORT-DNAT"]
+        );
+        assert_eq!(cni_chain_removal("*filter\n:FORWARD DROP [0:0]\nCOMMIT\n").0, "");
+        assert_eq!(
+            Leftovers {
+                network: true,
+                chains: vec!["filter CNI-ADMIN".into()]
+            }
+            .to_string(),
+            "network kind removed; 1 CNI chains removed (filter CNI-ADMIN)"
         );
     }
 

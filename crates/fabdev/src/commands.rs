@@ -342,6 +342,7 @@ fn doctor(
     }
     let input = DoctorInput {
         kind: args.kind.clone(),
+        kind_provider: ctx.ws.cluster.kind.provider,
         host_ports,
         dind_image: ctx.ws.images.dind.clone(),
         fabric_tag: ctx.ws.fabric.tag.clone(),

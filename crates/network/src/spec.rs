@@ -388,6 +388,19 @@ pub struct ClusterSpec {
     pub kubeconfig: Option<PathBuf>,
     /// `existing` only: the kubeconfig context; `None` means its current one.
     pub context: Option<String>,
+    /// `kind` only: where kind runs its nodes, and from which image.
+    pub kind: KindSpec,
+}
+
+/// `cluster.kind:` of fabdev.yaml.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KindSpec {
+    /// `docker` or `podman` (kind's node provider); `None` means
+    /// `KIND_EXPERIMENTAL_PROVIDER`, else what the machine has.
+    pub provider: Option<cluster::provider::NodeProvider>,
+    /// The kind node image; `None` means `$FABDEV_KIND_NODE_IMAGE`, else
+    /// kind's default (kindest/node).
+    pub node_image: Option<String>,
 }
 
 /// A validated workspace.
@@ -612,6 +625,14 @@ struct RawCluster {
     provider: Option<S<String>>,
     kubeconfig: Option<S<String>>,
     context: Option<S<String>>,
+    kind: Option<S<RawKindCluster>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawKindCluster {
+    provider: Option<S<String>>,
+    node_image: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1678,10 +1699,42 @@ fn cluster(c: &mut Checker, raw: &RawWorkspace, base: &Path) -> ClusterSpec {
         );
         x.value.clone()
     });
+    let mut kind = KindSpec::default();
+    if let Some(k) = &rc.kind {
+        if provider != Provider::Kind {
+            c.push(
+                pos_of(k),
+                "cluster.kind",
+                "`kind` is only read with `provider: kind`".to_string(),
+                "remove `kind:` (an existing cluster has its own nodes), or use `provider: kind`",
+            );
+        }
+        if let Some(p) = &k.value.provider {
+            kind.provider = cluster::provider::NodeProvider::parse(&p.value);
+            if kind.provider.is_none() {
+                c.push(
+                    pos_of(p),
+                    "cluster.kind.provider",
+                    format!("kind provider {:?} is not one fabdev drives", p.value),
+                    "use `docker` or `podman` (where kind runs its nodes), or leave it out to use KIND_EXPERIMENTAL_PROVIDER or what the machine has",
+                );
+            }
+        }
+        if let Some(i) = &k.value.node_image {
+            not_empty(
+                c,
+                i,
+                "kind.nodeImage",
+                "name a kind node image (kindest/node:v1.37.2, or the offline one of scripts/setup/kind-node-image.sh), or leave it out for kind's default",
+            );
+            kind.node_image = Some(i.value.trim().to_string());
+        }
+    }
     ClusterSpec {
         provider,
         kubeconfig,
         context,
+        kind,
     }
 }
 
@@ -1691,6 +1744,38 @@ mod tests {
 
     fn parse(text: &str) -> Result<Workspace, SpecError> {
         Workspace::parse(text, Path::new("fabdev.yaml"), Path::new("."))
+    }
+
+    #[test]
+    fn kind_provider_and_node_image() {
+        let ws = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kind: { provider: podman, nodeImage: fabdev.invalid/kind-node:v1.37.2 }\n",
+        )
+        .unwrap();
+        assert_eq!(ws.cluster.provider, Provider::Kind);
+        assert_eq!(
+            ws.cluster.kind,
+            KindSpec {
+                provider: Some(cluster::provider::NodeProvider::Podman),
+                node_image: Some("fabdev.invalid/kind-node:v1.37.2".into()),
+            }
+        );
+        let err = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kind: { provider: nerdctl }\n",
+        )
+        .unwrap_err();
+        let p = &err.problems()[0];
+        assert_eq!(p.field, "cluster.kind.provider");
+        assert_eq!(p.pos.map(|p| p.line), Some(4));
+        let err = parse(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: existing\n  kind: { provider: docker }\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.problems()[0].field, "cluster.kind");
+        assert!(
+            parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kind: { image: x }\n")
+                .is_err()
+        );
     }
 
     #[test]
@@ -1785,6 +1870,7 @@ mod tests {
                 provider: Provider::Existing,
                 kubeconfig: Some(PathBuf::from("/ws/conf/shared.yaml")),
                 context: Some("team-dev".into()),
+                kind: KindSpec::default(),
             }
         );
         // An absolute kubeconfig stays as written; both may be left out.

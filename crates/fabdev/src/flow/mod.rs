@@ -138,6 +138,8 @@ pub enum FlowError {
     #[error("{0}")]
     NodeImages(#[from] cluster::node_images::NodeError),
     #[error("{0}")]
+    Provider(#[from] cluster::provider::ProviderError),
+    #[error("{0}")]
     Genesis(#[from] network::genesis::GenesisError),
     #[error("{0}")]
     Channel(#[from] network::channel::ChannelError),
