@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use cluster::images::Daemon;
 use cluster::provider::{self, NodeProvider};
-use fabdev::events::Event;
+use fabdev::events::{Event, EventKind};
 use fabdev::flow::{self, Options};
 
 /// The node image of scripts/setup/kind-node-image.sh.
@@ -68,22 +68,22 @@ struct Outcome {
 fn outcome(events: &[Event]) -> Outcome {
     let mut o = Outcome::default();
     for e in events {
-        match e {
-            Event::StepDone { step, detail, .. } => {
-                o.done.insert(step.clone(), detail.clone());
+        let step = e.step.clone().unwrap_or_default();
+        match &e.kind {
+            EventKind::StepDone { detail, .. } => {
+                o.done.insert(step, detail.clone());
             }
-            Event::StepFailed { step, error, .. } => {
-                o.failed.insert(step.clone(), error.clone());
+            EventKind::StepFailed { error, .. } => {
+                o.failed.insert(step, error.clone());
             }
-            Event::Applied {
+            EventKind::Applied {
                 objects, changed, ..
             } => o.applied = Some((objects.len(), changed.len())),
-            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            Event::Images {
+            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            EventKind::Images {
                 target,
                 copied,
                 present,
-                ..
             } => {
                 o.images
                     .insert(target.clone(), (copied.clone(), present.clone()));

@@ -9,7 +9,7 @@ use kube::client::Body;
 
 use super::steps::{Step, StepFn, StepFuture, run_steps};
 use super::*;
-use crate::events::{Event, Sink};
+use crate::events::{Event, EventKind, Sink};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -93,13 +93,22 @@ fn failed_step(events: &[Event]) -> String {
     let failed: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
-            Event::StepFailed { step, .. } => Some(step.as_str()),
+            Event {
+                step: Some(step),
+                kind: EventKind::StepFailed { .. },
+            } => Some(step.as_str()),
             _ => None,
         })
         .collect();
     assert_eq!(failed.len(), 1, "{events:#?}");
     assert!(
-        matches!(events.last(), Some(Event::StepFailed { .. })),
+        matches!(
+            events.last(),
+            Some(Event {
+                kind: EventKind::StepFailed { .. },
+                ..
+            })
+        ),
         "the failure ends the run: {events:#?}"
     );
     failed[0].to_string()
@@ -160,7 +169,12 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
     assert_eq!(status, ["kind cluster fabdev", "pods", "channels"]);
     let channel = names(channel::steps(&ctx, None));
     assert_eq!(channel, ["node endpoints", "channel mychannel"]);
-    for list in [up, down, down_keep, status, channel] {
+    let render = names(render::steps(Some(Path::new("out"))));
+    assert_eq!(
+        render,
+        ["crypto material", "render Kubernetes objects", "write out"]
+    );
+    for list in [up, down, down_keep, status, channel, render] {
         each_step_fails_as_itself(&list);
     }
 
@@ -178,7 +192,7 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
             "commit basic"
         ]
     );
-    use super::chaincode::{Command as C, Selection};
+    use super::chaincodes::{LifecycleCommand as C, Selection};
     let all = Selection::default();
     let lists = [
         (
@@ -200,16 +214,22 @@ fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
     ];
     let mut every = vec![up];
     for (command, expected) in lists {
-        let list = names(super::chaincode::steps(&ctx, command, &all));
+        let list = names(super::chaincodes::lifecycle_steps(&ctx, command, &all));
         assert_eq!(list[..2], ["node endpoints", "chaincodes"]);
         assert_eq!(list[2..], *expected, "{command:?}");
         every.push(list);
     }
-    let call = names(super::chaincode::call_steps(&a_call(true, "Org1")));
+    let call = names(super::chaincodes::call_steps(&a_call(
+        super::chaincodes::CallKind::Invoke,
+        "Org1",
+    )));
     assert_eq!(call, ["node endpoints", "invoke basic ReadAsset"]);
-    let query = names(super::chaincode::call_steps(&a_call(false, "Org1")));
+    let query = names(super::chaincodes::call_steps(&a_call(
+        super::chaincodes::CallKind::Query,
+        "Org1",
+    )));
     assert_eq!(query, ["node endpoints", "query basic ReadAsset"]);
-    let list = names(super::chaincode::list_steps(&ctx));
+    let list = names(super::chaincodes::list_steps(&ctx));
     assert_eq!(
         list,
         [
@@ -462,13 +482,13 @@ fn workspace_with_chaincode(extra: &str) -> tempfile::TempDir {
     dir
 }
 
-fn a_call(submit: bool, org: &str) -> super::chaincode::Call {
-    super::chaincode::Call {
-        submit,
+fn a_call(kind: super::chaincodes::CallKind, org: &str) -> super::chaincodes::Call {
+    super::chaincodes::Call {
+        kind,
         chaincode: "basic".into(),
         function: "ReadAsset".into(),
         args: vec!["asset1".into()],
-        caller: ::chaincode::lifecycle::Caller {
+        caller: chaincode::lifecycle::Caller {
             org: org.into(),
             user: "User1".into(),
         },
@@ -479,7 +499,7 @@ fn a_call(submit: bool, org: &str) -> super::chaincode::Call {
 
 #[test]
 fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
-    use super::chaincode::{Command as C, Selection};
+    use super::chaincodes::{LifecycleCommand as C, Selection};
     let dir = workspace_with_chaincode("");
     let opts = options(dir.path());
     let ctx = Context::load(&opts).unwrap();
@@ -487,11 +507,10 @@ fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
     let lifecycle = |command, sel: Selection| {
         let opts = opts.clone();
         let mut events: Vec<Event> = Vec::new();
-        let r = rt().block_on(super::chaincode::run_lifecycle(
+        let r = rt().block_on(super::chaincodes::lifecycle(
             &opts,
             command,
             sel,
-            None,
             &mut events,
         ));
         (r.unwrap_err(), failed_step(&events))
@@ -543,10 +562,9 @@ fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
     // An org that is not there: bad input in the call's step, before any dial.
     let mut events: Vec<Event> = Vec::new();
     let e = rt()
-        .block_on(super::chaincode::call(
+        .block_on(super::chaincodes::call(
             &opts,
-            a_call(false, "Org9"),
-            None,
+            a_call(super::chaincodes::CallKind::Query, "Org9"),
             &mut events,
         ))
         .unwrap_err();
@@ -555,10 +573,9 @@ fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
     assert!(e.to_string().contains("Org1, Org2"), "{e}");
     let mut events: Vec<Event> = Vec::new();
     let e = rt()
-        .block_on(super::chaincode::call(
+        .block_on(super::chaincodes::call(
             &opts,
-            a_call(true, "Org1"),
-            None,
+            a_call(super::chaincodes::CallKind::Invoke, "Org1"),
             &mut events,
         ))
         .unwrap_err();
@@ -566,14 +583,14 @@ fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
     assert!(!e.is_bad_input(), "{e}");
 
     let mut events: Vec<Event> = Vec::new();
-    rt().block_on(super::chaincode::list(&opts, None, &mut events))
+    rt().block_on(super::chaincodes::list(&opts, &mut events))
         .unwrap_err();
     assert_eq!(failed_step(&events), "installed packages");
 }
 
 #[test]
 fn init_required_adds_an_init_step_after_commit() {
-    use super::chaincode::{Command as C, Selection};
+    use super::chaincodes::{LifecycleCommand as C, Selection};
     let dir = workspace_with_chaincode(", initRequired: true, initArgs: [InitLedger]");
     let opts = options(dir.path());
     let ctx = Context::load(&opts).unwrap();
@@ -600,7 +617,7 @@ fn init_required_adds_an_init_step_after_commit() {
         ),
         (C::Commit, &["package basic", "commit basic"]),
     ] {
-        let list = names(super::chaincode::steps(&ctx, command, &all));
+        let list = names(super::chaincodes::lifecycle_steps(&ctx, command, &all));
         assert_eq!(list[2..], *expected, "{command:?}");
         each_step_fails_as_itself(&list);
     }
@@ -610,11 +627,10 @@ fn init_required_adds_an_init_step_after_commit() {
     ensure_crypto(&ctx).unwrap();
     let mut events: Vec<Event> = Vec::new();
     let e = rt()
-        .block_on(super::chaincode::run_lifecycle(
+        .block_on(super::chaincodes::lifecycle(
             &opts,
             C::Deploy,
             Selection::default(),
-            None,
             &mut events,
         ))
         .unwrap_err();
@@ -643,7 +659,7 @@ fn a_workspace_that_does_not_exist_fails_the_workspace_step_of_every_flow() {
     let fail =
         failure_of(async |s: &mut dyn Sink| status(&opts.clone().with_runner(KIND_OK), s).await);
     assert_eq!(fail, "workspace");
-    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, s).await);
     assert_eq!(fail, "workspace");
     // And it is bad input.
     assert!(Context::load(&opts).unwrap_err().is_bad_input());
@@ -693,7 +709,7 @@ fn a_bad_kubeconfig_fails_the_step_that_needs_the_cluster() {
         down(&opts.clone().with_runner(KIND_OK), true, false, s).await
     });
     assert_eq!(fail, "namespace fabdev");
-    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, s).await);
     assert_eq!(fail, "node endpoints");
 }
 
@@ -705,12 +721,21 @@ fn a_channel_nobody_answers_for_fails_its_channel_step() {
     ensure_crypto(&ctx).unwrap();
     // No kubeconfig: the host ports, where nothing listens.
     let mut events: Vec<Event> = Vec::new();
-    let r = rt().block_on(create_channels(&opts, None, None, &mut events));
+    let r = rt().block_on(create_channels(&opts, None, &mut events));
     assert!(r.is_err());
     assert_eq!(failed_step(&events), "channel mychannel");
     // The join's failure is a typed event of that step.
     assert!(
-        events.iter().any(|e| matches!(e, Event::Channel { step, state: crate::events::JoinState::Failed, .. } if step == "channel mychannel")),
+        events
+            .iter()
+            .any(|e| e.step.as_deref() == Some("channel mychannel")
+                && matches!(
+                    e.kind,
+                    EventKind::Channel {
+                        state: crate::events::JoinState::Failed,
+                        ..
+                    }
+                )),
         "{events:#?}"
     );
 }
@@ -808,4 +833,117 @@ fn an_existing_cluster_is_reached_by_port_forwards_only_while_they_are_held() {
         }
         assert!(closed, "{addr} still accepts after its forward was dropped");
     });
+}
+
+/// The JSON lines of flows as `--output json` writes them, with the
+/// workspace's folder and the elapsed times made stable: what CI reads
+/// must not change shape when the code behind it moves.
+mod json_streams {
+    use super::*;
+    use crate::events::JsonReporter;
+
+    fn json_of(
+        dir: &Path,
+        flow: impl AsyncFnOnce(&mut dyn Sink) -> Result<(), FlowError>,
+    ) -> String {
+        let mut buf = Vec::new();
+        {
+            let mut sink = JsonReporter::new(&mut buf);
+            let _ = rt().block_on(flow(&mut sink));
+        }
+        let text = String::from_utf8(buf).unwrap();
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        text.replace(&dir.display().to_string(), "[WS]")
+            .replace(&dir.display().to_string(), "[WS]")
+    }
+
+    fn snapshot(name: &str, text: &str) {
+        insta::with_settings!({filters => vec![
+            (r#""elapsed_ms":\d+"#, r#""elapsed_ms":0"#),
+            (r"/tmp/\.tmp[A-Za-z0-9]+", "[WS]"),
+        ]}, {
+            insta::assert_snapshot!(name, text);
+        });
+    }
+
+    #[test]
+    fn up_until_kind_is_too_old() {
+        let dir = workspace();
+        let old = FakeKind {
+            version: "v0.20.0",
+            ..KIND_OK
+        };
+        let opts = options(dir.path()).with_runner(old);
+        let text = json_of(dir.path(), async |s: &mut dyn Sink| {
+            up(&opts, s).await.map(drop)
+        });
+        snapshot("up_kind_too_old", &text);
+    }
+
+    #[test]
+    fn down_without_a_cluster() {
+        let dir = workspace();
+        let none = FakeKind {
+            version: "v0.33.0",
+            clusters: Some(""),
+        };
+        let opts = options(dir.path()).with_runner(none);
+        let text = json_of(dir.path(), async |s: &mut dyn Sink| {
+            down(&opts, false, false, s).await.map(drop)
+        });
+        snapshot("down_no_cluster", &text);
+    }
+
+    #[test]
+    fn status_of_nodes_that_do_not_answer() {
+        let dir = workspace();
+        let opts = options(dir.path()).with_runner(KIND_OK);
+        let text = json_of(dir.path(), async |s: &mut dyn Sink| {
+            status(&opts, s).await.map(drop)
+        });
+        snapshot("status_no_answers", &text);
+    }
+
+    #[test]
+    fn channel_create_nobody_answers() {
+        let dir = workspace();
+        let opts = options(dir.path());
+        ensure_crypto(&Context::load(&opts).unwrap()).unwrap();
+        let text = json_of(dir.path(), async |s: &mut dyn Sink| {
+            create_channels(&opts, None, s).await.map(drop)
+        });
+        snapshot("channel_create_no_answers", &text);
+    }
+
+    #[test]
+    fn chaincode_deploy_and_query_nobody_answers() {
+        let dir = workspace_with_chaincode("");
+        let opts = options(dir.path());
+        ensure_crypto(&Context::load(&opts).unwrap()).unwrap();
+        let text = json_of(dir.path(), async |s: &mut dyn Sink| {
+            super::super::chaincodes::lifecycle(
+                &opts,
+                super::super::chaincodes::LifecycleCommand::Deploy,
+                super::super::chaincodes::Selection::default(),
+                s,
+            )
+            .await
+            .map(drop)
+        });
+        snapshot("chaincode_deploy_no_answers", &text);
+        let text = json_of(dir.path(), async |s: &mut dyn Sink| {
+            super::super::chaincodes::call(
+                &opts,
+                a_call(super::super::chaincodes::CallKind::Query, "Org9"),
+                s,
+            )
+            .await
+            .map(drop)
+        });
+        snapshot("chaincode_query_bad_org", &text);
+        let text = json_of(dir.path(), async |s: &mut dyn Sink| {
+            super::super::chaincodes::list(&opts, s).await
+        });
+        snapshot("chaincode_list_no_answers", &text);
+    }
 }
