@@ -368,7 +368,10 @@ async fn real_kind_up_stand_ins() {
     let pgid = killed.id().to_string();
     run(Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]));
     let _ = killed.wait();
-    eprintln!("killed `fabdev up` {:.1?} after it started", started.elapsed());
+    eprintln!(
+        "killed `fabdev up` {:.1?} after it started",
+        started.elapsed()
+    );
     assert!(marker.exists(), "the marker stays after a killed create");
 
     // ...is completed by the next one: the half-made cluster is made again.
@@ -429,7 +432,10 @@ async fn real_kind_up_stand_ins() {
     let ports = podman(&["port", node]);
     let ctx = flow::Context::load(&opts).unwrap();
     for n in &ctx.topo.nodes {
-        let want = format!("{}/tcp -> 127.0.0.1:{}", n.host_ports.grpc, n.host_ports.grpc);
+        let want = format!(
+            "{}/tcp -> 127.0.0.1:{}",
+            n.host_ports.grpc, n.host_ports.grpc
+        );
         assert!(ports.contains(&want), "{want} in {ports}");
     }
     let kubeadm = podman(&["exec", node, "cat", "/kind/kubeadm.conf"]);

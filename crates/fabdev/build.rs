@@ -22,7 +22,9 @@ fn real_kind() {
         println!("cargo::rustc-cfg=real_kind");
         return;
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let tools = std::env::var_os("FABDEV_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| home.join(".cache/fabdev/tools"));
@@ -35,7 +37,8 @@ fn real_kind() {
             .any(|e| e.file_name().to_string_lossy().ends_with(".tar"))
     });
     let on_path = |name: &str| {
-        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
     };
     let kind = on_path("kind") || home.join("go/bin/kind").is_file();
     let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {

@@ -54,6 +54,15 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 LABEL=dev.fabdev.kind-node
 
 log() { printf '==> %s\n' "$*"; }
+# debootstrap, tried a second time: a mirror hiccup fails it now and then.
+bootstrap() {
+  local dir=$1 include=$2 logf=$3
+  debootstrap --variant=minbase --include="$include" "$SUITE" "$dir" "$MIRROR" >"$logf" 2>&1 && return 0
+  log "debootstrap failed ($(tail -1 "$logf")); once more"
+  cat "$dir/debootstrap/debootstrap.log" >>"$logf" 2>/dev/null || true
+  rm -rf "$dir"
+  debootstrap --variant=minbase --include="$include" "$SUITE" "$dir" "$MIRROR" >>"$logf" 2>&1
+}
 die() { echo "setup/kind-node-image: $*" >&2; exit 1; }
 start=$(date +%s)
 
@@ -124,7 +133,7 @@ root="$work/rootfs"
 packages=systemd,systemd-sysv,dbus,iptables,nftables,iproute2,conntrack,ethtool,util-linux,mount,kmod,procps
 packages+=,ca-certificates,libseccomp2,socat,ebtables,bash,containerd,runc,containernetworking-plugins
 packages+=,fuse-overlayfs,jq,pigz,curl,e2fsprogs
-debootstrap --variant=minbase --include="$packages" "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
+bootstrap "$root" "$packages" "$work/debootstrap.log" ||
   { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
@@ -240,7 +249,7 @@ done
 # One base layer for all (Debian minbase plus iptables and conntrack for
 # kube-proxy), shared by every image in the node's store.
 base="$work/base"
-debootstrap --variant=minbase --include=iptables,conntrack,ca-certificates "$SUITE" "$base" "$MIRROR" >"$work/debootstrap-base.log" 2>&1 ||
+bootstrap "$base" iptables,conntrack,ca-certificates "$work/debootstrap-base.log" ||
   { tail -20 "$work/debootstrap-base.log" >&2; die "debootstrap of the image base failed"; }
 chroot "$base" apt-get clean
 rm -rf "$base"/var/lib/apt/lists/* "$base"/var/cache/apt/*.bin

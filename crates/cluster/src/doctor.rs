@@ -745,7 +745,11 @@ mod tests {
         let c = docker_privileged_check(&["CAP_SYS_RESOURCE".to_string()]);
         assert_eq!(c.verdict, Verdict::Fail);
         assert!(c.detail.contains("lacks CAP_SYS_RESOURCE"), "{}", c.detail);
-        assert!(c.hint.unwrap().contains("KIND_EXPERIMENTAL_PROVIDER=podman"));
+        assert!(
+            c.hint
+                .unwrap()
+                .contains("KIND_EXPERIMENTAL_PROVIDER=podman")
+        );
     }
 
     #[test]

@@ -561,8 +561,7 @@ mod tests {
     #[test]
     fn a_provider_is_passed_to_every_command_and_shown_in_the_pasteable_line() {
         let fake = Fake::answering(vec![ok(""), ok("")]);
-        let kind =
-            Kind::new("kind", &fake).with_provider(crate::provider::NodeProvider::Podman);
+        let kind = Kind::new("kind", &fake).with_provider(crate::provider::NodeProvider::Podman);
         block_on(kind.exists("x")).unwrap();
         block_on(kind.delete("x", Path::new("/k"))).unwrap();
         for c in fake.seen() {
@@ -579,7 +578,8 @@ mod tests {
             "KIND_EXPERIMENTAL_PROVIDER=podman kind delete cluster --name x --kubeconfig /k"
         );
         let out = block_on(
-            ProcessRunner.run(&CommandSpec::new("sh", &["-c", "echo $FABDEV_X"]).env("FABDEV_X", "y")),
+            ProcessRunner
+                .run(&CommandSpec::new("sh", &["-c", "echo $FABDEV_X"]).env("FABDEV_X", "y")),
         )
         .unwrap();
         assert_eq!(out.stdout, "y\n");

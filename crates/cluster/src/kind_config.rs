@@ -258,9 +258,10 @@ mod tests {
 
     #[test]
     fn the_offline_node_image_gets_longer_waits_and_a_cgroup_v1_kubelet() {
-        let cfg = two_ports().for_offline_node_image().for_offline_node_image();
-        let from_yaml =
-            for_offline_node_image(&render_kind_config(&two_ports()).unwrap()).unwrap();
+        let cfg = two_ports()
+            .for_offline_node_image()
+            .for_offline_node_image();
+        let from_yaml = for_offline_node_image(&render_kind_config(&two_ports()).unwrap()).unwrap();
         assert_eq!(from_yaml, render_kind_config(&cfg).unwrap());
         assert_eq!(cfg.kubeadm_config_patches.len(), 2);
         let yaml = render_kind_config(&cfg).unwrap();

@@ -81,7 +81,9 @@ pub enum ProviderError {
         #[source]
         source: Box<bollard::errors::Error>,
     },
-    #[error("cannot remove podman's CNI chains with `{command}`: {output}\n  hint: remove them by hand (`iptables -t nat -S | grep CNI-`), or leave them: they are empty")]
+    #[error(
+        "cannot remove podman's CNI chains with `{command}`: {output}\n  hint: remove them by hand (`iptables -t nat -S | grep CNI-`), or leave them: they are empty"
+    )]
     Chains { command: String, output: String },
 }
 
@@ -138,7 +140,13 @@ pub async fn remove_podman_leftovers(api: &Daemon) -> Result<Leftovers, Provider
         }
     };
     let mut out = Leftovers::default();
-    match docker.inspect_network(KIND_NETWORK, None::<bollard::query_parameters::InspectNetworkOptions>).await {
+    match docker
+        .inspect_network(
+            KIND_NETWORK,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+    {
         Ok(n) if n.containers.as_ref().is_none_or(|c| c.is_empty()) => {
             docker
                 .remove_network(KIND_NETWORK)
@@ -207,7 +215,10 @@ pub fn cni_chain_removal(save: &str) -> (String, Vec<String>) {
 async fn remove_cni_chains() -> Result<Vec<String>, ProviderError> {
     use tokio::io::AsyncWriteExt;
     let mut removed = Vec::new();
-    for (save, restore) in [("iptables-save", "iptables-restore"), ("ip6tables-save", "ip6tables-restore")] {
+    for (save, restore) in [
+        ("iptables-save", "iptables-restore"),
+        ("ip6tables-save", "ip6tables-restore"),
+    ] {
         let Ok(out) = tokio::process::Command::new(save).output().await else {
             continue;
         };
@@ -236,7 +247,10 @@ async fn remove_cni_chains() -> Result<Vec<String>, ProviderError> {
                 .await
                 .map_err(|e| fail(e.to_string()))?;
         }
-        let done = child.wait_with_output().await.map_err(|e| fail(e.to_string()))?;
+        let done = child
+            .wait_with_output()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         if !done.status.success() {
             return Err(fail(format!(
                 "{}\n{script}",
@@ -559,7 +573,10 @@ pub fn podman_checks(r: &PodmanReadings) -> Vec<crate::doctor::Check> {
         }
     }
     if r.lib_modules {
-        checks.push(Check::ok("/lib/modules", "present (kind mounts it into every node)"));
+        checks.push(Check::ok(
+            "/lib/modules",
+            "present (kind mounts it into every node)",
+        ));
     } else {
         checks.push(Check::fail(
             "/lib/modules",
@@ -703,8 +720,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// v1 hierarchies under /sys/fs/cgroup with a cgroup2 mount beside them.
 fn hybrid_cgroups() -> bool {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    let v1 = mounts.lines().any(|l| l.split_whitespace().nth(2) == Some("cgroup"));
-    let v2 = mounts.lines().any(|l| l.split_whitespace().nth(2) == Some("cgroup2"));
+    let v1 = mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(2) == Some("cgroup"));
+    let v2 = mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(2) == Some("cgroup2"));
     v1 && v2
 }
 
@@ -741,7 +762,10 @@ mod tests {
         let c = choose(None, Some(""), &m).unwrap();
         assert_eq!(c.provider, NodeProvider::Docker);
         let err = choose(None, Some("nerdctl"), &m).unwrap_err();
-        assert!(err.to_string().contains("set it to docker or podman"), "{err}");
+        assert!(
+            err.to_string().contains("set it to docker or podman"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -773,7 +797,10 @@ mod tests {
             podman_socket_for(false, Some("/run/user/1000".into())),
             PathBuf::from("/run/user/1000/podman/podman.sock")
         );
-        assert_eq!(podman_socket_for(false, None), PathBuf::from(PODMAN_ROOT_SOCKET));
+        assert_eq!(
+            podman_socket_for(false, None),
+            PathBuf::from(PODMAN_ROOT_SOCKET)
+        );
     }
 
     fn good() -> PodmanReadings {
@@ -865,9 +892,16 @@ mod tests {
         );
         assert_eq!(
             removed,
-            ["filter CNI-ADMIN", "filter CNI-FORWARD", "nat CNI-HOSTPORT-DNAT"]
+            [
+                "filter CNI-ADMIN",
+                "filter CNI-FORWARD",
+                "nat CNI-HOSTPORT-DNAT"
+            ]
         );
-        assert_eq!(cni_chain_removal("*filter\n:FORWARD DROP [0:0]\nCOMMIT\n").0, "");
+        assert_eq!(
+            cni_chain_removal("*filter\n:FORWARD DROP [0:0]\nCOMMIT\n").0,
+            ""
+        );
         assert_eq!(
             Leftovers {
                 network: true,
@@ -881,7 +915,9 @@ mod tests {
     #[test]
     fn ulimits_from_containers_conf() {
         assert_eq!(
-            ulimits_of("[containers]\ndefault_ulimits = [\"nofile=20000:20000\"]\n[engine]\nruntime = \"runc\"\n"),
+            ulimits_of(
+                "[containers]\ndefault_ulimits = [\"nofile=20000:20000\"]\n[engine]\nruntime = \"runc\"\n"
+            ),
             Some(vec!["nofile=20000:20000".to_string()])
         );
         assert_eq!(ulimits_of("[engine]\nruntime = \"runc\"\n"), None);

@@ -44,8 +44,10 @@ pub(crate) fn kind_driver<R: Runner + Clone>(
     ctx: &Context,
 ) -> Result<Kind<R>, FlowError> {
     let provider = kind_provider(ctx)?;
-    Ok(Kind::new(kind::find_kind(opts.kind.as_deref())?, opts.runner.clone())
-        .with_provider(provider.provider))
+    Ok(
+        Kind::new(kind::find_kind(opts.kind.as_deref())?, opts.runner.clone())
+            .with_provider(provider.provider),
+    )
 }
 
 /// Where kind runs its nodes, and why: fabdev.yaml's

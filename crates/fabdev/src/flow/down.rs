@@ -11,10 +11,10 @@ use serde::Serialize;
 
 use super::connections::{Connections, namespace_is_fabdevs};
 use super::context::{CREATING_MARKER, kind_driver, remove_path};
-use cluster::provider::NodeProvider;
 use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options, Target};
 use crate::events::{ClusterState, EventKind, Sink};
+use cluster::provider::NodeProvider;
 
 /// What `down` removed.
 #[derive(Debug, Clone, Default, Serialize)]

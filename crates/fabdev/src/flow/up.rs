@@ -42,11 +42,11 @@ use super::connections::{
     namespace_is_fabdevs, node_endpoints,
 };
 use super::context::{CREATING_MARKER, kind_driver, kind_node_image, kind_provider, remove_path};
-use cluster::provider::{self, ProviderChoice};
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
 use super::steps::{Step, StepResult, earlier, run_flow, step};
 use super::{Context, FlowError, ImagesToLoad, Options, Target};
 use crate::events::{ClusterState, EventKind, Meter, Sink};
+use cluster::provider::{self, ProviderChoice};
 
 const DIND_STEP: &str = "builder images in every peer's DinD";
 
