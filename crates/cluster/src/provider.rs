@@ -107,10 +107,16 @@ impl fmt::Display for Leftovers {
             parts.push(format!("network {KIND_NETWORK} removed"));
         }
         if !self.chains.is_empty() {
+            // "iptables-save: nat CNI-HOSTPORT-DNAT" → CNI-HOSTPORT-DNAT,
+            // once for IPv4 and IPv6.
+            let names: std::collections::BTreeSet<&str> = self
+                .chains
+                .iter()
+                .filter_map(|c| c.rsplit(' ').next())
+                .collect();
             parts.push(format!(
-                "{} CNI chains removed ({})",
-                self.chains.len(),
-                self.chains.join(", ")
+                "podman's CNI chains removed ({})",
+                names.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
         if parts.is_empty() {
@@ -908,7 +914,7 @@ mod tests {
                 chains: vec!["filter CNI-ADMIN".into()]
             }
             .to_string(),
-            "network kind removed; 1 CNI chains removed (filter CNI-ADMIN)"
+            "network kind removed; podman's CNI chains removed (CNI-ADMIN)"
         );
     }
 

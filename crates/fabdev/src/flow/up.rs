@@ -251,7 +251,11 @@ pub async fn pull_image<R: Runner>(
         (vec![], vec![image.to_string()])
     };
     sink.send(EventKind::Images {
-        target: "host Docker".into(),
+        target: match run.provider.as_ref().map(|p| p.provider) {
+            Some(provider::NodeProvider::Podman) => "host podman",
+            _ => "host Docker",
+        }
+        .into(),
         copied,
         present,
     });
