@@ -1,5 +1,7 @@
 //! Running the commands. Results go to stdout, progress and notes to stderr.
 
+mod identity;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -97,6 +99,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Init(args) => init(&env.ws_dir, &args, &env.notes),
         Command::Render(args) => render(&env, &args),
+        Command::Identity(c) => identity::run(&env, c),
+        Command::Connect(a) => identity::connect(&env, &a),
         Command::Up(args) => {
             let mut opts = env.options(args.kind.clone());
             opts.cluster.load_images = args.load_images;

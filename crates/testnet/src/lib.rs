@@ -49,6 +49,7 @@ mod fabric_home;
 mod host;
 mod pod;
 mod proc;
+pub mod update_vectors;
 pub mod vectors;
 
 use std::collections::BTreeMap;

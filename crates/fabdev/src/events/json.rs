@@ -126,6 +126,15 @@ mod tests {
                 EventKind::StepFailed {
                     elapsed: Duration::from_millis(50),
                     error: st("boom\n  caused by: x"),
+                    hint: None,
+                },
+            ),
+            Event::of(
+                "workspace",
+                EventKind::StepFailed {
+                    elapsed: Duration::from_millis(1),
+                    error: st("workspace folder x does not exist"),
+                    hint: Some(st("pass an existing folder with -w/--workspace")),
                 },
             ),
             Event::new(EventKind::Note { message: st("hi") }),

@@ -68,11 +68,14 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
-    /// A step failed; the run stops.
+    /// A step failed; the run stops. `error` is the error and its causes
+    /// (`errors::chain`), `hint` the fix when the error gives one.
     StepFailed {
         #[serde(rename = "elapsed_ms", serialize_with = "millis")]
         elapsed: Duration,
         error: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hint: Option<String>,
     },
     /// A note outside any step.
     Note { message: String },

@@ -231,11 +231,15 @@ impl<W: Write + Send> Sink for TextReporter<W> {
             EventKind::StepFailed {
                 elapsed,
                 error,
+                hint,
             } => {
                 self.stop_spinner();
                 self.line(&format!(" ✗ {step} ({})", secs(elapsed)));
                 for l in error.lines() {
                     self.line(&format!("   {l}"));
+                }
+                if let Some(h) = hint {
+                    self.line(&format!("     hint: {h}"));
                 }
             }
             EventKind::Note { message } => {
@@ -372,7 +376,8 @@ mod tests {
                 "apply",
                 EventKind::StepFailed {
                     elapsed: Duration::from_millis(50),
-                    error: "cannot apply StatefulSet x\nhint: y".into(),
+                    error: "cannot apply StatefulSet x".into(),
+                    hint: Some("y".into()),
                 },
             ),
         ]
@@ -394,7 +399,7 @@ mod tests {
     fn text_lines_without_a_terminal() {
         assert_eq!(
             text_of(Verbosity::Normal, step_events()),
-            " ✓ wait for nodes (1.2s)\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
+            " ✓ wait for nodes (1.2s)\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n     hint: y\n"
         );
     }
 
@@ -423,7 +428,7 @@ mod tests {
         events.extend(step_events());
         assert_eq!(
             text_of(Verbosity::Quiet, events),
-            " ✗ kind         not found\n                hint: install it\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n   hint: y\n"
+            " ✗ kind         not found\n                hint: install it\n ✗ apply (0.1s)\n   cannot apply StatefulSet x\n     hint: y\n"
         );
     }
 

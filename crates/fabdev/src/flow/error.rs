@@ -1,14 +1,18 @@
-//! The flows' one error type: each variant says what failed and why; the
-//! step it failed in is the `step_failed` event's.
+//! The flows' one error type: each variant says what failed; its cause is
+//! its `source()` (printed by `errors::chain`, never by the message), its
+//! fix is [`Hint::hint`], and the step it failed in is the `step_failed`
+//! event's.
 
 use std::path::PathBuf;
+
+use crate::errors::Hint;
 
 /// Errors of the flows: each says which step and why (the step's own error
 /// carries the details).
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error(
-        "workspace folder {} does not exist\n  hint: pass an existing folder with -w/--workspace, or run fabdev inside your project",
+        "workspace folder {} does not exist",
         path.display()
     )]
     NoWorkspace { path: PathBuf },
@@ -35,17 +39,19 @@ pub enum FlowError {
     #[error(transparent)]
     Profile(#[from] network::profile::ProfileError),
     #[error(transparent)]
+    Identity(#[from] network::pki::identity::IdentityError),
+    #[error(transparent)]
     Lifecycle(#[from] chaincode::lifecycle::LifecycleError),
     #[error(transparent)]
     Package(#[from] chaincode::package::PackageError),
     #[error(transparent)]
     Vendor(#[from] chaincode::vendor::VendorError),
     /// A chaincode, channel or option the workspace does not have.
-    #[error("{message}\n  hint: {hint}")]
+    #[error("{message}")]
     Input { message: String, hint: String },
-    #[error("cluster {name} does not exist\n  hint: run `fabdev up` first")]
+    #[error("cluster {name} does not exist")]
     NoCluster { name: String },
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -53,7 +59,7 @@ pub enum FlowError {
         source: std::io::Error,
     },
     /// A `docker` command run in a peer's DinD sidecar failed.
-    #[error("cannot {action} on {peer}: {source}")]
+    #[error("cannot {action} on {peer}")]
     Dind {
         action: String,
         peer: String,
@@ -79,9 +85,25 @@ impl FlowError {
             | FlowError::Package(_)
             | FlowError::Input { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
+            FlowError::Identity(e) => e.is_bad_input(),
             // A context the kubeconfig does not have: fixed by --context.
             FlowError::K8s(cluster::k8s::K8sError::NoContext { .. }) => true,
             _ => false,
+        }
+    }
+}
+
+impl Hint for FlowError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            FlowError::NoWorkspace { .. } => Some(
+                "pass an existing folder with -w/--workspace, or run fabdev inside your project"
+                    .to_string(),
+            ),
+            FlowError::Input { hint, .. } => Some(hint.clone()),
+            FlowError::NoCluster { .. } => Some("run `fabdev up` first".to_string()),
+            // The crates' errors still say their hints in their messages.
+            _ => None,
         }
     }
 }

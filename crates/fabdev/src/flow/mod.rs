@@ -35,6 +35,7 @@ pub mod doctor;
 pub mod down;
 mod endpoints;
 mod error;
+pub mod identity;
 pub mod logs;
 mod options;
 mod prepare;

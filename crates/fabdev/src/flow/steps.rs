@@ -10,7 +10,7 @@ use cluster::kind::Runner;
 
 use super::context::workspace_step;
 use super::{Context, FlowError, Options};
-use crate::errors::chain;
+use crate::errors::{Hint, chain};
 use crate::events::{Event, EventKind, Sink};
 
 /// What a step returns: the detail its `step_done` line shows.
@@ -91,7 +91,7 @@ impl Sink for Stamped<'_> {
 }
 
 /// Run one named step: started, then done (with `detail` from the result) or
-/// failed (with the error's chain), each with the elapsed time. The
+/// failed (with the error's chain and hint), each with the elapsed time. The
 /// work gets a sink that stamps its events with the step's name.
 pub async fn run_step<T, E>(
     sink: &mut dyn Sink,
@@ -100,7 +100,7 @@ pub async fn run_step<T, E>(
     work: impl AsyncFnOnce(&mut dyn Sink) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: std::error::Error,
+    E: std::error::Error + Hint,
 {
     sink.emit(Event::of(name, EventKind::StepStarted {}));
     let start = Instant::now();
@@ -120,6 +120,7 @@ where
         Err(e) => EventKind::StepFailed {
             elapsed,
             error: chain(e),
+            hint: e.hint(),
         },
     };
     sink.emit(Event::of(name, kind));
