@@ -181,7 +181,22 @@ rm -f "$root"/lib/systemd/system/multi-user.target.wants/* "$root"/etc/systemd/s
   "$root"/lib/systemd/system/sockets.target.wants/*initctl* "$root"/lib/systemd/system/basic.target.wants/*
 echo "ReadKMsg=no" >>"$root/etc/systemd/journald.conf"
 ln -sf /usr/lib/systemd/systemd "$root/sbin/init"
-chroot "$root" systemctl enable kubelet.service containerd.service undo-mount-hacks.service >/dev/null 2>&1
+# The controller-manager's hostPath provisioner (the default StorageClass
+# below) makes each volume root-owned 0750 (fabdev's kind config mounts its
+# folder from the node), and hostPath ignores a pod's fsGroup: make them
+# writable for the pods' users.
+cat >"$root/etc/systemd/system/fabdev-hostpath-writable.service" <<'UNIT'
+[Unit]
+Description=fabdev offline node: hostPath provisioner volumes writable by pods
+
+[Service]
+ExecStart=/bin/sh -c 'mkdir -p /tmp/hostpath-provisioner; while :; do find /tmp/hostpath-provisioner -mindepth 1 -maxdepth 3 -type d ! -perm -0777 -exec chmod 0777 {} + ; sleep 1; done'
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+chroot "$root" systemctl enable kubelet.service containerd.service undo-mount-hacks.service fabdev-hostpath-writable.service >/dev/null 2>&1
 chroot "$root" systemctl mask systemd-binfmt.service >/dev/null 2>&1
 
 # Kubernetes on the node.

@@ -58,9 +58,14 @@ pub struct KindConfig {
 /// (kubeadm's 1-minute API call wait ran out on 2 busy cores), and a kubelet
 /// that runs on a cgroup v1 host (kubelet 1.35 and newer refuse it unless
 /// told otherwise).
-pub const OFFLINE_NODE_PATCHES: [&str; 2] = [
+/// Its default StorageClass is the controller-manager's hostPath
+/// provisioner, which makes each volume's folder in its own container: the
+/// node's folder is mounted there, so the folder exists on the node (where
+/// the image makes it writable for the pods) before a pod uses it.
+pub const OFFLINE_NODE_PATCHES: [&str; 3] = [
     "kind: InitConfiguration\ntimeouts:\n  kubernetesAPICall: 5m0s\n  controlPlaneComponentHealthCheck: 8m0s\n  kubeletHealthCheck: 8m0s\n",
     "kind: KubeletConfiguration\nfailCgroupV1: false\n",
+    "kind: ClusterConfiguration\ncontrollerManager:\n  extraVolumes:\n  - name: hostpath-provisioner\n    hostPath: /tmp/hostpath-provisioner\n    mountPath: /tmp/hostpath-provisioner\n    pathType: DirectoryOrCreate\n",
 ];
 
 /// Node role.
@@ -263,7 +268,7 @@ mod tests {
             .for_offline_node_image();
         let from_yaml = for_offline_node_image(&render_kind_config(&two_ports()).unwrap()).unwrap();
         assert_eq!(from_yaml, render_kind_config(&cfg).unwrap());
-        assert_eq!(cfg.kubeadm_config_patches.len(), 2);
+        assert_eq!(cfg.kubeadm_config_patches.len(), 3);
         let yaml = render_kind_config(&cfg).unwrap();
         assert!(yaml.contains("kubeadmConfigPatches:"), "{yaml}");
         let back: KindConfig = serde_saphyr::from_str(&yaml).unwrap();
