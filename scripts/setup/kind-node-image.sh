@@ -145,8 +145,8 @@ KUBE_VERSION=$KUBE_VERSION KUBE_EXTRA_CMDS="kubeadm kubectl" bash scripts/setup/
 for b in kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd coredns; do
   [ -x "$KUBE_BIN/$b" ] || die "scripts/setup/kube.sh left no $KUBE_BIN/$b"
 done
-"$KUBE_BIN/coredns" -plugins | grep -qx forward || die "$KUBE_BIN/coredns lacks the forward plugin of kubeadm's Corefile"
-if ! crictl --version 2>/dev/null | grep -qF "${CRICTL_VERSION#v}"; then
+grep -qx forward <<<"$("$KUBE_BIN/coredns" -plugins)" || die "$KUBE_BIN/coredns lacks the forward plugin of kubeadm's Corefile"
+if ! grep -qF "${CRICTL_VERSION#v}" <<<"$(crictl --version 2>/dev/null)"; then
   go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 fi
 kind_dir=$(go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
@@ -190,7 +190,7 @@ cat >"$root/etc/systemd/system/fabdev-hostpath-writable.service" <<'UNIT'
 Description=fabdev offline node: hostPath provisioner volumes writable by pods
 
 [Service]
-ExecStart=/bin/sh -c 'mkdir -p /tmp/hostpath-provisioner; while :; do find /tmp/hostpath-provisioner -mindepth 1 -maxdepth 3 -type d ! -perm -0777 -exec chmod 0777 {} + ; sleep 1; done'
+ExecStart=/bin/sh -c 'mkdir -p /tmp/hostpath_pv; while :; do find /tmp/hostpath_pv -mindepth 1 -maxdepth 3 -type d ! -perm -0777 -exec chmod 0777 {} + ; sleep 1; done'
 Restart=always
 
 [Install]

@@ -64,7 +64,9 @@ fi
 kube_version() {
   case "$(basename "$1")" in
     kubeadm) "$1" version -o short ;;
-    kubectl) "$1" version --client | head -1 ;;
+    # Read whole, then cut: `| head -1` could kill it with SIGPIPE, which
+    # pipefail would take for a missing binary.
+    kubectl) out=$("$1" version --client) && echo "${out%%$'\n'*}" ;;
     *) "$1" --version ;;
   esac
 }
@@ -74,16 +76,18 @@ kube_version() {
 kube_cmds="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy ${KUBE_EXTRA_CMDS:-}"
 missing_kube=()
 for cmd in $kube_cmds; do
-  if ! { [ -x "$DEST/$cmd" ] && kube_version "$DEST/$cmd" 2>/dev/null | grep -qF "$KUBE_VERSION"; }; then
+  # (grep reads a here-string: `cmd | grep -q` can end cmd with SIGPIPE,
+  # which pipefail takes for a failure.)
+  if ! { [ -x "$DEST/$cmd" ] && grep -qF "$KUBE_VERSION" <<<"$(kube_version "$DEST/$cmd" 2>/dev/null)"; }; then
     missing_kube+=("$cmd")
   fi
 done
 need_etcd=1
-[ -x "$DEST/etcd" ] && "$DEST/etcd" --version 2>/dev/null | grep -qF "etcd Version: ${ETCD_VERSION#v}" && need_etcd=0
+[ -x "$DEST/etcd" ] && grep -qF "etcd Version: ${ETCD_VERSION#v}" <<<"$("$DEST/etcd" --version 2>/dev/null)" && need_etcd=0
 need_coredns=1
 # Also rebuilt when it lacks a plugin of kubeadm's Corefile (an older build).
-[ -x "$DEST/coredns" ] && "$DEST/coredns" -version 2>/dev/null | grep -qF "CoreDNS-${COREDNS_VERSION#v}" \
-  && "$DEST/coredns" -plugins 2>/dev/null | grep -qx loadbalance && need_coredns=0
+[ -x "$DEST/coredns" ] && grep -qF "CoreDNS-${COREDNS_VERSION#v}" <<<"$("$DEST/coredns" -version 2>/dev/null)" \
+  && grep -qx loadbalance <<<"$("$DEST/coredns" -plugins 2>/dev/null)" && need_coredns=0
 if [ ${#missing_kube[@]} -eq 0 ] && [ "$need_etcd" = 0 ] && [ "$need_coredns" = 0 ]; then
   log "$kube_cmds $KUBE_VERSION, etcd $ETCD_VERSION and coredns $COREDNS_VERSION already in $DEST"
   exit 0
@@ -217,6 +221,8 @@ for b in "$work"/bin/*; do
   mv -f "$b" "$DEST/"
 done
 for cmd in $kube_cmds; do printf '%s: ' "$cmd"; kube_version "$DEST/$cmd"; done
-"$DEST/etcd" --version | head -1
-"$DEST/coredns" -version | head -1
+# (Read whole, then the first line: `| head -1` could end them with SIGPIPE,
+# which pipefail would take for a failure.)
+out=$("$DEST/etcd" --version) && echo "${out%%$'\n'*}"
+out=$("$DEST/coredns" -version) && echo "${out%%$'\n'*}"
 log "installed into $DEST; built in $(($(date +%s) - start))s"

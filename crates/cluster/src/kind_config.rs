@@ -65,7 +65,7 @@ pub struct KindConfig {
 pub const OFFLINE_NODE_PATCHES: [&str; 3] = [
     "kind: InitConfiguration\ntimeouts:\n  kubernetesAPICall: 5m0s\n  controlPlaneComponentHealthCheck: 8m0s\n  kubeletHealthCheck: 8m0s\n",
     "kind: KubeletConfiguration\nfailCgroupV1: false\n",
-    "kind: ClusterConfiguration\ncontrollerManager:\n  extraVolumes:\n  - name: hostpath-provisioner\n    hostPath: /tmp/hostpath-provisioner\n    mountPath: /tmp/hostpath-provisioner\n    pathType: DirectoryOrCreate\n",
+    "kind: ClusterConfiguration\ncontrollerManager:\n  extraVolumes:\n  - name: hostpath-pv\n    hostPath: /tmp/hostpath_pv\n    mountPath: /tmp/hostpath_pv\n    pathType: DirectoryOrCreate\n",
 ];
 
 /// Node role.
