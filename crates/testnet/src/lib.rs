@@ -431,8 +431,10 @@ impl TestNetwork {
             .join("\n")
     }
 
-    /// Build the channel's genesis block with fabdev and join every orderer
-    /// and peer of the channel's orgs (`network::channel::create_channel`).
+    /// Build the channel's genesis block with fabdev, join every orderer
+    /// and peer of the channel's orgs (`network::channel::create_channel`)
+    /// and wait until its orderers have a Raft leader
+    /// (`network::channel::wait_for_leader`).
     pub async fn create_channel(&self, channel: &str) -> Result<Vec<ChannelEvent>, TestnetError> {
         let block = network::genesis::genesis_block(&self.ws, &self.topo, &self.crypto, channel)?;
         let mut events = Vec::new();
@@ -444,6 +446,17 @@ impl TestNetwork {
             channel,
             &block,
             &mut |e| events.push(e),
+        )
+        .await?;
+        // As `fabdev channel create` and `up` do: nothing is submitted
+        // before the channel's orderers have a leader.
+        network::channel::wait_for_leader(
+            &self.ws,
+            &self.topo,
+            &self.crypto,
+            &self.endpoints(),
+            channel,
+            network::channel::ordering::LEADER_TIMEOUT,
         )
         .await?;
         Ok(events)

@@ -74,20 +74,23 @@ async fn node_endpoints(run: &mut ChannelRun, _: &mut dyn Sink) -> StepResult {
 
 async fn create_channel(run: &mut ChannelRun, name: &str, sink: &mut dyn Sink) -> StepResult {
     let endpoints = made(&run.endpoints, "the node endpoints")?;
-    join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
+    let ready =
+        join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
     run.created.push(name.to_string());
-    Ok(None)
+    Ok(Some(ready))
 }
 
 /// The genesis block of `name`, then every orderer's and member peer's
-/// join, each reported as a [`Event::Channel`] of `step`.
+/// join, each reported as a [`Event::Channel`] of `step`, then the wait
+/// for the channel's ordering service to have a Raft leader
+/// ([`channel::wait_for_leader`]); returns what to say of that.
 pub(crate) async fn join_every_node(
     ctx: &Context,
     endpoints: &Endpoints,
     name: &str,
     step: &str,
     sink: &mut dyn Sink,
-) -> Result<(), FlowError> {
+) -> Result<String, FlowError> {
     let block = network::genesis::genesis_block(&ctx.ws, &ctx.topo, &ctx.crypto, name)?;
     channel::create_channel(
         &ctx.ws,
@@ -99,7 +102,16 @@ pub(crate) async fn join_every_node(
         &mut |ev: ChannelEvent| sink.emit(channel_event(step, ev)),
     )
     .await?;
-    Ok(())
+    let ready = channel::wait_for_leader(
+        &ctx.ws,
+        &ctx.topo,
+        &ctx.crypto,
+        endpoints,
+        name,
+        channel::ordering::LEADER_TIMEOUT,
+    )
+    .await?;
+    Ok(channel::ordering::ready_detail(&ready))
 }
 
 fn channel_event(step: &str, ev: ChannelEvent) -> Event {

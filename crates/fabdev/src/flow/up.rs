@@ -508,9 +508,10 @@ pub async fn create_channel<R: Runner>(
     sink: &mut dyn Sink,
 ) -> StepResult {
     let endpoints = made(&run.endpoints, "the node endpoints")?;
-    join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
+    let ready =
+        join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
     run.report.channels.push(name.to_string());
-    Ok(None)
+    Ok(Some(ready))
 }
 
 /// A connection profile per org, for SDKs on the host.

@@ -20,7 +20,7 @@ use prost::Message as _;
 
 use super::{
     ChannelError, NodeEndpoint, Phase, check_endpoint, creds, error_chain, looks_like_tls,
-    unreachable, with_deadline,
+    ordering, unreachable, with_deadline,
 };
 use crate::pki::CryptoDir;
 use crate::topology::{Node, NodeKind};
@@ -565,15 +565,25 @@ impl PeerClient {
             def.name, def.sequence
         );
         let args = approve_args(def, package_id).map_err(|e| self.bad_definition(&action, e))?;
-        self.deadline("the approval to be ordered and committed", timeout, async {
-            let status = self
-                .client
-                .get_lifecycle_client()
-                .approve_chaincode_definition(channel, args)
-                .await
-                .map_err(|e| self.lifecycle_error(&action, e))?;
-            self.check_valid(&action, status.result)
-        })
+        let action = &action;
+        let submit = || {
+            let args = args.clone();
+            async move {
+                let status = self
+                    .client
+                    .get_lifecycle_client()
+                    .approve_chaincode_definition(channel, args)
+                    .await
+                    .map_err(|e| self.lifecycle_error(action, e))?;
+                self.check_valid(action, status.result)
+            }
+        };
+        let window = ordering::window(timeout);
+        self.deadline(
+            "the approval to be ordered and committed",
+            timeout,
+            ordering::while_no_leader(channel, window, submit),
+        )
         .await
     }
 
@@ -614,15 +624,25 @@ impl PeerClient {
         );
         let args = commit_args(def).map_err(|e| self.bad_definition(&action, e))?;
         let endorsers: Vec<&Client> = others.iter().map(|p| &p.client).collect();
-        self.deadline("the commit to be ordered and committed", timeout, async {
-            let status = self
-                .client
-                .get_lifecycle_client()
-                .commit_chaincode_definition(channel, args, &endorsers)
-                .await
-                .map_err(|e| self.lifecycle_error(&action, e))?;
-            self.check_valid(&action, status.result)
-        })
+        let (action, endorsers) = (&action, &endorsers);
+        let submit = || {
+            let args = args.clone();
+            async move {
+                let status = self
+                    .client
+                    .get_lifecycle_client()
+                    .commit_chaincode_definition(channel, args, endorsers)
+                    .await
+                    .map_err(|e| self.lifecycle_error(action, e))?;
+                self.check_valid(action, status.result)
+            }
+        };
+        let window = ordering::window(timeout);
+        self.deadline(
+            "the commit to be ordered and committed",
+            timeout,
+            ordering::while_no_leader(channel, window, submit),
+        )
         .await
     }
 
@@ -740,7 +760,8 @@ impl PeerClient {
     ) -> Result<Submitted, ChannelError> {
         let action = format!("{chaincode} {function} on {channel}");
         let proposal = self.proposal(channel, chaincode, function, args, transient)?;
-        self.submit_proposal(&action, proposal, timeout).await
+        self.submit_proposal(channel, &action, proposal, timeout)
+            .await
     }
 
     /// Submit the chaincode's `Init` transaction (`is_init` set in its
@@ -767,11 +788,13 @@ impl PeerClient {
         let proposal = b
             .generate_transaction(extension, payload)
             .map_err(internal)?;
-        self.submit_proposal(&action, proposal, timeout).await
+        self.submit_proposal(channel, &action, proposal, timeout)
+            .await
     }
 
     async fn submit_proposal(
         &self,
+        channel: &str,
         action: &str,
         proposal: fabric_sdk::fabric::protos::SignedProposal,
         timeout: Duration,
@@ -781,15 +804,23 @@ impl PeerClient {
             timeout,
             async {
                 let tx_id = tx_id_of(&proposal);
-                let mut envelope = proposal
+                let envelope = proposal
                     .endorse(&self.client)
                     .await
                     .map_err(|e| self.submit_error(action, e))?;
                 let result = endorsed_result(&envelope);
-                envelope
-                    .submit(&self.client)
-                    .await
-                    .map_err(|e| self.submit_error(action, e))?;
+                // Sent again while the ordering service refuses it.
+                let submit = || {
+                    let mut envelope = envelope.clone();
+                    async move {
+                        envelope
+                            .submit(&self.client)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| self.submit_error(action, e))
+                    }
+                };
+                ordering::while_no_leader(channel, ordering::window(timeout), submit).await?;
                 let status = envelope
                     .wait_for_commit(&self.client)
                     .await
