@@ -10,6 +10,8 @@ pub enum CliError {
     #[error("{0}")]
     Package(#[from] chaincode::package::PackageError),
     #[error("{0}")]
+    NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
+    #[error("{0}")]
     Lock(#[from] fabdev::lock::LockError),
     #[error("{} already exists\n  hint: {hint}", path.display())]
     Exists { path: PathBuf, hint: String },

@@ -352,22 +352,44 @@ async fn package_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn S
             message: format!("go mod vendor in a copy of {}", cc.path.display()),
         });
     }
+    // Node chaincode with a build step (TypeScript): built first.
+    let build = match cc.lang {
+        Lang::Node => chaincode::nodebuild::build_step(&cc.path)?,
+        Lang::Go => None,
+    };
+    if let Some(b) = &build {
+        sink.emit(Event::Progress {
+            step: step.clone(),
+            message: format!(
+                "{} ({}) in a copy of {}",
+                b.command.join(" "),
+                b.reasons.join(", "),
+                cc.path.display()
+            ),
+        });
+    }
     let (label, lang, dir) = (cc.label(), cc.lang, cc.path.clone());
-    let (pkg, vendored) = tokio::task::spawn_blocking(move || {
+    let (pkg, vendored, built) = tokio::task::spawn_blocking(move || {
         let copy = if vendor {
             chaincode::vendor::vendored_copy(&dir)?
         } else {
             None
         };
-        let src = match &copy {
-            Some(t) => chaincode::vendor::copy_dir(t, &dir),
-            None => dir.clone(),
+        let built = match &build {
+            Some(b) => Some(chaincode::nodebuild::build(&dir, b)?),
+            None => None,
+        };
+        let src = match (&copy, &built) {
+            (Some(t), _) => chaincode::vendor::copy_dir(t, &dir),
+            (None, Some(b)) => b.dir().to_path_buf(),
+            (None, None) => dir.clone(),
         };
         let opts = PackageOptions {
             label: Some(label),
             lang: Some(lang),
         };
-        Ok::<_, FlowError>((package_dir(&src, &opts)?, copy.is_some()))
+        let summary = built.as_ref().map(chaincode::nodebuild::Built::summary);
+        Ok::<_, FlowError>((package_dir(&src, &opts)?, copy.is_some(), summary))
     })
     .await
     .map_err(|e| FlowError::Io {
@@ -385,10 +407,11 @@ async fn package_step<S: HasLifecycle>(run: &mut S, name: &str, sink: &mut dyn S
         warnings: pkg.warnings.iter().map(|w| w.to_string()).collect(),
     });
     let detail = format!(
-        "{} ({}{}, {} bytes)",
+        "{} ({}{}{}, {} bytes)",
         pkg.id,
         pkg.lang,
         if vendored { ", vendored" } else { "" },
+        built.map(|b| format!(", {b}")).unwrap_or_default(),
         pkg.bytes.len()
     );
     lc.specs
@@ -414,7 +437,26 @@ async fn admins<'a>(
 
 fn lifecycle_event(step: &str, chaincode: &str, ev: LifecycleEvent) -> Event {
     use ChaincodeAction as A;
+    let progress = |message: String| Event::Progress {
+        step: step.to_string(),
+        message,
+    };
     let (action, peer, org, sequence) = match ev {
+        LifecycleEvent::Built { bytes, took } => {
+            return progress(format!(
+                "built once by fabdev in {:.1} s ({bytes} bytes of output)",
+                took.as_secs_f64()
+            ));
+        }
+        LifecycleEvent::NotBuilt { reason } => {
+            return progress(format!("every peer builds it: {reason}"));
+        }
+        LifecycleEvent::ImagePlaced { peer, took } => {
+            return progress(format!(
+                "image made in {peer}'s daemon in {:.1} s",
+                took.as_secs_f64()
+            ));
+        }
         LifecycleEvent::Installing { peer } => (A::Installing, Some(peer), None, None),
         LifecycleEvent::Installed { peer } => (A::Installed, Some(peer), None, None),
         LifecycleEvent::AlreadyInstalled { peer } => (A::AlreadyInstalled, Some(peer), None, None),
@@ -475,7 +517,21 @@ async fn cluster_images(ctx: &Context) -> Result<Option<DindImages>, FlowError> 
             (p.name.clone(), dind)
         })
         .collect();
-    Ok(Some(DindImages { dinds }))
+    // The host's Docker builds once, warm, when it has the builder images;
+    // else the first peer builds and the image is copied.
+    let builder = cluster::images::Daemon::connect_local().ok().map(|daemon| {
+        let i = &ctx.ws.images;
+        chaincode::image::WarmBuilder::new(
+            daemon,
+            chaincode::image::BuildImages {
+                ccenv: i.ccenv.clone(),
+                baseos: i.baseos.clone(),
+                nodeenv: i.nodeenv.clone(),
+                peer_version: ctx.ws.fabric.release(),
+            },
+        )
+    });
+    Ok(Some(DindImages { dinds, builder }))
 }
 
 /// [`lifecycle::PeerImages`] over the peers' DinD daemons: `docker save` in
@@ -483,6 +539,9 @@ async fn cluster_images(ctx: &Context) -> Result<Option<DindImages>, FlowError> 
 #[derive(Debug)]
 pub struct DindImages {
     pub dinds: BTreeMap<String, Dind>,
+    /// fabdev's warm builder on the host's Docker, when it has the builder
+    /// images (see `chaincode::image`).
+    pub builder: Option<chaincode::image::WarmBuilder>,
 }
 
 impl lifecycle::PeerImages for DindImages {
@@ -501,6 +560,26 @@ impl lifecycle::PeerImages for DindImages {
             };
             daemon(from_peer)?
                 .copy_image_to(daemon(to_peer)?, image, as_name)
+                .await
+                .map_err(|e| format!("{e}: {}", error_sources(&e)))
+        })
+    }
+
+    fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
+        self.builder.as_ref()
+    }
+
+    fn build_image<'a>(
+        &'a self,
+        peer: &'a str,
+        as_name: &'a str,
+        context: &'a [u8],
+    ) -> lifecycle::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.dinds
+                .get(peer)
+                .ok_or_else(|| format!("no DinD daemon of {peer}"))?
+                .build_image(as_name, context.to_vec())
                 .await
                 .map_err(|e| format!("{e}: {}", error_sources(&e)))
         })

@@ -149,6 +149,8 @@ pub enum FlowError {
     Package(#[from] ::chaincode::package::PackageError),
     #[error("{0}")]
     Vendor(#[from] ::chaincode::vendor::VendorError),
+    #[error("{0}")]
+    NodeBuild(#[from] ::chaincode::nodebuild::NodeBuildError),
     /// A chaincode, channel or option the workspace does not have.
     #[error("{message}\n  hint: {hint}")]
     Input { message: String, hint: String },
