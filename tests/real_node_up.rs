@@ -32,7 +32,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fabdev::events::Event;
+use fabdev::events::{Event, EventKind};
 use fabdev::flow::{self, Options};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
@@ -57,17 +57,17 @@ struct Outcome {
 fn outcome(events: &[Event]) -> Outcome {
     let mut o = Outcome::default();
     for e in events {
-        match e {
-            Event::StepDone { step, .. } => o.done.push(step.clone()),
-            Event::StepFailed { step, error, .. } => {
-                o.failed.insert(step.clone(), error.clone());
+        let step = e.step.clone().unwrap_or_default();
+        match &e.kind {
+            EventKind::StepDone { .. } => o.done.push(step),
+            EventKind::StepFailed { error, .. } => {
+                o.failed.insert(step, error.clone());
             }
-            Event::Applied {
+            EventKind::Applied {
                 objects, changed, ..
             } => o.applied = Some((objects.len(), changed.len())),
-            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            Event::Images {
-                step,
+            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            EventKind::Images {
                 target,
                 copied,
                 present,

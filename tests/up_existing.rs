@@ -35,7 +35,7 @@ use apiserver::{ApiServer, LIMITED_CONTEXT, LIMITED_USER};
 use cluster::doctor::{self, Check, Verdict};
 use cluster::k8s::Access;
 use dockerd::{chain, host};
-use fabdev::events::{ClusterState, Event};
+use fabdev::events::{ClusterState, Event, EventKind};
 use fabdev::flow::{self, Options};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -54,15 +54,16 @@ struct Outcome {
 fn outcome(events: &[Event]) -> Outcome {
     let mut o = Outcome::default();
     for e in events {
-        match e {
-            Event::Cluster { name, state, .. } => o.cluster = Some((name.clone(), *state)),
-            Event::Applied {
+        let step = e.step.clone().unwrap_or_default();
+        match &e.kind {
+            EventKind::Cluster { name, state, .. } => o.cluster = Some((name.clone(), *state)),
+            EventKind::Applied {
                 objects, changed, ..
             } => o.applied = Some((objects.len(), changed.len())),
-            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            Event::StepDone { step, .. } => o.done.push(step.clone()),
-            Event::StepFailed { step, error, .. } => {
-                o.failed.insert(step.clone(), error.clone());
+            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            EventKind::StepDone { .. } => o.done.push(step),
+            EventKind::StepFailed { error, .. } => {
+                o.failed.insert(step, error.clone());
             }
             _ => {}
         }

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use apiserver::ApiServer;
 use dockerd::{chain, host};
-use fabdev::events::{ClusterState, Event};
+use fabdev::events::{ClusterState, Event, EventKind};
 use fabdev::flow::{self, Options};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kindnode::KindNode;
@@ -56,9 +56,10 @@ struct Outcome {
 fn outcome(events: &[Event]) -> Outcome {
     let mut o = Outcome::default();
     for e in events {
-        match e {
-            Event::Cluster { state, .. } => o.cluster = Some(*state),
-            Event::Images {
+        let step = e.step.clone().unwrap_or_default();
+        match &e.kind {
+            EventKind::Cluster { state, .. } => o.cluster = Some(*state),
+            EventKind::Images {
                 target,
                 copied,
                 present,
@@ -66,12 +67,12 @@ fn outcome(events: &[Event]) -> Outcome {
             } if target == "kind nodes" => {
                 o.node_images = Some((copied.clone(), present.clone()));
             }
-            Event::Applied {
+            EventKind::Applied {
                 objects, changed, ..
             } => o.applied = Some((objects.len(), changed.len())),
-            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            Event::StepFailed { step, error, .. } => {
-                o.failed.insert(step.clone(), error.clone());
+            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            EventKind::StepFailed { error, .. } => {
+                o.failed.insert(step, error.clone());
             }
             _ => {}
         }
@@ -268,7 +269,10 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     assert_eq!(st.nodes.len(), 3, "{st:?}");
     assert!(st.nodes.iter().all(|n| n.pod_ready == Some(true)), "{st:?}");
     assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
-    assert_eq!(events.last(), Some(&Event::Status(st.clone())));
+    assert_eq!(
+        events.last().map(|e| &e.kind),
+        Some(&EventKind::Status(st.clone()))
+    );
 
     stop.store(true, Ordering::Relaxed);
     assert!(kubelet.await.unwrap() >= 3);

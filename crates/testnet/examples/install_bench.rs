@@ -29,7 +29,6 @@ async fn main() {
     let peers: u32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(2);
     let lang = args.get(1).map_or("node", String::as_str);
     let mode = args.get(2).map_or("share", String::as_str).to_string();
-    let share = mode != "build";
     let edits: u32 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0);
     let fabric = testnet::FabricHome::find().unwrap_or_else(|e| panic!("{e}"));
     let orgs = if peers <= 1 {
