@@ -39,8 +39,8 @@ use sha2::{Digest, Sha256};
 
 use crate::lifecycle::{
     DeploySpec, INSTALL_TIMEOUT, LifecycleEvent, NETWORK_ID, PeerImages, chaincode_image_name,
-    futures_join_all,
 };
+use crate::lifecycle::steps::futures_join_all;
 
 /// How long one warm build may take.
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
