@@ -37,10 +37,10 @@ use cluster::images::Daemon;
 use network::channel::{ChannelError, PeerClient};
 use sha2::{Digest, Sha256};
 
+use crate::lifecycle::steps::futures_join_all;
 use crate::lifecycle::{
     DeploySpec, INSTALL_TIMEOUT, LifecycleEvent, NETWORK_ID, PeerImages, chaincode_image_name,
 };
-use crate::lifecycle::steps::futures_join_all;
 
 /// How long one warm build may take.
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);

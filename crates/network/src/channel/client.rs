@@ -13,8 +13,8 @@ use fabric_sdk::identity::IdentityBuilder;
 use prost::Message as _;
 
 use super::{
-    ChannelError, NodeEndpoint, Phase, check_endpoint, creds, error_chain, looks_like_tls, ordering,
-    unreachable, with_deadline,
+    ChannelError, NodeEndpoint, Phase, check_endpoint, creds, error_chain, looks_like_tls,
+    ordering, unreachable, with_deadline,
 };
 use crate::pki::CryptoDir;
 use crate::topology::{Node, NodeKind};
