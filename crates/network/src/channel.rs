@@ -561,7 +561,12 @@ async fn join_node(
     // the join's own), then report the last error.
     let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
     loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        // The last try still gets a few seconds: a try cut to a few
+        // milliseconds would report its own timeout in place of the
+        // node's real answer (refused, a TLS error) on a loaded machine.
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(LAST_TRY);
         let result = match node.kind {
             crate::topology::NodeKind::Orderer => {
                 join_orderer(node, ep, crypto, ws, channel, block, left).await
@@ -583,6 +588,9 @@ async fn join_node(
 
 /// The pause between two tries of a join to a node not yet listening.
 const JOIN_RETRY: Duration = Duration::from_millis(250);
+
+/// The least time one try of a join gets, even past the join's deadline.
+const LAST_TRY: Duration = Duration::from_secs(5);
 
 /// Whether a join failed because nothing accepted the connection (yet):
 /// refused, or (through a port mapping or a port-forward, which accept the
