@@ -1,18 +1,13 @@
 #![allow(clippy::unwrap_used)]
 //! Loading images into kind nodes' containerd, against real Docker and a
 //! real containerd: each "node" is a container with kind's labels running
-//! containerd with its CRI plugin (see support/kindnode.rs). Nothing is
+//! containerd with its CRI plugin (testkit::kindnode). Nothing is
 //! pulled. These tests fail, not skip, when Docker or crictl is missing.
-
-mod support {
-    pub mod dockerd;
-    pub mod kindnode;
-}
 
 use cluster::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport};
 use cluster::node_images::{NodeError, exec_in_node, kind_nodes, load_into_nodes};
-use support::dockerd::{HostImage, chain, host};
-use support::kindnode::KindNode;
+use testkit::dockerd::{HostImage, chain, host};
+use testkit::kindnode::KindNode;
 
 /// `load_into_nodes` of one image, with the events it emitted.
 async fn load(

@@ -21,8 +21,6 @@
 //! runc, ctr, iptables and the CNI plugins from Debian. [`check_host`] says
 //! what is missing.
 
-pub mod testing;
-
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};

@@ -142,8 +142,12 @@ fn names<S>(steps: Vec<Step<S>>) -> Vec<String> {
     steps.iter().map(|s| s.name().to_string()).collect()
 }
 
+/// Every flow's step list, by name, and [`run_steps`] over each: an
+/// injected failure at any position is reported as that step's
+/// `step_failed`. The real steps are swapped for injected ones, so this
+/// checks the lists and the runner, not the steps' own code.
 #[test]
-fn every_step_of_every_flow_reports_its_failure_as_step_failed() {
+fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_step() {
     let dir = workspace();
     let ctx = Context::load(&options(dir.path())).unwrap();
     // The lists the flows run after `workspace` (whose own failures the
