@@ -7,7 +7,7 @@
 //! `real_node`, `real_node_fabric`); a test whose cfg is not set is marked
 //! `#[ignore = "why"]` and reported `ignored`, with that reason, never `ok`:
 //!
-//! ```ignore
+//! ```text
 //! #[cfg_attr(not(real_node), ignore = "no real node here: …")]
 //! ```
 //!
@@ -177,6 +177,7 @@ impl Check {
     /// that runs although something is missing does so because its
     /// `FABDEV_REQUIRE_*` variable is set, or because the piece went away
     /// after the build.
+    #[track_caller]
     pub fn fail_if_missing(&self, test: &str) {
         if self.missing.is_empty() {
             return;
@@ -224,7 +225,7 @@ impl Check {
             Err(why) => {
                 if let Some(h) = std::env::var_os("FABRIC_HOME") {
                     let h = PathBuf::from(h);
-                    self.watch_nearest(&[h.join("bin"), h.clone()]);
+                    self.watch_nearest(&[h.join("bin"), h]);
                 }
                 self.missing.push((
                     Group::Fabric,
@@ -272,12 +273,18 @@ impl Check {
 
     /// Watch the first of `candidates` that exists (none when none does: a
     /// missing path would re-run the build script, and build the crate
-    /// again, every time).
+    /// again, every time). Cargo scans a folder recursively on every build,
+    /// so a folder less than three levels deep (`/`, `/usr`, `$HOME`) is
+    /// never watched, nor a relative path.
     fn watch_nearest(&mut self, candidates: &[PathBuf]) {
-        if let Some(p) = candidates
-            .iter()
-            .find(|p| !p.as_os_str().is_empty() && p.exists())
-        {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let watchable = |p: &&PathBuf| {
+            p.is_absolute()
+                && p.exists()
+                && (p.is_file()
+                    || (p.components().count() > 3 && home.as_deref() != Some(p.as_path())))
+        };
+        if let Some(p) = candidates.iter().find(watchable) {
             self.watch.insert(p.clone());
         }
     }
@@ -493,4 +500,30 @@ pub fn find_crictl() -> Option<PathBuf> {
             .map(|b| b.join("crictl"))
             .filter(|p| p.is_file())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shallow_folders_are_never_watched() {
+        let mut c = Check::default();
+        c.watch_nearest(&[PathBuf::from("/nowhere/bin"), PathBuf::from("/")]);
+        c.watch_nearest(&[PathBuf::from("/usr")]);
+        c.watch_nearest(&[PathBuf::from("relative")]);
+        assert!(c.watch.is_empty(), "{:?}", c.watch);
+        c.watch_nearest(&[PathBuf::from("/proc/self/status")]);
+        assert_eq!(c.watch.len(), 1);
+    }
+
+    #[test]
+    fn a_required_group_runs_with_pieces_missing() {
+        let c = Check {
+            missing: vec![(Group::RealNode, "x".into())],
+            ..Check::default()
+        };
+        assert_eq!(c.runs(), Group::RealNode.required());
+        assert_eq!(c.missing(), ["x"]);
+    }
 }
