@@ -238,19 +238,21 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     // daemon (here through the daemons' sockets, as the test network runs
     // the peers without Kubernetes; on a cluster the same `docker` commands
     // run in the DinD sidecars). Both orgs' peers endorsed both invokes.
-    let local_daemons = ["peer0-org1", "peer0-org2"]
-        .map(|p| (p.to_string(), net.dind_socket(p).expect("socket")))
-        .into_iter()
-        .collect();
+    let local_daemons: std::collections::BTreeMap<String, std::path::PathBuf> =
+        ["peer0-org1", "peer0-org2"]
+            .map(|p| (p.to_string(), net.dind_socket(p).expect("socket")))
+            .into_iter()
+            .collect();
     let mut log_events = Vec::new();
+    let mut opts = fabdev::flow::Options::new(dir);
+    opts.local_daemons = local_daemons;
     fabdev::flow::logs::logs(
-        &fabdev::flow::Options::new(dir),
+        &opts,
         fabdev::flow::logs::LogsRequest {
             name: "basic".to_string(),
             peer: None,
             follow: false,
             tail: None,
-            local_daemons,
         },
         &mut log_events,
     )
@@ -259,8 +261,8 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     for peer in ["peer0-org1", "peer0-org2"] {
         let printed: Vec<&str> = log_events
             .iter()
-            .filter_map(|e| match e {
-                fabdev::events::Event::ChaincodeLog { peer: p, line, .. } if p == peer => {
+            .filter_map(|e| match &e.kind {
+                fabdev::events::EventKind::ChaincodeLog { peer: p, line, .. } if p == peer => {
                     Some(line.as_str())
                 }
                 _ => None,

@@ -241,12 +241,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
     assert!(kubelet.stop().await >= 3);
     // The CLI's status: fabdev.yaml's cluster, and no kind.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .args(["-w"])
-        .arg(&ws)
-        .arg("status")
-        .output()
-        .unwrap();
+    let out = testkit::fabdev(&ws).arg("status").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.starts_with(&format!("workspace {name}: existing cluster answers\n")),
@@ -322,9 +317,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     assert!(ps.detail.contains("cannot read namespace"), "{ps:?}");
 
     // The CLI's doctor says the same, by name, and fails.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .args(["-w"])
-        .arg(&ws)
+    let out = testkit::fabdev(&ws)
         .args(["--context", LIMITED_CONTEXT, "doctor", "-o", "json"])
         .output()
         .unwrap();
@@ -342,9 +335,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     );
     assert!(!stdout.contains("\"name\":\"kind\""), "{stdout}");
     // As text (what the README shows).
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .args(["-w"])
-        .arg(&ws)
+    let out = testkit::fabdev(&ws)
         .args(["--context", LIMITED_CONTEXT, "doctor"])
         .output()
         .unwrap();

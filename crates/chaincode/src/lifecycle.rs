@@ -225,6 +225,9 @@ pub enum LifecycleError {
         "org `{org}` is not in the workspace (its orgs: {known})\n  hint: pass one of those to --org"
     )]
     UnknownOrg { org: String, known: String },
+    /// A `--user` the caller's org does not have.
+    #[error(transparent)]
+    Identity(#[from] network::pki::identity::IdentityError),
     #[error(transparent)]
     Peer(#[from] ChannelError),
     #[error(
@@ -276,10 +279,11 @@ impl LifecycleError {
     /// Whether the user can fix it in the command line or fabdev.yaml (an
     /// org or channel that is not in the workspace).
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            LifecycleError::UnknownOrg { .. } | LifecycleError::UnknownChannel { .. }
-        )
+        match self {
+            LifecycleError::UnknownOrg { .. } | LifecycleError::UnknownChannel { .. } => true,
+            LifecycleError::Identity(e) => e.is_bad_input(),
+            _ => false,
+        }
     }
 }
 
@@ -862,6 +866,8 @@ pub async fn invoke(
     transient: &BTreeMap<String, Vec<u8>>,
 ) -> Result<network::channel::Submitted, LifecycleError> {
     let peer = caller_peer(ws, topo, caller)?;
+    // A user the org does not have: bad input naming the ones it has.
+    network::pki::identity::check_user(ws, crypto, &peer.org, &caller.user)?;
     let c = connect(peer, endpoints, crypto, &caller.user).await?;
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
     // Right after a deploy the Gateway's discovery may not know yet that
@@ -908,6 +914,8 @@ pub async fn query(
     args: &[String],
 ) -> Result<Vec<u8>, LifecycleError> {
     let peer = caller_peer(ws, topo, caller)?;
+    // A user the org does not have: bad input naming the ones it has.
+    network::pki::identity::check_user(ws, crypto, &peer.org, &caller.user)?;
     let c = connect(peer, endpoints, crypto, &caller.user).await?;
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
     Ok(c.evaluate(channel, name, function, &args, CALL_TIMEOUT)

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod identity;
+pub use identity::{ConnectArgs, ConnectFormat, IdentityCommand, RoleArg};
+
 /// A real Hyperledger Fabric network on a local kind cluster, with one command.
 #[derive(Debug, Parser)]
 #[command(name = "fabdev", version, about, propagate_version = true)]
@@ -78,6 +81,12 @@ pub enum Command {
     /// Chaincode packaging and lifecycle.
     #[command(subcommand)]
     Chaincode(ChaincodeCommand),
+    /// Identities issued from an org's CA, with a role and attributes.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Everything a Fabric Gateway client needs to connect as a user of an
+    /// org: peer endpoint, TLS CA, MSP ID, certificate and key.
+    Connect(ConnectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -260,7 +269,7 @@ pub struct CallArgs {
     /// The caller's org (default: the workspace's first org).
     #[arg(long, value_name = "ORG")]
     pub org: Option<String>,
-    /// The caller: a user of the org.
+    /// The caller: an identity of the org (`fabdev identity list`).
     #[arg(long, default_value = "User1", value_name = "USER")]
     pub user: String,
     /// The channel (default: the chaincode's in fabdev.yaml, else the

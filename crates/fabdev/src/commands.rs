@@ -1,5 +1,7 @@
 //! Running the commands. Results go to stdout, progress and notes to stderr.
 
+mod identity;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,14 +10,14 @@ use network::render;
 use network::spec::{self, Lang, Provider};
 
 use crate::cli::{
-    CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, DoctorArgs, Format, InitArgs,
-    LangArg, LifecycleArgs, PackageArgs, ProviderArg, RenderArgs, StatusArgs,
+    CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, Format, InitArgs, LangArg,
+    LifecycleArgs, PackageArgs, ProviderArg, RenderArgs, StatusArgs,
 };
 use crate::error::CliError;
 use crate::output::{StdoutErrors, results_stdout, stdout_write};
 use chaincode::lifecycle::Caller;
-use fabdev::events::{Event, JsonReporter, Sink, TextReporter, Verbosity};
-use fabdev::flow::chaincode::{Call, Command as LifecycleCommand, Selection};
+use fabdev::events::{JsonReporter, Sink, TextReporter, Verbosity};
+use fabdev::flow::chaincodes::{Call, CallKind, LifecycleCommand, Selection};
 use fabdev::flow::{self, Context, STATE_DIR};
 use fabdev::lock::WorkspaceLock;
 
@@ -32,186 +34,187 @@ impl Notes {
     }
 }
 
+/// What every command shares: the workspace, the spec, the cluster flags
+/// and how much to say.
+struct Env {
+    ws_dir: PathBuf,
+    spec: Option<PathBuf>,
+    flags: flow::ClusterFlags,
+    verbosity: Verbosity,
+    notes: Notes,
+}
+
+impl Env {
+    fn of(cli: &Cli) -> Env {
+        Env {
+            ws_dir: cli.workspace.clone().unwrap_or_else(|| PathBuf::from(".")),
+            spec: cli.spec.clone(),
+            flags: flow::ClusterFlags {
+                provider: cli.provider.map(|p| match p {
+                    ProviderArg::Kind => Provider::Kind,
+                    ProviderArg::Existing => Provider::Existing,
+                }),
+                kubeconfig: cli.kubeconfig.clone(),
+                context: cli.context.clone(),
+                load_images: false,
+            },
+            verbosity: match (cli.quiet, cli.verbose) {
+                (true, _) => Verbosity::Quiet,
+                (false, true) => Verbosity::Verbose,
+                (false, false) => Verbosity::Normal,
+            },
+            notes: Notes { quiet: cli.quiet },
+        }
+    }
+
+    /// The flow options of the workspace, with the kind binary `kind`.
+    fn options(&self, kind: Option<PathBuf>) -> flow::Options {
+        let mut opts = flow::Options::new(&self.ws_dir);
+        opts.spec = self.spec.clone();
+        opts.cluster = self.flags.clone();
+        opts.kind = kind;
+        opts
+    }
+
+    /// The lock for a flow that writes into `.fabdev/`: taken when the
+    /// workspace loads; when it does not, none is taken and the flow's
+    /// workspace step reports why (through the reporter, exit 2) before
+    /// anything is written.
+    fn lock_if_good(
+        &self,
+        opts: &flow::Options,
+        command: &str,
+        deadline: Duration,
+    ) -> Result<Option<WorkspaceLock>, CliError> {
+        match Context::load(opts) {
+            Ok(_) => lock(&self.ws_dir, command, deadline, &self.notes).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let ws_dir = cli.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
-    let notes = Notes { quiet: cli.quiet };
-    let verbosity = match (cli.quiet, cli.verbose) {
-        (true, _) => Verbosity::Quiet,
-        (false, true) => Verbosity::Verbose,
-        (false, false) => Verbosity::Normal,
-    };
-    let spec = cli.spec.as_deref();
-    let flags = flow::ClusterFlags {
-        provider: cli.provider.map(|p| match p {
-            ProviderArg::Kind => Provider::Kind,
-            ProviderArg::Existing => Provider::Existing,
-        }),
-        kubeconfig: cli.kubeconfig.clone(),
-        context: cli.context.clone(),
-        load_images: false,
-    };
-    let flags = &flags;
+    let env = Env::of(&cli);
+    let verbosity = env.verbosity;
     match cli.command {
-        Command::Init(args) => init(&ws_dir, &args, &notes),
-        Command::Render(args) => render_cmd(&ws_dir, spec, flags, &args, &notes),
-        Command::Chaincode(ChaincodeCommand::Package(args)) => package(&args, &notes),
+        Command::Init(args) => init(&env.ws_dir, &args, &env.notes),
+        Command::Render(args) => render(&env, &args),
+        Command::Identity(c) => identity::run(&env, c),
+        Command::Connect(a) => identity::connect(&env, &a),
         Command::Up(args) => {
-            let flags = &flow::ClusterFlags {
-                load_images: args.load_images,
-                ..flags.clone()
-            };
-            let mut opts = flow_options(&ws_dir, spec, flags, args.kind.clone());
+            let mut opts = env.options(args.kind.clone());
+            opts.cluster.load_images = args.load_images;
             opts.wait_timeout = Duration::from_secs(args.timeout);
-            let _lock = lock_if_good(&ws_dir, spec, flags, "up", opts.wait_timeout, &notes)?;
+            let _lock = env.lock_if_good(&opts, "up", opts.wait_timeout)?;
             run_flow(args.output, verbosity, "up", |sink| {
                 Box::pin(async move { flow::up(&opts, sink).await.map(drop) })
             })
         }
         Command::Down(args) => {
-            let opts = flow_options(&ws_dir, spec, flags, args.kind.clone());
+            let opts = env.options(args.kind.clone());
             let (keep, purge) = (args.keep_cluster, args.purge);
-            let _lock = lock_if_good(&ws_dir, spec, flags, "down", LOCK_WAIT, &notes)?;
+            let _lock = env.lock_if_good(&opts, "down", LOCK_WAIT)?;
             run_flow(args.output, verbosity, "down", |sink| {
                 Box::pin(async move { flow::down(&opts, keep, purge, sink).await.map(drop) })
             })
         }
         Command::Status(StatusArgs { output, kind }) => {
-            let opts = flow_options(&ws_dir, spec, flags, kind);
+            let opts = env.options(kind);
             run_flow(output, verbosity, "status", |sink| {
                 Box::pin(async move { flow::status(&opts, sink).await.map(drop) })
             })
         }
-        Command::Doctor(args) => doctor(&ws_dir, spec, flags, &args, verbosity),
+        Command::Doctor(args) => {
+            let opts = env.options(args.kind.clone());
+            let checks = run_flow(args.output, verbosity, "doctor", |sink| {
+                Box::pin(async move { flow::doctor(&opts, sink).await })
+            })?;
+            let failed = flow::doctor::failed(&checks).join(", ");
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(CliError::Doctor { failed })
+            }
+        }
         Command::Channel(ChannelCommand::Create { name, output }) => {
-            let opts = flow_options(&ws_dir, spec, flags, None);
+            let opts = env.options(None);
             run_flow(output, verbosity, "channel create", |sink| {
                 Box::pin(async move {
-                    flow::create_channels(&opts, name.as_deref(), None, sink)
+                    flow::create_channels(&opts, name.as_deref(), sink)
                         .await
                         .map(drop)
                 })
             })
         }
-        Command::Chaincode(ChaincodeCommand::Deploy(a)) => lifecycle(
-            &ws_dir,
-            spec,
-            flags,
-            verbosity,
-            &notes,
-            LifecycleCommand::Deploy,
-            a,
-        ),
-        Command::Chaincode(ChaincodeCommand::Install(a)) => lifecycle(
-            &ws_dir,
-            spec,
-            flags,
-            verbosity,
-            &notes,
-            LifecycleCommand::Install,
-            a,
-        ),
-        Command::Chaincode(ChaincodeCommand::Approve(a)) => lifecycle(
-            &ws_dir,
-            spec,
-            flags,
-            verbosity,
-            &notes,
-            LifecycleCommand::Approve,
-            a,
-        ),
-        Command::Chaincode(ChaincodeCommand::Commit(a)) => lifecycle(
-            &ws_dir,
-            spec,
-            flags,
-            verbosity,
-            &notes,
-            LifecycleCommand::Commit,
-            a,
-        ),
-        Command::Chaincode(ChaincodeCommand::Instantiate(a)) => lifecycle(
-            &ws_dir,
-            spec,
-            flags,
-            verbosity,
-            &notes,
-            LifecycleCommand::Instantiate,
-            a,
-        ),
-        Command::Chaincode(ChaincodeCommand::Invoke(a)) => {
+        Command::Chaincode(command) => chaincode(&env, command),
+    }
+}
+
+/// `fabdev chaincode …`.
+fn chaincode(env: &Env, command: ChaincodeCommand) -> Result<(), CliError> {
+    let verbosity = env.verbosity;
+    let (command, args) = match command {
+        ChaincodeCommand::Package(args) => return package(&args, &env.notes),
+        ChaincodeCommand::Deploy(a) => (LifecycleCommand::Deploy, a),
+        ChaincodeCommand::Install(a) => (LifecycleCommand::Install, a),
+        ChaincodeCommand::Approve(a) => (LifecycleCommand::Approve, a),
+        ChaincodeCommand::Commit(a) => (LifecycleCommand::Commit, a),
+        ChaincodeCommand::Instantiate(a) => (LifecycleCommand::Instantiate, a),
+        ChaincodeCommand::Invoke(a) => {
             let transient = a
                 .transient
                 .into_iter()
                 .map(|(k, v)| (k, v.into_bytes()))
                 .collect();
-            call(&ws_dir, spec, flags, verbosity, true, a.call, transient)
+            return call(env, CallKind::Invoke, a.call, transient);
         }
-        Command::Chaincode(ChaincodeCommand::Query(a)) => call(
-            &ws_dir,
-            spec,
-            flags,
-            verbosity,
-            false,
-            a.call,
-            Default::default(),
-        ),
-        Command::Chaincode(ChaincodeCommand::List { output }) => {
-            let opts = flow_options(&ws_dir, spec, flags, None);
-            run_flow(output, verbosity, "chaincode list", |sink| {
-                Box::pin(async move { flow::chaincode::list(&opts, None, sink).await })
-            })
+        ChaincodeCommand::Query(a) => {
+            return call(env, CallKind::Query, a.call, Default::default());
         }
-        Command::Chaincode(ChaincodeCommand::Logs {
+        ChaincodeCommand::List { output } => {
+            let opts = env.options(None);
+            return run_flow(output, verbosity, "chaincode list", |sink| {
+                Box::pin(async move { flow::chaincodes::list(&opts, sink).await })
+            });
+        }
+        ChaincodeCommand::Logs {
             name,
             peer,
             follow,
             tail,
             output,
-        }) => {
-            let opts = flow_options(&ws_dir, spec, flags, None);
+        } => {
+            let opts = env.options(None);
             let request = flow::logs::LogsRequest {
                 name,
                 peer,
                 follow,
                 tail,
-                local_daemons: Default::default(),
             };
-            run_flow(output, verbosity, "chaincode logs", |sink| {
+            return run_flow(output, verbosity, "chaincode logs", |sink| {
                 Box::pin(async move { flow::logs::logs(&opts, request, sink).await })
-            })
+            });
         }
-    }
+    };
+    lifecycle(env, command, args)
 }
 
 /// A lifecycle command. It changes the network, so it takes the
 /// workspace's lock as `up` does (which deploys too); `invoke`, `query` and
 /// `list` do not.
-fn lifecycle(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    verbosity: Verbosity,
-    notes: &Notes,
-    command: LifecycleCommand,
-    a: LifecycleArgs,
-) -> Result<(), CliError> {
-    let opts = flow_options(ws_dir, spec, flags, None);
+fn lifecycle(env: &Env, command: LifecycleCommand, a: LifecycleArgs) -> Result<(), CliError> {
+    let opts = env.options(None);
     let selection = Selection {
         name: a.name,
         path: a.path,
         channel: a.channel,
         no_vendor: a.no_vendor,
     };
-    let name = match command {
-        LifecycleCommand::Deploy => "chaincode deploy",
-        LifecycleCommand::Install => "chaincode install",
-        LifecycleCommand::Approve => "chaincode approve",
-        LifecycleCommand::Commit => "chaincode commit",
-        LifecycleCommand::Instantiate => "chaincode instantiate",
-    };
-    let _lock = lock_if_good(ws_dir, spec, flags, name, LOCK_WAIT, notes)?;
-    run_flow(a.output, verbosity, name, |sink| {
+    let name = command.command_name();
+    let _lock = env.lock_if_good(&opts, name, LOCK_WAIT)?;
+    run_flow(a.output, env.verbosity, name, |sink| {
         Box::pin(async move {
-            flow::chaincode::run_lifecycle(&opts, command, selection, None, sink)
+            flow::chaincodes::lifecycle(&opts, command, selection, sink)
                 .await
                 .map(drop)
         })
@@ -219,19 +222,16 @@ fn lifecycle(
 }
 
 fn call(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    verbosity: Verbosity,
-    submit: bool,
+    env: &Env,
+    kind: CallKind,
     a: CallArgs,
     transient: std::collections::BTreeMap<String, Vec<u8>>,
 ) -> Result<(), CliError> {
-    let opts = flow_options(ws_dir, spec, flags, None);
+    let opts = env.options(None);
     // Empty: the flow takes the workspace's first org (Org1 by default).
     let org = a.org.unwrap_or_default();
     let call = Call {
-        submit,
+        kind,
         chaincode: a.name,
         function: a.function,
         args: a.args,
@@ -239,17 +239,12 @@ fn call(
         transient,
         channel: a.channel,
     };
-    let name = if submit {
-        "chaincode invoke"
-    } else {
-        "chaincode query"
+    let name = match kind {
+        CallKind::Invoke => "chaincode invoke",
+        CallKind::Query => "chaincode query",
     };
-    run_flow(a.output, verbosity, name, |sink| {
-        Box::pin(async move {
-            flow::chaincode::call(&opts, call, None, sink)
-                .await
-                .map(drop)
-        })
+    run_flow(a.output, env.verbosity, name, |sink| {
+        Box::pin(async move { flow::chaincodes::call(&opts, call, sink).await.map(drop) })
     })
 }
 
@@ -274,23 +269,6 @@ fn lock(
         deadline,
         |line| notes.say(&format!(" … {line}")),
     )?)
-}
-
-/// The lock for a flow: taken when the workspace loads; when it does not,
-/// none is taken and the flow's workspace step reports why (through the
-/// reporter, exit 2) before anything is written.
-fn lock_if_good(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    command: &str,
-    deadline: Duration,
-    notes: &Notes,
-) -> Result<Option<WorkspaceLock>, CliError> {
-    match Context::load_with(ws_dir, spec, flags) {
-        Ok(_) => lock(ws_dir, command, deadline, notes).map(Some),
-        Err(_) => Ok(None),
-    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -325,111 +303,29 @@ fn reporter(format: Format, verbosity: Verbosity) -> (Box<dyn Sink>, StdoutError
     (sink, errors)
 }
 
-fn doctor(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    args: &DoctorArgs,
-    verbosity: Verbosity,
-) -> Result<(), CliError> {
-    use cluster::doctor::{self, DoctorInput, ExistingCluster, Verdict};
-    let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of("doctor"))?;
-    let mut host_ports = Vec::new();
-    for n in &ctx.topo.nodes {
-        host_ports.push(n.host_ports.grpc);
-        host_ports.extend(n.host_ports.admin);
-        host_ports.push(n.host_ports.operations);
-    }
-    let input = DoctorInput {
-        kind: args.kind.clone(),
-        host_ports,
-        dind_image: ctx.ws.images.dind.clone(),
-        fabric_tag: ctx.ws.fabric.tag.clone(),
-        // Until `up` exists there is no cluster of fabdev's to hold the ports.
-        cluster_exists: false,
-        existing: match &ctx.target {
-            flow::Target::Kind => None,
-            flow::Target::Existing(access) => Some(ExistingCluster {
-                access: access.clone(),
-                namespace: ctx.ws.name.clone(),
-            }),
-        },
-    };
-    // The cluster checks speak TLS to the API server (as the flows do).
-    network::channel::install_crypto_provider();
-    let mut checks = runtime()?.block_on(doctor::run(&input));
-    // Which exact Fabric release the images run (see spec::FABRIC_RELEASES).
-    checks.insert(1, fabric_check(&ctx.ws));
-    let failed: Vec<&str> = checks
-        .iter()
-        .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.name.as_str())
-        .collect();
-    let failed = failed.join(", ");
-    let (mut sink, stdout) = reporter(args.output, verbosity);
-    for c in checks {
-        sink.emit(Event::Check(c));
-    }
-    drop(sink);
-    stdout.check()?;
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Doctor { failed })
-    }
-}
-
-/// doctor's `fabric` check: the exact Fabric release the peer and orderer
-/// images run.
-fn fabric_check(ws: &network::Workspace) -> cluster::doctor::Check {
-    cluster::doctor::Check {
-        name: "fabric".to_string(),
-        verdict: cluster::doctor::Verdict::Ok,
-        detail: format!(
-            "{} runs Fabric {} ({}, {})",
-            ws.fabric.tag,
-            ws.fabric.release(),
-            ws.images.peer,
-            ws.images.orderer
-        ),
-        hint: None,
-    }
-}
-
-fn flow_options(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    kind: Option<PathBuf>,
-) -> flow::Options {
-    let mut opts = flow::Options::new(ws_dir);
-    opts.spec = spec.map(Path::to_path_buf);
-    opts.cluster = flags.clone();
-    opts.kind = kind;
-    opts
-}
-
-type FlowFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), flow::FlowError>> + 'a>>;
+type FlowFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, flow::FlowError>> + 'a>>;
 
 /// Run a flow with the chosen reporter; Ctrl-C stops it between steps'
 /// awaits, leaving a state the next run completes.
-fn run_flow(
+fn run_flow<T>(
     format: Format,
     verbosity: Verbosity,
     command: &'static str,
-    f: impl for<'a> FnOnce(&'a mut dyn Sink) -> FlowFuture<'a>,
-) -> Result<(), CliError> {
+    f: impl for<'a> FnOnce(&'a mut dyn Sink) -> FlowFuture<'a, T>,
+) -> Result<T, CliError> {
     let (mut sink, stdout) = reporter(format, verbosity);
     let rt = runtime()?;
-    rt.block_on(async {
+    let result = rt.block_on(async {
         tokio::select! {
             r = f(sink.as_mut()) => r.map_err(CliError::of(command)),
             _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted { command }),
         }
-    })?;
+    });
     drop(sink);
-    stdout.check()
+    let value = result?;
+    stdout.check()?;
+    Ok(value)
 }
 
 fn init(ws_dir: &Path, args: &InitArgs, notes: &Notes) -> Result<(), CliError> {
@@ -535,45 +431,32 @@ fn check_out(args: &RenderArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn render_cmd(
-    ws_dir: &Path,
-    spec: Option<&Path>,
-    flags: &flow::ClusterFlags,
-    args: &RenderArgs,
-    notes: &Notes,
-) -> Result<(), CliError> {
+/// `fabdev render`: the flow's steps through the text reporter on stderr;
+/// without `--out` the objects are one YAML stream on stdout. Ctrl-C and
+/// SIGTERM are `clean_up_on_signal`'s while `--out` is written.
+fn render(env: &Env, args: &RenderArgs) -> Result<(), CliError> {
     // Bad input first: it writes nothing, not even the lock file.
     check_out(args)?;
-    let ctx = Context::load_with(ws_dir, spec, flags).map_err(CliError::of("render"))?;
-    let _lock = lock(ws_dir, "render", LOCK_WAIT, notes)?;
-    let report = flow::ensure_crypto(&ctx).map_err(CliError::of("render"))?;
-    notes.say(&format!(
-        " ✓ crypto in {} ({} created, {} reused)",
-        ctx.crypto.root().display(),
-        report.created.len(),
-        report.reused.len()
-    ));
-    let rendered = flow::render_objects(&ctx).map_err(CliError::of("render"))?;
-    match &args.out {
-        Some(out) => {
-            clean_up_on_signal(out);
-            let written = render::write_out(&rendered, out);
-            if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-                // The handler is removing the folder and exits 130.
-                loop {
-                    std::thread::park();
-                }
-            }
-            written.map_err(|e| CliError::of("render")(e.into()))?;
-            notes.say(&format!(
-                " ✓ wrote kind config and {} objects to {}",
-                rendered.objects.len(),
-                out.display()
-            ));
-        }
-        None => stdout_write(render::to_multi_doc(&rendered).as_bytes())?,
+    let opts = env.options(None);
+    let _lock = env.lock_if_good(&opts, "render", LOCK_WAIT)?;
+    if let Some(out) = &args.out {
+        clean_up_on_signal(out);
     }
-    Ok(())
+    let (mut sink, _) = reporter(Format::Text, env.verbosity);
+    let out = args.out.as_deref();
+    let rendered = runtime()?.block_on(flow::render(&opts, out, sink.as_mut()));
+    drop(sink);
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        // The handler is removing the folder and exits 130.
+        loop {
+            std::thread::park();
+        }
+    }
+    let rendered = rendered.map_err(CliError::of("render"))?;
+    match out {
+        Some(_) => Ok(()),
+        None => stdout_write(render::to_multi_doc(&rendered).as_bytes()),
+    }
 }
 
 fn package(args: &PackageArgs, notes: &Notes) -> Result<(), CliError> {

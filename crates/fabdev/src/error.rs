@@ -1,19 +1,21 @@
 //! The CLI's errors and their exit codes: 2 for bad input (the user can fix
-//! the command line or a file), 1 for everything else.
+//! the command line or a file), 1 for everything else. Messages follow
+//! `fabdev::errors`: no source in a message, the hint as data.
 
 use std::path::PathBuf;
 
+use fabdev::errors::Hint;
 use fabdev::flow::FlowError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("{0}")]
+    #[error(transparent)]
     Package(#[from] chaincode::package::PackageError),
-    #[error("{0}")]
+    #[error(transparent)]
     Lock(#[from] fabdev::lock::LockError),
-    #[error("{} already exists\n  hint: {hint}", path.display())]
+    #[error("{} already exists", path.display())]
     Exists { path: PathBuf, hint: String },
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -21,15 +23,13 @@ pub enum CliError {
         source: std::io::Error,
     },
     /// A flow, or the workspace loading and steps a command shares with them.
-    #[error("fabdev {command} failed: {source}")]
+    #[error("fabdev {command} failed")]
     Flow {
         command: &'static str,
         #[source]
         source: Box<FlowError>,
     },
-    #[error(
-        "fabdev {command} was interrupted\n  hint: run it again: every step is idempotent and completes what is missing"
-    )]
+    #[error("fabdev {command} was interrupted")]
     Interrupted { command: &'static str },
     #[error("doctor found problems: {failed}")]
     Doctor { failed: String },
@@ -50,6 +50,20 @@ impl CliError {
             CliError::Flow { source, .. } if source.is_bad_input() => 2,
             CliError::Interrupted { .. } => 130,
             _ => 1,
+        }
+    }
+}
+
+impl Hint for CliError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            CliError::Exists { hint, .. } => Some(hint.clone()),
+            CliError::Flow { source, .. } => source.hint(),
+            CliError::Lock(e) => e.hint(),
+            CliError::Interrupted { .. } => Some(
+                "run it again: every step is idempotent and completes what is missing".to_string(),
+            ),
+            _ => None,
         }
     }
 }

@@ -20,7 +20,7 @@ pub const LOCK_FILE: &str = "lock";
 /// Errors of taking the workspace lock.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -28,7 +28,7 @@ pub enum LockError {
         source: std::io::Error,
     },
     #[error(
-        "another fabdev command ({holder}) still uses workspace {} after {waited:?}\n  hint: wait for it to finish, or stop it; only one command at a time writes a workspace's .fabdev/",
+        "another fabdev command ({holder}) still uses workspace {} after {waited:?}",
         workspace.display()
     )]
     Busy {
@@ -36,6 +36,15 @@ pub enum LockError {
         holder: String,
         waited: Duration,
     },
+}
+
+impl crate::errors::Hint for LockError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            LockError::Busy { .. } => Some("wait for it to finish, or stop it; only one command at a time writes a workspace's .fabdev/".to_string()),
+            LockError::Io { .. } => None,
+        }
+    }
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LockError {

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", fabdev::events::error_chain(&e));
+            eprintln!("error: {}", fabdev::errors::chain_and_hint(&e));
             ExitCode::from(e.exit_code())
         }
     }

@@ -26,6 +26,9 @@ pub use fabric_sdk::fabric::orderer;
 /// `peer` (Fabric's `protos` package): AnchorPeers, ACLs, proposals, CSCC
 /// answers.
 pub use fabric_sdk::fabric::protos as peer;
+/// `orderer.smartbft`: SmartBFT options (`ConsensusType.metadata` of a BFT
+/// channel).
+pub use fabric_sdk::fabric::smartbft;
 /// Encoding and decoding of every message above.
 pub use prost::{DecodeError, Message};
 

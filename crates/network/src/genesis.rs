@@ -24,7 +24,9 @@
 //!     whose metadata lists every orderer as a consenter (host = node name,
 //!     port 7050, client and server TLS certificate = its `tls/server.crt`
 //!     PEM, as `MarshalEtcdRaftMetadata` reads them) with the sampleconfig
-//!     Raft options. One subgroup per orderer org with MSP, Endpoints
+//!     Raft options; on a BFT channel (Fabric 3) an `Orderers` consenter
+//!     mapping, ConsensusType `BFT` and a quorum BlockValidation policy
+//!     instead (`genesis/bft.rs`). One subgroup per orderer org with MSP, Endpoints
 //!     (every orderer's `<node>:7050`) and Signature policies Readers and
 //!     Writers `OR('<msp>.member')`, Admins `OR('<msp>.admin')`.
 //!   - `Application`: policies Readers, Writers (ANY), Admins (MAJORITY),
@@ -67,11 +69,13 @@ use sha2::{Digest, Sha256};
 
 use crate::fabric::{self, Message, common, etcdraft, msp};
 use crate::pki::{self, CryptoDir, PkiError};
-use crate::spec::{Workspace, check_channel_name};
+use crate::spec::{Consensus, Workspace, check_channel_name};
 use crate::topology::{Node, Topology, ports};
 
+mod bft;
 mod describe;
 
+pub use bft::{BftOptions, CONSENSUS_BFT, bft_quorum};
 pub use describe::describe_block;
 
 // ---------------------------------------------------------------------------
@@ -107,7 +111,7 @@ pub const CHANNEL_CAPABILITY_V3: &str = "V3_0";
 pub const ORDERER_CAPABILITY: &str = "V2_0";
 /// Application capability (2.5 and 3.x).
 pub const APPLICATION_CAPABILITY: &str = "V2_5";
-/// The consensus type of every channel fabdev makes.
+/// The consensus type of a Raft channel (`orderer.consensus: raft`).
 pub const CONSENSUS_ETCDRAFT: &str = "etcdraft";
 
 /// Fabric's nonce length (`common/crypto.NonceSize`).
@@ -171,6 +175,8 @@ pub struct GenesisOptions {
     pub channel: String,
     pub batch_size: BatchSize,
     pub raft: RaftOptions,
+    /// SmartBFT options, for `orderer.consensus: bft`.
+    pub bft: BftOptions,
 }
 
 impl GenesisOptions {
@@ -180,6 +186,7 @@ impl GenesisOptions {
             channel: channel.into(),
             batch_size: BatchSize::default(),
             raft: RaftOptions::default(),
+            bft: BftOptions::default(),
         }
     }
 }
@@ -410,6 +417,10 @@ fn channel_group(
             state: fabric::orderer::consensus_type::State::Normal as i32,
         },
     );
+    if ws.orderer.consensus == Consensus::Bft {
+        // Replaces the Raft ConsensusType and the BlockValidation policy.
+        bft::orderer_values(&mut orderer, ws, &orderers, &files, opts)?;
+    }
     let mut orderer_org = Group::new();
     let msp_id = ws.orderer.msp_id.as_str();
     orderer_org.signature(READERS, msp_id, &[Role::Member]);
@@ -692,6 +703,9 @@ pub struct CryptoView {
     pub org_msps: BTreeMap<String, Folder>,
     /// Orderer node name → the files of its `tls` folder.
     pub orderer_tls: BTreeMap<String, Folder>,
+    /// Orderer node name → the files of its `msp/signcerts` folder (a BFT
+    /// channel's consenters carry their enrollment certificate).
+    pub orderer_signcerts: BTreeMap<String, Folder>,
 }
 
 /// A folder's files (path relative to it → bytes) and where it is, so that
@@ -727,6 +741,10 @@ impl CryptoView {
                 node.name.clone(),
                 folder(crypto.node_dir(node).join("tls"))?,
             );
+            view.orderer_signcerts.insert(
+                node.name.clone(),
+                folder(crypto.node_dir(node).join("msp").join("signcerts"))?,
+            );
         }
         Ok(view)
     }
@@ -737,6 +755,10 @@ impl CryptoView {
 
     fn node_tls(&self, node: &str) -> Cow<'_, Folder> {
         folder_or_empty(&self.orderer_tls, node, "tls")
+    }
+
+    fn node_signcerts(&self, node: &str) -> Cow<'_, Folder> {
+        folder_or_empty(&self.orderer_signcerts, node, "msp/signcerts")
     }
 }
 

@@ -3,6 +3,7 @@
 //! run it.
 
 pub mod channel;
+pub mod configtx;
 pub mod fabric;
 pub mod genesis;
 pub mod pki;

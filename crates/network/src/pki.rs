@@ -34,6 +34,7 @@
 mod check;
 mod fsio;
 mod generate;
+pub mod identity;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

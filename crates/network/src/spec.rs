@@ -257,12 +257,38 @@ impl Images {
     }
 }
 
-/// The orderer organisation and its Raft consenters.
+/// The orderer organisation and its consenters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrdererOrg {
     pub name: String,
     pub msp_id: String,
     pub count: u32,
+    /// `orderer.consensus`: Raft (default) or BFT (Fabric 3, 4+ orderers).
+    pub consensus: Consensus,
+}
+
+/// The channels' consensus (`orderer.consensus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consensus {
+    /// `raft` (or `etcdraft`): crash fault tolerant, 1 or more orderers.
+    #[default]
+    Raft,
+    /// `bft`: Fabric 3's SmartBFT, byzantine fault tolerant; 3f+1 orderers
+    /// tolerate f faulty ones, so at least 4.
+    Bft,
+}
+
+/// The fewest orderers a BFT channel takes (3f+1 with f = 1).
+pub const MIN_BFT_ORDERERS: u32 = 4;
+
+impl Consensus {
+    /// As written in fabdev.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consensus::Raft => "raft",
+            Consensus::Bft => "bft",
+        }
+    }
 }
 
 /// A peer organisation.
@@ -434,6 +460,7 @@ impl Workspace {
                 name: "OrdererOrg".into(),
                 msp_id: "OrdererOrgMSP".into(),
                 count: 1,
+                consensus: Consensus::Raft,
             },
             orgs: ["Org1", "Org2"]
                 .iter()
@@ -627,6 +654,7 @@ struct RawOrderer {
     org: Option<S<String>>,
     msp_id: Option<S<String>>,
     count: Option<S<u32>>,
+    consensus: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -927,7 +955,8 @@ fn validate(raw: RawWorkspace, path: &Path, base: &Path) -> Result<Workspace, Sp
     api_version_and_kind(&mut c, &raw);
     let name = workspace_name(&mut c, &raw, &def);
     let (fabric, batch_timeout_ms) = fabric_release(&mut c, &raw, &def);
-    let orderer = orderer_org(&mut c, &raw, &def);
+    let mut orderer = orderer_org(&mut c, &raw, &def);
+    orderer_consensus(&mut c, &raw, &fabric, &mut orderer);
     let orgs = peer_orgs(&mut c, &raw, &def);
     orgs_are_unique(&mut c, &raw, &orderer, &orgs);
     let channels = channels(&mut c, &raw, &orgs);
@@ -1084,6 +1113,60 @@ fn orderer_org(c: &mut Checker, raw: &RawWorkspace, def: &Workspace) -> OrdererO
         }
     }
     orderer
+}
+
+/// `orderer.consensus` is `raft` (`etcdraft`) or `bft`; BFT needs Fabric 3
+/// and at least [`MIN_BFT_ORDERERS`] orderers.
+fn orderer_consensus(
+    c: &mut Checker,
+    raw: &RawWorkspace,
+    fabric: &FabricVersion,
+    orderer: &mut OrdererOrg,
+) {
+    let Some(o) = &raw.orderer else { return };
+    let Some(v) = &o.consensus else { return };
+    orderer.consensus = match v.value.to_ascii_lowercase().as_str() {
+        "raft" | "etcdraft" => Consensus::Raft,
+        "bft" | "smartbft" => Consensus::Bft,
+        other => {
+            c.push(
+                pos_of(v),
+                "orderer.consensus",
+                format!("consensus {other:?} is not one fabdev runs"),
+                "use `raft` (default) or `bft` (Fabric 3, at least 4 orderers)",
+            );
+            return;
+        }
+    };
+    if orderer.consensus != Consensus::Bft {
+        return;
+    }
+    if !fabric.is_v3() {
+        c.push(
+            pos_of(v),
+            "orderer.consensus",
+            format!(
+                "BFT ordering needs Fabric 3 (the V3_0 channel capability), but fabric.version is {}",
+                fabric.tag
+            ),
+            "set `fabric: { version: \"3.1\" }`, or use `consensus: raft` on Fabric 2.5",
+        );
+    }
+    if orderer.count < MIN_BFT_ORDERERS {
+        let (pos, field) = match &o.count {
+            Some(n) => (pos_of(n), "orderer.count"),
+            None => (pos_of(v), "orderer.consensus"),
+        };
+        c.push(
+            pos,
+            field,
+            format!(
+                "BFT ordering needs at least {MIN_BFT_ORDERERS} orderers (3f+1 orderers tolerate f faulty ones; with fewer, one stopped orderer stops the channel), but orderer.count is {}",
+                orderer.count
+            ),
+            "set `orderer.count: 4` (or 7 to tolerate two), or use `consensus: raft`",
+        );
+    }
 }
 
 /// At least one peer org; each with a well-formed name and MSP ID and 1 to

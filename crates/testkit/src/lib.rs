@@ -53,11 +53,15 @@ pub fn fixture(path: &str) -> PathBuf {
     repo().join("fixtures").join(path)
 }
 
-/// Copies the folder `from` into `to` (made if missing), recursively.
+/// Copies the folder `from` into `to` (made if missing), recursively,
+/// leaving out `node_modules` folders (a local `npm install` in a fixture).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
     for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
         let entry = entry.expect("a folder entry");
+        if entry.file_name() == "node_modules" {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type().expect("its type").is_dir() {
             copy_tree(&entry.path(), &target);
@@ -100,7 +104,7 @@ pub fn fabdev(ws: &Path) -> Command {
 /// command, what it said, its exit code) for `--nocapture` readers.
 pub fn fabdev_logged(ws: &Path, args: &[&str]) -> Output {
     let out = fabdev(ws).args(args).output().expect("run fabdev");
-    print_transcript(args, &out);
+    show(&format!("fabdev {}", args.join(" ")), &out);
     out
 }
 
@@ -109,14 +113,15 @@ pub fn fabdev_logged(ws: &Path, args: &[&str]) -> Output {
 pub async fn fabdev_logged_async(ws: &Path, args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::from(fabdev(ws));
     let out = cmd.args(args).output().await.expect("run fabdev");
-    print_transcript(args, &out);
+    show(&format!("fabdev {}", args.join(" ")), &out);
     out
 }
 
-fn print_transcript(args: &[&str], out: &Output) {
+/// Prints a transcript of a command that ran: `$ what`, what it said on
+/// stderr and stdout, its exit code.
+pub fn show(what: &str, out: &Output) {
     eprintln!(
-        "$ fabdev {}\n{}{}[exit {}]\n",
-        args.join(" "),
+        "$ {what}\n{}{}[exit {}]\n",
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout),
         out.status.code().unwrap_or(-1)

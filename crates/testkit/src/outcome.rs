@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use fabdev::events::{ClusterState, Event};
+use fabdev::events::{ClusterState, Event, EventKind};
 
 /// What a run's typed events say.
 #[derive(Debug, Default)]
@@ -34,22 +34,21 @@ impl Outcome {
 pub fn outcome(events: &[Event]) -> Outcome {
     let mut o = Outcome::default();
     for e in events {
-        match e {
-            Event::StepDone { step, .. } => o.done.push(step.clone()),
-            Event::StepFailed { step, error, .. } => {
-                o.failed.insert(step.clone(), error.clone());
+        let step = e.step.clone().unwrap_or_default();
+        match &e.kind {
+            EventKind::StepDone { .. } => o.done.push(step),
+            EventKind::StepFailed { error, .. } => {
+                o.failed.insert(step, error.clone());
             }
-            Event::Cluster { name, state, .. } => o.cluster = Some((name.clone(), *state)),
-            Event::Images {
+            EventKind::Cluster { name, state, .. } => o.cluster = Some((name.clone(), *state)),
+            EventKind::Images {
                 target,
                 copied,
                 present,
-                ..
             } if target == "kind nodes" => {
                 o.node_images = Some((copied.clone(), present.clone()));
             }
-            Event::Images {
-                step,
+            EventKind::Images {
                 target,
                 copied,
                 present,
@@ -57,10 +56,10 @@ pub fn outcome(events: &[Event]) -> Outcome {
                 o.dind
                     .insert(target.clone(), (copied.clone(), present.clone()));
             }
-            Event::Applied {
+            EventKind::Applied {
                 objects, changed, ..
             } => o.applied = Some((objects.len(), changed.len())),
-            Event::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
             _ => {}
         }
     }

@@ -71,23 +71,29 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
     y.push_str(&format!("Profiles:\n  {PROFILE}:\n    Policies:\n"));
     y.push_str(&indent(implicit, 6));
     y.push_str(&format!("    Capabilities:\n      {channel_cap}: true\n"));
-    y.push_str("    Orderer:\n      OrdererType: etcdraft\n      EtcdRaft:\n        Consenters:\n");
-    for n in topo.orderers() {
-        let cert = crypto.node_dir(n).join("tls").join("server.crt");
-        let cert = q(&cert.to_string_lossy());
+    if ws.orderer.consensus == network::spec::Consensus::Bft {
+        bft_orderer(&mut y, ws, topo, crypto, &opts);
+    } else {
+        y.push_str(
+            "    Orderer:\n      OrdererType: etcdraft\n      EtcdRaft:\n        Consenters:\n",
+        );
+        for n in topo.orderers() {
+            let cert = crypto.node_dir(n).join("tls").join("server.crt");
+            let cert = q(&cert.to_string_lossy());
+            y.push_str(&format!(
+                "          - {{ Host: {}, Port: {}, ClientTLSCert: {cert}, ServerTLSCert: {cert} }}\n",
+                q(&n.name),
+                ports::ORDERER
+            ));
+        }
+        let r = &opts.raft;
         y.push_str(&format!(
-            "          - {{ Host: {}, Port: {}, ClientTLSCert: {cert}, ServerTLSCert: {cert} }}\n",
-            q(&n.name),
-            ports::ORDERER
+            "        Options:\n          TickInterval: {}\n          ElectionTick: {}\n          HeartbeatTick: {}\n\
+             \x20         MaxInflightBlocks: {}\n          SnapshotIntervalSize: {}\n",
+            r.tick_interval, r.election_tick, r.heartbeat_tick, r.max_inflight_blocks, r.snapshot_interval_size
         ));
     }
-    let r = &opts.raft;
     let b = &opts.batch_size;
-    y.push_str(&format!(
-        "        Options:\n          TickInterval: {}\n          ElectionTick: {}\n          HeartbeatTick: {}\n\
-         \x20         MaxInflightBlocks: {}\n          SnapshotIntervalSize: {}\n",
-        r.tick_interval, r.election_tick, r.heartbeat_tick, r.max_inflight_blocks, r.snapshot_interval_size
-    ));
     y.push_str(&format!(
         "      BatchTimeout: {}\n      BatchSize:\n        MaxMessageCount: {}\n        AbsoluteMaxBytes: {}\n        PreferredMaxBytes: {}\n",
         network::genesis::go_duration_ms(ws.batch_timeout_ms),
@@ -111,4 +117,67 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
     y.push_str("        Endorsement: { Type: ImplicitMeta, Rule: \"MAJORITY Endorsement\" }\n");
     y.push_str("      Capabilities:\n        V2_5: true\n");
     y
+}
+
+/// The Orderer section's start of a BFT profile: `OrdererType: BFT`, the
+/// consenter mapping (IDs from 1, each orderer's enrollment certificate as
+/// identity) and every SmartBFT option written out (configtxgen takes a
+/// given `SmartBFT` section as it is, unset fields zero).
+fn bft_orderer(
+    y: &mut String,
+    ws: &Workspace,
+    topo: &Topology,
+    crypto: &CryptoDir,
+    opts: &network::genesis::GenesisOptions,
+) {
+    y.push_str("    Orderer:\n      OrdererType: BFT\n      ConsenterMapping:\n");
+    for (i, n) in topo.orderers().enumerate() {
+        let cert = crypto.node_dir(n).join("tls").join("server.crt");
+        let cert = q(&cert.to_string_lossy());
+        let id = crypto
+            .node_dir(n)
+            .join("msp")
+            .join("signcerts")
+            .join("cert.pem");
+        y.push_str(&format!(
+            "        - {{ ID: {}, Host: {}, Port: {}, MSPID: {}, Identity: {}, ClientTLSCert: {cert}, ServerTLSCert: {cert} }}\n",
+            i + 1,
+            q(&n.name),
+            ports::ORDERER,
+            q(&ws.orderer.msp_id),
+            q(&id.to_string_lossy()),
+        ));
+    }
+    let o = opts
+        .bft
+        .proto(network::genesis::go_duration_ms(ws.batch_timeout_ms));
+    y.push_str(&format!(
+        "      SmartBFT:\n\
+         \x20       RequestBatchMaxCount: {}\n\
+         \x20       RequestBatchMaxBytes: {}\n\
+         \x20       RequestBatchMaxInterval: {}\n\
+         \x20       IncomingMessageBufferSize: {}\n\
+         \x20       RequestPoolSize: {}\n\
+         \x20       RequestForwardTimeout: {}\n\
+         \x20       RequestComplainTimeout: {}\n\
+         \x20       RequestAutoRemoveTimeout: {}\n\
+         \x20       ViewChangeResendInterval: {}\n\
+         \x20       ViewChangeTimeout: {}\n\
+         \x20       LeaderHeartbeatTimeout: {}\n\
+         \x20       LeaderHeartbeatCount: {}\n\
+         \x20       CollectTimeout: {}\n",
+        o.request_batch_max_count,
+        o.request_batch_max_bytes,
+        o.request_batch_max_interval,
+        o.incoming_message_buffer_size,
+        o.request_pool_size,
+        o.request_forward_timeout,
+        o.request_complain_timeout,
+        o.request_auto_remove_timeout,
+        o.view_change_resend_interval,
+        o.view_change_timeout,
+        o.leader_heartbeat_timeout,
+        o.leader_heartbeat_count,
+        o.collect_timeout,
+    ));
 }

@@ -49,6 +49,7 @@ mod fabric_home;
 mod host;
 mod pod;
 mod proc;
+pub mod update_vectors;
 pub mod vectors;
 
 use std::collections::BTreeMap;
@@ -825,7 +826,7 @@ impl chaincode::lifecycle::PeerImages for TestNetwork {
         as_name: &'a str,
     ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
         // The same `docker save` | `docker load` and `docker tag` as on a
-        // cluster (`fabdev::flow::chaincode::DindImages`), against the
+        // cluster (`fabdev::flow::chaincodes::DindImages`), against the
         // daemons' sockets.
         Box::pin(async move {
             let daemon = |peer: &str| {

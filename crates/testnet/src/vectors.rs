@@ -11,18 +11,23 @@ use network::{Topology, Workspace};
 
 /// The specs recorded (from `fixtures/specs/`).
 pub const SPECS: [&str; 2] = ["default", "three-orgs"];
+/// The specs recorded for Fabric 3.x only (BFT ordering needs V3_0).
+pub const V3_SPECS: [&str; 1] = ["bft"];
 
 /// Each vector spec, for a Fabric version (`2.5`, `3.1`): the spec file
 /// with its `fabric.version` replaced.
 pub fn specs(vectors: &Path, version: &str) -> Result<Vec<(String, Workspace)>, String> {
     let specs_dir = vectors.join("..").join("specs");
+    let v3 = version.starts_with('3');
     SPECS
         .iter()
+        .chain(V3_SPECS.iter().filter(|_| v3))
         .map(|name| {
             let path = specs_dir.join(format!("{name}.yaml"));
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?
-                .replace("version: \"2.5\"", &format!("version: \"{version}\""));
+                .replace("version: \"2.5\"", &format!("version: \"{version}\""))
+                .replace("version: \"3.1\"", &format!("version: \"{version}\""));
             let ws = Workspace::parse(&text, &path, &specs_dir).map_err(|e| e.to_string())?;
             Ok(((*name).to_string(), ws))
         })
@@ -35,8 +40,9 @@ pub fn crypto_dir(vectors: &Path, spec: &str) -> CryptoDir {
 }
 
 /// The files of a crypto folder that a genesis block reads (relative):
-/// each org's MSP folder and each orderer's TLS certificate. Private keys
-/// are not among them.
+/// each org's MSP folder, each orderer's TLS certificate and enrollment
+/// certificate (a BFT channel's consenters carry it). Private keys are not
+/// among them.
 pub fn genesis_inputs(ws: &Workspace, topo: &Topology) -> Vec<PathBuf> {
     let rel = CryptoDir::new("");
     let mut out = Vec::new();
@@ -52,6 +58,12 @@ pub fn genesis_inputs(ws: &Workspace, topo: &Topology) -> Vec<PathBuf> {
     }
     for n in topo.orderers() {
         out.push(rel.node_dir(n).join("tls").join("server.crt"));
+        out.push(
+            rel.node_dir(n)
+                .join("msp")
+                .join("signcerts")
+                .join("cert.pem"),
+        );
     }
     out
 }

@@ -95,8 +95,8 @@ fn recorded_fabric_vectors_match_fabdevs_blocks() {
             }
         }
     }
-    // default: 1 channel, three-orgs: 2, for each version.
-    assert_eq!(checked, 6);
+    // default: 1 channel, three-orgs: 2, for each version; bft: 1 on 3.x.
+    assert_eq!(checked, 7);
 }
 
 // ---------------------------------------------------------------------------

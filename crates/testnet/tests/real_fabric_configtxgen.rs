@@ -158,3 +158,23 @@ fn real_fabric_configtxgen_agrees_three_orgs_both_channels() {
     check("../../fixtures/specs/three-orgs.yaml", "mychannel");
     check("../../fixtures/specs/three-orgs.yaml", "bilateral");
 }
+
+#[test]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+fn real_fabric_configtxgen_agrees_bft() {
+    let fabric =
+        FabricHome::find().unwrap_or_else(|e| panic!("built with Fabric binaries, but: {e}"));
+    if !fabric.two_digit_version().starts_with('3') {
+        // Fabric 2.5 has no BFT ordering; the spec itself is refused there
+        // (fixtures/specs/broken/bft-on-fabric-2.yaml).
+        eprintln!(
+            "skipped: BFT needs Fabric 3, FABRIC_HOME is {}",
+            fabric.version()
+        );
+        return;
+    }
+    check("../../fixtures/specs/bft.yaml", "mychannel");
+}

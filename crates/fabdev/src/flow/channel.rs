@@ -1,27 +1,28 @@
 //! `fabdev channel create`: the genesis block of each channel and every
-//! node's join, against the nodes' host endpoints.
+//! node's join, against the nodes' endpoints.
 //!
 //! Steps: `workspace`, `node endpoints`, then `channel <name>` per channel.
 
-use cluster::k8s;
 use cluster::kind::Runner;
 use network::channel::{self, ChannelEvent, Endpoints};
 
-use super::endpoints::resolve;
-use super::steps::{Step, StepResult, made, run_flow};
+use super::connections::{Connected, Connections, NODE_ENDPOINTS_STEP, node_endpoints};
+use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options};
-use crate::events::{Event, JoinState, Sink};
+use crate::events::{EventKind, JoinState, Sink};
 
 /// The state the steps of `channel create` share.
 #[derive(Debug)]
 pub struct ChannelRun {
     pub ctx: Context,
-    /// Endpoints the caller gave, used instead of the cluster's.
-    given: Option<Endpoints>,
-    endpoints: Option<Endpoints>,
-    /// Port-forwards behind `endpoints`, open while the run lasts.
-    forwards: Vec<k8s::Forward>,
+    conn: Connections,
     created: Vec<String>,
+}
+
+impl Connected for ChannelRun {
+    fn connections(&mut self) -> (&Context, &mut Connections) {
+        (&self.ctx, &mut self.conn)
+    }
 }
 
 /// The steps after `workspace`: the endpoints, then one step per channel
@@ -31,61 +32,44 @@ pub fn steps(ctx: &Context, only: Option<&str>) -> Vec<Step<ChannelRun>> {
         Some(n) => vec![n.to_string()],
         None => ctx.ws.channels.iter().map(|c| c.name.clone()).collect(),
     };
-    let mut steps = vec![Step::new("node endpoints", |r, _, s| {
-        Box::pin(node_endpoints(r, s))
-    })];
+    let mut steps = vec![step!(NODE_ENDPOINTS_STEP => node_endpoints)];
     for name in names {
-        steps.push(Step::on(format!("channel {name}"), name, |r, i, s| {
-            Box::pin(create_channel(r, i, s))
-        }));
+        steps.push(step!(format!("channel {name}"), name => create_channel));
     }
     steps
 }
 
 /// `fabdev channel create`: genesis block and joins for `only` (or every
-/// channel), through `endpoints` when given, else the cluster's (port
-/// mappings, or port-forwards when they do not answer), else the host ports.
+/// channel), through `Options::endpoints` when given, else the cluster's
+/// (port mappings, or port-forwards when they do not answer), else the
+/// host ports.
 pub async fn create_channels(
     opts: &Options<impl Runner>,
     only: Option<&str>,
-    endpoints: Option<Endpoints>,
     sink: &mut dyn Sink,
 ) -> Result<Vec<String>, FlowError> {
     let steps = |ctx: &Context| steps(ctx, only);
     let run = run_flow(opts, sink, steps, |ctx| ChannelRun {
         ctx,
-        given: endpoints,
-        endpoints: None,
-        forwards: Vec::new(),
+        conn: Connections::new(opts.endpoints.clone()),
         created: Vec::new(),
     })
     .await?;
     Ok(run.created)
 }
 
-/// The cluster's endpoints (port mappings, or port-forwards when they do
-/// not answer), or the ones given, or the host ports without a cluster.
-async fn node_endpoints(run: &mut ChannelRun, _: &mut dyn Sink) -> StepResult {
-    let (endpoints, forwards, detail) = resolve(&run.ctx, run.given.take()).await?;
-    run.endpoints = Some(endpoints);
-    run.forwards = forwards;
-    Ok(Some(detail))
-}
-
 async fn create_channel(run: &mut ChannelRun, name: &str, sink: &mut dyn Sink) -> StepResult {
-    let endpoints = made(&run.endpoints, "the node endpoints")?;
-    join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
+    join_every_node(&run.ctx, run.conn.endpoints()?, name, sink).await?;
     run.created.push(name.to_string());
     Ok(None)
 }
 
 /// The genesis block of `name`, then every orderer's and member peer's
-/// join, each reported as a [`Event::Channel`] of `step`.
+/// join, each reported as an [`EventKind::Channel`].
 pub(crate) async fn join_every_node(
     ctx: &Context,
     endpoints: &Endpoints,
     name: &str,
-    step: &str,
     sink: &mut dyn Sink,
 ) -> Result<(), FlowError> {
     let block = network::genesis::genesis_block(&ctx.ws, &ctx.topo, &ctx.crypto, name)?;
@@ -96,13 +80,13 @@ pub(crate) async fn join_every_node(
         endpoints,
         name,
         &block,
-        &mut |ev: ChannelEvent| sink.emit(channel_event(step, ev)),
+        &mut |ev: ChannelEvent| sink.send(channel_event(ev)),
     )
     .await?;
     Ok(())
 }
 
-fn channel_event(step: &str, ev: ChannelEvent) -> Event {
+fn channel_event(ev: ChannelEvent) -> EventKind {
     let (channel, node, state, error) = match ev {
         ChannelEvent::Joining { node, channel } => (channel, node, JoinState::Joining, None),
         ChannelEvent::Joined { node, channel } => (channel, node, JoinState::Joined, None),
@@ -115,8 +99,7 @@ fn channel_event(step: &str, ev: ChannelEvent) -> Event {
             error,
         } => (channel, node, JoinState::Failed, Some(error)),
     };
-    Event::Channel {
-        step: step.to_string(),
+    EventKind::Channel {
         channel,
         node,
         state,

@@ -9,11 +9,17 @@ use network::render;
 use network::spec::{ClusterSpec, Provider, StateDatabase};
 use network::{Topology, Workspace};
 
+use super::steps::run_step;
 use super::{ClusterFlags, FlowError, Options};
-use crate::events::{Sink, run_step};
+use crate::events::Sink;
 
 /// Where fabdev keeps its state inside a workspace.
 pub const STATE_DIR: &str = ".fabdev";
+
+/// Name of the marker file in the state folder that says `kind create` is
+/// under way: `up` writes it before and removes it after, `down` removes
+/// it with the cluster (see `up::kind_cluster`).
+pub const CREATING_MARKER: &str = "cluster-creating";
 
 /// The first step of every flow: the workspace's spec and state folder.
 pub(crate) async fn workspace_step<R: Runner>(
@@ -231,5 +237,23 @@ impl Context {
             into_nodes,
             into_dind: vec![im.ccenv.clone(), im.baseos.clone(), im.nodeenv.clone()],
         }
+    }
+}
+
+/// Remove a file or folder; one that is not there is fine.
+pub(crate) fn remove_path(p: &Path) -> Result<(), FlowError> {
+    let result = if p.is_dir() {
+        std::fs::remove_dir_all(p)
+    } else {
+        std::fs::remove_file(p)
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(FlowError::Io {
+            action: "remove",
+            path: p.to_path_buf(),
+            source,
+        }),
     }
 }

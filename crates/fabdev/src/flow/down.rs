@@ -5,18 +5,15 @@
 //! keeping the cluster (always on an existing cluster), `namespace <name>`
 //! ([`delete_namespace`]), then `runtime state` ([`remove_runtime_state`]).
 
-use std::path::Path;
-
 use cluster::k8s;
 use cluster::kind::{ProcessRunner, Runner};
-use network::render::labels;
 use serde::Serialize;
 
-use super::context::kind_driver;
-use super::steps::{Step, StepResult, run_flow};
-use super::up::CREATING_MARKER;
+use super::connections::{Connections, namespace_is_fabdevs};
+use super::context::{CREATING_MARKER, kind_driver, remove_path};
+use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options, Target};
-use crate::events::{ClusterState, Event, Sink};
+use crate::events::{ClusterState, EventKind, Sink};
 
 /// What `down` removed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -31,6 +28,7 @@ pub struct DownReport {
 pub struct DownRun<R: Runner = ProcessRunner> {
     pub ctx: Context,
     opts: Options<R>,
+    conn: Connections,
     keep_cluster: bool,
     purge: bool,
     pub report: DownReport,
@@ -43,17 +41,11 @@ pub fn steps<R: Runner + Clone>(ctx: &Context, keep_cluster: bool) -> Vec<Step<D
     let keep_cluster = keep_cluster || ctx.target != Target::Kind;
     vec![
         if keep_cluster {
-            Step::new(format!("namespace {name}"), |r, _, s| {
-                Box::pin(delete_namespace(r, s))
-            })
+            step!(format!("namespace {name}") => delete_namespace)
         } else {
-            Step::new(format!("kind cluster {name}"), |r, _, s| {
-                Box::pin(delete_cluster(r, s))
-            })
+            step!(format!("kind cluster {name}") => delete_cluster)
         },
-        Step::new("runtime state", |r, _, s| {
-            Box::pin(remove_runtime_state(r, s))
-        }),
+        step!("runtime state" => remove_runtime_state),
     ]
 }
 
@@ -70,6 +62,7 @@ pub async fn down<R: Runner + Clone>(
         keep_cluster: keep_cluster || ctx.target != Target::Kind,
         ctx,
         opts: opts.clone(),
+        conn: Connections::new(None),
         purge,
         report: DownReport::default(),
     })
@@ -90,7 +83,7 @@ pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink)
     if !ctx.has_cluster() {
         return Ok(gone(false));
     }
-    let client = ctx.client().await?;
+    let client = run.conn.client(ctx).await?;
     let name = &ctx.ws.name;
     if let Target::Existing(_) = ctx.target
         && !namespace_is_fabdevs(&client, name, "fabdev down leaves it alone").await?
@@ -100,32 +93,6 @@ pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink)
     let deleted = k8s::delete_namespace(&client, name, run.opts.wait_timeout).await?;
     run.report.namespace_deleted = deleted;
     Ok(gone(deleted))
-}
-
-/// Whether namespace `name` on an existing cluster is fabdev's: `false`
-/// when there is none, `true` when it carries fabdev's workspace label
-/// `fabdev.dev/workspace=<name>` (fabdev made it, or someone handed it over
-/// by labelling it), else bad input saying what fabdev does not do
-/// (`refusal`) and how to go on.
-pub(crate) async fn namespace_is_fabdevs(
-    client: &kube::Client,
-    name: &str,
-    refusal: &str,
-) -> Result<bool, FlowError> {
-    match k8s::namespace_labels(client, name).await? {
-        None => Ok(false),
-        Some(l) if l.get(labels::WORKSPACE).map(String::as_str) == Some(name) => Ok(true),
-        Some(_) => Err(FlowError::Input {
-            message: format!(
-                "namespace {name} on the cluster is not fabdev's (it has no label {}={name}), so {refusal}",
-                labels::WORKSPACE
-            ),
-            hint: format!(
-                "give the workspace another `name:` in fabdev.yaml; or, to hand the namespace to fabdev (its `down` then deletes it), label it: kubectl label namespace {name} {}={name}",
-                labels::WORKSPACE
-            ),
-        }),
-    }
 }
 
 /// The kind cluster, when there is one.
@@ -140,8 +107,7 @@ pub async fn delete_cluster<R: Runner + Clone>(
         kind.delete(name, &run.ctx.kubeconfig()).await?;
     }
     run.report.cluster_deleted = deleted;
-    sink.emit(Event::Cluster {
-        step: format!("kind cluster {name}"),
+    sink.send(EventKind::Cluster {
         name: name.clone(),
         state: if deleted {
             ClusterState::Deleted
@@ -169,22 +135,4 @@ pub async fn remove_runtime_state<R: Runner>(run: &mut DownRun<R>, _: &mut dyn S
         remove_path(p)?;
     }
     Ok(None)
-}
-
-/// Remove a file or folder; one that is not there is fine.
-pub(crate) fn remove_path(p: &Path) -> Result<(), FlowError> {
-    let result = if p.is_dir() {
-        std::fs::remove_dir_all(p)
-    } else {
-        std::fs::remove_file(p)
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(FlowError::Io {
-            action: "remove",
-            path: p.to_path_buf(),
-            source,
-        }),
-    }
 }

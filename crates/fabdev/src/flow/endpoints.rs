@@ -83,29 +83,3 @@ pub(crate) fn endpoints_detail(ctx: &Context, forwards: &[k8s::Forward]) -> Stri
         ),
     }
 }
-
-/// The endpoints a flow talks to Fabric through: the ones given, else the
-/// cluster's when there is one (an existing cluster, or a kind cluster whose
-/// kubeconfig fabdev wrote; see [`endpoints_for`]), else the host ports
-/// (`127.0.0.1:<host port>`, as kind maps them) with no cluster at all.
-/// Returns them, the port-forwards behind them (keep them while the
-/// endpoints are used) and what the endpoints step reports.
-pub(crate) async fn resolve(
-    ctx: &Context,
-    given: Option<Endpoints>,
-) -> Result<(Endpoints, Vec<k8s::Forward>, String), FlowError> {
-    Ok(match given {
-        Some(e) => (e, Vec::new(), "given".to_string()),
-        None if ctx.has_cluster() => {
-            let client = ctx.client().await?;
-            let (e, forwards) = endpoints_for(&client, ctx).await?;
-            let detail = endpoints_detail(ctx, &forwards);
-            (e, forwards, detail)
-        }
-        None => (
-            Endpoints::host_ports(&ctx.topo),
-            Vec::new(),
-            "host ports on 127.0.0.1 (no kubeconfig)".to_string(),
-        ),
-    })
-}

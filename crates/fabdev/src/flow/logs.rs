@@ -18,9 +18,10 @@ use std::path::PathBuf;
 use cluster::dind::{Dind, DindContainer};
 use cluster::kind::Runner;
 
-use super::steps::{Step, StepResult, made, run_flow};
+use super::connections::Connections;
+use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options, Target};
-use crate::events::{Event, Sink};
+use crate::events::{EventKind, Sink};
 
 const LOGS_STEP: &str = "logs";
 
@@ -35,17 +36,16 @@ pub struct LogsRequest {
     pub follow: bool,
     /// Only the last N lines.
     pub tail: Option<usize>,
-    /// Peer → its DinD daemon's socket on this machine, for a network run
-    /// as processes without Kubernetes (`crates/testnet`); empty: each
-    /// daemon through its pod.
-    pub local_daemons: BTreeMap<String, PathBuf>,
 }
 
 /// The state of the `logs` steps.
 pub struct LogsRun {
     pub ctx: Context,
     request: LogsRequest,
-    client: Option<kube::Client>,
+    /// `Options::local_daemons`: peer → its DinD daemon's socket on this
+    /// machine; empty: each daemon through its pod.
+    local_daemons: BTreeMap<String, PathBuf>,
+    conn: Connections,
     /// The peers to read (node names).
     peers: Vec<String>,
     /// Per peer: its daemon and the chosen container.
@@ -64,12 +64,10 @@ impl std::fmt::Debug for LogsRun {
 /// The steps of `chaincode logs` after `workspace`.
 pub fn steps(_: &Context) -> Vec<Step<LogsRun>> {
     vec![
-        Step::new("peers", |r, _, s| Box::pin(peers_step(r, s))),
-        Step::new("kubernetes client", |r, _, s| Box::pin(client_step(r, s))),
-        Step::new("chaincode containers", |r, _, s| {
-            Box::pin(containers_step(r, s))
-        }),
-        Step::new(LOGS_STEP, |r, _, s| Box::pin(logs_step(r, s))),
+        step!("peers" => peers_step),
+        step!("kubernetes client" => client_step),
+        step!("chaincode containers" => containers_step),
+        step!(LOGS_STEP => logs_step),
     ]
 }
 
@@ -82,7 +80,8 @@ pub async fn logs(
     run_flow(opts, sink, steps, |ctx| LogsRun {
         ctx,
         request,
-        client: None,
+        local_daemons: opts.local_daemons.clone(),
+        conn: Connections::new(None),
         peers: Vec::new(),
         found: Vec::new(),
     })
@@ -91,7 +90,7 @@ pub async fn logs(
 }
 
 async fn client_step(run: &mut LogsRun, _: &mut dyn Sink) -> StepResult {
-    if !run.request.local_daemons.is_empty() {
+    if !run.local_daemons.is_empty() {
         return Ok(Some(
             "none: the daemons' sockets are on this machine".to_string(),
         ));
@@ -101,7 +100,7 @@ async fn client_step(run: &mut LogsRun, _: &mut dyn Sink) -> StepResult {
             name: run.ctx.ws.name.clone(),
         });
     }
-    run.client = Some(run.ctx.client().await?);
+    run.conn.client(&run.ctx).await?;
     Ok(Some(match &run.ctx.target {
         Target::Kind => run.ctx.kubeconfig().display().to_string(),
         Target::Existing(access) => access.source(),
@@ -147,11 +146,11 @@ async fn containers_step(run: &mut LogsRun, _: &mut dyn Sink) -> StepResult {
     let mut missing = Vec::new();
     for peer in peers {
         let label = format!("dind of {}", peer.name);
-        let dind = match req.local_daemons.get(&peer.name) {
+        let dind = match run.local_daemons.get(&peer.name) {
             Some(socket) => Dind::local(socket, &label),
             None => {
-                let client = made(&run.client, "the Kubernetes client")?;
-                Dind::new(client, &ctx.ws.name, &peer.pod_name(), &label)
+                let client = run.conn.client(ctx).await?;
+                Dind::new(&client, &ctx.ws.name, &peer.pod_name(), &label)
             }
         };
         let containers = dind.containers().await.map_err(|source| FlowError::Dind {
@@ -222,8 +221,7 @@ fn pick<'a>(
 async fn logs_step(run: &mut LogsRun, sink: &mut dyn Sink) -> StepResult {
     let mut lines = 0usize;
     for (peer, dind, container) in &run.found {
-        sink.emit(Event::ChaincodeContainer {
-            step: LOGS_STEP.to_string(),
+        sink.send(EventKind::ChaincodeContainer {
             peer: peer.clone(),
             container: container.name.clone(),
             state: container.state.clone(),
@@ -231,8 +229,7 @@ async fn logs_step(run: &mut LogsRun, sink: &mut dyn Sink) -> StepResult {
         let mut pending: Vec<u8> = Vec::new();
         let mut emit = |sink: &mut dyn Sink, line: &[u8]| {
             lines += 1;
-            sink.emit(Event::ChaincodeLog {
-                step: LOGS_STEP.to_string(),
+            sink.send(EventKind::ChaincodeLog {
                 peer: peer.clone(),
                 line: String::from_utf8_lossy(line)
                     .trim_end_matches('\r')

@@ -4,8 +4,9 @@
 use network::pki::{self, CryptoReport};
 use network::render::{self, NodeFiles, Rendered};
 
+use super::steps::run_step;
 use super::{Context, FlowError};
-use crate::events::{Sink, run_step};
+use crate::events::Sink;
 
 pub(crate) const CRYPTO_STEP: &str = "crypto material";
 pub(crate) const RENDER_STEP: &str = "render Kubernetes objects";

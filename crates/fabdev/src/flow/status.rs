@@ -1,48 +1,26 @@
 //! `fabdev status`: the cluster, each node's pod readiness and channels.
 //!
 //! Steps: `workspace`, `kind cluster <name>` ([`find_cluster`]) or, on an
-//! existing cluster, `existing cluster` ([`existing_cluster`]), `pods`
-//! ([`read_pods`]), `channels` ([`read_channels`]); then the [`Status`] goes
-//! out as one [`Event::Status`].
+//! existing cluster, `existing cluster` (`connections::existing_cluster`),
+//! `pods` ([`read_pods`]), `channels` ([`read_channels`]); then the
+//! [`Status`] goes out as one [`EventKind::Status`].
 
 use std::time::Duration;
 
 use cluster::k8s;
 use cluster::kind::{ProcessRunner, Runner};
 use network::NodeKind;
-use network::channel::{self, Endpoints};
-use serde::Serialize;
+use network::channel;
 
+use super::connections::{Connected, Connections, EXISTING_CLUSTER_STEP, existing_cluster};
 use super::context::kind_driver;
-use super::endpoints::endpoints_for;
-use super::steps::{Step, StepResult, run_flow};
-use super::up::EXISTING_CLUSTER_STEP;
+use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options, Target};
-use crate::events::{Event, Sink};
+use crate::events::{EventKind, Sink};
+pub use crate::events::{NodeStatus, Status};
 
 /// How long `status` waits for each node's answer.
 const NODE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// One node in `status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NodeStatus {
-    pub name: String,
-    pub role: String,
-    pub pod_ready: Option<bool>,
-    /// Channels the node reports, or why they could not be read.
-    pub channels: Result<Vec<String>, String>,
-}
-
-/// What `status` found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Status {
-    pub workspace: String,
-    /// `kind` or `existing`.
-    pub provider: String,
-    /// On kind: kind has the cluster; on an existing cluster: its API server answers.
-    pub cluster_exists: bool,
-    pub nodes: Vec<NodeStatus>,
-}
 
 /// The state the steps of `status` share.
 pub struct StatusRun<R: Runner = ProcessRunner> {
@@ -51,9 +29,14 @@ pub struct StatusRun<R: Runner = ProcessRunner> {
     cluster_exists: bool,
     /// Pod name → Ready.
     pods: Vec<(String, bool)>,
-    /// The cluster's client, once a step made one.
-    client: Option<kube::Client>,
+    conn: Connections,
     nodes: Vec<NodeStatus>,
+}
+
+impl<R: Runner> Connected for StatusRun<R> {
+    fn connections(&mut self) -> (&Context, &mut Connections) {
+        (&self.ctx, &mut self.conn)
+    }
 }
 
 impl<R: Runner> std::fmt::Debug for StatusRun<R> {
@@ -71,15 +54,11 @@ impl<R: Runner> std::fmt::Debug for StatusRun<R> {
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<StatusRun<R>>> {
     vec![
         match ctx.target {
-            Target::Kind => Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
-                Box::pin(find_cluster(r, s))
-            }),
-            Target::Existing(_) => Step::new(EXISTING_CLUSTER_STEP, |r, _, s| {
-                Box::pin(existing_cluster(r, s))
-            }),
+            Target::Kind => step!(format!("kind cluster {}", ctx.ws.name) => find_cluster),
+            Target::Existing(_) => step!(EXISTING_CLUSTER_STEP => existing_cluster),
         },
-        Step::new("pods", |r, _, s| Box::pin(read_pods(r, s))),
-        Step::new("channels", |r, _, s| Box::pin(read_channels(r, s))),
+        step!("pods" => read_pods),
+        step!("channels" => read_channels),
     ]
 }
 
@@ -93,7 +72,7 @@ pub async fn status<R: Runner + Clone>(
         opts: opts.clone(),
         cluster_exists: false,
         pods: Vec::new(),
-        client: None,
+        conn: Connections::new(None),
         nodes: Vec::new(),
     })
     .await?;
@@ -103,7 +82,7 @@ pub async fn status<R: Runner + Clone>(
         cluster_exists: run.cluster_exists,
         nodes: run.nodes,
     };
-    sink.emit(Event::Status(status.clone()));
+    sink.send(EventKind::Status(status.clone()));
     Ok(status)
 }
 
@@ -124,59 +103,38 @@ pub async fn find_cluster<R: Runner + Clone>(
     ))
 }
 
-/// An existing cluster: whether its API server answers (through the
-/// kubeconfig's context), and its version.
-pub async fn existing_cluster<R: Runner>(run: &mut StatusRun<R>, _: &mut dyn Sink) -> StepResult {
-    let Target::Existing(access) = &run.ctx.target else {
-        return Err(FlowError::StepOrder {
-            what: "an existing cluster",
-        });
-    };
-    let resolved = access.resolve()?;
-    let client = resolved.client().await?;
-    let version = resolved.server_version(&client).await?;
-    run.cluster_exists = true;
-    run.client = Some(client);
-    Ok(Some(format!(
-        "context {} at {} (Kubernetes {version})",
-        resolved.context, resolved.server
-    )))
-}
-
 /// The workspace's pods and their readiness, when there is a cluster.
 pub async fn read_pods<R: Runner>(run: &mut StatusRun<R>, _: &mut dyn Sink) -> StepResult {
+    // On an existing cluster, the `existing cluster` step made the client:
+    // its API server answers.
+    run.cluster_exists |= run.conn.has_client();
     if !run.cluster_exists || !run.ctx.has_cluster() {
         return Ok(Some("no cluster".to_string()));
     }
-    let client = match &run.client {
-        Some(c) => c.clone(),
-        None => run.ctx.client().await?,
-    };
+    let client = run.conn.client(&run.ctx).await?;
     run.pods = k8s::pods(&client, &run.ctx.ws.name).await?;
-    run.client = Some(client);
     let ready = run.pods.iter().filter(|(_, r)| *r).count();
     Ok(Some(format!("{ready} of {} ready", run.pods.len())))
 }
 
-/// Each node's channels, asked through its host port on kind, through a
-/// port-forward on an existing cluster (open while the step runs). A node
-/// that does not answer is part of the status, not a failure of the step.
+/// Each node's channels, asked where the run's connections reach it (see
+/// `Connections::open_endpoints`; none without a cluster). A node that
+/// does not answer is part of the status, not a failure of the step.
 pub async fn read_channels<R: Runner>(run: &mut StatusRun<R>, sink: &mut dyn Sink) -> StepResult {
+    if run.cluster_exists {
+        run.conn.open_endpoints(&run.ctx).await?;
+    }
     let ctx = &run.ctx;
-    let (endpoints, _forwards) = match (&ctx.target, &run.client) {
-        (Target::Existing(_), Some(client)) => endpoints_for(client, ctx).await?,
-        _ => (Endpoints::host_ports(&ctx.topo), Vec::new()),
-    };
+    let endpoints = run.conn.endpoints().ok();
     let mut nodes = Vec::new();
     for n in &ctx.topo.nodes {
         let pod = n.pod_name();
         let pod_ready = run.pods.iter().find(|(p, _)| *p == pod).map(|(_, r)| *r);
-        let channels = match (run.cluster_exists, endpoints.get(&n.name)) {
+        let channels = match (run.cluster_exists, endpoints.and_then(|e| e.get(&n.name))) {
             (false, _) => Err("no cluster".to_string()),
             (true, None) => Err("no endpoint".to_string()),
             (true, Some(ep)) => {
-                sink.emit(Event::Progress {
-                    step: "channels".into(),
+                sink.send(EventKind::Progress {
                     message: format!("asking {} at {}", n.name, ep.grpc),
                 });
                 match n.kind {

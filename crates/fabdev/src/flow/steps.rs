@@ -1,13 +1,17 @@
-//! A flow as a list of named steps over one shared state, run in order.
+//! The step runner: a flow as a list of named steps over one shared state,
+//! run in order; each step reported as `step_started`, then `step_done` or
+//! `step_failed`, and every event it emits stamped with its name.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Instant;
 
 use cluster::kind::Runner;
 
 use super::context::workspace_step;
 use super::{Context, FlowError, Options};
-use crate::events::{Sink, run_step};
+use crate::errors::{Hint, chain};
+use crate::events::{Event, EventKind, Sink};
 
 /// What a step returns: the detail its `step_done` line shows.
 pub type StepResult = Result<Option<String>, FlowError>;
@@ -42,7 +46,7 @@ impl<S> Step<S> {
         }
     }
 
-    /// A step about one item (an image, a channel).
+    /// A step about one item (an image, a channel, a chaincode).
     pub fn on(name: impl Into<String>, item: impl Into<String>, run: StepFn<S>) -> Step<S> {
         Step {
             name: name.into(),
@@ -54,6 +58,73 @@ impl<S> Step<S> {
     pub fn name(&self) -> &str {
         &self.name
     }
+}
+
+/// A step of a flow's list from its `async fn`:
+/// `step!("apply objects" => apply_objects)` for `async fn(&mut State,
+/// &mut dyn Sink) -> StepResult`, `step!(name, item => f)` for a step about
+/// one item, `async fn(&mut State, &str, &mut dyn Sink) -> StepResult`.
+macro_rules! step {
+    ($name:expr => $f:expr) => {
+        $crate::flow::Step::new($name, |r, _, s| Box::pin($f(r, s)))
+    };
+    ($name:expr, $item:expr => $f:expr) => {
+        $crate::flow::Step::on($name, $item, |r, i, s| Box::pin($f(r, i, s)))
+    };
+}
+pub(crate) use step;
+
+/// The sink a running step's work gets: every event it emits carries the
+/// step's name.
+struct Stamped<'a> {
+    step: &'a str,
+    sink: &'a mut dyn Sink,
+}
+
+impl Sink for Stamped<'_> {
+    fn emit(&mut self, mut event: Event) {
+        if event.step.is_none() {
+            event.step = Some(self.step.to_string());
+        }
+        self.sink.emit(event);
+    }
+}
+
+/// Run one named step: started, then done (with `detail` from the result) or
+/// failed (with the error's chain and hint), each with the elapsed time. The
+/// work gets a sink that stamps its events with the step's name.
+pub async fn run_step<T, E>(
+    sink: &mut dyn Sink,
+    name: &str,
+    detail: impl FnOnce(&T) -> Option<String>,
+    work: impl AsyncFnOnce(&mut dyn Sink) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: std::error::Error + Hint,
+{
+    sink.emit(Event::of(name, EventKind::StepStarted {}));
+    let start = Instant::now();
+    let result = {
+        let mut stamped = Stamped {
+            step: name,
+            sink: &mut *sink,
+        };
+        work(&mut stamped).await
+    };
+    let elapsed = start.elapsed();
+    let kind = match &result {
+        Ok(v) => EventKind::StepDone {
+            elapsed,
+            detail: detail(v),
+        },
+        Err(e) => EventKind::StepFailed {
+            elapsed,
+            error: chain(e),
+            hint: e.hint(),
+        },
+    };
+    sink.emit(Event::of(name, kind));
+    result
 }
 
 /// Run the steps in order, each reported as started, then done or failed;
@@ -90,7 +161,81 @@ pub(crate) async fn run_flow<S: Send, R: Runner>(
     Ok(state)
 }
 
-/// What a step needs from an earlier one, or [`FlowError::StepOrder`].
-pub(crate) fn made<'a, T>(slot: &'a Option<T>, what: &'static str) -> Result<&'a T, FlowError> {
+/// What a step needs from an earlier step, or [`FlowError::StepOrder`]
+/// (a step list in the wrong order).
+pub(crate) fn earlier<'a, T>(slot: &'a Option<T>, what: &'static str) -> Result<&'a T, FlowError> {
     slot.as_ref().ok_or(FlowError::StepOrder { what })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_step_emits_started_then_done_or_failed() {
+        let mut events: Vec<Event> = Vec::new();
+        let ok: Result<u32, FlowError> = run(run_step(
+            &mut events,
+            "create cluster",
+            |n| Some(format!("{n} nodes")),
+            async |_: &mut dyn Sink| Ok(1),
+        ));
+        assert_eq!(ok.unwrap(), 1);
+        let err: Result<u32, FlowError> = run(run_step(
+            &mut events,
+            "apply",
+            |_| None,
+            async |_: &mut dyn Sink| Err(FlowError::StepOrder { what: "boom" }),
+        ));
+        assert!(err.is_err());
+        let steps: Vec<&str> = events.iter().filter_map(|e| e.step.as_deref()).collect();
+        assert_eq!(
+            steps,
+            ["create cluster", "create cluster", "apply", "apply"]
+        );
+        assert!(matches!(&events[0].kind, EventKind::StepStarted {}));
+        assert!(
+            matches!(&events[1].kind, EventKind::StepDone { detail: Some(d), .. } if d == "1 nodes")
+        );
+        assert!(
+            matches!(&events[3].kind, EventKind::StepFailed { error, .. } if error.contains("boom"))
+        );
+    }
+
+    #[test]
+    fn what_a_step_emits_carries_its_name() {
+        let mut events: Vec<Event> = Vec::new();
+        let r: Result<(), FlowError> = run(run_step(
+            &mut events,
+            "pull",
+            |_| None,
+            async |sink: &mut dyn Sink| {
+                sink.send(EventKind::Transfer {
+                    item: "img".into(),
+                    done: 1,
+                    total: 2,
+                });
+                Ok(())
+            },
+        ));
+        assert!(r.is_ok());
+        assert_eq!(events[1].step.as_deref(), Some("pull"));
+        assert!(matches!(
+            events[1].kind,
+            EventKind::Transfer {
+                done: 1,
+                total: 2,
+                ..
+            }
+        ));
+        assert!(matches!(events[2].kind, EventKind::StepDone { .. }));
+    }
 }

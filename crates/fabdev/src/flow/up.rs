@@ -6,7 +6,7 @@
 //! | step | function |
 //! |---|---|
 //! | `workspace` | `context::workspace_step` |
-//! | `existing cluster` (existing only: first, before anything is written) | [`existing_cluster`] |
+//! | `existing cluster` (existing only: first, before anything is written) | `connections::existing_cluster` |
 //! | `crypto material` | [`crypto_material`] |
 //! | `render Kubernetes objects` | [`render_objects`] |
 //! | `kind` (kind only) | [`find_kind`] |
@@ -17,13 +17,14 @@
 //! | `apply objects` | [`apply_objects`] |
 //! | `wait for orderers and peers Ready` | [`wait_for_pods`] |
 //! | `builder images in every peer's DinD` | [`seed_dind`] |
-//! | `node endpoints` | [`node_endpoints`] |
+//! | `node endpoints` | `connections::node_endpoints` |
 //! | `channel <name>` (each channel) | [`create_channel`] |
 //! | `connection profiles` | [`connection_profiles`] |
-//! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincode::lifecycle_steps` (as `fabdev chaincode deploy`) |
+//! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincodes::deploy_steps` (as `fabdev chaincode deploy`) |
 //!
-//! The host's Docker daemon and the Kubernetes client are made by the first
-//! step that needs them, so a failure to reach either is that step's failure.
+//! The host's Docker daemon and the Kubernetes client (the run's
+//! [`Connections`]) are made by the first step that needs them, so a
+//! failure to reach either is that step's failure.
 
 use std::path::PathBuf;
 
@@ -31,23 +32,20 @@ use cluster::dind::Dind;
 use cluster::images::{self, Daemon, ImageEvent, TransferReport};
 use cluster::k8s;
 use cluster::kind::{Kind, ProcessRunner, Runner};
-use network::channel::Endpoints;
 use network::render::Rendered;
 use serde::Serialize;
 
-use super::chaincode::{Command, HasLifecycle, Lifecycle, lifecycle_steps};
+use super::chaincodes::{DeployParts, Deployments, Deploys, LifecycleCommand, deploy_steps};
 use super::channel::join_every_node;
-use super::context::kind_driver;
-use super::down::namespace_is_fabdevs;
-use super::endpoints::{endpoints_detail, endpoints_for};
+use super::connections::{
+    Connected, Connections, EXISTING_CLUSTER_STEP, NODE_ENDPOINTS_STEP, existing_cluster,
+    namespace_is_fabdevs, node_endpoints,
+};
+use super::context::{CREATING_MARKER, kind_driver, remove_path};
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
-use super::steps::{Step, StepResult, made, run_flow};
+use super::steps::{Step, StepResult, earlier, run_flow, step};
 use super::{Context, FlowError, ImagesToLoad, Options, Target};
-use crate::events::{ClusterState, Event, Meter, Sink};
-
-/// Name of the marker file in the state folder that says `kind create` is
-/// under way (see [`kind_cluster`]).
-pub const CREATING_MARKER: &str = "cluster-creating";
+use crate::events::{ClusterState, EventKind, Meter, Sink};
 
 const DIND_STEP: &str = "builder images in every peer's DinD";
 
@@ -71,17 +69,24 @@ pub struct UpRun<R: Runner = ProcessRunner> {
     rendered: Option<Rendered>,
     kind: Option<Kind<R>>,
     host: Option<Daemon>,
-    client: Option<kube::Client>,
-    endpoints: Option<Endpoints>,
-    /// Port-forwards behind `endpoints`, open while the run lasts.
-    forwards: Vec<k8s::Forward>,
-    lifecycle: Lifecycle,
+    conn: Connections,
+    deployments: Deployments,
     pub report: UpReport,
 }
 
-impl<R: Runner> HasLifecycle for UpRun<R> {
-    fn parts(&mut self) -> (&Context, Option<&Endpoints>, &mut Lifecycle) {
-        (&self.ctx, self.endpoints.as_ref(), &mut self.lifecycle)
+impl<R: Runner> Connected for UpRun<R> {
+    fn connections(&mut self) -> (&Context, &mut Connections) {
+        (&self.ctx, &mut self.conn)
+    }
+}
+
+impl<R: Runner> Deploys for UpRun<R> {
+    fn deploy_parts(&mut self) -> DeployParts<'_> {
+        DeployParts {
+            ctx: &self.ctx,
+            conn: &mut self.conn,
+            deployments: &mut self.deployments,
+        }
     }
 }
 
@@ -94,9 +99,6 @@ impl<R: Runner> std::fmt::Debug for UpRun<R> {
     }
 }
 
-/// The name of the step that connects to an existing cluster.
-pub const EXISTING_CLUSTER_STEP: &str = "existing cluster";
-
 /// The steps of `up` after `workspace`. On kind: the binary, every image
 /// on the host, the cluster, its nodes and the images in them. On an
 /// existing cluster: the cluster (context and API server) and only the
@@ -107,60 +109,42 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     // An existing cluster is asked first: a wrong context or a cluster
     // that does not answer stops `up` before it writes anything.
     if let Target::Existing(_) = ctx.target {
-        steps.push(Step::new(EXISTING_CLUSTER_STEP, |r, _, s| {
-            Box::pin(existing_cluster(r, s))
-        }));
+        steps.push(step!(EXISTING_CLUSTER_STEP => existing_cluster));
     }
     steps.extend([
-        Step::new(CRYPTO_STEP, |r, _, s| Box::pin(crypto_material(r, s))),
-        Step::new(RENDER_STEP, |r, _, s| Box::pin(render_objects(r, s))),
+        step!(CRYPTO_STEP => crypto_material),
+        step!(RENDER_STEP => render_objects),
     ]);
     let images = ctx.images();
     let host_images: Vec<&String> = match ctx.target {
         Target::Kind => {
-            steps.push(Step::new("kind", |r, _, s| Box::pin(find_kind(r, s))));
+            steps.push(step!("kind" => find_kind));
             images.all().collect()
         }
         Target::Existing(_) => images.into_dind.iter().collect(),
     };
     for image in host_images {
-        steps.push(Step::on(format!("image {image}"), image, |r, i, s| {
-            Box::pin(pull_image(r, i, s))
-        }));
+        steps.push(step!(format!("image {image}"), image => pull_image));
     }
     if ctx.target == Target::Kind {
         steps.extend([
-            Step::new(format!("kind cluster {}", ctx.ws.name), |r, _, s| {
-                Box::pin(kind_cluster(r, s))
-            }),
-            Step::new("wait for nodes Ready", |r, _, s| {
-                Box::pin(wait_for_nodes(r, s))
-            }),
-            Step::new("load images into the kind nodes", |r, _, s| {
-                Box::pin(load_node_images(r, s))
-            }),
+            step!(format!("kind cluster {}", ctx.ws.name) => kind_cluster),
+            step!("wait for nodes Ready" => wait_for_nodes),
+            step!("load images into the kind nodes" => load_node_images),
         ]);
     }
     steps.extend([
-        Step::new("apply objects", |r, _, s| Box::pin(apply_objects(r, s))),
-        Step::new("wait for orderers and peers Ready", |r, _, s| {
-            Box::pin(wait_for_pods(r, s))
-        }),
-        Step::new(DIND_STEP, |r, _, s| Box::pin(seed_dind(r, s))),
-        Step::new("node endpoints", |r, _, s| Box::pin(node_endpoints(r, s))),
+        step!("apply objects" => apply_objects),
+        step!("wait for orderers and peers Ready" => wait_for_pods),
+        step!(DIND_STEP => seed_dind),
+        step!(NODE_ENDPOINTS_STEP => node_endpoints),
     ]);
     for ch in &ctx.ws.channels {
-        steps.push(Step::on(
-            format!("channel {}", ch.name),
-            &ch.name,
-            |r, i, s| Box::pin(create_channel(r, i, s)),
-        ));
+        steps.push(step!(format!("channel {}", ch.name), &ch.name => create_channel));
     }
-    steps.push(Step::new("connection profiles", |r, _, s| {
-        Box::pin(connection_profiles(r, s))
-    }));
+    steps.push(step!("connection profiles" => connection_profiles));
     let chaincodes: Vec<String> = ctx.ws.chaincodes.iter().map(|c| c.name.clone()).collect();
-    steps.extend(lifecycle_steps(ctx, &chaincodes, Command::Deploy));
+    steps.extend(deploy_steps(ctx, &chaincodes, LifecycleCommand::Deploy));
     steps
 }
 
@@ -171,21 +155,19 @@ pub async fn up<R: Runner + Clone>(
 ) -> Result<UpReport, FlowError> {
     let run = run_flow(opts, sink, steps, |ctx| UpRun {
         images: ctx.images(),
-        lifecycle: Lifecycle::of_workspace(&ctx),
+        deployments: Deployments::of_workspace(&ctx),
         ctx,
         opts: opts.clone(),
         rendered: None,
         kind: None,
         host: None,
-        client: None,
-        endpoints: None,
-        forwards: Vec::new(),
+        conn: Connections::new(opts.endpoints.clone()),
         report: UpReport::default(),
     })
     .await?;
     let mut report = run.report;
     report.chaincodes = run
-        .lifecycle
+        .deployments
         .reports
         .iter()
         .map(|r| format!("{} {} at sequence {}", r.name, r.outcome, r.report.sequence))
@@ -198,18 +180,7 @@ fn host_docker(slot: &mut Option<Daemon>) -> Result<&Daemon, FlowError> {
     if slot.is_none() {
         *slot = Some(Daemon::connect_local()?);
     }
-    made(slot, "the host's Docker daemon")
-}
-
-/// The cluster's Kubernetes client (see [`Context::client`]), made on first use.
-async fn kube_client(
-    slot: &mut Option<kube::Client>,
-    ctx: &Context,
-) -> Result<kube::Client, FlowError> {
-    if slot.is_none() {
-        *slot = Some(ctx.client().await?);
-    }
-    made(slot, "the Kubernetes client").cloned()
+    earlier(slot, "the host's Docker daemon")
 }
 
 /// Crypto material, created when missing, never rotated.
@@ -235,30 +206,6 @@ pub async fn find_kind<R: Runner + Clone>(run: &mut UpRun<R>, _: &mut dyn Sink) 
     Ok(Some(detail))
 }
 
-/// An existing cluster: its context in the kubeconfig and its API
-/// server's answer. Nothing is created (and `--load-images` was refused as
-/// bad input when the workspace loaded: see `Target::of`).
-pub async fn existing_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let Target::Existing(access) = &run.ctx.target else {
-        return Err(FlowError::StepOrder {
-            what: "an existing cluster",
-        });
-    };
-    let resolved = access.resolve()?;
-    let client = resolved.client().await?;
-    let version = resolved.server_version(&client).await?;
-    run.client = Some(client);
-    sink.emit(Event::Cluster {
-        step: EXISTING_CLUSTER_STEP.into(),
-        name: resolved.context.clone(),
-        state: ClusterState::Exists,
-    });
-    Ok(Some(format!(
-        "context {} at {} (Kubernetes {version})",
-        resolved.context, resolved.server
-    )))
-}
-
 /// One image on the host's Docker, pulled when missing.
 pub async fn pull_image<R: Runner>(
     run: &mut UpRun<R>,
@@ -266,8 +213,7 @@ pub async fn pull_image<R: Runner>(
     sink: &mut dyn Sink,
 ) -> StepResult {
     let host = host_docker(&mut run.host)?;
-    let step = format!("image {image}");
-    let mut meter = Meter::new(&step);
+    let mut meter = Meter::new();
     let mut pulled = false;
     images::ensure_pulled(host, image, &mut |ev: ImageEvent| match ev {
         ImageEvent::Pulling {
@@ -276,7 +222,7 @@ pub async fn pull_image<R: Runner>(
             ..
         } => {
             if let Some(e) = meter.update(image, bytes_done, bytes_total) {
-                sink.emit(e);
+                sink.send(e);
             }
         }
         ImageEvent::Pulled { .. } => pulled = true,
@@ -288,8 +234,7 @@ pub async fn pull_image<R: Runner>(
     } else {
         (vec![], vec![image.to_string()])
     };
-    sink.emit(Event::Images {
-        step,
+    sink.send(EventKind::Images {
         target: "host Docker".into(),
         copied,
         present,
@@ -298,10 +243,10 @@ pub async fn pull_image<R: Runner>(
 }
 
 /// The kind cluster: made when missing, made again when an earlier
-/// `kind create` did not finish (the [`CREATING_MARKER`] is still there).
+/// `kind create` did not finish (the `CREATING_MARKER` is still there).
 pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let kind = made(&run.kind, "the kind binary")?;
-    let rendered = made(&run.rendered, "the rendered objects")?;
+    let kind = earlier(&run.kind, "the kind binary")?;
+    let rendered = earlier(&run.rendered, "the rendered objects")?;
     let ctx = &run.ctx;
     let name = &ctx.ws.name;
     let kubeconfig = ctx.kubeconfig();
@@ -337,11 +282,10 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
         )?;
         kind.create(name, &rendered.kind_config, &kubeconfig, None)
             .await?;
-        super::down::remove_path(&marker)?;
+        remove_path(&marker)?;
     }
     run.report.cluster_created = state != ClusterState::Exists;
-    sink.emit(Event::Cluster {
-        step: format!("kind cluster {name}"),
+    sink.send(EventKind::Cluster {
         name: name.clone(),
         state,
     });
@@ -350,9 +294,8 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
 
 /// Every node of the cluster Ready.
 pub async fn wait_for_nodes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let client = kube_client(&mut run.client, &run.ctx).await?;
-    sink.emit(Event::Progress {
-        step: "wait for nodes Ready".into(),
+    let client = run.conn.client(&run.ctx).await?;
+    sink.send(EventKind::Progress {
         message: format!(
             "waiting up to {}s for every node of the cluster",
             run.opts.wait_timeout.as_secs()
@@ -365,9 +308,8 @@ pub async fn wait_for_nodes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) 
 /// The nodes' images from the host's Docker into every kind node's
 /// containerd (see `cluster::node_images`).
 pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let step = "load images into the kind nodes";
     let host = host_docker(&mut run.host)?;
-    let mut meter = Meter::new(step);
+    let mut meter = Meter::new();
     let r = cluster::node_images::load_into_nodes(
         host,
         &run.ctx.ws.name,
@@ -375,7 +317,7 @@ pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink
         &mut copy_progress(&mut meter, sink),
     )
     .await?;
-    sink.emit(images_event(step, "kind nodes", &r));
+    sink.send(images_event("kind nodes", &r));
     Ok(Some(format!(
         "{} loaded, {} present",
         r.transferred.len(),
@@ -386,8 +328,8 @@ pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink
 /// Every rendered object, server-side applied (on an existing cluster,
 /// into a namespace that is fabdev's or does not exist yet).
 pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let manifests = made(&run.rendered, "the rendered objects")?.manifests();
-    let client = kube_client(&mut run.client, &run.ctx).await?;
+    let manifests = earlier(&run.rendered, "the rendered objects")?.manifests();
+    let client = run.conn.client(&run.ctx).await?;
     // On an existing cluster, a namespace of the workspace's name that is
     // someone else's is not taken over (labelled privileged, deleted by
     // `down`).
@@ -407,8 +349,7 @@ pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
         .collect();
     run.report.objects_changed = changed.len();
     let detail = format!("{} objects, {} changed", applied.len(), changed.len());
-    sink.emit(Event::Applied {
-        step: "apply objects".into(),
+    sink.send(EventKind::Applied {
         objects: applied
             .iter()
             .map(|a| format!("{} {}", a.kind, a.name))
@@ -420,12 +361,10 @@ pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 
 /// Every orderer and peer pod Ready.
 pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let step = "wait for orderers and peers Ready";
-    let client = kube_client(&mut run.client, &run.ctx).await?;
+    let client = run.conn.client(&run.ctx).await?;
     let ctx = &run.ctx;
     let pods = ctx.topo.nodes.len();
-    sink.emit(Event::Progress {
-        step: step.into(),
+    sink.send(EventKind::Progress {
         message: format!(
             "waiting up to {}s for {pods} pods ({})",
             run.opts.wait_timeout.as_secs(),
@@ -440,10 +379,7 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
         run.opts.wait_timeout,
     )
     .await?;
-    sink.emit(Event::PodsReady {
-        step: step.into(),
-        pods,
-    });
+    sink.send(EventKind::PodsReady { pods });
     Ok(Some(format!("{pods} pods")))
 }
 
@@ -452,7 +388,7 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 /// each DinD sidecar that lacks it, through the API server (the daemons
 /// listen on a socket inside their pods only).
 pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let client = kube_client(&mut run.client, &run.ctx).await?;
+    let client = run.conn.client(&run.ctx).await?;
     let host = host_docker(&mut run.host)?;
     let ctx = &run.ctx;
     let peers: Vec<_> = ctx.topo.peers().collect();
@@ -468,7 +404,7 @@ pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> St
         })
         .collect();
     let targets: Vec<&Dind> = dinds.iter().collect();
-    let mut meter = Meter::new(DIND_STEP);
+    let mut meter = Meter::new();
     let reports = images::transfer_to_many(
         host,
         &targets,
@@ -477,11 +413,7 @@ pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> St
     )
     .await?;
     for (peer, r) in peers.iter().zip(&reports) {
-        sink.emit(images_event(
-            DIND_STEP,
-            &format!("dind of {}", peer.name),
-            r,
-        ));
+        sink.send(images_event(&format!("dind of {}", peer.name), r));
     }
     let copied: usize = reports.iter().map(|r| r.transferred.len()).sum();
     let present: usize = reports.iter().map(|r| r.skipped.len()).sum();
@@ -491,24 +423,13 @@ pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> St
     )))
 }
 
-/// Where the host reaches each node (see [`endpoints_for`]).
-pub async fn node_endpoints<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
-    let client = kube_client(&mut run.client, &run.ctx).await?;
-    let (endpoints, forwards) = endpoints_for(&client, &run.ctx).await?;
-    let detail = endpoints_detail(&run.ctx, &forwards);
-    run.endpoints = Some(endpoints);
-    run.forwards = forwards;
-    Ok(Some(detail))
-}
-
 /// One channel: its genesis block and every node's join.
 pub async fn create_channel<R: Runner>(
     run: &mut UpRun<R>,
     name: &str,
     sink: &mut dyn Sink,
 ) -> StepResult {
-    let endpoints = made(&run.endpoints, "the node endpoints")?;
-    join_every_node(&run.ctx, endpoints, name, &format!("channel {name}"), sink).await?;
+    join_every_node(&run.ctx, run.conn.endpoints()?, name, sink).await?;
     run.report.channels.push(name.to_string());
     Ok(None)
 }
@@ -523,7 +444,7 @@ pub async fn connection_profiles<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink
     Ok(Some(detail))
 }
 
-/// Byte progress of image copies, as transfer events of the meter's step.
+/// Byte progress of image copies, as transfer events.
 fn copy_progress<'a>(
     meter: &'a mut Meter,
     sink: &'a mut dyn Sink,
@@ -537,14 +458,13 @@ fn copy_progress<'a>(
         } = ev
             && let Some(e) = meter.update(&image, bytes_done, bytes_expected)
         {
-            sink.emit(e);
+            sink.send(e);
         }
     }
 }
 
-fn images_event(step: &str, target: &str, r: &TransferReport) -> Event {
-    Event::Images {
-        step: step.into(),
+fn images_event(target: &str, r: &TransferReport) -> EventKind {
+    EventKind::Images {
         target: target.into(),
         copied: r.transferred.iter().map(|t| t.image.clone()).collect(),
         present: r.skipped.iter().map(|s| s.image.clone()).collect(),

@@ -250,6 +250,8 @@ fn describe_value(key: &str, bytes: &[u8]) -> Result<Value, GenesisError> {
             let v: fabric::orderer::ConsensusType = decode(bytes, &what)?;
             let metadata = if v.r#type == CONSENSUS_ETCDRAFT {
                 describe_raft(&v.metadata)?
+            } else if v.r#type == CONSENSUS_BFT {
+                describe_bft(&v.metadata)?
             } else {
                 Value::String(hex::encode(&v.metadata))
             };
@@ -260,6 +262,25 @@ fn describe_value(key: &str, bytes: &[u8]) -> Result<Value, GenesisError> {
             })
         }
         MSP => describe_msp(bytes)?,
+        "Orderers" => {
+            let v: common::Orderers = decode(bytes, &what)?;
+            let mapping = v
+                .consenter_mapping
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id,
+                        "host": c.host,
+                        "port": c.port,
+                        "msp_id": c.msp_id,
+                        "identity": pem_text(&c.identity),
+                        "client_tls_cert": pem_text(&c.client_tls_cert),
+                        "server_tls_cert": pem_text(&c.server_tls_cert),
+                    })
+                })
+                .collect::<Vec<_>>();
+            json!({ "consenter_mapping": mapping })
+        }
         ANCHOR_PEERS => {
             let v: fabric::peer::AnchorPeers = decode(bytes, &what)?;
             let peers = v
@@ -297,6 +318,30 @@ fn describe_raft(bytes: &[u8]) -> Result<Value, GenesisError> {
         })
     });
     Ok(json!({ "consenters": consenters, "options": options }))
+}
+
+fn describe_bft(bytes: &[u8]) -> Result<Value, GenesisError> {
+    let o: crate::fabric::smartbft::Options = decode(bytes, "smartbft Options")?;
+    Ok(json!({
+        "request_batch_max_count": o.request_batch_max_count,
+        "request_batch_max_bytes": o.request_batch_max_bytes,
+        "request_batch_max_interval": o.request_batch_max_interval,
+        "incoming_message_buffer_size": o.incoming_message_buffer_size,
+        "request_pool_size": o.request_pool_size,
+        "request_forward_timeout": o.request_forward_timeout,
+        "request_complain_timeout": o.request_complain_timeout,
+        "request_auto_remove_timeout": o.request_auto_remove_timeout,
+        "request_max_bytes": o.request_max_bytes,
+        "view_change_resend_interval": o.view_change_resend_interval,
+        "view_change_timeout": o.view_change_timeout,
+        "leader_heartbeat_timeout": o.leader_heartbeat_timeout,
+        "leader_heartbeat_count": o.leader_heartbeat_count,
+        "collect_timeout": o.collect_timeout,
+        "sync_on_start": o.sync_on_start,
+        "speed_up_view_change": o.speed_up_view_change,
+        "leader_rotation": enum_name(o.leader_rotation, |r: crate::fabric::smartbft::options::Rotation| r.as_str_name()),
+        "decisions_per_leader": o.decisions_per_leader,
+    }))
 }
 
 fn describe_ou(ou: &Option<msp::FabricOuIdentifier>) -> Value {
@@ -404,6 +449,9 @@ fn describe_principal(p: &common::MspPrincipal) -> Result<Value, GenesisError> {
             "msp_identifier": role.msp_identifier,
             "role": enum_name(role.role, |r: common::msp_role::MspRoleType| r.as_str_name()),
         })
+    } else if p.principal_classification == Classification::Identity as i32 {
+        let id: msp::SerializedIdentity = decode(&p.principal, "SerializedIdentity")?;
+        json!({ "mspid": id.mspid, "id_bytes": pem_text(&id.id_bytes) })
     } else {
         Value::String(hex::encode(&p.principal))
     };

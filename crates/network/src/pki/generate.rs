@@ -58,7 +58,7 @@ fn base_params(validity: Validity, key: &KeyPair, dn: DistinguishedName) -> Cert
     p
 }
 
-fn dn(org: &str, ou: Option<&str>, cn: &str) -> DistinguishedName {
+pub(crate) fn dn(org: &str, ou: Option<&str>, cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, org);
     if let Some(ou) = ou {
@@ -107,7 +107,11 @@ pub(crate) struct Issued {
     pub key_pem: String,
 }
 
-fn leaf_params(validity: Validity, key: &KeyPair, dn: DistinguishedName) -> CertificateParams {
+pub(crate) fn leaf_params(
+    validity: Validity,
+    key: &KeyPair,
+    dn: DistinguishedName,
+) -> CertificateParams {
     let mut p = base_params(validity, key, dn);
     // Explicit CA:false; rcgen writes the SKI with it.
     p.is_ca = IsCa::ExplicitNoCa;

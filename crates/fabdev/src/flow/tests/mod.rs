@@ -9,7 +9,8 @@ use kube::client::Body;
 
 use super::steps::{Step, StepFn, StepFuture, run_steps};
 use super::*;
-use crate::events::{Event, Sink};
+use crate::errors::Hint;
+use crate::events::{Event, EventKind, Sink};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -93,13 +94,22 @@ fn failed_step(events: &[Event]) -> String {
     let failed: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
-            Event::StepFailed { step, .. } => Some(step.as_str()),
+            Event {
+                step: Some(step),
+                kind: EventKind::StepFailed { .. },
+            } => Some(step.as_str()),
             _ => None,
         })
         .collect();
     assert_eq!(failed.len(), 1, "{events:#?}");
     assert!(
-        matches!(events.last(), Some(Event::StepFailed { .. })),
+        matches!(
+            events.last(),
+            Some(Event {
+                kind: EventKind::StepFailed { .. },
+                ..
+            })
+        ),
         "the failure ends the run: {events:#?}"
     );
     failed[0].to_string()
@@ -164,7 +174,12 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
     assert_eq!(status, ["kind cluster fabdev", "pods", "channels"]);
     let channel = names(channel::steps(&ctx, None));
     assert_eq!(channel, ["node endpoints", "channel mychannel"]);
-    for list in [up, down, down_keep, status, channel] {
+    let render = names(render::steps(Some(Path::new("out"))));
+    assert_eq!(
+        render,
+        ["crypto material", "render Kubernetes objects", "write out"]
+    );
+    for list in [up, down, down_keep, status, channel, render] {
         each_step_fails_as_itself(&list);
     }
 
@@ -182,7 +197,7 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
             "commit basic"
         ]
     );
-    use super::chaincode::{Command as C, Selection};
+    use super::chaincodes::{LifecycleCommand as C, Selection};
     let all = Selection::default();
     let lists = [
         (
@@ -204,16 +219,22 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
     ];
     let mut every = vec![up];
     for (command, expected) in lists {
-        let list = names(super::chaincode::steps(&ctx, command, &all));
+        let list = names(super::chaincodes::lifecycle_steps(&ctx, command, &all));
         assert_eq!(list[..2], ["node endpoints", "chaincodes"]);
         assert_eq!(list[2..], *expected, "{command:?}");
         every.push(list);
     }
-    let call = names(super::chaincode::call_steps(&a_call(true, "Org1")));
+    let call = names(super::chaincodes::call_steps(&a_call(
+        super::chaincodes::CallKind::Invoke,
+        "Org1",
+    )));
     assert_eq!(call, ["node endpoints", "invoke basic ReadAsset"]);
-    let query = names(super::chaincode::call_steps(&a_call(false, "Org1")));
+    let query = names(super::chaincodes::call_steps(&a_call(
+        super::chaincodes::CallKind::Query,
+        "Org1",
+    )));
     assert_eq!(query, ["node endpoints", "query basic ReadAsset"]);
-    let list = names(super::chaincode::list_steps(&ctx));
+    let list = names(super::chaincodes::list_steps(&ctx));
     assert_eq!(
         list,
         [
@@ -329,7 +350,7 @@ fn cluster_flags_win_over_the_spec() {
     opts.cluster.context = Some("alpha".into());
     let e = Context::load(&opts).unwrap_err();
     assert!(
-        e.is_bad_input() && e.to_string().contains("--provider existing"),
+        e.is_bad_input() && e.hint().is_some_and(|h| h.contains("--provider existing")),
         "{e}"
     );
     let fail = failure_of(async |s: &mut dyn Sink| up(&opts.clone().with_runner(KIND_OK), s).await);
@@ -466,163 +487,19 @@ fn workspace_with_chaincode(extra: &str) -> tempfile::TempDir {
     dir
 }
 
-fn a_call(submit: bool, org: &str) -> super::chaincode::Call {
-    super::chaincode::Call {
-        submit,
+fn a_call(kind: super::chaincodes::CallKind, org: &str) -> super::chaincodes::Call {
+    super::chaincodes::Call {
+        kind,
         chaincode: "basic".into(),
         function: "ReadAsset".into(),
         args: vec!["asset1".into()],
-        caller: ::chaincode::lifecycle::Caller {
+        caller: chaincode::lifecycle::Caller {
             org: org.into(),
             user: "User1".into(),
         },
         transient: Default::default(),
         channel: None,
     }
-}
-
-#[test]
-fn the_chaincode_commands_fail_in_the_step_that_finds_the_problem() {
-    use super::chaincode::{Command as C, Selection};
-    let dir = workspace_with_chaincode("");
-    let opts = options(dir.path());
-    let ctx = Context::load(&opts).unwrap();
-    ensure_crypto(&ctx).unwrap();
-    let lifecycle = |command, sel: Selection| {
-        let opts = opts.clone();
-        let mut events: Vec<Event> = Vec::new();
-        let r = rt().block_on(super::chaincode::run_lifecycle(
-            &opts,
-            command,
-            sel,
-            None,
-            &mut events,
-        ));
-        (r.unwrap_err(), failed_step(&events))
-    };
-
-    // A chaincode fabdev.yaml does not list: bad input, in `chaincodes`.
-    let (e, step) = lifecycle(
-        C::Deploy,
-        Selection {
-            name: Some("nosuch".into()),
-            ..Selection::default()
-        },
-    );
-    assert_eq!(step, "chaincodes");
-    assert!(e.is_bad_input(), "{e}");
-    assert!(e.to_string().contains("its chaincodes: basic"), "{e}");
-    // A channel the workspace does not have.
-    let (e, step) = lifecycle(
-        C::Install,
-        Selection {
-            channel: Some("other".into()),
-            ..Selection::default()
-        },
-    );
-    assert_eq!(step, "chaincodes");
-    assert!(
-        e.is_bad_input() && e.to_string().contains("mychannel"),
-        "{e}"
-    );
-    // A folder with neither go.mod nor package.json.
-    let (e, step) = lifecycle(
-        C::Deploy,
-        Selection {
-            path: Some(dir.path().join(".fabdev")),
-            ..Selection::default()
-        },
-    );
-    assert_eq!(step, "chaincodes");
-    assert!(e.is_bad_input(), "{e}");
-
-    // Packaged, then no peer answers: the install step's failure, naming the peer.
-    let (e, step) = lifecycle(C::Deploy, Selection::default());
-    assert_eq!(step, "install basic");
-    assert!(!e.is_bad_input());
-    assert!(e.to_string().contains("peer0-org1"), "{e}");
-    let (_, step) = lifecycle(C::Approve, Selection::default());
-    assert_eq!(step, "approve basic");
-
-    // An org that is not there: bad input in the call's step, before any dial.
-    let mut events: Vec<Event> = Vec::new();
-    let e = rt()
-        .block_on(super::chaincode::call(
-            &opts,
-            a_call(false, "Org9"),
-            None,
-            &mut events,
-        ))
-        .unwrap_err();
-    assert_eq!(failed_step(&events), "query basic ReadAsset");
-    assert!(e.is_bad_input(), "{e}");
-    assert!(e.to_string().contains("Org1, Org2"), "{e}");
-    let mut events: Vec<Event> = Vec::new();
-    let e = rt()
-        .block_on(super::chaincode::call(
-            &opts,
-            a_call(true, "Org1"),
-            None,
-            &mut events,
-        ))
-        .unwrap_err();
-    assert_eq!(failed_step(&events), "invoke basic ReadAsset");
-    assert!(!e.is_bad_input(), "{e}");
-
-    let mut events: Vec<Event> = Vec::new();
-    rt().block_on(super::chaincode::list(&opts, None, &mut events))
-        .unwrap_err();
-    assert_eq!(failed_step(&events), "installed packages");
-}
-
-#[test]
-fn init_required_adds_an_init_step_after_commit() {
-    use super::chaincode::{Command as C, Selection};
-    let dir = workspace_with_chaincode(", initRequired: true, initArgs: [InitLedger]");
-    let opts = options(dir.path());
-    let ctx = Context::load(&opts).unwrap();
-    let all = Selection::default();
-    for (command, expected) in [
-        (
-            C::Deploy,
-            &[
-                "package basic",
-                "install basic",
-                "approve basic",
-                "commit basic",
-                "init basic",
-            ][..],
-        ),
-        (
-            C::Instantiate,
-            &[
-                "package basic",
-                "approve basic",
-                "commit basic",
-                "init basic",
-            ],
-        ),
-        (C::Commit, &["package basic", "commit basic"]),
-    ] {
-        let list = names(super::chaincode::steps(&ctx, command, &all));
-        assert_eq!(list[2..], *expected, "{command:?}");
-        each_step_fails_as_itself(&list);
-    }
-    let up = names(up::steps::<FakeKind>(&ctx));
-    assert_eq!(up.last().map(String::as_str), Some("init basic"));
-    // Packaged (no longer refused), then no peer answers.
-    ensure_crypto(&ctx).unwrap();
-    let mut events: Vec<Event> = Vec::new();
-    let e = rt()
-        .block_on(super::chaincode::run_lifecycle(
-            &opts,
-            C::Deploy,
-            Selection::default(),
-            None,
-            &mut events,
-        ))
-        .unwrap_err();
-    assert_eq!(failed_step(&events), "install basic", "{e}");
 }
 
 /// Runs a flow into a fresh event list; returns the failed step.
@@ -647,7 +524,7 @@ fn a_workspace_that_does_not_exist_fails_the_workspace_step_of_every_flow() {
     let fail =
         failure_of(async |s: &mut dyn Sink| status(&opts.clone().with_runner(KIND_OK), s).await);
     assert_eq!(fail, "workspace");
-    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, s).await);
     assert_eq!(fail, "workspace");
     // And it is bad input.
     assert!(Context::load(&opts).unwrap_err().is_bad_input());
@@ -697,7 +574,7 @@ fn a_bad_kubeconfig_fails_the_step_that_needs_the_cluster() {
         down(&opts.clone().with_runner(KIND_OK), true, false, s).await
     });
     assert_eq!(fail, "namespace fabdev");
-    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, None, s).await);
+    let fail = failure_of(async |s: &mut dyn Sink| create_channels(&opts, None, s).await);
     assert_eq!(fail, "node endpoints");
 }
 
@@ -709,107 +586,25 @@ fn a_channel_nobody_answers_for_fails_its_channel_step() {
     ensure_crypto(&ctx).unwrap();
     // No kubeconfig: the host ports, where nothing listens.
     let mut events: Vec<Event> = Vec::new();
-    let r = rt().block_on(create_channels(&opts, None, None, &mut events));
+    let r = rt().block_on(create_channels(&opts, None, &mut events));
     assert!(r.is_err());
     assert_eq!(failed_step(&events), "channel mychannel");
     // The join's failure is a typed event of that step.
     assert!(
-        events.iter().any(|e| matches!(e, Event::Channel { step, state: crate::events::JoinState::Failed, .. } if step == "channel mychannel")),
+        events
+            .iter()
+            .any(|e| e.step.as_deref() == Some("channel mychannel")
+                && matches!(
+                    e.kind,
+                    EventKind::Channel {
+                        state: crate::events::JoinState::Failed,
+                        ..
+                    }
+                )),
         "{events:#?}"
     );
 }
 
-#[test]
-fn endpoints_fall_back_to_port_forwards_when_the_port_mappings_do_not_answer() {
-    rt().block_on(async {
-        let dir = workspace();
-        let ctx = Context::load(&Options::new(dir.path())).unwrap();
-        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let client = kube::Client::new(svc, "default");
-        let (endpoints, forwards) = endpoints_for(&client, &ctx).await.unwrap();
-        // One forward per gRPC port plus the orderer's admin port.
-        assert_eq!(forwards.len(), 4);
-        let orderer = endpoints.get("orderer0-ordererorg").unwrap();
-        assert!(orderer.grpc.starts_with("127.0.0.1:"));
-        assert_ne!(orderer.grpc, "127.0.0.1:32700");
-        assert!(orderer.admin.is_some());
-        assert!(endpoints.get("peer0-org2").unwrap().admin.is_none());
-        // A connection to a forward opens a port-forward to the pod's port.
-        let addr = orderer.admin.clone().unwrap();
-        let conn = tokio::spawn(async move { tokio::net::TcpStream::connect(addr).await });
-        let (req, _send) = handle.next_request().await.expect("portforward request");
-        assert_eq!(
-            req.uri().path(),
-            "/api/v1/namespaces/fabdev/pods/orderer0-ordererorg-0/portforward"
-        );
-        assert!(req.uri().query().is_some_and(|q| q.ends_with("ports=7053")));
-        drop(conn);
-    });
-}
-
-#[test]
-fn an_existing_cluster_is_reached_by_port_forwards_only_while_they_are_held() {
-    rt().block_on(async {
-        let dir = existing_workspace("");
-        // Host ports of its own: the other tests here count on nothing
-        // answering on theirs.
-        let spec = dir.path().join("fabdev.yaml");
-        let text = std::fs::read_to_string(&spec).unwrap();
-        std::fs::write(
-            &spec,
-            text.replace("hostPortBase: 32700", "hostPortBase: 32500"),
-        )
-        .unwrap();
-        let ctx = Context::load(&Options::new(dir.path())).unwrap();
-        assert_eq!(ctx.ws.host_port_base, 32500);
-        // Something answers on every host port kind would map (a listener
-        // of this test, or whatever holds the port already): on an
-        // existing cluster fabdev never dials them.
-        let mut listeners = Vec::new();
-        for n in &ctx.topo.nodes {
-            for p in std::iter::once(n.host_ports.grpc).chain(n.host_ports.admin) {
-                if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", p)) {
-                    listeners.push(l);
-                }
-            }
-        }
-        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let client = kube::Client::new(svc, "default");
-        let (endpoints, forwards) = endpoints_for(&client, &ctx).await.unwrap();
-        assert_eq!(forwards.len(), 4);
-        assert_eq!(
-            super::endpoints::endpoints_detail(&ctx, &forwards),
-            "4 port-forwards through the API server, on 127.0.0.1"
-        );
-        let peer = endpoints.get("peer0-org1").unwrap().grpc.clone();
-        // 127.0.0.1, which every node's TLS certificate carries as an IP SAN.
-        let addr: std::net::SocketAddr = peer.parse().unwrap();
-        assert!(addr.ip().is_loopback());
-        assert!(
-            ctx.topo
-                .nodes
-                .iter()
-                .all(|n| n.tls_ips().contains(&addr.ip()))
-        );
-        assert!(!listeners.iter().any(|l| l.local_addr().unwrap() == addr));
-        // A connection goes to the pod's port through the API server.
-        let conn = tokio::spawn(async move { tokio::net::TcpStream::connect(addr).await });
-        let (req, _send) = handle.next_request().await.expect("portforward request");
-        assert_eq!(
-            req.uri().path(),
-            "/api/v1/namespaces/fabdev/pods/peer0-org1-0/portforward"
-        );
-        drop(conn);
-        // Dropped, the forwards stop listening.
-        drop(forwards);
-        let mut closed = false;
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(addr).await.is_err() {
-                closed = true;
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        assert!(closed, "{addr} still accepts after its forward was dropped");
-    });
-}
+mod chaincode_commands;
+mod endpoints;
+mod json_streams;

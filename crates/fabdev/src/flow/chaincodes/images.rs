@@ -1,0 +1,63 @@
+//! A chaincode image built once and handed to the other peers: the peers'
+//! DinD daemons as chaincode's `PeerImages`.
+
+use std::collections::BTreeMap;
+
+use chaincode::lifecycle;
+use cluster::dind::Dind;
+
+use crate::errors::chain;
+use crate::flow::{Connections, Context, FlowError};
+
+/// The peers' DinD daemons of the workspace's cluster (through the run's
+/// Kubernetes client), so that an install builds the chaincode once and
+/// hands the image to the other peers; none without a cluster (an existing
+/// cluster always is one).
+pub(crate) async fn cluster_images(
+    ctx: &Context,
+    conn: &mut Connections,
+) -> Result<Option<DindImages>, FlowError> {
+    if !ctx.has_cluster() {
+        return Ok(None);
+    }
+    let client = conn.client(ctx).await?;
+    let dinds = ctx
+        .topo
+        .peers()
+        .map(|p| {
+            let label = format!("dind of {}", p.name);
+            let dind = Dind::new(&client, &ctx.ws.name, &p.pod_name(), &label);
+            (p.name.clone(), dind)
+        })
+        .collect();
+    Ok(Some(DindImages { dinds }))
+}
+
+/// [`lifecycle::PeerImages`] over the peers' DinD daemons: `docker save` in
+/// one sidecar streamed into `docker load` in another.
+#[derive(Debug)]
+pub struct DindImages {
+    pub dinds: BTreeMap<String, Dind>,
+}
+
+impl lifecycle::PeerImages for DindImages {
+    fn copy_image<'a>(
+        &'a self,
+        from_peer: &'a str,
+        to_peer: &'a str,
+        image: &'a str,
+        as_name: &'a str,
+    ) -> lifecycle::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let daemon = |p: &str| {
+                self.dinds
+                    .get(p)
+                    .ok_or_else(|| format!("no DinD daemon of {p}"))
+            };
+            daemon(from_peer)?
+                .copy_image_to(daemon(to_peer)?, image, as_name)
+                .await
+                .map_err(|e| chain(&e))
+        })
+    }
+}

@@ -1,0 +1,170 @@
+//! How every run reaches the cluster and the nodes, and the steps that
+//! make those connections: one home for what `up`, `down`, `status`,
+//! `channel create`, the chaincode commands and `chaincode logs` share.
+//!
+//! A run's [`Connections`] make the Kubernetes client, and the nodes'
+//! endpoints with the port-forwards behind them, once, on first use, and
+//! keep them for the run (as kind's `ActionContext` caches its `Nodes()`).
+
+use cluster::k8s;
+use network::channel::Endpoints;
+use network::render::labels;
+
+use super::endpoints::{endpoints_detail, endpoints_for};
+use super::steps::{StepResult, earlier};
+use super::{Context, FlowError, Target};
+use crate::events::{ClusterState, EventKind, Sink};
+
+/// The name of the step that connects to an existing cluster.
+pub const EXISTING_CLUSTER_STEP: &str = "existing cluster";
+
+/// The name of the step that finds where the host reaches each node.
+pub const NODE_ENDPOINTS_STEP: &str = "node endpoints";
+
+/// A run's ways to the cluster and the nodes.
+#[derive(Default)]
+pub struct Connections {
+    /// Endpoints the caller gave (`Options::endpoints`), used instead of
+    /// the cluster's.
+    given: Option<Endpoints>,
+    client: Option<kube::Client>,
+    endpoints: Option<Endpoints>,
+    /// Port-forwards behind `endpoints`, open while the run lasts.
+    forwards: Vec<k8s::Forward>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("client", &self.client.is_some())
+            .field("endpoints", &self.endpoints)
+            .field("forwards", &self.forwards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    /// Connections that reach the nodes at `given` when set.
+    pub fn new(given: Option<Endpoints>) -> Connections {
+        Connections {
+            given,
+            ..Connections::default()
+        }
+    }
+
+    /// The cluster's Kubernetes client (see [`Context::client`]), made on
+    /// first use.
+    pub async fn client(&mut self, ctx: &Context) -> Result<kube::Client, FlowError> {
+        if self.client.is_none() {
+            self.client = Some(ctx.client().await?);
+        }
+        earlier(&self.client, "the Kubernetes client").cloned()
+    }
+
+    /// Whether a step has made the client already.
+    pub fn has_client(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// The nodes' endpoints (made by the `node endpoints` step).
+    pub fn endpoints(&self) -> Result<&Endpoints, FlowError> {
+        earlier(&self.endpoints, "the node endpoints")
+    }
+
+    /// The nodes' endpoints, made on first use: the ones given, else the
+    /// cluster's when there is one (an existing cluster, or a kind cluster
+    /// whose kubeconfig fabdev wrote; see [`endpoints_for`]), else the host
+    /// ports (`127.0.0.1:<host port>`, as kind maps them) with no cluster at
+    /// all. Returns what the endpoints step reports.
+    pub async fn open_endpoints(&mut self, ctx: &Context) -> Result<String, FlowError> {
+        let (endpoints, forwards, detail) = match self.given.take() {
+            Some(e) => (e, Vec::new(), "given".to_string()),
+            None if ctx.has_cluster() => {
+                let client = self.client(ctx).await?;
+                let (e, forwards) = endpoints_for(&client, ctx).await?;
+                let detail = endpoints_detail(ctx, &forwards);
+                (e, forwards, detail)
+            }
+            None => (
+                Endpoints::host_ports(&ctx.topo),
+                Vec::new(),
+                "host ports on 127.0.0.1 (no kubeconfig)".to_string(),
+            ),
+        };
+        self.endpoints = Some(endpoints);
+        self.forwards = forwards;
+        Ok(detail)
+    }
+
+    /// An existing cluster: its context in the kubeconfig and its API
+    /// server's answer; the client is kept for the run. Returns the
+    /// context's name and what the step reports.
+    async fn connect_existing(&mut self, ctx: &Context) -> Result<(String, String), FlowError> {
+        let Target::Existing(access) = &ctx.target else {
+            return Err(FlowError::StepOrder {
+                what: "an existing cluster",
+            });
+        };
+        let resolved = access.resolve()?;
+        let client = resolved.client().await?;
+        let version = resolved.server_version(&client).await?;
+        self.client = Some(client);
+        let detail = format!(
+            "context {} at {} (Kubernetes {version})",
+            resolved.context, resolved.server
+        );
+        Ok((resolved.context, detail))
+    }
+}
+
+/// A flow state whose steps reach the cluster or the nodes.
+pub(crate) trait Connected: Send {
+    /// The workspace, and the run's connections.
+    fn connections(&mut self) -> (&Context, &mut Connections);
+}
+
+/// The `existing cluster` step: the context in the kubeconfig and the API
+/// server's answer. Nothing is created (and `--load-images` was refused as
+/// bad input when the workspace loaded: see `Target::of`).
+pub(crate) async fn existing_cluster<S: Connected>(run: &mut S, sink: &mut dyn Sink) -> StepResult {
+    let (ctx, conn) = run.connections();
+    let (name, detail) = conn.connect_existing(ctx).await?;
+    sink.send(EventKind::Cluster {
+        name,
+        state: ClusterState::Exists,
+    });
+    Ok(Some(detail))
+}
+
+/// The `node endpoints` step: where the host reaches each node (see
+/// [`Connections::open_endpoints`]).
+pub(crate) async fn node_endpoints<S: Connected>(run: &mut S, _: &mut dyn Sink) -> StepResult {
+    let (ctx, conn) = run.connections();
+    Ok(Some(conn.open_endpoints(ctx).await?))
+}
+
+/// Whether namespace `name` on an existing cluster is fabdev's: `false`
+/// when there is none, `true` when it carries fabdev's workspace label
+/// `fabdev.dev/workspace=<name>` (fabdev made it, or someone handed it over
+/// by labelling it), else bad input saying what fabdev does not do
+/// (`refusal`) and how to go on.
+pub(crate) async fn namespace_is_fabdevs(
+    client: &kube::Client,
+    name: &str,
+    refusal: &str,
+) -> Result<bool, FlowError> {
+    match k8s::namespace_labels(client, name).await? {
+        None => Ok(false),
+        Some(l) if l.get(labels::WORKSPACE).map(String::as_str) == Some(name) => Ok(true),
+        Some(_) => Err(FlowError::Input {
+            message: format!(
+                "namespace {name} on the cluster is not fabdev's (it has no label {}={name}), so {refusal}",
+                labels::WORKSPACE
+            ),
+            hint: format!(
+                "give the workspace another `name:` in fabdev.yaml; or, to hand the namespace to fabdev (its `down` then deletes it), label it: kubectl label namespace {name} {}={name}",
+                labels::WORKSPACE
+            ),
+        }),
+    }
+}

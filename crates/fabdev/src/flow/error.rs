@@ -1,0 +1,107 @@
+//! The flows' one error type: each variant says what failed; its cause is
+//! its `source()` (printed by `errors::chain`, never by the message), its
+//! fix is [`Hint::hint`], and the step it failed in is the `step_failed`
+//! event's.
+
+use std::path::PathBuf;
+
+use crate::errors::Hint;
+
+/// Errors of the flows: each says which step and why (the step's own error
+/// carries the details).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(
+        "workspace folder {} does not exist",
+        path.display()
+    )]
+    NoWorkspace { path: PathBuf },
+    #[error(transparent)]
+    Spec(#[from] network::SpecError),
+    #[error(transparent)]
+    Pki(#[from] network::pki::PkiError),
+    #[error(transparent)]
+    Render(#[from] network::render::RenderError),
+    #[error(transparent)]
+    Kind(#[from] cluster::kind::KindError),
+    #[error(transparent)]
+    K8s(#[from] cluster::k8s::K8sError),
+    #[error(transparent)]
+    Images(#[from] cluster::images::ImageError),
+    #[error(transparent)]
+    NodeImages(#[from] cluster::node_images::NodeError),
+    #[error(transparent)]
+    Genesis(#[from] network::genesis::GenesisError),
+    #[error(transparent)]
+    Channel(#[from] network::channel::ChannelError),
+    #[error(transparent)]
+    Profile(#[from] network::profile::ProfileError),
+    #[error(transparent)]
+    Identity(#[from] network::pki::identity::IdentityError),
+    #[error(transparent)]
+    Lifecycle(#[from] chaincode::lifecycle::LifecycleError),
+    #[error(transparent)]
+    Package(#[from] chaincode::package::PackageError),
+    #[error(transparent)]
+    Vendor(#[from] chaincode::vendor::VendorError),
+    /// A chaincode, channel or option the workspace does not have.
+    #[error("{message}")]
+    Input { message: String, hint: String },
+    #[error("cluster {name} does not exist")]
+    NoCluster { name: String },
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `docker` command run in a peer's DinD sidecar failed.
+    #[error("cannot {action} on {peer}")]
+    Dind {
+        action: String,
+        peer: String,
+        #[source]
+        source: Box<cluster::exec::ExecError>,
+    },
+    /// A step used what an earlier step makes, and that step did not run: a
+    /// step list in the wrong order.
+    #[error("internal error: {what} is not there yet (the step that makes it did not run first)")]
+    StepOrder { what: &'static str },
+}
+
+impl FlowError {
+    /// Whether the user can fix it in the command line or a file (exit 2):
+    /// a workspace folder or spec that is wrong, and a `render --out` folder
+    /// that someone else created while render ran (still the path the user
+    /// gave).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            FlowError::NoWorkspace { .. }
+            | FlowError::Spec(_)
+            | FlowError::Render(network::render::RenderError::OutExists { .. })
+            | FlowError::Package(_)
+            | FlowError::Input { .. } => true,
+            FlowError::Lifecycle(e) => e.is_bad_input(),
+            FlowError::Identity(e) => e.is_bad_input(),
+            // A context the kubeconfig does not have: fixed by --context.
+            FlowError::K8s(cluster::k8s::K8sError::NoContext { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Hint for FlowError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            FlowError::NoWorkspace { .. } => Some(
+                "pass an existing folder with -w/--workspace, or run fabdev inside your project"
+                    .to_string(),
+            ),
+            FlowError::Input { hint, .. } => Some(hint.clone()),
+            FlowError::NoCluster { .. } => Some("run `fabdev up` first".to_string()),
+            // The crates' errors still say their hints in their messages.
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! CI's guard on config updates without Fabric binaries: for each recorded
+//! change (`scripts/record/config-update-vectors.sh`), fabdev still builds
+//! the same two configs and computes exactly the `ConfigUpdate` real
+//! `configtxlator compute_update` computed from them.
+
+use std::path::Path;
+
+use network::configtx::{apply_update, decode, modified_items};
+use network::fabric::{Message as _, common};
+use testnet::update_vectors::{self, CONFIG_UPDATE, Case, update_differences};
+
+const DIR: &str = "../../fixtures/fabric-vectors";
+
+/// The versions recorded; both Fabric lines must be there.
+const VERSIONS: [&str; 2] = ["2.5", "3.1"];
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Every problem with one version's recordings.
+fn check(root: &Path, version: &str) -> Result<usize, Vec<String>> {
+    let dir = root.join(version);
+    let cases = update_vectors::cases(root, version).map_err(|e| vec![e])?;
+    let listed = std::fs::read_to_string(dir.join("cases")).map_err(|e| vec![e.to_string()])?;
+    let names: Vec<&str> = listed.lines().filter_map(|l| l.split(' ').next()).collect();
+    let ours: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    if names != ours {
+        return Err(vec![format!(
+            "recorded cases {names:?}, fabdev's chain has {ours:?}"
+        )]);
+    }
+    let mut problems = Vec::new();
+    for case in &cases {
+        if let Err(p) = check_case(&dir, case) {
+            problems.extend(p.into_iter().map(|p| format!("{}: {p}", case.name)));
+        }
+    }
+    if problems.is_empty() {
+        Ok(cases.len())
+    } else {
+        Err(problems)
+    }
+}
+
+fn check_case(dir: &Path, case: &Case) -> Result<(), Vec<String>> {
+    let one = |e: String| vec![e];
+    // The inputs are still the ones configtxlator was given.
+    for (suffix, config) in [
+        ("original.pb", &case.original),
+        ("updated.pb", &case.updated),
+    ] {
+        if read(&case.file(dir, suffix)).map_err(one)? != config.encode_to_vec() {
+            return Err(vec![format!(
+                "fabdev now builds another {suffix} than the one recorded"
+            )]);
+        }
+    }
+    let theirs: common::ConfigUpdate = decode(
+        &read(&case.file(dir, "configtxlator.pb")).map_err(one)?,
+        "configtxlator's update",
+    )
+    .map_err(|e| one(e.to_string()))?;
+    let ours = case.update().map_err(one)?;
+    let found = update_differences(&ours, &theirs);
+    if !found.is_empty() {
+        return Err(found);
+    }
+    // Sanity: the update changes something the orderer would accept.
+    let applied =
+        apply_update(&case.original, &ours, &case.channel).map_err(|e| one(e.to_string()))?;
+    if applied.sequence != case.original.sequence + 1 {
+        return Err(one("the applied update did not raise the sequence".into()));
+    }
+    let modified = modified_items(&case.original, &ours).map_err(|e| one(e.to_string()))?;
+    if modified.is_empty() {
+        return Err(one("the update modifies no existing element".into()));
+    }
+    Ok(())
+}
+
+#[test]
+fn recorded_config_updates_match_fabdevs() {
+    let root = Path::new(DIR).join(CONFIG_UPDATE);
+    let mut checked = 0;
+    for version in VERSIONS {
+        let recorded_with = std::fs::read_to_string(root.join(version).join("RECORDED_WITH"))
+            .unwrap_or_else(|e| {
+                panic!("no config-update vectors recorded for Fabric {version} ({e}): run scripts/record/config-update-vectors.sh")
+            });
+        checked += check(&root, version).unwrap_or_else(|p| {
+            panic!(
+                "config updates for Fabric {version}: fabdev's differ from what configtxlator {} computed:\n{}\n\
+                 hint: if the change is intended, record again against real Fabric (scripts/record/config-update-vectors.sh)",
+                recorded_with.trim(),
+                p.join("\n")
+            )
+        });
+    }
+    assert_eq!(checked, 7 * VERSIONS.len());
+}
+
+/// The policies each recorded change must be signed for, as Fabric's
+/// orderer evaluates them (the existing elements the update modifies).
+#[test]
+fn recorded_changes_need_the_expected_policies() {
+    let root = Path::new(DIR).join(CONFIG_UPDATE);
+    let cases = update_vectors::cases(&root, "2.5").expect("cases");
+    let policies = |name: &str| -> Vec<String> {
+        let case = cases
+            .iter()
+            .find(|c| c.name.ends_with(name))
+            .unwrap_or_else(|| panic!("case {name}"));
+        let update = case.update().expect("update");
+        let mut p: Vec<String> = modified_items(&case.original, &update)
+            .expect("modified")
+            .into_iter()
+            .map(|m| m.policy_path)
+            .collect();
+        p.dedup();
+        p
+    };
+    assert_eq!(policies("add-org"), ["/Channel/Application/Admins"]);
+    assert_eq!(policies("batch-timeout"), ["/Channel/Orderer/Admins"]);
+    assert_eq!(policies("batch-size"), ["/Channel/Orderer/Admins"]);
+    assert_eq!(
+        policies("anchor-peers"),
+        ["/Channel/Application/Org1/Admins"]
+    );
+    assert_eq!(
+        policies("consenter-added"),
+        [
+            "/Channel/Orderer/Admins",
+            "/Channel/Orderer/OrdererOrg/Admins"
+        ]
+    );
+    assert_eq!(policies("org-removed"), ["/Channel/Application/Admins"]);
+}
+
+/// A recorded update that differs in one element fails the check, naming it.
+#[test]
+fn a_tampered_recording_fails_the_check() {
+    let root = Path::new(DIR).join(CONFIG_UPDATE);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let copy = tmp.path().join(CONFIG_UPDATE);
+    testnet::copy_tree(&root, &copy).expect("copy");
+    check(&copy, "2.5").expect("the untouched copy");
+    let case = update_vectors::cases(&copy, "2.5")
+        .expect("cases")
+        .into_iter()
+        .find(|c| c.name.ends_with("batch-timeout"))
+        .expect("case");
+    let path = case.file(&copy.join("2.5"), "configtxlator.pb");
+    let mut theirs: common::ConfigUpdate =
+        decode(&std::fs::read(&path).expect("read"), "update").expect("decode");
+    let timeout = theirs
+        .write_set
+        .as_mut()
+        .and_then(|w| w.groups.get_mut("Orderer"))
+        .and_then(|o| o.values.get_mut("BatchTimeout"))
+        .expect("the batch timeout in the write set");
+    timeout.version += 1;
+    std::fs::write(&path, theirs.encode_to_vec()).expect("write");
+    let problems = check(&copy, "2.5").expect_err("tampered");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("batch-timeout") && p.contains("/Channel/Orderer/BatchTimeout")),
+        "{problems:?}"
+    );
+}
+
+/// The same chain, computed now by the real `configtxlator compute_update`
+/// of `FABRIC_HOME` (not the recording): fabdev's update is Fabric's.
+#[test]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+fn real_fabric_configtxlator_computes_fabdevs_updates() {
+    let fabric = testnet::FabricHome::find()
+        .unwrap_or_else(|e| panic!("built with Fabric binaries, but: {e}"));
+    let root = Path::new(DIR).join(CONFIG_UPDATE);
+    let cases = update_vectors::cases(&root, &fabric.two_digit_version()).expect("cases");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for case in &cases {
+        let (original, updated, out) = (
+            case.file(tmp.path(), "original.pb"),
+            case.file(tmp.path(), "updated.pb"),
+            case.file(tmp.path(), "configtxlator.pb"),
+        );
+        std::fs::write(&original, case.original.encode_to_vec()).expect("write");
+        std::fs::write(&updated, case.updated.encode_to_vec()).expect("write");
+        let run = std::process::Command::new(fabric.bin("configtxlator"))
+            .args([
+                "compute_update",
+                "--channel_id",
+                &case.channel,
+                "--original",
+            ])
+            .arg(&original)
+            .arg("--updated")
+            .arg(&updated)
+            .arg("--output")
+            .arg(&out)
+            .output()
+            .expect("run configtxlator");
+        assert!(
+            run.status.success(),
+            "{}: configtxlator compute_update: {}",
+            case.name,
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let theirs: common::ConfigUpdate =
+            decode(&std::fs::read(&out).expect("read"), "update").expect("decode");
+        let found = update_differences(&case.update().expect("update"), &theirs);
+        assert!(
+            found.is_empty(),
+            "{} (Fabric {}): fabdev's update differs from configtxlator's:\n{}",
+            case.name,
+            fabric.version(),
+            found.join("\n")
+        );
+    }
+    assert_eq!(cases.len(), 7);
+}

@@ -1,0 +1,266 @@
+//! An application on fabdev's network, against real Fabric peers: identities
+//! issued by `fabdev identity add` (one with the attribute `role=auditor`),
+//! used through `--user` by `fabdev chaincode invoke/query`, and by the
+//! official Fabric Gateway client for Node (`fixtures/client/gateway-node`,
+//! `@hyperledger/fabric-gateway` from the npm registry) configured only
+//! from `fabdev connect -o json`. The fixture chaincode
+//! (`fixtures/chaincode/node-abac`) gates `Audit` on the attribute through
+//! fabric-shim's client identity library, so a real peer checks the
+//! certificates (chain, NodeOU) and the chaincode reads the attribute
+//! extension.
+//!
+//! Needs root, FABRIC_HOME, the builder images (scripts/setup/builder-images.sh),
+//! `node` (>= 20) and `npm` with the npm registry reachable (the client's
+//! dependencies are installed into a copy of the fixture). Run with
+//! `--nocapture` to see the transcript.
+
+#![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use testnet::{FabricHome, Options, TestNetwork};
+
+use testkit::{copy_tree, fixture, show};
+
+/// Runs `fabdev -w <ws> <args>`, printing the command and what it said.
+async fn fabdev(ws: &Path, args: &[&str]) -> Output {
+    testkit::fabdev_logged_async(ws, args).await
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_app_gateway_client_identities_and_attributes() {
+    network::channel::install_crypto_provider();
+    let fabric = FabricHome::find().expect("Fabric binaries");
+    let ws = tempfile::tempdir().expect("tempdir");
+    let dir = ws.path();
+    copy_tree(
+        &fixture("chaincode/node-abac"),
+        &dir.join("chaincode/notes"),
+    );
+    std::fs::write(
+        dir.join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: apptest\nhostPortBase: 32200\n\
+             fabric: {{ version: \"{}\" }}\n\
+             orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n  - {{ name: Org2, peers: 1, stateDatabase: leveldb }}\n\
+             channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n\
+             chaincodes:\n  - {{ name: notes, path: chaincode/notes }}\n",
+            fabric.two_digit_version()
+        ),
+    )
+    .expect("fabdev.yaml");
+
+    // The identities, before the network runs (the crypto is made then).
+    let out = fabdev(
+        dir,
+        &["identity", "add", "Org1", "alice", "--attr", "role=auditor"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fabdev(
+        dir,
+        &["identity", "add", "Org2", "bob", "--attr", "role=clerk"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fabdev(dir, &["identity", "add", "Org2", "ops", "--role", "admin"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fabdev(dir, &["identity", "list"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let workspace = network::Workspace::load_dir(dir).expect("spec");
+    let net = TestNetwork::start(
+        workspace,
+        Options {
+            dind: true,
+            ready_timeout: Duration::from_secs(120),
+            crypto_dir: Some(dir.join(".fabdev/crypto")),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("network");
+    net.seed_images(&net.builder_images())
+        .await
+        .expect("builder images (scripts/setup/builder-images.sh)");
+    let logs = || net.all_logs();
+
+    let out = fabdev(dir, &["channel", "create"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fabdev(dir, &["chaincode", "deploy"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
+
+    // --user on invoke and query: the peer accepts each issued certificate,
+    // and the chaincode reads its attributes.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "notes",
+            "Put",
+            "n1",
+            "hello",
+            "--user",
+            "alice",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "query",
+            "notes",
+            "WhoAmI",
+            "--org",
+            "Org2",
+            "--user",
+            "bob",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let who: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(who["mspId"], "Org2MSP", "{who}");
+    assert_eq!(who["role"], "clerk", "{who}");
+    assert_eq!(who["enrollmentId"], "bob@org2", "{who}");
+    assert_eq!(who["type"], "client", "{who}");
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "query",
+            "notes",
+            "Audit",
+            "n1",
+            "--user",
+            "alice",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("hello"), "{}", stdout(&out));
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "query",
+            "notes",
+            "Audit",
+            "n1",
+            "--org",
+            "Org2",
+            "--user",
+            "bob",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("access denied"), "{}", stderr(&out));
+    // An org admin made by `identity add --role admin` transacts too.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "invoke",
+            "notes",
+            "Put",
+            "n2",
+            "by ops",
+            "--org",
+            "Org2",
+            "--user",
+            "ops",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A user the org does not have: bad input, naming the ones it has.
+    let out = fabdev(
+        dir,
+        &[
+            "chaincode",
+            "query",
+            "notes",
+            "Get",
+            "n1",
+            "--user",
+            "mallory",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Admin, User1, alice"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The official Gateway client, configured only from `fabdev connect`.
+    let app = tempfile::tempdir().expect("app dir");
+    copy_tree(&fixture("client/gateway-node"), app.path());
+    let npm = tokio::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(app.path())
+        .output()
+        .await
+        .expect("npm (Node.js >= 20 and npm on PATH)");
+    show("npm ci", &npm);
+    assert!(npm.status.success(), "npm ci: {}", stderr(&npm));
+    for (org, user) in [("Org1", "alice"), ("Org2", "bob")] {
+        let out = fabdev(dir, &["connect", org, "--user", user, "-o", "json"]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::write(app.path().join(format!("{user}.json")), &out.stdout).expect("write");
+    }
+    let run = tokio::process::Command::new("node")
+        .args(["app.js", "alice.json", "bob.json"])
+        .current_dir(app.path())
+        .output()
+        .await
+        .expect("node");
+    show("node app.js alice.json bob.json", &run);
+    assert!(run.status.success(), "{}\n{}", stdout(&run), logs());
+    let lines: Vec<serde_json::Value> = stdout(&run)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let step = |name: &str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|l| l["step"] == name).collect()
+    };
+    let abac = step("abac");
+    assert_eq!(abac.len(), 2, "{lines:?}");
+    assert_eq!(abac[0]["user"], "alice");
+    assert_eq!(abac[0]["allowed"], true);
+    assert_eq!(abac[1]["user"], "bob");
+    assert_eq!(abac[1]["allowed"], false);
+    let events = step("chaincode_events");
+    assert_eq!(events.len(), 1, "{lines:?}");
+    assert!(
+        events[0]["events"]
+            .as_array()
+            .is_some_and(|e| e.len() >= 2 && e.iter().all(|e| e["name"] == "NotePut")),
+        "{lines:?}"
+    );
+    assert_eq!(step("block_events").len(), 1, "{lines:?}");
+    assert_eq!(
+        step("done").first().map(|d| d["ok"].clone()),
+        Some(true.into())
+    );
+    drop(net);
+}
