@@ -38,8 +38,15 @@ use rcgen::{
     KeyUsagePurpose, SanType,
 };
 
-/// The Kubernetes version `scripts/setup/kube.sh` builds.
-pub const KUBE_VERSION: &str = "v1.37.2";
+use testkit_probe::{CNI_BIN_DIR, find_crictl, find_tool};
+/// The Kubernetes version `scripts/setup/kube.sh` builds, its binaries, the
+/// images of `scripts/setup/node-images.sh`, and where the Kubernetes
+/// binaries are: where the tests' build scripts look too
+/// (`crates/testkit-probe`).
+pub use testkit_probe::{
+    DIND_STANDIN_IMAGE, KUBE_BINARIES, KUBE_VERSION, ORDERER_STANDIN_IMAGE, PAUSE_IMAGE,
+    PEER_STANDIN_IMAGE, kube_bin_dir as bin_dir,
+};
 /// Everything the node writes: certificates, etcd, containerd's root and
 /// state, the kubelet's root, logs. Removed at teardown.
 pub const BASE_DIR: &str = "/var/lib/fabdev-kubenode";
@@ -68,13 +75,6 @@ pub const VOLUMES: usize = 48;
 pub const VOLUME_SIZE: &str = "10Gi";
 /// The cluster DNS domain.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
-/// The pod sandbox image (`scripts/setup/node-images.sh`), imported from the
-/// host's Docker at start.
-pub const PAUSE_IMAGE: &str = "fabdev.invalid/kubenode-pause:1";
-/// The stand-in images made by `scripts/setup/node-images.sh`.
-pub const DIND_STANDIN_IMAGE: &str = "docker:28.5.1-dind";
-pub const PEER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-peer:1";
-pub const ORDERER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-orderer:1";
 
 const API_PORT: u16 = 6443;
 const ETCD_CLIENT_PORT: u16 = 2379;
@@ -87,7 +87,6 @@ const COREDNS_READY_PORT: u16 = 8181;
 /// The kubelet's cgroup root (cgroupfs driver), in every hierarchy.
 const CGROUP_ROOT: &str = "fabdev-kubenode";
 const ADMIN_TOKEN: &str = "fabdev-kubenode-admin-token";
-const CNI_BIN_DIR: &str = "/usr/lib/cni";
 /// Where containerd 1.x's shims put their sockets, whatever its state folder.
 const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
 const POLL: Duration = Duration::from_millis(200);
@@ -173,87 +172,15 @@ impl Default for NodeOptions {
     }
 }
 
-/// The folder with the Kubernetes binaries: `$FABDEV_KUBE_BIN`, else
-/// `${FABDEV_TOOLS:-$HOME/.cache/fabdev/tools}/kube-<version>/bin`.
-pub fn bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FABDEV_KUBE_BIN") {
-        return PathBuf::from(dir);
-    }
-    let tools = match std::env::var_os("FABDEV_TOOLS") {
-        Some(t) => PathBuf::from(t),
-        None => {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/fabdev/tools")
-        }
-    };
-    tools.join(format!("kube-{KUBE_VERSION}")).join("bin")
-}
-
-/// The Kubernetes binaries the node runs (from `scripts/setup/kube.sh`).
-pub const KUBE_BINARIES: &[&str] = &[
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kubelet",
-    "kube-proxy",
-    "coredns",
-];
-
 /// What the host lacks for a node, as one sentence naming each missing
-/// piece and how to get it; `Ok` when everything is there.
+/// piece and how to get it; `Ok` when everything is there (the checks of
+/// `testkit_probe::node_host_missing`, and the pause image).
 pub fn check_host(bin_dir: &Path) -> Result<(), NodeError> {
-    let mut missing = Vec::new();
-    if !is_root() {
-        missing.push("root (the node mounts, makes a bridge, sets iptables rules)".to_string());
-    }
-    let kube: Vec<&str> = KUBE_BINARIES
-        .iter()
-        .copied()
-        .filter(|b| !bin_dir.join(b).is_file())
-        .collect();
-    if !kube.is_empty() {
+    let mut missing = testkit_probe::node_host_missing(bin_dir);
+    if missing.is_empty() && !testkit_probe::absent_images(&[PAUSE_IMAGE]).is_empty() {
         missing.push(format!(
-            "{} in {} (run scripts/setup/kube.sh)",
-            kube.join(", "),
-            bin_dir.display()
+            "the image {PAUSE_IMAGE} in the host's Docker (run scripts/setup/node-images.sh)"
         ));
-    }
-    for (tool, package) in [
-        ("containerd", "containerd"),
-        ("ctr", "containerd"),
-        ("runc", "runc"),
-        ("iptables", "iptables"),
-        ("ip", "iproute2"),
-        ("docker", "docker.io"),
-        ("kill", "procps"),
-        ("umount", "mount"),
-    ] {
-        if find_tool(tool).is_none() {
-            missing.push(format!("{tool} (apt-get install {package})"));
-        }
-    }
-    if find_crictl().is_none() {
-        missing.push(
-            "crictl (go install sigs.k8s.io/cri-tools/cmd/crictl; scripts/test.sh does)"
-                .to_string(),
-        );
-    }
-    for plugin in ["bridge", "host-local", "loopback", "portmap"] {
-        if !Path::new(CNI_BIN_DIR).join(plugin).is_file() {
-            missing.push(format!(
-                "the CNI plugin {CNI_BIN_DIR}/{plugin} (apt-get install containernetworking-plugins)"
-            ));
-        }
-    }
-    if missing.is_empty() {
-        let inspect = Command::new("docker")
-            .args(["image", "inspect", "--format", "{{.Id}}", PAUSE_IMAGE])
-            .output();
-        if !matches!(inspect, Ok(ref o) if o.status.success()) {
-            missing.push(format!(
-                "the image {PAUSE_IMAGE} in the host's Docker (run scripts/setup/node-images.sh)"
-            ));
-        }
     }
     if missing.is_empty() {
         Ok(())
@@ -263,36 +190,6 @@ pub fn check_host(bin_dir: &Path) -> Result<(), NodeError> {
             missing.join("; ")
         )))
     }
-}
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
-}
-
-fn find_tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// crictl: on PATH, else where `go install` puts it.
-fn find_crictl() -> Option<PathBuf> {
-    find_tool("crictl").or_else(|| {
-        let home = PathBuf::from(std::env::var_os("HOME")?);
-        let gopath = std::env::var_os("GOPATH")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home.join("go"));
-        Some(gopath.join("bin/crictl")).filter(|p| p.is_file())
-    })
 }
 
 /// A running component.

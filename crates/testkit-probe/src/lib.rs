@@ -250,9 +250,8 @@ impl Check {
         ]);
         // Debian packages: dpkg's database changes with every install.
         self.watch_nearest(&[PathBuf::from("/var/lib/dpkg/status")]);
-        self.env.insert("GOPATH");
-        self.env.insert("PATH");
-        if let Some(gobin) = gopath_bin() {
+        self.env.extend(["GOBIN", "GOPATH", "PATH"]);
+        if let Some(gobin) = go_bin() {
             self.watch_nearest(&[gobin]);
         }
     }
@@ -484,9 +483,13 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// `$GOPATH/bin`, else `~/go/bin`.
-fn gopath_bin() -> Option<PathBuf> {
-    let gopath = match std::env::var_os("GOPATH") {
+/// Where `go install` puts programs: `$GOBIN`, else `$GOPATH/bin`, else
+/// `~/go/bin`.
+pub fn go_bin() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("GOBIN").filter(|b| !b.is_empty()) {
+        return Some(PathBuf::from(bin));
+    }
+    let gopath = match std::env::var_os("GOPATH").filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(std::env::var_os("HOME")?).join("go"),
     };
@@ -495,11 +498,7 @@ fn gopath_bin() -> Option<PathBuf> {
 
 /// crictl: on PATH, else where `go install` puts it.
 pub fn find_crictl() -> Option<PathBuf> {
-    find_tool("crictl").or_else(|| {
-        gopath_bin()
-            .map(|b| b.join("crictl"))
-            .filter(|p| p.is_file())
-    })
+    find_tool("crictl").or_else(|| go_bin().map(|b| b.join("crictl")).filter(|p| p.is_file()))
 }
 
 #[cfg(test)]

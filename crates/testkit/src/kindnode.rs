@@ -26,30 +26,20 @@ use crate::wait_until;
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
 
-/// The folder where scripts/test.sh installs crictl, unless GOBIN says otherwise.
-fn go_bin() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("GOBIN").filter(|b| !b.is_empty()) {
-        return Some(PathBuf::from(bin));
-    }
-    let gopath = std::env::var_os("GOPATH")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go")))?;
-    Some(gopath.join("bin"))
-}
-
 /// A binary on PATH or in the Go bin folder; panics with what to do.
 pub fn tool(name: &str) -> PathBuf {
-    if let Ok(p) = which::which(name) {
-        return p;
-    }
-    if let Some(p) = go_bin().map(|b| b.join(name)).filter(|p| p.is_file()) {
-        return p;
-    }
-    panic!(
-        "these tests need `{name}` (on PATH or in the Go bin folder); run scripts/test.sh, \
-         which installs it"
-    )
+    testkit_probe::find_tool(name)
+        .or_else(|| {
+            testkit_probe::go_bin()
+                .map(|b| b.join(name))
+                .filter(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "these tests need `{name}` (on PATH or in the Go bin folder); run scripts/test.sh, \
+                 which installs it"
+            )
+        })
 }
 
 /// The shared libraries `bin` needs, as `ldd` lists them.
