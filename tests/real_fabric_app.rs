@@ -215,14 +215,7 @@ async fn real_fabric_app_gateway_client_identities_and_attributes() {
     // The official Gateway client, configured only from `fabdev connect`.
     let app = tempfile::tempdir().expect("app dir");
     copy_tree(&fixture("client/gateway-node"), app.path());
-    let npm = tokio::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(app.path())
-        .output()
-        .await
-        .expect("npm (Node.js >= 20 and npm on PATH)");
-    show("npm ci", &npm);
-    assert!(npm.status.success(), "npm ci: {}", stderr(&npm));
+    npm_ci(app.path()).await;
     for (org, user) in [("Org1", "alice"), ("Org2", "bob")] {
         let out = fabdev(dir, &["connect", org, "--user", user, "-o", "json"]).await;
         assert!(out.status.success(), "{}", stderr(&out));
@@ -262,5 +255,55 @@ async fn real_fabric_app_gateway_client_identities_and_attributes() {
         step("done").first().map(|d| d["ok"].clone()),
         Some(true.into())
     );
+
+    // The connection profile `up` writes (its `connection profiles` step,
+    // the same function), read by the SDK that reads them: fabric-network,
+    // with discovery off, as alice.
+    let workspace = network::Workspace::load_dir(dir).expect("spec");
+    let topo = network::Topology::of(&workspace);
+    network::profile::write_profiles(
+        &workspace,
+        &topo,
+        &network::pki::CryptoDir::new(dir.join(".fabdev/crypto")),
+        &dir.join(".fabdev/profiles"),
+    )
+    .expect("profiles");
+    let legacy = tempfile::tempdir().expect("legacy app dir");
+    copy_tree(&fixture("client/profile-node"), legacy.path());
+    npm_ci(legacy.path()).await;
+    std::fs::copy(
+        app.path().join("alice.json"),
+        legacy.path().join("alice.json"),
+    )
+    .expect("copy");
+    let run = tokio::process::Command::new("node")
+        .args(["app.js", "alice.json"])
+        .current_dir(legacy.path())
+        .output()
+        .await
+        .expect("node");
+    show(
+        "node app.js alice.json (fabric-network, the connection profile)",
+        &run,
+    );
+    assert!(run.status.success(), "{}\n{}", stdout(&run), logs());
+    assert!(
+        stdout(&run).contains(r#""step":"done","ok":true"#),
+        "{}",
+        stdout(&run)
+    );
     drop(net);
+}
+
+/// `npm ci` in `dir` (the npm registry must answer); install scripts are
+/// skipped (only optional native modules have them).
+async fn npm_ci(dir: &Path) {
+    let npm = tokio::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+        .current_dir(dir)
+        .output()
+        .await
+        .expect("npm (Node.js >= 20 and npm on PATH)");
+    show(&format!("npm ci ({})", dir.display()), &npm);
+    assert!(npm.status.success(), "npm ci: {}", stderr(&npm));
 }

@@ -10,8 +10,6 @@ use cluster::images::{
     Daemon, ImageError, ImageEvent, SkipReason, ensure_pulled, transfer, transfer_to_many,
 };
 use testkit::dockerd::{self as support, HostImage, chain, host, second_dockerd};
-use tokio::io::copy_bidirectional;
-use tokio::net::{TcpListener, UnixStream};
 
 fn record(events: &mut Vec<ImageEvent>) -> impl FnMut(ImageEvent) + Send + '_ {
     |event| events.push(event)
@@ -189,48 +187,6 @@ async fn transfer_to_many_streams_one_export_into_every_daemon_that_needs_it() {
     assert_eq!(reports[0].skipped[0].reason, SkipReason::AlreadyPresent);
     assert!(reports[0].transferred.is_empty());
     assert_eq!(reports[1].transferred.len(), 1, "{:?}", reports[1]);
-}
-
-/// The port-forward to a DinD sidecar, emulated: a TCP listener on loopback
-/// that relays each connection to the second daemon's unix socket.
-#[tokio::test]
-async fn transfer_through_a_tcp_forward_like_a_dind_port_forward() {
-    let host = host().await;
-    let second = second_dockerd().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let socket = second.socket().to_path_buf();
-    let relay = tokio::spawn(async move {
-        loop {
-            let Ok((mut tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let socket = socket.clone();
-            tokio::spawn(async move {
-                if let Ok(mut unix) = UnixStream::connect(&socket).await {
-                    let _ = copy_bidirectional(&mut tcp, &mut unix).await;
-                }
-            });
-        }
-    });
-
-    let dind = Daemon::connect_tcp(&addr.to_string(), "dind of peer0-org1").unwrap();
-    assert_eq!(dind.label(), format!("dind of peer0-org1 (tcp://{addr})"));
-    let image = HostImage::new(&host, "tcp", 64 * 1024).await;
-    let report = transfer(&host, &dind, std::slice::from_ref(&image.name), &mut |_| {})
-        .await
-        .unwrap();
-    assert_eq!(report.transferred.len(), 1);
-    assert_eq!(
-        second
-            .daemon()
-            .image_id(&image.name)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(image.id.as_str())
-    );
-    relay.abort();
 }
 
 #[tokio::test]

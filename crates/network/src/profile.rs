@@ -37,42 +37,88 @@ fn read_text(path: &Path) -> Result<String, ProfileError> {
     })
 }
 
-/// The common connection profile of one peer org: its peers (and the
-/// orderers) at their localhost host ports with their TLS CA, plus an
-/// `x-fabdev` section naming the org's user credentials on disk.
+/// The common connection profile of one peer org, as Fabric's SDKs that
+/// read one (fabric-network for Node, the Go and Java SDKs) expect it:
+/// every peer of the org's channels (its own first) and the orderers at
+/// their localhost host ports with their TLS CA, the orgs with their MSP
+/// IDs, and a `channels` section naming, per channel of the org, its peers
+/// (all roles) and orderers, so a client works with discovery off. (With
+/// discovery on, an SDK dials the peers' in-cluster addresses, which only
+/// its own rewriting, such as fabric-network's `asLocalhost`, can map to
+/// the host; fabdev's host ports differ from the in-cluster ports, so that
+/// rewriting gives wrong ports.) An `x-fabdev` section names the org's
+/// user credentials on disk.
 pub fn connection_profile(
     ws: &Workspace,
     topo: &Topology,
     crypto: &CryptoDir,
     org: &str,
 ) -> Result<Value, ProfileError> {
-    let o = ws
-        .org(org)
+    ws.org(org)
         .ok_or_else(|| ProfileError::UnknownOrg { org: org.into() })?;
+    let endpoint = |n: &crate::topology::Node| -> Result<Value, ProfileError> {
+        let ca = read_text(&crypto.node_dir(n).join("tls/ca.crt"))?;
+        Ok(json!({
+            "url": format!("grpcs://localhost:{}", n.host_ports.grpc),
+            "tlsCACerts": { "pem": ca },
+            "grpcOptions": {
+                "ssl-target-name-override": "localhost",
+                "hostnameOverride": "localhost"
+            }
+        }))
+    };
+    // The org first, then the other orgs of its channels, in spec order.
+    let channels: Vec<&crate::spec::Channel> = ws
+        .channels
+        .iter()
+        .filter(|c| c.orgs.iter().any(|o| o == org))
+        .collect();
+    let mut orgs: Vec<&str> = vec![org];
+    for o in &ws.orgs {
+        if o.name != org && channels.iter().any(|c| c.orgs.contains(&o.name)) {
+            orgs.push(&o.name);
+        }
+    }
+    let mut organizations = Map::new();
     let mut peers = Map::new();
-    let mut org_peers = Vec::new();
-    for p in topo.peers_of(org) {
-        let ca = read_text(&crypto.node_dir(p).join("tls/ca.crt"))?;
-        org_peers.push(Value::String(p.name.clone()));
-        peers.insert(
-            p.name.clone(),
-            json!({
-                "url": format!("grpcs://localhost:{}", p.host_ports.grpc),
-                "tlsCACerts": { "pem": ca },
-                "grpcOptions": { "ssl-target-name-override": "localhost" }
-            }),
-        );
+    for o in &orgs {
+        let mut names = Vec::new();
+        for p in topo.peers_of(o) {
+            names.push(Value::String(p.name.clone()));
+            peers.insert(p.name.clone(), endpoint(p)?);
+        }
+        let msp_id = ws.org(o).map(|x| x.msp_id.clone()).unwrap_or_default();
+        organizations.insert(o.to_string(), json!({ "mspid": msp_id, "peers": names }));
     }
     let mut orderers = Map::new();
     for n in topo.orderers() {
-        let ca = read_text(&crypto.node_dir(n).join("tls/ca.crt"))?;
-        orderers.insert(
-            n.name.clone(),
-            json!({
-                "url": format!("grpcs://localhost:{}", n.host_ports.grpc),
-                "tlsCACerts": { "pem": ca },
-                "grpcOptions": { "ssl-target-name-override": "localhost" }
-            }),
+        let mut e = endpoint(n)?;
+        e["mspid"] = Value::String(ws.orderer.msp_id.clone());
+        orderers.insert(n.name.clone(), e);
+    }
+    let orderer_names: Vec<Value> = topo
+        .orderers()
+        .map(|n| Value::String(n.name.clone()))
+        .collect();
+    let mut channel_map = Map::new();
+    for c in &channels {
+        let mut cp = Map::new();
+        for o in &c.orgs {
+            for p in topo.peers_of(o) {
+                cp.insert(
+                    p.name.clone(),
+                    json!({
+                        "endorsingPeer": true,
+                        "chaincodeQuery": true,
+                        "ledgerQuery": true,
+                        "eventSource": true
+                    }),
+                );
+            }
+        }
+        channel_map.insert(
+            c.name.clone(),
+            json!({ "orderers": orderer_names, "peers": cp }),
         );
     }
     let mut users = Map::new();
@@ -94,9 +140,8 @@ pub fn connection_profile(
             "organization": org,
             "connection": { "timeout": { "peer": { "endorser": "300" } } }
         },
-        "organizations": {
-            org: { "mspid": o.msp_id, "peers": org_peers }
-        },
+        "channels": channel_map,
+        "organizations": organizations,
         "peers": peers,
         "orderers": orderers,
         "x-fabdev": { "workspace": ws.name, "users": users }
@@ -156,7 +201,21 @@ mod tests {
             p["orderers"]["orderer0-ordererorg"]["url"],
             "grpcs://localhost:30000"
         );
-        assert!(p["peers"].get("peer0-org2").is_none());
+        // The other org of its channel too, for clients with discovery off.
+        assert_eq!(p["peers"]["peer0-org2"]["url"], "grpcs://localhost:30020");
+        assert_eq!(p["organizations"]["Org2"]["mspid"], "Org2MSP");
+        assert_eq!(
+            p["orderers"]["orderer0-ordererorg"]["mspid"],
+            "OrdererOrgMSP"
+        );
+        assert_eq!(
+            p["channels"]["mychannel"]["orderers"],
+            json!(["orderer0-ordererorg"])
+        );
+        assert_eq!(
+            p["channels"]["mychannel"]["peers"]["peer0-org2"]["endorsingPeer"],
+            true
+        );
         let key = p["x-fabdev"]["users"]["User1"]["key"].as_str().unwrap();
         assert!(Path::new(key).is_file());
         let err = connection_profile(&ws, &topo, &crypto, "Org9").unwrap_err();

@@ -270,5 +270,18 @@ mod tests {
         let err = connect(&ctx, "Org1", Some("bob")).unwrap_err();
         assert!(err.is_bad_input());
         assert!(err.to_string().contains("Admin, User1"), "{err}");
+        // On an existing cluster: the port-forward that makes the endpoint
+        // answer.
+        let flags = crate::flow::ClusterFlags {
+            provider: Some(network::spec::Provider::Existing),
+            ..Default::default()
+        };
+        let ctx = Context::load_with(tmp.path(), None, &flags).expect("ctx");
+        let c = connect(&ctx, "Org1", None).expect("connect");
+        assert_eq!(c.peer_endpoint, "localhost:7051");
+        assert_eq!(
+            c.port_forward.as_deref(),
+            Some("kubectl -n app port-forward pod/peer0-org1-0 7051:7051")
+        );
     }
 }

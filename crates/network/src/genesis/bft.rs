@@ -15,7 +15,7 @@
 //!   (`SerializedIdentity{mspid, id_bytes}`), keeping the mod_policy Admins.
 
 use super::*;
-use crate::fabric::smartbft;
+use crate::fabric::{msp, smartbft};
 
 /// `ConsensusType.type` of a BFT channel.
 pub const CONSENSUS_BFT: &str = "BFT";

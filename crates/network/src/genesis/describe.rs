@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::*;
+use crate::fabric::{Message, msp};
 
 /// A block decoded all the way down, for tests, debugging and comparison
 /// with configtxlator's JSON: the payload, its headers, the config envelope,

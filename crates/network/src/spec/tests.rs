@@ -1,0 +1,174 @@
+use super::rules::parse_fabric_version;
+use super::*;
+
+fn parse(text: &str) -> Result<Workspace, SpecError> {
+    Workspace::parse(text, Path::new("fabdev.yaml"), Path::new("."))
+}
+
+#[test]
+fn init_template_is_the_default_network() {
+    let ws = parse(INIT_TEMPLATE).expect("template parses");
+    assert_eq!(ws, Workspace::default_network());
+}
+
+#[test]
+fn minimal_file_gets_defaults() {
+    let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\n").expect("parses");
+    assert_eq!(ws, Workspace::default_network());
+}
+
+#[test]
+fn unknown_field_is_rejected_with_its_line() {
+    let err = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\norgz: []\n").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("fabdev.yaml:3"), "{text}");
+    assert!(text.contains("orgz"), "{text}");
+}
+
+#[test]
+fn type_errors_name_the_field() {
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n    peers: two\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("fabdev.yaml:5:12: field `peers`: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn rules() {
+    assert!(check_channel_name("mychannel").is_ok());
+    assert!(check_channel_name("my.chan-1").is_ok());
+    assert!(check_channel_name("MyChannel").is_err());
+    assert!(check_channel_name("1chan").is_err());
+    assert!(check_channel_name(&"a".repeat(250)).is_err());
+    assert!(check_chaincode_name("asset-transfer_2").is_ok());
+    assert!(check_chaincode_name("bad--name").is_err());
+    assert!(check_chaincode_name("-x").is_err());
+    assert!(check_chaincode_version("1.0+build_1-x").is_ok());
+    assert!(check_chaincode_version("1 0").is_err());
+    assert!(check_label("basic_1.0").is_ok());
+    assert!(check_label("_basic").is_err());
+    assert!(check_label("basic:1").is_err());
+    assert!(check_dns_label("fabdev", 40).is_ok());
+    assert!(check_dns_label("Fabdev", 40).is_err());
+    assert!(check_dns_label("fab-", 40).is_err());
+    assert!(check_dns_label(&"a".repeat(41), 40).is_err());
+    assert!(check_org_name("Org1").is_ok());
+    assert!(check_org_name("Org_1").is_err());
+    assert!(check_org_name("1Org").is_err());
+}
+
+#[test]
+fn fabric_versions() {
+    assert_eq!(
+        parse_fabric_version("2.5").map(|v| v.two_digit()),
+        Ok("2.5".into())
+    );
+    assert_eq!(
+        parse_fabric_version("3.1.1").map(|v| v.two_digit()),
+        Ok("3.1".into())
+    );
+    assert!(parse_fabric_version("2.4").is_err());
+    assert!(parse_fabric_version("latest").is_err());
+    let v3 = parse_fabric_version("3.1").expect("3.1");
+    let images = Images::for_version(&v3);
+    assert_eq!(images.ccenv, "hyperledger/fabric-ccenv:3.1");
+    assert_eq!(images.nodeenv, "hyperledger/fabric-nodeenv:2.5");
+}
+
+#[test]
+fn cluster_defaults_to_kind_and_reads_existing() {
+    let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\n").expect("parses");
+    assert_eq!(ws.cluster, ClusterSpec::default());
+    assert_eq!(ws.cluster.provider, Provider::Kind);
+    let ws = Workspace::parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: existing\n  kubeconfig: conf/shared.yaml\n  context: team-dev\n",
+        Path::new("/ws/fabdev.yaml"),
+        Path::new("/ws"),
+    )
+    .expect("parses");
+    assert_eq!(
+        ws.cluster,
+        ClusterSpec {
+            provider: Provider::Existing,
+            kubeconfig: Some(PathBuf::from("/ws/conf/shared.yaml")),
+            context: Some("team-dev".into()),
+        }
+    );
+    // An absolute kubeconfig stays as written; both may be left out.
+    let ws = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster: { provider: existing, kubeconfig: /etc/k.yaml }\n",
+    )
+    .expect("parses");
+    assert_eq!(ws.cluster.kubeconfig, Some(PathBuf::from("/etc/k.yaml")));
+    assert_eq!(ws.cluster.context, None);
+    let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster: { provider: kind }\n")
+        .expect("parses");
+    assert_eq!(ws, Workspace::default_network());
+}
+
+#[test]
+fn cluster_problems_name_field_and_line() {
+    let err =
+        parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: minikube\n")
+            .unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!(p.field, "cluster.provider");
+    assert_eq!(p.pos.map(|p| p.line), Some(4));
+    assert!(
+        p.message.contains("minikube") && p.hint.contains("existing"),
+        "{p:?}"
+    );
+    // kubeconfig and context belong to `existing`; an empty one is wrong too.
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kubeconfig: k.yaml\n  context: \"\"\n",
+    )
+    .unwrap_err();
+    let found: Vec<(&str, Option<u64>)> = err
+        .problems()
+        .iter()
+        .map(|p| (p.field.as_str(), p.pos.map(|p| p.line)))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("cluster.kubeconfig", Some(4)),
+            ("cluster.context", Some(5)),
+            ("cluster.context", Some(5))
+        ]
+    );
+    // Unknown fields under `cluster` are refused with their line.
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: existing\n  namespace: x\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("fabdev.yaml:5") && err.contains("namespace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn collects_every_problem() {
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n  - name: org1\nchannels:\n  - name: Bad\n    orgs: [Org3]\n",
+    )
+    .unwrap_err();
+    let fields: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["orgs[1].name", "channels[0].name", "channels[0].orgs[0]"]
+    );
+    assert_eq!(
+        err.problems()[0].pos,
+        Some(Pos {
+            line: 5,
+            column: 11
+        })
+    );
+}

@@ -1,0 +1,253 @@
+//! A chaincode as fabdev.yaml declares it: Init, policies, collections, bad
+//! inputs and half-done deploys.
+
+use super::*;
+
+/// A chaincode entry of fabdev.yaml (`extra` added to it), as validated:
+/// what `fabdev chaincode deploy` makes its `DeploySpec` from.
+fn declared(dir: &Path, name: &str, extra: &str) -> network::spec::Chaincode {
+    let text = format!(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\n\
+         chaincodes:\n  - {{ name: {name}, path: ., channel: mychannel{extra} }}\n"
+    );
+    let ws =
+        Workspace::parse(&text, &dir.join("fabdev.yaml"), dir).unwrap_or_else(|e| panic!("{e}"));
+    ws.chaincodes[0].clone()
+}
+
+fn declared_spec(dir: &Path, name: &str, label: &str, extra: &str) -> DeploySpec {
+    let pkg = package_dir(
+        dir,
+        &PackageOptions {
+            label: Some(label.to_string()),
+            lang: None,
+        },
+    )
+    .expect("package");
+    DeploySpec::of(&declared(dir, name, extra), pkg.bytes, pkg.id)
+}
+
+/// `initRequired`, an endorsement policy and collections from fabdev.yaml
+/// on real peers; Init once (and again after a failed Init, never after a
+/// successful one); a policy change is an upgrade with no install; an
+/// unknown function; a peer down during install, then the half-done
+/// deploy completed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    network::channel::install_crypto_provider();
+    let mut net = chaincode_network(31800).await;
+    let (ws, topo, crypto) = (
+        net.workspace().clone(),
+        net.topology().clone(),
+        net.crypto().clone(),
+    );
+    let eps = net.endpoints();
+    let (ws, topo, crypto) = (&ws, &topo, &crypto);
+
+    let src = tempfile::tempdir().expect("tempdir");
+    testnet::copy_tree(Path::new("../../fixtures/chaincode/node-init"), src.path())
+        .expect("copy fixture");
+    std::fs::write(
+        src.path().join("collections.json"),
+        r#"[{"name":"secrets","policy":"OR('Org1MSP.member','Org2MSP.member')","maxPeerCount":1,"blockToLive":0,"memberOnlyRead":true}]"#,
+    )
+    .expect("collections");
+    let query = |name: &'static str, f: &'static str| {
+        let eps = eps.clone();
+        async move {
+            lifecycle::query(
+                ws,
+                topo,
+                crypto,
+                &eps,
+                &caller("Org2"),
+                "mychannel",
+                name,
+                f,
+                &[],
+            )
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        }
+    };
+
+    // initRequired with InitLedger, both orgs must endorse, one collection.
+    let and = ", initRequired: true, initArgs: [InitLedger], collections: collections.json, \
+               signaturePolicy: \"AND('Org1MSP.peer', 'Org2MSP.peer')\"";
+    let counter = declared_spec(src.path(), "counter", "counter_1", and);
+    let mut events = Vec::new();
+    let report = lifecycle::deploy(ws, topo, crypto, &eps, &counter, Some(&net), &mut |e| {
+        events.push(e)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
+    assert_eq!(
+        (report.sequence, report.committed, report.initialized),
+        (1, true, true),
+        "{events:?}"
+    );
+    assert_eq!(query("counter", "InitRuns").await.expect("InitRuns"), "1");
+    // The peers committed exactly the policy and collections fabdev sent.
+    let admins = lifecycle::ChannelAdmins::connect(ws, topo, crypto, &eps, "mychannel")
+        .await
+        .expect("admins");
+    let first = admins.peers().next().expect("a peer");
+    let committed = first
+        .committed("mychannel", "counter", lifecycle::CALL_TIMEOUT)
+        .await
+        .expect("query")
+        .expect("committed");
+    assert_eq!(committed.definition, counter.definition(1));
+    // An invoke is endorsed by both orgs (the Gateway finds them).
+    lifecycle::invoke(
+        ws,
+        topo,
+        crypto,
+        &eps,
+        &caller("Org1"),
+        "mychannel",
+        "counter",
+        "Increment",
+        &[],
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("invoke: {e}"));
+    assert_eq!(query("counter", "Count").await.expect("Count"), "1");
+
+    // Again: nothing to do, and Init is not run again.
+    let mut events = Vec::new();
+    let again = lifecycle::deploy(ws, topo, crypto, &eps, &counter, Some(&net), &mut |e| {
+        events.push(e)
+    })
+    .await
+    .expect("again");
+    assert!(again.unchanged(), "{again:?}");
+    assert!(
+        events.contains(&lifecycle::LifecycleEvent::AlreadyInitialized { sequence: 1 }),
+        "{events:?}"
+    );
+    assert_eq!(query("counter", "InitRuns").await.expect("InitRuns"), "1");
+
+    // Only the policy changes: sequence 2, no install, both orgs approve,
+    // and the same version needs no new Init.
+    let or = ", initRequired: true, initArgs: [InitLedger], collections: collections.json, \
+              signaturePolicy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\"";
+    let relaxed = declared_spec(src.path(), "counter", "counter_1", or);
+    assert_eq!(relaxed.package_id, counter.package_id);
+    let up = lifecycle::deploy(ws, topo, crypto, &eps, &relaxed, Some(&net), &mut |_| {})
+        .await
+        .expect("policy upgrade");
+    assert_eq!(
+        (
+            up.sequence,
+            up.installed.len(),
+            up.approved.len(),
+            up.committed,
+            up.initialized
+        ),
+        (2, 0, 2, true, false),
+        "{up:?}"
+    );
+    assert_eq!(query("counter", "InitRuns").await.expect("InitRuns"), "1");
+
+    // An unknown function: the chaincode's own message.
+    let e = query("counter", "NoSuchFunction")
+        .await
+        .expect_err("unknown function");
+    assert!(e.to_string().contains("NoSuchFunction"), "{e}");
+
+    // An Init that fails: the chaincode's message; the chaincode is not
+    // initialised, so it refuses transactions, and the next deploy (with a
+    // working Init) runs Init again and completes the deploy.
+    let boom = declared_spec(
+        src.path(),
+        "boom",
+        "counter_1",
+        ", initRequired: true, initArgs: [Panic]",
+    );
+    let e = lifecycle::deploy(ws, topo, crypto, &eps, &boom, Some(&net), &mut |_| {})
+        .await
+        .expect_err("Init fails");
+    assert!(matches!(e, lifecycle::LifecycleError::Init { .. }), "{e}");
+    assert!(e.to_string().contains("Init panicked"), "{e}");
+    let e = lifecycle::invoke(
+        ws,
+        topo,
+        crypto,
+        &eps,
+        &caller("Org1"),
+        "mychannel",
+        "boom",
+        "Increment",
+        &[],
+        &BTreeMap::new(),
+    )
+    .await
+    .expect_err("not initialised");
+    assert!(e.to_string().contains("has not been initialized"), "{e}");
+    let fixed = declared_spec(
+        src.path(),
+        "boom",
+        "counter_1",
+        ", initRequired: true, initArgs: [InitLedger]",
+    );
+    let done = lifecycle::deploy(ws, topo, crypto, &eps, &fixed, Some(&net), &mut |_| {})
+        .await
+        .expect("Init again");
+    assert_eq!(
+        (done.sequence, done.committed, done.initialized),
+        (1, false, true),
+        "{done:?}"
+    );
+    assert_eq!(query("boom", "InitRuns").await.expect("InitRuns"), "1");
+
+    // A peer down during install: the others get the package and the error
+    // names the peer. Once it is back, the next deploy installs only there,
+    // approves only for the org that has not approved, and commits.
+    std::fs::write(
+        src.path().join("lib/extra.js"),
+        "module.exports = 'late';\n",
+    )
+    .expect("change");
+    let late = declared_spec(src.path(), "late", "late_1", "");
+    drop(admins);
+    let admins = lifecycle::ChannelAdmins::connect(ws, topo, crypto, &eps, "mychannel")
+        .await
+        .expect("admins");
+    net.stop_node("peer0-org2").expect("stop");
+    let e = lifecycle::install_all(&admins, &late, None, &mut |_| {})
+        .await
+        .expect_err("a peer is down");
+    assert!(e.to_string().contains("peer0-org2"), "{e}");
+    match &e {
+        lifecycle::LifecycleError::NotInstalled { installed, .. } => {
+            assert_eq!(installed, &["peer0-org1"], "{e}")
+        }
+        other => panic!("{other}"),
+    }
+    let org1 = admins.peers().next().expect("peer0-org1");
+    org1.approve(
+        "mychannel",
+        &late.definition(1),
+        &late.package_id,
+        lifecycle::CALL_TIMEOUT,
+    )
+    .await
+    .expect("Org1 approves");
+    drop(admins);
+    net.start_node("peer0-org2").await.expect("start");
+    wait_for_peer(&net, "peer0-org2").await;
+    let eps = net.endpoints();
+    let rest = lifecycle::deploy(ws, topo, crypto, &eps, &late, Some(&net), &mut |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("completing deploy: {e}\n{}", net.all_logs()));
+    assert_eq!(rest.installed, ["peer0-org2"], "{rest:?}");
+    assert_eq!(rest.approved, ["Org2"], "{rest:?}");
+    assert!(rest.committed && rest.sequence == 1, "{rest:?}");
+}

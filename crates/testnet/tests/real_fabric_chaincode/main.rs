@@ -1,0 +1,223 @@
+//! Chaincode end to end on real peers, each with its own DinD-shaped
+//! dockerd: fabdev packages the fixture chaincode, installs it on every peer
+//! of two orgs (each peer's daemon builds and runs it), approves, commits,
+//! invokes through one org and queries through the other. Needs the
+//! builder images in the host's Docker (scripts/setup/builder-images.sh).
+
+#![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chaincode::lifecycle::{self, Caller, DeploySpec};
+use chaincode::package::{PackageOptions, package_dir};
+use network::Workspace;
+use testnet::{FabricHome, Options, TestNetwork};
+
+mod declared;
+mod go;
+mod node;
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn fabric() -> FabricHome {
+    FabricHome::find()
+        .unwrap_or_else(|e| panic!("real_fabric tests were built with Fabric binaries, but: {e}"))
+}
+
+fn workspace(fabric: &FabricHome, port_base: u16) -> Workspace {
+    let text = format!(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: cc\nhostPortBase: {port_base}\n\
+         fabric: {{ version: \"{}\" }}\n",
+        fabric.two_digit_version()
+    );
+    Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new(".")).expect("spec")
+}
+
+/// Two orgs with a peer each, every peer with its own DinD daemon, on a
+/// channel, with the builder images seeded into every daemon.
+async fn chaincode_network(port_base: u16) -> TestNetwork {
+    let fabric = fabric();
+    let opts = Options {
+        dind: true,
+        ready_timeout: Duration::from_secs(120),
+        ..Options::default()
+    };
+    let net = TestNetwork::start(workspace(&fabric, port_base), opts)
+        .await
+        .expect("network");
+    net.create_channel("mychannel").await.expect("channel");
+    net.seed_images(&net.builder_images())
+        .await
+        .expect("builder images (scripts/setup/builder-images.sh)");
+    net
+}
+
+fn spec(dir: &Path, label: &str) -> DeploySpec {
+    let pkg = package_dir(
+        dir,
+        &PackageOptions {
+            label: Some(label.to_string()),
+            lang: None,
+        },
+    )
+    .expect("package");
+    DeploySpec::plain("basic", "mychannel", pkg.bytes, pkg.id)
+}
+
+fn caller(org: &str) -> Caller {
+    Caller {
+        org: org.into(),
+        user: "User1".into(),
+    }
+}
+
+/// Waits until a restarted peer serves: its gRPC port accepts connections
+/// (from the host, on the test bridge) and its DinD daemon answers.
+/// `TestNetwork::start_node` returns once the peer's /healthz answers,
+/// which a restarted peer does while it still opens its ledgers and before
+/// its restarted dockerd is up.
+async fn wait_for_peer(net: &TestNetwork, node: &str) {
+    let ip = net.ip(node).expect("node address");
+    let socket = net.dind_socket(node).expect("DinD socket");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
+        let docker = tokio::process::Command::new("docker")
+            .arg(format!("--host=unix://{}", socket.display()))
+            .arg("version")
+            .output()
+            .await
+            .is_ok_and(|o| o.status.success());
+        if grpc && docker {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
+            net.all_logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Connects to every TCP port listening in the network namespace it runs in
+/// (from /proc/net/tcp{,6}), to 2375 and 2376, and to the Docker socket
+/// paths, sends `GET /version` to each and prints one JSON line: which
+/// ports listen and, per target, whether it connected and whether a Docker
+/// API answered.
+const DAEMON_PROBE: &str = r#"
+const net = require('net'), fs = require('fs');
+const listening = new Set();
+for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  try {
+    for (const l of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+      const c = l.trim().split(/\s+/);
+      if (c[3] === '0A') listening.add(parseInt(c[1].split(':').pop(), 16));
+    }
+  } catch (e) {}
+}
+const targets = [...new Set([...listening, 2375, 2376])].map(p => ({ host: '127.0.0.1', port: p }))
+  .concat(['/var/run/dind/docker.sock', '/var/run/docker.sock', '/run/docker.sock'].map(p => ({ path: p })));
+const probe = t => new Promise(done => {
+  let buf = '', connected = false;
+  const s = net.connect(t);
+  const end = err => { s.destroy(); done({ target: t.path || t.port, connected, docker: /ApiVersion/.test(buf), err }); };
+  s.setTimeout(3000, () => end('timeout'));
+  s.on('connect', () => { connected = true; s.write('GET /version HTTP/1.0\r\nHost: docker\r\n\r\n'); });
+  s.on('data', d => { buf += d; });
+  s.on('end', () => end(null));
+  s.on('error', e => end(e.code));
+});
+(async () => {
+  const results = [];
+  for (const t of targets) results.push(await probe(t));
+  console.log(JSON.stringify({ listening: [...listening], results }));
+})();
+"#;
+
+fn run_probe(cmd: &mut std::process::Command) -> serde_json::Value {
+    let out = cmd.output().expect("run the daemon probe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "probe failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("probe output {text:?}: {e}"))
+}
+
+fn answered_docker(probe: &serde_json::Value) -> Vec<String> {
+    probe["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["docker"] == true)
+        .map(|r| r["target"].to_string())
+        .collect()
+}
+
+/// The chaincode container of `label` on `peer` reaches the peer but no
+/// Docker daemon (see [`DAEMON_PROBE`]).
+fn daemon_is_closed_to_chaincode(net: &TestNetwork, peer: &str, label: &str) {
+    let socket = net.dind_socket(peer).expect("socket");
+    let host = format!("--host=unix://{}", socket.display());
+    let names = containers_of(net, peer);
+    let container = names
+        .lines()
+        .find(|n| n.contains(label))
+        .unwrap_or_else(|| panic!("no chaincode container {label} on {peer}: {names}"));
+    let inside = run_probe(std::process::Command::new("docker").args([
+        host.as_str(),
+        "exec",
+        container,
+        "node",
+        "-e",
+        DAEMON_PROBE,
+    ]));
+    let listening: Vec<u64> = inside["listening"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    // The pod's namespace: the peer's chaincode port listens and connects.
+    assert!(listening.contains(&7052), "{inside}");
+    assert!(
+        inside["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["target"] == 7052 && r["connected"] == true),
+        "{inside}"
+    );
+    assert!(!listening.contains(&2375), "{inside}");
+    assert_eq!(answered_docker(&inside), Vec::<String>::new(), "{inside}");
+    // Control: the same probe in the pod's namespace on the host, where the
+    // host daemon's socket is at /var/run/docker.sock, finds it, so the probe
+    // does detect a reachable daemon.
+    let control = run_probe(std::process::Command::new("ip").args([
+        "netns",
+        "exec",
+        &net.netns(peer).expect("netns"),
+        "node",
+        "-e",
+        DAEMON_PROBE,
+    ]));
+    assert!(
+        answered_docker(&control).contains(&"\"/var/run/docker.sock\"".to_string()),
+        "{control}"
+    );
+}
+
+/// The containers a peer's own daemon runs.
+fn containers_of(net: &TestNetwork, peer: &str) -> String {
+    let socket = net.dind_socket(peer).expect("socket");
+    let out = std::process::Command::new("docker")
+        .arg(format!("--host=unix://{}", socket.display()))
+        .args(["ps", "--format", "{{.Names}}"])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
