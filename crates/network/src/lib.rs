@@ -9,6 +9,7 @@ pub mod genesis;
 pub mod pki;
 pub mod policy;
 pub mod profile;
+pub mod reconcile;
 pub mod render;
 pub mod spec;
 pub mod topology;

@@ -311,13 +311,13 @@ mod tests {
                 provider: st("kind"),
                 cluster_exists: true,
                 nodes: vec![
-                    crate::flow::NodeStatus {
+                    crate::events::NodeStatus {
                         name: st("peer0-org1"),
                         role: st("peer"),
                         pod_ready: Some(true),
                         channels: Ok(vec![st("c")]),
                     },
-                    crate::flow::NodeStatus {
+                    crate::events::NodeStatus {
                         name: st("orderer0"),
                         role: st("orderer"),
                         pod_ready: None,

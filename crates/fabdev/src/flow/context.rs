@@ -9,9 +9,7 @@ use network::render;
 use network::spec::{ClusterSpec, Provider, StateDatabase};
 use network::{Topology, Workspace};
 
-use super::steps::run_step;
 use super::{ClusterFlags, FlowError, Options};
-use crate::events::Sink;
 
 /// Where fabdev keeps its state inside a workspace.
 pub const STATE_DIR: &str = ".fabdev";
@@ -20,20 +18,6 @@ pub const STATE_DIR: &str = ".fabdev";
 /// under way: `up` writes it before and removes it after, `down` removes
 /// it with the cluster (see `up::kind_cluster`).
 pub const CREATING_MARKER: &str = "cluster-creating";
-
-/// The first step of every flow: the workspace's spec and state folder.
-pub(crate) async fn workspace_step<R: Runner>(
-    opts: &Options<R>,
-    sink: &mut dyn Sink,
-) -> Result<Context, FlowError> {
-    run_step(
-        sink,
-        "workspace",
-        |ctx: &Context| Some(ctx.summary()),
-        async |_: &mut dyn Sink| Context::load(opts),
-    )
-    .await
-}
 
 /// The kind binary of `opts` (`--kind`, `$FABDEV_KIND`, PATH), run
 /// through its runner.

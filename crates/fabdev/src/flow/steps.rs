@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use cluster::kind::Runner;
 
-use super::context::workspace_step;
 use super::{Context, FlowError, Options};
 use crate::errors::{Hint, chain};
 use crate::events::{Event, EventKind, Sink};
@@ -142,6 +141,21 @@ pub async fn run_steps<S: Send>(
         .await?;
     }
     Ok(())
+}
+
+/// The first step of every flow: the workspace's spec and state folder
+/// (see [`Context::load`]).
+async fn workspace_step<R: Runner>(
+    opts: &Options<R>,
+    sink: &mut dyn Sink,
+) -> Result<Context, FlowError> {
+    run_step(
+        sink,
+        "workspace",
+        |ctx: &Context| Some(ctx.summary()),
+        async |_: &mut dyn Sink| Context::load(opts),
+    )
+    .await
 }
 
 /// Every flow: the `workspace` step, then the flow's `steps` over the state

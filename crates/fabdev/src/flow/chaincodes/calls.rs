@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use chaincode::lifecycle::{self, Caller};
 use cluster::kind::Runner;
 
-use super::run::{ChaincodeRun, endpoints_step};
 use super::selection::channel_for;
 use crate::events::{EventKind, Sink};
+use crate::flow::connections::{Connected, NODE_ENDPOINTS_STEP, node_endpoints};
 use crate::flow::steps::{Step, StepResult, earlier, run_flow, step};
-use crate::flow::{FlowError, Options};
+use crate::flow::{Connections, Context, FlowError, Options};
 
 /// How a transaction function is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +59,27 @@ pub struct CallResult {
     pub result: Vec<u8>,
 }
 
+/// The state the steps of `invoke` and `query` share.
+#[derive(Debug)]
+pub struct CallRun {
+    pub ctx: Context,
+    conn: Connections,
+    call: Option<Call>,
+    pub result: Option<CallResult>,
+}
+
+impl Connected for CallRun {
+    fn connections(&mut self) -> (&Context, &mut Connections) {
+        (&self.ctx, &mut self.conn)
+    }
+}
+
 /// The steps of `invoke` / `query` after `workspace`.
-pub fn call_steps(call: &Call) -> Vec<Step<ChaincodeRun>> {
-    vec![endpoints_step(), step!(call.step_name() => call_step)]
+pub fn call_steps(call: &Call) -> Vec<Step<CallRun>> {
+    vec![
+        step!(NODE_ENDPOINTS_STEP => node_endpoints),
+        step!(call.step_name() => call_step),
+    ]
 }
 
 /// `fabdev chaincode invoke|query`.
@@ -75,16 +93,18 @@ pub async fn call(
         opts,
         sink,
         |_| steps,
-        |ctx| ChaincodeRun {
+        |ctx| CallRun {
+            ctx,
+            conn: Connections::new(opts.endpoints.clone()),
             call: Some(call),
-            ..ChaincodeRun::new(ctx, opts)
+            result: None,
         },
     )
     .await?;
-    Ok(run.call_result.unwrap_or_default())
+    Ok(run.result.unwrap_or_default())
 }
 
-async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
+async fn call_step(run: &mut CallRun, sink: &mut dyn Sink) -> StepResult {
     let endpoints = run.conn.endpoints()?;
     let call = earlier(&run.call, "the call")?;
     let ctx = &run.ctx;
@@ -156,6 +176,6 @@ async fn call_step(run: &mut ChaincodeRun, sink: &mut dyn Sink) -> StepResult {
         result: String::from_utf8_lossy(&result.result).into_owned(),
         json: serde_json::from_slice(&result.result).ok(),
     });
-    run.call_result = Some(result);
+    run.result = Some(result);
     Ok(Some(detail))
 }

@@ -17,7 +17,9 @@
 //! something is missing, so a deploy of an unchanged chaincode changes
 //! nothing and says so, and a changed one is an upgrade at the next
 //! sequence. `images` hands a chaincode image built by one peer to the
-//! others.
+//! others. `run` holds the lifecycle commands' and `list`'s state
+//! (`ChaincodeRun`); `calls` has its own (`CallRun`). No module here
+//! imports one that imports it.
 
 mod calls;
 mod deploy;
@@ -26,7 +28,7 @@ mod list;
 mod run;
 mod selection;
 
-pub use calls::{Call, CallKind, CallResult, call, call_steps};
+pub use calls::{Call, CallKind, CallResult, CallRun, call, call_steps};
 pub use deploy::{ChaincodeReport, Deployments, LifecycleCommand};
 pub(crate) use deploy::{DeployParts, Deploys, deploy_steps};
 pub use images::DindImages;

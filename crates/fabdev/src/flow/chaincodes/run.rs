@@ -3,25 +3,22 @@
 
 use cluster::kind::Runner;
 
-use super::calls::{Call, CallResult};
 use super::deploy::{
     ChaincodeReport, DeployParts, Deployments, Deploys, LifecycleCommand, deploy_steps,
 };
-use super::selection::{Selection, chaincodes_step};
+use super::selection::{Selection, select};
 use crate::events::Sink;
 use crate::flow::connections::{Connected, NODE_ENDPOINTS_STEP, node_endpoints};
-use crate::flow::steps::{Step, run_flow, step};
+use crate::flow::steps::{Step, StepResult, run_flow, step};
 use crate::flow::{Connections, Context, FlowError, Options};
 
-/// The state the steps of the chaincode commands share.
+/// The state the steps of the lifecycle commands and `list` share.
 #[derive(Debug)]
 pub struct ChaincodeRun {
     pub ctx: Context,
     pub(crate) conn: Connections,
     pub(crate) selection: Selection,
     pub deployments: Deployments,
-    pub(crate) call: Option<Call>,
-    pub call_result: Option<CallResult>,
 }
 
 impl Connected for ChaincodeRun {
@@ -47,8 +44,6 @@ impl ChaincodeRun {
             conn: Connections::new(opts.endpoints.clone()),
             selection: Selection::default(),
             deployments: Deployments::default(),
-            call: None,
-            call_result: None,
         }
     }
 }
@@ -90,4 +85,25 @@ pub async fn lifecycle(
     })
     .await?;
     Ok(run.deployments.reports)
+}
+
+/// The `chaincodes` step: the chaincodes the command acts on, checked.
+async fn chaincodes_step(run: &mut ChaincodeRun, _: &mut dyn Sink) -> StepResult {
+    let selected = select(&run.ctx, &run.selection)?;
+    let detail = selected
+        .iter()
+        .map(|c| {
+            format!(
+                "{} ({}, {}) on {}",
+                c.name,
+                c.lang,
+                c.path.display(),
+                c.channel
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    run.deployments.no_vendor = run.selection.no_vendor;
+    run.deployments.select(selected);
+    Ok(Some(detail))
 }

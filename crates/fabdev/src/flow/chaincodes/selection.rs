@@ -1,14 +1,11 @@
 //! Which chaincodes a lifecycle command acts on: fabdev.yaml's, one of
-//! them by name, or a folder it does not list; checked by the `chaincodes`
-//! step before anything is dialled.
+//! them by name, or a folder it does not list; checked (by the `chaincodes`
+//! step, `run.rs`) before anything is dialled.
 
 use std::path::{Path, PathBuf};
 
 use network::spec::{self, Chaincode, Detected};
 
-use super::run::ChaincodeRun;
-use crate::events::Sink;
-use crate::flow::steps::StepResult;
 use crate::flow::{Context, FlowError};
 
 /// Which chaincodes a lifecycle command acts on.
@@ -176,25 +173,4 @@ pub fn select(ctx: &Context, sel: &Selection) -> Result<Vec<Chaincode>, FlowErro
         }
     }
     Ok(out)
-}
-
-/// The `chaincodes` step: the chaincodes the command acts on, checked.
-pub(crate) async fn chaincodes_step(run: &mut ChaincodeRun, _: &mut dyn Sink) -> StepResult {
-    let selected = select(&run.ctx, &run.selection)?;
-    let detail = selected
-        .iter()
-        .map(|c| {
-            format!(
-                "{} ({}, {}) on {}",
-                c.name,
-                c.lang,
-                c.path.display(),
-                c.channel
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    run.deployments.no_vendor = run.selection.no_vendor;
-    run.deployments.select(selected);
-    Ok(Some(detail))
 }

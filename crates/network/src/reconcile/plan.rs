@@ -1,0 +1,702 @@
+//! The plan from an applied state to a workspace.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{AppliedOrg, AppliedState};
+use crate::genesis::go_duration_ms;
+use crate::spec::{MIN_BFT_ORDERERS, Workspace};
+use crate::topology::k8s_org;
+
+/// One change a plan applies, in the order it is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// An org new to the network: its crypto (CA, TLS CA, admin, users,
+    /// peers) and its peers' pods.
+    AddOrg {
+        org: String,
+        msp_id: String,
+        peers: u32,
+    },
+    /// A peer added to an org already running: crypto for it only, its
+    /// pod, a join of each of the org's channels, and every chaincode
+    /// committed there installed on it.
+    AddPeer { org: String, peer: String },
+    /// An application channel new to the network: genesis block, orderer
+    /// and peer joins, as `up` has always made them.
+    AddChannel { channel: String, orgs: Vec<String> },
+    /// An org added to a channel: a config update signed for
+    /// `/Channel/Application/Admins`, then its peers join, install the
+    /// channel's chaincodes and approve their committed definitions.
+    AddOrgToChannel { channel: String, org: String },
+    /// An org taken off a channel: a config update signed for
+    /// `/Channel/Application/Admins`.
+    RemoveOrgFromChannel { channel: String, org: String },
+    /// The orderers' batch timeout of every channel: a config update signed
+    /// for `/Channel/Orderer/Admins` per channel.
+    ChangeBatchTimeout {
+        channels: Vec<String>,
+        from_ms: u32,
+        to_ms: u32,
+    },
+    /// An orderer added: its crypto and pod, the consenter set of every
+    /// channel updated (`/Channel/Orderer/Admins` and the orderer org's
+    /// Admins, for its endpoint), then it joins each channel through the
+    /// channel participation API with the latest config block.
+    AddOrderer { orderer: String },
+    /// An orderer removed: the consenter set update in reverse, then its
+    /// pod goes.
+    RemoveOrderer { orderer: String },
+    /// An org that left every channel and the network: its pods go.
+    RemoveOrg { org: String },
+}
+
+impl Action {
+    /// `add`, `change` or `remove`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::AddOrg { .. }
+            | Action::AddPeer { .. }
+            | Action::AddChannel { .. }
+            | Action::AddOrgToChannel { .. }
+            | Action::AddOrderer { .. } => "add",
+            Action::ChangeBatchTimeout { .. } => "change",
+            Action::RemoveOrgFromChannel { .. }
+            | Action::RemoveOrderer { .. }
+            | Action::RemoveOrg { .. } => "remove",
+        }
+    }
+
+    /// The channel config policies the action's updates are signed for
+    /// (none for actions without a config update).
+    pub fn signed_for(&self) -> &'static [&'static str] {
+        match self {
+            Action::AddOrgToChannel { .. } | Action::RemoveOrgFromChannel { .. } => {
+                &["/Channel/Application/Admins"]
+            }
+            Action::ChangeBatchTimeout { .. } => &["/Channel/Orderer/Admins"],
+            Action::AddOrderer { .. } | Action::RemoveOrderer { .. } => &[
+                "/Channel/Orderer/Admins",
+                "/Channel/Orderer/<orderer org>/Admins",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// One line: what changes.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::AddOrg { org, msp_id, peers } => {
+                format!("org {org} ({msp_id}, {peers} peer{})", plural(*peers))
+            }
+            Action::AddPeer { org, peer } => format!("peer {peer} of {org}"),
+            Action::AddChannel { channel, orgs } => {
+                format!("channel {channel} ({})", orgs.join(", "))
+            }
+            Action::AddOrgToChannel { channel, org } => format!("{org} on channel {channel}"),
+            Action::RemoveOrgFromChannel { channel, org } => {
+                format!("{org} off channel {channel}")
+            }
+            Action::ChangeBatchTimeout {
+                channels,
+                from_ms,
+                to_ms,
+            } => format!(
+                "batch timeout {} -> {} on {}",
+                go_duration_ms(*from_ms),
+                go_duration_ms(*to_ms),
+                channels.join(", ")
+            ),
+            Action::AddOrderer { orderer } => format!("orderer {orderer} (consenter)"),
+            Action::RemoveOrderer { orderer } => format!("orderer {orderer} (consenter)"),
+            Action::RemoveOrg { org } => format!("org {org} and its peers"),
+        }
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A change that cannot be made safely, why, and what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The fabdev.yaml field concerned, such as `orgs[2].name`.
+    pub field: String,
+    pub what: String,
+    pub reason: String,
+    pub instead: String,
+}
+
+/// What `up` does to the running network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// No applied state: `up` makes the whole network, as it always has.
+    pub first_up: bool,
+    pub actions: Vec<Action>,
+    pub refused: Vec<Refusal>,
+}
+
+impl Plan {
+    /// Nothing to do.
+    pub fn is_noop(&self) -> bool {
+        !self.first_up && self.actions.is_empty() && self.refused.is_empty()
+    }
+
+    /// Whether it may be applied: nothing refused (a plan is applied whole
+    /// or not at all).
+    pub fn applicable(&self) -> bool {
+        self.refused.is_empty()
+    }
+
+    /// The plan as lines of text: a summary, then `+`, `~`, `-` per action
+    /// with the policies it is signed for, then each refusal.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        if self.first_up {
+            out.push_str(
+                "plan: a new network (nothing applied yet): everything in fabdev.yaml is created\n",
+            );
+            return out;
+        }
+        let count = |k: &str| self.actions.iter().filter(|a| a.kind() == k).count();
+        let _ = writeln!(
+            out,
+            "plan: {} to add, {} to change, {} to remove, {} refused",
+            count("add"),
+            count("change"),
+            count("remove"),
+            self.refused.len()
+        );
+        if self.is_noop() {
+            out.push_str("  nothing to do: the network is what fabdev.yaml says\n");
+        }
+        for a in &self.actions {
+            let sign = match a.kind() {
+                "add" => '+',
+                "change" => '~',
+                _ => '-',
+            };
+            let _ = write!(out, "  {sign} {}", a.describe());
+            if !a.signed_for().is_empty() {
+                let _ = write!(
+                    out,
+                    " (config update signed for {})",
+                    a.signed_for().join(" and ")
+                );
+            }
+            out.push('\n');
+        }
+        for r in &self.refused {
+            let _ = writeln!(
+                out,
+                "  ! refused: {}: {}\n      why: {}\n      instead: {}",
+                r.field, r.what, r.reason, r.instead
+            );
+        }
+        if !self.applicable() {
+            out.push_str("  nothing is applied while a change is refused\n");
+        }
+        out
+    }
+
+    /// The plan as one JSON object (`first_up`, `actions` tagged by
+    /// `action`, `refused`).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The plan that takes the network from `applied` (none: nothing applied
+/// yet) to `ws`.
+pub fn plan(applied: Option<&AppliedState>, ws: &Workspace) -> Plan {
+    let Some(old) = applied else {
+        return Plan {
+            first_up: true,
+            actions: Vec::new(),
+            refused: Vec::new(),
+        };
+    };
+    let mut p = Planner {
+        old,
+        ws,
+        actions: Vec::new(),
+        refused: Vec::new(),
+    };
+    p.fabric_and_orderer();
+    let removed = p.orgs();
+    p.channels(&removed);
+    p.orderers();
+    Plan {
+        first_up: false,
+        actions: p.actions,
+        refused: p.refused,
+    }
+}
+
+struct Planner<'a> {
+    old: &'a AppliedState,
+    ws: &'a Workspace,
+    actions: Vec<Action>,
+    refused: Vec<Refusal>,
+}
+
+const START_OVER: &str =
+    "`fabdev down` then `fabdev up` makes a new network with it (the ledgers are lost)";
+
+impl Planner<'_> {
+    fn refuse(&mut self, field: &str, what: String, reason: &str, instead: String) {
+        self.refused.push(Refusal {
+            field: field.to_string(),
+            what,
+            reason: reason.to_string(),
+            instead,
+        });
+    }
+
+    fn fabric_and_orderer(&mut self) {
+        let (old, ws) = (self.old, self.ws);
+        if old.fabric_major != ws.fabric.major {
+            self.refuse(
+                "fabric.version",
+                format!("Fabric {} -> {}", old.fabric, ws.fabric.tag),
+                "a running network cannot change its Fabric major version: the channels' capabilities and the nodes' ledgers are those of the running version",
+                format!("keep `fabric.version: \"{}\"`, or {START_OVER}", old.fabric),
+            );
+        }
+        if old.orderer.consensus != ws.orderer.consensus.as_str() {
+            self.refuse(
+                "orderer.consensus",
+                format!(
+                    "consensus {} -> {}",
+                    old.orderer.consensus,
+                    ws.orderer.consensus.as_str()
+                ),
+                "changing a running channel's consensus type needs Fabric's maintenance-mode migration, which fabdev does not do",
+                format!("keep `consensus: {}`, or {START_OVER}", old.orderer.consensus),
+            );
+        }
+        if old.orderer.org != ws.orderer.name || old.orderer.msp_id != ws.orderer.msp_id {
+            self.refuse(
+                "orderer.org",
+                format!(
+                    "orderer org {} ({}) -> {} ({})",
+                    old.orderer.org, old.orderer.msp_id, ws.orderer.name, ws.orderer.msp_id
+                ),
+                "the orderer org names every channel's orderer group and signs its blocks",
+                format!(
+                    "keep `orderer: {{ org: {} }}`, or {START_OVER}",
+                    old.orderer.org
+                ),
+            );
+        }
+    }
+
+    /// New orgs, new peers, refused org changes; returns the orgs removed
+    /// from the network (not renamed).
+    fn orgs(&mut self) -> BTreeSet<String> {
+        let (old, ws) = (self.old, self.ws);
+        let old_by_name: BTreeMap<&str, &AppliedOrg> =
+            old.orgs.iter().map(|o| (o.name.as_str(), o)).collect();
+        let mut removed = BTreeSet::new();
+        for o in &old.orgs {
+            if ws.org(&o.name).is_some() {
+                continue;
+            }
+            if let Some((i, renamed)) =
+                ws.orgs.iter().enumerate().find(|(_, n)| {
+                    n.msp_id == o.msp_id && !old_by_name.contains_key(n.name.as_str())
+                })
+            {
+                self.refuse(
+                    &format!("orgs[{i}].name"),
+                    format!("org {} renamed {} ({})", o.name, renamed.name, o.msp_id),
+                    "an org's name is its channel config group and part of its nodes' names, and its MSP ID is in every definition it approved",
+                    format!("keep `name: {}`, or {START_OVER}", o.name),
+                );
+                continue;
+            }
+            let naming: Vec<String> = old
+                .chaincodes
+                .iter()
+                .filter(|cc| cc.msp_ids.contains(&o.msp_id))
+                .map(|cc| format!("{} on {}", cc.name, cc.channel))
+                .collect();
+            if naming.is_empty() {
+                removed.insert(o.name.clone());
+            } else {
+                self.refuse(
+                    "orgs",
+                    format!("org {} removed", o.name),
+                    &format!(
+                        "the chaincode definitions of {} name {}, whose endorsements they would then never get",
+                        naming.join(", "),
+                        o.msp_id
+                    ),
+                    format!(
+                        "first change those chaincodes' policies and collections not to name {} and deploy them, then remove the org",
+                        o.msp_id
+                    ),
+                );
+            }
+        }
+        for (i, o) in ws.orgs.iter().enumerate() {
+            let Some(before) = old_by_name.get(o.name.as_str()) else {
+                if !old.orgs.iter().any(|b| b.msp_id == o.msp_id) {
+                    self.actions.push(Action::AddOrg {
+                        org: o.name.clone(),
+                        msp_id: o.msp_id.clone(),
+                        peers: o.peers,
+                    });
+                }
+                continue;
+            };
+            if before.msp_id != o.msp_id {
+                self.refuse(
+                    &format!("orgs[{i}].mspId"),
+                    format!("org {} MSP ID {} -> {}", o.name, before.msp_id, o.msp_id),
+                    "the MSP ID is in the org's certificates' trust, its channel policies and every definition it approved",
+                    format!("keep `mspId: {}`, or {START_OVER}", before.msp_id),
+                );
+            }
+            let db = super::state_database_name(o.state_database);
+            if before.state_database != db {
+                self.refuse(
+                    &format!("orgs[{i}].stateDatabase"),
+                    format!(
+                        "org {} state database {} -> {db}",
+                        o.name, before.state_database
+                    ),
+                    "the peers' world state lives in the database; a new one would start empty",
+                    format!(
+                        "keep `stateDatabase: {}`, or {START_OVER}",
+                        before.state_database
+                    ),
+                );
+            }
+            if o.peers < before.peers {
+                self.refuse(
+                    &format!("orgs[{i}].peers"),
+                    format!("org {} peers {} -> {}", o.name, before.peers, o.peers),
+                    "fabdev does not remove peers from a running network (their ledgers and chaincode containers would go with them)",
+                    format!("keep `peers: {}`, or {START_OVER}", before.peers),
+                );
+            }
+            for index in before.peers..o.peers {
+                self.actions.push(Action::AddPeer {
+                    org: o.name.clone(),
+                    peer: format!("peer{index}-{}", k8s_org(&o.name)),
+                });
+            }
+        }
+        removed
+    }
+
+    fn channels(&mut self, removed_orgs: &BTreeSet<String>) {
+        let (old, ws) = (self.old, self.ws);
+        for c in &old.channels {
+            if ws.channel(&c.name).is_none() {
+                self.refuse(
+                    "channels",
+                    format!("channel {} removed", c.name),
+                    "Fabric cannot delete a channel: its ledger stays on every orderer and peer that joined it",
+                    format!("keep channel {} in fabdev.yaml (it costs nothing unused)", c.name),
+                );
+            }
+        }
+        for c in &ws.channels {
+            let Some(before) = old.channels.iter().find(|b| b.name == c.name) else {
+                self.actions.push(Action::AddChannel {
+                    channel: c.name.clone(),
+                    orgs: c.orgs.clone(),
+                });
+                continue;
+            };
+            for org in &c.orgs {
+                if !before.orgs.contains(org) {
+                    self.actions.push(Action::AddOrgToChannel {
+                        channel: c.name.clone(),
+                        org: org.clone(),
+                    });
+                }
+            }
+            for org in &before.orgs {
+                if c.orgs.contains(org) {
+                    continue;
+                }
+                let msp = old
+                    .orgs
+                    .iter()
+                    .find(|o| &o.name == org)
+                    .map(|o| o.msp_id.as_str())
+                    .unwrap_or_default();
+                let naming: Vec<&str> = old
+                    .chaincodes
+                    .iter()
+                    .filter(|cc| cc.channel == c.name && cc.msp_ids.iter().any(|m| m == msp))
+                    .map(|cc| cc.name.as_str())
+                    .collect();
+                if naming.is_empty() {
+                    self.actions.push(Action::RemoveOrgFromChannel {
+                        channel: c.name.clone(),
+                        org: org.clone(),
+                    });
+                } else if ws.org(org).is_some() {
+                    // (Removed from the network: refused with the org.)
+                    self.refuse(
+                        "channels",
+                        format!("{org} off channel {}", c.name),
+                        &format!(
+                            "the chaincode definitions of {} on {} name {msp}",
+                            naming.join(", "),
+                            c.name
+                        ),
+                        format!(
+                            "first change those chaincodes not to name {msp} and deploy them, then take {org} off the channel"
+                        ),
+                    );
+                }
+            }
+        }
+        // A removed org leaves its channels before its pods go.
+        for org in removed_orgs {
+            self.actions.push(Action::RemoveOrg { org: org.clone() });
+        }
+        if old.batch_timeout_ms != ws.batch_timeout_ms {
+            let channels: Vec<String> = ws
+                .channels
+                .iter()
+                .filter(|c| old.channels.iter().any(|b| b.name == c.name))
+                .map(|c| c.name.clone())
+                .collect();
+            if !channels.is_empty() {
+                self.actions.push(Action::ChangeBatchTimeout {
+                    channels,
+                    from_ms: old.batch_timeout_ms,
+                    to_ms: ws.batch_timeout_ms,
+                });
+            }
+        }
+    }
+
+    fn orderers(&mut self) {
+        let (old, ws) = (self.old, self.ws);
+        if old.orderer.org != ws.orderer.name {
+            return; // refused above
+        }
+        let org = k8s_org(&ws.orderer.name);
+        let (from, to) = (old.orderer.count, ws.orderer.count);
+        for i in from..to {
+            self.actions.push(Action::AddOrderer {
+                orderer: format!("orderer{i}-{org}"),
+            });
+        }
+        if to < from {
+            if old.orderer.consensus == "bft" && to < MIN_BFT_ORDERERS {
+                return; // the spec refuses it
+            }
+            // One consenter at a time, the last first.
+            for i in (to..from).rev() {
+                self.actions.push(Action::RemoveOrderer {
+                    orderer: format!("orderer{i}-{org}"),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::AppliedState;
+    use super::*;
+
+    fn ws(body: &str) -> Workspace {
+        let text = format!("apiVersion: fabdev/v1alpha1\nkind: Workspace\n{body}");
+        Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new("."))
+            .unwrap_or_else(|e| panic!("spec: {e}"))
+    }
+
+    const TWO_ORGS: &str = "orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org2, peers: 1 }\n\
+                            channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n";
+
+    fn applied(body: &str) -> AppliedState {
+        AppliedState::of(&ws(body))
+    }
+
+    #[test]
+    fn nothing_applied_is_a_first_up_and_the_same_spec_a_noop() {
+        let w = ws(TWO_ORGS);
+        let first = plan(None, &w);
+        assert!(first.first_up && first.applicable() && !first.is_noop());
+        assert!(first.text().contains("a new network"), "{}", first.text());
+        let again = plan(Some(&AppliedState::of(&w)), &w);
+        assert!(again.is_noop(), "{again:?}");
+        assert!(again.text().contains("nothing to do"), "{}", again.text());
+    }
+
+    #[test]
+    fn the_issues_changes_are_planned_in_order() {
+        let old = applied(&format!("orderer: {{ count: 2 }}\n{TWO_ORGS}"));
+        let new = ws("fabric: { batchTimeoutMs: 2000 }\norderer: { count: 3 }\n\
+                      orgs:\n  - { name: Org1, peers: 2 }\n  - { name: Org2, peers: 1 }\n  - { name: Org3, peers: 1 }\n\
+                      channels:\n  - { name: mychannel, orgs: [Org1, Org2, Org3] }\n");
+        let p = plan(Some(&old), &new);
+        assert!(p.applicable(), "{p:?}");
+        assert_eq!(
+            p.actions,
+            [
+                Action::AddPeer {
+                    org: "Org1".into(),
+                    peer: "peer1-org1".into()
+                },
+                Action::AddOrg {
+                    org: "Org3".into(),
+                    msp_id: "Org3MSP".into(),
+                    peers: 1
+                },
+                Action::AddOrgToChannel {
+                    channel: "mychannel".into(),
+                    org: "Org3".into()
+                },
+                Action::ChangeBatchTimeout {
+                    channels: vec!["mychannel".into()],
+                    from_ms: 250,
+                    to_ms: 2000
+                },
+                Action::AddOrderer {
+                    orderer: "orderer2-ordererorg".into()
+                },
+            ]
+        );
+        let text = p.text();
+        assert!(
+            text.starts_with("plan: 4 to add, 1 to change, 0 to remove, 0 refused\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  + Org3 on channel mychannel (config update signed for /Channel/Application/Admins)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  ~ batch timeout 250ms -> 2s on mychannel (config update signed for /Channel/Orderer/Admins)"),
+            "{text}"
+        );
+        let json = p.json();
+        assert_eq!(json["actions"][2]["action"], "add-org-to-channel");
+        assert_eq!(json["actions"][2]["org"], "Org3");
+        assert_eq!(json["refused"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn unsafe_changes_are_refused_with_what_to_do_instead() {
+        let old = applied(&format!(
+            "{TWO_ORGS}chaincodes:\n  - {{ name: cc, path: ., lang: go, signaturePolicy: \"AND('Org1MSP.peer', 'Org2MSP.peer')\" }}\n"
+        ));
+        let cases: [(&str, &str, &str); 6] = [
+            (
+                "fabric: { version: \"3.1\" }\n",
+                "fabric.version",
+                "major version",
+            ),
+            (
+                "orderer: { count: 4, consensus: bft }\nfabric: { version: \"3.1\" }\n",
+                "orderer.consensus",
+                "maintenance-mode",
+            ),
+            (
+                "orgs:\n  - { name: Org1, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1] }\n",
+                "orgs",
+                "cc on mychannel",
+            ),
+            (
+                "orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org9, mspId: Org2MSP, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1, Org9] }\n",
+                "orgs[1].name",
+                "renamed Org9",
+            ),
+            (
+                "orgs:\n  - { name: Org1, peers: 1, stateDatabase: couchdb }\n  - { name: Org2, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n",
+                "orgs[0].stateDatabase",
+                "world state",
+            ),
+            (
+                "orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org2, peers: 1 }\nchannels:\n  - { name: other, orgs: [Org1, Org2] }\n",
+                "channels",
+                "cannot delete a channel",
+            ),
+        ];
+        for (body, field, says) in cases {
+            // The chaincode stays in the new spec where its orgs do.
+            let p = plan(Some(&old), &ws(body));
+            assert!(!p.applicable(), "{body}: {p:?}");
+            let r = p
+                .refused
+                .iter()
+                .find(|r| r.field == field)
+                .unwrap_or_else(|| panic!("{body}: no refusal of {field}: {:?}", p.refused));
+            let all = format!("{} {} {}", r.what, r.reason, r.instead);
+            assert!(all.contains(says), "{body}: {all}");
+            assert!(!r.instead.is_empty());
+            assert!(
+                p.text()
+                    .contains("nothing is applied while a change is refused")
+            );
+        }
+    }
+
+    #[test]
+    fn an_org_no_definition_names_can_leave() {
+        let old = applied(TWO_ORGS);
+        let p = plan(
+            Some(&old),
+            &ws(
+                "orgs:\n  - { name: Org1, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1] }\n",
+            ),
+        );
+        assert!(p.applicable(), "{p:?}");
+        assert_eq!(
+            p.actions,
+            [
+                Action::RemoveOrgFromChannel {
+                    channel: "mychannel".into(),
+                    org: "Org2".into()
+                },
+                Action::RemoveOrg { org: "Org2".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn consenters_are_removed_one_at_a_time_last_first() {
+        let old = applied(&format!("orderer: {{ count: 5 }}\n{TWO_ORGS}"));
+        let p = plan(
+            Some(&old),
+            &ws(&format!("orderer: {{ count: 3 }}\n{TWO_ORGS}")),
+        );
+        assert_eq!(
+            p.actions,
+            [
+                Action::RemoveOrderer {
+                    orderer: "orderer4-ordererorg".into()
+                },
+                Action::RemoveOrderer {
+                    orderer: "orderer3-ordererorg".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn applied_state_round_trips_and_refuses_other_formats() {
+        let a = applied(TWO_ORGS);
+        assert_eq!(AppliedState::from_json(&a.to_json()).expect("read"), a);
+        let other = a.to_json().replace("\"format\": 1", "\"format\": 7");
+        let e = AppliedState::from_json(&other).expect_err("format 7");
+        assert!(e.to_string().contains("format 7"), "{e}");
+        assert!(AppliedState::from_json("{").is_err());
+    }
+}
