@@ -35,6 +35,9 @@ export PATH="$py_scripts:$PATH"
 # Here the real node must run: a missing piece fails the real_node_* tests
 # instead of leaving them ignored.
 export FABDEV_REQUIRE_REAL_NODE=1
+# And a real kind cluster on podman with the offline node image: a missing
+# piece fails the real_kind_* tests.
+export FABDEV_REQUIRE_REAL_KIND=1
 
 # --- Formatting and clippy first: a slip fails in seconds ------------------------
 # (protoc first when it is missing: fabric-sdk compiles Fabric's protos in its
@@ -94,6 +97,17 @@ bash scripts/setup/kube.sh
 t=$(date +%s)
 bash scripts/setup/node-images.sh
 log "node images ready in $(($(date +%s) - t))s"
+
+# --- kind on podman ------------------------------------------------------------------
+# The real_kind_* tests run `fabdev up` on a real kind cluster. Docker cannot
+# run kind's privileged nodes here (no CAP_SYS_RESOURCE in the bounding set),
+# podman can: podman with what `fabdev doctor` asks for, its API socket, kind
+# v0.33.0, and kind's node image built offline (kindest/node cannot be
+# pulled here), cached in ~/.cache/fabdev/tools/kind-node.
+bash scripts/setup/podman.sh
+t=$(date +%s)
+bash scripts/setup/kind-node-image.sh
+log "kind node image ready in $(($(date +%s) - t))s"
 
 # --- Python validators --------------------------------------------------------
 KV_VERSION=1.37.0

@@ -4,6 +4,16 @@
 #
 #   scripts/e2e/kind.sh            # or: cargo test -p fabdev --test e2e_kind -- --ignored
 #
+# and, without a network, with podman as kind's node provider, the offline
+# node image of scripts/setup/kind-node-image.sh, and local images (copied
+# from the host's Docker into podman when podman lacks them):
+#
+#   KIND_EXPERIMENTAL_PROVIDER=podman FABDEV_KIND_NODE_IMAGE=fabdev.invalid/kind-node:v1.37.2 \
+#     FABRIC_VERSION=2.5.14 scripts/e2e/kind.sh
+#
+# FABRIC_VERSION names the peer and orderer images' tag (default: fabdev's
+# default, 2.5); scripts/setup/node-images.sh makes local ones from FABRIC_HOME.
+#
 # It runs `fabdev up`, checks that every pod is ready and every orderer and
 # peer is on every channel, runs `fabdev up` again and checks that nothing
 # changed, then `fabdev down --purge`. Exits non-zero on any failure.
@@ -18,10 +28,11 @@ if ! command -v kind >/dev/null && command -v go >/dev/null; then
   export PATH="$(go env GOPATH)/bin:$PATH"
 fi
 
-for tool in docker kind python3 cargo; do
+engine=${KIND_EXPERIMENTAL_PROVIDER:-docker}
+for tool in "$engine" kind python3 cargo; do
   command -v "$tool" >/dev/null || { echo "e2e/kind: $tool is required" >&2; exit 2; }
 done
-docker info >/dev/null 2>&1 || { echo "e2e/kind: Docker is not running" >&2; exit 2; }
+"$engine" info >/dev/null 2>&1 || { echo "e2e/kind: $engine is not running" >&2; exit 2; }
 
 cargo build --release -p fabdev
 fabdev="$PWD/target/release/fabdev"
@@ -38,6 +49,26 @@ apiVersion: fabdev/v1alpha1
 kind: Workspace
 name: fabdev-e2e
 YAML
+if [ -n "${FABRIC_VERSION:-}" ]; then
+  two=${FABRIC_VERSION%.*}
+  cat >> "$ws/fabdev.yaml" <<YAML
+fabric: { version: "$two" }
+images: { peer: "hyperledger/fabric-peer:$FABRIC_VERSION", orderer: "hyperledger/fabric-orderer:$FABRIC_VERSION" }
+YAML
+fi
+
+# With podman, images that only the host's Docker has (made locally, where
+# nothing can be pulled) are copied into podman, where fabdev looks for them.
+if [ "$engine" = podman ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  "$fabdev" -w "$ws" render --out "$logs/render" >/dev/null
+  for image in $(grep -ho 'image: *[^ ]*' "$logs"/render/*.yaml 2>/dev/null | awk '{print $2}' | tr -d '"' | sort -u) \
+    "hyperledger/fabric-ccenv:${two:-2.5}" "hyperledger/fabric-baseos:${two:-2.5}" "hyperledger/fabric-nodeenv:2.5"; do
+    if ! podman image exists "$image" && docker image inspect "$image" >/dev/null 2>&1; then
+      echo "==> $image: from the host's Docker into podman"
+      docker save "$image" | podman load -q >/dev/null
+    fi
+  done
+fi
 
 echo "==> fabdev up (first run)"
 "$fabdev" -w "$ws" up -o json | tee "$logs/up1.jsonl"
@@ -76,7 +107,7 @@ PY
 
 echo "==> fabdev down --purge"
 "$fabdev" -w "$ws" down --purge
-if kind get clusters 2>/dev/null | grep -qx fabdev-e2e; then
+if KIND_EXPERIMENTAL_PROVIDER=$engine kind get clusters 2>/dev/null | grep -qx fabdev-e2e; then
   echo "e2e/kind: the cluster is still there after down" >&2
   exit 1
 fi

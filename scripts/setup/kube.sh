@@ -17,6 +17,8 @@
 #
 #   scripts/setup/kube.sh                 # Kubernetes v1.37.2, etcd v3.7.3
 #   KUBE_VERSION=v1.36.3 scripts/setup/kube.sh
+#   KUBE_EXTRA_CMDS="kubeadm kubectl" scripts/setup/kube.sh   # also these
+#                                         # (scripts/setup/kind-node-image.sh)
 #
 # v1.37.2 is the version kind v0.33.0 (scripts/e2e/kind.sh) runs by default.
 # The tests look in kube-v1.37.2 (KUBE_VERSION in
@@ -58,19 +60,34 @@ if ! command -v go >/dev/null 2>&1; then
   fi
 fi
 
+# A Kubernetes command's version line (kubeadm and kubectl have no --version).
+kube_version() {
+  case "$(basename "$1")" in
+    kubeadm) "$1" version -o short ;;
+    # Read whole, then cut: `| head -1` could kill it with SIGPIPE, which
+    # pipefail would take for a missing binary.
+    kubectl) out=$("$1" version --client) && echo "${out%%$'\n'*}" ;;
+    *) "$1" --version ;;
+  esac
+}
+
 # What is there already: each binary, and the version it says it is. Only
 # what is missing (or of another version) is built.
-kube_cmds="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy"
+kube_cmds="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy ${KUBE_EXTRA_CMDS:-}"
 missing_kube=()
 for cmd in $kube_cmds; do
-  if ! { [ -x "$DEST/$cmd" ] && "$DEST/$cmd" --version 2>/dev/null | grep -qF "$KUBE_VERSION"; }; then
+  # (grep reads a here-string: `cmd | grep -q` can end cmd with SIGPIPE,
+  # which pipefail takes for a failure.)
+  if ! { [ -x "$DEST/$cmd" ] && grep -qF "$KUBE_VERSION" <<<"$(kube_version "$DEST/$cmd" 2>/dev/null)"; }; then
     missing_kube+=("$cmd")
   fi
 done
 need_etcd=1
-[ -x "$DEST/etcd" ] && "$DEST/etcd" --version 2>/dev/null | grep -qF "etcd Version: ${ETCD_VERSION#v}" && need_etcd=0
+[ -x "$DEST/etcd" ] && grep -qF "etcd Version: ${ETCD_VERSION#v}" <<<"$("$DEST/etcd" --version 2>/dev/null)" && need_etcd=0
 need_coredns=1
-[ -x "$DEST/coredns" ] && "$DEST/coredns" -version 2>/dev/null | grep -qF "CoreDNS-${COREDNS_VERSION#v}" && need_coredns=0
+# Also rebuilt when it lacks a plugin of kubeadm's Corefile (an older build).
+[ -x "$DEST/coredns" ] && grep -qF "CoreDNS-${COREDNS_VERSION#v}" <<<"$("$DEST/coredns" -version 2>/dev/null)" \
+  && grep -qx loadbalance <<<"$("$DEST/coredns" -plugins 2>/dev/null)" && need_coredns=0
 if [ ${#missing_kube[@]} -eq 0 ] && [ "$need_etcd" = 0 ] && [ "$need_coredns" = 0 ]; then
   log "$kube_cmds $KUBE_VERSION, etcd $ETCD_VERSION and coredns $COREDNS_VERSION already in $DEST"
   exit 0
@@ -156,11 +173,13 @@ if [ "$need_etcd" = 1 ]; then
 fi
 
 # --- coredns ----------------------------------------------------------------------
-# The cluster DNS of the single-node test cluster (crates/kubenode). CoreDNS's
-# own main links every plugin (cloud DNS providers, ...); this one links only
-# the plugins the node's Corefile uses, which builds in a fraction of the time.
+# The cluster DNS of the single-node test cluster (crates/kubenode) and of the
+# offline kind node image (scripts/setup/kind-node-image.sh). CoreDNS's own
+# main links every plugin (cloud DNS providers, ...); this one links only the
+# plugins of the node's Corefile and of kubeadm's default one, which builds
+# in a fraction of the time.
 cat >"$work/coredns/main.go" <<'EOF'
-// CoreDNS with the plugins the fabdev test node uses.
+// CoreDNS with the plugins the fabdev test node and kubeadm's Corefile use.
 package main
 
 import (
@@ -169,10 +188,15 @@ import (
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/forward"
 	_ "github.com/coredns/coredns/plugin/health"
 	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/loadbalance"
 	_ "github.com/coredns/coredns/plugin/log"
+	_ "github.com/coredns/coredns/plugin/loop"
+	_ "github.com/coredns/coredns/plugin/metrics"
 	_ "github.com/coredns/coredns/plugin/ready"
+	_ "github.com/coredns/coredns/plugin/reload"
 )
 
 func main() { coremain.Run() }
@@ -186,7 +210,7 @@ EOF
 } >"$work/coredns/go.mod"
 if [ "$need_coredns" = 1 ]; then
   t=$(date +%s)
-  log "go build github.com/coredns/coredns@$COREDNS_VERSION (wrapper main: bind, cache, errors, health, kubernetes, log, ready)"
+  log "go build github.com/coredns/coredns@$COREDNS_VERSION (wrapper main: bind, cache, errors, forward, health, kubernetes, loadbalance, log, loop, metrics, ready, reload)"
   (cd "$work/coredns" && go mod tidy && CGO_ENABLED=0 go build -ldflags "-s -w" -o "$work/bin/coredns" .)
   log "coredns built in $(($(date +%s) - t))s"
 fi
@@ -196,7 +220,9 @@ mkdir -p "$DEST"
 for b in "$work"/bin/*; do
   mv -f "$b" "$DEST/"
 done
-for cmd in $kube_cmds; do printf '%s: ' "$cmd"; "$DEST/$cmd" --version; done
-"$DEST/etcd" --version | head -1
-"$DEST/coredns" -version | head -1
+for cmd in $kube_cmds; do printf '%s: ' "$cmd"; kube_version "$DEST/$cmd"; done
+# (Read whole, then the first line: `| head -1` could end them with SIGPIPE,
+# which pipefail would take for a failure.)
+out=$("$DEST/etcd" --version) && echo "${out%%$'\n'*}"
+out=$("$DEST/coredns" -version) && echo "${out%%$'\n'*}"
 log "installed into $DEST; built in $(($(date +%s) - start))s"

@@ -33,7 +33,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn ok(name: &str, detail: impl Into<String>) -> Check {
+    pub(crate) fn ok(name: &str, detail: impl Into<String>) -> Check {
         Check {
             name: name.into(),
             verdict: Verdict::Ok,
@@ -41,7 +41,7 @@ impl Check {
             hint: None,
         }
     }
-    fn warn(name: &str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+    pub(crate) fn warn(name: &str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
         Check {
             name: name.into(),
             verdict: Verdict::Warn,
@@ -49,7 +49,7 @@ impl Check {
             hint: Some(hint.into()),
         }
     }
-    fn fail(name: &str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+    pub(crate) fn fail(name: &str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
         Check {
             name: name.into(),
             verdict: Verdict::Fail,
@@ -64,6 +64,9 @@ impl Check {
 pub struct DoctorInput {
     /// kind binary given by flag or env, if any.
     pub kind: Option<PathBuf>,
+    /// kind's node provider from fabdev.yaml (`cluster.kind.provider`), if
+    /// any; else `KIND_EXPERIMENTAL_PROVIDER`, else what the machine has.
+    pub kind_provider: Option<crate::provider::NodeProvider>,
     /// Host ports the kind port mappings will bind on 127.0.0.1.
     pub host_ports: Vec<u16>,
     /// The configured DinD image (`docker:28.5.1-dind`).
@@ -94,7 +97,11 @@ pub const MIN_INOTIFY_INSTANCES: u64 = 512;
 
 /// Run every check.
 pub async fn run(input: &DoctorInput) -> Vec<Check> {
-    let mut checks = vec![docker_check(docker_version().await)];
+    let mut checks = if input.existing.is_some() {
+        vec![docker_check(docker_version().await)]
+    } else {
+        provider_checks(input.kind_provider).await
+    };
     checks.push(dind_check(&input.dind_image, &input.fabric_tag));
     if let Some(existing) = &input.existing {
         checks.push(kubectl_check(
@@ -140,6 +147,56 @@ pub async fn run(input: &DoctorInput) -> Vec<Check> {
         port_is_free,
     ));
     checks
+}
+
+/// kind's node provider (which one, and why), then what that engine needs:
+/// Docker answering and able to grant `--privileged`, or podman's settings,
+/// /lib/modules and API socket.
+pub async fn provider_checks(configured: Option<crate::provider::NodeProvider>) -> Vec<Check> {
+    use crate::provider::{self, NodeProvider};
+    let choice = match provider::choose_here(configured) {
+        Ok(c) => c,
+        Err(e) => {
+            let (detail, hint) = split_hint(&e.to_string());
+            return vec![Check::fail("provider", detail, hint)];
+        }
+    };
+    let mut checks = vec![Check::ok("provider", choice.to_string())];
+    match choice.provider {
+        NodeProvider::Docker => {
+            checks.push(docker_check(docker_version().await));
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let last = read_number(Path::new("/proc/sys/kernel/cap_last_cap")).unwrap_or(40);
+            checks.push(docker_privileged_check(&provider::missing_capabilities(
+                &status,
+                u32::try_from(last).unwrap_or(40),
+            )));
+        }
+        NodeProvider::Podman => {
+            checks.extend(provider::podman_checks(&provider::read_podman().await));
+        }
+    }
+    checks
+}
+
+/// Docker's `--privileged` (every kind node) asks for every capability the
+/// kernel knows, and fails where the bounding set lacks one.
+pub fn docker_privileged_check(missing: &[String]) -> Check {
+    if missing.is_empty() {
+        Check::ok(
+            "docker privileged",
+            "the capability bounding set is full: kind's privileged nodes can start",
+        )
+    } else {
+        Check::fail(
+            "docker privileged",
+            format!(
+                "the capability bounding set lacks {}: Docker's --privileged asks for every capability, so kind's nodes cannot start here (\"unable to apply caps: operation not permitted\")",
+                missing.join(", ")
+            ),
+            "use podman, which gives a privileged container the bounding set: KIND_EXPERIMENTAL_PROVIDER=podman or `cluster: { kind: { provider: podman } }` in fabdev.yaml (then `fabdev doctor` checks what podman needs)",
+        )
+    }
 }
 
 fn kubectl_check(hint: &str) -> Check {
@@ -679,6 +736,19 @@ mod tests {
         assert_eq!(
             pod_security_check("fab", Err("forbidden".into())).verdict,
             Verdict::Warn
+        );
+    }
+
+    #[test]
+    fn docker_privileged_names_the_missing_capabilities() {
+        assert_eq!(docker_privileged_check(&[]).verdict, Verdict::Ok);
+        let c = docker_privileged_check(&["CAP_SYS_RESOURCE".to_string()]);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(c.detail.contains("lacks CAP_SYS_RESOURCE"), "{}", c.detail);
+        assert!(
+            c.hint
+                .unwrap()
+                .contains("KIND_EXPERIMENTAL_PROVIDER=podman")
         );
     }
 

@@ -28,6 +28,8 @@ pub const KIND_ENV: &str = "FABDEV_KIND";
 pub struct CommandSpec {
     pub program: PathBuf,
     pub args: Vec<OsString>,
+    /// Variables set for the command (on top of fabdev's environment).
+    pub env: Vec<(OsString, OsString)>,
     /// Bytes written to the command's stdin (then closed).
     pub stdin: Option<Vec<u8>>,
     /// Name of what stdin holds, for the pasteable line (`kind-config.yaml`).
@@ -41,6 +43,7 @@ impl CommandSpec {
         CommandSpec {
             program: program.into(),
             args: args.iter().map(OsString::from).collect(),
+            env: Vec::new(),
             stdin: None,
             stdin_name: None,
             timeout: Duration::from_secs(60),
@@ -49,6 +52,11 @@ impl CommandSpec {
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> CommandSpec {
         self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> CommandSpec {
+        self.env.push((key.into(), value.into()));
         self
     }
 
@@ -66,7 +74,14 @@ impl CommandSpec {
     /// The command as one shell line a user can paste, with stdin shown as a
     /// redirect from the file it came from.
     pub fn pasteable(&self) -> String {
-        let mut line = shell_quote(&self.program.to_string_lossy());
+        let mut line = String::new();
+        for (k, v) in &self.env {
+            line.push_str(&k.to_string_lossy());
+            line.push('=');
+            line.push_str(&shell_quote(&v.to_string_lossy()));
+            line.push(' ');
+        }
+        line.push_str(&shell_quote(&self.program.to_string_lossy()));
         for a in &self.args {
             line.push(' ');
             line.push_str(&shell_quote(&a.to_string_lossy()));
@@ -121,6 +136,7 @@ impl Runner for ProcessRunner {
 
         let mut child = tokio::process::Command::new(&cmd.program)
             .args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
             .stdin(if cmd.stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -297,6 +313,8 @@ pub const CREATE_TIMEOUT: Duration = Duration::from_secs(600);
 pub struct Kind<R: Runner = ProcessRunner> {
     bin: PathBuf,
     runner: R,
+    /// Set as `KIND_EXPERIMENTAL_PROVIDER` for every command, when given.
+    provider: Option<crate::provider::NodeProvider>,
 }
 
 impl<R: Runner> Kind<R> {
@@ -304,7 +322,19 @@ impl<R: Runner> Kind<R> {
         Kind {
             bin: bin.into(),
             runner,
+            provider: None,
         }
+    }
+
+    /// Runs kind with `KIND_EXPERIMENTAL_PROVIDER=<provider>`, so that it
+    /// makes its nodes where fabdev looks for them.
+    pub fn with_provider(mut self, provider: crate::provider::NodeProvider) -> Kind<R> {
+        self.provider = Some(provider);
+        self
+    }
+
+    pub fn provider(&self) -> Option<crate::provider::NodeProvider> {
+        self.provider
     }
 
     pub fn bin(&self) -> &Path {
@@ -312,7 +342,11 @@ impl<R: Runner> Kind<R> {
     }
 
     fn cmd(&self, args: &[&str]) -> CommandSpec {
-        CommandSpec::new(&self.bin, args)
+        let cmd = CommandSpec::new(&self.bin, args);
+        match self.provider {
+            Some(p) => cmd.env(crate::provider::PROVIDER_ENV, p.as_str()),
+            None => cmd,
+        }
     }
 
     async fn run_ok(&self, cmd: CommandSpec) -> Result<Output, KindError> {
@@ -522,6 +556,33 @@ mod tests {
             text.contains("    ERROR: failed to create cluster: node(s) already exist"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_provider_is_passed_to_every_command_and_shown_in_the_pasteable_line() {
+        let fake = Fake::answering(vec![ok(""), ok("")]);
+        let kind = Kind::new("kind", &fake).with_provider(crate::provider::NodeProvider::Podman);
+        block_on(kind.exists("x")).unwrap();
+        block_on(kind.delete("x", Path::new("/k"))).unwrap();
+        for c in fake.seen() {
+            assert_eq!(
+                c.env,
+                [(
+                    OsString::from("KIND_EXPERIMENTAL_PROVIDER"),
+                    OsString::from("podman")
+                )]
+            );
+        }
+        assert_eq!(
+            fake.seen()[1].pasteable(),
+            "KIND_EXPERIMENTAL_PROVIDER=podman kind delete cluster --name x --kubeconfig /k"
+        );
+        let out = block_on(
+            ProcessRunner
+                .run(&CommandSpec::new("sh", &["-c", "echo $FABDEV_X"]).env("FABDEV_X", "y")),
+        )
+        .unwrap();
+        assert_eq!(out.stdout, "y\n");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Typed after kind's `pkg/apis/config/v1alpha4/types.go`: only the fields
 //! fabdev uses (cluster name, nodes with their role, image and
-//! `extraPortMappings`). Field names and casing are kind's own; `render`
-//! produces the YAML given to `kind create cluster --config`.
+//! `extraPortMappings`, and `kubeadmConfigPatches` for the offline node
+//! image: [`KindConfig::for_offline_node_image`]). Field names and casing
+//! are kind's own; `render` produces the YAML given to
+//! `kind create cluster --config`.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +34,8 @@ pub enum KindConfigError {
     ZeroPort { container_port: u16, host_port: u16 },
     #[error("cannot serialise the kind config to YAML")]
     Yaml(#[from] serde_saphyr::SerializeError),
+    #[error("cannot read the kind config fabdev rendered: {0}")]
+    Parse(#[from] serde_saphyr::DeserializeError),
 }
 
 /// A kind cluster (`kind: Cluster`).
@@ -43,7 +47,26 @@ pub struct KindConfig {
     /// Cluster name (kind's `--name` overrides it; fabdev passes both alike).
     pub name: String,
     pub nodes: Vec<KindNode>,
+    /// kubeadm config patches kind merges into what it generates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kubeadm_config_patches: Vec<String>,
 }
+
+/// What fabdev's kind config adds for the offline node image of
+/// `scripts/setup/kind-node-image.sh`: kubeadm waits long enough for a
+/// control plane whose images are unpacked on first use on a busy machine
+/// (kubeadm's 1-minute API call wait ran out on 2 busy cores), and a kubelet
+/// that runs on a cgroup v1 host (kubelet 1.35 and newer refuse it unless
+/// told otherwise).
+/// Its default StorageClass is the controller-manager's hostPath
+/// provisioner, which makes each volume's folder in its own container: the
+/// node's folder is mounted there, so the folder exists on the node (where
+/// the image makes it writable for the pods) before a pod uses it.
+pub const OFFLINE_NODE_PATCHES: [&str; 3] = [
+    "kind: InitConfiguration\ntimeouts:\n  kubernetesAPICall: 5m0s\n  controlPlaneComponentHealthCheck: 8m0s\n  kubeletHealthCheck: 8m0s\n",
+    "kind: KubeletConfiguration\nfailCgroupV1: false\n",
+    "kind: ClusterConfiguration\ncontrollerManager:\n  extraVolumes:\n  - name: hostpath-pv\n    hostPath: /tmp/hostpath_pv\n    mountPath: /tmp/hostpath_pv\n    pathType: DirectoryOrCreate\n",
+];
 
 /// Node role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +137,19 @@ impl KindConfig {
                 labels: BTreeMap::new(),
                 extra_port_mappings: mappings,
             }],
+            kubeadm_config_patches: Vec::new(),
         }
+    }
+
+    /// This config with what the offline node image needs
+    /// ([`OFFLINE_NODE_PATCHES`]), each patch once.
+    pub fn for_offline_node_image(mut self) -> KindConfig {
+        for p in OFFLINE_NODE_PATCHES {
+            if !self.kubeadm_config_patches.iter().any(|q| q == p) {
+                self.kubeadm_config_patches.push(p.to_string());
+            }
+        }
+        self
     }
 
     /// Every port mapping of every node.
@@ -147,6 +182,13 @@ impl KindConfig {
         }
         Ok(())
     }
+}
+
+/// The rendered kind config (`Rendered::kind_config`) with what the offline
+/// node image needs ([`KindConfig::for_offline_node_image`]).
+pub fn for_offline_node_image(yaml: &str) -> Result<String, KindConfigError> {
+    let cfg: KindConfig = serde_saphyr::from_str(yaml)?;
+    render_kind_config(&cfg.for_offline_node_image())
 }
 
 /// The YAML for `kind create cluster --config`. Validates first.
@@ -217,6 +259,27 @@ mod tests {
         assert!(yaml.contains("- role: worker"), "{yaml}");
         let back: KindConfig = serde_saphyr::from_str(&yaml).unwrap();
         assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn the_offline_node_image_gets_longer_waits_and_a_cgroup_v1_kubelet() {
+        let cfg = two_ports()
+            .for_offline_node_image()
+            .for_offline_node_image();
+        let from_yaml = for_offline_node_image(&render_kind_config(&two_ports()).unwrap()).unwrap();
+        assert_eq!(from_yaml, render_kind_config(&cfg).unwrap());
+        assert_eq!(cfg.kubeadm_config_patches.len(), 3);
+        let yaml = render_kind_config(&cfg).unwrap();
+        assert!(yaml.contains("kubeadmConfigPatches:"), "{yaml}");
+        let back: KindConfig = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, cfg);
+        // Each patch is a kubeadm document kind merges by its `kind`.
+        for p in &back.kubeadm_config_patches {
+            let doc: serde_json::Value = serde_saphyr::from_str(p).unwrap();
+            assert!(doc.get("kind").is_some(), "{p}");
+        }
+        assert!(back.kubeadm_config_patches[0].contains("kubernetesAPICall: 5m0s"));
+        assert!(back.kubeadm_config_patches[1].contains("failCgroupV1: false"));
     }
 
     #[test]

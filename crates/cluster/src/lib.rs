@@ -11,3 +11,4 @@ pub mod k8s;
 pub mod kind;
 pub mod kind_config;
 pub mod node_images;
+pub mod provider;

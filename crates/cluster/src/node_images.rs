@@ -194,7 +194,15 @@ pub async fn load_into_nodes(
         )
         .await?;
         for node in &needing {
-            let found = node_image_id(&docker, host, node, image).await?;
+            let mut found = node_image_id(&docker, host, node, image).await?;
+            if found.as_deref() != Some(&source.id) {
+                // The export named the image otherwise than the pods do
+                // (podman keeps a loaded `name:tag` as `localhost/name:tag`
+                // and exports it so): give it the name the kubelet asks for.
+                if tag_by_id(&docker, host, node, &source.id, image).await? {
+                    found = node_image_id(&docker, host, node, image).await?;
+                }
+            }
             if found.as_deref() != Some(&source.id) {
                 return Err(NodeImageError::IdMismatch {
                     image: image.clone(),
@@ -289,6 +297,78 @@ async fn node_image_id(
         return Ok(None);
     }
     Ok(parse_inspecti(&out.stdout))
+}
+
+/// Names image `id` on the node `image` as the CRI resolves it
+/// ([`normalized_reference`]), when the node has that ID under another name;
+/// `false` when it has no image of that ID.
+async fn tag_by_id(
+    docker: &Docker,
+    host: &Daemon,
+    node: &str,
+    id: &str,
+    image: &str,
+) -> Result<bool, NodeImageError> {
+    let cmd: Vec<String> = ["crictl", "inspecti", "--output", "json", id]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = exec(docker, node, &cmd, None, host.request_timeout).await?;
+    if out.exit_code != 0 {
+        return Ok(false);
+    }
+    let Some(existing) = parse_repo_tags(&out.stdout).into_iter().next() else {
+        return Ok(false);
+    };
+    let cmd: Vec<String> = [
+        "ctr",
+        K8S_NAMESPACE,
+        "images",
+        "tag",
+        "--force",
+        &existing,
+        &normalized_reference(image),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    exec(docker, node, &cmd, None, host.request_timeout)
+        .await?
+        .check(node, &cmd)?;
+    Ok(true)
+}
+
+fn parse_repo_tags(stdout: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(stdout) else {
+        return Vec::new();
+    };
+    v.pointer("/status/repoTags")
+        .and_then(|t| t.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A Docker image reference as containerd's CRI names it: the registry
+/// `docker.io` (and `library/` for an official image) when the first part
+/// names none, and `:latest` without a tag or digest.
+pub fn normalized_reference(image: &str) -> String {
+    let (first, rest) = image.split_once('/').unwrap_or(("", image));
+    let mut full = if first.is_empty() {
+        format!("docker.io/library/{rest}")
+    } else if first.contains(['.', ':']) || first == "localhost" {
+        image.to_string()
+    } else {
+        format!("docker.io/{image}")
+    };
+    let last = full.rsplit('/').next().unwrap_or_default();
+    if !last.contains(':') && !last.contains('@') {
+        full.push_str(":latest");
+    }
+    full
 }
 
 fn parse_inspecti(stdout: &[u8]) -> Option<String> {
@@ -559,6 +639,31 @@ mod tests {
                 .unwrap_err()
                 .starts_with("the config does not parse")
         );
+    }
+
+    #[test]
+    fn references_as_the_cri_names_them() {
+        for (given, want) in [
+            ("docker:28.5.1-dind", "docker.io/library/docker:28.5.1-dind"),
+            ("busybox", "docker.io/library/busybox:latest"),
+            (
+                "hyperledger/fabric-peer:2.5.14",
+                "docker.io/hyperledger/fabric-peer:2.5.14",
+            ),
+            (
+                "fabdev.invalid/standin-fabric-peer:1",
+                "fabdev.invalid/standin-fabric-peer:1",
+            ),
+            ("localhost/x:1", "localhost/x:1"),
+            ("registry:5000/x", "registry:5000/x:latest"),
+            ("x@sha256:abc", "docker.io/library/x@sha256:abc"),
+        ] {
+            assert_eq!(normalized_reference(given), want, "{given}");
+        }
+        let out =
+            br#"{"status": {"id": "sha256:abc", "repoTags": ["localhost/docker:28.5.1-dind"]}}"#;
+        assert_eq!(parse_repo_tags(out), ["localhost/docker:28.5.1-dind"]);
+        assert!(parse_repo_tags(b"{}").is_empty());
     }
 
     #[test]

@@ -336,6 +336,19 @@ pub struct ClusterSpec {
     pub kubeconfig: Option<PathBuf>,
     /// `existing` only: the kubeconfig context; `None` means its current one.
     pub context: Option<String>,
+    /// `kind` only: where kind runs its nodes, and from which image.
+    pub kind: KindSpec,
+}
+
+/// `cluster.kind:` of fabdev.yaml.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KindSpec {
+    /// `docker` or `podman` (kind's node provider); `None` means
+    /// `KIND_EXPERIMENTAL_PROVIDER`, else what the machine has.
+    pub provider: Option<cluster::provider::NodeProvider>,
+    /// The kind node image; `None` means `$FABDEV_KIND_NODE_IMAGE`, else
+    /// kind's default (kindest/node).
+    pub node_image: Option<String>,
 }
 
 /// A validated workspace.

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use cluster::k8s;
 use cluster::kind::{self, Kind, Runner};
+use cluster::provider::{self, ProviderChoice};
 use network::pki::CryptoDir;
 use network::render;
 use network::spec::{ClusterSpec, Provider, StateDatabase};
@@ -20,12 +21,34 @@ pub const STATE_DIR: &str = ".fabdev";
 pub const CREATING_MARKER: &str = "cluster-creating";
 
 /// The kind binary of `opts` (`--kind`, `$FABDEV_KIND`, PATH), run
-/// through its runner.
-pub(crate) fn kind_driver<R: Runner + Clone>(opts: &Options<R>) -> Result<Kind<R>, FlowError> {
-    Ok(Kind::new(
-        kind::find_kind(opts.kind.as_deref())?,
-        opts.runner.clone(),
-    ))
+/// through its runner with the workspace's node provider
+/// ([`kind_provider`]).
+pub(crate) fn kind_driver<R: Runner + Clone>(
+    opts: &Options<R>,
+    ctx: &Context,
+) -> Result<Kind<R>, FlowError> {
+    let provider = kind_provider(ctx)?;
+    Ok(
+        Kind::new(kind::find_kind(opts.kind.as_deref())?, opts.runner.clone())
+            .with_provider(provider.provider),
+    )
+}
+
+/// Where kind runs its nodes, and why: fabdev.yaml's
+/// `cluster.kind.provider`, else `KIND_EXPERIMENTAL_PROVIDER`, else what
+/// the machine has (see `cluster::provider::choose`).
+pub(crate) fn kind_provider(ctx: &Context) -> Result<ProviderChoice, FlowError> {
+    Ok(provider::choose_here(ctx.ws.cluster.kind.provider)?)
+}
+
+/// The kind node image: fabdev.yaml's `cluster.kind.nodeImage`, else
+/// `$FABDEV_KIND_NODE_IMAGE`, else none (kind's default, kindest/node).
+pub(crate) fn kind_node_image(ctx: &Context) -> Option<String> {
+    ctx.ws.cluster.kind.node_image.clone().or_else(|| {
+        std::env::var(provider::NODE_IMAGE_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    })
 }
 
 /// The workspace and where its state lives: what every step of every flow

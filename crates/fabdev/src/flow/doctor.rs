@@ -23,6 +23,7 @@ pub async fn doctor(
     }
     let input = DoctorInput {
         kind: opts.kind.clone(),
+        kind_provider: ctx.ws.cluster.kind.provider,
         host_ports,
         dind_image: ctx.ws.images.dind.clone(),
         fabric_tag: ctx.ws.fabric.tag.clone(),

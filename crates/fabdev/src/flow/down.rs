@@ -14,6 +14,7 @@ use super::context::{CREATING_MARKER, kind_driver, remove_path};
 use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options, Target};
 use crate::events::{ClusterState, EventKind, Sink};
+use cluster::provider::NodeProvider;
 
 /// What `down` removed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -100,13 +101,21 @@ pub async fn delete_cluster<R: Runner + Clone>(
     run: &mut DownRun<R>,
     sink: &mut dyn Sink,
 ) -> StepResult {
-    let kind = kind_driver(&run.opts)?;
+    let kind = kind_driver(&run.opts, &run.ctx)?;
     let name = &run.ctx.ws.name;
     let deleted = kind.exists(name).await?;
     if deleted {
         kind.delete(name, &run.ctx.kubeconfig()).await?;
     }
     run.report.cluster_deleted = deleted;
+    // On podman, the last cluster's network and the chains podman's CNI
+    // plugins leave in the host's iptables go too (kind and podman keep
+    // them; on Docker, kind's network stays, as kind leaves it).
+    let mut leftovers = None;
+    if kind.provider() == Some(NodeProvider::Podman) && kind.clusters().await?.is_empty() {
+        let api = cluster::provider::api(NodeProvider::Podman)?;
+        leftovers = Some(cluster::provider::remove_podman_leftovers(&api).await?);
+    }
     sink.send(EventKind::Cluster {
         name: name.clone(),
         state: if deleted {
@@ -115,7 +124,10 @@ pub async fn delete_cluster<R: Runner + Clone>(
             ClusterState::Absent
         },
     });
-    Ok(gone(deleted))
+    Ok(match (gone(deleted), leftovers) {
+        (Some(d), Some(l)) => Some(format!("{d}; {l}")),
+        (d, _) => d,
+    })
 }
 
 /// Connection profiles, and without the cluster its kubeconfig and marker;

@@ -30,6 +30,8 @@ pub enum FlowError {
     Images(#[from] cluster::images::ImageError),
     #[error(transparent)]
     NodeImages(#[from] cluster::node_images::NodeImageError),
+    #[error("{0}")]
+    Provider(#[from] cluster::provider::ProviderError),
     #[error(transparent)]
     Genesis(#[from] network::genesis::GenesisError),
     #[error(transparent)]

@@ -91,7 +91,7 @@ pub async fn find_cluster<R: Runner + Clone>(
     run: &mut StatusRun<R>,
     _: &mut dyn Sink,
 ) -> StepResult {
-    let kind = kind_driver(&run.opts)?;
+    let kind = kind_driver(&run.opts, &run.ctx)?;
     run.cluster_exists = kind.exists(&run.ctx.ws.name).await?;
     Ok(Some(
         if run.cluster_exists {

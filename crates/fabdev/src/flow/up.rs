@@ -41,11 +41,12 @@ use super::connections::{
     Connected, Connections, EXISTING_CLUSTER_STEP, NODE_ENDPOINTS_STEP, existing_cluster,
     namespace_is_fabdevs, node_endpoints,
 };
-use super::context::{CREATING_MARKER, kind_driver, remove_path};
+use super::context::{CREATING_MARKER, kind_driver, kind_node_image, kind_provider, remove_path};
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
 use super::steps::{Step, StepResult, earlier, run_flow, step};
 use super::{Context, FlowError, ImagesToLoad, Options, Target};
 use crate::events::{ClusterState, EventKind, Meter, Sink};
+use cluster::provider::{self, ProviderChoice};
 
 const DIND_STEP: &str = "builder images in every peer's DinD";
 
@@ -68,6 +69,9 @@ pub struct UpRun<R: Runner = ProcessRunner> {
     images: ImagesToLoad,
     rendered: Option<Rendered>,
     kind: Option<Kind<R>>,
+    /// kind's node provider (made by the `kind` step); the host's images
+    /// are on its engine.
+    provider: Option<ProviderChoice>,
     host: Option<Daemon>,
     conn: Connections,
     deployments: Deployments,
@@ -160,6 +164,7 @@ pub async fn up<R: Runner + Clone>(
         opts: opts.clone(),
         rendered: None,
         kind: None,
+        provider: None,
         host: None,
         conn: Connections::new(opts.endpoints.clone()),
         report: UpReport::default(),
@@ -175,10 +180,18 @@ pub async fn up<R: Runner + Clone>(
     Ok(report)
 }
 
-/// The host's Docker daemon, connected on first use.
-fn host_docker(slot: &mut Option<Daemon>) -> Result<&Daemon, FlowError> {
+/// The host's image store, connected on first use: on kind, the
+/// Docker-compatible API of kind's node provider (Docker, or podman's API
+/// socket); on an existing cluster, the host's Docker daemon.
+fn host_docker<'a>(
+    slot: &'a mut Option<Daemon>,
+    provider: Option<&ProviderChoice>,
+) -> Result<&'a Daemon, FlowError> {
     if slot.is_none() {
-        *slot = Some(Daemon::connect_local()?);
+        *slot = Some(match provider {
+            Some(p) => provider::api(p.provider)?,
+            None => Daemon::connect_local()?,
+        });
     }
     earlier(slot, "the host's Docker daemon")
 }
@@ -197,12 +210,15 @@ pub async fn render_objects<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> 
     Ok(Some(detail))
 }
 
-/// The kind binary (`--kind`, `$FABDEV_KIND`, PATH) and its version.
+/// The kind binary (`--kind`, `$FABDEV_KIND`, PATH), its version, and the
+/// node provider it runs on (Docker or podman, and why).
 pub async fn find_kind<R: Runner + Clone>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
-    let kind = kind_driver(&run.opts)?;
+    let choice = kind_provider(&run.ctx)?;
+    let kind = kind_driver(&run.opts, &run.ctx)?;
     kind.version().await?;
-    let detail = kind.bin().display().to_string();
+    let detail = format!("{}, nodes on {choice}", kind.bin().display());
     run.kind = Some(kind);
+    run.provider = Some(choice);
     Ok(Some(detail))
 }
 
@@ -212,7 +228,7 @@ pub async fn pull_image<R: Runner>(
     image: &str,
     sink: &mut dyn Sink,
 ) -> StepResult {
-    let host = host_docker(&mut run.host)?;
+    let host = host_docker(&mut run.host, run.provider.as_ref())?;
     let mut meter = Meter::new();
     let mut pulled = false;
     images::ensure_pulled(host, image, &mut |ev: ImageEvent| match ev {
@@ -235,7 +251,11 @@ pub async fn pull_image<R: Runner>(
         (vec![], vec![image.to_string()])
     };
     sink.send(EventKind::Images {
-        target: "host Docker".into(),
+        target: match run.provider.as_ref().map(|p| p.provider) {
+            Some(provider::NodeProvider::Podman) => "host podman",
+            _ => "host Docker",
+        }
+        .into(),
         copied,
         present,
     });
@@ -280,7 +300,19 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
                 source,
             },
         )?;
-        kind.create(name, &rendered.kind_config, &kubeconfig, None)
+        // The offline node image (scripts/setup/kind-node-image.sh) needs
+        // longer kubeadm waits and a kubelet allowed on cgroup v1, which
+        // only the kind config can give.
+        let node_image = kind_node_image(ctx);
+        let mut config = rendered.kind_config.clone();
+        if let Some(image) = &node_image {
+            let host = host_docker(&mut run.host, run.provider.as_ref())?;
+            if provider::offline_node_key(host, image).await?.is_some() {
+                config = cluster::kind_config::for_offline_node_image(&config)
+                    .map_err(network::render::RenderError::from)?;
+            }
+        }
+        kind.create(name, &config, &kubeconfig, node_image.as_deref())
             .await?;
         remove_path(&marker)?;
     }
@@ -308,7 +340,7 @@ pub async fn wait_for_nodes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) 
 /// The nodes' images from the host's Docker into every kind node's
 /// containerd (see `cluster::node_images`).
 pub async fn load_node_images<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let host = host_docker(&mut run.host)?;
+    let host = host_docker(&mut run.host, run.provider.as_ref())?;
     let mut meter = Meter::new();
     let r = cluster::node_images::load_into_nodes(
         host,
@@ -389,7 +421,7 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 /// listen on a socket inside their pods only).
 pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let client = run.conn.client(&run.ctx).await?;
-    let host = host_docker(&mut run.host)?;
+    let host = host_docker(&mut run.host, run.provider.as_ref())?;
     let ctx = &run.ctx;
     let peers: Vec<_> = ctx.topo.peers().collect();
     let dinds: Vec<Dind> = peers

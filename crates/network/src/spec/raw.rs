@@ -30,6 +30,14 @@ pub(super) struct RawCluster {
     pub(super) provider: Option<Spanned<String>>,
     pub(super) kubeconfig: Option<Spanned<String>>,
     pub(super) context: Option<Spanned<String>>,
+    pub(super) kind: Option<Spanned<RawKindCluster>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawKindCluster {
+    pub(super) provider: Option<Spanned<String>>,
+    pub(super) node_image: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

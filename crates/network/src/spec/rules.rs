@@ -658,9 +658,41 @@ fn cluster(c: &mut Checker, raw: &RawWorkspace, base: &Path) -> ClusterSpec {
         );
         x.value.clone()
     });
+    let mut kind = KindSpec::default();
+    if let Some(k) = &rc.kind {
+        if provider != Provider::Kind {
+            c.push(
+                pos_of(k),
+                "cluster.kind",
+                "`kind` is only read with `provider: kind`".to_string(),
+                "remove `kind:` (an existing cluster has its own nodes), or use `provider: kind`",
+            );
+        }
+        if let Some(p) = &k.value.provider {
+            kind.provider = cluster::provider::NodeProvider::parse(&p.value);
+            if kind.provider.is_none() {
+                c.push(
+                    pos_of(p),
+                    "cluster.kind.provider",
+                    format!("kind provider {:?} is not one fabdev drives", p.value),
+                    "use `docker` or `podman` (where kind runs its nodes), or leave it out to use KIND_EXPERIMENTAL_PROVIDER or what the machine has",
+                );
+            }
+        }
+        if let Some(i) = &k.value.node_image {
+            not_empty(
+                c,
+                i,
+                "kind.nodeImage",
+                "name a kind node image (kindest/node:v1.37.2, or the offline one of scripts/setup/kind-node-image.sh), or leave it out for kind's default",
+            );
+            kind.node_image = Some(i.value.trim().to_string());
+        }
+    }
     ClusterSpec {
         provider,
         kubeconfig,
         context,
+        kind,
     }
 }

@@ -97,6 +97,7 @@ fn cluster_defaults_to_kind_and_reads_existing() {
             provider: Provider::Existing,
             kubeconfig: Some(PathBuf::from("/ws/conf/shared.yaml")),
             context: Some("team-dev".into()),
+            kind: KindSpec::default(),
         }
     );
     // An absolute kubeconfig stays as written; both may be left out.
@@ -109,6 +110,38 @@ fn cluster_defaults_to_kind_and_reads_existing() {
     let ws = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster: { provider: kind }\n")
         .expect("parses");
     assert_eq!(ws, Workspace::default_network());
+}
+
+#[test]
+fn kind_provider_and_node_image() {
+    let ws = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kind: { provider: podman, nodeImage: fabdev.invalid/kind-node:v1.37.2 }\n",
+    )
+    .unwrap();
+    assert_eq!(ws.cluster.provider, Provider::Kind);
+    assert_eq!(
+        ws.cluster.kind,
+        KindSpec {
+            provider: Some(cluster::provider::NodeProvider::Podman),
+            node_image: Some("fabdev.invalid/kind-node:v1.37.2".into()),
+        }
+    );
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kind: { provider: nerdctl }\n",
+    )
+    .unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!(p.field, "cluster.kind.provider");
+    assert_eq!(p.pos.map(|p| p.line), Some(4));
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  provider: existing\n  kind: { provider: docker }\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.problems()[0].field, "cluster.kind");
+    assert!(
+        parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\ncluster:\n  kind: { image: x }\n")
+            .is_err()
+    );
 }
 
 #[test]
