@@ -14,7 +14,7 @@ mod admins;
 mod call;
 mod names;
 mod planner;
-mod steps;
+pub(crate) mod steps;
 
 use std::time::Duration;
 
@@ -49,6 +49,22 @@ pub enum LifecycleEvent {
     },
     AlreadyInstalled {
         peer: String,
+    },
+    /// fabdev built the chaincode once, warm ([`crate::image`]).
+    Built {
+        /// The build's output (`binpackage.tar`) bytes.
+        bytes: usize,
+        took: Duration,
+    },
+    /// The warm build could not run (not the chaincode's fault): every
+    /// peer builds as before.
+    NotBuilt {
+        reason: String,
+    },
+    /// The image a peer runs was made in its daemon from the warm build.
+    ImagePlaced {
+        peer: String,
+        took: Duration,
     },
     Approving {
         org: String,
@@ -141,6 +157,12 @@ pub enum LifecycleError {
         installed: Vec<String>,
         /// Each peer's failure (each names its peer).
         failures: Vec<String>,
+    },
+    #[error("{name} does not build: {source}\n  hint: fix the error above and deploy again")]
+    Build {
+        name: String,
+        #[source]
+        source: Box<crate::image::ImageBuildError>,
     },
     #[error(
         "not every peer of channel `{channel}` can be reached:{}\n  hint: start the peer (or fix its endpoint) and run `fabdev chaincode deploy` again; it goes on where this one stopped",

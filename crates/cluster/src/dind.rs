@@ -222,6 +222,25 @@ impl Dind {
     }
 }
 
+impl Dind {
+    /// Build image `tag` in this daemon from a `docker build` context tar
+    /// (a Dockerfile and the files it adds), sent as the command's input:
+    /// the one-step build a peer runs for its chaincode image, without its
+    /// builder (see `chaincode::image`).
+    pub async fn build_image(&self, tag: &str, context: Vec<u8>) -> Result<(), ImageError> {
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(context)]);
+        self.run_streaming(
+            &["build", "--quiet", "--tag", tag, "-"],
+            Some(body),
+            Stdout::Each(&mut |_| {}),
+            self.transfer_timeout,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| exec_error("building", tag, &self.label, e))
+    }
+}
+
 /// Run `cmd` here, with `stdin` as its input; returns its stderr.
 async fn local_run<S, B>(
     cmd: &[&str],

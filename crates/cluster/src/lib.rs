@@ -3,6 +3,7 @@
 //! pulls and transfers) and the images inside kind nodes, and the doctor's
 //! checks of the host.
 
+pub mod builder;
 pub mod dind;
 pub mod doctor;
 pub mod exec;

@@ -475,7 +475,35 @@ fn package(args: &PackageArgs, notes: &Notes) -> Result<(), CliError> {
             hint: "choose another -o FILE, or remove the old package first".into(),
         });
     }
-    let pkg = chaincode::package::package_dir(&args.path, &opts)?;
+    // Node chaincode with a build step (TypeScript): built first, and the
+    // package holds what runs.
+    let is_node = match opts.lang {
+        Some(l) => l == Lang::Node,
+        None => !args.path.join("go.mod").exists(),
+    };
+    let step = if is_node {
+        chaincode::nodebuild::build_step(&args.path)?
+    } else {
+        None
+    };
+    let built = match &step {
+        Some(s) => {
+            notes.say(&format!(
+                " … building {} ({}): {}",
+                args.path.display(),
+                s.reasons.join(", "),
+                s.command.join(" ")
+            ));
+            Some(chaincode::nodebuild::build(&args.path, s)?)
+        }
+        None => None,
+    };
+    // The built copy keeps the folder's name, and so its default label.
+    let src = built.as_ref().map_or(args.path.as_path(), |b| b.dir());
+    let pkg = chaincode::package::package_dir(src, &opts)?;
+    if let Some(b) = &built {
+        notes.say(&format!(" ✓ {}", b.summary()));
+    }
     let out = args
         .output
         .clone()

@@ -12,6 +12,8 @@ pub enum CliError {
     #[error(transparent)]
     Package(#[from] chaincode::package::PackageError),
     #[error(transparent)]
+    NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
+    #[error(transparent)]
     Lock(#[from] fabdev::lock::LockError),
     #[error("{} already exists", path.display())]
     Exists { path: PathBuf, hint: String },

@@ -28,6 +28,7 @@
 mod client;
 pub(crate) mod creds;
 mod orderer;
+pub mod ordering;
 mod peer;
 
 use std::collections::BTreeMap;
@@ -43,7 +44,8 @@ pub use client::{
     approval_from, approve_args, commit_args, committed_from, init_proposal_parts, installed_from,
     readiness_args,
 };
-pub use orderer::{join_orderer, orderer_channels};
+pub use orderer::{OrdererChannel, join_orderer, orderer_channel, orderer_channels};
+pub use ordering::{OrderingReady, wait_for_leader};
 pub use peer::{join_peer, peer_channels};
 
 /// How long [`create_channel`] gives each node to join: a peer creates its
@@ -75,6 +77,9 @@ pub struct NodeEndpoint {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoints {
     nodes: BTreeMap<String, NodeEndpoint>,
+    /// `host:port` of a node's operations endpoint (`/healthz`, `/metrics`),
+    /// where known: [`ordering`] reads the orderers' Raft metrics there.
+    operations: BTreeMap<String, String>,
 }
 
 /// The host the kind port mappings are bound to. Every node's TLS
@@ -95,7 +100,28 @@ impl Endpoints {
                 (n.name.clone(), ep)
             })
             .collect();
-        Endpoints { nodes }
+        let operations = topo
+            .nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    format!("{HOST}:{}", n.host_ports.operations),
+                )
+            })
+            .collect();
+        Endpoints { nodes, operations }
+    }
+
+    /// Set (or replace) where a node's operations endpoint is reached.
+    pub fn insert_operations(&mut self, node: &str, address: &str) {
+        self.operations
+            .insert(node.to_string(), address.to_string());
+    }
+
+    /// Where a node's operations endpoint is reached, if known.
+    pub fn operations(&self, node: &str) -> Option<&str> {
+        self.operations.get(node).map(String::as_str)
     }
 
     /// Set (or replace) a node's endpoint, e.g. to a port-forward.
@@ -274,13 +300,41 @@ pub enum ChannelError {
         action: String,
         message: String,
     },
+
+    /// A channel's orderers elected no Raft leader in time
+    /// ([`ordering::wait_for_leader`]).
+    #[error(
+        "channel {channel}: the ordering service has no Raft leader after {}: {state}\n  hint: the orderers elect one within seconds once a majority of them run and reach each other; check their logs (`fabdev logs <orderer>`)",
+        fmt_duration(*after)
+    )]
+    NoLeader {
+        channel: String,
+        after: Duration,
+        /// What each orderer reported last.
+        state: String,
+    },
+
+    /// The ordering service refused a transaction for want of a Raft
+    /// leader (or no orderer could be reached), again and again until the
+    /// deadline; nothing was ordered.
+    #[error(
+        "{node}: the ordering service of channel {channel} did not accept {action} within {}: {message}\n  hint: its orderers have no Raft leader, or none can be reached from the peer; check the orderers (`fabdev status`, `fabdev logs <orderer>`) and try again",
+        fmt_duration(*after)
+    )]
+    OrderingUnavailable {
+        node: String,
+        channel: String,
+        action: String,
+        after: Duration,
+        message: String,
+    },
 }
 
 impl ChannelError {
     /// The node the error is about (all but [`ChannelError::UnknownChannel`]).
     pub fn node(&self) -> Option<&str> {
         match self {
-            ChannelError::UnknownChannel { .. } => None,
+            ChannelError::UnknownChannel { .. } | ChannelError::NoLeader { .. } => None,
             ChannelError::WrongNode { node, .. }
             | ChannelError::NoEndpoint { node, .. }
             | ChannelError::BadEndpoint { node, .. }
@@ -292,7 +346,8 @@ impl ChannelError {
             | ChannelError::PeerRejected { node, .. }
             | ChannelError::NotAdmin { node, .. }
             | ChannelError::Timeout { node, .. }
-            | ChannelError::BadResponse { node, .. } => Some(node),
+            | ChannelError::BadResponse { node, .. }
+            | ChannelError::OrderingUnavailable { node, .. } => Some(node),
         }
     }
 }

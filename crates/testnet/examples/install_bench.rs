@@ -2,7 +2,7 @@
 //! FABRIC_HOME and the builder images in the host's Docker):
 //!
 //! ```text
-//! install_bench [PEERS] [node|go] [share|build]
+//! install_bench [PEERS] [node|go] [share|build|warm] [EDITS]
 //! ```
 //!
 //! Starts PEERS peers: with 1, one org; else Org1 with PEERS-1 peers and
@@ -10,7 +10,11 @@
 //! channel, seeds the builder images, then deploys the fixture chaincode
 //! and prints the time of each lifecycle phase, and of the first invoke.
 //! `share` builds the chaincode once and hands the image to the other
-//! peers; `build` lets every peer build it.
+//! peers; `build` lets every peer build it; `warm` has fabdev build it once
+//! on the host's Docker with its caches (`chaincode::image`) and make each
+//! peer's image in its daemon (seeding the runtime images only). With
+//! EDITS, the chaincode is then changed by one line and deployed again
+//! EDITS times, each printed as `edit=N deploy=…s first-query=…s`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,7 +28,8 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let peers: u32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(2);
     let lang = args.get(1).map_or("node", String::as_str);
-    let share = args.get(2).map_or("share", String::as_str) == "share";
+    let mode = args.get(2).map_or("share", String::as_str).to_string();
+    let edits: u32 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0);
     let fabric = testnet::FabricHome::find().unwrap_or_else(|e| panic!("{e}"));
     let orgs = if peers <= 1 {
         "orgs:\n  - { name: Org1, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1] }\n"
@@ -51,7 +56,13 @@ async fn main() {
         .await
         .expect("network");
     net.create_channel("mychannel").await.expect("channel");
-    net.seed_images(&net.builder_images()).await.expect("seed");
+    let seed = if mode == "warm" {
+        net.runtime_images()
+    } else {
+        net.builder_images()
+    };
+    net.seed_images(&seed).await.expect("seed");
+    let warm = net.warm_images().expect("host docker");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/chaincode")
         .join(lang);
@@ -76,7 +87,11 @@ async fn main() {
     );
     let start = Instant::now();
     let mut marks: Vec<(String, f64)> = Vec::new();
-    let images: Option<&dyn lifecycle::PeerImages> = if share { Some(&net) } else { None };
+    let images: Option<&dyn lifecycle::PeerImages> = match mode.as_str() {
+        "warm" => Some(&warm),
+        "share" => Some(&net),
+        _ => None,
+    };
     let mut first_approve = None;
     lifecycle::deploy(ws, topo, crypto, &eps, &spec, images, &mut |e| {
         let t = start.elapsed().as_secs_f64();
@@ -117,9 +132,53 @@ async fn main() {
     let install = first_approve.unwrap_or(deployed);
     println!(
         "peers={peers} lang={lang} mode={} install={install:.2}s approve+commit={:.2}s first-invoke={:.2}s approve+commit+invoke={:.2}s",
-        if share { "share" } else { "build" },
+        mode,
         deployed - install,
         invoked - deployed,
         invoked - install
     );
+    // One-line changes, each deployed and answered.
+    let copy = tempfile::tempdir().expect("tempdir");
+    let src = copy.path().join(lang);
+    testnet::copy_tree(&dir, &src).expect("copy");
+    let file = if lang == "go" {
+        src.join("main.go")
+    } else {
+        src.join("index.js")
+    };
+    for edit in 1..=edits {
+        let code = std::fs::read_to_string(&file).expect("read");
+        std::fs::write(&file, format!("{code}\n// edit {edit}\n")).expect("write");
+        let t0 = Instant::now();
+        let pkg = chaincode::package::package_dir(
+            &src,
+            &chaincode::package::PackageOptions {
+                label: Some(format!("bench_{lang}")),
+                lang: None,
+            },
+        )
+        .expect("package");
+        let spec = DeploySpec::plain("basic", "mychannel", pkg.bytes, pkg.id);
+        lifecycle::deploy(ws, topo, crypto, &eps, &spec, images, &mut |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("deploy: {e}"));
+        let deployed = t0.elapsed().as_secs_f64();
+        lifecycle::query(
+            ws,
+            topo,
+            crypto,
+            &eps,
+            &caller,
+            "mychannel",
+            "basic",
+            "ReadAsset",
+            &["b1".to_string()],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("query: {e}"));
+        println!(
+            "edit={edit} mode={mode} lang={lang} peers={peers} deploy={deployed:.2}s first-query={:.2}s",
+            t0.elapsed().as_secs_f64()
+        );
+    }
 }

@@ -26,6 +26,26 @@ pub trait PeerImages: Sync {
         image: &'a str,
         as_name: &'a str,
     ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// fabdev's own warm builder ([`crate::image`]), when the chaincode is
+    /// to be built once by fabdev and no peer builds it; `None` (the
+    /// default): the first peer builds and the image is copied.
+    fn warm_builder(&self) -> Option<&crate::image::WarmBuilder> {
+        None
+    }
+
+    /// Build image `as_name` in `peer`'s daemon from a `docker build`
+    /// context (see [`crate::image`]). An error is reported and that peer
+    /// builds itself.
+    fn build_image<'a>(
+        &'a self,
+        peer: &'a str,
+        as_name: &'a str,
+        context: &'a [u8],
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let _ = (peer, as_name, context);
+        Box::pin(async { Err("this network cannot build in a peer's daemon".to_string()) })
+    }
 }
 
 /// Install the package on every peer that lacks it (in parallel; with
@@ -64,9 +84,29 @@ pub async fn install_all(
         Ok(c.node().to_string())
     }
     let install = |c| install_one(c, &spec.package);
-    let done: Vec<Result<String, ChannelError>> = match (images, missing.split_first()) {
+    // fabdev's own warm build, placed in every peer's daemon.
+    let mut warm = None;
+    if let Some(images) = images
+        && let Some(builder) = images.warm_builder()
+        && !missing.is_empty()
+    {
+        match crate::image::build_once(images, builder, spec, &missing, &mut *on_event).await {
+            Ok(done) => warm = Some(done),
+            Err(e) if e.is_build_failure() => {
+                return Err(LifecycleError::Build {
+                    name: spec.name.clone(),
+                    source: Box::new(e),
+                });
+            }
+            Err(e) => on_event(LifecycleEvent::NotBuilt {
+                reason: e.to_string(),
+            }),
+        }
+    }
+    let done: Vec<Result<String, ChannelError>> = match (warm, images, missing.split_first()) {
+        (Some(done), _, _) => done,
         // Build once on the first peer, then hand the image to the others.
-        (Some(images), Some((builder, rest))) if !rest.is_empty() => {
+        (None, Some(images), Some((builder, rest))) if !rest.is_empty() => {
             let first = install(builder).await;
             let built = first.is_ok();
             let mut done = vec![first];
@@ -308,7 +348,7 @@ pub async fn init(
 }
 
 /// Await every future (concurrently, on this task), results in order.
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+pub(crate) async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
     std::future::poll_fn(|cx| {

@@ -59,19 +59,21 @@ pub async fn create_channels(
 }
 
 async fn create_channel(run: &mut ChannelRun, name: &str, sink: &mut dyn Sink) -> StepResult {
-    join_every_node(&run.ctx, run.conn.endpoints()?, name, sink).await?;
+    let ready = join_every_node(&run.ctx, run.conn.endpoints()?, name, sink).await?;
     run.created.push(name.to_string());
-    Ok(None)
+    Ok(Some(ready))
 }
 
 /// The genesis block of `name`, then every orderer's and member peer's
-/// join, each reported as an [`EventKind::Channel`].
+/// join, each reported as an [`EventKind::Channel`], then the wait for the
+/// channel's ordering service to have a Raft leader
+/// ([`channel::wait_for_leader`]); returns what to say of that.
 pub(crate) async fn join_every_node(
     ctx: &Context,
     endpoints: &Endpoints,
     name: &str,
     sink: &mut dyn Sink,
-) -> Result<(), FlowError> {
+) -> Result<String, FlowError> {
     let block = network::genesis::genesis_block(&ctx.ws, &ctx.topo, &ctx.crypto, name)?;
     channel::create_channel(
         &ctx.ws,
@@ -83,7 +85,16 @@ pub(crate) async fn join_every_node(
         &mut |ev: ChannelEvent| sink.send(channel_event(ev)),
     )
     .await?;
-    Ok(())
+    let ready = channel::wait_for_leader(
+        &ctx.ws,
+        &ctx.topo,
+        &ctx.crypto,
+        endpoints,
+        name,
+        channel::ordering::LEADER_TIMEOUT,
+    )
+    .await?;
+    Ok(channel::ordering::ready_detail(&ready))
 }
 
 fn channel_event(ev: ChannelEvent) -> EventKind {

@@ -46,6 +46,8 @@ pub enum FlowError {
     Package(#[from] chaincode::package::PackageError),
     #[error(transparent)]
     Vendor(#[from] chaincode::vendor::VendorError),
+    #[error(transparent)]
+    NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
     /// A chaincode, channel or option the workspace does not have.
     #[error("{message}")]
     Input { message: String, hint: String },

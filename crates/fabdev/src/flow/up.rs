@@ -461,9 +461,9 @@ pub async fn create_channel<R: Runner>(
     name: &str,
     sink: &mut dyn Sink,
 ) -> StepResult {
-    join_every_node(&run.ctx, run.conn.endpoints()?, name, sink).await?;
+    let ready = join_every_node(&run.ctx, run.conn.endpoints()?, name, sink).await?;
     run.report.channels.push(name.to_string());
-    Ok(None)
+    Ok(Some(ready))
 }
 
 /// A connection profile per org, for SDKs on the host.

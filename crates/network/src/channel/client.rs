@@ -14,7 +14,7 @@ use prost::Message as _;
 
 use super::{
     ChannelError, NodeEndpoint, Phase, check_endpoint, creds, error_chain, looks_like_tls,
-    unreachable, with_deadline,
+    ordering, unreachable, with_deadline,
 };
 use crate::pki::CryptoDir;
 use crate::topology::{Node, NodeKind};

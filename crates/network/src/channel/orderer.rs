@@ -78,6 +78,42 @@ pub async fn orderer_channels(
     }
 }
 
+/// An orderer's view of one channel (`GET /participation/v1/channels/NAME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdererChannel {
+    /// `consenter`, `follower`, `config-tracker` or `other`.
+    pub consensus_relation: String,
+    /// `active`, `onboarding`, `inactive` or `failed`.
+    pub status: String,
+    pub height: u64,
+}
+
+/// What an orderer says of `channel`; `None` when it is not a member
+/// (HTTP 404).
+pub async fn orderer_channel(
+    node: &Node,
+    ep: &NodeEndpoint,
+    crypto: &CryptoDir,
+    ws: &Workspace,
+    channel: &str,
+    timeout: Duration,
+) -> Result<Option<OrdererChannel>, ChannelError> {
+    let action = format!("reading channel {channel}");
+    let admin = Admin::prepare(node, ep, crypto, ws, action)?;
+    let result = admin
+        .call(timeout, |c| async move { c.get_channel(channel).await })
+        .await?;
+    match result {
+        Ok(info) => Ok(Some(OrdererChannel {
+            consensus_relation: info.consensus_relation,
+            status: info.status,
+            height: info.height,
+        })),
+        Err(OsnadminError::ServerError { status: 404, .. }) => Ok(None),
+        Err(e) => Err(admin.error(e)),
+    }
+}
+
 /// Whether a channel list the SDK could not parse is Fabric's empty list.
 fn no_channels(message: &str) -> bool {
     message

@@ -212,22 +212,43 @@ async fn package_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
             message: format!("go mod vendor in a copy of {}", cc.path.display()),
         });
     }
+    // Node chaincode with a build step (TypeScript): built first.
+    let build = match cc.lang {
+        Lang::Node => chaincode::nodebuild::build_step(&cc.path)?,
+        Lang::Go => None,
+    };
+    if let Some(b) = &build {
+        sink.send(EventKind::Progress {
+            message: format!(
+                "{} ({}) in a copy of {}",
+                b.command.join(" "),
+                b.reasons.join(", "),
+                cc.path.display()
+            ),
+        });
+    }
     let (label, lang, dir) = (cc.label(), cc.lang, cc.path.clone());
-    let (pkg, vendored) = tokio::task::spawn_blocking(move || {
+    let (pkg, vendored, built) = tokio::task::spawn_blocking(move || {
         let copy = if vendor {
             chaincode::vendor::vendored_copy(&dir)?
         } else {
             None
         };
-        let src = match &copy {
-            Some(t) => chaincode::vendor::copy_dir(t, &dir),
-            None => dir.clone(),
+        let built = match &build {
+            Some(b) => Some(chaincode::nodebuild::build(&dir, b)?),
+            None => None,
+        };
+        let src = match (&copy, &built) {
+            (Some(t), _) => chaincode::vendor::copy_dir(t, &dir),
+            (None, Some(b)) => b.dir().to_path_buf(),
+            (None, None) => dir.clone(),
         };
         let opts = PackageOptions {
             label: Some(label),
             lang: Some(lang),
         };
-        Ok::<_, FlowError>((package_dir(&src, &opts)?, copy.is_some()))
+        let summary = built.as_ref().map(chaincode::nodebuild::Built::summary);
+        Ok::<_, FlowError>((package_dir(&src, &opts)?, copy.is_some(), summary))
     })
     .await
     .map_err(|e| FlowError::Io {
@@ -244,10 +265,11 @@ async fn package_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
         warnings: pkg.warnings.iter().map(|w| w.to_string()).collect(),
     });
     let detail = format!(
-        "{} ({}{}, {} bytes)",
+        "{} ({}{}{}, {} bytes)",
         pkg.id,
         pkg.lang,
         if vendored { ", vendored" } else { "" },
+        built.map(|b| format!(", {b}")).unwrap_or_default(),
         pkg.bytes.len()
     );
     deployment.package = Some(DeploySpec::of(&cc, pkg.bytes, pkg.id));
@@ -287,6 +309,27 @@ async fn on_channel<'a>(
 fn chaincode_event(chaincode: &str, ev: LifecycleEvent) -> EventKind {
     use ChaincodeAction as A;
     let (action, peer, org, sequence) = match ev {
+        LifecycleEvent::Built { bytes, took } => {
+            return EventKind::Progress {
+                message: format!(
+                    "built once by fabdev in {:.1} s ({bytes} bytes of output)",
+                    took.as_secs_f64()
+                ),
+            };
+        }
+        LifecycleEvent::NotBuilt { reason } => {
+            return EventKind::Progress {
+                message: format!("every peer builds it: {reason}"),
+            };
+        }
+        LifecycleEvent::ImagePlaced { peer, took } => {
+            return EventKind::Progress {
+                message: format!(
+                    "image made in {peer}'s daemon in {:.1} s",
+                    took.as_secs_f64()
+                ),
+            };
+        }
         LifecycleEvent::Installing { peer } => (A::Installing, Some(peer), None, None),
         LifecycleEvent::Installed { peer } => (A::Installed, Some(peer), None, None),
         LifecycleEvent::AlreadyInstalled { peer } => (A::AlreadyInstalled, Some(peer), None, None),

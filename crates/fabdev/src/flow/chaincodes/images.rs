@@ -30,7 +30,21 @@ pub(crate) async fn cluster_images(
             (p.name.clone(), dind)
         })
         .collect();
-    Ok(Some(DindImages { dinds }))
+    // The host's Docker builds once, warm, when it has the builder images;
+    // else the first peer builds and the image is copied.
+    let builder = cluster::images::Daemon::connect_local().ok().map(|daemon| {
+        let i = &ctx.ws.images;
+        chaincode::image::WarmBuilder::new(
+            daemon,
+            chaincode::image::BuildImages {
+                ccenv: i.ccenv.clone(),
+                baseos: i.baseos.clone(),
+                nodeenv: i.nodeenv.clone(),
+                peer_version: ctx.ws.fabric.release(),
+            },
+        )
+    });
+    Ok(Some(DindImages { dinds, builder }))
 }
 
 /// [`lifecycle::PeerImages`] over the peers' DinD daemons: `docker save` in
@@ -38,6 +52,9 @@ pub(crate) async fn cluster_images(
 #[derive(Debug)]
 pub struct DindImages {
     pub dinds: BTreeMap<String, Dind>,
+    /// fabdev's warm builder on the host's Docker (see `chaincode::image`);
+    /// it builds when that Docker has the builder images.
+    pub builder: Option<chaincode::image::WarmBuilder>,
 }
 
 impl lifecycle::PeerImages for DindImages {
@@ -56,6 +73,26 @@ impl lifecycle::PeerImages for DindImages {
             };
             daemon(from_peer)?
                 .copy_image_to(daemon(to_peer)?, image, as_name)
+                .await
+                .map_err(|e| chain(&e))
+        })
+    }
+
+    fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
+        self.builder.as_ref()
+    }
+
+    fn build_image<'a>(
+        &'a self,
+        peer: &'a str,
+        as_name: &'a str,
+        context: &'a [u8],
+    ) -> lifecycle::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.dinds
+                .get(peer)
+                .ok_or_else(|| format!("no DinD daemon of {peer}"))?
+                .build_image(as_name, context.to_vec())
                 .await
                 .map_err(|e| chain(&e))
         })

@@ -61,7 +61,8 @@ impl PeerClient {
     ) -> Result<Submitted, ChannelError> {
         let action = format!("{chaincode} {function} on {channel}");
         let proposal = self.proposal(channel, chaincode, function, args, transient)?;
-        self.submit_proposal(&action, proposal, timeout).await
+        self.submit_proposal(channel, &action, proposal, timeout)
+            .await
     }
 
     /// Submit the chaincode's `Init` transaction (`is_init` set in its
@@ -88,11 +89,13 @@ impl PeerClient {
         let proposal = b
             .generate_transaction(extension, payload)
             .map_err(internal)?;
-        self.submit_proposal(&action, proposal, timeout).await
+        self.submit_proposal(channel, &action, proposal, timeout)
+            .await
     }
 
     async fn submit_proposal(
         &self,
+        channel: &str,
         action: &str,
         proposal: fabric_sdk::fabric::protos::SignedProposal,
         timeout: Duration,
@@ -102,15 +105,23 @@ impl PeerClient {
             timeout,
             async {
                 let tx_id = tx_id_of(&proposal);
-                let mut envelope = proposal
+                let envelope = proposal
                     .endorse(&self.client)
                     .await
                     .map_err(|e| self.submit_error(action, e))?;
                 let result = endorsed_result(&envelope);
-                envelope
-                    .submit(&self.client)
-                    .await
-                    .map_err(|e| self.submit_error(action, e))?;
+                // Sent again while the ordering service refuses it.
+                let submit = || {
+                    let mut envelope = envelope.clone();
+                    async move {
+                        envelope
+                            .submit(&self.client)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| self.submit_error(action, e))
+                    }
+                };
+                ordering::while_no_leader(channel, ordering::window(timeout), submit).await?;
                 let status = envelope
                     .wait_for_commit(&self.client)
                     .await

@@ -148,15 +148,25 @@ impl PeerClient {
             def.name, def.sequence
         );
         let args = approve_args(def, package_id).map_err(|e| self.bad_definition(&action, e))?;
-        self.deadline("the approval to be ordered and committed", timeout, async {
-            let status = self
-                .client
-                .get_lifecycle_client()
-                .approve_chaincode_definition(channel, args)
-                .await
-                .map_err(|e| self.lifecycle_error(&action, e))?;
-            self.check_valid(&action, status.result)
-        })
+        let action = &action;
+        let submit = || {
+            let args = args.clone();
+            async move {
+                let status = self
+                    .client
+                    .get_lifecycle_client()
+                    .approve_chaincode_definition(channel, args)
+                    .await
+                    .map_err(|e| self.lifecycle_error(action, e))?;
+                self.check_valid(action, status.result)
+            }
+        };
+        let window = ordering::window(timeout);
+        self.deadline(
+            "the approval to be ordered and committed",
+            timeout,
+            ordering::while_no_leader(channel, window, submit),
+        )
         .await
     }
 
@@ -197,15 +207,25 @@ impl PeerClient {
         );
         let args = commit_args(def).map_err(|e| self.bad_definition(&action, e))?;
         let endorsers: Vec<&Client> = others.iter().map(|p| &p.client).collect();
-        self.deadline("the commit to be ordered and committed", timeout, async {
-            let status = self
-                .client
-                .get_lifecycle_client()
-                .commit_chaincode_definition(channel, args, &endorsers)
-                .await
-                .map_err(|e| self.lifecycle_error(&action, e))?;
-            self.check_valid(&action, status.result)
-        })
+        let (action, endorsers) = (&action, &endorsers);
+        let submit = || {
+            let args = args.clone();
+            async move {
+                let status = self
+                    .client
+                    .get_lifecycle_client()
+                    .commit_chaincode_definition(channel, args, endorsers)
+                    .await
+                    .map_err(|e| self.lifecycle_error(action, e))?;
+                self.check_valid(action, status.result)
+            }
+        };
+        let window = ordering::window(timeout);
+        self.deadline(
+            "the commit to be ordered and committed",
+            timeout,
+            ordering::while_no_leader(channel, window, submit),
+        )
         .await
     }
 

@@ -1,0 +1,367 @@
+//! The inner loop on real peers: chaincode built once by fabdev (warm) and
+//! run by every peer, which never builds it; TypeScript chaincode built
+//! before it is packaged. Needs the builder images in the host's Docker
+//! (scripts/setup/builder-images.sh) and npm on PATH (TypeScript).
+
+#![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chaincode::lifecycle::{self, Caller, DeploySpec, LifecycleEvent, PeerImages};
+use chaincode::package::{PackageOptions, package_dir};
+use network::Workspace;
+use testnet::{FabricHome, Options, TestNetwork};
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn fabric() -> FabricHome {
+    FabricHome::find()
+        .unwrap_or_else(|e| panic!("real_fabric tests were built with Fabric binaries, but: {e}"))
+}
+
+fn workspace(fabric: &FabricHome, port_base: u16) -> Workspace {
+    let text = format!(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: loop\nhostPortBase: {port_base}\n\
+         fabric: {{ version: \"{}\" }}\n",
+        fabric.two_digit_version()
+    );
+    Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new(".")).expect("spec")
+}
+
+/// Two orgs with a peer each, each peer with its own daemon, on a channel;
+/// `images` seeded into every daemon.
+async fn network(port_base: u16, images: impl Fn(&TestNetwork) -> Vec<String>) -> TestNetwork {
+    let opts = Options {
+        dind: true,
+        ready_timeout: Duration::from_secs(120),
+        ..Options::default()
+    };
+    let net = TestNetwork::start(workspace(&fabric(), port_base), opts)
+        .await
+        .expect("network");
+    net.create_channel("mychannel").await.expect("channel");
+    net.seed_images(&images(&net))
+        .await
+        .expect("images (scripts/setup/builder-images.sh)");
+    net
+}
+
+fn spec(name: &str, dir: &Path, label: &str) -> DeploySpec {
+    let pkg = package_dir(
+        dir,
+        &PackageOptions {
+            label: Some(label.to_string()),
+            lang: None,
+        },
+    )
+    .expect("package");
+    DeploySpec::plain(name, "mychannel", pkg.bytes, pkg.id)
+}
+
+fn caller(org: &str) -> Caller {
+    Caller {
+        org: org.into(),
+        user: "User1".into(),
+    }
+}
+
+async fn query(net: &TestNetwork, org: &str, name: &str, f: &str, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let got = lifecycle::query(
+        net.workspace(),
+        net.topology(),
+        net.crypto(),
+        &net.endpoints(),
+        &caller(org),
+        "mychannel",
+        name,
+        f,
+        &args,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("query {name} {f}: {e}"));
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+async fn invoke(net: &TestNetwork, org: &str, name: &str, f: &str, args: &[&str]) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    lifecycle::invoke(
+        net.workspace(),
+        net.topology(),
+        net.crypto(),
+        &net.endpoints(),
+        &caller(org),
+        "mychannel",
+        name,
+        f,
+        &args,
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("invoke {name} {f}: {e}"));
+}
+
+async fn deploy(
+    net: &TestNetwork,
+    spec: &DeploySpec,
+    images: &dyn PeerImages,
+) -> (lifecycle::DeployReport, Vec<LifecycleEvent>) {
+    let mut events = Vec::new();
+    let report = lifecycle::deploy(
+        net.workspace(),
+        net.topology(),
+        net.crypto(),
+        &net.endpoints(),
+        spec,
+        Some(images),
+        &mut |e| events.push(e),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("deploy {}: {e}\n{}", spec.name, net.all_logs()));
+    (report, events)
+}
+
+/// `docker ARGS` against a peer's own daemon.
+fn docker(net: &TestNetwork, peer: &str, args: &[&str]) -> String {
+    let socket = net.dind_socket(peer).expect("DinD socket");
+    let out = std::process::Command::new("docker")
+        .arg(format!("--host=unix://{}", socket.display()))
+        .args(args)
+        .output()
+        .expect("docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?} on {peer}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The images of every container a peer's daemon created since `since`
+/// (unix seconds).
+fn created_from(net: &TestNetwork, peer: &str, since: u64) -> Vec<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 1;
+    docker(
+        net,
+        peer,
+        &[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &now.to_string(),
+            "--filter",
+            "type=container",
+            "--filter",
+            "event=create",
+            "--format",
+            "{{.Actor.Attributes.image}}",
+        ],
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// Go and Node chaincode built once by fabdev on the host's Docker, warm,
+/// and every peer runs the image made in its own daemon from that build:
+/// the daemons hold the runtime images only (no ccenv, so a peer that
+/// built Go would fail), and no daemon ever runs a builder container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    network::channel::install_crypto_provider();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let net = network(32100, TestNetwork::runtime_images).await;
+    let warm = net.warm_images().expect("host docker");
+    let peers = ["peer0-org1", "peer0-org2"];
+    for p in peers {
+        let images = docker(&net, p, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+        assert!(!images.contains("ccenv"), "{p} has a builder: {images}");
+    }
+
+    // Go, vendored; then a one-line change (the warm cache's case).
+    let fixture = Path::new("../../fixtures/chaincode/go");
+    let copy = chaincode::vendor::vendored_copy(fixture)
+        .expect("go mod vendor")
+        .expect("go on PATH");
+    let dir = chaincode::vendor::copy_dir(&copy, fixture);
+    let go = spec("gocc", &dir, "gocc_1");
+    let (report, events) = deploy(&net, &go, &warm).await;
+    assert_eq!(report.installed.len(), 2, "{report:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, LifecycleEvent::Built { .. })),
+        "{events:?}"
+    );
+    let placed = events
+        .iter()
+        .filter(|e| matches!(e, LifecycleEvent::ImagePlaced { .. }))
+        .count();
+    assert_eq!(placed, 2, "{events:?}");
+    invoke(
+        &net,
+        "Org1",
+        "gocc",
+        "CreateAsset",
+        &["g1", "red", "3", "Ann", "100"],
+    )
+    .await;
+    let got = query(&net, "Org2", "gocc", "ReadAsset", &["g1"]).await;
+    assert!(got.contains("Ann"), "{got}");
+
+    let main = dir.join("main.go");
+    let code = std::fs::read_to_string(&main).expect("main.go");
+    std::fs::write(&main, format!("{code}\n// one line changed\n")).expect("write");
+    let go2 = spec("gocc", &dir, "gocc_1");
+    assert_ne!(go2.package_id, go.package_id);
+    let (report, _) = deploy(&net, &go2, &warm).await;
+    assert_eq!((report.sequence, report.installed.len()), (2, 2));
+    let got = query(&net, "Org1", "gocc", "ReadAsset", &["g1"]).await;
+    assert!(got.contains("Ann"), "{got}");
+
+    // Node.
+    let node = spec(
+        "nodecc",
+        Path::new("../../fixtures/chaincode/node"),
+        "nodecc_1",
+    );
+    let (report, _) = deploy(&net, &node, &warm).await;
+    assert_eq!(report.installed.len(), 2, "{report:?}");
+    invoke(
+        &net,
+        "Org2",
+        "nodecc",
+        "CreateAsset",
+        &["n1", "blue", "5", "Bo", "7"],
+    )
+    .await;
+    let got = query(&net, "Org1", "nodecc", "ReadAsset", &["n1"]).await;
+    assert!(got.contains("Bo"), "{got}");
+
+    // Each peer runs its own image, under the name it derives, and its
+    // daemon never ran a builder.
+    let builders = [
+        net.workspace().images.ccenv.clone(),
+        net.workspace().images.nodeenv.clone(),
+    ];
+    for p in peers {
+        for s in [&go, &go2, &node] {
+            let name = lifecycle::chaincode_image_name(lifecycle::NETWORK_ID, p, &s.package_id);
+            let label = docker(
+                &net,
+                p,
+                &[
+                    "image",
+                    "inspect",
+                    "--format",
+                    "{{index .Config.Labels \"org.hyperledger.fabric.chaincode.type\"}}",
+                    &name,
+                ],
+            );
+            assert!(
+                ["GOLANG", "NODE"].contains(&label.trim()),
+                "{p} {name}: {label}"
+            );
+        }
+        let running = docker(&net, p, &["ps", "--format", "{{.Image}}"]);
+        for s in [&go2, &node] {
+            let name = lifecycle::chaincode_image_name(lifecycle::NETWORK_ID, p, &s.package_id);
+            assert!(running.contains(&name), "{p} runs: {running}");
+        }
+        let created = created_from(&net, p, since);
+        assert!(!created.is_empty(), "{p}: no container created");
+        for image in &created {
+            assert!(
+                !builders.contains(image),
+                "{p} ran a builder ({image}); created: {created:?}"
+            );
+        }
+    }
+}
+
+/// A TypeScript contract (`main` in dist/, `scripts.build` = tsc) is built
+/// by fabdev with npm before it is packaged, deployed (each peer installs
+/// its production dependencies, as for any Node chaincode) and answers;
+/// a type error is a build error that shows the compiler's output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_typescript_chaincode_built_deployed_and_answering() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    network::channel::install_crypto_provider();
+    let src = tempfile::tempdir().expect("tempdir");
+    let dir = src.path().join("typescript");
+    testnet::copy_tree(Path::new("../../fixtures/chaincode/typescript"), &dir)
+        .expect("copy fixture");
+    let step = chaincode::nodebuild::build_step(&dir)
+        .expect("build step")
+        .expect("a TypeScript build");
+    let built = chaincode::nodebuild::build(&dir, &step).expect("tsc");
+    assert!(built.dir().join("dist/index.js").is_file());
+    assert!(
+        !built.dir().join("src").exists(),
+        "only what runs is packaged"
+    );
+    assert!(!dir.join("dist").exists(), "the folder is not changed");
+    let manifest = std::fs::read_to_string(built.dir().join("package.json")).expect("package.json");
+    assert!(
+        !manifest.contains("devDependencies") && manifest.contains("fabric-contract-api"),
+        "{manifest}"
+    );
+    let ts = spec("tscc", built.dir(), "tscc_1");
+
+    let net = network(32200, TestNetwork::builder_images).await;
+    let (report, _) = deploy(&net, &ts, &net).await;
+    assert_eq!(report.installed.len(), 2, "{report:?}");
+    invoke(
+        &net,
+        "Org1",
+        "tscc",
+        "CreateAsset",
+        &["t1", "green", "2", "Cy", "9"],
+    )
+    .await;
+    let got = query(&net, "Org2", "tscc", "ReadAsset", &["t1"]).await;
+    assert!(got.contains("Cy"), "{got}");
+    assert_eq!(
+        query(&net, "Org2", "tscc", "Language", &[]).await,
+        "typescript"
+    );
+
+    // A type error: the build fails with tsc's message, naming the file.
+    let file = dir.join("src/assetTransfer.ts");
+    let code = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(
+        &file,
+        code.replace(
+            "return 'typescript';",
+            "return 42 as number as string + nope;",
+        ),
+    )
+    .expect("write");
+    let e = chaincode::nodebuild::build(&dir, &step).expect_err("type error");
+    let text = e.to_string();
+    assert!(
+        text.contains("npm run build")
+            && text.contains("assetTransfer.ts")
+            && text.contains("nope"),
+        "{text}"
+    );
+}
