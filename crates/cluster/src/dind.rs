@@ -29,6 +29,10 @@ pub const CONTAINER: &str = "dind";
 /// Deadline of a short `docker` command (inspect, tag, ps).
 const SHORT: Duration = Duration::from_secs(60);
 
+/// The most stdout a short `docker` command may write (`ps -a` of a
+/// daemon with thousands of containers is well below).
+const MAX_STDOUT: usize = 4 * 1024 * 1024;
+
 /// One peer's DinD daemon.
 #[derive(Debug, Clone)]
 pub struct Dind {
@@ -105,15 +109,18 @@ impl Dind {
     }
 
     async fn docker(&self, args: &[&str]) -> Result<String, ExecError> {
-        let mut stdout = Vec::new();
+        let mut stdout = CappedBuf::new(MAX_STDOUT);
         self.run_streaming(
             args,
             None::<futures_util::stream::Empty<Result<Vec<u8>, std::io::Error>>>,
-            Stdout::Each(&mut |chunk| stdout.extend_from_slice(chunk)),
+            Stdout::Each(&mut |chunk| stdout.push(chunk)),
             SHORT,
         )
         .await?;
-        Ok(String::from_utf8_lossy(&stdout).into_owned())
+        stdout.text().ok_or_else(|| ExecError::TooMuchOutput {
+            line: shell_words(&[&["docker"], args].concat()),
+            limit: MAX_STDOUT,
+        })
     }
 
     /// Every container of the daemon, running or not.
@@ -141,14 +148,7 @@ impl Dind {
         on_output: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<(), ExecError> {
         let tail = tail.map(|n| n.to_string());
-        let mut args = vec!["logs"];
-        if follow {
-            args.push("--follow");
-        }
-        if let Some(t) = &tail {
-            args.extend(["--tail", t.as_str()]);
-        }
-        args.push(name);
+        let args = logs_args(name, follow, tail.as_deref());
         let timeout = if follow {
             Duration::from_secs(365 * 24 * 3600)
         } else {
@@ -201,7 +201,7 @@ impl Dind {
         let save = async {
             let r = self
                 .run_streaming(
-                    &["save", image],
+                    &["save", "--", image],
                     none,
                     Stdout::Channel(tx),
                     self.transfer_timeout,
@@ -215,7 +215,7 @@ impl Dind {
         loaded?;
         to.tag(image, as_name).await?;
         // Only the peer's own name stays.
-        to.docker(&["rmi", image])
+        to.docker(&["rmi", "--", image])
             .await
             .map(|_| ())
             .map_err(|e| exec_error("untagging", image, &to.label, e))
@@ -300,6 +300,51 @@ where
     }
 }
 
+/// `docker logs` of container `name`: `--` before the name, so that a name
+/// cannot be read as an option.
+fn logs_args<'a>(name: &'a str, follow: bool, tail: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec!["logs"];
+    if follow {
+        args.push("--follow");
+    }
+    if let Some(t) = tail {
+        args.extend(["--tail", t]);
+    }
+    args.extend(["--", name]);
+    args
+}
+
+/// Stdout kept up to a limit; past it, only the fact that it was passed.
+struct CappedBuf {
+    buf: Vec<u8>,
+    limit: usize,
+    over: bool,
+}
+
+impl CappedBuf {
+    fn new(limit: usize) -> Self {
+        CappedBuf {
+            buf: Vec::new(),
+            limit,
+            over: false,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        if self.over || self.buf.len() + chunk.len() > self.limit {
+            self.over = true;
+            self.buf = Vec::new();
+        } else {
+            self.buf.extend_from_slice(chunk);
+        }
+    }
+
+    /// The text, or `None` when it was longer than the limit.
+    fn text(self) -> Option<String> {
+        (!self.over).then(|| String::from_utf8_lossy(&self.buf).into_owned())
+    }
+}
+
 fn shell_words(words: &[&str]) -> String {
     words
         .iter()
@@ -337,7 +382,7 @@ impl ImageTarget for Dind {
 
     async fn image_id(&self, reference: &str) -> Result<Option<String>, ImageError> {
         match self
-            .docker(&["image", "inspect", "--format", "{{.Id}}", reference])
+            .docker(&["image", "inspect", "--format", "{{.Id}}", "--", reference])
             .await
         {
             Ok(out) => Ok(Some(out.trim().to_string())),
@@ -347,7 +392,7 @@ impl ImageTarget for Dind {
     }
 
     async fn tag(&self, id: &str, reference: &str) -> Result<(), ImageError> {
-        self.docker(&["tag", id, reference])
+        self.docker(&["tag", "--", id, reference])
             .await
             .map(|_| ())
             .map_err(|e| exec_error("tagging", reference, &self.label, e))
@@ -382,6 +427,28 @@ mod tests {
                 state: "Up 3 minutes".into(),
             }]
         );
+    }
+
+    #[test]
+    fn names_given_to_docker_come_after_double_dash() {
+        assert_eq!(
+            logs_args("--help", true, Some("5")),
+            ["logs", "--follow", "--tail", "5", "--", "--help"]
+        );
+    }
+
+    #[test]
+    fn docker_stdout_is_capped() {
+        let mut b = CappedBuf::new(10);
+        b.push(b"12345");
+        b.push(b"67890");
+        assert_eq!(b.text().as_deref(), Some("1234567890"));
+        let mut b = CappedBuf::new(10);
+        b.push(b"12345");
+        b.push(b"678901");
+        b.push(b"x");
+        assert!(b.buf.is_empty());
+        assert_eq!(b.text(), None);
     }
 
     #[test]

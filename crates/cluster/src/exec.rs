@@ -36,6 +36,9 @@ pub enum ExecError {
         stdout: String,
         stderr: String,
     },
+    /// It wrote more than fabdev reads.
+    #[error("`{line}` wrote more than {limit} bytes")]
+    TooMuchOutput { line: String, limit: usize },
     /// It did not finish in time.
     #[error("`{line}` did not finish within {} s", after.as_secs())]
     Timeout { line: String, after: Duration },

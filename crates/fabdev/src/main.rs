@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", fabdev::errors::chain_and_hint(&e));
+            let text = fabdev::errors::chain_and_hint(&e);
+            // A peer's or chaincode's own words are in it: multi-line by
+            // design, nothing else of theirs reaches the terminal.
+            eprintln!("error: {}", fabdev::events::escape_controls(&text, true));
             ExitCode::from(e.exit_code())
         }
     }

@@ -231,6 +231,8 @@ pub async fn pod_diagnostics(client: &Client, namespace: &str, name: &str, pod: 
         let lp = LogParams {
             container: Some(container.clone()),
             tail_lines: Some(20),
+            // A line without end is not read without end.
+            limit_bytes: Some(64 * 1024),
             ..LogParams::default()
         };
         match pods.logs(name, &lp).await {

@@ -17,7 +17,7 @@ use cluster::doctor::Check;
 use serde::Serialize;
 
 pub use json::JsonReporter;
-pub use text::{TextReporter, Verbosity};
+pub use text::{TextReporter, Verbosity, escape_controls};
 
 /// One event: what happened, and in which step (none for a note, a doctor
 /// check or a status, which no step emits).

@@ -8,6 +8,31 @@ use cluster::doctor::{Check, Verdict};
 
 use super::{ChaincodeAction, DeployOutcome, Event, EventKind, JoinState, Sink, Status};
 
+/// `text` safe to print on a terminal: every C0 and C1 control character
+/// (ESC, BEL, CR, backspace, DEL, CSI, OSC, ...) written as `\x1b`, `\u{9b}`,
+/// so that text fabdev did not write (chaincode logs and results, ledger
+/// data, a peer's or pod's error text) cannot move the cursor, retitle the
+/// window, write the clipboard (OSC 52) or forge a ` ✓` line. Tab stays;
+/// newline stays only with `keep_newlines` (text that is multi-line by
+/// design, each line then printed as such).
+pub fn escape_controls(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let keep = |c: char| c == '\t' || (keep_newlines && c == '\n');
+    if !text.chars().any(|c| c.is_control() && !keep(c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if keep(c) || !c.is_control() => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
@@ -66,7 +91,9 @@ impl<W: Write + Send> TextReporter<W> {
         self.verbosity == Verbosity::Quiet
     }
 
+    /// One line; control characters in it escaped.
     fn line(&mut self, text: &str) {
+        let text = escape_controls(text, false);
         match &self.spinner {
             Some(s) => s.println(text),
             None => {
@@ -75,19 +102,21 @@ impl<W: Write + Send> TextReporter<W> {
         }
     }
 
+    /// One result line; control characters in it escaped.
     fn result_line(&mut self, text: &str) {
+        let text = escape_controls(text, false);
         match &mut self.results {
             Some(r) => {
                 let _ = writeln!(r, "{text}");
             }
-            None => self.line(text),
+            None => self.line(&text),
         }
     }
 
     /// A progress message: the spinner's message, or a line when verbose.
     fn progress(&mut self, step: &str, message: String) {
         match &self.spinner {
-            Some(s) => s.set_message(message),
+            Some(s) => s.set_message(escape_controls(&message, false).into_owned()),
             None if self.verbosity == Verbosity::Verbose => {
                 self.line(&format!("   {step}: {message}"))
             }
@@ -195,7 +224,7 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                         indicatif::ProgressStyle::with_template(" {spinner} {prefix} {wide_msg}")
                             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
                     );
-                    s.set_prefix(step);
+                    s.set_prefix(escape_controls(&step, false).into_owned());
                     s.enable_steady_tick(Duration::from_millis(100));
                     self.spinner = Some(s);
                 }
@@ -214,7 +243,7 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                         s.set_length(total);
                         s.set_position(done.min(total));
                     }
-                    s.set_message(item);
+                    s.set_message(escape_controls(&item, false).into_owned());
                 }
             }
             EventKind::Progress { message } => self.progress(&step, message),
@@ -288,13 +317,20 @@ impl<W: Write + Send> Sink for TextReporter<W> {
                     "{chaincode} on {channel}: {outcome} at sequence {sequence} (version {version}, package {package_id})"
                 ),
             }),
+            // Multi-line by design: each line printed (and escaped) alone.
             EventKind::TxResult { result, json, .. } => match json {
                 Some(v) => {
                     let text = serde_json::to_string_pretty(&v).unwrap_or(result);
-                    self.result_line(&text)
+                    for l in text.split('\n') {
+                        self.result_line(l);
+                    }
                 }
                 None if result.is_empty() => {}
-                None => self.result_line(&result),
+                None => {
+                    for l in result.split('\n') {
+                        self.result_line(l);
+                    }
+                }
             },
             EventKind::InstalledPackages { peer, packages, .. } => {
                 if packages.is_empty() {
@@ -464,6 +500,46 @@ mod tests {
             line,
             serde_json::json!({"event": "channel", "step": "channel c", "channel": "c", "node": "peer0-org1", "state": "already_joined"})
         );
+    }
+
+    #[test]
+    fn output_from_outside_cannot_forge_the_terminal() {
+        let osc52 = "\x1b]52;c;cm0gLXJmIH4=\x07";
+        let events = vec![
+            Event::of(
+                "logs",
+                EventKind::ChaincodeLog {
+                    peer: "peer0-org1".into(),
+                    line: format!("x\r ✓ fake{osc52}\tend\u{9b}2J"),
+                },
+            ),
+            Event::of(
+                "query basic Read",
+                EventKind::TxResult {
+                    chaincode: "basic".into(),
+                    function: "Read".into(),
+                    transaction_id: None,
+                    result: "a\x1b[2J\nb\x08".into(),
+                    json: None,
+                },
+            ),
+            Event::of(
+                "invoke",
+                EventKind::StepFailed {
+                    elapsed: Duration::from_millis(50),
+                    error: "chaincode said \x1b]0;title\x07".into(),
+                    hint: None,
+                },
+            ),
+        ];
+        assert_eq!(
+            text_of(Verbosity::Normal, events),
+            "x\\r ✓ fake\\x1b]52;c;cm0gLXJmIH4=\\x07\tend\\u{9b}2J\n\
+             a\\x1b[2J\nb\\x08\n\
+             \u{20}✗ invoke (0.1s)\n   chaincode said \\x1b]0;title\\x07\n"
+        );
+        assert_eq!(escape_controls("a\nb\x7f", true), "a\nb\\x7f");
+        assert_eq!(escape_controls("a\nb", false), "a\\nb");
     }
 
     #[test]

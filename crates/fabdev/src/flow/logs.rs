@@ -226,12 +226,12 @@ async fn logs_step(run: &mut LogsRun, sink: &mut dyn Sink) -> StepResult {
             container: container.name.clone(),
             state: container.state.clone(),
         });
-        let mut pending: Vec<u8> = Vec::new();
-        let mut emit = |sink: &mut dyn Sink, line: &[u8]| {
+        let mut split = LineSplitter::default();
+        let mut emit = |sink: &mut dyn Sink, line: Vec<u8>| {
             lines += 1;
             sink.send(EventKind::ChaincodeLog {
                 peer: peer.clone(),
-                line: String::from_utf8_lossy(line)
+                line: String::from_utf8_lossy(&line)
                     .trim_end_matches('\r')
                     .to_string(),
             });
@@ -253,21 +253,19 @@ async fn logs_step(run: &mut LogsRun, sink: &mut dyn Sink) -> StepResult {
             tokio::select! {
                 r = &mut read => break r,
                 Some(chunk) = rx.recv() => {
-                    pending.extend_from_slice(&chunk);
-                    while let Some(i) = pending.iter().position(|b| *b == b'\n') {
-                        let line: Vec<u8> = pending.drain(..=i).collect();
-                        emit(sink, &line[..line.len() - 1]);
+                    for line in split.push(&chunk) {
+                        emit(sink, line);
                     }
                 }
             }
         };
         while let Ok(chunk) = rx.try_recv() {
-            pending.extend_from_slice(&chunk);
-        }
-        for line in pending.split(|b| *b == b'\n') {
-            if !line.is_empty() {
+            for line in split.push(&chunk) {
                 emit(sink, line);
             }
+        }
+        if let Some(line) = split.finish() {
+            emit(sink, line);
         }
         result.map_err(|source| FlowError::Dind {
             action: format!("read the logs of {}", container.name),
@@ -282,9 +280,83 @@ async fn logs_step(run: &mut LogsRun, sink: &mut dyn Sink) -> StepResult {
     )))
 }
 
+/// The longest log line handed on; the rest of a longer line is dropped
+/// (a chaincode that writes without a newline is not buffered without end).
+pub const MAX_LOG_LINE: usize = 64 * 1024;
+
+/// What a cut line ends with.
+const CUT: &[u8] = b" [line cut at 64 KiB]";
+
+/// Bytes into lines (without their `\n`), each at most [`MAX_LOG_LINE`].
+#[derive(Debug, Default)]
+struct LineSplitter {
+    pending: Vec<u8>,
+    /// The current line was cut: drop its bytes up to the next newline.
+    skipping: bool,
+}
+
+impl LineSplitter {
+    /// The lines `chunk` completes.
+    fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let (head, tail, newline) = match rest.iter().position(|b| *b == b'\n') {
+                Some(i) => (&rest[..i], &rest[i + 1..], true),
+                None => (rest, &rest[rest.len()..], false),
+            };
+            rest = tail;
+            if !self.skipping {
+                let room = MAX_LOG_LINE - self.pending.len();
+                if head.len() > room {
+                    self.pending.extend_from_slice(&head[..room]);
+                    let mut line = std::mem::take(&mut self.pending);
+                    line.extend_from_slice(CUT);
+                    out.push(line);
+                    self.skipping = true;
+                } else {
+                    self.pending.extend_from_slice(head);
+                }
+            }
+            if newline {
+                if !self.skipping {
+                    out.push(std::mem::take(&mut self.pending));
+                }
+                self.skipping = false;
+            }
+        }
+        out
+    }
+
+    /// The last line, if it did not end with a newline.
+    fn finish(&mut self) -> Option<Vec<u8>> {
+        Some(std::mem::take(&mut self.pending)).filter(|l| !l.is_empty())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_line_is_cut_at_64_kib() {
+        let mut s = LineSplitter::default();
+        assert_eq!(s.push(b"a\nb"), vec![b"a".to_vec()]);
+        assert_eq!(s.push(b"c\n\n"), vec![b"bc".to_vec(), Vec::new()]);
+        // 200 KiB without a newline, in pieces: one line of 64 KiB, marked.
+        let mut got = Vec::new();
+        for _ in 0..200 {
+            got.extend(s.push(&[b'x'; 1024]));
+        }
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].len(), MAX_LOG_LINE + CUT.len());
+        assert!(got[0].ends_with(CUT));
+        assert!(s.pending.is_empty());
+        // The rest of the long line is dropped; the next line is whole.
+        assert_eq!(s.push(b"yyy\nnext"), Vec::<Vec<u8>>::new());
+        assert_eq!(s.finish(), Some(b"next".to_vec()));
+        assert_eq!(s.finish(), None);
+    }
 
     fn c(name: &str, state: &str) -> DindContainer {
         DindContainer {

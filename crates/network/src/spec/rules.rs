@@ -541,7 +541,8 @@ fn channel_orgs(c: &mut Checker, f: &str, ch: &RawChannel, orgs: &[PeerOrg]) -> 
     l.value.iter().map(|n| n.value.clone()).collect()
 }
 
-/// Every image given is a reference (not empty, no whitespace); the rest
+/// Every image given is a reference (not empty, no whitespace or control
+/// character, not starting with `-`); the rest
 /// follow the Fabric version.
 fn images(c: &mut Checker, raw: &RawWorkspace, fabric: &FabricVersion) -> Images {
     let mut images = Images::for_version(fabric);
@@ -557,7 +558,11 @@ fn images(c: &mut Checker, raw: &RawWorkspace, fabric: &FabricVersion) -> Images
         ];
         for (v, key, slot) in fields {
             if let Some(v) = v {
-                let r = if !v.value.is_empty() && !v.value.chars().any(char::is_whitespace) {
+                // A leading `-` would make it an option to `docker`.
+                let r = if !v.value.is_empty()
+                    && !v.value.starts_with('-')
+                    && !v.value.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
                     Ok(())
                 } else {
                     Err(format!("{:?} is not an image reference", v.value))

@@ -18,6 +18,16 @@ fn minimal_file_gets_defaults() {
 }
 
 #[test]
+fn an_image_starting_with_a_dash_is_refused() {
+    let err =
+        parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\nimages:\n  dind: \"--privileged\"\n")
+            .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("images.dind"), "{text}");
+    assert!(text.contains("is not an image reference"), "{text}");
+}
+
+#[test]
 fn unknown_field_is_rejected_with_its_line() {
     let err = parse("apiVersion: fabdev/v1alpha1\nkind: Workspace\norgz: []\n").unwrap_err();
     let text = err.to_string();
