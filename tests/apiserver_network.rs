@@ -2,19 +2,17 @@
 //! The default network's objects, made exactly as `fabdev up` makes them
 //! (`flow::prepare`: real crypto, then rendering), applied with
 //! `cluster::k8s::apply` to a real kube-apiserver and etcd
-//! (crates/cluster/tests/support/apiserver.rs; built by
+//! (testkit::apiserver; built by
 //! scripts/setup/kube.sh): every object is created, applying them again
 //! changes nothing (what a second `fabdev up` relies on), and a hand edit of
 //! a field fabdev sets is taken back.
-
-#[path = "../crates/cluster/tests/support/apiserver.rs"]
-mod apiserver;
 
 use cluster::k8s::{self, Applied};
 use fabdev::events::Event;
 use fabdev::flow::{self, Context, Options};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
+use testkit::apiserver;
 
 fn changed(applied: &[Applied]) -> Vec<String> {
     applied

@@ -9,12 +9,7 @@ fn fabdev() -> Command {
     Command::cargo_bin("fabdev").expect("fabdev binary")
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
+use testkit::repo;
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -817,7 +812,7 @@ fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
 fn ctrl_c_during_up_stops_cleanly() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command as Std, Stdio};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let ws = tempfile::tempdir().expect("tempdir");
     let image = format!("fabdev-test/ctrlc:{}", std::process::id());
@@ -882,20 +877,12 @@ fn ctrl_c_during_up_stops_cleanly() {
         "up never reached the cluster step: {seen:#?}"
     );
     // Wait (with a deadline) until the fake `kind create` runs.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let kind_pid = loop {
-        if let Some(pid) = std::fs::read_to_string(&pidfile)
+    let kind_pid = testkit::wait_until(Duration::from_secs(20), Duration::from_millis(1), || {
+        std::fs::read_to_string(&pidfile)
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok())
-        {
-            break pid;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the fake kind create never started"
-        );
-        std::thread::yield_now();
-    };
+    })
+    .expect("the fake kind create never started");
     let sent = Std::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -912,19 +899,18 @@ fn ctrl_c_during_up_stops_cleanly() {
     assert!(err.contains("fabdev up was interrupted"), "{err}");
     assert!(err.contains("run it again"), "{err}");
     // The hanging `kind create` was killed with fabdev, not left running.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Std::new("kill")
-        .args(["-0", &kind_pid.to_string()])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        assert!(
-            Instant::now() < deadline,
-            "kind create (pid {kind_pid}) survived the interrupt"
-        );
-        std::thread::yield_now();
-    }
+    let gone = testkit::wait_until(Duration::from_secs(10), Duration::from_millis(1), || {
+        let alive = Std::new("kill")
+            .args(["-0", &kind_pid.to_string()])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        (!alive).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "kind create (pid {kind_pid}) survived the interrupt"
+    );
 
     // The interrupted create may have left a half-made cluster: the next
     // `up` deletes it before creating it again (here kind says the cluster

@@ -8,22 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_fabdev")
-}
-
-fn fabdev(ws: &Path) -> Command {
-    let mut c = Command::new(bin());
-    c.arg("-w").arg(ws);
-    c
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
+use testkit::{fabdev, fabdev_bin as bin, repo};
 
 fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -439,15 +424,10 @@ fn an_interrupted_render_out_leaves_no_temporary_folder_with_keys() {
         .spawn()
         .expect("spawn");
     // Wait (with a deadline) for the temporary folder to appear.
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while tmp_in(&parent).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no temporary folder appeared"
-        );
-        // Polling a condition (with the deadline above), not a fixed wait.
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let appeared = testkit::wait_until(Duration::from_secs(120), Duration::from_millis(5), || {
+        (!tmp_in(&parent).is_empty()).then_some(())
+    });
+    assert!(appeared.is_some(), "no temporary folder appeared");
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -3,16 +3,8 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn fabdev(ws: &Path) -> Command {
-    let mut c = Command::cargo_bin("fabdev").expect("fabdev binary");
-    c.arg("-w").arg(ws);
-    c
-}
-
 fn run(ws: &Path, args: &[&str]) -> std::process::Output {
-    fabdev(ws).args(args).output().expect("run fabdev")
+    testkit::fabdev(ws).args(args).output().expect("run fabdev")
 }
 
 fn text(b: &[u8]) -> String {

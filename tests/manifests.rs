@@ -4,15 +4,10 @@
 //! validator is a PyPI package that `scripts/test.sh` installs; this test
 //! fails, never skips, when it is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
+use testkit::repo;
 
 #[test]
 fn rendered_manifests_of_every_valid_fixture_pass_kubernetes_validate() {

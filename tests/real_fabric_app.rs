@@ -22,48 +22,11 @@ use std::time::Duration;
 
 use testnet::{FabricHome, Options, TestNetwork};
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        if entry.file_name() == "node_modules" {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(rel)
-}
-
-fn show(what: &str, out: &Output) {
-    eprintln!(
-        "$ {what}\n{}{}[exit {}]\n",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout),
-        out.status.code().unwrap_or(-1)
-    );
-}
+use testkit::{copy_tree, fixture, show};
 
 /// Runs `fabdev -w <ws> <args>`, printing the command and what it said.
 async fn fabdev(ws: &Path, args: &[&str]) -> Output {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .arg("-w")
-        .arg(ws)
-        .args(args)
-        .output()
-        .await
-        .expect("run fabdev");
-    show(&format!("fabdev {}", args.join(" ")), &out);
-    out
+    testkit::fabdev_logged_async(ws, args).await
 }
 
 fn stdout(o: &Output) -> String {

@@ -22,36 +22,9 @@ use testnet::{FabricHome, Options, TestNetwork};
 /// One test network at a time: each peer builds chaincode, on 2 cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// Runs `fabdev -w <ws> <args>`, printing the command and what it said.
 async fn fabdev(ws: &Path, args: &[&str]) -> Output {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .arg("-w")
-        .arg(ws)
-        .args(args)
-        .output()
-        .await
-        .expect("run fabdev");
-    eprintln!(
-        "$ fabdev {}\n{}{}[exit {}]\n",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout),
-        out.status.code().unwrap_or(-1)
-    );
-    out
+    testkit::fabdev_logged_async(ws, args).await
 }
 
 fn stdout(o: &Output) -> String {
@@ -112,25 +85,29 @@ async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork
 async fn wait_for_peer(net: &TestNetwork, node: &str) {
     let ip = net.ip(node).expect("node address");
     let socket = net.dind_socket(node).expect("DinD socket");
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
-        let docker = tokio::process::Command::new("docker")
-            .arg(format!("--host=unix://{}", socket.display()))
-            .arg("version")
-            .output()
-            .await
-            .is_ok_and(|o| o.status.success());
-        if grpc && docker {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
-            net.all_logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let last = std::cell::Cell::new((false, false));
+    let up = testkit::wait_until_async(
+        Duration::from_secs(120),
+        Duration::from_millis(200),
+        || async {
+            let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
+            let docker = tokio::process::Command::new("docker")
+                .arg(format!("--host=unix://{}", socket.display()))
+                .arg("version")
+                .output()
+                .await
+                .is_ok_and(|o| o.status.success());
+            last.set((grpc, docker));
+            (grpc && docker).then_some(())
+        },
+    )
+    .await;
+    let (grpc, docker) = last.get();
+    assert!(
+        up.is_some(),
+        "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
+        net.all_logs()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,8 +119,8 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     let _one = ONE_AT_A_TIME.lock().await;
     let ws = tempfile::tempdir().expect("tempdir");
     let dir = ws.path();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
+    testkit::copy_tree(
+        &testkit::fixture("chaincode/node"),
         &dir.join("chaincode/asset-node"),
     );
     // A line for `chaincode logs` to find: the chaincode prints it on
@@ -156,8 +133,8 @@ async fn real_fabric_cli_chaincode_deploy_invoke_query_list() {
     );
     assert_ne!(code, printing, "the fixture's CreateAsset changed");
     std::fs::write(&code_file, printing).expect("write chaincode");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node-init"),
+    testkit::copy_tree(
+        &testkit::fixture("chaincode/node-init"),
         &dir.join("chaincode/counter"),
     );
     let mut net = start(
@@ -541,10 +518,7 @@ async fn real_fabric_cli_go_chaincode_from_a_path_vendored() {
     let ws = tempfile::tempdir().expect("tempdir");
     let dir = ws.path();
     let src = dir.join("elsewhere/asset-go");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/go"),
-        &src,
-    );
+    testkit::copy_tree(&testkit::fixture("chaincode/go"), &src);
     let net = start(dir, 32100, "").await;
     let out = fabdev(dir, &["channel", "create"]).await;
     assert!(out.status.success(), "{}", stderr(&out));

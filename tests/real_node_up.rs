@@ -23,63 +23,27 @@
 //!   which the chaincode is launched again and answers.
 //!
 //! Needs root, the binaries of scripts/setup/kube.sh and the images of
-//! scripts/setup/node-images.sh; without them each test says SKIPPED and why
-//! (scripts/test.sh sets FABDEV_REQUIRE_REAL_NODE=1, so there a missing
-//! piece fails).
+//! scripts/setup/node-images.sh (the second test also FABRIC_HOME and the
+//! images made from it); without them each test is reported `ignored`, with
+//! why (the `real_node` and `real_node_fabric` cfgs of build.rs). Under
+//! FABDEV_REQUIRE_REAL_NODE=1 (scripts/test.sh sets it) a missing piece
+//! fails the test instead, naming it.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fabdev::events::{Event, EventKind};
 use fabdev::flow::{self, Options};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
 use kube::api::AttachParams;
 use kubenode::KubeNode;
-use kubenode::testing::{exec, node_or_skip};
+use testkit::outcome::outcome;
+use testkit::probe::{self, Check};
+use testkit::realnode::{exec, node, wait_pod};
 
 /// One node at a time (kubenode also serializes with a lock file).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// What a run's typed events say.
-#[derive(Debug, Default)]
-struct Outcome {
-    done: Vec<String>,
-    failed: BTreeMap<String, String>,
-    applied: Option<(usize, usize)>,
-    pods_ready: Option<usize>,
-    /// DinD target → (copied, present).
-    dind: BTreeMap<String, (Vec<String>, Vec<String>)>,
-}
-
-fn outcome(events: &[Event]) -> Outcome {
-    let mut o = Outcome::default();
-    for e in events {
-        let step = e.step.clone().unwrap_or_default();
-        match &e.kind {
-            EventKind::StepDone { .. } => o.done.push(step),
-            EventKind::StepFailed { error, .. } => {
-                o.failed.insert(step, error.clone());
-            }
-            EventKind::Applied {
-                objects, changed, ..
-            } => o.applied = Some((objects.len(), changed.len())),
-            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            EventKind::Images {
-                target,
-                copied,
-                present,
-            } if step.contains("DinD") => {
-                o.dind
-                    .insert(target.clone(), (copied.clone(), present.clone()));
-            }
-            _ => {}
-        }
-    }
-    o
-}
 
 /// A tiny image under `name` in the host's Docker (a builder image stand-in
 /// for the seeding: only its copy is checked).
@@ -167,11 +131,13 @@ fn pod_ip(pod: &Pod) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_node),
+    ignore = "no real node here (needs root, scripts/setup/kube.sh, scripts/setup/node-images.sh); FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
+)]
 async fn real_node_up_pod_plumbing() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let Some(node) = node_or_skip("real_node_up_pod_plumbing").await else {
-        return;
-    };
+    let node = node("real_node_up_pod_plumbing").await;
     for image in [
         kubenode::DIND_STANDIN_IMAGE,
         kubenode::PEER_STANDIN_IMAGE,
@@ -327,53 +293,27 @@ async fn real_node_up_pod_plumbing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
-    not(fabric_binaries),
-    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+    not(real_node_fabric),
+    ignore = "needs the real node and FABRIC_HOME with the images scripts/setup/node-images.sh makes from it; FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
 )]
 async fn real_node_up_real_fabric_chaincode() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let fabric_home = std::env::var_os("FABRIC_HOME");
-    let version = fabric_home.as_ref().and_then(|h| {
-        let out = Command::new(Path::new(h).join("bin/peer"))
-            .arg("version")
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
-            l.trim()
-                .strip_prefix("Version: ")
-                .map(|v| v.trim_start_matches('v').to_string())
-        })
-    });
-    let (peer_image, orderer_image) = match &version {
-        Some(v) => (
-            format!("hyperledger/fabric-peer:{v}"),
-            format!("hyperledger/fabric-orderer:{v}"),
-        ),
-        None => (String::new(), String::new()),
-    };
-    if version.is_none() || !kubenode::testing::local_fabric_images(&peer_image, &orderer_image) {
-        eprintln!(
-            "SKIPPED real_node_up_real_fabric_chaincode: needs FABRIC_HOME and the images scripts/setup/node-images.sh makes from it ({peer_image}, {orderer_image})"
-        );
-        return;
-    }
-    let Some(node) = node_or_skip("real_node_up_real_fabric_chaincode").await else {
-        return;
-    };
+    Check::real_node_fabric().fail_if_missing("real_node_up_real_fabric_chaincode");
+    let home = probe::fabric_home().expect("checked");
+    let version = probe::fabric_version(&home).expect("checked");
+    let peer_image = format!("hyperledger/fabric-peer:{version}");
+    let orderer_image = format!("hyperledger/fabric-orderer:{version}");
+    let node = node("real_node_up_real_fabric_chaincode").await;
     let two = version
-        .as_deref()
-        .and_then(|v| v.rsplit_once('.'))
+        .rsplit_once('.')
         .map(|(two, _)| two.to_string())
-        .unwrap();
+        .expect("a version a.b.c");
     for image in [kubenode::DIND_STANDIN_IMAGE, &peer_image, &orderer_image] {
         node.import_image(image).expect("import an image");
     }
     let dir = tempfile::tempdir().unwrap();
     let cc = dir.path().join("chaincode/asset-node");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
-        &cc,
-    );
+    testkit::copy_tree(&testkit::fixture("chaincode/node"), &cc);
     let ns = "realnode-fabric";
     workspace(
         dir.path(),
@@ -398,21 +338,7 @@ async fn real_node_up_real_fabric_chaincode() {
     let mut opts = Options::new(dir.path());
     opts.wait_timeout = Duration::from_secs(300);
 
-    let fabdev = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_fabdev"))
-            .arg("-w")
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .expect("run fabdev");
-        eprintln!(
-            "$ fabdev {}\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        out
-    };
+    let fabdev = |args: &[&str]| testkit::fabdev_logged(dir.path(), args);
 
     let started = Instant::now();
     let out = fabdev(&["up"]);
@@ -495,39 +421,22 @@ async fn real_node_up_real_fabric_chaincode() {
             .and_then(|s| s.conditions.as_ref())
             .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
     };
-    let wait_for = |want_ready: bool, within: Duration| {
-        let pods = pods.clone();
-        async move {
-            let deadline = Instant::now() + within;
-            loop {
-                let p = pods.get(peer_pod).await.unwrap();
-                if ready(&p) == want_ready {
-                    return p;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "peer not {} within {within:?}",
-                    if want_ready { "Ready" } else { "unready" }
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    };
     let (id, restarts) = dind_id(&pods.get(peer_pod).await.unwrap());
     signal(&id, "SIGSTOP");
-    wait_for(false, Duration::from_secs(90)).await;
+    wait_pod(&node, &pods, peer_pod, Duration::from_secs(90), |p| {
+        !ready(p)
+    })
+    .await;
     signal(&id, "SIGKILL");
-    let back = wait_for(true, Duration::from_secs(180)).await;
+    let back = wait_pod(&node, &pods, peer_pod, Duration::from_secs(180), ready).await;
     assert_eq!(dind_id(&back).1, restarts + 1, "the sidecar was restarted");
-    let mut answered = false;
-    for _ in 0..30 {
+    // The peer launches the chaincode again on the first call after the
+    // restart; calls before that fail.
+    let answered = testkit::wait_until(Duration::from_secs(60), Duration::from_secs(2), || {
         let out = fabdev(&["chaincode", "query", "basic", "ReadAsset", "a1"]);
-        if out.status.success() {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+        out.status.success().then_some(())
+    })
+    .is_some();
     assert!(
         answered,
         "the chaincode was not launched again\n{}",
@@ -535,17 +444,4 @@ async fn real_node_up_real_fabric_chaincode() {
     );
     let out = fabdev(&["down"]);
     assert!(out.status.success());
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::create_dir_all(to).unwrap();
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 //! Existing-cluster mode (`cluster: { provider: existing }`) against a real
 //! etcd, kube-apiserver and kube-controller-manager
-//! (crates/cluster/tests/support/apiserver.rs, from scripts/setup/kube.sh):
+//! (testkit::apiserver, from scripts/setup/kube.sh):
 //!
 //! - `up` applies fabdev's objects into its namespace (no NodePort host
 //!   Services), waits for the pods and never runs kind (the kind binary given
@@ -20,56 +20,20 @@
 //! Docker is needed for the builder images `up` keeps on the host (tiny
 //! local images under the spec's names).
 
-#[path = "../crates/cluster/tests/support/apiserver.rs"]
-mod apiserver;
-#[path = "../crates/cluster/tests/support/dockerd.rs"]
-mod dockerd;
-
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use apiserver::{ApiServer, LIMITED_CONTEXT, LIMITED_USER};
 use cluster::doctor::{self, Check, Verdict};
 use cluster::k8s::Access;
-use dockerd::{chain, host};
-use fabdev::events::{ClusterState, Event, EventKind};
+use fabdev::events::{ClusterState, Event};
 use fabdev::flow::{self, Options};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-
-/// What a run's typed events say.
-#[derive(Debug, Default)]
-struct Outcome {
-    cluster: Option<(String, ClusterState)>,
-    applied: Option<(usize, usize)>,
-    pods_ready: Option<usize>,
-    done: Vec<String>,
-    failed: BTreeMap<String, String>,
-}
-
-fn outcome(events: &[Event]) -> Outcome {
-    let mut o = Outcome::default();
-    for e in events {
-        let step = e.step.clone().unwrap_or_default();
-        match &e.kind {
-            EventKind::Cluster { name, state, .. } => o.cluster = Some((name.clone(), *state)),
-            EventKind::Applied {
-                objects, changed, ..
-            } => o.applied = Some((objects.len(), changed.len())),
-            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            EventKind::StepDone { .. } => o.done.push(step),
-            EventKind::StepFailed { error, .. } => {
-                o.failed.insert(step, error.clone());
-            }
-            _ => {}
-        }
-    }
-    o
-}
+use testkit::apiserver::{self, ApiServer, LIMITED_CONTEXT, LIMITED_USER};
+use testkit::dockerd::{self, chain, host};
+use testkit::kubelet::FakeKubelet;
+use testkit::outcome::outcome;
 
 /// A kind binary that must not be run: it records the call and fails.
 fn forbidden_kind(dir: &Path) -> PathBuf {
@@ -82,46 +46,8 @@ fn forbidden_kind(dir: &Path) -> PathBuf {
         ),
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).unwrap();
+    testkit::make_executable(&kind);
     kind
-}
-
-/// Marks every pod of `namespace` Ready as it appears, until `stop`, as a
-/// kubelet would.
-fn play_kubelet(
-    client: kube::Client,
-    namespace: String,
-    stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<usize> {
-    tokio::spawn(async move {
-        let pods: Api<Pod> = Api::namespaced(client, &namespace);
-        let mut marked = std::collections::BTreeSet::new();
-        while !stop.load(Ordering::Relaxed) {
-            if let Ok(list) = pods.list(&ListParams::default()).await {
-                for p in list.items {
-                    let name = p.metadata.name.clone().unwrap_or_default();
-                    if marked.contains(&name) {
-                        continue;
-                    }
-                    let status = json!({"status": {"phase": "Running", "conditions": [
-                        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
-                        {"type": "ContainersReady", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
-                    ]}});
-                    if pods
-                        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                        .await
-                        .is_ok()
-                    {
-                        marked.insert(name);
-                    }
-                }
-            }
-            // The kubelet's own sync period stands in for a watch here.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        marked.len()
-    })
 }
 
 async fn create_namespace(client: &kube::Client, name: &str, labels: serde_json::Value) {
@@ -221,8 +147,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let bystander = format!("{name}-other");
     create_namespace(&client, &bystander, json!({})).await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let kubelet = play_kubelet(client.clone(), name.clone(), stop.clone());
+    let kubelet = FakeKubelet::start(client.clone(), &name);
     let mut opts = Options::new(&ws);
     opts.kind = Some(kind);
     opts.wait_timeout = Duration::from_secs(90);
@@ -314,15 +239,9 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     assert_eq!(st.nodes.len(), 3, "{st:?}");
     assert!(st.nodes.iter().all(|n| n.pod_ready == Some(true)), "{st:?}");
     assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
-    stop.store(true, Ordering::Relaxed);
-    assert!(kubelet.await.unwrap() >= 3);
+    assert!(kubelet.stop().await >= 3);
     // The CLI's status: fabdev.yaml's cluster, and no kind.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .args(["-w"])
-        .arg(&ws)
-        .arg("status")
-        .output()
-        .unwrap();
+    let out = testkit::fabdev(&ws).arg("status").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.starts_with(&format!("workspace {name}: existing cluster answers\n")),
@@ -398,9 +317,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     assert!(ps.detail.contains("cannot read namespace"), "{ps:?}");
 
     // The CLI's doctor says the same, by name, and fails.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .args(["-w"])
-        .arg(&ws)
+    let out = testkit::fabdev(&ws)
         .args(["--context", LIMITED_CONTEXT, "doctor", "-o", "json"])
         .output()
         .unwrap();
@@ -418,9 +335,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     );
     assert!(!stdout.contains("\"name\":\"kind\""), "{stdout}");
     // As text (what the README shows).
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fabdev"))
-        .args(["-w"])
-        .arg(&ws)
+    let out = testkit::fabdev(&ws)
         .args(["--context", LIMITED_CONTEXT, "doctor"])
         .output()
         .unwrap();

@@ -3,10 +3,10 @@
 //! machine allows, without kind's node image or Fabric's images:
 //!
 //! - Kubernetes is a real etcd, kube-apiserver and kube-controller-manager
-//!   (crates/cluster/tests/support/apiserver.rs, from scripts/setup/kube.sh);
+//!   (testkit::apiserver, from scripts/setup/kube.sh);
 //!   there is no kubelet and no scheduler, so this test plays the kubelet: it
 //!   registers the node and marks pods Ready, nothing more.
-//! - The kind node is the stand-in of crates/cluster/tests/support/kindnode.rs:
+//! - The kind node is the stand-in of testkit::kindnode:
 //!   a container with kind's labels running a real containerd, into which
 //!   `up` loads the images for real.
 //! - `kind` is a small script: `create` hands out the API server's kubeconfig,
@@ -18,67 +18,16 @@
 //! the peers' DinD, which needs a kubelet's port-forward. The second `up`
 //! finds everything in place and changes nothing up to the same point.
 
-// Top-level modules: kindnode.rs reaches dockerd.rs as `super::dockerd`.
-#[path = "../crates/cluster/tests/support/apiserver.rs"]
-mod apiserver;
-#[path = "../crates/cluster/tests/support/dockerd.rs"]
-mod dockerd;
-#[path = "../crates/cluster/tests/support/kindnode.rs"]
-mod kindnode;
-
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use apiserver::ApiServer;
-use dockerd::{chain, host};
 use fabdev::events::{ClusterState, Event, EventKind};
 use fabdev::flow::{self, Options};
-use k8s_openapi::api::core::v1::{Node, Pod};
-use kindnode::KindNode;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use serde_json::json;
-
-/// What a run's typed events say: the kind cluster's state, the images
-/// copied into the kind nodes and those present, the applied objects and
-/// those changed, the Ready pods, and the failed steps' errors.
-#[derive(Debug, Default)]
-struct Outcome {
-    cluster: Option<ClusterState>,
-    node_images: Option<(Vec<String>, Vec<String>)>,
-    applied: Option<(usize, usize)>,
-    pods_ready: Option<usize>,
-    failed: BTreeMap<String, String>,
-}
-
-fn outcome(events: &[Event]) -> Outcome {
-    let mut o = Outcome::default();
-    for e in events {
-        let step = e.step.clone().unwrap_or_default();
-        match &e.kind {
-            EventKind::Cluster { state, .. } => o.cluster = Some(*state),
-            EventKind::Images {
-                target,
-                copied,
-                present,
-                ..
-            } if target == "kind nodes" => {
-                o.node_images = Some((copied.clone(), present.clone()));
-            }
-            EventKind::Applied {
-                objects, changed, ..
-            } => o.applied = Some((objects.len(), changed.len())),
-            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            EventKind::StepFailed { error, .. } => {
-                o.failed.insert(step, error.clone());
-            }
-            _ => {}
-        }
-    }
-    o
-}
+use testkit::apiserver::ApiServer;
+use testkit::dockerd::{self, chain, host};
+use testkit::kindnode::KindNode;
+use testkit::kubelet::{FakeKubelet, register_node};
+use testkit::outcome::outcome;
 
 /// The fake kind: a shell script that records its calls in `calls.log`.
 fn fake_kind(dir: &Path, cluster: &str, kubeconfig: &Path) -> std::path::PathBuf {
@@ -104,64 +53,8 @@ esac
         kubeconfig = kubeconfig.display(),
     );
     std::fs::write(&kind, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).unwrap();
+    testkit::make_executable(&kind);
     kind
-}
-
-/// Registers the kind node with the API server as Ready, as its kubelet would.
-async fn register_node(client: &kube::Client, name: &str) {
-    let nodes: Api<Node> = Api::all(client.clone());
-    let node: Node = serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Node", "metadata": {"name": name}
-    }))
-    .unwrap();
-    nodes.create(&PostParams::default(), &node).await.unwrap();
-    let status = json!({"status": {"conditions": [{
-        "type": "Ready", "status": "True", "reason": "KubeletReady",
-        "message": "the test plays the kubelet",
-        "lastHeartbeatTime": "2026-01-01T00:00:00Z", "lastTransitionTime": "2026-01-01T00:00:00Z"
-    }]}});
-    nodes
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-        .await
-        .unwrap();
-}
-
-/// Marks every pod of `namespace` Ready as it appears, until `stop`.
-fn play_kubelet(
-    client: kube::Client,
-    namespace: String,
-    stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<usize> {
-    tokio::spawn(async move {
-        let pods: Api<Pod> = Api::namespaced(client, &namespace);
-        let mut marked = std::collections::BTreeSet::new();
-        while !stop.load(Ordering::Relaxed) {
-            if let Ok(list) = pods.list(&ListParams::default()).await {
-                for p in list.items {
-                    let name = p.metadata.name.clone().unwrap_or_default();
-                    if marked.contains(&name) {
-                        continue;
-                    }
-                    let status = json!({"status": {"phase": "Running", "conditions": [
-                        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
-                        {"type": "ContainersReady", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
-                    ]}});
-                    if pods
-                        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                        .await
-                        .is_ok()
-                    {
-                        marked.insert(name);
-                    }
-                }
-            }
-            // The kubelet's own sync period stands in for a watch here.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        marked.len()
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,8 +94,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
 
     let node = KindNode::start(&host, &cluster, "control-plane").await;
     register_node(&client, &node.name).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let kubelet = play_kubelet(client.clone(), cluster.clone(), stop.clone());
+    let kubelet = FakeKubelet::start(client.clone(), &cluster);
 
     let mut opts = Options::new(&ws);
     opts.kind = Some(kind.clone());
@@ -231,7 +123,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
             && o.failed[dind_step].contains("does not have a host assigned"),
         "{o:#?}"
     );
-    assert_eq!(o.cluster, Some(ClusterState::Created), "{o:#?}");
+    assert_eq!(o.cluster_state(), Some(ClusterState::Created), "{o:#?}");
     assert_eq!(o.node_images, Some((node_images.clone(), vec![])));
     assert_eq!(o.applied, Some((16, 16)));
     assert_eq!(o.pods_ready, Some(3));
@@ -253,7 +145,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
         second.is_err() && o.failed.keys().collect::<Vec<_>>() == [dind_step],
         "{o:#?}"
     );
-    assert_eq!(o.cluster, Some(ClusterState::Exists));
+    assert_eq!(o.cluster_state(), Some(ClusterState::Exists));
     assert_eq!(o.node_images, Some((vec![], node_images.clone())));
     assert_eq!(o.applied, Some((16, 0)));
     assert_eq!(o.pods_ready, Some(3));
@@ -274,15 +166,17 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
         Some(&EventKind::Status(st.clone()))
     );
 
-    stop.store(true, Ordering::Relaxed);
-    assert!(kubelet.await.unwrap() >= 3);
+    assert!(kubelet.stop().await >= 3);
 
     // down: kind deletes the cluster; the kubeconfig goes, the crypto stays.
     let mut events: Vec<Event> = Vec::new();
     flow::down(&opts, false, false, &mut events)
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));
-    assert_eq!(outcome(&events).cluster, Some(ClusterState::Deleted));
+    assert_eq!(
+        outcome(&events).cluster_state(),
+        Some(ClusterState::Deleted)
+    );
     assert!(!ws.join(".fabdev/kubeconfig").exists());
     assert!(ws.join(".fabdev/crypto").is_dir());
     let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();

@@ -1,7 +1,16 @@
-//! Marks the `real_fabric_*` tests `ignored` (with the reason) when there
-//! are no Fabric binaries, as `crates/testnet/build.rs` does: the
-//! `fabric_binaries` cfg is set when `$FABRIC_HOME/bin/peer` exists, or
-//! `peer` is on PATH.
+//! Sets the cfgs that decide which of this package's tests can run here,
+//! so that the others are reported `ignored`, with why, never `ok`:
+//!
+//! - `fabric_binaries`: Fabric's binaries (`tests/real_fabric_cli.rs`,
+//!   `tests/real_fabric_app.rs`);
+//! - `real_node`: the real single-node cluster (`tests/real_node_up.rs`);
+//! - `real_node_fabric`: that node with real Fabric images;
+//!   (these three through `crates/testkit-probe`)
+//! - `real_kind`: kind on podman (`real_kind_*`).
+//!
+//! Under FABDEV_REQUIRE_FABRIC=1 / FABDEV_REQUIRE_REAL_NODE=1 /
+//! FABDEV_REQUIRE_REAL_KIND=1 the cfgs are set whatever is missing, and the
+//! tests fail naming it. Nothing of this reaches the binary.
 
 use std::path::PathBuf;
 
@@ -54,22 +63,7 @@ fn real_kind() {
 
 fn main() {
     real_kind();
-    println!("cargo::rustc-check-cfg=cfg(fabric_binaries)");
-    println!("cargo::rerun-if-env-changed=FABRIC_HOME");
-    println!("cargo::rerun-if-env-changed=PATH");
-    let peer = match std::env::var_os("FABRIC_HOME") {
-        Some(h) => Some(PathBuf::from(h).join("bin").join("peer")),
-        None => std::env::var_os("PATH").and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("peer"))
-                .find(|p| p.is_file())
-        }),
-    };
-    if let Some(peer) = peer {
-        // Rebuild when the binary appears or goes.
-        println!("cargo::rerun-if-changed={}", peer.display());
-        if peer.is_file() {
-            println!("cargo::rustc-cfg=fabric_binaries");
-        }
-    }
+    testkit_probe::Check::fabric().set_cfg("fabric_binaries");
+    testkit_probe::Check::real_node().set_cfg("real_node");
+    testkit_probe::Check::real_node_fabric().set_cfg("real_node_fabric");
 }

@@ -133,4 +133,10 @@ SH
   chmod 0755 "$work/nodeenv/chaincode/build.sh" "$work/nodeenv/chaincode/start.sh"
   import "$work/nodeenv" "hyperledger/fabric-nodeenv:2.5" --change "ENV $path_env" --change 'WORKDIR /chaincode/output'
 fi
+# What the tests' build scripts watch (crates/testkit-probe): the images'
+# IDs, rewritten only when one changed.
+made=(hyperledger/fabric-nodeenv:2.5)
+for tag in $FABRIC_TAGS; do made+=("hyperledger/fabric-ccenv:$tag" "hyperledger/fabric-baseos:$tag"); done
+ids=$(docker image inspect --format '{{index .RepoTags 0}} {{.Id}}' "${made[@]}" 2>/dev/null || true)
+[ "$ids" = "$(cat "$CACHE/builder-images.ids" 2>/dev/null)" ] || printf '%s\n' "$ids" >"$CACHE/builder-images.ids"
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'hyperledger/fabric-(baseos|ccenv|nodeenv)' || true

@@ -22,7 +22,7 @@
 #
 # v1.37.2 is the version kind v0.33.0 (scripts/e2e/kind.sh) runs by default.
 # The tests look in kube-v1.37.2 (KUBE_VERSION in
-# crates/cluster/tests/support/apiserver.rs); point FABDEV_KUBE_BIN at the
+# crates/testkit-probe); point FABDEV_KUBE_BIN at the
 # folder of another version to test against it.
 #
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod points every staging

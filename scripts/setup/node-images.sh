@@ -152,5 +152,13 @@ else
   log "no FABRIC_HOME with Fabric binaries: no hyperledger/fabric-peer/orderer images (stand-ins only)"
 fi
 
+# What the tests' build scripts watch (crates/testkit-probe), so that tests
+# ignored for want of these images run once they are made: the images' IDs,
+# rewritten only when one changed.
+made=("$PAUSE_IMAGE" "$PEER_STANDIN" "$ORDERER_STANDIN" "$DIND_IMAGE")
+[ -z "${version:-}" ] || made+=("hyperledger/fabric-peer:$version" "hyperledger/fabric-orderer:$version")
+ids=$(docker image inspect --format '{{index .RepoTags 0}} {{.Id}}' "${made[@]}" 2>/dev/null || true)
+[ "$ids" = "$(cat "$CACHE/node-images.ids" 2>/dev/null)" ] || printf '%s\n' "$ids" >"$CACHE/node-images.ids"
+
 log "node images ready in $(($(date +%s) - start))s"
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'kubenode-pause|standin-fabric|dind|hyperledger/fabric-(peer|orderer)' || true

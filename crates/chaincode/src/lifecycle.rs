@@ -174,7 +174,7 @@ pub enum LifecycleError {
         failures: Vec<String>,
     },
     #[error(
-        "Init of {name} on {channel} failed: {source}\n  hint: the chaincode's Init (the function given in `initArgs`) failed; fix it and run `fabdev chaincode deploy` again, which calls Init until it succeeds"
+        "Init of {name} on {channel} failed\n  hint: the chaincode's Init (the function given in `initArgs`) failed; fix it and run `fabdev chaincode deploy` again, which calls Init until it succeeds"
     )]
     Init {
         name: String,

@@ -152,7 +152,7 @@ impl fmt::Debug for Package {
 /// Why a folder could not be packaged or a package not written.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("cannot open chaincode folder {}: {source}", dir.display())]
+    #[error("cannot open chaincode folder {}", dir.display())]
     Folder {
         dir: PathBuf,
         #[source]
@@ -190,7 +190,7 @@ pub enum PackageError {
     },
     #[error("{} not found: Node chaincode needs a package.json at the top of its folder", file.display())]
     NoPackageJson { file: PathBuf },
-    #[error("{} is not valid JSON: {source}", file.display())]
+    #[error("{} is not valid JSON", file.display())]
     PackageJson {
         file: PathBuf,
         #[source]
@@ -201,19 +201,19 @@ pub enum PackageError {
         file.display()
     )]
     NoStartScript { file: PathBuf },
-    #[error("cannot list folder {}: {source}", path.display())]
+    #[error("cannot list folder {}", path.display())]
     ReadDir {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot inspect {}: {source}", path.display())]
+    #[error("cannot inspect {}", path.display())]
     Stat {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot read {}: {source}", file.display())]
+    #[error("cannot read {}", file.display())]
     ReadFile {
         file: PathBuf,
         #[source]
@@ -231,7 +231,7 @@ pub enum PackageError {
         file.display()
     )]
     Symlink { file: PathBuf, reason: String },
-    #[error("{} is a symbolic link that cannot be followed: {source}", file.display())]
+    #[error("{} is a symbolic link that cannot be followed", file.display())]
     BrokenSymlink {
         file: PathBuf,
         #[source]
@@ -240,7 +240,7 @@ pub enum PackageError {
     #[error("{}: {reason}", file.display())]
     MetaInf { file: PathBuf, reason: String },
     #[error(
-        "{} is not valid JSON (META-INF may only hold CouchDB index definitions): {source}",
+        "{} is not valid JSON (META-INF may only hold CouchDB index definitions)",
         file.display()
     )]
     MetaInfJson {
@@ -265,7 +265,7 @@ pub enum PackageError {
     },
     #[error("{}: {reason}", file.display())]
     Ignore { file: PathBuf, reason: String },
-    #[error("cannot build the package of {}: {source}", dir.display())]
+    #[error("cannot build the package of {}", dir.display())]
     Archive {
         dir: PathBuf,
         #[source]
@@ -281,7 +281,7 @@ pub enum PackageError {
         path.display()
     )]
     OutputExists { path: PathBuf },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
@@ -322,7 +322,7 @@ pub fn package_dir(dir: &Path, opts: &PackageOptions) -> Result<Package, Package
     };
     check_label(&label).map_err(|reason| PackageError::InvalidLabel {
         label: label.clone(),
-        reason,
+        reason: reason.message,
     })?;
 
     let (

@@ -12,7 +12,7 @@ use std::process::Command;
 /// Errors of vendoring; each names the folder and the cause.
 #[derive(Debug, thiserror::Error)]
 pub enum VendorError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,

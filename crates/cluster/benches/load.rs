@@ -7,14 +7,12 @@
 //! second dockerd.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/dockerd.rs"]
-mod support;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cluster::images::{transfer, transfer_to_many};
 use criterion::{Criterion, criterion_group, criterion_main};
+use testkit::dockerd as support;
 
 const PAYLOAD: usize = 50 * 1024 * 1024;
 

@@ -2,7 +2,7 @@
 //! fabdev's `node_images::load_into_nodes` (bollard export streamed into
 //! `ctr images import` through an exec's stdin) against `kind load
 //! docker-image` (docker save to a temp file, then the same import). The
-//! node is the stand-in of tests/support/kindnode.rs: real containerd, ctr
+//! node is the stand-in of testkit::kindnode: real containerd, ctr
 //! and crictl in a container with kind's labels. The image is removed from
 //! the node before every iteration (not timed).
 //!
@@ -16,16 +16,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // Top-level modules: kindnode.rs reaches dockerd.rs as `super::dockerd`.
-#[path = "../tests/support/dockerd.rs"]
-mod dockerd;
-#[path = "../tests/support/kindnode.rs"]
-mod kindnode;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cluster::node_images::load_into_nodes;
 use criterion::{Criterion, criterion_group, criterion_main};
+use testkit::{dockerd, kindnode};
 
 const PAYLOAD: usize = 50 * 1024 * 1024;
 

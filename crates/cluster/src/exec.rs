@@ -44,7 +44,7 @@ pub enum ExecError {
     Timeout { line: String, after: Duration },
     /// Its input could not be written (the command ended early, or the
     /// source of the input failed: the source's error).
-    #[error("writing the input of `{line}`: {source}")]
+    #[error("writing the input of `{line}`")]
     Stdin {
         line: String,
         #[source]

@@ -35,13 +35,13 @@ pub use wait::{MANAGED_BY, pod_diagnostics, pods, wait_nodes_ready, wait_pods_re
 /// Errors of talking to the Kubernetes API.
 #[derive(Debug, thiserror::Error)]
 pub enum K8sError {
-    #[error("cannot read kubeconfig {}: {source}\n  hint: `fabdev up` writes it when it creates the cluster", path.display())]
+    #[error("cannot read kubeconfig {}\n  hint: `fabdev up` writes it when it creates the cluster", path.display())]
     Kubeconfig {
         path: PathBuf,
         #[source]
         source: kube::config::KubeconfigError,
     },
-    #[error("cannot build a Kubernetes client from {}: {source}", path.display())]
+    #[error("cannot build a Kubernetes client from {}", path.display())]
     Client {
         path: PathBuf,
         #[source]
@@ -49,14 +49,14 @@ pub enum K8sError {
     },
     #[error("{file}: not a Kubernetes object: {message}")]
     BadManifest { file: String, message: String },
-    #[error("cannot apply {kind} {name}: {source}")]
+    #[error("cannot apply {kind} {name}")]
     Apply {
         kind: String,
         name: String,
         #[source]
         source: kube::Error,
     },
-    #[error("watching {what} failed: {source}")]
+    #[error("watching {what} failed")]
     Watch {
         what: String,
         #[source]
@@ -75,14 +75,14 @@ pub enum K8sError {
         port: u16,
         message: String,
     },
-    #[error("cannot read {what}: {source}")]
+    #[error("cannot read {what}")]
     Read {
         what: String,
         #[source]
         source: kube::Error,
     },
     #[error(
-        "cannot read the kubeconfig {what}: {source}\n  hint: name the cluster's kubeconfig with --kubeconfig FILE, `cluster.kubeconfig` in fabdev.yaml or $KUBECONFIG"
+        "cannot read the kubeconfig {what}\n  hint: name the cluster's kubeconfig with --kubeconfig FILE, `cluster.kubeconfig` in fabdev.yaml or $KUBECONFIG"
     )]
     ClusterKubeconfig {
         what: String,
@@ -99,7 +99,7 @@ pub enum K8sError {
         known: Vec<String>,
     },
     #[error(
-        "the API server of context {context} ({server}) does not answer: {source}\n  hint: check the cluster is up and reachable from here (`kubectl --context {context} version`)"
+        "the API server of context {context} ({server}) does not answer\n  hint: check the cluster is up and reachable from here (`kubectl --context {context} version`)"
     )]
     Unreachable {
         context: String,

@@ -220,7 +220,7 @@ pub enum KindError {
         searched.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
     )]
     NotFound { searched: Option<String> },
-    #[error("cannot run `{command}`: {source}")]
+    #[error("cannot run `{command}`")]
     Spawn {
         command: String,
         #[source]

@@ -32,7 +32,7 @@ pub enum KindConfigError {
     DuplicateHostPort { port: u16, listen_address: String },
     #[error("port mapping with port 0 (container port {container_port}, host port {host_port})")]
     ZeroPort { container_port: u16, host_port: u16 },
-    #[error("cannot serialise the kind config to YAML: {0}")]
+    #[error("cannot serialise the kind config to YAML")]
     Yaml(#[from] serde_saphyr::SerializeError),
     #[error("cannot read the kind config fabdev rendered: {0}")]
     Parse(#[from] serde_saphyr::DeserializeError),

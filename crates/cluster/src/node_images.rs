@@ -43,7 +43,7 @@ const OUTPUT_TAIL: usize = 4096;
 /// Everything that can go wrong loading images into kind nodes. Each variant
 /// names the node and, for commands, a line that can be pasted to run it again.
 #[derive(Debug, thiserror::Error)]
-pub enum NodeError {
+pub enum NodeImageError {
     /// Something on the host daemon (inspect, export) failed.
     #[error(transparent)]
     Host(#[from] ImageError),
@@ -96,7 +96,7 @@ pub enum NodeError {
 }
 
 /// The running node containers of kind cluster `cluster`, by name, sorted.
-pub async fn kind_nodes(host: &Daemon, cluster: &str) -> Result<Vec<String>, NodeError> {
+pub async fn kind_nodes(host: &Daemon, cluster: &str) -> Result<Vec<String>, NodeImageError> {
     let docker = host
         .client(|| format!("list the nodes of kind cluster {cluster}"))
         .await?;
@@ -111,7 +111,7 @@ pub async fn kind_nodes(host: &Daemon, cluster: &str) -> Result<Vec<String>, Nod
     let list = docker
         .list_containers(Some(options))
         .await
-        .map_err(|source| NodeError::List {
+        .map_err(|source| NodeImageError::List {
             cluster: cluster.to_string(),
             daemon: host.label.clone(),
             source: Box::new(source),
@@ -127,12 +127,12 @@ pub async fn kind_nodes(host: &Daemon, cluster: &str) -> Result<Vec<String>, Nod
             .unwrap_or_default();
         let state = c.state.map(|s| s.to_string()).unwrap_or_default();
         if state != "running" {
-            return Err(NodeError::NotRunning { node: name, state });
+            return Err(NodeImageError::NotRunning { node: name, state });
         }
         nodes.push(name);
     }
     if nodes.is_empty() {
-        return Err(NodeError::NoNodes {
+        return Err(NodeImageError::NoNodes {
             cluster: cluster.to_string(),
             daemon: host.label.clone(),
         });
@@ -150,7 +150,7 @@ pub async fn load_into_nodes(
     cluster: &str,
     images: &[String],
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
-) -> Result<TransferReport, NodeError> {
+) -> Result<TransferReport, NodeImageError> {
     let nodes = kind_nodes(host, cluster).await?;
     let docker = host
         .client(|| format!("load images into kind cluster {cluster}"))
@@ -204,7 +204,7 @@ pub async fn load_into_nodes(
                 }
             }
             if found.as_deref() != Some(&source.id) {
-                return Err(NodeError::IdMismatch {
+                return Err(NodeImageError::IdMismatch {
                     image: image.clone(),
                     node: node.clone(),
                     expected: source.id.clone(),
@@ -251,7 +251,7 @@ async fn stream_to_nodes(
     image: &str,
     bytes_expected: u64,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
-) -> Result<u64, NodeError> {
+) -> Result<u64, NodeImageError> {
     let mut senders = Vec::with_capacity(nodes.len());
     let mut imports = Vec::with_capacity(nodes.len());
     for node in nodes {
@@ -287,7 +287,7 @@ async fn node_image_id(
     host: &Daemon,
     node: &str,
     image: &str,
-) -> Result<Option<String>, NodeError> {
+) -> Result<Option<String>, NodeImageError> {
     let cmd: Vec<String> = ["crictl", "inspecti", "--output", "json", image]
         .iter()
         .map(|s| s.to_string())
@@ -308,7 +308,7 @@ async fn tag_by_id(
     node: &str,
     id: &str,
     image: &str,
-) -> Result<bool, NodeError> {
+) -> Result<bool, NodeImageError> {
     let cmd: Vec<String> = ["crictl", "inspecti", "--output", "json", id]
         .iter()
         .map(|s| s.to_string())
@@ -377,13 +377,13 @@ fn parse_inspecti(stdout: &[u8]) -> Option<String> {
 }
 
 /// The snapshotter of the node's CRI, from `containerd config dump`.
-async fn snapshotter(docker: &Docker, host: &Daemon, node: &str) -> Result<String, NodeError> {
+async fn snapshotter(docker: &Docker, host: &Daemon, node: &str) -> Result<String, NodeImageError> {
     let cmd: Vec<String> = vec!["containerd".into(), "config".into(), "dump".into()];
     let out = exec(docker, node, &cmd, None, host.request_timeout)
         .await?
         .check(node, &cmd)?;
     parse_snapshotter(&String::from_utf8_lossy(&out.stdout)).map_err(|reason| {
-        NodeError::Snapshotter {
+        NodeImageError::Snapshotter {
             node: node.to_string(),
             reason,
         }
@@ -446,7 +446,7 @@ pub async fn exec_in_node(
     node: &str,
     cmd: &[String],
     stdin: Option<mpsc::Receiver<Result<Bytes, std::io::Error>>>,
-) -> Result<ExecOutput, NodeError> {
+) -> Result<ExecOutput, NodeImageError> {
     let docker = host
         .client(|| format!("run a command on kind node {node}"))
         .await?;
@@ -454,7 +454,7 @@ pub async fn exec_in_node(
 }
 
 impl ExecOutput {
-    fn check(self, node: &str, cmd: &[String]) -> Result<ExecOutput, NodeError> {
+    fn check(self, node: &str, cmd: &[String]) -> Result<ExecOutput, NodeImageError> {
         if self.exit_code == 0 {
             return Ok(self);
         }
@@ -465,7 +465,7 @@ impl ExecOutput {
             Some((at, _)) => &text[at..],
             None => text,
         };
-        Err(NodeError::Command {
+        Err(NodeImageError::Command {
             node: node.to_string(),
             command: pasteable(node, cmd),
             exit_code: self.exit_code,
@@ -505,8 +505,8 @@ async fn exec(
     cmd: &[String],
     stdin: Option<mpsc::Receiver<Result<Bytes, std::io::Error>>>,
     timeout: Duration,
-) -> Result<ExecOutput, NodeError> {
-    let exec_err = |source: BollardError| NodeError::Exec {
+) -> Result<ExecOutput, NodeImageError> {
+    let exec_err = |source: BollardError| NodeImageError::Exec {
         node: node.to_string(),
         command: pasteable(node, cmd),
         source: Box::new(source),
@@ -534,7 +534,7 @@ async fn exec(
             mut input,
         } = started
         else {
-            return Err(NodeError::Exec {
+            return Err(NodeImageError::Exec {
                 node: node.to_string(),
                 command: pasteable(node, cmd),
                 source: Box::new(BollardError::DockerResponseServerError {
@@ -575,7 +575,7 @@ async fn exec(
                     other => out.stdout.extend_from_slice(&other.into_bytes()),
                 }
             }
-            Ok::<_, NodeError>(out)
+            Ok::<_, NodeImageError>(out)
         };
         let (fed, collected) = tokio::join!(feed, collect);
         let mut out = collected?;
@@ -595,7 +595,7 @@ async fn exec(
     };
     match tokio::time::timeout(timeout, run).await {
         Ok(r) => r,
-        Err(_) => Err(NodeError::ExecTimeout {
+        Err(_) => Err(NodeImageError::ExecTimeout {
             node: node.to_string(),
             command: pasteable(node, cmd),
             after: timeout,

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 //! `cluster::k8s` against a real kube-apiserver, etcd and
-//! kube-controller-manager (tests/support/apiserver.rs; built by
+//! kube-controller-manager (testkit::apiserver; built by
 //! scripts/setup/kube.sh): server-side apply creates, changes nothing the
 //! second time and takes back hand-edited fields; pod readiness as a kubelet
 //! reports it through pods/status; namespace deletion finalized by the
@@ -11,9 +11,6 @@
 //! tests/apiserver_network.rs (the fabdev crate: cluster cannot depend on
 //! network).
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
-
 use std::time::Duration;
 
 use cluster::k8s::{self, Applied, K8sError, Manifest};
@@ -22,6 +19,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret};
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
+use testkit::apiserver;
 
 const WAIT: Duration = Duration::from_secs(60);
 

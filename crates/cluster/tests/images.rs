@@ -4,15 +4,12 @@
 //!
 //! These tests fail, not skip, when Docker is not available.
 
-#[path = "support/dockerd.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use cluster::images::{
     Daemon, ImageError, ImageEvent, SkipReason, ensure_pulled, transfer, transfer_to_many,
 };
-use support::{HostImage, chain, host, second_dockerd};
+use testkit::dockerd::{self as support, HostImage, chain, host, second_dockerd};
 
 fn record(events: &mut Vec<ImageEvent>) -> impl FnMut(ImageEvent) + Send + '_ {
     |event| events.push(event)

@@ -196,9 +196,20 @@ async fn a_rejected_apply_names_kind_and_object() {
         file: "03.yaml".into(),
         yaml: STATEFULSET.into(),
     };
-    let err = k8s::apply(&client, &[m]).await.unwrap_err().to_string();
-    assert!(err.contains("cannot apply StatefulSet peer0-org1"), "{err}");
-    assert!(err.contains("spec.replicas: Invalid value"), "{err}");
+    let err = k8s::apply(&client, &[m]).await.unwrap_err();
+    // The message names the object; the API server's answer is its cause.
+    let message = err.to_string();
+    assert!(
+        message.contains("cannot apply StatefulSet peer0-org1"),
+        "{message}"
+    );
+    let cause = std::error::Error::source(&err).map(|s| s.to_string());
+    assert!(
+        cause
+            .as_deref()
+            .is_some_and(|c| c.contains("spec.replicas: Invalid value")),
+        "{cause:?}"
+    );
 }
 
 #[tokio::test]

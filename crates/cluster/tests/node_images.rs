@@ -1,25 +1,20 @@
 #![allow(clippy::unwrap_used)]
 //! Loading images into kind nodes' containerd, against real Docker and a
 //! real containerd: each "node" is a container with kind's labels running
-//! containerd with its CRI plugin (see support/kindnode.rs). Nothing is
+//! containerd with its CRI plugin (testkit::kindnode). Nothing is
 //! pulled. These tests fail, not skip, when Docker or crictl is missing.
 
-mod support {
-    pub mod dockerd;
-    pub mod kindnode;
-}
-
 use cluster::images::{Daemon, ImageError, ImageEvent, SkipReason, TransferReport};
-use cluster::node_images::{NodeError, exec_in_node, kind_nodes, load_into_nodes};
-use support::dockerd::{HostImage, chain, host};
-use support::kindnode::KindNode;
+use cluster::node_images::{NodeImageError, exec_in_node, kind_nodes, load_into_nodes};
+use testkit::dockerd::{HostImage, chain, host};
+use testkit::kindnode::KindNode;
 
 /// `load_into_nodes` of one image, with the events it emitted.
 async fn load(
     host: &Daemon,
     cluster: &str,
     image: &str,
-) -> (Result<TransferReport, NodeError>, Vec<ImageEvent>) {
+) -> (Result<TransferReport, NodeImageError>, Vec<ImageEvent>) {
     let mut events = Vec::new();
     let r = load_into_nodes(host, cluster, &[image.to_string()], &mut |e| events.push(e)).await;
     (r, events)
@@ -133,7 +128,7 @@ async fn a_failed_import_names_the_node_and_a_command_to_paste() {
     let err = load(&host, &cluster, &image.name).await.0.unwrap_err();
     let text = chain(&err);
     assert!(
-        matches!(&err, NodeError::Command { node: n, exit_code, .. } if *n == node.name && *exit_code != 0),
+        matches!(&err, NodeImageError::Command { node: n, exit_code, .. } if *n == node.name && *exit_code != 0),
         "{text}"
     );
     assert!(
@@ -151,7 +146,7 @@ async fn no_nodes_and_missing_images_are_named() {
     let cluster = cluster_name("none");
     let err = load(&host, &cluster, "x:1").await.0.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, NodeError::NoNodes { .. }), "{text}");
+    assert!(matches!(err, NodeImageError::NoNodes { .. }), "{text}");
     assert!(
         text.contains(&format!("kind cluster {cluster} has no node containers")),
         "{text}"
@@ -165,7 +160,7 @@ async fn no_nodes_and_missing_images_are_named() {
         .0
         .unwrap_err();
     assert!(
-        matches!(&err, NodeError::Host(ImageError::MissingOnSource { image, .. }) if image == "fabdev-test/never-made:1"),
+        matches!(&err, NodeImageError::Host(ImageError::MissingOnSource { image, .. }) if image == "fabdev-test/never-made:1"),
         "{}",
         chain(&err)
     );

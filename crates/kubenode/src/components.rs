@@ -1,10 +1,14 @@
-//! The node's components, started in order: containerd (and the pause
-//! image), etcd, the API server, the controllers and scheduler, the kubelet,
-//! kube-proxy and CoreDNS, each waited for; then the default StorageClass
-//! and its volumes.
+//! The node's start as a table of named actions, run in order (kind's
+//! create actions are the model): containerd (and the pause image), etcd
+//! and the API server, the controllers and scheduler, the kubelet,
+//! kube-proxy and CoreDNS, each waited for until it serves; then the default
+//! StorageClass and its volumes. Each action is one function; a failure
+//! names the component and carries the end of its log.
 
 use std::fs;
-use std::path::Path;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -21,92 +25,157 @@ use crate::{
     client, io,
 };
 
-impl KubeNode {
-    pub(crate) async fn start_components(
-        &mut self,
-        bins: &Path,
-        deadline: Instant,
-    ) -> Result<(), NodeError> {
-        let b = self.base.clone();
-        let p = |name: &str| b.join(name).display().to_string();
-        let bin = |name: &str| bins.join(name);
+/// What every start action gets besides the node: where the Kubernetes
+/// binaries are, and when the whole start must be done.
+#[derive(Debug)]
+pub(crate) struct Start {
+    pub(crate) bins: PathBuf,
+    pub(crate) deadline: Instant,
+}
 
-        // --- containerd, and the pause image -----------------------------------
-        self.spawn(
-            "containerd",
-            Command::new(find_tool("containerd").unwrap_or_else(|| "containerd".into()))
-                .args(["--config", &p("containerd/config.toml")]),
-        )?;
-        let sock = self.containerd_socket();
-        self.wait_for(
-            "containerd",
-            "its socket to answer `ctr version`",
-            deadline,
-            || {
-                let sock = sock.clone();
-                async move {
-                    let mut cmd = Command::new("ctr");
-                    cmd.arg("--address").arg(&sock).arg("version");
-                    run(&mut cmd, Duration::from_secs(5))
-                        .map(|_| true)
-                        .map_err(|e| e.to_string())
-                }
-            },
-        )
-        .await?;
-        self.import_image(PAUSE_IMAGE)?;
+/// A start action's future.
+type ActionFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NodeError>> + 'a>>;
 
-        // --- etcd and the API server ---------------------------------------------
-        let etcd_url = format!("http://{NODE_IP}:{ETCD_CLIENT_PORT}");
-        let peer_url = format!("http://{NODE_IP}:{ETCD_PEER_PORT}");
-        self.spawn(
-            "etcd",
-            Command::new(bin("etcd")).args([
-                "--name=fabdev-node".to_string(),
-                format!("--data-dir={}", p("etcd")),
-                format!("--listen-client-urls={etcd_url}"),
-                format!("--advertise-client-urls={etcd_url}"),
-                format!("--listen-peer-urls={peer_url}"),
-                format!("--initial-advertise-peer-urls={peer_url}"),
-                format!("--initial-cluster=fabdev-node={peer_url}"),
-                "--listen-metrics-urls=".to_string(),
-                "--unsafe-no-fsync".to_string(),
-                "--log-level=warn".to_string(),
-            ]),
-        )?;
-        self.spawn(
-            "kube-apiserver",
-            Command::new(bin("kube-apiserver")).args([
-                format!("--etcd-servers={etcd_url}"),
-                format!("--bind-address={NODE_IP}"),
-                format!("--advertise-address={NODE_IP}"),
-                format!("--secure-port={API_PORT}"),
-                format!("--cert-dir={}", p("pki/generated")),
-                format!("--tls-cert-file={}", p("pki/apiserver.crt")),
-                format!("--tls-private-key-file={}", p("pki/apiserver.key")),
-                format!("--client-ca-file={}", p("pki/ca.crt")),
-                format!(
-                    "--kubelet-client-certificate={}",
-                    p("pki/apiserver-kubelet-client.crt")
-                ),
-                format!(
-                    "--kubelet-client-key={}",
-                    p("pki/apiserver-kubelet-client.key")
-                ),
-                "--kubelet-preferred-address-types=InternalIP".to_string(),
-                format!("--token-auth-file={}", p("tokens.csv")),
-                "--authorization-mode=RBAC".to_string(),
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local".to_string(),
-                format!("--service-account-key-file={}", p("pki/sa.pub")),
-                format!("--service-account-signing-key-file={}", p("pki/sa.key")),
-                format!("--service-cluster-ip-range={SERVICE_CIDR}"),
-                "--allow-privileged=true".to_string(),
-                "--profiling=false".to_string(),
-                "-v=0".to_string(),
-            ]),
-        )?;
-        let kubeconfig = self.kubeconfig.clone();
-        self.wait_for("kube-apiserver", "/readyz to say ok", deadline, || {
+/// A named start action.
+pub(crate) struct Action {
+    /// What it starts or waits for.
+    pub(crate) name: &'static str,
+    pub(crate) run: for<'a> fn(&'a mut KubeNode, &'a Start) -> ActionFuture<'a>,
+}
+
+/// The node's start, in order.
+pub(crate) const START: &[Action] = &[
+    Action {
+        name: "containerd and the pause image",
+        run: |n, s| Box::pin(containerd(n, s)),
+    },
+    Action {
+        name: "etcd and kube-apiserver",
+        run: |n, s| Box::pin(api_server(n, s)),
+    },
+    Action {
+        name: "kube-controller-manager and kube-scheduler",
+        run: |n, s| Box::pin(controllers(n, s)),
+    },
+    Action {
+        name: "kubelet, kube-proxy and CoreDNS",
+        run: |n, s| Box::pin(node_services(n, s)),
+    },
+    Action {
+        name: "node Ready",
+        run: |n, s| Box::pin(node_ready(n, s)),
+    },
+    Action {
+        name: "CoreDNS ready",
+        run: |n, s| Box::pin(dns_ready(n, s)),
+    },
+    Action {
+        name: "kube-proxy ready",
+        run: |n, s| Box::pin(proxy_ready(n, s)),
+    },
+    Action {
+        name: "default service account",
+        run: |n, s| Box::pin(default_service_account(n, s)),
+    },
+    Action {
+        name: "storage",
+        run: |n, _| Box::pin(volumes(n)),
+    },
+];
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// A path under the node's folder, as an argument.
+fn path(node: &KubeNode, name: &str) -> String {
+    node.base.join(name).display().to_string()
+}
+
+async fn containerd(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let config = path(node, "containerd/config.toml");
+    node.spawn(
+        "containerd",
+        Command::new(find_tool("containerd").unwrap_or_else(|| "containerd".into()))
+            .args(["--config", &config]),
+    )?;
+    let sock = node.containerd_socket();
+    node.wait_for(
+        "containerd",
+        "its socket to answer `ctr version`",
+        start.deadline,
+        || {
+            let sock = sock.clone();
+            async move {
+                let mut cmd = Command::new("ctr");
+                cmd.arg("--address").arg(&sock).arg("version");
+                run(&mut cmd, Duration::from_secs(5))
+                    .map(|_| true)
+                    .map_err(|e| e.to_string())
+            }
+        },
+    )
+    .await?;
+    node.import_image(PAUSE_IMAGE)
+}
+
+async fn api_server(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let p = |name: &str| path(node, name);
+    let bin = |name: &str| start.bins.join(name);
+    let etcd_url = format!("http://{NODE_IP}:{ETCD_CLIENT_PORT}");
+    let peer_url = format!("http://{NODE_IP}:{ETCD_PEER_PORT}");
+    let mut etcd = Command::new(bin("etcd"));
+    etcd.args([
+        "--name=fabdev-node".to_string(),
+        format!("--data-dir={}", p("etcd")),
+        format!("--listen-client-urls={etcd_url}"),
+        format!("--advertise-client-urls={etcd_url}"),
+        format!("--listen-peer-urls={peer_url}"),
+        format!("--initial-advertise-peer-urls={peer_url}"),
+        format!("--initial-cluster=fabdev-node={peer_url}"),
+        "--listen-metrics-urls=".to_string(),
+        "--unsafe-no-fsync".to_string(),
+        "--log-level=warn".to_string(),
+    ]);
+    let mut apiserver = Command::new(bin("kube-apiserver"));
+    apiserver.args([
+        format!("--etcd-servers={etcd_url}"),
+        format!("--bind-address={NODE_IP}"),
+        format!("--advertise-address={NODE_IP}"),
+        format!("--secure-port={API_PORT}"),
+        format!("--cert-dir={}", p("pki/generated")),
+        format!("--tls-cert-file={}", p("pki/apiserver.crt")),
+        format!("--tls-private-key-file={}", p("pki/apiserver.key")),
+        format!("--client-ca-file={}", p("pki/ca.crt")),
+        format!(
+            "--kubelet-client-certificate={}",
+            p("pki/apiserver-kubelet-client.crt")
+        ),
+        format!(
+            "--kubelet-client-key={}",
+            p("pki/apiserver-kubelet-client.key")
+        ),
+        "--kubelet-preferred-address-types=InternalIP".to_string(),
+        format!("--token-auth-file={}", p("tokens.csv")),
+        "--authorization-mode=RBAC".to_string(),
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local".to_string(),
+        format!("--service-account-key-file={}", p("pki/sa.pub")),
+        format!("--service-account-signing-key-file={}", p("pki/sa.key")),
+        format!("--service-cluster-ip-range={SERVICE_CIDR}"),
+        "--allow-privileged=true".to_string(),
+        "--profiling=false".to_string(),
+        "-v=0".to_string(),
+    ]);
+    node.spawn("etcd", &mut etcd)?;
+    node.spawn("kube-apiserver", &mut apiserver)?;
+    let kubeconfig = node.kubeconfig.clone();
+    node.wait_for(
+        "kube-apiserver",
+        "/readyz to say ok",
+        start.deadline,
+        || {
             let kubeconfig = kubeconfig.clone();
             async move {
                 let client = client(&kubeconfig).await.map_err(|e| e.to_string())?;
@@ -116,67 +185,74 @@ impl KubeNode {
                     Err(e) => Err(e.to_string()),
                 }
             }
-        })
-        .await?;
-        let api = client(&self.kubeconfig).await?;
+        },
+    )
+    .await
+}
 
-        // --- controllers and scheduler -----------------------------------------------
-        let kc = p("kubeconfig");
-        self.spawn(
-            "kube-controller-manager",
-            Command::new(bin("kube-controller-manager")).args([
-                format!("--kubeconfig={kc}"),
-                format!("--service-account-private-key-file={}", p("pki/sa.key")),
-                format!("--root-ca-file={}", p("pki/ca.crt")),
-                format!("--service-cluster-ip-range={SERVICE_CIDR}"),
-                "--leader-elect=false".to_string(),
-                "--use-service-account-credentials=false".to_string(),
-                "--secure-port=0".to_string(),
-                "--profiling=false".to_string(),
-                "-v=0".to_string(),
-            ]),
-        )?;
-        self.spawn(
-            "kube-scheduler",
-            Command::new(bin("kube-scheduler")).args([
-                format!("--kubeconfig={kc}"),
-                format!("--authentication-kubeconfig={kc}"),
-                format!("--authorization-kubeconfig={kc}"),
-                "--leader-elect=false".to_string(),
-                "--secure-port=0".to_string(),
-                "--profiling=false".to_string(),
-                "-v=0".to_string(),
-            ]),
-        )?;
+async fn controllers(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let p = |name: &str| path(node, name);
+    let bin = |name: &str| start.bins.join(name);
+    let kc = p("kubeconfig");
+    let mut controller_manager = Command::new(bin("kube-controller-manager"));
+    controller_manager.args([
+        format!("--kubeconfig={kc}"),
+        format!("--service-account-private-key-file={}", p("pki/sa.key")),
+        format!("--root-ca-file={}", p("pki/ca.crt")),
+        format!("--service-cluster-ip-range={SERVICE_CIDR}"),
+        "--leader-elect=false".to_string(),
+        "--use-service-account-credentials=false".to_string(),
+        "--secure-port=0".to_string(),
+        "--profiling=false".to_string(),
+        "-v=0".to_string(),
+    ]);
+    let mut scheduler = Command::new(bin("kube-scheduler"));
+    scheduler.args([
+        format!("--kubeconfig={kc}"),
+        format!("--authentication-kubeconfig={kc}"),
+        format!("--authorization-kubeconfig={kc}"),
+        "--leader-elect=false".to_string(),
+        "--secure-port=0".to_string(),
+        "--profiling=false".to_string(),
+        "-v=0".to_string(),
+    ]);
+    node.spawn("kube-controller-manager", &mut controller_manager)?;
+    node.spawn("kube-scheduler", &mut scheduler)
+}
 
-        // --- kubelet, kube-proxy, CoreDNS ----------------------------------------------
-        self.spawn(
-            "kubelet",
-            Command::new(bin("kubelet")).args([
-                format!("--config={}", p("kubelet-config.yaml")),
-                format!("--kubeconfig={kc}"),
-                format!("--root-dir={}", p("kubelet")),
-                format!("--cert-dir={}", p("kubelet/pki")),
-                format!("--hostname-override={NODE_NAME}"),
-                format!("--node-ip={NODE_IP}"),
-                "-v=1".to_string(),
-            ]),
-        )?;
-        self.spawn(
-            "kube-proxy",
-            Command::new(bin("kube-proxy")).args([
-                format!("--config={}", p("kube-proxy-config.yaml")),
-                format!("--hostname-override={NODE_NAME}"),
-                "-v=1".to_string(),
-            ]),
-        )?;
-        self.spawn(
-            "coredns",
-            Command::new(bin("coredns")).args(["-conf", &p("Corefile"), "-dns.port", "53"]),
-        )?;
+async fn node_services(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let p = |name: &str| path(node, name);
+    let bin = |name: &str| start.bins.join(name);
+    let mut kubelet = Command::new(bin("kubelet"));
+    kubelet.args([
+        format!("--config={}", p("kubelet-config.yaml")),
+        format!("--kubeconfig={}", p("kubeconfig")),
+        format!("--root-dir={}", p("kubelet")),
+        format!("--cert-dir={}", p("kubelet/pki")),
+        format!("--hostname-override={NODE_NAME}"),
+        format!("--node-ip={NODE_IP}"),
+        "-v=1".to_string(),
+    ]);
+    let mut proxy = Command::new(bin("kube-proxy"));
+    proxy.args([
+        format!("--config={}", p("kube-proxy-config.yaml")),
+        format!("--hostname-override={NODE_NAME}"),
+        "-v=1".to_string(),
+    ]);
+    let mut coredns = Command::new(bin("coredns"));
+    coredns.args(["-conf", &p("Corefile"), "-dns.port", "53"]);
+    node.spawn("kubelet", &mut kubelet)?;
+    node.spawn("kube-proxy", &mut proxy)?;
+    node.spawn("coredns", &mut coredns)
+}
 
-        let nodes: Api<Node> = Api::all(api.clone());
-        self.wait_for("kubelet", "node fabdev-node to be Ready", deadline, || {
+async fn node_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let nodes: Api<Node> = Api::all(client(&node.kubeconfig).await?);
+    node.wait_for(
+        "kubelet",
+        "node fabdev-node to be Ready",
+        start.deadline,
+        || {
             let nodes = nodes.clone();
             async move {
                 let node = nodes.get_opt(NODE_NAME).await.map_err(|e| e.to_string())?;
@@ -195,96 +271,104 @@ impl KubeNode {
                     None => Err("no Ready condition yet".to_string()),
                 }
             }
-        })
-        .await?;
-        self.wait_for(
-            "coredns",
-            "GET /ready on 198.19.0.1:8181 to answer 200",
-            deadline,
-            || async { http_ok(NODE_IP, COREDNS_READY_PORT, "/ready") },
-        )
-        .await?;
-        self.wait_for(
-            "kube-proxy",
-            "its /healthz and the `kubernetes` Service in iptables",
-            deadline,
-            || async {
-                let mut cmd = Command::new("iptables");
-                cmd.args(["-t", "nat", "-S", "KUBE-SERVICES"]);
-                let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
-                Ok(rules.contains("default/kubernetes")
-                    && http_ok(NODE_IP, PROXY_HEALTHZ_PORT, "/healthz")?)
-            },
-        )
-        .await?;
-        let accounts: Api<ServiceAccount> = Api::namespaced(api.clone(), "default");
-        self.wait_for(
-            "kube-controller-manager",
-            "the `default` service account in namespace default",
-            deadline,
-            || {
-                let accounts = accounts.clone();
-                async move {
-                    accounts
-                        .get_opt("default")
-                        .await
-                        .map(|a| a.is_some())
-                        .map_err(|e| e.to_string())
-                }
-            },
-        )
-        .await?;
-        self.make_volumes(&api).await?;
-        Ok(())
-    }
+        },
+    )
+    .await
+}
 
-    /// The default StorageClass and its hostPath PersistentVolumes.
-    async fn make_volumes(&self, api: &kube::Client) -> Result<(), NodeError> {
-        let fail = |what: String, e: kube::Error| NodeError::Client {
-            path: self.kubeconfig.clone(),
-            message: format!("{what}: {e}"),
-        };
-        let object = |what: &str, e: serde_json::Error| NodeError::Client {
-            path: self.kubeconfig.clone(),
-            message: format!("{what} object: {e}"),
-        };
-        let class: StorageClass = serde_json::from_value(serde_json::json!({
-            "metadata": {
-                "name": STORAGE_CLASS,
-                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+async fn dns_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    node.wait_for(
+        "coredns",
+        "GET /ready on 198.19.0.1:8181 to answer 200",
+        start.deadline,
+        || async { http_ok(NODE_IP, COREDNS_READY_PORT, "/ready") },
+    )
+    .await
+}
+
+async fn proxy_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    node.wait_for(
+        "kube-proxy",
+        "its /healthz and the `kubernetes` Service in iptables",
+        start.deadline,
+        || async {
+            let mut cmd = Command::new("iptables");
+            cmd.args(["-t", "nat", "-S", "KUBE-SERVICES"]);
+            let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+            Ok(rules.contains("default/kubernetes")
+                && http_ok(NODE_IP, PROXY_HEALTHZ_PORT, "/healthz")?)
+        },
+    )
+    .await
+}
+
+async fn default_service_account(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let accounts: Api<ServiceAccount> = Api::namespaced(client(&node.kubeconfig).await?, "default");
+    node.wait_for(
+        "kube-controller-manager",
+        "the `default` service account in namespace default",
+        start.deadline,
+        || {
+            let accounts = accounts.clone();
+            async move {
+                accounts
+                    .get_opt("default")
+                    .await
+                    .map(|a| a.is_some())
+                    .map_err(|e| e.to_string())
+            }
+        },
+    )
+    .await
+}
+
+/// The default StorageClass and its hostPath PersistentVolumes.
+async fn volumes(node: &mut KubeNode) -> Result<(), NodeError> {
+    let api = &client(&node.kubeconfig).await?;
+    let fail = |what: String, e: kube::Error| NodeError::Client {
+        path: node.kubeconfig.clone(),
+        message: format!("{what}: {e}"),
+    };
+    let object = |what: &str, e: serde_json::Error| NodeError::Client {
+        path: node.kubeconfig.clone(),
+        message: format!("{what} object: {e}"),
+    };
+    let class: StorageClass = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kubernetes.io/no-provisioner",
+        "volumeBindingMode": "Immediate",
+        "reclaimPolicy": "Retain",
+    }))
+    .map_err(|e| object("StorageClass", e))?;
+    Api::<StorageClass>::all(api.clone())
+        .create(&PostParams::default(), &class)
+        .await
+        .map_err(|e| fail(format!("create StorageClass {STORAGE_CLASS}"), e))?;
+    let volumes: Api<PersistentVolume> = Api::all(api.clone());
+    for i in 0..VOLUMES {
+        let dir = node.base.join("volumes").join(format!("pv-{i}"));
+        fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
+        // Any pod user may write (hostPath ignores fsGroup).
+        fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .map_err(io(format!("chmod {}", dir.display())))?;
+        let pv: PersistentVolume = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": format!("fabdev-node-pv-{i}")},
+            "spec": {
+                "capacity": {"storage": VOLUME_SIZE},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "storageClassName": STORAGE_CLASS,
+                "hostPath": {"path": dir.display().to_string(), "type": "Directory"},
             },
-            "provisioner": "kubernetes.io/no-provisioner",
-            "volumeBindingMode": "Immediate",
-            "reclaimPolicy": "Retain",
         }))
-        .map_err(|e| object("StorageClass", e))?;
-        Api::<StorageClass>::all(api.clone())
-            .create(&PostParams::default(), &class)
+        .map_err(|e| object("PersistentVolume", e))?;
+        volumes
+            .create(&PostParams::default(), &pv)
             .await
-            .map_err(|e| fail(format!("create StorageClass {STORAGE_CLASS}"), e))?;
-        let volumes: Api<PersistentVolume> = Api::all(api.clone());
-        for i in 0..VOLUMES {
-            let dir = self.base.join("volumes").join(format!("pv-{i}"));
-            fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
-            // Any pod user may write (hostPath ignores fsGroup).
-            fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
-                .map_err(io(format!("chmod {}", dir.display())))?;
-            let pv: PersistentVolume = serde_json::from_value(serde_json::json!({
-                "metadata": {"name": format!("fabdev-node-pv-{i}")},
-                "spec": {
-                    "capacity": {"storage": VOLUME_SIZE},
-                    "accessModes": ["ReadWriteOnce"],
-                    "persistentVolumeReclaimPolicy": "Retain",
-                    "storageClassName": STORAGE_CLASS,
-                    "hostPath": {"path": dir.display().to_string(), "type": "Directory"},
-                },
-            }))
-            .map_err(|e| object("PersistentVolume", e))?;
-            volumes
-                .create(&PostParams::default(), &pv)
-                .await
-                .map_err(|e| fail(format!("create PersistentVolume fabdev-node-pv-{i}"), e))?;
-        }
-        Ok(())
+            .map_err(|e| fail(format!("create PersistentVolume fabdev-node-pv-{i}"), e))?;
     }
+    Ok(())
 }

@@ -28,7 +28,6 @@ mod host;
 mod node;
 mod pki;
 mod process;
-pub mod testing;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -40,8 +39,13 @@ pub use cleanup::leftovers;
 pub use host::{KUBE_BINARIES, check_host};
 pub use node::KubeNode;
 
-/// The Kubernetes version `scripts/setup/kube.sh` builds.
-pub const KUBE_VERSION: &str = "v1.37.2";
+/// The Kubernetes version `scripts/setup/kube.sh` builds, the images of
+/// `scripts/setup/node-images.sh`, and where the Kubernetes binaries are:
+/// where the tests' build scripts look too (`crates/testkit-probe`).
+pub use testkit_probe::{
+    DIND_STANDIN_IMAGE, KUBE_VERSION, ORDERER_STANDIN_IMAGE, PAUSE_IMAGE, PEER_STANDIN_IMAGE,
+    kube_bin_dir as bin_dir,
+};
 /// Everything the node writes: certificates, etcd, containerd's root and
 /// state, the kubelet's root, logs. Removed at teardown.
 pub const BASE_DIR: &str = "/var/lib/fabdev-kubenode";
@@ -70,13 +74,6 @@ pub const VOLUMES: usize = 48;
 pub const VOLUME_SIZE: &str = "10Gi";
 /// The cluster DNS domain.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
-/// The pod sandbox image (`scripts/setup/node-images.sh`), imported from the
-/// host's Docker at start.
-pub const PAUSE_IMAGE: &str = "fabdev.invalid/kubenode-pause:1";
-/// The stand-in images made by `scripts/setup/node-images.sh`.
-pub const DIND_STANDIN_IMAGE: &str = "docker:28.5.1-dind";
-pub const PEER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-peer:1";
-pub const ORDERER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-orderer:1";
 
 const API_PORT: u16 = 6443;
 const ETCD_CLIENT_PORT: u16 = 2379;
@@ -89,7 +86,7 @@ const COREDNS_READY_PORT: u16 = 8181;
 /// The kubelet's cgroup root (cgroupfs driver), in every hierarchy.
 const CGROUP_ROOT: &str = "fabdev-kubenode";
 const ADMIN_TOKEN: &str = "fabdev-kubenode-admin-token";
-const CNI_BIN_DIR: &str = "/usr/lib/cni";
+use testkit_probe::CNI_BIN_DIR;
 /// Where containerd 1.x's shims put their sockets, whatever its state folder.
 const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
 const POLL: Duration = Duration::from_millis(200);
@@ -173,21 +170,6 @@ impl Default for NodeOptions {
             lock_deadline: Duration::from_secs(30 * 60),
         }
     }
-}
-
-/// The folder with the Kubernetes binaries: `$FABDEV_KUBE_BIN`, else
-/// `${FABDEV_TOOLS:-$HOME/.cache/fabdev/tools}/kube-<version>/bin`.
-pub fn bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FABDEV_KUBE_BIN") {
-        return PathBuf::from(dir);
-    }
-    let tools = match std::env::var_os("FABDEV_TOOLS") {
-        Some(t) => PathBuf::from(t),
-        None => {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/fabdev/tools")
-        }
-    };
-    tools.join(format!("kube-{KUBE_VERSION}")).join("bin")
 }
 
 /// A client from a kubeconfig.

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cleanup::{cgroup_hierarchies, cleanup, remove_pods, save_sysctls};
+use crate::components::{START, Start};
 use crate::config::{
     cni_config, containerd_config, corefile, kube_proxy_config, kubeconfig_yaml, kubelet_config,
 };
@@ -69,7 +70,15 @@ impl KubeNode {
         };
         let deadline = Instant::now() + opts.ready_deadline;
         node.prepare()?;
-        node.start_components(&opts.bin_dir, deadline).await?;
+        let start = Start {
+            bins: opts.bin_dir.clone(),
+            deadline,
+        };
+        for action in START {
+            let began = Instant::now();
+            (action.run)(&mut node, &start).await?;
+            eprintln!("kubenode: {} in {:.1?}", action.name, began.elapsed());
+        }
         Ok(node)
     }
 

@@ -3,8 +3,10 @@
 //! goes through the API server, and teardown leaves nothing.
 //!
 //! Needs root, the binaries of scripts/setup/kube.sh and the images of
-//! scripts/setup/node-images.sh; without them each test says why and passes
-//! (set FABDEV_REQUIRE_REAL_NODE=1, as scripts/test.sh does, to fail instead).
+//! scripts/setup/node-images.sh; without them each test is reported
+//! `ignored`, with why (the `real_node` cfg of build.rs). Under
+//! FABDEV_REQUIRE_REAL_NODE=1 (scripts/test.sh sets it) a missing piece
+//! fails the test instead, naming it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -14,15 +16,17 @@ use kube::Api;
 use kube::api::{AttachParams, PostParams};
 use serde_json::json;
 
-use kubenode::testing::{self as support, exec, node_or_skip, wait_pod};
+use testkit::realnode::{self as support, exec, node, wait_pod};
 
 const POD_DEADLINE: Duration = Duration::from_secs(180);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_node),
+    ignore = "no real node here (needs root, scripts/setup/kube.sh, scripts/setup/node-images.sh); FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
+)]
 async fn real_node_dind_sidecar_service_and_dns() {
-    let Some(node) = node_or_skip("real_node_dind_sidecar_service_and_dns").await else {
-        return;
-    };
+    let node = node("real_node_dind_sidecar_service_and_dns").await;
     for image in [kubenode::DIND_STANDIN_IMAGE, kubenode::PEER_STANDIN_IMAGE] {
         node.import_image(image).expect("import a stand-in image");
     }
@@ -219,6 +223,10 @@ async fn real_node_dind_sidecar_service_and_dns() {
 /// Fabric images of scripts/setup/node-images.sh when FABRIC_HOME is set and
 /// they exist (then the peers' /healthz is Fabric's, which asks their DinD).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_node),
+    ignore = "no real node here (needs root, scripts/setup/kube.sh, scripts/setup/node-images.sh); FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
+)]
 async fn real_node_default_network_objects_become_ready() {
     use k8s_openapi::api::apps::v1::StatefulSet;
     use k8s_openapi::api::core::v1::Secret;
@@ -227,11 +235,11 @@ async fn real_node_default_network_objects_become_ready() {
     use network::render::{self, NodeFiles};
     use network::{Topology, Workspace};
 
-    let Some(node) = node_or_skip("real_node_default_network_objects_become_ready").await else {
-        return;
-    };
+    let node = node("real_node_default_network_objects_become_ready").await;
     let mut ws = Workspace::default_network();
-    if support::local_fabric_images(&ws.images.peer, &ws.images.orderer) {
+    let fabric_images = std::env::var_os("FABRIC_HOME").is_some()
+        && testkit::probe::absent_images(&[&ws.images.peer, &ws.images.orderer]).is_empty();
+    if fabric_images {
         eprintln!(
             "real Fabric images: {} and {}",
             ws.images.peer, ws.images.orderer
@@ -329,13 +337,16 @@ async fn real_node_default_network_objects_become_ready() {
 const HELPER_ENV: &str = "FABDEV_KUBENODE_KILLED_RUN_HELPER";
 
 /// Not a test of its own: run as a child process by
-/// [`real_node_a_killed_run_is_cleared_by_the_next`], it starts a node with a
-/// DinD pod running, says `READY`, and waits to be killed.
+/// [`real_node_a_killed_run_is_cleared_by_the_next`] (with `--ignored`), it
+/// starts a node with a DinD pod running, says `READY`, and waits to be
+/// killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a helper: real_node_a_killed_run_is_cleared_by_the_next runs it in a child process"]
 async fn real_node_killed_run_helper() {
-    if std::env::var_os(HELPER_ENV).is_none() {
-        return;
-    }
+    assert!(
+        std::env::var_os(HELPER_ENV).is_some(),
+        "a helper of real_node_a_killed_run_is_cleared_by_the_next, not a test of its own"
+    );
     let node = kubenode::KubeNode::start(kubenode::NodeOptions::default())
         .await
         .expect("the helper's node");
@@ -375,20 +386,24 @@ async fn real_node_killed_run_helper() {
 /// mounts, bridge and iptables rules behind; the next start clears them,
 /// and that node's teardown leaves nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_node),
+    ignore = "no real node here (needs root, scripts/setup/kube.sh, scripts/setup/node-images.sh); FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
+)]
 async fn real_node_a_killed_run_is_cleared_by_the_next() {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
-    if let Err(e) = kubenode::check_host(&kubenode::bin_dir()) {
-        if std::env::var("FABDEV_REQUIRE_REAL_NODE").as_deref() == Ok("1") {
-            panic!("{e}");
-        }
-        eprintln!("SKIPPED real_node_a_killed_run_is_cleared_by_the_next: {e}");
-        return;
-    }
+    testkit::probe::Check::real_node()
+        .fail_if_missing("real_node_a_killed_run_is_cleared_by_the_next");
     let exe = std::env::current_exe().expect("this test binary");
     let mut child = Command::new(exe)
-        .args(["real_node_killed_run_helper", "--exact", "--nocapture"])
+        .args([
+            "real_node_killed_run_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(HELPER_ENV, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -421,9 +436,7 @@ async fn real_node_a_killed_run_is_cleared_by_the_next() {
         );
     }
 
-    let node = node_or_skip("real_node_a_killed_run_is_cleared_by_the_next")
-        .await
-        .expect("the host was checked");
+    let node = node("real_node_a_killed_run_is_cleared_by_the_next").await;
     let pods: Api<Pod> = Api::namespaced(node.client().await.expect("client"), "default");
     assert!(
         pods.get_opt("dind").await.expect("get").is_none(),

@@ -220,7 +220,7 @@ pub enum ChannelError {
 
     /// Nothing accepts connections at the address.
     #[error(
-        "{node}: cannot connect to {address}: {source}\n  hint: the node may be down or its port not mapped; check `fabdev status`"
+        "{node}: cannot connect to {address}\n  hint: the node may be down or its port not mapped; check `fabdev status`"
     )]
     Unreachable {
         node: String,
@@ -450,6 +450,19 @@ async fn with_deadline<T>(
     }
 }
 
+/// An event's error text: the message and each cause on its own `caused
+/// by:` line, as fabdev's printer shows an error (an event carries text, not
+/// the error).
+fn with_causes(e: &ChannelError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    text
+}
+
 /// The error text of `e` and all its sources, `: `-separated.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut msg = e.to_string();
@@ -539,7 +552,7 @@ pub async fn create_channel(
             Err(e) => ChannelEvent::Failed {
                 node: node.name.clone(),
                 channel: channel.to_string(),
-                error: e.to_string(),
+                error: with_causes(e),
             },
         };
         on_event(event);

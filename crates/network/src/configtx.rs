@@ -84,7 +84,7 @@ pub enum ConfigTxError {
     #[error("not a config block: {problem}")]
     NotAConfigBlock { problem: &'static str },
 
-    #[error("cannot decode {what}: {source}")]
+    #[error("cannot decode {what}")]
     Decode {
         what: String,
         #[source]

@@ -220,7 +220,7 @@ pub enum GenesisError {
     NoOrderers { channel: String },
 
     #[error(
-        "channel {channel}: cannot read the {what} of {org} at {}: {source}\n  hint: generate the crypto material first (`fabdev render` or `fabdev up` writes it under .fabdev/crypto)",
+        "channel {channel}: cannot read the {what} of {org} at {}\n  hint: generate the crypto material first (`fabdev render` or `fabdev up` writes it under .fabdev/crypto)",
         path.display()
     )]
     Crypto {
@@ -247,7 +247,7 @@ pub enum GenesisError {
     #[error(transparent)]
     ReadCrypto(#[from] PkiError),
 
-    #[error("cannot decode {what}: {source}")]
+    #[error("cannot decode {what}")]
     Decode {
         what: String,
         #[source]
@@ -331,7 +331,7 @@ fn channel_group(
     let channel = opts.channel.as_str();
     check_channel_name(channel).map_err(|problem| GenesisError::InvalidChannelName {
         channel: channel.to_string(),
-        problem,
+        problem: problem.message,
     })?;
     let spec = ws
         .channel(channel)

@@ -155,7 +155,7 @@ pub struct CryptoReport {
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     /// A file system operation failed.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -163,7 +163,7 @@ pub enum PkiError {
         source: std::io::Error,
     },
     /// rcgen could not build a key or certificate.
-    #[error("cannot generate {what} ({}): {source}", path.display())]
+    #[error("cannot generate {what} ({})", path.display())]
     Generate {
         what: String,
         path: PathBuf,
@@ -171,7 +171,7 @@ pub enum PkiError {
         source: rcgen::Error,
     },
     /// A file is not the PEM certificate or key it should be.
-    #[error("{}: cannot parse {what}: {source}\n  hint: {hint}", path.display())]
+    #[error("{}: cannot parse {what}\n  hint: {hint}", path.display())]
     Parse {
         path: PathBuf,
         what: String,

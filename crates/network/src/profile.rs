@@ -14,13 +14,13 @@ use crate::topology::Topology;
 /// Errors of writing connection profiles.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot read {}: {source}\n  hint: generate the crypto first (`fabdev render` or `fabdev up`)", path.display())]
+    #[error("cannot read {}\n  hint: generate the crypto first (`fabdev render` or `fabdev up`)", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
         #[source]

@@ -135,21 +135,21 @@ pub enum RenderError {
         "node {node} would use host port {port}, outside Kubernetes' NodePort range 30000-32767\n  hint: lower `hostPortBase` in fabdev.yaml"
     )]
     NodePortRange { node: String, port: u16 },
-    #[error("cannot serialise {kind} {name} to YAML: {source}")]
+    #[error("cannot serialise {kind} {name} to YAML")]
     Yaml {
         kind: String,
         name: String,
         #[source]
         source: serde_saphyr::SerializeError,
     },
-    #[error("cannot render the kind config: {0}")]
+    #[error("cannot render the kind config")]
     KindConfig(#[from] cluster::kind_config::KindConfigError),
     #[error(
         "{} already exists; render writes a new folder and never overwrites one\n  hint: remove it or pass another --out",
         path.display()
     )]
     OutExists { path: PathBuf },
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::policy::{Collection, EndorsementPolicy};
 
-pub use error::{Pos, Problem, SpecError};
+pub use error::{Pos, Problem, RuleError, SpecError};
 pub use names::{
     check_chaincode_name, check_chaincode_version, check_channel_name, check_dns_label,
     check_label, check_msp_id, check_org_name,

@@ -7,9 +7,7 @@ use std::process::Command;
 use crate::TestnetError;
 
 /// Where users get Fabric's binaries; said whenever they are missing.
-pub const WHERE_TO_GET: &str = "download a Fabric release tarball (hyperledger-fabric-linux-amd64-<version>.tar.gz \
-from the hyperledger/fabric GitHub releases), unpack it and set FABRIC_HOME to the folder \
-holding its bin/ and config/";
+pub use testkit_probe::WHERE_TO_GET_FABRIC as WHERE_TO_GET;
 
 /// A Fabric release folder: `bin/peer`, `bin/orderer` (and the tools beside
 /// them), `config/core.yaml`, `config/orderer.yaml`.
@@ -22,30 +20,19 @@ pub struct FabricHome {
 
 impl FabricHome {
     /// `$FABRIC_HOME`, else the folder above a `peer` on PATH that has
-    /// `config/` beside `bin/`.
+    /// `config/` beside `bin/` (where the build script looked:
+    /// `testkit_probe::fabric_home`).
     pub fn find() -> Result<FabricHome, TestnetError> {
-        if let Some(h) = std::env::var_os("FABRIC_HOME") {
-            return FabricHome::at(PathBuf::from(h));
-        }
-        let from_path = std::env::var_os("PATH").and_then(|p| {
-            std::env::split_paths(&p)
-                .filter(|d| d.join("peer").is_file())
-                .filter_map(|d| d.parent().map(Path::to_path_buf))
-                .find(|h| missing(h).is_empty())
-        });
-        match from_path {
-            Some(h) => FabricHome::at(h),
-            None => Err(TestnetError::NoFabric {
-                looked: "FABRIC_HOME is not set, and no `peer` on PATH has ../config beside it"
-                    .to_string(),
-            }),
+        match testkit_probe::fabric_home() {
+            Ok(h) => FabricHome::at(h),
+            Err(looked) => Err(TestnetError::NoFabric { looked }),
         }
     }
 
     /// A given release folder, checked.
     pub fn at(root: impl Into<PathBuf>) -> Result<FabricHome, TestnetError> {
         let root = root.into();
-        let gone = missing(&root);
+        let gone = testkit_probe::fabric_home_missing(&root);
         if !gone.is_empty() {
             return Err(TestnetError::NoFabric {
                 looked: format!("{} has no {}", root.display(), gone.join(", ")),
@@ -114,19 +101,6 @@ impl FabricHome {
             .and_then(|m| m.parse().ok())
             .unwrap_or(0)
     }
-}
-
-fn missing(root: &Path) -> Vec<String> {
-    [
-        "bin/peer",
-        "bin/orderer",
-        "config/core.yaml",
-        "config/orderer.yaml",
-    ]
-    .iter()
-    .filter(|rel| !root.join(rel).is_file())
-    .map(|rel| (*rel).to_string())
-    .collect()
 }
 
 #[cfg(test)]

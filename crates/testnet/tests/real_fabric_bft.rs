@@ -109,16 +109,18 @@ async fn commit_one(net: &TestNetwork, peer: &str, name: &str) -> Duration {
     approve(net, peer, name, Duration::from_secs(60))
         .await
         .unwrap_or_else(|e| panic!("approve through {peer}: {e}\n{}", net.all_logs()));
-    let deadline = Instant::now() + Duration::from_secs(60);
     for p in ["peer0-org1", "peer0-org2"] {
-        while height(net, p).await <= before {
-            assert!(
-                Instant::now() < deadline,
-                "{p} never received the block of {name}:\n{}",
-                net.all_logs()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let got = testkit::wait_until_async(
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            || async { (height(net, p).await > before).then_some(()) },
+        )
+        .await;
+        assert!(
+            got.is_some(),
+            "{p} never received the block of {name}:\n{}",
+            net.all_logs()
+        );
     }
     start.elapsed()
 }

@@ -29,7 +29,7 @@ pub enum FlowError {
     #[error(transparent)]
     Images(#[from] cluster::images::ImageError),
     #[error(transparent)]
-    NodeImages(#[from] cluster::node_images::NodeError),
+    NodeImages(#[from] cluster::node_images::NodeImageError),
     #[error("{0}")]
     Provider(#[from] cluster::provider::ProviderError),
     #[error(transparent)]

@@ -218,13 +218,13 @@ fn check_name(kind: &str, name: &str) -> Result<(), RenderError> {
         if name.starts_with(|c: char| c.is_ascii_lowercase()) {
             Ok(())
         } else {
-            Err(format!("{name:?} must start with a lower-case letter"))
+            Err(format!("{name:?} must start with a lower-case letter").into())
         }
     });
     r.map_err(|reason| RenderError::BadName {
         kind: kind.to_string(),
         name: name.to_string(),
-        reason,
+        reason: reason.message,
     })
 }
 

@@ -27,7 +27,7 @@ pub struct Problem {
 /// Errors of reading and validating `fabdev.yaml`.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -85,4 +85,34 @@ fn fmt_problems(path: &Path, problems: &[Problem]) -> String {
         ));
     }
     out
+}
+
+/// What one of the spec's rules refuses, as a value: the problem and, where
+/// the rule knows one, what to do about it (data, so that a caller places
+/// it). The name rules ([`super::check_channel_name`] and the others) give
+/// no hint: their caller knows the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RuleError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl RuleError {
+    /// A refusal with what to do about it.
+    pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> RuleError {
+        RuleError {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
+
+impl From<String> for RuleError {
+    fn from(message: String) -> RuleError {
+        RuleError {
+            message,
+            hint: None,
+        }
+    }
 }

@@ -30,7 +30,7 @@ pub fn workspace_root(base: &Path) -> PathBuf {
 /// repository cannot package `/etc` or `~/.ssh`. A folder elsewhere can be
 /// packaged by naming it on the command line. A folder that does not exist
 /// passes here (another rule reports it).
-pub fn check_inside_workspace(dir: &Path, base: &Path) -> Result<(), (String, String)> {
+pub fn check_inside_workspace(dir: &Path, base: &Path) -> Result<(), RuleError> {
     let Ok(real) = std::fs::canonicalize(dir) else {
         return Ok(());
     };
@@ -38,19 +38,19 @@ pub fn check_inside_workspace(dir: &Path, base: &Path) -> Result<(), (String, St
     if real.starts_with(&root) {
         return Ok(());
     }
-    Err((
+    Err(RuleError::with_hint(
         format!(
             "chaincode folder {} is outside the workspace",
             real.display()
         ),
-        "keep chaincode inside the workspace: the git repository holding the spec file, or the spec file's folder outside a repository; to package a folder elsewhere, name it on the command line: `fabdev chaincode package PATH`".to_string(),
+        "keep chaincode inside the workspace: the git repository holding the spec file, or the spec file's folder outside a repository; to package a folder elsewhere, name it on the command line: `fabdev chaincode package PATH`",
     ))
 }
 
 /// Rule: every node's block of [`HOST_PORTS_PER_NODE`] host ports, from
 /// `base`, fits Kubernetes' NodePort range (the host ports are NodePorts).
 /// Checked before anything is written, in `u32`: `Topology::of` relies on it.
-pub fn check_host_ports(base: u16, nodes: u32) -> Result<(), (String, String)> {
+pub fn check_host_ports(base: u16, nodes: u32) -> Result<(), RuleError> {
     let (low, high) = (u32::from(*NODE_PORTS.start()), u32::from(*NODE_PORTS.end()));
     let last = u32::from(base).saturating_add(nodes.saturating_mul(HOST_PORTS_PER_NODE));
     if u32::from(base) >= low && last <= high {
@@ -70,7 +70,7 @@ pub fn check_host_ports(base: u16, nodes: u32) -> Result<(), (String, String)> {
             high - nodes * HOST_PORTS_PER_NODE
         )
     };
-    Err((message, hint))
+    Err(RuleError::with_hint(message, hint))
 }
 
 pub(super) fn parse_fabric_version(s: &str) -> Result<FabricVersion, String> {
@@ -103,14 +103,14 @@ impl Checker {
         &mut self,
         v: &Spanned<T>,
         field: impl Into<String>,
-        r: Result<(), String>,
+        r: Result<(), impl std::fmt::Display>,
         hint: &str,
     ) {
-        if let Err(message) = r {
+        if let Err(e) = r {
             self.problems.push(Problem {
                 pos: pos_of(v),
                 field: field.into(),
-                message,
+                message: e.to_string(),
                 hint: hint.to_string(),
             });
         }
@@ -589,7 +589,8 @@ fn host_port_base(
         .as_ref()
         .map_or(DEFAULT_HOST_PORT_BASE, |h| h.value);
     let nodes = orderer.count + orgs.iter().map(|o| o.peers).sum::<u32>();
-    if let Err((message, hint)) = check_host_ports(host_port_base, nodes) {
+    if let Err(RuleError { message, hint }) = check_host_ports(host_port_base, nodes) {
+        let hint = hint.unwrap_or_default();
         match &raw.host_port_base {
             Some(h) => c.push(pos_of(h), "hostPortBase", message, &hint),
             None => c.push(raw.orgs.as_ref().and_then(pos_of), "orgs", message, &hint),

@@ -175,7 +175,14 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
         .await
         .expect_err("Init fails");
     assert!(matches!(e, lifecycle::LifecycleError::Init { .. }), "{e}");
-    assert!(e.to_string().contains("Init panicked"), "{e}");
+    // The chaincode's message is the cause, not part of the message.
+    let cause = std::error::Error::source(&e).map(|s| s.to_string());
+    assert!(
+        cause
+            .as_deref()
+            .is_some_and(|c| c.contains("Init panicked")),
+        "{e}: {cause:?}"
+    );
     let e = lifecycle::invoke(
         ws,
         topo,

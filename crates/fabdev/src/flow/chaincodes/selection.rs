@@ -104,7 +104,7 @@ pub fn select(ctx: &Context, sel: &Selection) -> Result<Vec<Chaincode>, FlowErro
             let name = name.clone().unwrap_or_else(|| folder_name(path));
             spec::check_chaincode_name(&name).map_err(|m| {
                 input(
-                    m,
+                    m.message,
                     "name the chaincode: `fabdev chaincode deploy NAME --path DIR`",
                 )
             })?;

@@ -260,7 +260,8 @@ pub(super) fn chaincode_inside_workspace(
     chaincode: &Chaincode,
     base: &Path,
 ) {
-    if let Err((message, hint)) = check_inside_workspace(&chaincode.path, base) {
+    if let Err(RuleError { message, hint }) = check_inside_workspace(&chaincode.path, base) {
+        let hint = hint.unwrap_or_default();
         c.push(
             pos_of(&cc.path),
             format!("chaincodes[{i}].path"),

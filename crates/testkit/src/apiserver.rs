@@ -8,18 +8,15 @@
 //!
 //! The binaries come from `scripts/setup/kube.sh` (built from the Go module
 //! proxy), found in `$FABDEV_KUBE_BIN` or in the folder that script installs
-//! into. When they are missing the test fails, it is not skipped.
-//!
-//! Shared by crates/cluster/tests/apiserver.rs and tests/apiserver_network.rs
-//! (`#[path]` include).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! into. When they are missing the test fails, it is not skipped
+//! (`scripts/test.sh` always builds them).
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -27,8 +24,8 @@ use rcgen::{
 };
 use tempfile::TempDir;
 
-/// The Kubernetes version `scripts/setup/kube.sh` builds (its KUBE_VERSION).
-pub const KUBE_VERSION: &str = "v1.37.2";
+use crate::wait_until_async;
+
 /// How long etcd plus kube-apiserver may take to answer `/readyz` `ok`
 /// (two cores, test binaries starting theirs in parallel).
 const READY_DEADLINE: Duration = Duration::from_secs(120);
@@ -46,19 +43,7 @@ const LIMITED_TOKEN: &str = "fabdev-test-limited-token";
 pub const LIMITED_USER: &str = "limited";
 pub const LIMITED_CONTEXT: &str = "limited";
 
-/// The folder with `etcd`, `kube-apiserver` and `kube-controller-manager`:
-/// `$FABDEV_KUBE_BIN`, else `${FABDEV_TOOLS:-$HOME/.cache/fabdev/tools}/kube-<version>/bin`.
-pub fn bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FABDEV_KUBE_BIN") {
-        return PathBuf::from(dir);
-    }
-    let tools = match std::env::var_os("FABDEV_TOOLS") {
-        Some(t) => PathBuf::from(t),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-            .join(".cache/fabdev/tools"),
-    };
-    tools.join(format!("kube-{KUBE_VERSION}")).join("bin")
-}
+pub use testkit_probe::{KUBE_VERSION, kube_bin_dir as bin_dir};
 
 /// The path of one binary; panics (the test fails) with the install hint
 /// when it is missing.
@@ -241,41 +226,50 @@ impl ApiServer {
         let client = cluster::k8s::client(&self.kubeconfig)
             .await
             .expect("a client from the test kubeconfig");
-        let deadline = Instant::now() + READY_DEADLINE;
-        loop {
-            let exited = self
-                .children
+        let last = std::cell::RefCell::new(String::new());
+        let children = &mut self.children;
+        let ready = wait_until_async(READY_DEADLINE, POLL, || {
+            let exited = children
                 .iter_mut()
                 .find_map(|(name, child)| Some((*name, child.try_wait().ok()??)));
-            if let Some((name, status)) = exited {
+            let (client, last) = (&client, &last);
+            async move {
+                if exited.is_some() {
+                    return Some(exited);
+                }
+                let request = http::Request::get("/readyz")
+                    .body(Vec::new())
+                    .expect("request");
+                match client.request_text(request).await {
+                    Ok(text) if text.trim() == "ok" => return Some(None),
+                    Ok(text) => *last.borrow_mut() = text,
+                    Err(e) => *last.borrow_mut() = e.to_string(),
+                }
+                None
+            }
+        })
+        .await;
+        match ready {
+            Some(None) => Ok(()),
+            Some(Some((name, status))) => {
                 let logs = self.logs();
-                return Err(Failed {
+                Err(Failed {
                     port_taken: logs.contains("address already in use"),
                     message: format!(
                         "{name} exited ({status}) while waiting for kube-apiserver at {} to be ready\n{logs}",
                         self.url
                     ),
-                });
+                })
             }
-            let request = http::Request::get("/readyz")
-                .body(Vec::new())
-                .expect("request");
-            let last = match client.request_text(request).await {
-                Ok(text) if text.trim() == "ok" => return Ok(()),
-                Ok(text) => text,
-                Err(e) => e.to_string(),
-            };
-            if Instant::now() >= deadline {
-                return Err(Failed {
-                    port_taken: false,
-                    message: format!(
-                        "kube-apiserver at {} was not ready within {READY_DEADLINE:?}; last /readyz: {last}\n{}",
-                        self.url,
-                        self.logs()
-                    ),
-                });
-            }
-            tokio::time::sleep(POLL).await;
+            None => Err(Failed {
+                port_taken: false,
+                message: format!(
+                    "kube-apiserver at {} was not ready within {READY_DEADLINE:?}; last /readyz: {}\n{}",
+                    self.url,
+                    last.borrow(),
+                    self.logs()
+                ),
+            }),
         }
     }
 

@@ -9,47 +9,37 @@
 //! The node runs unprivileged but with CAP_SYS_ADMIN (containerd's
 //! overlayfs snapshotter mounts), and, as in kind, its /var/lib/containerd
 //! is a volume so overlayfs does not stack on the container's own overlay.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 use cluster::images::Daemon;
 use tokio::sync::OnceCell;
 
-use super::dockerd::{chain, import};
+use crate::dockerd::{chain, import};
+use crate::wait_until;
 
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
 
-/// The folder where scripts/test.sh installs crictl, unless GOBIN says otherwise.
-fn go_bin() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("GOBIN").filter(|b| !b.is_empty()) {
-        return Some(PathBuf::from(bin));
-    }
-    let gopath = std::env::var_os("GOPATH")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go")))?;
-    Some(gopath.join("bin"))
-}
-
 /// A binary on PATH or in the Go bin folder; panics with what to do.
 pub fn tool(name: &str) -> PathBuf {
-    if let Ok(p) = which::which(name) {
-        return p;
-    }
-    if let Some(p) = go_bin().map(|b| b.join(name)).filter(|p| p.is_file()) {
-        return p;
-    }
-    panic!(
-        "these tests need `{name}` (on PATH or in the Go bin folder); run scripts/test.sh, \
-         which installs it"
-    )
+    testkit_probe::find_tool(name)
+        .or_else(|| {
+            testkit_probe::go_bin()
+                .map(|b| b.join(name))
+                .filter(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "these tests need `{name}` (on PATH or in the Go bin folder); run scripts/test.sh, \
+                 which installs it"
+            )
+        })
 }
 
 /// The shared libraries `bin` needs, as `ldd` lists them.
@@ -188,25 +178,27 @@ impl KindNode {
 
     /// Waits until the node's CRI answers (`crictl images` succeeds).
     fn wait_ready(&self) {
-        let deadline = Instant::now() + READY_DEADLINE;
-        loop {
+        let mut last = None;
+        let ready = wait_until(READY_DEADLINE, POLL, || {
             let out = self.exec(&["crictl", "images"]);
             if out.status.success() {
-                return;
+                return Some(());
             }
-            if Instant::now() > deadline {
-                let logs = Command::new("docker")
-                    .args(["logs", "--tail", "20", &self.name])
-                    .output()
-                    .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-                    .unwrap_or_default();
-                panic!(
-                    "kind node {} did not answer `crictl images` within {READY_DEADLINE:?}: {}\n{logs}",
-                    self.name,
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            std::thread::sleep(POLL);
+            last = Some(out);
+            None
+        });
+        if ready.is_none() {
+            let logs = Command::new("docker")
+                .args(["logs", "--tail", "20", &self.name])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                .unwrap_or_default();
+            panic!(
+                "kind node {} did not answer `crictl images` within {READY_DEADLINE:?}: {}\n{logs}",
+                self.name,
+                last.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                    .unwrap_or_default()
+            );
         }
     }
 

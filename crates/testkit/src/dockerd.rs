@@ -1,20 +1,19 @@
 //! Test support for code that talks to real Docker daemons: the host daemon
 //! (must be running: scripts/test.sh starts it), a second dockerd started
 //! here as a copy target, and tiny images made locally (no registry).
-//!
-//! Shared by tests/images.rs and benches/load.rs (`#[path]` include).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::query_parameters::CreateImageOptions;
 use cluster::images::Daemon;
 use futures_util::StreamExt;
 use tempfile::TempDir;
+
+use crate::{wait_until, wait_until_async};
 
 const HOST_DEADLINE: Duration = Duration::from_secs(10);
 const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -114,27 +113,36 @@ impl SecondDockerd {
 
     async fn wait_ready(&mut self) {
         let daemon = self.daemon().with_request_timeout(Duration::from_secs(2));
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                panic!(
-                    "the second dockerd exited ({status}) before answering; its log:\n{}",
-                    self.log_tail()
-                );
+        let last = std::cell::RefCell::new(String::new());
+        let child = self.child.as_mut().expect("the second dockerd");
+        let ready = wait_until_async(START_DEADLINE, POLL, || {
+            let exited = child.try_wait().ok().flatten();
+            let (daemon, last) = (&daemon, &last);
+            async move {
+                if let Some(status) = exited {
+                    return Some(Err(status));
+                }
+                match daemon.ping().await {
+                    Ok(_) => Some(Ok(())),
+                    Err(e) => {
+                        *last.borrow_mut() = chain(&e);
+                        None
+                    }
+                }
             }
-            let last = match daemon.ping().await {
-                Ok(_) => return,
-                Err(e) => chain(&e),
-            };
-            if Instant::now() >= deadline {
-                panic!(
-                    "the second dockerd did not answer within {START_DEADLINE:?} ({last}); its log:\n{}",
-                    self.log_tail()
-                );
-            }
-            tokio::time::sleep(POLL).await;
+        })
+        .await;
+        match ready {
+            Some(Ok(())) => {}
+            Some(Err(status)) => panic!(
+                "the second dockerd exited ({status}) before answering; its log:\n{}",
+                self.log_tail()
+            ),
+            None => panic!(
+                "the second dockerd did not answer within {START_DEADLINE:?} ({}); its log:\n{}",
+                last.borrow(),
+                self.log_tail()
+            ),
         }
     }
 
@@ -161,20 +169,16 @@ impl Drop for SecondDockerd {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
-            let deadline = Instant::now() + STOP_DEADLINE;
-            loop {
-                match child.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-                    _ => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        let containerd_pid = self.dir.path().join("exec/containerd/containerd.pid");
-                        if let Ok(pid) = std::fs::read_to_string(containerd_pid) {
-                            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
-                        }
-                        break;
-                    }
+            let stopped = wait_until(STOP_DEADLINE, POLL, || match child.try_wait() {
+                Ok(None) => None,
+                other => Some(other),
+            });
+            if !matches!(stopped, Some(Ok(Some(_)))) {
+                let _ = child.kill();
+                let _ = child.wait();
+                let containerd_pid = self.dir.path().join("exec/containerd/containerd.pid");
+                if let Ok(pid) = std::fs::read_to_string(containerd_pid) {
+                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
                 }
             }
         }

@@ -1,30 +1,36 @@
-//! Helpers for `real_node_*` tests, here and in other crates' tests. They
-//! panic (the test fails) with what went wrong and the node's logs, so use
-//! them in tests only.
+//! The real single-node cluster of `crates/kubenode` for the `real_node_*`
+//! tests, and helpers for its pods (wait, exec, a GET through a
+//! port-forward).
+//!
+//! A `real_node_*` test is marked
+//! `#[cfg_attr(not(real_node), ignore = "…")]` (the cfg from the build
+//! script of its crate, through `testkit-probe`), so on a host without the
+//! pieces it is reported `ignored`, and [`node`] only runs where they were
+//! found, or under `FABDEV_REQUIRE_REAL_NODE=1`, where a missing piece
+//! fails the test.
 
 use std::time::{Duration, Instant};
 
-use crate::{KubeNode, NodeError, NodeOptions};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::AttachParams;
+use kubenode::{KubeNode, NodeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The node, or `None` after saying loudly why the test is skipped (the
-/// host lacks binaries, packages, images or root). With
-/// FABDEV_REQUIRE_REAL_NODE=1 a missing piece fails the test instead.
-pub async fn node_or_skip(test: &str) -> Option<KubeNode> {
+use crate::probe::Check;
+use crate::wait_until_async;
+
+/// The node for `test`, Ready. Fails the test, naming each missing piece,
+/// when the host lacks one (under FABDEV_REQUIRE_REAL_NODE=1, or when one
+/// went away after the build), or with what went wrong when it does not
+/// start.
+pub async fn node(test: &str) -> KubeNode {
+    Check::real_node().fail_if_missing(test);
     let started = Instant::now();
     match KubeNode::start(NodeOptions::default()).await {
         Ok(node) => {
             eprintln!("{test}: node Ready in {:.1?}", started.elapsed());
-            Some(node)
-        }
-        Err(NodeError::Unavailable(reason))
-            if std::env::var("FABDEV_REQUIRE_REAL_NODE").as_deref() != Ok("1") =>
-        {
-            eprintln!("SKIPPED {test}: the real node cannot run on this host: {reason}");
-            None
+            node
         }
         Err(e) => panic!("{test}: the node did not start: {e}"),
     }
@@ -39,23 +45,23 @@ pub async fn wait_pod(
     deadline: Duration,
     done: impl Fn(&Pod) -> bool,
 ) -> Pod {
-    let until = Instant::now() + deadline;
-    let mut last = None;
-    loop {
-        if let Ok(Some(pod)) = pods.get_opt(name).await {
-            if done(&pod) {
-                return pod;
-            }
-            last = pod.status;
+    let last = std::cell::RefCell::new(None);
+    let found = wait_until_async(deadline, Duration::from_millis(250), || async {
+        let pod = pods.get_opt(name).await.ok().flatten()?;
+        if done(&pod) {
+            return Some(pod);
         }
-        if Instant::now() >= until {
-            panic!(
-                "pod {name} not there within {deadline:?}; last status: {last:#?}\n{}",
-                node.logs(30)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        *last.borrow_mut() = pod.status;
+        None
+    })
+    .await;
+    found.unwrap_or_else(|| {
+        panic!(
+            "pod {name} not there within {deadline:?}; last status: {:#?}\n{}",
+            last.borrow(),
+            node.logs(30)
+        )
+    })
 }
 
 /// Run a command in a pod's container through the API server; its stdout
@@ -84,18 +90,6 @@ pub async fn exec(pods: &Api<Pod>, pod: &str, command: &[&str], params: AttachPa
         );
     }
     out
-}
-
-/// Whether FABRIC_HOME is set and the host's Docker has both images (made
-/// from it by scripts/setup/node-images.sh).
-pub fn local_fabric_images(peer: &str, orderer: &str) -> bool {
-    std::env::var_os("FABRIC_HOME").is_some()
-        && [peer, orderer].iter().all(|image| {
-            std::process::Command::new("docker")
-                .args(["image", "inspect", "--format", "{{.Id}}", image])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
 }
 
 /// `GET path` (HTTP/1.0) on a pod's port through an API-server port-forward;

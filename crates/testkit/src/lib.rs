@@ -1,0 +1,136 @@
+//! fabdev's test support, one crate for every test binary (`publish =
+//! false`; the product crates only dev-depend on it):
+//!
+//! - [`apiserver`]: a real etcd, kube-apiserver and kube-controller-manager
+//!   (from `scripts/setup/kube.sh`), with an admin and a limited user;
+//! - [`kubelet`]: the fake kubelet for that API server (no kubelet runs
+//!   there): the node registered Ready, pods marked Ready as they appear;
+//! - [`dockerd`]: the host's Docker, a second dockerd as a copy target,
+//!   tiny local images;
+//! - [`kindnode`]: a stand-in for a kind node (a container running a real
+//!   containerd);
+//! - [`realnode`]: the real single-node cluster of `crates/kubenode` for
+//!   the `real_node_*` tests, and helpers for its pods;
+//! - [`outcome`]: what a flow's typed events say;
+//! - [`wait_until`] / [`wait_until_async`]: the one way a test waits for a
+//!   condition (a deadline and an interval, never a fixed sleep);
+//! - [`repo`], [`copy_tree`], [`fabdev_bin`], [`fabdev`],
+//!   [`fabdev_logged`]: the repository, copies of fixtures, the `fabdev`
+//!   binary.
+//!
+//! Whether a test that needs more than Rust can run here is decided at build
+//! time by `crates/testkit-probe` (re-exported as [`probe`]): see
+//! ARCHITECTURE.md, "Tests, by how much of the world they need".
+//!
+//! Everything here panics (the test fails) with what went wrong: use it in
+//! tests only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod apiserver;
+pub mod dockerd;
+pub mod kindnode;
+pub mod kubelet;
+pub mod outcome;
+pub mod realnode;
+mod wait;
+
+pub use testkit_probe as probe;
+pub use wait::{wait_until, wait_until_async};
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root folder.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// A fixture of `fixtures/`, e.g. `fixture("chaincode/node")`.
+pub fn fixture(path: &str) -> PathBuf {
+    repo().join("fixtures").join(path)
+}
+
+/// Copies the folder `from` into `to` (made if missing), recursively,
+/// leaving out `node_modules` folders (a local `npm install` in a fixture).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.expect("a folder entry");
+        if entry.file_name() == "node_modules" {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("its type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+        }
+    }
+}
+
+/// The `fabdev` binary cargo built for this test binary: it sits in the
+/// profile's folder, one up from `deps/` where the test binary is (cargo
+/// builds a package's binaries for its integration tests).
+pub fn fabdev_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("CARGO_BIN_EXE_fabdev") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("this test binary");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let bin = profile.join("fabdev");
+    assert!(
+        bin.is_file(),
+        "{} is missing: only the fabdev package's tests have it",
+        bin.display()
+    );
+    bin
+}
+
+/// `fabdev -w <ws>`.
+pub fn fabdev(ws: &Path) -> Command {
+    let mut c = Command::new(fabdev_bin());
+    c.arg("-w").arg(ws);
+    c
+}
+
+/// Runs `fabdev -w <ws> <args>` and prints a transcript of it (the
+/// command, what it said, its exit code) for `--nocapture` readers.
+pub fn fabdev_logged(ws: &Path, args: &[&str]) -> Output {
+    let out = fabdev(ws).args(args).output().expect("run fabdev");
+    show(&format!("fabdev {}", args.join(" ")), &out);
+    out
+}
+
+/// [`fabdev_logged`] for async tests: the binary runs without blocking the
+/// runtime.
+pub async fn fabdev_logged_async(ws: &Path, args: &[&str]) -> Output {
+    let mut cmd = tokio::process::Command::from(fabdev(ws));
+    let out = cmd.args(args).output().await.expect("run fabdev");
+    show(&format!("fabdev {}", args.join(" ")), &out);
+    out
+}
+
+/// Prints a transcript of a command that ran: `$ what`, what it said on
+/// stderr and stdout, its exit code.
+pub fn show(what: &str, out: &Output) {
+    eprintln!(
+        "$ {what}\n{}{}[exit {}]\n",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout),
+        out.status.code().unwrap_or(-1)
+    );
+}
+
+/// Makes `path` executable (a fake tool written by a test).
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}

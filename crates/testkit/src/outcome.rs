@@ -1,0 +1,67 @@
+//! What a flow's typed events say, for assertions on a run.
+
+use std::collections::BTreeMap;
+
+use fabdev::events::{ClusterState, Event, EventKind};
+
+/// What a run's typed events say.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The steps done, in order.
+    pub done: Vec<String>,
+    /// The failed steps' errors.
+    pub failed: BTreeMap<String, String>,
+    /// The cluster's name and state (the last `cluster` event).
+    pub cluster: Option<(String, ClusterState)>,
+    /// The images copied into the kind nodes and those present.
+    pub node_images: Option<(Vec<String>, Vec<String>)>,
+    /// Each DinD target's images: (copied, present).
+    pub dind: BTreeMap<String, (Vec<String>, Vec<String>)>,
+    /// The applied objects and those changed.
+    pub applied: Option<(usize, usize)>,
+    /// The Ready pods.
+    pub pods_ready: Option<usize>,
+}
+
+impl Outcome {
+    /// The cluster's state alone.
+    pub fn cluster_state(&self) -> Option<ClusterState> {
+        self.cluster.as_ref().map(|(_, state)| *state)
+    }
+}
+
+/// Reads a run's events.
+pub fn outcome(events: &[Event]) -> Outcome {
+    let mut o = Outcome::default();
+    for e in events {
+        let step = e.step.clone().unwrap_or_default();
+        match &e.kind {
+            EventKind::StepDone { .. } => o.done.push(step),
+            EventKind::StepFailed { error, .. } => {
+                o.failed.insert(step, error.clone());
+            }
+            EventKind::Cluster { name, state, .. } => o.cluster = Some((name.clone(), *state)),
+            EventKind::Images {
+                target,
+                copied,
+                present,
+            } if target == "kind nodes" => {
+                o.node_images = Some((copied.clone(), present.clone()));
+            }
+            EventKind::Images {
+                target,
+                copied,
+                present,
+            } if step.contains("DinD") => {
+                o.dind
+                    .insert(target.clone(), (copied.clone(), present.clone()));
+            }
+            EventKind::Applied {
+                objects, changed, ..
+            } => o.applied = Some((objects.len(), changed.len())),
+            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
+            _ => {}
+        }
+    }
+    o
+}
