@@ -183,6 +183,36 @@ impl<W: Write + Send> TextReporter<W> {
         }
     }
 
+    /// A `chaincode watch` round: its outcome and each step's time.
+    fn round(&mut self, kind: EventKind) {
+        let EventKind::Round {
+            round,
+            chaincodes,
+            elapsed,
+            steps,
+            failed,
+        } = kind
+        else {
+            return;
+        };
+        let times: Vec<String> = steps
+            .iter()
+            .map(|s| format!("{} {}", s.step, secs(s.elapsed)))
+            .collect();
+        let what = chaincodes.join(", ");
+        self.result_line(&match failed {
+            None => format!(
+                "round {round}: {what} ready in {} ({})",
+                secs(elapsed),
+                times.join(", ")
+            ),
+            Some(f) => format!(
+                "round {round}: {what} failed at `{f}` after {}; watching for the next change",
+                secs(elapsed)
+            ),
+        });
+    }
+
     fn status(&mut self, st: &Status) {
         self.result_line(&format!(
             "workspace {}: {}",
@@ -380,6 +410,14 @@ impl<W: Write + Send> Sink for TextReporter<W> {
             | EventKind::Images { .. }
             | EventKind::Applied { .. }
             | EventKind::PodsReady { .. } => {}
+            EventKind::Watching { path, files, .. } if !self.quiet() => {
+                self.line(&format!("   watching {path} ({files} files)"));
+            }
+            EventKind::Changed { chaincode, files } if !self.quiet() => {
+                self.line(&format!("   {chaincode}: {}", files.join(" ")));
+            }
+            EventKind::Round { .. } => self.round(event.kind),
+            EventKind::Watching { .. } | EventKind::Changed { .. } => {}
             EventKind::Check(c) => self.check(&c),
             EventKind::Status(st) => self.status(&st),
         }

@@ -48,6 +48,17 @@ pub enum FlowError {
     Vendor(#[from] chaincode::vendor::VendorError),
     #[error(transparent)]
     NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
+    #[error(transparent)]
+    Watch(#[from] chaincode::watch::WatchError),
+    /// A deployed chaincode that a peer does not run (it could not start
+    /// it, or did not answer).
+    #[error("{chaincode} does not run on {peer}")]
+    NotRunning {
+        chaincode: String,
+        peer: String,
+        #[source]
+        source: Box<network::channel::ChannelError>,
+    },
     /// A chaincode, channel or option the workspace does not have.
     #[error("{message}")]
     Input { message: String, hint: String },
