@@ -151,7 +151,6 @@ pub async fn watch(
     loop {
         report.rounds += 1;
         let names = std::mem::take(&mut run.changed);
-        let steps = round_steps(&run.cc.ctx, &names);
         let specs = names.iter().filter_map(|n| run.specs.get(n).cloned());
         run.cc.deployments.select(specs.collect());
         let mut timed = Timed {
@@ -159,17 +158,19 @@ pub async fn watch(
             steps: Vec::new(),
         };
         let start = Instant::now();
-        let result = tokio::select! {
-            r = run_steps(&mut run, steps, &mut timed) => r,
-            () = &mut stop => return Ok(report),
-        };
-        let failed = result.is_err().then(|| {
-            timed
-                .steps
-                .last()
-                .map(|s| s.step.clone())
-                .unwrap_or_default()
-        });
+        // Each chaincode's steps on their own: one that fails does not
+        // hold the others back.
+        let mut failed = None;
+        for name in &names {
+            let steps = round_steps(&run.cc.ctx, std::slice::from_ref(name));
+            let result = tokio::select! {
+                r = run_steps(&mut run, steps, &mut timed) => r,
+                () = &mut stop => return Ok(report),
+            };
+            if result.is_err() && failed.is_none() {
+                failed = timed.steps.last().map(|s| s.step.clone());
+            }
+        }
         report.failed_rounds += u64::from(failed.is_some());
         let steps = std::mem::take(&mut timed.steps);
         sink.send(EventKind::Round {

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use testnet::{FabricHome, Options, TestNetwork};
 
+mod watch;
+
 /// One test network at a time: each peer builds chaincode, on 2 cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
