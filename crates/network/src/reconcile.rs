@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{Consensus, StateDatabase, Workspace};
 
+mod action;
 mod plan;
 
-pub use plan::{Action, Plan, Refusal, plan};
+pub use action::Action;
+pub use plan::{Plan, Refusal, plan};
 
 /// The file in `.fabdev/` that records what the last `up` applied.
 pub const APPLIED_FILE: &str = "applied.json";
@@ -27,7 +29,7 @@ pub const APPLIED_FORMAT: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error(
-        "cannot read what the last `up` applied ({APPLIED_FILE}): {source}\n  hint: if the network is gone, remove .fabdev/{APPLIED_FILE}; else `fabdev down` and `fabdev up` start over"
+        "cannot read what the last `up` applied ({APPLIED_FILE})\n  hint: if the network is gone, remove .fabdev/{APPLIED_FILE}; else `fabdev down` and `fabdev up` start over"
     )]
     Parse {
         #[source]
