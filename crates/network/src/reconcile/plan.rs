@@ -91,6 +91,26 @@ impl Plan {
         out
     }
 
+    /// The plan with each action `applies` says no to (what this fabdev
+    /// cannot apply to a running network yet) refused instead, saying so:
+    /// a plan is applied whole or not at all.
+    pub fn refusing_unapplied(mut self, applies: impl Fn(&Action) -> bool) -> Plan {
+        let (kept, unapplied): (Vec<Action>, Vec<Action>) =
+            self.actions.into_iter().partition(|a| applies(a));
+        self.actions = kept;
+        for a in unapplied {
+            self.refused.push(Refusal {
+                field: "fabdev.yaml".to_string(),
+                what: a.describe(),
+                reason:
+                    "this fabdev plans the change but does not apply it to a running network yet"
+                        .to_string(),
+                instead: format!("leave it out of fabdev.yaml for now, or {START_OVER}"),
+            });
+        }
+        self
+    }
+
     /// The plan as one JSON object (`first_up`, `actions` tagged by
     /// `action`, `refused`).
     pub fn json(&self) -> serde_json::Value {
@@ -402,6 +422,7 @@ mod tests {
 
     use super::super::AppliedState;
     use super::*;
+    use crate::topology::Topology;
 
     fn ws(body: &str) -> Workspace {
         let text = format!("apiVersion: fabdev/v1alpha1\nkind: Workspace\n{body}");
@@ -413,7 +434,10 @@ mod tests {
                             channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n";
 
     fn applied(body: &str) -> AppliedState {
-        AppliedState::of(&ws(body))
+        {
+            let w = ws(body);
+            AppliedState::of(&w, &Topology::of(&w))
+        }
     }
 
     #[test]
@@ -422,7 +446,7 @@ mod tests {
         let first = plan(None, &w);
         assert!(first.first_up && first.applicable() && !first.is_noop());
         assert!(first.text().contains("a new network"), "{}", first.text());
-        let again = plan(Some(&AppliedState::of(&w)), &w);
+        let again = plan(Some(&AppliedState::of(&w, &Topology::of(&w))), &w);
         assert!(again.is_noop(), "{again:?}");
         assert!(again.text().contains("nothing to do"), "{}", again.text());
     }
@@ -534,6 +558,27 @@ mod tests {
                     .contains("nothing is applied while a change is refused")
             );
         }
+    }
+
+    #[test]
+    fn what_up_cannot_apply_yet_is_refused_whole() {
+        let old = applied(TWO_ORGS);
+        let new = ws("fabric: { batchTimeoutMs: 2000 }\n\
+                      orgs:\n  - { name: Org1, peers: 2 }\n  - { name: Org2, peers: 1 }\n\
+                      channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n");
+        let only_peers = |a: &Action| matches!(a, Action::AddPeer { .. });
+        let p = plan(Some(&old), &new).refusing_unapplied(only_peers);
+        assert!(!p.applicable(), "{p:?}");
+        assert_eq!(p.actions.len(), 1, "{p:?}");
+        assert_eq!(p.refused.len(), 1, "{p:?}");
+        assert!(p.refused[0].what.contains("batch timeout"), "{p:?}");
+        assert!(p.text().contains("does not apply it"), "{}", p.text());
+        let peer_only = ws(
+            "orgs:\n  - { name: Org1, peers: 2 }\n  - { name: Org2, peers: 1 }\n\
+                            channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n",
+        );
+        let p = plan(Some(&old), &peer_only).refusing_unapplied(only_peers);
+        assert!(p.applicable() && p.actions.len() == 1, "{p:?}");
     }
 
     #[test]
