@@ -194,6 +194,9 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         failed: Option<String>,
     },
+    /// What `up` is about to do to a running network (`first_up` for a new
+    /// one): actions added, changed and removed, and what it refuses.
+    Plan(network::reconcile::Plan),
     /// A doctor check's result.
     Check(Check),
     /// What `status` found.
@@ -336,6 +339,7 @@ impl EventKind {
             EventKind::Watching { .. } => "watching",
             EventKind::Changed { .. } => "changed",
             EventKind::Round { .. } => "round",
+            EventKind::Plan(_) => "plan",
             EventKind::Check(_) => "check",
             EventKind::Status(_) => "status",
         }

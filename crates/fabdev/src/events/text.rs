@@ -8,6 +8,8 @@ use cluster::doctor::{Check, Verdict};
 
 use super::{ChaincodeAction, DeployOutcome, Event, EventKind, JoinState, Sink, Status};
 
+mod watch;
+
 /// `text` safe to print on a terminal: every C0 and C1 control character
 /// (ESC, BEL, CR, backspace, DEL, CSI, OSC, ...) written as `\x1b`, `\u{9b}`,
 /// so that text fabdev did not write (chaincode logs and results, ledger
@@ -181,36 +183,6 @@ impl<W: Write + Send> TextReporter<W> {
         if !self.quiet() {
             self.line(&format!("   {said}"));
         }
-    }
-
-    /// A `chaincode watch` round: its outcome and each step's time.
-    fn round(&mut self, kind: EventKind) {
-        let EventKind::Round {
-            round,
-            chaincodes,
-            elapsed,
-            steps,
-            failed,
-        } = kind
-        else {
-            return;
-        };
-        let times: Vec<String> = steps
-            .iter()
-            .map(|s| format!("{} {}", s.step, secs(s.elapsed)))
-            .collect();
-        let what = chaincodes.join(", ");
-        self.result_line(&match failed {
-            None => format!(
-                "round {round}: {what} ready in {} ({})",
-                secs(elapsed),
-                times.join(", ")
-            ),
-            Some(f) => format!(
-                "round {round}: {what} failed at `{f}` after {}; watching for the next change",
-                secs(elapsed)
-            ),
-        });
     }
 
     fn status(&mut self, st: &Status) {
@@ -410,14 +382,16 @@ impl<W: Write + Send> Sink for TextReporter<W> {
             | EventKind::Images { .. }
             | EventKind::Applied { .. }
             | EventKind::PodsReady { .. } => {}
-            EventKind::Watching { path, files, .. } if !self.quiet() => {
-                self.line(&format!("   watching {path} ({files} files)"));
+            kind @ (EventKind::Watching { .. }
+            | EventKind::Changed { .. }
+            | EventKind::Round { .. }) => self.watch_event(kind),
+            // A refused plan is the failure: shown even when quiet.
+            EventKind::Plan(plan) if !self.quiet() || !plan.applicable() => {
+                for l in plan.text().lines() {
+                    self.line(&format!("   {l}"));
+                }
             }
-            EventKind::Changed { chaincode, files } if !self.quiet() => {
-                self.line(&format!("   {chaincode}: {}", files.join(" ")));
-            }
-            EventKind::Round { .. } => self.round(event.kind),
-            EventKind::Watching { .. } | EventKind::Changed { .. } => {}
+            EventKind::Plan(_) => {}
             EventKind::Check(c) => self.check(&c),
             EventKind::Status(st) => self.status(&st),
         }
