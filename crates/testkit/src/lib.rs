@@ -158,3 +158,34 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// A tiny image under `name` in `engine` (`docker` or `podman`): a one-file
+/// filesystem imported with `ENGINE import`, for a test that only checks
+/// where an image was copied (a builder image stand-in).
+pub fn tiny_image(engine: &str, name: &str) {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("IMAGE"), format!("{name}\n")).expect("write IMAGE");
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["-c", "."])
+        .output()
+        .expect("tar");
+    let mut import = Command::new(engine)
+        .args(["import", "-", name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{engine} import: {e}"));
+    import
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&tar.stdout)
+        .expect("write the tar");
+    assert!(
+        import.wait().expect("wait").success(),
+        "{engine} import {name}"
+    );
+}
