@@ -4,7 +4,7 @@
 //! goes on.
 
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fabdev::events::{Event, EventKind, Sink};
 use fabdev::flow::chaincodes::{WatchReport, WatchRequest, watch};
