@@ -267,7 +267,16 @@ mod tests {
 
         let id =
             check_new(&ctx, "org2", "bob", Role::Client, &["dept=audit".into()]).expect("request");
-        add(&ctx, &id).expect("add");
+        let mut events: Vec<crate::events::Event> = Vec::new();
+        add(&ctx, &id, &mut events).expect("add");
+        // What it did goes to the reporter.
+        assert!(
+            matches!(
+                events.as_slice(),
+                [e] if matches!(&e.kind, EventKind::Note { message } if message.contains("issued bob@org2 (client) from the CA of Org2"))
+            ),
+            "{events:?}"
+        );
         let c = connect(&ctx, "ORG2", Some("bob")).expect("connect");
         assert_eq!(c.org, "Org2");
         assert_eq!(c.msp_id, "Org2MSP");
