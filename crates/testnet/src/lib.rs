@@ -45,8 +45,12 @@
 
 pub mod compare;
 pub mod configtx;
+mod container;
+mod error;
 mod fabric_home;
+mod health;
 mod host;
+mod images;
 mod pod;
 mod proc;
 pub mod update_vectors;
@@ -55,7 +59,6 @@ pub mod vectors;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use network::channel::{ChannelEvent, Endpoints};
@@ -64,77 +67,12 @@ use network::render::{self, NodeFiles, containers};
 use network::topology::ports;
 use network::{NodeKind, Topology, Workspace};
 
+use container::{Pod, dind_socket_of, launch, stop_pod, wait_socket};
+pub use error::TestnetError;
 pub use fabric_home::{FabricHome, WHERE_TO_GET};
+use health::{forward, healthz, only_docker_failed};
+pub use images::WarmImages;
 pub use pod::{ContainerPlan, PodPlan};
-
-/// Errors of the test network; each names the node or the command.
-#[derive(Debug, thiserror::Error)]
-pub enum TestnetError {
-    #[error("no Fabric binaries: {looked}\n  hint: {WHERE_TO_GET}")]
-    NoFabric { looked: String },
-    #[error("cannot run {what}: {source}")]
-    Spawn {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{line}` failed ({status}):\n{output}")]
-    Command {
-        line: String,
-        status: String,
-        output: String,
-    },
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("every test network slot (198.18.1-250.0/24) is taken by a live process")]
-    NoSlot,
-    #[error("a test network holds at most 245 pods ({pods} asked)")]
-    TooManyPods { pods: usize },
-    #[error("pod of {pod}: {problem}")]
-    Unsupported { pod: String, problem: String },
-    #[error("no node {node} in the test network (its nodes: {known})")]
-    UnknownNode { node: String, known: String },
-    #[error(
-        "cannot listen on 127.0.0.1:{port} for {node}: {source}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase"
-    )]
-    Forward {
-        node: String,
-        port: u16,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{node}: not ready after {}s: {last}\n--- last lines of its logs ---\n{logs}", waited.as_secs())]
-    NotReady {
-        node: String,
-        waited: Duration,
-        last: String,
-        logs: String,
-    },
-    #[error(
-        "{node}: container {container} exited ({status})\n--- last lines of its log ---\n{logs}"
-    )]
-    Exited {
-        node: String,
-        container: String,
-        status: String,
-        logs: String,
-    },
-    #[error(transparent)]
-    Images(cluster::images::ImageError),
-    #[error(transparent)]
-    Pki(#[from] pki::PkiError),
-    #[error(transparent)]
-    Render(#[from] render::RenderError),
-    #[error(transparent)]
-    Genesis(#[from] network::genesis::GenesisError),
-    #[error(transparent)]
-    Channel(#[from] network::channel::ChannelError),
-}
 
 /// How to run the network.
 #[derive(Debug, Clone)]
@@ -166,23 +104,6 @@ impl Default for Options {
             work_dir: PathBuf::from("/var/tmp"),
             crypto_dir: None,
         }
-    }
-}
-
-/// One pod and its running containers.
-#[derive(Debug)]
-struct Pod {
-    plan: PodPlan,
-    kind: NodeKind,
-    ip: Ipv4Addr,
-    netns: String,
-    dir: PathBuf,
-    procs: BTreeMap<String, Child>,
-}
-
-impl Pod {
-    fn log(&self, container: &str) -> PathBuf {
-        self.dir.join(format!("{container}.log"))
     }
 }
 
@@ -637,287 +558,4 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn stop_pod(pod: &mut Pod) {
-    // Main containers first, then the sidecars (the kubelet's order).
-    let mut names: Vec<String> = pod.procs.keys().cloned().collect();
-    names.sort_by_key(|n| n == containers::DIND);
-    for name in names {
-        if let Some(mut child) = pod.procs.remove(&name) {
-            let grace = if name == containers::DIND {
-                // dockerd stops its containers before it exits.
-                Duration::from_secs(20)
-            } else {
-                Duration::from_secs(5)
-            };
-            proc::stop(&mut child, grace);
-        }
-    }
-}
-
-fn launch(
-    pod: &Pod,
-    c: &ContainerPlan,
-    fabric: &FabricHome,
-    hosts: &Path,
-) -> Result<proc::Launch, TestnetError> {
-    let unsupported = |problem: String| TestnetError::Unsupported {
-        pod: pod.plan.node.clone(),
-        problem,
-    };
-    let mut env = c.env.clone();
-    let mut binds: Vec<(PathBuf, String, bool)> = c
-        .mounts
-        .iter()
-        .map(|(vol, path, ro)| (pod::volume_dir(&pod.dir, vol), path.clone(), *ro))
-        .collect();
-    binds.push((hosts.to_path_buf(), "/etc/hosts".to_string(), true));
-    let (program, args) = match c.name.as_str() {
-        containers::DIND => {
-            let mut args = c.args.clone();
-            if args.first().map(String::as_str) != Some("dockerd") {
-                return Err(unsupported(format!(
-                    "the {} container's first argument is not `dockerd`",
-                    c.name
-                )));
-            }
-            args.remove(0);
-            (PathBuf::from("dockerd"), args)
-        }
-        containers::PEER | containers::ORDERER => {
-            binds.push((fabric.config(), "/etc/hyperledger/fabric".to_string(), true));
-            env.push((
-                "FABRIC_CFG_PATH".to_string(),
-                "/etc/hyperledger/fabric".to_string(),
-            ));
-            if c.name == containers::PEER {
-                (
-                    fabric.bin("peer"),
-                    vec!["node".to_string(), "start".to_string()],
-                )
-            } else {
-                (fabric.bin("orderer"), vec![])
-            }
-        }
-        other => return Err(unsupported(format!("no program for container {other}"))),
-    };
-    Ok(proc::Launch {
-        netns: pod.netns.clone(),
-        program,
-        args,
-        env,
-        binds,
-        dir: pod.dir.join(&c.name),
-        log: pod.log(&c.name),
-    })
-}
-
-/// Where a peer's DinD socket is on the host: in the folder of the volume
-/// that the pod mounts at [`network::render::DIND_SOCKET_DIR`] (the
-/// socket's path inside the pod is [`network::render::DIND_SOCKET`]).
-fn dind_socket_of(pod: &Pod) -> Result<PathBuf, TestnetError> {
-    let inside = network::render::DIND_SOCKET
-        .strip_prefix("unix://")
-        .unwrap_or(network::render::DIND_SOCKET);
-    let file = Path::new(inside)
-        .strip_prefix(network::render::DIND_SOCKET_DIR)
-        .ok();
-    pod.plan
-        .container(containers::DIND)
-        .and_then(|c| {
-            c.mounts
-                .iter()
-                .find(|(_, path, _)| path == network::render::DIND_SOCKET_DIR)
-        })
-        .zip(file)
-        .map(|((vol, _, _), file)| pod::volume_dir(&pod.dir, vol).join(file))
-        .ok_or_else(|| TestnetError::Unsupported {
-            pod: pod.plan.node.clone(),
-            problem: format!(
-                "no volume of the dind container at {}",
-                network::render::DIND_SOCKET_DIR
-            ),
-        })
-}
-
-/// Wait for a daemon's socket to appear (dockerd is up before the peer
-/// starts, as the sidecar's startup probe ensures on Kubernetes).
-fn wait_socket(pod: &mut Pod, socket: &Path) -> Result<(), TestnetError> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !socket.exists() {
-        if let Some(child) = pod.procs.get_mut(containers::DIND)
-            && let Ok(Some(status)) = child.try_wait()
-        {
-            return Err(TestnetError::Exited {
-                node: pod.plan.node.clone(),
-                container: containers::DIND.to_string(),
-                status: status.to_string(),
-                logs: proc::tail(&pod.log(containers::DIND), 40),
-            });
-        }
-        if Instant::now() >= deadline {
-            return Err(TestnetError::NotReady {
-                node: pod.plan.node.clone(),
-                waited: Duration::from_secs(30),
-                last: format!(
-                    "the DinD daemon's socket {} did not appear",
-                    socket.display()
-                ),
-                logs: proc::tail(&pod.log(containers::DIND), 40),
-            });
-        }
-        std::thread::park_timeout(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-fn only_docker_failed(body: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
-        return false;
-    };
-    let Some(checks) = v.get("failed_checks").and_then(|c| c.as_array()) else {
-        return false;
-    };
-    !checks.is_empty()
-        && checks
-            .iter()
-            .all(|c| c.get("component").and_then(|c| c.as_str()) == Some("docker"))
-}
-
-/// `GET /healthz` over plain HTTP/1.1: (status, body).
-async fn healthz(address: &str) -> std::io::Result<(u16, String)> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let io = async {
-        let mut s = tokio::net::TcpStream::connect(address).await?;
-        s.write_all(
-            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        )
-        .await?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await?;
-        Ok::<_, std::io::Error>(buf)
-    };
-    let buf = tokio::time::timeout(Duration::from_secs(3), io)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 3s"))??;
-    let text = String::from_utf8_lossy(&buf);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {text:.80}")))?;
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    Ok((status, body))
-}
-
-async fn forward(listener: tokio::net::TcpListener, target: std::net::SocketAddr) {
-    while let Ok((mut inbound, _)) = listener.accept().await {
-        tokio::spawn(async move {
-            match tokio::net::TcpStream::connect(target).await {
-                Ok(mut outbound) => {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-                // As a NodePort does when the pod does not listen: reset.
-                Err(_) => {
-                    let _ = inbound.set_zero_linger();
-                }
-            }
-        });
-    }
-}
-
-/// Chaincode images go from one peer's daemon to another's over the
-/// daemons' sockets (on Kubernetes, fabdev goes through the API server).
-/// The peers' daemons with fabdev's warm builder ([`chaincode::image`]):
-/// a chaincode is built once in the host's Docker, and each peer's image is
-/// made in its own daemon from that build, so no peer builds. See
-/// [`TestNetwork::warm_images`].
-#[derive(Debug)]
-pub struct WarmImages<'a> {
-    net: &'a TestNetwork,
-    builder: chaincode::image::WarmBuilder,
-}
-
-impl TestNetwork {
-    /// The peers' daemons with a warm builder on the host's Docker, with
-    /// the images and version the peers build with.
-    pub fn warm_images(&self) -> Result<WarmImages<'_>, TestnetError> {
-        let daemon = cluster::images::Daemon::connect_local().map_err(TestnetError::Images)?;
-        let i = &self.ws.images;
-        let images = chaincode::image::BuildImages {
-            ccenv: i.ccenv.clone(),
-            baseos: i.baseos.clone(),
-            nodeenv: i.nodeenv.clone(),
-            peer_version: self.fabric.version().to_string(),
-        };
-        Ok(WarmImages {
-            net: self,
-            builder: chaincode::image::WarmBuilder::new(daemon, images),
-        })
-    }
-
-    /// The images the peers' chaincode runs on (Go's and Node's runtime),
-    /// without the builders: what a daemon needs once fabdev builds.
-    pub fn runtime_images(&self) -> Vec<String> {
-        let i = &self.ws.images;
-        vec![i.baseos.clone(), i.nodeenv.clone()]
-    }
-}
-
-impl chaincode::lifecycle::PeerImages for WarmImages<'_> {
-    fn copy_image<'a>(
-        &'a self,
-        from_peer: &'a str,
-        to_peer: &'a str,
-        image: &'a str,
-        as_name: &'a str,
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
-        chaincode::lifecycle::PeerImages::copy_image(self.net, from_peer, to_peer, image, as_name)
-    }
-
-    fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
-        Some(&self.builder)
-    }
-
-    fn build_image<'a>(
-        &'a self,
-        peer: &'a str,
-        as_name: &'a str,
-        context: &'a [u8],
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            let socket = self.net.dind_socket(peer).map_err(|e| e.to_string())?;
-            cluster::dind::Dind::local(socket, &format!("{peer}/dind"))
-                .build_image(as_name, context.to_vec())
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-}
-
-impl chaincode::lifecycle::PeerImages for TestNetwork {
-    fn copy_image<'a>(
-        &'a self,
-        from_peer: &'a str,
-        to_peer: &'a str,
-        image: &'a str,
-        as_name: &'a str,
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
-        // The same `docker save` | `docker load` and `docker tag` as on a
-        // cluster (`fabdev::flow::chaincodes::DindImages`), against the
-        // daemons' sockets.
-        Box::pin(async move {
-            let daemon = |peer: &str| {
-                self.dind_socket(peer)
-                    .map(|s| cluster::dind::Dind::local(s, &format!("{peer}/dind")))
-                    .map_err(|e| e.to_string())
-            };
-            daemon(from_peer)?
-                .copy_image_to(&daemon(to_peer)?, image, as_name)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
 }

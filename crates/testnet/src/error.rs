@@ -1,0 +1,77 @@
+//! The test network's one error enum.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use network::{pki, render};
+
+use crate::WHERE_TO_GET;
+
+/// Errors of the test network; each names the node or the command.
+#[derive(Debug, thiserror::Error)]
+pub enum TestnetError {
+    #[error("no Fabric binaries: {looked}\n  hint: {WHERE_TO_GET}")]
+    NoFabric { looked: String },
+    #[error("cannot run {what}: {source}")]
+    Spawn {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{line}` failed ({status}):\n{output}")]
+    Command {
+        line: String,
+        status: String,
+        output: String,
+    },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("every test network slot (198.18.1-250.0/24) is taken by a live process")]
+    NoSlot,
+    #[error("a test network holds at most 245 pods ({pods} asked)")]
+    TooManyPods { pods: usize },
+    #[error("pod of {pod}: {problem}")]
+    Unsupported { pod: String, problem: String },
+    #[error("no node {node} in the test network (its nodes: {known})")]
+    UnknownNode { node: String, known: String },
+    #[error(
+        "cannot listen on 127.0.0.1:{port} for {node}: {source}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase"
+    )]
+    Forward {
+        node: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{node}: not ready after {}s: {last}\n--- last lines of its logs ---\n{logs}", waited.as_secs())]
+    NotReady {
+        node: String,
+        waited: Duration,
+        last: String,
+        logs: String,
+    },
+    #[error(
+        "{node}: container {container} exited ({status})\n--- last lines of its log ---\n{logs}"
+    )]
+    Exited {
+        node: String,
+        container: String,
+        status: String,
+        logs: String,
+    },
+    #[error(transparent)]
+    Images(cluster::images::ImageError),
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Genesis(#[from] network::genesis::GenesisError),
+    #[error(transparent)]
+    Channel(#[from] network::channel::ChannelError),
+}
