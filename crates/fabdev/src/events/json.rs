@@ -294,6 +294,22 @@ mod tests {
                     line: st("hello"),
                 },
             ),
+            Event::of(
+                "plan",
+                EventKind::Plan(network::reconcile::Plan {
+                    first_up: false,
+                    actions: vec![network::reconcile::Action::AddPeer {
+                        org: st("Org1"),
+                        peer: st("peer1-org1"),
+                    }],
+                    refused: vec![network::reconcile::Refusal {
+                        field: st("orgs[1].name"),
+                        what: st("org Org2 renamed Org9 (Org2MSP)"),
+                        reason: st("an org's name is its channel config group"),
+                        instead: st("keep `name: Org2`"),
+                    }],
+                }),
+            ),
             Event::new(EventKind::Check(Check {
                 name: st("kind"),
                 verdict: Verdict::Warn,

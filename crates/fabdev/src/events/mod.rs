@@ -171,6 +171,9 @@ pub enum EventKind {
     },
     /// `chaincode logs`: one line a chaincode container printed.
     ChaincodeLog { peer: String, line: String },
+    /// What `up` is about to do to a running network (`first_up` for a new
+    /// one): actions added, changed and removed, and what it refuses.
+    Plan(network::reconcile::Plan),
     /// A doctor check's result.
     Check(Check),
     /// What `status` found.
@@ -302,6 +305,7 @@ impl EventKind {
             EventKind::CommittedChaincodes { .. } => "committed_chaincodes",
             EventKind::ChaincodeContainer { .. } => "chaincode_container",
             EventKind::ChaincodeLog { .. } => "chaincode_log",
+            EventKind::Plan(_) => "plan",
             EventKind::Check(_) => "check",
             EventKind::Status(_) => "status",
         }

@@ -380,6 +380,13 @@ impl<W: Write + Send> Sink for TextReporter<W> {
             | EventKind::Images { .. }
             | EventKind::Applied { .. }
             | EventKind::PodsReady { .. } => {}
+            // A refused plan is the failure: shown even when quiet.
+            EventKind::Plan(plan) if !self.quiet() || !plan.applicable() => {
+                for l in plan.text().lines() {
+                    self.line(&format!("   {l}"));
+                }
+            }
+            EventKind::Plan(_) => {}
             EventKind::Check(c) => self.check(&c),
             EventKind::Status(st) => self.status(&st),
         }

@@ -220,7 +220,15 @@ impl Context {
         ws.cluster.provider = target.provider();
         let state_dir = workspace_dir.join(STATE_DIR);
         ws.workspace_id = read_workspace_id(&state_dir)?;
-        let topo = Topology::of(&ws);
+        // The nodes keep the host ports the last `up` gave them; a state
+        // file that does not read is `up`'s `plan` step's error, and the
+        // other flows number the nodes afresh.
+        let slots = super::plan::read_applied(&state_dir)
+            .ok()
+            .flatten()
+            .map(|a| a.slots)
+            .unwrap_or_default();
+        let topo = Topology::with_slots(&ws, &slots);
         let crypto = CryptoDir::new(state_dir.join("crypto"));
         Ok(Context {
             ws,

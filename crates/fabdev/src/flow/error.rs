@@ -48,6 +48,15 @@ pub enum FlowError {
     Vendor(#[from] chaincode::vendor::VendorError),
     #[error(transparent)]
     NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
+    #[error(transparent)]
+    Reconcile(#[from] network::reconcile::ReconcileError),
+    /// The plan from what the last `up` applied to fabdev.yaml refuses
+    /// changes (each shown by the plan event): nothing was applied.
+    #[error(
+        "fabdev.yaml asks for {refused} change{} that `up` refuses; nothing was applied",
+        if *refused == 1 { "" } else { "s" }
+    )]
+    Refused { refused: usize },
     /// A chaincode, channel or option the workspace does not have.
     #[error("{message}")]
     Input { message: String, hint: String },
@@ -85,7 +94,8 @@ impl FlowError {
             | FlowError::Spec(_)
             | FlowError::Render(network::render::RenderError::OutExists { .. })
             | FlowError::Package(_)
-            | FlowError::Input { .. } => true,
+            | FlowError::Input { .. }
+            | FlowError::Refused { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
             FlowError::Identity(e) => e.is_bad_input(),
             // A context the kubeconfig does not have: fixed by --context.
@@ -104,6 +114,10 @@ impl Hint for FlowError {
             ),
             FlowError::Input { hint, .. } => Some(hint.clone()),
             FlowError::NoCluster { .. } => Some("run `fabdev up` first".to_string()),
+            FlowError::Refused { .. } => Some(
+                "change fabdev.yaml as each refusal of the plan says (`instead:`), then run `fabdev up` again"
+                    .to_string(),
+            ),
             // The crates' errors still say their hints in their messages.
             _ => None,
         }

@@ -38,6 +38,7 @@ mod error;
 pub mod identity;
 pub mod logs;
 mod options;
+mod plan;
 mod prepare;
 pub mod render;
 pub mod status;
