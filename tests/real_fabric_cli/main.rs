@@ -20,6 +20,8 @@ use testkit::fabric::{home, spec_text, start_workspace, two_orgs, wait_for_peer}
 use testkit::{json_lines, stderr, stdout};
 use testnet::TestNetwork;
 
+mod watch;
+
 /// One test network at a time: each peer builds chaincode, on 2 cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
