@@ -4,7 +4,8 @@
 //! peers, each peer with its own DinD-shaped dockerd, reachable on the host
 //! ports as on kind), then `fabdev channel create`, `chaincode deploy`,
 //! `invoke`, `query`, `deploy` again, `list` and bad input, each as a
-//! process. Without a kubeconfig in the workspace fabdev talks to the host
+//! process (`add_peer`: a peer added to an org of a running network
+//! joins, gets the deployed chaincode and endorses). Without a kubeconfig in the workspace fabdev talks to the host
 //! ports, where the test network answers as kind's port mappings do.
 //!
 //! Needs root, FABRIC_HOME and the builder images in the host's Docker
@@ -18,6 +19,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use testnet::{FabricHome, Options, TestNetwork};
+
+mod add_peer;
 
 /// One test network at a time: each peer builds chaincode, on 2 cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -46,6 +49,17 @@ fn json_lines(o: &Output) -> Vec<serde_json::Value> {
 /// `chaincodes`), starts the test network on the workspace's crypto, with
 /// DinD, and seeds the builder images into the peers' daemons.
 async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork {
+    start_with(dir, host_port_base, 1, chaincodes).await
+}
+
+/// As [`start`], with `org2_peers` peers in Org2 (the last org, so that a
+/// peer added to it takes the next block of host ports).
+async fn start_with(
+    dir: &Path,
+    host_port_base: u16,
+    org2_peers: u32,
+    chaincodes: &str,
+) -> TestNetwork {
     network::channel::install_crypto_provider();
     let fabric = FabricHome::find().expect("Fabric binaries");
     std::fs::write(
@@ -53,7 +67,7 @@ async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork
         format!(
             "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: clitest\nhostPortBase: {host_port_base}\n\
              fabric: {{ version: \"{}\" }}\n\
-             orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n  - {{ name: Org2, peers: 1, stateDatabase: leveldb }}\n\
+             orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n  - {{ name: Org2, peers: {org2_peers}, stateDatabase: leveldb }}\n\
              channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n{chaincodes}",
             fabric.two_digit_version()
         ),
