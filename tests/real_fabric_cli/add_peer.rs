@@ -40,13 +40,13 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
     // The network as it will be (the test network runs every node it
     // renders); the peer to add stays stopped, and fabdev.yaml says one
     // peer for Org2 until it is added.
-    let mut net = start_with(
-        dir,
-        32200,
-        2,
-        "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
-    )
-    .await;
+    let body = format!(
+        "{}chaincodes:\n  - {{ name: basic, path: chaincode/asset-node, channel: mychannel }}\n",
+        two_orgs("clitest", 32200).replace(&YAML_ORG2.replace("peers: 2", "peers: 1"), YAML_ORG2)
+    );
+    assert!(body.contains(YAML_ORG2), "{body}");
+    std::fs::write(dir.join("fabdev.yaml"), spec_text(&home(), &body)).expect("fabdev.yaml");
+    let mut net = start_workspace(dir).await;
     let logs = |net: &TestNetwork| net.all_logs();
     net.stop_node("peer1-org2").expect("stop the peer to add");
     set_org2_peers(dir, 1);

@@ -295,6 +295,31 @@ mod tests {
                 },
             ),
             Event::of(
+                "watch folders",
+                EventKind::Watching {
+                    chaincode: st("basic"),
+                    path: st("/cc/basic"),
+                    files: 3,
+                },
+            ),
+            Event::of(
+                "wait for changes",
+                EventKind::Changed {
+                    chaincode: st("basic"),
+                    files: vec![st("~lib/index.js"), st("+lib/new.js")],
+                },
+            ),
+            Event::new(EventKind::Round {
+                round: 2,
+                chaincodes: vec![st("basic")],
+                elapsed: Duration::from_millis(4200),
+                steps: vec![crate::events::StepTime {
+                    step: st("package basic"),
+                    elapsed: Duration::from_millis(900),
+                }],
+                failed: Some(st("package basic")),
+            }),
+            Event::of(
                 "plan",
                 EventKind::Plan(network::reconcile::Plan {
                     first_up: false,

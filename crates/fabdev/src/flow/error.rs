@@ -49,6 +49,17 @@ pub enum FlowError {
     #[error(transparent)]
     NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
     #[error(transparent)]
+    Watch(#[from] chaincode::watch::WatchError),
+    /// A deployed chaincode that a peer does not run (it could not start
+    /// it, or did not answer).
+    #[error("{chaincode} does not run on {peer}")]
+    NotRunning {
+        chaincode: String,
+        peer: String,
+        #[source]
+        source: Box<network::channel::ChannelError>,
+    },
+    #[error(transparent)]
     Reconcile(#[from] network::reconcile::ReconcileError),
     /// The plan from what the last `up` applied to fabdev.yaml refuses
     /// changes (each shown by the plan event): nothing was applied.

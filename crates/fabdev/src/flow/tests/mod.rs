@@ -612,3 +612,4 @@ mod chaincode_commands;
 mod endpoints;
 mod json_streams;
 mod plan;
+mod watch;
