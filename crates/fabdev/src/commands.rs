@@ -57,6 +57,7 @@ impl Env {
                 kubeconfig: cli.kubeconfig.clone(),
                 context: cli.context.clone(),
                 load_images: false,
+                adopt_namespace: cli.adopt_namespace,
             },
             verbosity: match (cli.quiet, cli.verbose) {
                 (true, _) => Verbosity::Quiet,
