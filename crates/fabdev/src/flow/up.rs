@@ -210,7 +210,12 @@ pub async fn plan_changes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
     let applied = plan::read_applied(&run.ctx.state_dir)?;
     let plan = network::reconcile::plan(applied.as_ref(), &run.ctx.ws)
         .refusing_unapplied(plan::up_applies);
-    let detail = plan.text().lines().next().unwrap_or_default().to_string();
+    let text = plan.text();
+    let summary = text.lines().next().unwrap_or_default();
+    let detail = summary
+        .strip_prefix("plan: ")
+        .unwrap_or(summary)
+        .to_string();
     let refused = plan.refused.len();
     sink.send(EventKind::Plan(plan));
     if refused > 0 {
