@@ -527,6 +527,38 @@ async fn real_kind_up_stand_ins() {
     );
 }
 
+/// podman names an image without a registry `localhost/NAME` and exports
+/// it so: a copy out of podman (into the host's Docker here, into a peer's
+/// DinD in `up`) must still be known under the name asked for, with the
+/// same ID (the builder images were missing in the DinD otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_kind),
+    ignore = "no real kind here: needs root, kind, podman (see `fabdev doctor`) and the node image of scripts/setup/kind-node-image.sh; FABDEV_REQUIRE_REAL_KIND=1 fails instead"
+)]
+async fn real_kind_an_image_out_of_podman_keeps_its_short_name() {
+    let api = podman_api();
+    let name = format!("fabdev-test/short-name-{}:1", std::process::id());
+    tiny_podman_image(&name);
+    let stored = podman(&["image", "inspect", "--format", "{{.RepoTags}}", &name]);
+    assert!(stored.contains(&format!("localhost/{name}")), "{stored}");
+    let docker = Daemon::connect_local().unwrap();
+    let copied =
+        cluster::images::transfer(&api, &docker, std::slice::from_ref(&name), &mut |_| {}).await;
+    let id = docker.image_id(&name).await;
+    let _ = Command::new("docker")
+        .args(["rmi", "--force", &name, &format!("localhost/{name}")])
+        .output();
+    let _ = Command::new("podman").args(["rmi", &name]).output();
+    let report = copied.expect("copy out of podman");
+    assert_eq!(report.transferred.len(), 1, "{report:?}");
+    assert_eq!(
+        id.unwrap(),
+        Some(report.transferred[0].id.clone()),
+        "the copy is known as {name}"
+    );
+}
+
 /// The version `peer version` of FABRIC_HOME says (`2.5.14`).
 fn fabric_version() -> Option<String> {
     let home = std::env::var_os("FABRIC_HOME")?;
