@@ -510,6 +510,58 @@ async fn real_kind_up_stand_ins() {
         "{status:?}"
     );
 
+    // The cluster's identity was recorded when it was made; another
+    // workspace of the same name neither takes it on nor deletes it.
+    let id_file = dir.path().join(".fabdev").join(flow::CLUSTER_ID_FILE);
+    let uid = std::fs::read_to_string(&id_file).expect("the cluster's identity");
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.path().join("fabdev.yaml"),
+        other.path().join("fabdev.yaml"),
+    )
+    .unwrap();
+    let mut other_opts = Options::new(other.path());
+    other_opts.kind = Some(kind.clone());
+    let refused = |r: Result<(), flow::FlowError>, why: &str| match r {
+        Err(flow::FlowError::NotOurCluster { why: w, .. }) if w.contains(why) => {}
+        other => panic!("want a refusal ({why}): {other:?}"),
+    };
+    let not_made_here = "did not create it";
+    refused(
+        flow::down(&other_opts, false, false, &mut Vec::new())
+            .await
+            .map(drop),
+        not_made_here,
+    );
+    let mut events = Vec::new();
+    refused(
+        flow::up(&other_opts, &mut events).await.map(drop),
+        not_made_here,
+    );
+    let o = outcome(&events);
+    assert!(
+        o.failed.contains_key(&format!("kind cluster {name}")),
+        "{o:#?}"
+    );
+    // A record of another cluster (made, deleted and made again under the
+    // same name) does not match either; the kubeconfig exported to check
+    // goes again.
+    std::fs::create_dir_all(other.path().join(".fabdev")).unwrap();
+    std::fs::write(
+        other.path().join(".fabdev").join(flow::CLUSTER_ID_FILE),
+        "0000-not-this-cluster\n",
+    )
+    .unwrap();
+    refused(
+        flow::down(&other_opts, false, false, &mut Vec::new())
+            .await
+            .map(drop),
+        "not the cluster this workspace created",
+    );
+    assert!(!other.path().join(".fabdev/kubeconfig").exists());
+    assert_eq!(node_containers(name), [format!("{name}-control-plane")]);
+    assert_eq!(std::fs::read_to_string(&id_file).unwrap(), uid);
+
     // down: no cluster, and nothing of it left on the host.
     let mut events = Vec::new();
     let report = flow::down(&opts, false, true, &mut events)

@@ -29,7 +29,7 @@ mod wait;
 pub use access::{Access, Resolved, client, resolve_context};
 pub use apply::{Applied, Manifest, apply};
 pub use forward::{Forward, port_forward};
-pub use namespace::{delete_namespace, namespace_labels};
+pub use namespace::{delete_namespace, namespace_labels, namespace_uid};
 pub use wait::{MANAGED_BY, pod_diagnostics, pods, wait_nodes_ready, wait_pods_ready};
 
 /// Errors of talking to the Kubernetes API.
