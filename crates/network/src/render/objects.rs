@@ -21,7 +21,6 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::crypto::{NodeCrypto, TLS_CA, TLS_CERT, TLS_KEY, in_pod};
 use super::{
@@ -137,7 +136,7 @@ fn build(
         typed.secrets.push(secret);
         if uses_couchdb(node) {
             let name = couchdb_secret_name(node);
-            let secret = couchdb_secret(ws, node, nc);
+            let secret = couchdb_secret(ws, node, nc)?;
             out.push(G_SECRET, &secret, &name)?;
             typed.secrets.push(secret);
         }
@@ -330,20 +329,69 @@ fn crypto_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Secret {
     }
 }
 
-/// The CouchDB admin password of a peer: generated per workspace and peer,
-/// yet stable across renders with no file of its own, because it is derived
-/// (one-way, SHA-256 with a purpose string) from the peer's TLS private key,
-/// which fabdev generates once per workspace into `.fabdev/crypto` and never
-/// rotates. Knowing it tells nothing about the key.
-pub(super) fn couchdb_password(nc: &NodeCrypto) -> String {
-    let mut h = Sha256::new();
-    h.update(b"fabdev couchdb admin password v1\0");
-    h.update(nc.file(super::crypto::TLS_KEY).unwrap_or_default());
-    hex::encode(&h.finalize()[..16])
+/// A peer's CouchDB secrets: its admin password and its Erlang cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct CouchdbSecrets {
+    pub password: String,
+    pub cookie: String,
 }
 
-fn couchdb_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Secret {
-    Secret {
+/// The CouchDB secrets of a peer: one per workspace, peer and purpose, yet
+/// stable across renders with no file of their own. They are derived
+/// with HKDF-SHA256 (RFC 5869) from the peer's TLS private key, which
+/// fabdev generates once per workspace into `.fabdev/crypto` and never
+/// rotates, with the namespace, the node and the purpose as context.
+/// Knowing one tells nothing about the key or about another. Without the
+/// key there is no secret: it fails, never falls back to a constant.
+pub(super) fn couchdb_secrets(
+    ws: &Workspace,
+    node: &Node,
+    nc: &NodeCrypto,
+) -> Result<CouchdbSecrets, RenderError> {
+    let missing = || RenderError::MissingFile {
+        node: node.name.clone(),
+        file: TLS_KEY.to_string(),
+    };
+    let key = nc
+        .file(TLS_KEY)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(missing)?;
+    let derive = |purpose: &str| {
+        let info = [purpose, ws.name.as_str(), node.name.as_str()].join("\0");
+        hex::encode(hkdf_sha256(b"fabdev couchdb v2", key, info.as_bytes(), 16))
+    };
+    Ok(CouchdbSecrets {
+        password: derive("couchdb admin password"),
+        cookie: derive("couchdb erlang cookie"),
+    })
+}
+
+/// HKDF-SHA256 (RFC 5869): extract, then expand to `len` bytes (at most
+/// 255 × 32; more is cut there).
+pub(super) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], len: usize) -> Vec<u8> {
+    use ring::hmac;
+    let prk = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, salt), ikm);
+    let prk = hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref());
+    let mut out = Vec::with_capacity(len);
+    let mut block: Vec<u8> = Vec::new();
+    for i in 1..=255u8 {
+        if out.len() >= len {
+            break;
+        }
+        let mut ctx = hmac::Context::with_key(&prk);
+        ctx.update(&block);
+        ctx.update(info);
+        ctx.update(&[i]);
+        block = ctx.sign().as_ref().to_vec();
+        out.extend_from_slice(&block);
+    }
+    out.truncate(len);
+    out
+}
+
+fn couchdb_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Result<Secret, RenderError> {
+    let secrets = couchdb_secrets(ws, node, nc)?;
+    Ok(Secret {
         metadata: meta(ws, &couchdb_secret_name(node), node_labels(ws, node)),
         type_: Some("Opaque".to_string()),
         data: Some(BTreeMap::from([
@@ -353,7 +401,11 @@ fn couchdb_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Secret {
             ),
             (
                 "password".to_string(),
-                ByteString(couchdb_password(nc).into_bytes()),
+                ByteString(secrets.password.into_bytes()),
+            ),
+            (
+                "erlang-cookie".to_string(),
+                ByteString(secrets.cookie.into_bytes()),
             ),
             (
                 "fabdev.ini".to_string(),
@@ -361,5 +413,23 @@ fn couchdb_secret(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> Secret {
             ),
         ])),
         ..Secret::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hkdf_sha256;
+
+    /// RFC 5869, appendix A.1 (test case 1).
+    #[test]
+    fn hkdf_sha256_is_rfc_5869() {
+        let ikm = [0x0bu8; 22];
+        let salt: Vec<u8> = (0x00..=0x0c).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        assert_eq!(
+            hex::encode(hkdf_sha256(&salt, &ikm, &info, 42)),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+        );
+        assert_eq!(hkdf_sha256(&salt, &ikm, &info, 16).len(), 16);
     }
 }

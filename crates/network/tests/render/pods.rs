@@ -237,3 +237,92 @@ fn couchdb_peers_get_a_couchdb_sidecar_and_credentials() {
             .any(|o| o.yaml.contains("couchdb") || o.yaml.contains("COUCHDB"))
     );
 }
+
+/// Issue 19, finding 9: the CouchDB secrets fail closed without the peer's
+/// TLS key (they fell back to a constant), and depend on the namespace and
+/// the node, not on the key alone.
+#[test]
+fn couchdb_secrets_fail_closed_and_take_the_namespace_and_node_as_context() {
+    let ws = three_orgs_ws();
+    let topo = Topology::of(&ws);
+    let secrets_of = |r: &Rendered, key: &str| -> Vec<Vec<u8>> {
+        parse_back(r)
+            .secrets
+            .iter()
+            .filter(|s| name_of(*s).ends_with("-couchdb"))
+            .map(|s| s.data.as_ref().unwrap()[key].0.clone())
+            .collect()
+    };
+
+    // An empty key is no key: no render, rather than a password anyone
+    // could compute.
+    let mut files = fake_files(&topo);
+    files
+        .get_mut("peer0-org1")
+        .unwrap()
+        .insert("tls/server.key".into(), Vec::new());
+    match render::render(&ws, &topo, &files) {
+        Err(render::RenderError::MissingFile { node, file }) => {
+            assert_eq!(
+                (node.as_str(), file.as_str()),
+                ("peer0-org1", "tls/server.key")
+            );
+        }
+        other => panic!("a CouchDB peer without its TLS key rendered: {other:?}"),
+    }
+
+    // The same key on every node: still one password and one cookie per
+    // node, as the node is part of the derivation.
+    let mut same = fake_files(&topo);
+    for f in same.values_mut() {
+        f.insert("tls/server.key".into(), b"one key".to_vec());
+    }
+    let r = render::render(&ws, &topo, &same).unwrap();
+    let passwords: BTreeSet<Vec<u8>> = secrets_of(&r, "password").into_iter().collect();
+    let cookies: BTreeSet<Vec<u8>> = secrets_of(&r, "erlang-cookie").into_iter().collect();
+    assert_eq!(passwords.len(), 6);
+    assert_eq!(cookies.len(), 6);
+    assert!(passwords.is_disjoint(&cookies));
+    assert!(cookies.iter().all(|c| c.len() == 32));
+    // ... and the namespace too: another workspace name, other secrets.
+    let mut renamed = ws.clone();
+    renamed.name = "another-ns".to_string();
+    let other = render::render(&renamed, &Topology::of(&renamed), &same).unwrap();
+    let other_pw: BTreeSet<Vec<u8>> = secrets_of(&other, "password").into_iter().collect();
+    assert!(passwords.is_disjoint(&other_pw));
+}
+
+/// Issue 19, finding 9: Erlang's distribution port and port mapper stay on
+/// loopback, with a cookie of the peer's own from its Secret.
+#[test]
+fn couchdb_erlang_distribution_is_on_loopback_with_a_cookie_of_its_own() {
+    let ws = three_orgs_ws();
+    let p = parse_back(&render_ws(&ws));
+    for sts in p
+        .statefulsets
+        .iter()
+        .filter(|s| name_of(*s).starts_with("peer"))
+    {
+        let name = name_of(sts);
+        let couch = all_containers(pod(sts))
+            .find(|c| c.name == "couchdb")
+            .unwrap();
+        assert_eq!(env_of(couch, "ERL_EPMD_ADDRESS"), Some("127.0.0.1"));
+        assert_eq!(
+            env_of(couch, "ERL_FLAGS"),
+            Some("-kernel inet_dist_use_interface {127,0,0,1}")
+        );
+        let cookie = couch
+            .env
+            .iter()
+            .flatten()
+            .find(|e| e.name == "COUCHDB_ERLANG_COOKIE")
+            .and_then(|e| e.value_from.as_ref())
+            .and_then(|f| f.secret_key_ref.as_ref())
+            .unwrap_or_else(|| panic!("{name}: no COUCHDB_ERLANG_COOKIE from a Secret"));
+        assert_eq!(
+            (cookie.name.as_str(), cookie.key.as_str()),
+            (format!("{name}-couchdb").as_str(), "erlang-cookie")
+        );
+    }
+}

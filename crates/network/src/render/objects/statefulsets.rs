@@ -301,11 +301,19 @@ pub(super) fn dind_container(ws: &Workspace) -> Container {
     }
 }
 
+/// Erlang's distribution listener on loopback, whatever the image's
+/// `vm.args` says: it listens on every address otherwise, once the node is
+/// named (the image's `NODENAME`, or a `vm.args` with `-name`, as CouchDB's
+/// own release has). Read by `erlexec` after `vm.args`, so it wins.
+pub(super) const COUCHDB_ERL_FLAGS: &str = "-kernel inet_dist_use_interface {127,0,0,1}";
+
 /// CouchDB as a native sidecar: the peer starts once `/_up` answers. It
 /// listens on 127.0.0.1 only (its HTTP port by [`COUCHDB_INI`], Erlang's
-/// port mapper by `ERL_EPMD_ADDRESS`): the peer, in the same pod, dials
-/// 127.0.0.1:5984; nothing else can reach it. So its probes run inside the
-/// container (curl is part of the CouchDB image).
+/// port mapper by `ERL_EPMD_ADDRESS`, Erlang's distribution by
+/// [`COUCHDB_ERL_FLAGS`], with a cookie of its own from the Secret, which
+/// the image's entrypoint writes to `~/.erlang.cookie`, 0600): the peer,
+/// in the same pod, dials 127.0.0.1:5984; nothing else can reach it. So its
+/// probes run inside the container (curl is part of the CouchDB image).
 ///
 /// It runs as the image's couchdb user with no capabilities, but with a
 /// writable root filesystem: the image's entrypoint writes the admin into
@@ -326,7 +334,9 @@ pub(super) fn couchdb_container(ws: &Workspace, node: &Node) -> Container {
         env: Some(vec![
             env_secret("COUCHDB_USER", &secret, "username"),
             env_secret("COUCHDB_PASSWORD", &secret, "password"),
+            env_secret("COUCHDB_ERLANG_COOKIE", &secret, "erlang-cookie"),
             env("ERL_EPMD_ADDRESS", "127.0.0.1"),
+            env("ERL_FLAGS", COUCHDB_ERL_FLAGS),
         ]),
         startup_probe: Some(exec_probe(&curl, 2, 90)),
         readiness_probe: Some(exec_probe(&curl, 10, 3)),
