@@ -179,27 +179,6 @@ fn host_state() -> HostState {
     }
 }
 
-/// A tiny image in podman (a builder image stand-in: only its copy into
-/// the DinD sidecar is checked).
-fn tiny_podman_image(name: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("IMAGE"), format!("{name}\n")).unwrap();
-    let tar = Command::new("tar")
-        .arg("-C")
-        .arg(dir.path())
-        .args(["-c", "."])
-        .output()
-        .unwrap();
-    let mut import = Command::new("podman")
-        .args(["import", "-", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    import.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
-    assert!(import.wait().unwrap().success(), "podman import {name}");
-}
-
 /// The stand-in images of scripts/setup/node-images.sh, from the host's
 /// Docker into podman (through both Docker-compatible APIs).
 async fn standins_into_podman(podman_api: &Daemon) {
@@ -351,7 +330,7 @@ async fn real_kind_up_stand_ins() {
         "fabdev.invalid/realkind-nodeenv:1",
     ];
     for b in builders {
-        tiny_podman_image(b);
+        testkit::tiny_image("podman", b);
     }
 
     let name = "fabdev-realkind";
@@ -591,7 +570,7 @@ async fn real_kind_up_stand_ins() {
 async fn real_kind_an_image_out_of_podman_keeps_its_short_name() {
     let api = podman_api();
     let name = format!("fabdev-test/short-name-{}:1", std::process::id());
-    tiny_podman_image(&name);
+    testkit::tiny_image("podman", &name);
     let stored = podman(&["image", "inspect", "--format", "{{.RepoTags}}", &name]);
     assert!(stored.contains(&format!("localhost/{name}")), "{stored}");
     let docker = Daemon::connect_local().unwrap();

@@ -173,6 +173,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
         o.done,
         [
             "workspace",
+            "plan",
             "existing cluster",
             "crypto material",
             "render Kubernetes objects",

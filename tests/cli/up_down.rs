@@ -47,6 +47,9 @@ fn up_json_events_report_a_kind_that_is_too_old() {
         [
             ("step_started", "workspace"),
             ("step_done", "workspace"),
+            ("step_started", "plan"),
+            ("plan", "plan"),
+            ("step_done", "plan"),
             ("step_started", "crypto material"),
             ("step_done", "crypto material"),
             ("step_started", "render Kubernetes objects"),

@@ -218,6 +218,11 @@ pub enum ChaincodeCommand {
         #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
         output: Format,
     },
+    /// Watch the chaincode folders and redeploy what changed, until Ctrl-C:
+    /// a first deploy, then on each change (once the files are quiet) the
+    /// deploy steps, every peer asked to start the new chaincode, and its
+    /// first log lines, or the build's error.
+    Watch(WatchArgs),
     /// What a chaincode's container printed, from each peer's own Docker
     /// daemon (read through the Kubernetes API).
     Logs {
@@ -256,6 +261,21 @@ pub struct LifecycleArgs {
     /// vendor`, so that the peer's build needs no network).
     #[arg(long)]
     pub no_vendor: bool,
+    /// Output: text lines or one JSON event a line.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The chaincodes of fabdev.yaml to watch (default: every one).
+    pub names: Vec<String>,
+    /// Package Go chaincode as it is, without a vendored copy.
+    #[arg(long)]
+    pub no_vendor: bool,
+    /// How many of each new container's first log lines to show.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub log_lines: usize,
     /// Output: text lines or one JSON event a line.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
     pub output: Format,

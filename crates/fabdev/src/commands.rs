@@ -11,7 +11,7 @@ use network::spec::{self, Lang, Provider};
 
 use crate::cli::{
     CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, Format, InitArgs, LangArg,
-    LifecycleArgs, PackageArgs, ProviderArg, RenderArgs, StatusArgs,
+    LifecycleArgs, PackageArgs, ProviderArg, RenderArgs, StatusArgs, WatchArgs,
 };
 use crate::error::CliError;
 use crate::output::{StdoutErrors, results_stdout, stdout_write};
@@ -179,6 +179,7 @@ fn chaincode(env: &Env, command: ChaincodeCommand) -> Result<(), CliError> {
                 Box::pin(async move { flow::chaincodes::list(&opts, sink).await })
             });
         }
+        ChaincodeCommand::Watch(a) => return watch(env, a),
         ChaincodeCommand::Logs {
             name,
             peer,
@@ -221,6 +222,33 @@ fn lifecycle(env: &Env, command: LifecycleCommand, a: LifecycleArgs) -> Result<(
                 .map(drop)
         })
     })
+}
+
+/// `chaincode watch`: it deploys, so it holds the workspace's lock while
+/// it runs (another lifecycle command or `up` waits for it); Ctrl-C ends
+/// it, and that is a success.
+fn watch(env: &Env, a: WatchArgs) -> Result<(), CliError> {
+    let opts = env.options(None);
+    let request = flow::chaincodes::WatchRequest {
+        names: a.names,
+        no_vendor: a.no_vendor,
+        log_lines: a.log_lines,
+    };
+    let name = "chaincode watch";
+    let _lock = env.lock_if_good(&opts, name, LOCK_WAIT)?;
+    let (mut sink, stdout) = reporter(a.output, env.verbosity);
+    let rt = runtime()?;
+    let stop = async {
+        // No handler: stop at once (the watch's own Ctrl-C is the default).
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let result = rt.block_on(flow::chaincodes::watch(&opts, request, stop, sink.as_mut()));
+    drop(sink);
+    result.map_err(CliError::of(name))?;
+    stdout.check()?;
+    Ok(())
 }
 
 fn call(

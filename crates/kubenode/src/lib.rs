@@ -38,6 +38,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use cleanup::leftovers;
 pub use host::{KUBE_BINARIES, check_host};
 pub use node::KubeNode;
+pub use pki::write_pki;
 
 /// The Kubernetes version `scripts/setup/kube.sh` builds, the images of
 /// `scripts/setup/node-images.sh`, and where the Kubernetes binaries are:

@@ -162,8 +162,16 @@ impl Context {
         // host Services on an existing one), whichever way it was chosen.
         let mut ws = ws;
         ws.cluster.provider = target.provider();
-        let topo = Topology::of(&ws);
         let state_dir = workspace_dir.join(STATE_DIR);
+        // The nodes keep the host ports the last `up` gave them; a state
+        // file that does not read is `up`'s `plan` step's error, and the
+        // other flows number the nodes afresh.
+        let slots = super::plan::read_applied(&state_dir)
+            .ok()
+            .flatten()
+            .map(|a| a.slots)
+            .unwrap_or_default();
+        let topo = Topology::with_slots(&ws, &slots);
         let crypto = CryptoDir::new(state_dir.join("crypto"));
         Ok(Context {
             ws,

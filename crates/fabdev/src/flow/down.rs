@@ -150,11 +150,17 @@ pub async fn delete_cluster<R: Runner + Clone>(
     Ok(Some(detail))
 }
 
-/// Connection profiles, and without the cluster its kubeconfig and marker;
+/// Connection profiles and the record of what `up` applied, and without
+/// the cluster its kubeconfig and marker;
 /// with `purge` the crypto material too.
 pub async fn remove_runtime_state<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
-    let mut remove = vec![ctx.profiles_dir()];
+    // The network is gone either way (the cluster or the namespace), so
+    // the next `up` plans a new one.
+    let mut remove = vec![
+        ctx.profiles_dir(),
+        ctx.state_dir.join(network::reconcile::APPLIED_FILE),
+    ];
     if !run.keep_cluster {
         remove.push(ctx.kubeconfig());
         remove.push(ctx.state_dir.join(CREATING_MARKER));

@@ -48,6 +48,26 @@ pub enum FlowError {
     Vendor(#[from] chaincode::vendor::VendorError),
     #[error(transparent)]
     NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
+    #[error(transparent)]
+    Watch(#[from] chaincode::watch::WatchError),
+    /// A deployed chaincode that a peer does not run (it could not start
+    /// it, or did not answer).
+    #[error("{chaincode} does not run on {peer}")]
+    NotRunning {
+        chaincode: String,
+        peer: String,
+        #[source]
+        source: Box<network::channel::ChannelError>,
+    },
+    #[error(transparent)]
+    Reconcile(#[from] network::reconcile::ReconcileError),
+    /// The plan from what the last `up` applied to fabdev.yaml refuses
+    /// changes (each shown by the plan event): nothing was applied.
+    #[error(
+        "fabdev.yaml asks for {refused} change{} that `up` refuses; nothing was applied",
+        if *refused == 1 { "" } else { "s" }
+    )]
+    Refused { refused: usize },
     /// A chaincode, channel or option the workspace does not have.
     #[error("{message}")]
     Input { message: String, hint: String },
@@ -93,7 +113,8 @@ impl FlowError {
             | FlowError::Render(network::render::RenderError::OutExists { .. })
             | FlowError::Package(_)
             | FlowError::Input { .. }
-            | FlowError::NotOurCluster { .. } => true,
+            | FlowError::NotOurCluster { .. }
+            | FlowError::Refused { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
             FlowError::Identity(e) => e.is_bad_input(),
             // A context the kubeconfig does not have: fixed by --context.
@@ -118,6 +139,10 @@ impl Hint for FlowError {
             FlowError::NoIdentity { name } => Some(format!(
                 "the cluster is half made: run `fabdev up` again (it is made again), or delete it with `kind delete cluster --name {name}`"
             )),
+            FlowError::Refused { .. } => Some(
+                "change fabdev.yaml as each refusal of the plan says (`instead:`), then run `fabdev up` again"
+                    .to_string(),
+            ),
             // The crates' errors still say their hints in their messages.
             _ => None,
         }

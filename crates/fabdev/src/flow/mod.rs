@@ -39,6 +39,7 @@ pub mod identity;
 pub mod logs;
 mod options;
 mod ownership;
+mod plan;
 mod prepare;
 pub mod render;
 pub mod status;

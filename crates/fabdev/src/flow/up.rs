@@ -6,6 +6,7 @@
 //! | step | function |
 //! |---|---|
 //! | `workspace` | `context::workspace_step` |
+//! | `plan` (what changes from what the last `up` applied; refused changes stop `up` here) | [`plan_changes`] |
 //! | `existing cluster` (existing only: first, before anything is written) | `connections::existing_cluster` |
 //! | `crypto material` | [`crypto_material`] |
 //! | `render Kubernetes objects` | [`render_objects`] |
@@ -21,6 +22,7 @@
 //! | `channel <name>` (each channel) | [`create_channel`] |
 //! | `connection profiles` | [`connection_profiles`] |
 //! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincodes::deploy_steps` (as `fabdev chaincode deploy`) |
+//! | `record what was applied` (`.fabdev/applied.json`, read by the next `up`'s `plan`) | [`record_applied`] |
 //!
 //! The host's Docker daemon and the Kubernetes client (the run's
 //! [`Connections`]) are made by the first step that needs them, so a
@@ -43,6 +45,7 @@ use super::connections::{
 };
 use super::context::{CREATING_MARKER, kind_driver, kind_node_image, kind_provider, remove_path};
 use super::ownership::{self, Ownership};
+use super::plan;
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
 use super::steps::{Step, StepResult, earlier, run_flow, step};
 use super::{Context, FlowError, ImagesToLoad, Options, Target};
@@ -50,6 +53,7 @@ use crate::events::{ClusterState, EventKind, Meter, Sink};
 use cluster::provider::{self, ProviderChoice};
 
 const DIND_STEP: &str = "builder images in every peer's DinD";
+const PLAN_STEP: &str = "plan";
 
 /// What `up` did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -110,7 +114,9 @@ impl<R: Runner> std::fmt::Debug for UpRun<R> {
 /// builder images on the host (for the peers' DinD); the nodes' images come
 /// from the cluster's registries, and nothing is created or loaded.
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
-    let mut steps = Vec::new();
+    // The plan first: a refused change stops `up` before anything is
+    // touched.
+    let mut steps = vec![step!(PLAN_STEP => plan_changes)];
     // An existing cluster is asked first: a wrong context or a cluster
     // that does not answer stops `up` before it writes anything.
     if let Target::Existing(_) = ctx.target {
@@ -150,6 +156,7 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     steps.push(step!("connection profiles" => connection_profiles));
     let chaincodes: Vec<String> = ctx.ws.chaincodes.iter().map(|c| c.name.clone()).collect();
     steps.extend(deploy_steps(ctx, &chaincodes, LifecycleCommand::Deploy));
+    steps.push(step!("record what was applied" => record_applied));
     steps
 }
 
@@ -195,6 +202,40 @@ fn host_docker<'a>(
         });
     }
     earlier(slot, "the host's Docker daemon")
+}
+
+/// The plan from what the last `up` applied (`.fabdev/applied.json`) to
+/// fabdev.yaml, shown as an event; what `up` cannot apply safely, or not
+/// yet, is refused and stops `up` before it touches anything.
+pub async fn plan_changes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let applied = plan::read_applied(&run.ctx.state_dir)?;
+    let plan = network::reconcile::plan(applied.as_ref(), &run.ctx.ws)
+        .refusing_unapplied(plan::up_applies);
+    let detail = plan.text().lines().next().unwrap_or_default().to_string();
+    let refused = plan.refused.len();
+    sink.send(EventKind::Plan(plan));
+    if refused > 0 {
+        return Err(FlowError::Refused { refused });
+    }
+    Ok(Some(detail))
+}
+
+/// What this `up` applied, for the next one's plan: written only once
+/// every step before it succeeded.
+pub async fn record_applied<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let ctx = &run.ctx;
+    std::fs::create_dir_all(&ctx.state_dir).map_err(|source| FlowError::Io {
+        action: "create",
+        path: ctx.state_dir.clone(),
+        source,
+    })?;
+    let applied = network::reconcile::AppliedState::of(&ctx.ws, &ctx.topo);
+    plan::write_applied(&ctx.state_dir, &applied)?;
+    Ok(Some(format!(
+        "{}/{}",
+        super::STATE_DIR,
+        network::reconcile::APPLIED_FILE
+    )))
 }
 
 /// Crypto material, created when missing, never rotated.

@@ -16,14 +16,7 @@ fn declared(dir: &Path, name: &str, extra: &str) -> network::spec::Chaincode {
 }
 
 fn declared_spec(dir: &Path, name: &str, label: &str, extra: &str) -> DeploySpec {
-    let pkg = package_dir(
-        dir,
-        &PackageOptions {
-            label: Some(label.to_string()),
-            lang: None,
-        },
-    )
-    .expect("package");
+    let pkg = package(dir, label);
     DeploySpec::of(&declared(dir, name, extra), pkg.bytes, pkg.id)
 }
 

@@ -151,6 +151,18 @@ impl Deployments {
             .collect();
     }
 
+    /// The admin connections of the channel of chaincode `name`, made by
+    /// its deploy steps.
+    pub(crate) fn admins_of(&self, name: &str) -> Result<&ChannelAdmins, FlowError> {
+        let d = self.chaincodes.get(name).ok_or(FlowError::StepOrder {
+            what: "the chaincode's spec",
+        })?;
+        let channel = &d.package()?.channel;
+        self.admins.get(channel).ok_or(FlowError::StepOrder {
+            what: "the channel's admin connections",
+        })
+    }
+
     fn get(&mut self, name: &str) -> Result<&mut Deployment, FlowError> {
         self.chaincodes.get_mut(name).ok_or(FlowError::StepOrder {
             what: "the chaincode's spec",

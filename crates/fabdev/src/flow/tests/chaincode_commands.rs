@@ -129,7 +129,10 @@ fn init_required_adds_an_init_step_after_commit() {
         each_step_fails_as_itself(&list);
     }
     let up = names(up::steps::<FakeKind>(&ctx));
-    assert_eq!(up.last().map(String::as_str), Some("init basic"));
+    assert_eq!(
+        up[up.len() - 2..],
+        ["init basic", "record what was applied"]
+    );
     // Packaged (no longer refused), then no peer answers.
     ensure_crypto(&ctx).unwrap();
     let mut events: Vec<Event> = Vec::new();

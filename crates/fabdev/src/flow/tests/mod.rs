@@ -163,9 +163,9 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
     // The lists the flows run after `workspace` (whose own failures the
     // tests below make for real).
     let up = names(up::steps::<FakeKind>(&ctx));
-    assert_eq!(up.len(), 18, "{up:?}");
-    assert_eq!(up[0], "crypto material");
-    assert_eq!(up[17], "connection profiles");
+    assert_eq!(up.len(), 20, "{up:?}");
+    assert_eq!(up[..2], ["plan", "crypto material"]);
+    assert_eq!(up[18..], ["connection profiles", "record what was applied"]);
     let down = names(down::steps::<FakeKind>(&ctx, false));
     assert_eq!(down, ["kind cluster fabdev", "runtime state"]);
     let down_keep = names(down::steps::<FakeKind>(&ctx, true));
@@ -189,12 +189,13 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
     let ctx = Context::load(&options(dir.path())).unwrap();
     let up = names(up::steps::<FakeKind>(&ctx));
     assert_eq!(
-        up[18..],
+        up[19..],
         [
             "package basic",
             "install basic",
             "approve basic",
-            "commit basic"
+            "commit basic",
+            "record what was applied"
         ]
     );
     use super::chaincodes::{LifecycleCommand as C, Selection};
@@ -294,6 +295,7 @@ fn existing_cluster_flows_have_their_own_steps() {
     assert_eq!(
         up,
         [
+            "plan",
             "existing cluster",
             "crypto material",
             "render Kubernetes objects",
@@ -306,6 +308,7 @@ fn existing_cluster_flows_have_their_own_steps() {
             "node endpoints",
             "channel mychannel",
             "connection profiles",
+            "record what was applied",
         ]
     );
     // down never deletes the cluster, with or without --keep-cluster.
@@ -609,3 +612,5 @@ mod chaincode_commands;
 mod endpoints;
 mod json_streams;
 mod kind_ownership;
+mod plan;
+mod watch;
