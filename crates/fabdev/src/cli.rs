@@ -42,6 +42,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 
+    /// With an existing cluster: `up` takes over, and `down` deletes, a
+    /// namespace of the workspace's name that this workspace did not make
+    /// (it lacks this workspace's fabdev.dev/workspace-id).
+    #[arg(long, global = true)]
+    pub adopt_namespace: bool,
+
     /// Say more about what happens.
     #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
     pub verbose: bool,

@@ -58,6 +58,7 @@ impl Env {
                 context: cli.context.clone(),
                 load_images: false,
                 adopt_cluster: false,
+                adopt_namespace: cli.adopt_namespace,
             },
             verbosity: match (cli.quiet, cli.verbose) {
                 (true, _) => Verbosity::Quiet,

@@ -16,6 +16,8 @@ use network::Workspace;
 use network::pki::{ADMIN, USER1};
 use testnet::{FabricHome, Options, TestNetwork};
 
+use crate::dockerd::chain;
+
 /// The channel the chaincode tests deploy on: the default network's.
 pub const CHANNEL: &str = "mychannel";
 
@@ -27,8 +29,12 @@ pub const DIND_READY: Duration = Duration::from_secs(120);
 /// they were there (the `fabric_binaries` cfg): gone now, it fails, never
 /// passes.
 pub fn home() -> FabricHome {
-    FabricHome::find()
-        .unwrap_or_else(|e| panic!("real_fabric tests were built with Fabric binaries, but: {e}"))
+    FabricHome::find().unwrap_or_else(|e| {
+        panic!(
+            "real_fabric tests were built with Fabric binaries, but: {}",
+            chain(&e)
+        )
+    })
 }
 
 /// The text of a fabdev.yaml for the Fabric version of `fabric`'s binaries,
@@ -76,7 +82,7 @@ pub async fn start(ws: Workspace, opts: Options) -> TestNetwork {
     network::channel::install_crypto_provider();
     TestNetwork::start(ws, opts)
         .await
-        .unwrap_or_else(|e| panic!("test network: {e}"))
+        .unwrap_or_else(|e| panic!("test network: {}", chain(&e)))
 }
 
 /// [`start`] with [`dind`], and the builder images seeded into every peer's
@@ -91,7 +97,12 @@ pub async fn start_with_builders(ws: Workspace) -> TestNetwork {
 pub async fn seed_builders(net: &TestNetwork) {
     net.seed_images(&net.builder_images())
         .await
-        .unwrap_or_else(|e| panic!("builder images (scripts/setup/builder-images.sh): {e}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "builder images (scripts/setup/builder-images.sh): {}",
+                chain(&e)
+            )
+        });
 }
 
 /// The network of the workspace in `dir` (its fabdev.yaml), sharing the

@@ -9,7 +9,7 @@ use cluster::k8s;
 use cluster::kind::{ProcessRunner, Runner};
 use serde::Serialize;
 
-use super::connections::{Connections, namespace_is_fabdevs};
+use super::connections::{Connections, fabdevs_namespace};
 use super::context::{CREATING_MARKER, kind_driver, remove_path};
 use super::ownership;
 use super::steps::{Step, StepResult, run_flow, step};
@@ -78,8 +78,8 @@ fn gone(deleted: bool) -> Option<String> {
 
 /// The workspace's namespace, waiting until it is gone: on kind when
 /// fabdev's kubeconfig says where it is; on an existing cluster only when
-/// it is fabdev's (see `namespace_is_fabdevs`), never someone else's
-/// namespace of the same name.
+/// it is this workspace's (see `fabdevs_namespace`), never someone else's
+/// namespace of the same name. The delete names the UID that was checked.
 pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
     if !ctx.has_cluster() {
@@ -87,12 +87,22 @@ pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink)
     }
     let client = run.conn.client(ctx).await?;
     let name = &ctx.ws.name;
-    if let Target::Existing(_) = ctx.target
-        && !namespace_is_fabdevs(&client, name, "fabdev down leaves it alone").await?
-    {
+    let uid = match ctx.target {
+        Target::Existing(_) => {
+            fabdevs_namespace(
+                &client,
+                ctx,
+                run.opts.cluster.adopt_namespace,
+                "fabdev down leaves it alone",
+            )
+            .await?
+        }
+        Target::Kind => k8s::namespace_meta(&client, name).await?.map(|m| m.uid),
+    };
+    let Some(uid) = uid else {
         return Ok(gone(false));
-    }
-    let deleted = k8s::delete_namespace(&client, name, run.opts.wait_timeout).await?;
+    };
+    let deleted = k8s::delete_namespace(&client, name, &uid, run.opts.wait_timeout).await?;
     run.report.namespace_deleted = deleted;
     Ok(gone(deleted))
 }

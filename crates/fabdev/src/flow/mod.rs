@@ -48,7 +48,7 @@ pub mod up;
 
 pub use channel::create_channels;
 pub use connections::{Connections, EXISTING_CLUSTER_STEP, NODE_ENDPOINTS_STEP};
-pub use context::{CREATING_MARKER, Context, ImagesToLoad, STATE_DIR, Target};
+pub use context::{CREATING_MARKER, Context, ImagesToLoad, STATE_DIR, Target, WORKSPACE_ID_FILE};
 pub use doctor::doctor;
 pub use down::{DownReport, down};
 pub use endpoints::endpoints_for;

@@ -48,6 +48,10 @@ pub struct ClusterFlags {
     /// `up --adopt-cluster`: take on a kind cluster of the workspace's
     /// name that this workspace did not create (see `flow::ownership`).
     pub adopt_cluster: bool,
+    /// `--adopt-namespace`: on an existing cluster, take over (up) or
+    /// delete (down) a namespace of the workspace's name that does not
+    /// carry this workspace's ID.
+    pub adopt_namespace: bool,
 }
 
 impl Options {

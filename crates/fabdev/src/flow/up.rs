@@ -41,7 +41,7 @@ use super::chaincodes::{DeployParts, Deployments, Deploys, LifecycleCommand, dep
 use super::channel::join_every_node;
 use super::connections::{
     Connected, Connections, EXISTING_CLUSTER_STEP, NODE_ENDPOINTS_STEP, existing_cluster,
-    namespace_is_fabdevs, node_endpoints,
+    fabdevs_namespace, node_endpoints,
 };
 use super::context::{CREATING_MARKER, kind_driver, kind_node_image, kind_provider, remove_path};
 use super::ownership::{self, Ownership};
@@ -211,7 +211,12 @@ pub async fn plan_changes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
     let applied = plan::read_applied(&run.ctx.state_dir)?;
     let plan = network::reconcile::plan(applied.as_ref(), &run.ctx.ws)
         .refusing_unapplied(plan::up_applies);
-    let detail = plan.text().lines().next().unwrap_or_default().to_string();
+    let text = plan.text();
+    let summary = text.lines().next().unwrap_or_default();
+    let detail = summary
+        .strip_prefix("plan: ")
+        .unwrap_or(summary)
+        .to_string();
     let refused = plan.refused.len();
     sink.send(EventKind::Plan(plan));
     if refused > 0 {
@@ -246,6 +251,8 @@ pub async fn crypto_material<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) ->
 
 /// The kind config and every Kubernetes object.
 pub async fn render_objects<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    // The namespace carries the workspace's ID: made on the first `up`.
+    run.ctx.ensure_workspace_id()?;
     let rendered = prepare::render_objects(&run.ctx)?;
     let detail = prepare::render_detail(&rendered);
     run.rendered = Some(rendered);
@@ -431,9 +438,10 @@ pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
     // someone else's is not taken over (labelled privileged, deleted by
     // `down`).
     if let Target::Existing(_) = run.ctx.target {
-        namespace_is_fabdevs(
+        fabdevs_namespace(
             &client,
-            &run.ctx.ws.name,
+            &run.ctx,
+            run.opts.cluster.adopt_namespace,
             "fabdev up does not take it over (label it privileged, apply into it, delete it on down)",
         )
         .await?;
