@@ -481,13 +481,7 @@ async fn real_kind_up_stand_ins() {
 
     // status: the cluster and both pods Ready.
     let status = flow::status(&opts, &mut Vec::new()).await.expect("status");
-    assert_eq!(status.provider, "kind");
-    assert!(status.cluster_exists);
-    assert_eq!(status.nodes.len(), 2, "{status:?}");
-    assert!(
-        status.nodes.iter().all(|n| n.pod_ready == Some(true)),
-        "{status:?}"
-    );
+    testkit::outcome::assert_all_ready(&status, "kind", 2);
 
     // The cluster's identity was recorded when it was made; another
     // workspace of the same name neither takes it on nor deletes it.

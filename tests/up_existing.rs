@@ -155,11 +155,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let base = dockerd::HostImage::new(&host, "up-existing", 64 * 1024).await;
     let image = |what: &str| format!("fabdev-test/upx-{what}:{}", std::process::id());
     for what in ["ccenv", "baseos", "nodeenv"] {
-        let tagged = std::process::Command::new("docker")
-            .args(["tag", &base.name, &image(what)])
-            .status()
-            .unwrap();
-        assert!(tagged.success());
+        base.tag_as(&image(what));
     }
     std::fs::write(
         ws.join("fabdev.yaml"),
@@ -495,11 +491,7 @@ async fn a_namespace_is_the_workspaces_only_by_its_random_id() {
     let base = dockerd::HostImage::new(&host, "up-existing-own", 64 * 1024).await;
     let image = |what: &str| format!("fabdev-test/own-{what}:{}", std::process::id());
     for what in ["ccenv", "baseos", "nodeenv"] {
-        let tagged = std::process::Command::new("docker")
-            .args(["tag", &base.name, &image(what)])
-            .status()
-            .unwrap();
-        assert!(tagged.success());
+        base.tag_as(&image(what));
     }
     let ws_a = existing_workspace(&dir.path().join("a"), &api, &name, &image);
     let ws_b = existing_workspace(&dir.path().join("b"), &api, &name, &image);

@@ -153,15 +153,17 @@ pub async fn wait_for_peer(net: &TestNetwork, node: &str) {
     );
 }
 
-/// The height of `channel` on `peer` (the blocks it has committed), from
-/// `peer channel getinfo` through the peer's host port, as its org's Admin.
-pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64 {
-    let node = net.topology().node(peer).expect("peer");
+/// Fabric's `peer` CLI set up to talk to `peer` through its host port as
+/// its org's Admin (TLS on). Async: the host-port forwarders run on the
+/// caller's runtime.
+pub fn peer_cli(net: &TestNetwork, peer: &str) -> tokio::process::Command {
+    let node = net
+        .topology()
+        .node(peer)
+        .unwrap_or_else(|| panic!("no node {peer} in the test network"));
     let crypto = net.crypto();
-    // Async: the host-port forwarders run on this test's runtime.
-    let out = tokio::process::Command::new(net.fabric().bin("peer"))
-        .args(["channel", "getinfo", "-c", channel])
-        .env("FABRIC_CFG_PATH", net.fabric().config())
+    let mut cmd = tokio::process::Command::new(net.fabric().bin("peer"));
+    cmd.env("FABRIC_CFG_PATH", net.fabric().config())
         .env("CORE_PEER_LOCALMSPID", &node.msp_id)
         .env(
             "CORE_PEER_MSPCONFIGPATH",
@@ -175,7 +177,15 @@ pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64
         .env(
             "CORE_PEER_TLS_ROOTCERT_FILE",
             crypto.node_dir(node).join("tls/ca.crt"),
-        )
+        );
+    cmd
+}
+
+/// The height of `channel` on `peer` (the blocks it has committed), from
+/// `peer channel getinfo` ([`peer_cli`]).
+pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64 {
+    let out = peer_cli(net, peer)
+        .args(["channel", "getinfo", "-c", channel])
         .output()
         .await
         .expect("peer channel getinfo");
