@@ -158,18 +158,22 @@ esac
     assert!(!deleted.exists(), "down ran `kind delete`: {err}");
 }
 
-/// Ctrl-C during `up` stops it cleanly: exit 130, a hint to run it again, and
-/// no child process left behind. Needs the Docker engine that scripts/test.sh
-/// starts (the images must be "present on the host" for `up` to get as far
-/// as creating the cluster); the kind binary is a fake whose `create` hangs.
-#[test]
-fn ctrl_c_during_up_stops_cleanly() {
+/// `up` (a fake kind whose `create` hangs) stopped by `signal` once the
+/// create runs: exit 130, a hint to run it again, and the hanging `kind
+/// create` killed with fabdev. Returns the workspace, the fake kind and the
+/// image the spec names.
+fn interrupt_up(signal: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command as Std, Stdio};
     use std::time::Duration;
 
     let ws = tempfile::tempdir().expect("tempdir");
-    let image = format!("fabdev-test/ctrlc:{}", std::process::id());
+    // One image per signal: the tests run at once, and each removes its own.
+    let image = format!(
+        "fabdev-test/ctrlc-{}:{}",
+        signal.trim_start_matches('-').to_lowercase(),
+        std::process::id()
+    );
     let made = Std::new("sh")
         .arg("-c")
         .arg(format!(
@@ -238,7 +242,7 @@ fn ctrl_c_during_up_stops_cleanly() {
     })
     .expect("the fake kind create never started");
     let sent = Std::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(sent.success());
@@ -266,6 +270,30 @@ fn ctrl_c_during_up_stops_cleanly() {
         "kind create (pid {kind_pid}) survived the interrupt"
     );
 
+    (ws, kind, image)
+}
+
+/// SIGTERM and SIGHUP stop `up` as Ctrl-C does (issue 19, finding 8): the
+/// hanging `kind create` is killed, not orphaned, and the exit is 130.
+#[test]
+fn sigterm_and_sighup_stop_up_as_ctrl_c_does() {
+    for signal in ["-TERM", "-HUP"] {
+        let (_ws, _kind, image) = interrupt_up(signal);
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &image])
+            .output();
+    }
+}
+
+/// Ctrl-C during `up` stops it cleanly: exit 130, a hint to run it again, and
+/// no child process left behind. Needs the Docker engine that scripts/test.sh
+/// starts (the images must be "present on the host" for `up` to get as far
+/// as creating the cluster); the kind binary is a fake whose `create` hangs.
+#[test]
+fn ctrl_c_during_up_stops_cleanly() {
+    use std::process::Command as Std;
+
+    let (ws, kind, image) = interrupt_up("-INT");
     // The interrupted create may have left a half-made cluster: the next
     // `up` deletes it before creating it again (here kind says the cluster
     // exists, and the new create fails at once to end the run).
