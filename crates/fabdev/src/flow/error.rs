@@ -30,7 +30,7 @@ pub enum FlowError {
     Images(#[from] cluster::images::ImageError),
     #[error(transparent)]
     NodeImages(#[from] cluster::node_images::NodeImageError),
-    #[error("{0}")]
+    #[error(transparent)]
     Provider(#[from] cluster::provider::ProviderError),
     #[error(transparent)]
     Genesis(#[from] network::genesis::GenesisError),
