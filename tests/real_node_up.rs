@@ -208,13 +208,7 @@ async fn real_node_up_pod_plumbing() {
 
     // status: both pods Ready.
     let status = flow::status(&opts, &mut Vec::new()).await.expect("status");
-    assert_eq!(status.provider, "existing");
-    assert!(status.cluster_exists);
-    assert_eq!(status.nodes.len(), 2, "{status:?}");
-    assert!(
-        status.nodes.iter().all(|n| n.pod_ready == Some(true)),
-        "{status:?}"
-    );
+    testkit::outcome::assert_all_ready(&status, "existing", 2);
 
     // No daemon port anywhere: nothing listens on 2375/2376 in the peer's
     // network namespace (which chaincode shares), and the pod's address

@@ -29,7 +29,10 @@ mod wait;
 pub use access::{Access, Resolved, client, resolve_context};
 pub use apply::{Applied, Manifest, apply};
 pub use forward::{Forward, port_forward};
-pub use namespace::{delete_namespace, namespace_labels};
+pub use namespace::{
+    NamespaceMeta, Ownership, WORKSPACE_ID, delete_namespace, namespace_labels, namespace_meta,
+    namespace_uid, ownership,
+};
 pub use wait::{MANAGED_BY, pod_diagnostics, pods, wait_nodes_ready, wait_pods_ready};
 
 /// Errors of talking to the Kubernetes API.
@@ -97,6 +100,15 @@ pub enum K8sError {
         what: String,
         context: Option<String>,
         known: Vec<String>,
+    },
+    #[error(
+        "{what} is not the one fabdev checked (UID {uid}): it was deleted and made again meanwhile, so fabdev leaves it alone"
+    )]
+    Changed {
+        what: String,
+        uid: String,
+        #[source]
+        source: kube::Error,
     },
     #[error(
         "the API server of context {context} ({server}) does not answer\n  hint: check the cluster is up and reachable from here (`kubectl --context {context} version`)"

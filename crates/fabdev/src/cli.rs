@@ -42,6 +42,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 
+    /// With an existing cluster: `up` takes over, and `down` deletes, a
+    /// namespace of the workspace's name that this workspace did not make
+    /// (it lacks this workspace's fabdev.dev/workspace-id).
+    #[arg(long, global = true)]
+    pub adopt_namespace: bool,
+
     /// Say more about what happens.
     #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -115,6 +121,10 @@ pub struct UpArgs {
     /// cluster (its nodes pull from the cluster's registries).
     #[arg(long)]
     pub load_images: bool,
+    /// On kind: use a cluster of the workspace's name that this workspace
+    /// did not create, and make it this workspace's (`down` then deletes it).
+    #[arg(long)]
+    pub adopt_cluster: bool,
 }
 
 #[derive(Debug, Args)]

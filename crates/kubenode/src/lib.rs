@@ -116,7 +116,7 @@ pub enum NodeError {
     /// What an earlier node left behind could not be removed.
     #[error("leftovers of an earlier node could not be removed: {0}")]
     Leftovers(String),
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
@@ -135,7 +135,7 @@ pub enum NodeError {
         message: String,
         log_tail: String,
     },
-    #[error("certificates for the node ({what}): {source}")]
+    #[error("certificates for the node ({what})")]
     Pki {
         what: &'static str,
         #[source]

@@ -13,8 +13,12 @@ use std::time::Duration;
 use chaincode::lifecycle::{Caller, DeploySpec};
 use chaincode::package::{Package, PackageOptions, package_dir};
 use network::Workspace;
+use network::channel::Definition;
 use network::pki::{ADMIN, USER1};
+use network::policy::EndorsementPolicy;
 use testnet::{FabricHome, Options, TestNetwork};
+
+use crate::dockerd::chain;
 
 /// The channel the chaincode tests deploy on: the default network's.
 pub const CHANNEL: &str = "mychannel";
@@ -27,8 +31,12 @@ pub const DIND_READY: Duration = Duration::from_secs(120);
 /// they were there (the `fabric_binaries` cfg): gone now, it fails, never
 /// passes.
 pub fn home() -> FabricHome {
-    FabricHome::find()
-        .unwrap_or_else(|e| panic!("real_fabric tests were built with Fabric binaries, but: {e}"))
+    FabricHome::find().unwrap_or_else(|e| {
+        panic!(
+            "real_fabric tests were built with Fabric binaries, but: {}",
+            chain(&e)
+        )
+    })
 }
 
 /// The text of a fabdev.yaml for the Fabric version of `fabric`'s binaries,
@@ -76,7 +84,7 @@ pub async fn start(ws: Workspace, opts: Options) -> TestNetwork {
     network::channel::install_crypto_provider();
     TestNetwork::start(ws, opts)
         .await
-        .unwrap_or_else(|e| panic!("test network: {e}"))
+        .unwrap_or_else(|e| panic!("test network: {}", chain(&e)))
 }
 
 /// [`start`] with [`dind`], and the builder images seeded into every peer's
@@ -91,7 +99,12 @@ pub async fn start_with_builders(ws: Workspace) -> TestNetwork {
 pub async fn seed_builders(net: &TestNetwork) {
     net.seed_images(&net.builder_images())
         .await
-        .unwrap_or_else(|e| panic!("builder images (scripts/setup/builder-images.sh): {e}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "builder images (scripts/setup/builder-images.sh): {}",
+                chain(&e)
+            )
+        });
 }
 
 /// The network of the workspace in `dir` (its fabdev.yaml), sharing the
@@ -142,15 +155,17 @@ pub async fn wait_for_peer(net: &TestNetwork, node: &str) {
     );
 }
 
-/// The height of `channel` on `peer` (the blocks it has committed), from
-/// `peer channel getinfo` through the peer's host port, as its org's Admin.
-pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64 {
-    let node = net.topology().node(peer).expect("peer");
+/// Fabric's `peer` CLI set up to talk to `peer` through its host port as
+/// its org's Admin (TLS on). Async: the host-port forwarders run on the
+/// caller's runtime.
+pub fn peer_cli(net: &TestNetwork, peer: &str) -> tokio::process::Command {
+    let node = net
+        .topology()
+        .node(peer)
+        .unwrap_or_else(|| panic!("no node {peer} in the test network"));
     let crypto = net.crypto();
-    // Async: the host-port forwarders run on this test's runtime.
-    let out = tokio::process::Command::new(net.fabric().bin("peer"))
-        .args(["channel", "getinfo", "-c", channel])
-        .env("FABRIC_CFG_PATH", net.fabric().config())
+    let mut cmd = tokio::process::Command::new(net.fabric().bin("peer"));
+    cmd.env("FABRIC_CFG_PATH", net.fabric().config())
         .env("CORE_PEER_LOCALMSPID", &node.msp_id)
         .env(
             "CORE_PEER_MSPCONFIGPATH",
@@ -164,7 +179,15 @@ pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64
         .env(
             "CORE_PEER_TLS_ROOTCERT_FILE",
             crypto.node_dir(node).join("tls/ca.crt"),
-        )
+        );
+    cmd
+}
+
+/// The height of `channel` on `peer` (the blocks it has committed), from
+/// `peer channel getinfo` ([`peer_cli`]).
+pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64 {
+    let out = peer_cli(net, peer)
+        .args(["channel", "getinfo", "-c", channel])
         .output()
         .await
         .expect("peer channel getinfo");
@@ -184,6 +207,20 @@ pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64
     let v: serde_json::Value =
         serde_json::from_str(json.lines().next().unwrap_or("")).expect("getinfo JSON");
     v["height"].as_u64().expect("height")
+}
+
+/// The first definition of chaincode `name` (version 1, sequence 1, the
+/// default validation, no Init, no collections): what an approval that
+/// needs no installed chaincode approves (a transaction to order).
+pub fn first_definition(name: &str) -> Definition {
+    Definition {
+        name: name.into(),
+        version: "1".into(),
+        sequence: 1,
+        init_required: false,
+        validation_parameter: EndorsementPolicy::default_validation_parameter(),
+        collections: vec![],
+    }
 }
 
 /// The chaincode in `dir` packaged with `label`.

@@ -385,9 +385,11 @@ impl<W: Write + Send> Sink for TextReporter<W> {
             kind @ (EventKind::Watching { .. }
             | EventKind::Changed { .. }
             | EventKind::Round { .. }) => self.watch_event(kind),
-            // A refused plan is the failure: shown even when quiet.
+            // Its first line, the summary, is the step's detail; a refused
+            // plan is the failure, shown whole even when quiet.
             EventKind::Plan(plan) if !self.quiet() || !plan.applicable() => {
-                for l in plan.text().lines() {
+                let skip = usize::from(!self.quiet());
+                for l in plan.text().lines().skip(skip) {
                     self.line(&format!("   {l}"));
                 }
             }

@@ -32,7 +32,6 @@ fn declared_spec(dir: &Path, name: &str, label: &str, extra: &str) -> DeploySpec
 )]
 async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
     let _one = ONE_AT_A_TIME.lock().await;
-    network::channel::install_crypto_provider();
     let mut net = chaincode_network(31800).await;
     let (ws, topo, crypto) = (
         net.workspace().clone(),
