@@ -31,7 +31,7 @@ pub use apply::{Applied, Manifest, apply};
 pub use forward::{Forward, port_forward};
 pub use namespace::{
     NamespaceMeta, Ownership, WORKSPACE_ID, delete_namespace, namespace_labels, namespace_meta,
-    ownership,
+    namespace_uid, ownership,
 };
 pub use wait::{MANAGED_BY, pod_diagnostics, pods, wait_nodes_ready, wait_pods_ready};
 

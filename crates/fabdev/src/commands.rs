@@ -57,6 +57,7 @@ impl Env {
                 kubeconfig: cli.kubeconfig.clone(),
                 context: cli.context.clone(),
                 load_images: false,
+                adopt_cluster: false,
                 adopt_namespace: cli.adopt_namespace,
             },
             verbosity: match (cli.quiet, cli.verbose) {
@@ -105,6 +106,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Up(args) => {
             let mut opts = env.options(args.kind.clone());
             opts.cluster.load_images = args.load_images;
+            opts.cluster.adopt_cluster = args.adopt_cluster;
             opts.wait_timeout = Duration::from_secs(args.timeout);
             let _lock = env.lock_if_good(&opts, "up", opts.wait_timeout)?;
             run_flow(args.output, verbosity, "up", |sink| {

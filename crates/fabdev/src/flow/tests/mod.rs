@@ -615,5 +615,6 @@ fn a_channel_nobody_answers_for_fails_its_channel_step() {
 mod chaincode_commands;
 mod endpoints;
 mod json_streams;
+mod kind_ownership;
 mod plan;
 mod watch;
