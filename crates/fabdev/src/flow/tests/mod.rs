@@ -195,6 +195,7 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
             "install basic",
             "approve basic",
             "commit basic",
+            "start basic",
             "record what was applied"
         ]
     );
@@ -208,6 +209,7 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
                 "install basic",
                 "approve basic",
                 "commit basic",
+                "start basic",
             ][..],
         ),
         (C::Install, &["package basic", "install basic"]),
