@@ -121,6 +121,10 @@ pub struct UpArgs {
     /// cluster (its nodes pull from the cluster's registries).
     #[arg(long)]
     pub load_images: bool,
+    /// On kind: use a cluster of the workspace's name that this workspace
+    /// did not create, and make it this workspace's (`down` then deletes it).
+    #[arg(long)]
+    pub adopt_cluster: bool,
 }
 
 #[derive(Debug, Args)]

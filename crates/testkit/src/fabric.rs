@@ -13,7 +13,9 @@ use std::time::Duration;
 use chaincode::lifecycle::{Caller, DeploySpec};
 use chaincode::package::{Package, PackageOptions, package_dir};
 use network::Workspace;
+use network::channel::Definition;
 use network::pki::{ADMIN, USER1};
+use network::policy::EndorsementPolicy;
 use testnet::{FabricHome, Options, TestNetwork};
 
 use crate::dockerd::chain;
@@ -205,6 +207,20 @@ pub async fn channel_height(net: &TestNetwork, peer: &str, channel: &str) -> u64
     let v: serde_json::Value =
         serde_json::from_str(json.lines().next().unwrap_or("")).expect("getinfo JSON");
     v["height"].as_u64().expect("height")
+}
+
+/// The first definition of chaincode `name` (version 1, sequence 1, the
+/// default validation, no Init, no collections): what an approval that
+/// needs no installed chaincode approves (a transaction to order).
+pub fn first_definition(name: &str) -> Definition {
+    Definition {
+        name: name.into(),
+        version: "1".into(),
+        sequence: 1,
+        init_required: false,
+        validation_parameter: EndorsementPolicy::default_validation_parameter(),
+        collections: vec![],
+    }
 }
 
 /// The chaincode in `dir` packaged with `label`.

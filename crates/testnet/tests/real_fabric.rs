@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use network::Workspace;
 use network::channel::{self, ChannelError, ChannelEvent, JoinOutcome};
 use network::pki::{ADMIN, USER1};
-use testkit::fabric::{channel_height, home, start, workspace};
+use testkit::fabric::{channel_height, first_definition, home, start, workspace};
 use testnet::{FabricHome, Options, TestNetwork};
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -172,14 +172,7 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
     )
     .await
     .expect("connect");
-    let def = network::channel::Definition {
-        name: "probe".into(),
-        version: "1".into(),
-        sequence: 1,
-        init_required: false,
-        validation_parameter: network::policy::EndorsementPolicy::default_validation_parameter(),
-        collections: vec![],
-    };
+    let def = first_definition("probe");
     client
         .approve("mychannel", &def, "probe_1:00", TIMEOUT)
         .await

@@ -11,9 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use network::Workspace;
-use network::channel::{ChannelEvent, Definition, PeerClient};
+use network::channel::{ChannelEvent, PeerClient};
 use network::pki::ADMIN;
-use testkit::fabric::{channel_height, home, spec_text, start};
+use testkit::fabric::{channel_height, first_definition, home, spec_text, start};
 use testnet::{Options, TestNetwork};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -44,14 +44,7 @@ async fn approve(
     )
     .await
     .expect("connect");
-    let def = Definition {
-        name: name.into(),
-        version: "1".into(),
-        sequence: 1,
-        init_required: false,
-        validation_parameter: network::policy::EndorsementPolicy::default_validation_parameter(),
-        collections: vec![],
-    };
+    let def = first_definition(name);
     client
         .approve(CHANNEL, &def, &format!("{name}_1:00"), timeout)
         .await

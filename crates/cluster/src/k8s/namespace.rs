@@ -84,6 +84,21 @@ pub async fn namespace_labels(
     }
 }
 
+/// A namespace's UID, or `None` when there is no such namespace (the
+/// kube-system namespace's names a cluster: it is made once, when the
+/// cluster is).
+pub async fn namespace_uid(client: &Client, name: &str) -> Result<Option<String>, K8sError> {
+    use k8s_openapi::api::core::v1::Namespace;
+    let api: Api<Namespace> = Api::all(client.clone());
+    match api.get_opt(name).await {
+        Ok(ns) => Ok(ns.and_then(|ns| ns.metadata.uid)),
+        Err(source) => Err(K8sError::Read {
+            what: format!("namespace {name}"),
+            source,
+        }),
+    }
+}
+
 /// Delete the namespace of UID `uid` and wait until it is gone (its
 /// objects with it). The delete carries a UID precondition, so a namespace
 /// of the same name made since `uid` was read is refused by the API server,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::connections::{Connections, fabdevs_namespace};
 use super::context::{CREATING_MARKER, kind_driver, remove_path};
+use super::ownership;
 use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options, Target};
 use crate::events::{ClusterState, EventKind, Sink};
@@ -115,16 +116,28 @@ pub async fn delete_cluster<R: Runner + Clone>(
     let name = &run.ctx.ws.name;
     let deleted = kind.exists(name).await?;
     if deleted {
+        // Only the cluster this workspace created (or was creating: the
+        // marker) is deleted; see `ownership`.
+        if !run.ctx.state_dir.join(CREATING_MARKER).exists() {
+            ownership::require_ours(&kind, &run.ctx, &mut run.conn, false).await?;
+        }
         kind.delete(name, &run.ctx.kubeconfig()).await?;
+        ownership::forget(&run.ctx)?;
     }
     run.report.cluster_deleted = deleted;
     // On podman, the last cluster's network and the chains podman's CNI
     // plugins leave in the host's iptables go too (kind and podman keep
     // them; on Docker, kind's network stays, as kind leaves it).
     let mut leftovers = None;
-    if kind.provider() == Some(NodeProvider::Podman) && kind.clusters().await?.is_empty() {
-        let api = cluster::provider::api(NodeProvider::Podman)?;
-        leftovers = Some(cluster::provider::remove_podman_leftovers(&api).await?);
+    let mut cleared = Vec::new();
+    if kind.provider() == Some(NodeProvider::Podman) {
+        // A `kind create` of this cluster killed earlier can leave node
+        // containers in podman's storage only (kind does not see them).
+        cleared = cluster::provider::remove_storage_only_nodes(name).await?;
+        if kind.clusters().await?.is_empty() {
+            let api = cluster::provider::api(NodeProvider::Podman)?;
+            leftovers = Some(cluster::provider::remove_podman_leftovers(&api).await?);
+        }
     }
     sink.send(EventKind::Cluster {
         name: name.clone(),
@@ -134,10 +147,17 @@ pub async fn delete_cluster<R: Runner + Clone>(
             ClusterState::Absent
         },
     });
-    Ok(match (gone(deleted), leftovers) {
-        (Some(d), Some(l)) => Some(format!("{d}; {l}")),
-        (d, _) => d,
-    })
+    let mut detail = gone(deleted).unwrap_or_default();
+    if !cleared.is_empty() {
+        detail.push_str(&format!(
+            "; podman's storage-only containers of a killed create removed ({})",
+            cleared.join(", ")
+        ));
+    }
+    if let Some(l) = leftovers {
+        detail.push_str(&format!("; {l}"));
+    }
+    Ok(Some(detail))
 }
 
 /// Connection profiles and the record of what `up` applied, and without

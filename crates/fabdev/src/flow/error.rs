@@ -30,7 +30,7 @@ pub enum FlowError {
     Images(#[from] cluster::images::ImageError),
     #[error(transparent)]
     NodeImages(#[from] cluster::node_images::NodeImageError),
-    #[error("{0}")]
+    #[error(transparent)]
     Provider(#[from] cluster::provider::ProviderError),
     #[error(transparent)]
     Genesis(#[from] network::genesis::GenesisError),
@@ -73,6 +73,13 @@ pub enum FlowError {
     Input { message: String, hint: String },
     #[error("cluster {name} does not exist")]
     NoCluster { name: String },
+    /// A kind cluster of the workspace's name that this workspace did not
+    /// create (see `flow::ownership`).
+    #[error("kind cluster {name} is not this workspace's: {why}")]
+    NotOurCluster { name: String, why: String },
+    /// The cluster `kind create` made has no kube-system namespace to name it by.
+    #[error("kind cluster {name} has no kube-system namespace: its identity cannot be recorded")]
+    NoIdentity { name: String },
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -106,6 +113,7 @@ impl FlowError {
             | FlowError::Render(network::render::RenderError::OutExists { .. })
             | FlowError::Package(_)
             | FlowError::Input { .. }
+            | FlowError::NotOurCluster { .. }
             | FlowError::Refused { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
             FlowError::Identity(e) => e.is_bad_input(),
@@ -125,6 +133,12 @@ impl Hint for FlowError {
             ),
             FlowError::Input { hint, .. } => Some(hint.clone()),
             FlowError::NoCluster { .. } => Some("run `fabdev up` first".to_string()),
+            FlowError::NotOurCluster { name, .. } => Some(format!(
+                "if this workspace may use it, run `fabdev up --adopt-cluster` (it becomes this workspace's: `fabdev down` then deletes it); else delete it yourself with `kind delete cluster --name {name}`, or give this workspace another name in fabdev.yaml"
+            )),
+            FlowError::NoIdentity { name } => Some(format!(
+                "the cluster is half made: run `fabdev up` again (it is made again), or delete it with `kind delete cluster --name {name}`"
+            )),
             FlowError::Refused { .. } => Some(
                 "change fabdev.yaml as each refusal of the plan says (`instead:`), then run `fabdev up` again"
                     .to_string(),

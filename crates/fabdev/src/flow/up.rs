@@ -44,6 +44,7 @@ use super::connections::{
     fabdevs_namespace, node_endpoints,
 };
 use super::context::{CREATING_MARKER, kind_driver, kind_node_image, kind_provider, remove_path};
+use super::ownership::{self, Ownership};
 use super::plan;
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
 use super::steps::{Step, StepResult, earlier, run_flow, step};
@@ -328,19 +329,28 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
     // cluster may be half made, so it is made again.
     let marker = ctx.state_dir.join(CREATING_MARKER);
     let mut state = ClusterState::Created;
+    let mut adopted = false;
     if kind.exists(name).await? {
         if !marker.exists() {
-            if !kubeconfig.is_file() {
-                // kind writes the kubeconfig on create only: ask for it again.
-                kind.export_kubeconfig(name, &kubeconfig).await?;
-            }
+            // Reused only when it is the cluster this workspace created
+            // (or the user adopts it): see `ownership`.
+            let adopt = run.opts.cluster.adopt_cluster;
+            adopted = ownership::require_ours(kind, ctx, &mut run.conn, adopt).await?
+                == Ownership::Adopted;
             state = ClusterState::Exists;
         } else {
             kind.delete(name, &kubeconfig).await?;
+            ownership::forget(ctx)?;
             state = ClusterState::Recreated;
         }
     }
+    let mut cleared = Vec::new();
     if state != ClusterState::Exists {
+        // A `kind create` of this cluster killed earlier can leave node
+        // containers in podman's storage only, holding the nodes' names.
+        if kind.provider() == Some(provider::NodeProvider::Podman) {
+            cleared = provider::remove_storage_only_nodes(name).await?;
+        }
         std::fs::write(&marker, format!("kind create cluster --name {name}\n")).map_err(
             |source| FlowError::Io {
                 action: "write",
@@ -362,6 +372,10 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
         }
         kind.create(name, &config, &kubeconfig, node_image.as_deref())
             .await?;
+        // The marker goes only once the identity is recorded: a create
+        // cut short before that is made again, never taken as someone
+        // else's cluster.
+        ownership::record(ctx, &mut run.conn).await?;
         remove_path(&marker)?;
     }
     run.report.cluster_created = state != ClusterState::Exists;
@@ -369,7 +383,17 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
         name: name.clone(),
         state,
     });
-    Ok(Some(state.to_string()))
+    let mut detail = state.to_string();
+    if adopted {
+        detail.push_str(" (adopted: now this workspace's)");
+    }
+    if !cleared.is_empty() {
+        detail.push_str(&format!(
+            "; podman's storage-only containers of a killed create removed ({})",
+            cleared.join(", ")
+        ));
+    }
+    Ok(Some(detail))
 }
 
 /// Every node of the cluster Ready.

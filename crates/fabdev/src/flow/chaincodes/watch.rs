@@ -110,12 +110,11 @@ pub fn steps(_: &Context) -> Vec<Step<WatchRun>> {
     ]
 }
 
-/// A round's steps: the deploy steps of each chaincode, then `start X` and
-/// `logs X`.
+/// A round's steps: the deploy steps of each chaincode (`start X` the
+/// last), then `logs X`.
 pub fn round_steps(ctx: &Context, names: &[String]) -> Vec<Step<WatchRun>> {
     let mut steps = deploy_steps(ctx, names, LifecycleCommand::Deploy);
     for name in names {
-        steps.push(step!(format!("start {name}"), name => start_step));
         steps.push(step!(format!("logs {name}"), name => logs_step));
     }
     steps
@@ -312,37 +311,6 @@ fn summary(files: &[String]) -> String {
         s.push_str(&format!(" and {} more", files.len() - 3));
     }
     s
-}
-
-/// The `start X` step: every peer asked at once to run the new chaincode;
-/// done when each answers.
-async fn start_step(run: &mut WatchRun, name: &str, sink: &mut dyn Sink) -> StepResult {
-    let DeployParts { deployments, .. } = run.cc.deploy_parts();
-    let admins = deployments.admins_of(name)?;
-    let launches = chaincode::lifecycle::launch_all(admins, name).await;
-    let mut answered = Vec::new();
-    let mut failed = None;
-    for l in launches {
-        match l.result {
-            Ok(()) => {
-                sink.send(EventKind::Progress {
-                    message: format!("{} answers ({:.1} s)", l.peer, l.took.as_secs_f64()),
-                });
-                answered.push(format!("{} {:.1} s", l.peer, l.took.as_secs_f64()));
-            }
-            Err(e) => {
-                failed.get_or_insert((l.peer, e));
-            }
-        }
-    }
-    if let Some((peer, source)) = failed {
-        return Err(FlowError::NotRunning {
-            chaincode: name.to_string(),
-            peer,
-            source: Box::new(source),
-        });
-    }
-    Ok(Some(format!("answering on {}", answered.join(", "))))
 }
 
 /// The `logs X` step: the first lines of the chaincode's newest container

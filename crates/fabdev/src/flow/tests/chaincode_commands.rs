@@ -109,6 +109,7 @@ fn init_required_adds_an_init_step_after_commit() {
                 "approve basic",
                 "commit basic",
                 "init basic",
+                "start basic",
             ][..],
         ),
         (
@@ -130,8 +131,8 @@ fn init_required_adds_an_init_step_after_commit() {
     }
     let up = names(up::steps::<FakeKind>(&ctx));
     assert_eq!(
-        up[up.len() - 2..],
-        ["init basic", "record what was applied"]
+        up[up.len() - 3..],
+        ["init basic", "start basic", "record what was applied"]
     );
     // Packaged (no longer refused), then no peer answers.
     ensure_crypto(&ctx).unwrap();

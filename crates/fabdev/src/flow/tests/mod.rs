@@ -195,6 +195,7 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
             "install basic",
             "approve basic",
             "commit basic",
+            "start basic",
             "record what was applied"
         ]
     );
@@ -208,6 +209,7 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
                 "install basic",
                 "approve basic",
                 "commit basic",
+                "start basic",
             ][..],
         ),
         (C::Install, &["package basic", "install basic"]),
@@ -287,6 +289,7 @@ fn existing_cluster_flows_have_their_own_steps() {
         Target::Existing(cluster::k8s::Access {
             kubeconfig: Some(dir.path().join("kube.yaml")),
             context: None,
+            untrusted_root: Some(network::spec::workspace_root(dir.path())),
         })
     );
     // No kind, no node images, no cluster to make or load into: the
@@ -365,7 +368,10 @@ fn cluster_flags_win_over_the_spec() {
     opts.cluster.provider = Some(network::spec::Provider::Existing);
     assert_eq!(
         Context::load(&opts).unwrap().target,
-        Target::Existing(cluster::k8s::Access::default())
+        Target::Existing(cluster::k8s::Access {
+            untrusted_root: Some(network::spec::workspace_root(dir.path())),
+            ..cluster::k8s::Access::default()
+        })
     );
 }
 
@@ -611,5 +617,6 @@ fn a_channel_nobody_answers_for_fails_its_channel_step() {
 mod chaincode_commands;
 mod endpoints;
 mod json_streams;
+mod kind_ownership;
 mod plan;
 mod watch;
