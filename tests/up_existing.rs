@@ -282,6 +282,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let admin = Access {
         kubeconfig: Some(ws.join("cluster.kubeconfig")),
         context: None,
+        untrusted_root: None,
     };
     let checks = doctor::existing_cluster_checks(&admin, &name).await;
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
@@ -331,6 +332,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let limited = Access {
         kubeconfig: Some(ws.join("cluster.kubeconfig")),
         context: Some(LIMITED_CONTEXT.to_string()),
+        untrusted_root: None,
     };
     let checks = doctor::existing_cluster_checks(&limited, &name).await;
     let rbac = check(&checks, "rbac");
@@ -516,6 +518,7 @@ async fn a_namespace_is_the_workspaces_only_by_its_random_id() {
     let admin = Access {
         kubeconfig: Some(ws_a.join("cluster.kubeconfig")),
         context: None,
+        untrusted_root: None,
     };
     let checks = doctor::existing_cluster_checks(&admin, &name).await;
     let rb = check(&checks, "rolebindings");

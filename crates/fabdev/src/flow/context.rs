@@ -154,6 +154,7 @@ impl Target {
             Provider::Existing => Ok(Target::Existing(k8s::Access {
                 kubeconfig: flags.kubeconfig.clone().or_else(|| spec.kubeconfig.clone()),
                 context: flags.context.clone().or_else(|| spec.context.clone()),
+                untrusted_root: None,
             })),
         }
     }
@@ -213,7 +214,12 @@ impl Context {
             Some(f) => Workspace::load_file(f)?,
             None => Workspace::load_dir(workspace_dir)?,
         };
-        let target = Target::of(&ws.cluster, flags)?;
+        let mut target = Target::of(&ws.cluster, flags)?;
+        // A kubeconfig inside the workspace is the workspace's word, not
+        // the user's: it may not run a credential plugin.
+        if let Target::Existing(access) = &mut target {
+            access.untrusted_root = Some(network::spec::workspace_root(workspace_dir));
+        }
         // Rendering follows the cluster the network runs on (no NodePort
         // host Services on an existing one), whichever way it was chosen.
         let mut ws = ws;

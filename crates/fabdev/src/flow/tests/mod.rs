@@ -289,6 +289,7 @@ fn existing_cluster_flows_have_their_own_steps() {
         Target::Existing(cluster::k8s::Access {
             kubeconfig: Some(dir.path().join("kube.yaml")),
             context: None,
+            untrusted_root: Some(network::spec::workspace_root(dir.path())),
         })
     );
     // No kind, no node images, no cluster to make or load into: the
@@ -367,7 +368,10 @@ fn cluster_flags_win_over_the_spec() {
     opts.cluster.provider = Some(network::spec::Provider::Existing);
     assert_eq!(
         Context::load(&opts).unwrap().target,
-        Target::Existing(cluster::k8s::Access::default())
+        Target::Existing(cluster::k8s::Access {
+            untrusted_root: Some(network::spec::workspace_root(dir.path())),
+            ..cluster::k8s::Access::default()
+        })
     );
 }
 
