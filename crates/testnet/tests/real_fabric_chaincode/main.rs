@@ -15,6 +15,7 @@ use chaincode::package::{PackageOptions, package_dir};
 use network::Workspace;
 use testnet::{FabricHome, Options, TestNetwork};
 
+mod couchdb;
 mod declared;
 mod go;
 mod node;
@@ -38,15 +39,17 @@ fn workspace(fabric: &FabricHome, port_base: u16) -> Workspace {
 /// Two orgs with a peer each, every peer with its own DinD daemon, on a
 /// channel, with the builder images seeded into every daemon.
 async fn chaincode_network(port_base: u16) -> TestNetwork {
-    let fabric = fabric();
+    chaincode_network_of(workspace(&fabric(), port_base)).await
+}
+
+/// [`chaincode_network`] for a workspace of the test's own.
+async fn chaincode_network_of(ws: Workspace) -> TestNetwork {
     let opts = Options {
         dind: true,
         ready_timeout: Duration::from_secs(120),
         ..Options::default()
     };
-    let net = TestNetwork::start(workspace(&fabric, port_base), opts)
-        .await
-        .expect("network");
+    let net = TestNetwork::start(ws, opts).await.expect("network");
     net.create_channel("mychannel").await.expect("channel");
     net.seed_images(&net.builder_images())
         .await
