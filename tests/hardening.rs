@@ -440,3 +440,51 @@ fn an_interrupted_render_out_leaves_no_temporary_folder_with_keys() {
     assert!(tmp_in(&parent).is_empty(), "left: {:?}", tmp_in(&parent));
     assert!(!parent.join("out").exists());
 }
+
+/// A kubeconfig that runs a command, inside a workspace (named by a cloned
+/// fabdev.yaml's `cluster.kubeconfig`, or a committed `.fabdev/kubeconfig`),
+/// is refused before the command runs (issue 19, finding 5).
+#[test]
+fn a_workspace_kubeconfig_with_a_credential_plugin_runs_nothing() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let marker = ws.path().join("plugin-ran");
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster: {{server: 'https://127.0.0.1:1'}}\ncontexts:\n- name: c\n  context: {{cluster: k, user: u}}\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      args: ['-c', 'touch {}; echo {{}}']\n      interactiveMode: Never\n",
+        marker.display()
+    );
+    std::fs::write(ws.path().join("kube.yaml"), &kubeconfig).expect("kubeconfig");
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: cloned\ncluster: { provider: existing, kubeconfig: kube.yaml }\n",
+    )
+    .expect("spec");
+    for args in [&["status"][..], &["down"][..], &["doctor"][..]] {
+        let out = fabdev(ws.path()).args(args).output().expect("run");
+        let err = stderr_of(&out);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            !marker.exists(),
+            "{args:?} ran the kubeconfig's command: {err}"
+        );
+        assert!(
+            err.contains("runs a command")
+                || String::from_utf8_lossy(&out.stdout).contains("runs a command"),
+            "{args:?}: {err}"
+        );
+    }
+
+    // The same kubeconfig as fabdev's own kind kubeconfig, committed.
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: cloned\n",
+    )
+    .expect("spec");
+    std::fs::create_dir_all(ws.path().join(".fabdev")).expect("state");
+    std::fs::write(ws.path().join(".fabdev/kubeconfig"), &kubeconfig).expect("kubeconfig");
+    let out = fabdev(ws.path()).args(["status"]).output().expect("run");
+    let err = stderr_of(&out);
+    assert!(
+        !marker.exists(),
+        "status ran the committed kubeconfig's command: {err}"
+    );
+}

@@ -16,26 +16,11 @@
 
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
+use std::path::Path;
 
-use testnet::{FabricHome, Options, TestNetwork};
-
-use testkit::{copy_tree, fixture, show};
-
-/// Runs `fabdev -w <ws> <args>`, printing the command and what it said.
-async fn fabdev(ws: &Path, args: &[&str]) -> Output {
-    testkit::fabdev_logged_async(ws, args).await
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use testkit::fabdev_logged_async as fabdev;
+use testkit::fabric::{home, spec_text, start_workspace, two_orgs};
+use testkit::{copy_tree, fixture, show, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -43,26 +28,18 @@ fn stderr(o: &Output) -> String {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_app_gateway_client_identities_and_attributes() {
-    network::channel::install_crypto_provider();
-    let fabric = FabricHome::find().expect("Fabric binaries");
+    let fabric = home();
     let ws = tempfile::tempdir().expect("tempdir");
     let dir = ws.path();
     copy_tree(
         &fixture("chaincode/node-abac"),
         &dir.join("chaincode/notes"),
     );
-    std::fs::write(
-        dir.join("fabdev.yaml"),
-        format!(
-            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: apptest\nhostPortBase: 32200\n\
-             fabric: {{ version: \"{}\" }}\n\
-             orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n  - {{ name: Org2, peers: 1, stateDatabase: leveldb }}\n\
-             channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n\
-             chaincodes:\n  - {{ name: notes, path: chaincode/notes }}\n",
-            fabric.two_digit_version()
-        ),
-    )
-    .expect("fabdev.yaml");
+    let body = format!(
+        "{}chaincodes:\n  - {{ name: notes, path: chaincode/notes }}\n",
+        two_orgs("apptest", 32200)
+    );
+    std::fs::write(dir.join("fabdev.yaml"), spec_text(&fabric, &body)).expect("fabdev.yaml");
 
     // The identities, before the network runs (the crypto is made then).
     let out = fabdev(
@@ -82,21 +59,7 @@ async fn real_fabric_app_gateway_client_identities_and_attributes() {
     let out = fabdev(dir, &["identity", "list"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let workspace = network::Workspace::load_dir(dir).expect("spec");
-    let net = TestNetwork::start(
-        workspace,
-        Options {
-            dind: true,
-            ready_timeout: Duration::from_secs(120),
-            crypto_dir: Some(dir.join(".fabdev/crypto")),
-            ..Options::default()
-        },
-    )
-    .await
-    .expect("network");
-    net.seed_images(&net.builder_images())
-        .await
-        .expect("builder images (scripts/setup/builder-images.sh)");
+    let net = start_workspace(dir).await;
     let logs = || net.all_logs();
 
     let out = fabdev(dir, &["channel", "create"]).await;

@@ -179,27 +179,6 @@ fn host_state() -> HostState {
     }
 }
 
-/// A tiny image in podman (a builder image stand-in: only its copy into
-/// the DinD sidecar is checked).
-fn tiny_podman_image(name: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("IMAGE"), format!("{name}\n")).unwrap();
-    let tar = Command::new("tar")
-        .arg("-C")
-        .arg(dir.path())
-        .args(["-c", "."])
-        .output()
-        .unwrap();
-    let mut import = Command::new("podman")
-        .args(["import", "-", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    import.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
-    assert!(import.wait().unwrap().success(), "podman import {name}");
-}
-
 /// The stand-in images of scripts/setup/node-images.sh, from the host's
 /// Docker into podman (through both Docker-compatible APIs).
 async fn standins_into_podman(podman_api: &Daemon) {
@@ -351,7 +330,7 @@ async fn real_kind_up_stand_ins() {
         "fabdev.invalid/realkind-nodeenv:1",
     ];
     for b in builders {
-        tiny_podman_image(b);
+        testkit::tiny_image("podman", b);
     }
 
     let name = "fabdev-realkind";
@@ -502,13 +481,59 @@ async fn real_kind_up_stand_ins() {
 
     // status: the cluster and both pods Ready.
     let status = flow::status(&opts, &mut Vec::new()).await.expect("status");
-    assert_eq!(status.provider, "kind");
-    assert!(status.cluster_exists);
-    assert_eq!(status.nodes.len(), 2, "{status:?}");
-    assert!(
-        status.nodes.iter().all(|n| n.pod_ready == Some(true)),
-        "{status:?}"
+    testkit::outcome::assert_all_ready(&status, "kind", 2);
+
+    // The cluster's identity was recorded when it was made; another
+    // workspace of the same name neither takes it on nor deletes it.
+    let id_file = dir.path().join(".fabdev").join(flow::CLUSTER_ID_FILE);
+    let uid = std::fs::read_to_string(&id_file).expect("the cluster's identity");
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.path().join("fabdev.yaml"),
+        other.path().join("fabdev.yaml"),
+    )
+    .unwrap();
+    let mut other_opts = Options::new(other.path());
+    other_opts.kind = Some(kind.clone());
+    let refused = |r: Result<(), flow::FlowError>, why: &str| match r {
+        Err(flow::FlowError::NotOurCluster { why: w, .. }) if w.contains(why) => {}
+        other => panic!("want a refusal ({why}): {other:?}"),
+    };
+    let not_made_here = "did not create it";
+    refused(
+        flow::down(&other_opts, false, false, &mut Vec::new())
+            .await
+            .map(drop),
+        not_made_here,
     );
+    let mut events = Vec::new();
+    refused(
+        flow::up(&other_opts, &mut events).await.map(drop),
+        not_made_here,
+    );
+    let o = outcome(&events);
+    assert!(
+        o.failed.contains_key(&format!("kind cluster {name}")),
+        "{o:#?}"
+    );
+    // A record of another cluster (made, deleted and made again under the
+    // same name) does not match either; the kubeconfig exported to check
+    // goes again.
+    std::fs::create_dir_all(other.path().join(".fabdev")).unwrap();
+    std::fs::write(
+        other.path().join(".fabdev").join(flow::CLUSTER_ID_FILE),
+        "0000-not-this-cluster\n",
+    )
+    .unwrap();
+    refused(
+        flow::down(&other_opts, false, false, &mut Vec::new())
+            .await
+            .map(drop),
+        "not the cluster this workspace created",
+    );
+    assert!(!other.path().join(".fabdev/kubeconfig").exists());
+    assert_eq!(node_containers(name), [format!("{name}-control-plane")]);
+    assert_eq!(std::fs::read_to_string(&id_file).unwrap(), uid);
 
     // down: no cluster, and nothing of it left on the host.
     let mut events = Vec::new();
@@ -524,6 +549,38 @@ async fn real_kind_up_stand_ins() {
     assert_eq!(after, before, "down left something behind");
     eprintln!(
         "timings: up after a killed up (cluster made) {first_time:.1?}, second up {again_time:.1?}"
+    );
+}
+
+/// podman names an image without a registry `localhost/NAME` and exports
+/// it so: a copy out of podman (into the host's Docker here, into a peer's
+/// DinD in `up`) must still be known under the name asked for, with the
+/// same ID (the builder images were missing in the DinD otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_kind),
+    ignore = "no real kind here: needs root, kind, podman (see `fabdev doctor`) and the node image of scripts/setup/kind-node-image.sh; FABDEV_REQUIRE_REAL_KIND=1 fails instead"
+)]
+async fn real_kind_an_image_out_of_podman_keeps_its_short_name() {
+    let api = podman_api();
+    let name = format!("fabdev-test/short-name-{}:1", std::process::id());
+    testkit::tiny_image("podman", &name);
+    let stored = podman(&["image", "inspect", "--format", "{{.RepoTags}}", &name]);
+    assert!(stored.contains(&format!("localhost/{name}")), "{stored}");
+    let docker = Daemon::connect_local().unwrap();
+    let copied =
+        cluster::images::transfer(&api, &docker, std::slice::from_ref(&name), &mut |_| {}).await;
+    let id = docker.image_id(&name).await;
+    let _ = Command::new("docker")
+        .args(["rmi", "--force", &name, &format!("localhost/{name}")])
+        .output();
+    let _ = Command::new("podman").args(["rmi", &name]).output();
+    let report = copied.expect("copy out of podman");
+    assert_eq!(report.transferred.len(), 1, "{report:?}");
+    assert_eq!(
+        id.unwrap(),
+        Some(report.transferred[0].id.clone()),
+        "the copy is known as {name}"
     );
 }
 

@@ -45,28 +45,6 @@ use testkit::realnode::{exec, node, wait_pod};
 /// One node at a time (kubenode also serializes with a lock file).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A tiny image under `name` in the host's Docker (a builder image stand-in
-/// for the seeding: only its copy is checked).
-fn tiny_image(name: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("IMAGE"), format!("{name}\n")).unwrap();
-    let tar = Command::new("tar")
-        .arg("-C")
-        .arg(dir.path())
-        .args(["-c", "."])
-        .output()
-        .unwrap();
-    let mut import = Command::new("docker")
-        .args(["import", "-", name])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    import.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
-    assert!(import.wait().unwrap().success(), "docker import {name}");
-}
-
 /// A workspace on the node's cluster: one peer org, one orderer, one
 /// channel, with `images` and `extra` in fabdev.yaml.
 fn workspace(dir: &Path, node: &KubeNode, name: &str, images: &str, extra: &str) {
@@ -151,7 +129,7 @@ async fn real_node_up_pod_plumbing() {
         "fabdev.invalid/realnode-nodeenv:1",
     ];
     for b in builders {
-        tiny_image(b);
+        testkit::tiny_image("docker", b);
     }
     let dir = tempfile::tempdir().unwrap();
     let ns = "realnode-up";
@@ -230,13 +208,7 @@ async fn real_node_up_pod_plumbing() {
 
     // status: both pods Ready.
     let status = flow::status(&opts, &mut Vec::new()).await.expect("status");
-    assert_eq!(status.provider, "existing");
-    assert!(status.cluster_exists);
-    assert_eq!(status.nodes.len(), 2, "{status:?}");
-    assert!(
-        status.nodes.iter().all(|n| n.pod_ready == Some(true)),
-        "{status:?}"
-    );
+    testkit::outcome::assert_all_ready(&status, "existing", 2);
 
     // No daemon port anywhere: nothing listens on 2375/2376 in the peer's
     // network namespace (which chaincode shares), and the pod's address

@@ -16,6 +16,12 @@
 //! - `down` removes fabdev's namespace only (another namespace stays); `up`
 //!   and `down` refuse a namespace of the workspace's name that is not
 //!   fabdev's.
+//! - Ownership (issue 19, finding 3): a namespace someone made beforehand
+//!   with the workspace's name and label and a RoleBinding of their own is
+//!   refused by `up` and `down` and named by doctor; `--adopt-namespace`
+//!   takes it over, writing the workspace's random ID on it; a second
+//!   workspace of the same name is then refused, and `down` deletes only
+//!   the namespace of the ID it checked.
 //!
 //! Docker is needed for the builder images `up` keeps on the host (tiny
 //! local images under the spec's names).
@@ -97,6 +103,31 @@ async fn bind_limited_user(client: &kube::Client, namespace: &str, rules: serde_
         .unwrap();
 }
 
+/// A workspace on the test cluster named `name`, with tiny local builder
+/// images under `image(what)`.
+fn existing_workspace(
+    dir: &Path,
+    api: &ApiServer,
+    name: &str,
+    image: &dyn Fn(&str) -> String,
+) -> PathBuf {
+    std::fs::create_dir(dir).unwrap();
+    std::fs::copy(api.kubeconfig(), dir.join("cluster.kubeconfig")).unwrap();
+    std::fs::write(
+        dir.join("fabdev.yaml"),
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {name}\n\
+             images: {{ ccenv: {}, baseos: {}, nodeenv: {} }}\n\
+             cluster: {{ provider: existing, kubeconfig: cluster.kubeconfig, context: test }}\n",
+            image("ccenv"),
+            image("baseos"),
+            image("nodeenv"),
+        ),
+    )
+    .unwrap();
+    dir.to_path_buf()
+}
+
 fn check<'a>(checks: &'a [Check], name: &str) -> &'a Check {
     checks
         .iter()
@@ -124,11 +155,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let base = dockerd::HostImage::new(&host, "up-existing", 64 * 1024).await;
     let image = |what: &str| format!("fabdev-test/upx-{what}:{}", std::process::id());
     for what in ["ccenv", "baseos", "nodeenv"] {
-        let tagged = std::process::Command::new("docker")
-            .args(["tag", &base.name, &image(what)])
-            .status()
-            .unwrap();
-        assert!(tagged.success());
+        base.tag_as(&image(what));
     }
     std::fs::write(
         ws.join("fabdev.yaml"),
@@ -173,6 +200,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
         o.done,
         [
             "workspace",
+            "plan",
             "existing cluster",
             "crypto material",
             "render Kubernetes objects",
@@ -254,10 +282,20 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let admin = Access {
         kubeconfig: Some(ws.join("cluster.kubeconfig")),
         context: None,
+        untrusted_root: None,
     };
     let checks = doctor::existing_cluster_checks(&admin, &name).await;
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["context", "api server", "rbac", "pod security"]);
+    assert_eq!(
+        names,
+        [
+            "context",
+            "api server",
+            "rbac",
+            "rolebindings",
+            "pod security"
+        ]
+    );
     assert!(
         checks.iter().all(|c| c.verdict == Verdict::Ok),
         "{checks:#?}"
@@ -294,6 +332,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let limited = Access {
         kubeconfig: Some(ws.join("cluster.kubeconfig")),
         context: Some(LIMITED_CONTEXT.to_string()),
+        untrusted_root: None,
     };
     let checks = doctor::existing_cluster_checks(&limited, &name).await;
     let rbac = check(&checks, "rbac");
@@ -303,7 +342,7 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
         format!(
             "denied in namespace {name}: create namespaces (cluster-wide), patch namespaces (cluster-wide), \
              get namespaces (cluster-wide), list namespaces (cluster-wide), delete namespaces (cluster-wide), \
-             delete statefulsets.apps, create pods/exec"
+             delete statefulsets.apps, watch namespaces (cluster-wide), create pods/exec"
         )
     );
     assert!(
@@ -330,7 +369,9 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     );
     assert!(
         stdout.contains("\"name\":\"rbac\"")
-            && stdout.contains("delete statefulsets.apps, create pods/exec"),
+            && stdout.contains(
+                "delete statefulsets.apps, watch namespaces (cluster-wide), create pods/exec"
+            ),
         "{stdout}\n{stderr}"
     );
     assert!(!stdout.contains("\"name\":\"kind\""), "{stdout}");
@@ -434,6 +475,148 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
             .items
             .is_empty()
     );
+
+    for what in ["ccenv", "baseos", "nodeenv"] {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &image(what)])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_is_the_workspaces_only_by_its_random_id() {
+    let host = host().await;
+    let api = ApiServer::start().await;
+    let client = api.client().await;
+    let name = format!("own{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let base = dockerd::HostImage::new(&host, "up-existing-own", 64 * 1024).await;
+    let image = |what: &str| format!("fabdev-test/own-{what}:{}", std::process::id());
+    for what in ["ccenv", "baseos", "nodeenv"] {
+        base.tag_as(&image(what));
+    }
+    let ws_a = existing_workspace(&dir.path().join("a"), &api, &name, &image);
+    let ws_b = existing_workspace(&dir.path().join("b"), &api, &name, &image);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let secrets =
+        |ns: &str| Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns);
+
+    // Someone who may create namespaces made the victim's beforehand, with
+    // the label fabdev used to trust and a RoleBinding for themselves.
+    create_namespace(
+        &client,
+        &name,
+        json!({"fabdev.dev/workspace": name, "app.kubernetes.io/managed-by": "fabdev"}),
+    )
+    .await;
+    bind_limited_user(
+        &client,
+        &name,
+        json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]),
+    )
+    .await;
+    let admin = Access {
+        kubeconfig: Some(ws_a.join("cluster.kubeconfig")),
+        context: None,
+        untrusted_root: None,
+    };
+    let checks = doctor::existing_cluster_checks(&admin, &name).await;
+    let rb = check(&checks, "rolebindings");
+    assert_eq!(rb.verdict, Verdict::Warn, "{checks:#?}");
+    assert!(
+        rb.detail
+            .contains(&format!("fabdev-limited (User/{LIMITED_USER})")),
+        "{rb:?}"
+    );
+
+    let mut opts = Options::new(&ws_a);
+    opts.kind = Some(forbidden_kind(dir.path()));
+    opts.wait_timeout = Duration::from_secs(3);
+    let mut events: Vec<Event> = Vec::new();
+    let e = flow::up(&opts, &mut events).await.unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("is not this workspace's"),
+        "{}",
+        chain(&e)
+    );
+    assert_eq!(
+        outcome(&events).failed.keys().collect::<Vec<_>>(),
+        ["apply objects"]
+    );
+    assert!(
+        secrets(&name)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "no key may reach a namespace fabdev does not own"
+    );
+    let mut events: Vec<Event> = Vec::new();
+    let e = flow::down(&opts, false, false, &mut events)
+        .await
+        .unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("fabdev down leaves it alone"),
+        "{e}"
+    );
+    assert!(namespaces.get_opt(&name).await.unwrap().is_some());
+    // The CLI says how to take it over.
+    let out = testkit::fabdev(&ws_a).args(["down"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--adopt-namespace"), "{stderr}");
+
+    // Adopted on purpose: the namespace carries workspace A's random ID.
+    opts.cluster.adopt_namespace = true;
+    let mut events: Vec<Event> = Vec::new();
+    let _ = flow::up(&opts, &mut events).await;
+    let o = outcome(&events);
+    assert!(o.done.iter().any(|s| s == "apply objects"), "{o:#?}");
+    let id = std::fs::read_to_string(ws_a.join(".fabdev/workspace-id")).unwrap();
+    let id = id.trim();
+    assert_eq!(id.len(), 32, "{id}");
+    let ns = namespaces.get(&name).await.unwrap();
+    let label = |m: Option<std::collections::BTreeMap<String, String>>| {
+        m.unwrap_or_default()
+            .get("fabdev.dev/workspace-id")
+            .cloned()
+    };
+    assert_eq!(label(ns.metadata.labels.clone()).as_deref(), Some(id));
+    assert_eq!(label(ns.metadata.annotations.clone()).as_deref(), Some(id));
+    let uid_a = ns.metadata.uid.clone().unwrap();
+
+    // A second workspace of the same name: its own ID, refused both ways.
+    let mut opts_b = Options::new(&ws_b);
+    opts_b.kind = opts.kind.clone();
+    opts_b.wait_timeout = Duration::from_secs(3);
+    let mut events: Vec<Event> = Vec::new();
+    let e = flow::up(&opts_b, &mut events).await.unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("another workspace's ID"),
+        "{}",
+        chain(&e)
+    );
+    let id_b = std::fs::read_to_string(ws_b.join(".fabdev/workspace-id")).unwrap();
+    assert_ne!(id_b.trim(), id);
+    let mut events: Vec<Event> = Vec::new();
+    let e = flow::down(&opts_b, false, false, &mut events)
+        .await
+        .unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    let ns = namespaces.get(&name).await.unwrap();
+    assert_eq!(ns.metadata.uid.as_deref(), Some(uid_a.as_str()));
+    assert!(ns.metadata.deletion_timestamp.is_none());
+
+    // Workspace A's down deletes it (no flag needed now).
+    opts.cluster.adopt_namespace = false;
+    opts.wait_timeout = Duration::from_secs(60);
+    let mut events: Vec<Event> = Vec::new();
+    let report = flow::down(&opts, false, false, &mut events)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert!(report.namespace_deleted, "{report:?}");
+    assert!(namespaces.get_opt(&name).await.unwrap().is_none());
 
     for what in ["ccenv", "baseos", "nodeenv"] {
         let _ = std::process::Command::new("docker")

@@ -76,11 +76,7 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     ];
     let image = |what: &str| format!("fabdev-test/up-{what}:{}", std::process::id());
     for what in names {
-        let tagged = std::process::Command::new("docker")
-            .args(["tag", &base.name, &image(what)])
-            .status()
-            .unwrap();
-        assert!(tagged.success());
+        base.tag_as(&image(what));
     }
     let images_yaml: Vec<String> = names.iter().map(|w| format!("{w}: {}", image(w))).collect();
     std::fs::write(

@@ -1,7 +1,7 @@
 //! Sets the cfgs that decide which of this package's tests can run here,
 //! so that the others are reported `ignored`, with why, never `ok`:
 //!
-//! - `fabric_binaries`: Fabric's binaries (`tests/real_fabric_cli.rs`,
+//! - `fabric_binaries`: Fabric's binaries (`tests/real_fabric_cli/`,
 //!   `tests/real_fabric_app.rs`);
 //! - `real_node`: the real single-node cluster (`tests/real_node_up.rs`);
 //! - `real_node_fabric`: that node with real Fabric images;

@@ -105,7 +105,7 @@ if ! have "hyperledger/fabric-nodeenv:2.5"; then
   mount -t proc proc "$work/nodeenv/proc"
   mount --bind /dev "$work/nodeenv/dev"
   fill_ok=0
-  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null" || fill_ok=$?
+  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --ignore-scripts --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null" || fill_ok=$?
   umount "$work/nodeenv/dev" "$work/nodeenv/proc"
   [ "$fill_ok" = 0 ] || { echo "setup/builder-images: filling the npm cache failed" >&2; exit 1; }
   rm -rf "$work/nodeenv/tmp/npm-fill" "$work/nodeenv/tmp/host-ca.crt"
@@ -119,9 +119,9 @@ set -e
 cp -R /chaincode/input/src/. /chaincode/output
 cd /chaincode/output
 if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
-  npm ci --omit=dev --offline --cache /npm-cache --no-audit --no-fund
+  npm ci --omit=dev --ignore-scripts --offline --cache /npm-cache --no-audit --no-fund
 else
-  npm install --omit=dev --offline --cache /npm-cache --no-audit --no-fund
+  npm install --omit=dev --ignore-scripts --offline --cache /npm-cache --no-audit --no-fund
 fi
 SH
   cat > "$work/nodeenv/chaincode/start.sh" <<'SH'

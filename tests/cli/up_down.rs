@@ -47,6 +47,9 @@ fn up_json_events_report_a_kind_that_is_too_old() {
         [
             ("step_started", "workspace"),
             ("step_done", "workspace"),
+            ("step_started", "plan"),
+            ("plan", "plan"),
+            ("step_done", "plan"),
             ("step_started", "crypto material"),
             ("step_done", "crypto material"),
             ("step_started", "render Kubernetes objects"),
@@ -110,18 +113,67 @@ fn down_without_a_cluster_removes_runtime_state_but_keeps_crypto() {
     );
 }
 
-/// Ctrl-C during `up` stops it cleanly: exit 130, a hint to run it again, and
-/// no child process left behind. Needs the Docker engine that scripts/test.sh
-/// starts (the images must be "present on the host" for `up` to get as far
-/// as creating the cluster); the kind binary is a fake whose `create` hangs.
+/// A kind cluster of the workspace's name that this workspace's `up` did
+/// not create (issue 19, finding 4): `down` does not delete it, exits 2 and
+/// says what to do; `kind delete` never runs.
 #[test]
-fn ctrl_c_during_up_stops_cleanly() {
+fn down_leaves_a_kind_cluster_this_workspace_did_not_create() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let deleted = ws.path().join("kind-delete-ran");
+    // A fake kind whose cluster `fabdev` exists; `delete` leaves a trace.
+    let kind = ws.path().join("kind");
+    std::fs::write(
+        &kind,
+        format!(
+            "#!/bin/sh
+case \"$1\" in
+  version) echo 'kind v0.33.0 go1.24.2 linux/amd64';;
+  get) echo fabdev;;
+  delete) touch '{}';;
+  *) echo 'no' >&2; exit 1;;
+esac
+",
+            deleted.display()
+        ),
+    )
+    .expect("fake kind");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let out = with_kind(ws.path(), &kind, &["down"]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "kind cluster fabdev is not this workspace's: this workspace did not create it"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("fabdev up --adopt-cluster")
+            && err.contains("kind delete cluster --name fabdev"),
+        "{err}"
+    );
+    assert!(!deleted.exists(), "down ran `kind delete`: {err}");
+}
+
+/// `up` (a fake kind whose `create` hangs) stopped by `signal` once the
+/// create runs: exit 130, a hint to run it again, and the hanging `kind
+/// create` killed with fabdev. Returns the workspace, the fake kind and the
+/// image the spec names.
+fn interrupt_up(signal: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command as Std, Stdio};
     use std::time::Duration;
 
     let ws = tempfile::tempdir().expect("tempdir");
-    let image = format!("fabdev-test/ctrlc:{}", std::process::id());
+    // One image per signal: the tests run at once, and each removes its own.
+    let image = format!(
+        "fabdev-test/ctrlc-{}:{}",
+        signal.trim_start_matches('-').to_lowercase(),
+        std::process::id()
+    );
     let made = Std::new("sh")
         .arg("-c")
         .arg(format!(
@@ -190,7 +242,7 @@ fn ctrl_c_during_up_stops_cleanly() {
     })
     .expect("the fake kind create never started");
     let sent = Std::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(sent.success());
@@ -218,6 +270,30 @@ fn ctrl_c_during_up_stops_cleanly() {
         "kind create (pid {kind_pid}) survived the interrupt"
     );
 
+    (ws, kind, image)
+}
+
+/// SIGTERM and SIGHUP stop `up` as Ctrl-C does (issue 19, finding 8): the
+/// hanging `kind create` is killed, not orphaned, and the exit is 130.
+#[test]
+fn sigterm_and_sighup_stop_up_as_ctrl_c_does() {
+    for signal in ["-TERM", "-HUP"] {
+        let (_ws, _kind, image) = interrupt_up(signal);
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &image])
+            .output();
+    }
+}
+
+/// Ctrl-C during `up` stops it cleanly: exit 130, a hint to run it again, and
+/// no child process left behind. Needs the Docker engine that scripts/test.sh
+/// starts (the images must be "present on the host" for `up` to get as far
+/// as creating the cluster); the kind binary is a fake whose `create` hangs.
+#[test]
+fn ctrl_c_during_up_stops_cleanly() {
+    use std::process::Command as Std;
+
+    let (ws, kind, image) = interrupt_up("-INT");
     // The interrupted create may have left a half-made cluster: the next
     // `up` deletes it before creating it again (here kind says the cluster
     // exists, and the new create fails at once to end the run).
@@ -268,8 +344,9 @@ fn ctrl_c_during_up_stops_cleanly() {
 /// `up` as far as this machine goes without kind: the images are found on
 /// the host's Docker (the test setup starts it; each image is a tiny local
 /// one), each reported as a typed `images` event, and a kind that cannot
-/// export the kubeconfig of its existing cluster fails the cluster step,
-/// in JSON as that step's `step_failed`.
+/// export the kubeconfig of its existing cluster (one this workspace
+/// recorded as its own) fails the cluster step, in JSON as that step's
+/// `step_failed`.
 #[test]
 fn up_finds_its_images_on_the_host_then_fails_in_the_cluster_step() {
     let ws = tempfile::tempdir().expect("tempdir");
@@ -310,6 +387,9 @@ fn up_finds_its_images_on_the_host_then_fails_in_the_cluster_step() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&kind, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
+    // The cluster is this workspace's (see `down_leaves_a_kind_cluster_…`).
+    std::fs::create_dir_all(ws.path().join(".fabdev")).expect(".fabdev");
+    std::fs::write(ws.path().join(".fabdev/kind-cluster-id"), "uid-1\n").expect("id");
     let (out, events) = json_run(ws.path(), &kind, "up");
     for what in names {
         let _ = std::process::Command::new("docker")

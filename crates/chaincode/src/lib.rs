@@ -5,3 +5,4 @@ pub mod lifecycle;
 pub mod nodebuild;
 pub mod package;
 pub mod vendor;
+pub mod watch;

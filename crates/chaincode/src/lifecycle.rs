@@ -12,6 +12,7 @@
 
 mod admins;
 mod call;
+mod launch;
 mod names;
 mod planner;
 pub(crate) mod steps;
@@ -25,9 +26,13 @@ use network::pki::CryptoDir;
 
 pub use admins::{ChannelAdmins, connect};
 pub use call::{Caller, DISCOVERY_TIMEOUT, caller_peer, endorsers_not_known_yet, invoke, query};
+pub use launch::{LAUNCH_FUNCTION, Launch, launch_all, not_running};
 pub use names::{NETWORK_ID, chaincode_container_name, chaincode_image_name, version_of};
 pub use planner::{DeploySpec, Planned, approval_needed, target};
-pub use steps::{InitOutcome, PeerImages, approve_all, commit_definition, init, install_all, plan};
+pub use steps::{
+    ImageSource, InitOutcome, PeerImageError, PeerImages, approve_all, commit_definition, init,
+    install_all, plan,
+};
 
 /// Deadline of one query or of one ordered transaction.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);

@@ -43,14 +43,14 @@ pub enum NodeBuildError {
         dir.display()
     )]
     NoNpm { dir: PathBuf, reasons: String },
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{} is not valid JSON: {source}", file.display())]
+    #[error("{} is not valid JSON", file.display())]
     PackageJson {
         file: PathBuf,
         #[source]

@@ -265,6 +265,11 @@ pub enum PackageError {
     },
     #[error("{}: {reason}", file.display())]
     Ignore { file: PathBuf, reason: String },
+    #[error(
+        "{} changed after the chaincode folder was listed (replaced by a link or another file): package again once the folder is settled",
+        file.display()
+    )]
+    Changed { file: PathBuf },
     #[error("cannot build the package of {}", dir.display())]
     Archive {
         dir: PathBuf,

@@ -7,7 +7,17 @@
 //! and the same input gives the same package (vendoring is deterministic).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use wait_timeout::ChildExt as _;
+
+/// How long `go mod vendor` may run (it downloads modules through the
+/// user's proxy) before it is killed.
+pub const VENDOR_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The most of `go mod vendor`'s error output kept for the message.
+const MAX_GO_OUTPUT: u64 = 64 * 1024;
 
 /// Errors of vendoring; each names the folder and the cause.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +38,12 @@ pub enum VendorError {
         status: String,
         output: String,
     },
+    #[error(
+        "`go mod vendor` for {} did not finish within {}s and was stopped\n  hint: check the Go module proxy is reachable (GOPROXY), or vendor the module yourself (`go mod vendor`), or package without vendoring (--no-vendor)",
+        dir.display(),
+        timeout.as_secs()
+    )]
+    Timeout { dir: PathBuf, timeout: Duration },
 }
 
 /// Whether `dir` is a Go module that a vendored copy would help: it has
@@ -47,6 +63,15 @@ pub fn vendored_copy(dir: &Path) -> Result<Option<tempfile::TempDir>, VendorErro
     let Ok(go) = which_go() else {
         return Ok(None);
     };
+    vendored_copy_with(dir, &go, VENDOR_TIMEOUT).map(Some)
+}
+
+/// [`vendored_copy`] with this `go` and deadline.
+pub fn vendored_copy_with(
+    dir: &Path,
+    go: &Path,
+    timeout: Duration,
+) -> Result<tempfile::TempDir, VendorError> {
     let tmp = tempfile::Builder::new()
         .prefix("fabdev-vendor-")
         .tempdir()
@@ -61,23 +86,49 @@ pub fn vendored_copy(dir: &Path) -> Result<Option<tempfile::TempDir>, VendorErro
         .map_or_else(|| "src".into(), |n| n.to_os_string());
     let copy = tmp.path().join(name);
     copy_tree(dir, &copy)?;
-    let out = Command::new(go)
+    let run_err = |source| VendorError::Io {
+        action: "run `go mod vendor` in",
+        path: copy.clone(),
+        source,
+    };
+    let mut child = Command::new(go)
         .args(["mod", "vendor"])
         .current_dir(&copy)
-        .output()
-        .map_err(|source| VendorError::Io {
-            action: "run `go mod vendor` in",
-            path: copy.clone(),
-            source,
-        })?;
-    if !out.status.success() {
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(run_err)?;
+    // Its error output, read while it runs (so a full pipe cannot stop it).
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut text = Vec::new();
+        if let Some(e) = stderr {
+            let _ = e.take(MAX_GO_OUTPUT).read_to_end(&mut text);
+        }
+        text
+    });
+    let status = match child.wait_timeout(timeout).map_err(run_err)? {
+        Some(status) => status,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(VendorError::Timeout {
+                dir: dir.to_path_buf(),
+                timeout,
+            });
+        }
+    };
+    if !status.success() {
+        let output = reader.join().unwrap_or_default();
         return Err(VendorError::Go {
             dir: dir.to_path_buf(),
-            status: out.status.to_string(),
-            output: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            status: status.to_string(),
+            output: String::from_utf8_lossy(&output).trim().to_string(),
         });
     }
-    Ok(Some(tmp))
+    Ok(tmp)
 }
 
 /// The folder inside a [`vendored_copy`] to package.
@@ -137,5 +188,34 @@ mod tests {
         assert!(needs_vendoring(dir.path()));
         std::fs::create_dir(dir.path().join("vendor")).expect("mkdir");
         assert!(!needs_vendoring(dir.path()));
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    /// A `go` that never ends is stopped at the deadline, and said so.
+    #[test]
+    fn go_mod_vendor_has_a_deadline() {
+        let tmp = tempfile::tempdir().unwrap();
+        let module = tmp.path().join("cc");
+        std::fs::create_dir(&module).unwrap();
+        std::fs::write(module.join("go.mod"), "module x\n").unwrap();
+        let go = tmp.path().join("go");
+        std::fs::write(&go, "#!/bin/sh\nexec sleep 600\n").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let started = std::time::Instant::now();
+        let e = vendored_copy_with(&module, &go, Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(e, VendorError::Timeout { .. }), "{e:?}");
+        assert!(e.to_string().contains("did not finish within"), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

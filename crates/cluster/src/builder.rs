@@ -60,7 +60,7 @@ pub enum BuilderError {
         log: String,
     },
     /// Docker refused or failed a request.
-    #[error("cannot {operation} on {daemon}: {source}")]
+    #[error("cannot {operation} on {daemon}")]
     Docker {
         operation: String,
         daemon: String,

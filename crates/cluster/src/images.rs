@@ -22,11 +22,11 @@ mod transfer;
 pub use daemon::{Daemon, DaemonInfo};
 pub use error::ImageError;
 pub use pull::ensure_pulled;
-pub(crate) use transfer::export_into;
 pub use transfer::{
     ImageTarget, LoadBody, SkipReason, SkippedImage, TransferReport, TransferredImage, tag,
     transfer, transfer_to_many,
 };
+pub(crate) use transfer::{export_into, id_after_load};
 
 /// The socket the local Docker daemon listens on when `DOCKER_HOST` is unset.
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";

@@ -26,10 +26,13 @@ mod forward;
 mod namespace;
 mod wait;
 
-pub use access::{Access, Resolved, client, resolve_context};
+pub use access::{Access, Resolved, client, refuse_commands, resolve_context, users_with_commands};
 pub use apply::{Applied, Manifest, apply};
 pub use forward::{Forward, port_forward};
-pub use namespace::{delete_namespace, namespace_labels};
+pub use namespace::{
+    NamespaceMeta, Ownership, WORKSPACE_ID, delete_namespace, namespace_labels, namespace_meta,
+    namespace_uid, ownership,
+};
 pub use wait::{MANAGED_BY, pod_diagnostics, pods, wait_nodes_ready, wait_pods_ready};
 
 /// Errors of talking to the Kubernetes API.
@@ -97,6 +100,23 @@ pub enum K8sError {
         what: String,
         context: Option<String>,
         known: Vec<String>,
+    },
+    #[error(
+        "the kubeconfig {what} is inside the workspace and its user {user} runs a command ({command}): fabdev does not run commands named by a workspace's files, which may come from a cloned repository\n  hint: keep kubeconfigs that run credential plugins outside the workspace (in ~/.kube, or name one with --kubeconfig FILE outside it or $KUBECONFIG)"
+    )]
+    UntrustedCommand {
+        what: String,
+        user: String,
+        command: String,
+    },
+    #[error(
+        "{what} is not the one fabdev checked (UID {uid}): it was deleted and made again meanwhile, so fabdev leaves it alone"
+    )]
+    Changed {
+        what: String,
+        uid: String,
+        #[source]
+        source: kube::Error,
     },
     #[error(
         "the API server of context {context} ({server}) does not answer\n  hint: check the cluster is up and reachable from here (`kubectl --context {context} version`)"

@@ -34,7 +34,7 @@ pub enum KindConfigError {
     ZeroPort { container_port: u16, host_port: u16 },
     #[error("cannot serialise the kind config to YAML")]
     Yaml(#[from] serde_saphyr::SerializeError),
-    #[error("cannot read the kind config fabdev rendered: {0}")]
+    #[error("cannot read the kind config fabdev rendered")]
     Parse(#[from] serde_saphyr::DeserializeError),
 }
 

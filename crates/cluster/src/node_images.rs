@@ -194,15 +194,15 @@ pub async fn load_into_nodes(
         )
         .await?;
         for node in &needing {
-            let mut found = node_image_id(&docker, host, node, image).await?;
-            if found.as_deref() != Some(&source.id) {
-                // The export named the image otherwise than the pods do
-                // (podman keeps a loaded `name:tag` as `localhost/name:tag`
-                // and exports it so): give it the name the kubelet asks for.
-                if tag_by_id(&docker, host, node, &source.id, image).await? {
-                    found = node_image_id(&docker, host, node, image).await?;
-                }
-            }
+            // The export may name the image otherwise than the pods do
+            // (podman's `localhost/name:tag`): it gets the name the kubelet
+            // asks for.
+            let found = crate::images::id_after_load(
+                &source.id,
+                || node_image_id(&docker, host, node, image),
+                || tag_by_id(&docker, host, node, &source.id, image),
+            )
+            .await?;
             if found.as_deref() != Some(&source.id) {
                 return Err(NodeImageError::IdMismatch {
                     image: image.clone(),

@@ -19,7 +19,10 @@ use crate::images::{Daemon, ImageError};
 mod leftovers;
 mod podman;
 
-pub use leftovers::{KIND_NETWORK, Leftovers, cni_chain_removal, remove_podman_leftovers};
+pub use leftovers::{
+    KIND_NETWORK, Leftovers, cni_chain_removal, is_kind_node_of, remove_podman_leftovers,
+    remove_storage_only_nodes, storage_only_nodes,
+};
 pub use podman::{
     PodmanReadings, missing_capabilities, podman_checks, podman_default_ulimits, read_podman,
 };
@@ -88,6 +91,10 @@ pub enum ProviderError {
         #[source]
         source: Box<bollard::errors::Error>,
     },
+    #[error(
+        "cannot remove podman's storage-only containers of a killed `kind create` with `{command}`: {output}\n  hint: list them with `podman ps -a --external` and remove them with `podman rm --storage ID`"
+    )]
+    StorageContainers { command: String, output: String },
     #[error(
         "cannot remove podman's CNI chains with `{command}`: {output}\n  hint: remove them by hand (`iptables -t nat -S | grep CNI-`), or leave them: they are empty"
     )]

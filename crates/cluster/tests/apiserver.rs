@@ -346,12 +346,50 @@ async fn delete_namespace_waits_until_the_controllers_have_removed_it() {
 
     // The namespace controller deletes its objects, then the finalizers
     // (kubernetes, foregroundDeletion) go and the namespace with them.
-    assert!(k8s::delete_namespace(&client, ns, WAIT).await.unwrap());
+    let uid = k8s::namespace_meta(&client, ns).await.unwrap().unwrap().uid;
+    assert!(
+        k8s::delete_namespace(&client, ns, &uid, WAIT)
+            .await
+            .unwrap()
+    );
     let namespaces: Api<Namespace> = Api::all(client.clone());
     assert!(namespaces.get_opt(ns).await.unwrap().is_none());
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
     assert!(cms.get_opt("core").await.unwrap().is_none());
 
     // Deleting it again: there is no such namespace.
-    assert!(!k8s::delete_namespace(&client, ns, WAIT).await.unwrap());
+    assert!(
+        !k8s::delete_namespace(&client, ns, &uid, WAIT)
+            .await
+            .unwrap()
+    );
+}
+
+/// The delete carries the UID fabdev read: a namespace of the same name
+/// made again since (someone else's) is refused by the API server, not
+/// deleted.
+#[tokio::test]
+async fn delete_namespace_leaves_a_namespace_made_again_since_its_uid_was_read() {
+    let server = apiserver::shared().await;
+    let client = server.client().await;
+    let ns = "made-again";
+    pod_namespace(&client, ns).await;
+    let old = k8s::namespace_meta(&client, ns).await.unwrap().unwrap().uid;
+    assert!(
+        k8s::delete_namespace(&client, ns, &old, WAIT)
+            .await
+            .unwrap()
+    );
+    pod_namespace(&client, ns).await;
+    let new = k8s::namespace_meta(&client, ns).await.unwrap().unwrap().uid;
+    assert_ne!(old, new);
+    let err = k8s::delete_namespace(&client, ns, &old, WAIT)
+        .await
+        .expect_err("a stale UID must not delete the new namespace");
+    assert!(matches!(err, k8s::K8sError::Changed { .. }), "{err:?}");
+    assert!(err.to_string().contains(&old), "{err}");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let still = namespaces.get(ns).await.unwrap();
+    assert_eq!(still.metadata.uid.as_deref(), Some(new.as_str()));
+    assert!(still.metadata.deletion_timestamp.is_none());
 }

@@ -399,12 +399,12 @@ async fn the_client_comes_from_fabdevs_own_kubeconfig() {
 async fn deleting_a_missing_namespace_is_not_an_error() {
     let (client, mut handle) = mock_client();
     tokio::spawn(async move {
-        let (req, send) = handle.next_request().await.expect("get");
-        assert_eq!(req.method(), Method::GET);
+        let (req, send) = handle.next_request().await.expect("delete");
+        assert_eq!(req.method(), Method::DELETE);
         assert_eq!(req.uri().path(), "/api/v1/namespaces/fabdev");
         respond(send, 404, &not_found());
     });
-    let existed = k8s::delete_namespace(&client, "fabdev", Duration::from_secs(5))
+    let existed = k8s::delete_namespace(&client, "fabdev", "u1", Duration::from_secs(5))
         .await
         .unwrap();
     assert!(!existed);
@@ -415,8 +415,6 @@ async fn deleting_a_namespace_waits_until_it_is_gone() {
     let (client, mut handle) = mock_client();
     let server = tokio::spawn(async move {
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fabdev", "uid": "u1", "resourceVersion": "4"}});
-        let (_, send) = handle.next_request().await.expect("get");
-        respond(send, 200, &ns);
         let (req, send) = handle.next_request().await.expect("delete");
         assert_eq!(req.method(), Method::DELETE);
         assert_eq!(req.uri().path(), "/api/v1/namespaces/fabdev");
@@ -436,9 +434,42 @@ async fn deleting_a_namespace_waits_until_it_is_gone() {
         );
         handle
     });
-    let existed = k8s::delete_namespace(&client, "fabdev", Duration::from_secs(5))
+    let existed = k8s::delete_namespace(&client, "fabdev", "u1", Duration::from_secs(5))
         .await
         .unwrap();
     assert!(existed);
+    drop(server.await.unwrap());
+}
+
+/// The delete names the UID it checked (a precondition), and a watch the
+/// API server refuses (403: no `watch namespaces`) is reported as that, not
+/// as a timeout.
+#[tokio::test]
+async fn deleting_a_namespace_names_its_uid_and_a_refused_watch_is_no_timeout() {
+    let (client, mut handle) = mock_client();
+    let server = tokio::spawn(async move {
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fabdev", "uid": "u1", "resourceVersion": "4"}});
+        let (req, send) = handle.next_request().await.expect("delete");
+        assert_eq!(req.method(), Method::DELETE);
+        let body = body_text(req).await;
+        assert!(
+            body.contains("\"preconditions\":{\"uid\":\"u1\"}"),
+            "{body}"
+        );
+        respond(send, 200, &ns);
+        let (_, send) = handle.next_request().await.expect("watch list");
+        respond(
+            send,
+            403,
+            &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+                    "message": "namespaces \"fabdev\" is forbidden: User \"limited\" cannot watch resource \"namespaces\""}),
+        );
+        handle
+    });
+    let err = k8s::delete_namespace(&client, "fabdev", "u1", Duration::from_secs(30))
+        .await
+        .expect_err("a refused watch fails");
+    assert!(matches!(err, k8s::K8sError::Watch { .. }), "{err:?}");
+    assert!(!err.to_string().contains("timed out"), "{err}");
     drop(server.await.unwrap());
 }

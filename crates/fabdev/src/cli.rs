@@ -42,6 +42,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 
+    /// With an existing cluster: `up` takes over, and `down` deletes, a
+    /// namespace of the workspace's name that this workspace did not make
+    /// (it lacks this workspace's fabdev.dev/workspace-id).
+    #[arg(long, global = true)]
+    pub adopt_namespace: bool,
+
     /// Say more about what happens.
     #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -115,6 +121,10 @@ pub struct UpArgs {
     /// cluster (its nodes pull from the cluster's registries).
     #[arg(long)]
     pub load_images: bool,
+    /// On kind: use a cluster of the workspace's name that this workspace
+    /// did not create, and make it this workspace's (`down` then deletes it).
+    #[arg(long)]
+    pub adopt_cluster: bool,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +224,11 @@ pub enum ChaincodeCommand {
         #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
         output: Format,
     },
+    /// Watch the chaincode folders and redeploy what changed, until Ctrl-C:
+    /// a first deploy, then on each change (once the files are quiet) the
+    /// deploy steps, every peer asked to start the new chaincode, and its
+    /// first log lines, or the build's error.
+    Watch(WatchArgs),
     /// What a chaincode's container printed, from each peer's own Docker
     /// daemon (read through the Kubernetes API).
     Logs {
@@ -252,6 +267,21 @@ pub struct LifecycleArgs {
     /// vendor`, so that the peer's build needs no network).
     #[arg(long)]
     pub no_vendor: bool,
+    /// Output: text lines or one JSON event a line.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The chaincodes of fabdev.yaml to watch (default: every one).
+    pub names: Vec<String>,
+    /// Package Go chaincode as it is, without a vendored copy.
+    #[arg(long)]
+    pub no_vendor: bool,
+    /// How many of each new container's first log lines to show.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub log_lines: usize,
     /// Output: text lines or one JSON event a line.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
     pub output: Format,

@@ -11,7 +11,7 @@ use network::spec::{self, Lang, Provider};
 
 use crate::cli::{
     CallArgs, ChaincodeCommand, ChannelCommand, Cli, Command, Format, InitArgs, LangArg,
-    LifecycleArgs, PackageArgs, ProviderArg, RenderArgs, StatusArgs,
+    LifecycleArgs, PackageArgs, ProviderArg, RenderArgs, StatusArgs, WatchArgs,
 };
 use crate::error::CliError;
 use crate::output::{StdoutErrors, results_stdout, stdout_write};
@@ -57,6 +57,8 @@ impl Env {
                 kubeconfig: cli.kubeconfig.clone(),
                 context: cli.context.clone(),
                 load_images: false,
+                adopt_cluster: false,
+                adopt_namespace: cli.adopt_namespace,
             },
             verbosity: match (cli.quiet, cli.verbose) {
                 (true, _) => Verbosity::Quiet,
@@ -104,6 +106,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Up(args) => {
             let mut opts = env.options(args.kind.clone());
             opts.cluster.load_images = args.load_images;
+            opts.cluster.adopt_cluster = args.adopt_cluster;
             opts.wait_timeout = Duration::from_secs(args.timeout);
             let _lock = env.lock_if_good(&opts, "up", opts.wait_timeout)?;
             run_flow(args.output, verbosity, "up", |sink| {
@@ -177,6 +180,7 @@ fn chaincode(env: &Env, command: ChaincodeCommand) -> Result<(), CliError> {
                 Box::pin(async move { flow::chaincodes::list(&opts, sink).await })
             });
         }
+        ChaincodeCommand::Watch(a) => return watch(env, a),
         ChaincodeCommand::Logs {
             name,
             peer,
@@ -219,6 +223,29 @@ fn lifecycle(env: &Env, command: LifecycleCommand, a: LifecycleArgs) -> Result<(
                 .map(drop)
         })
     })
+}
+
+/// `chaincode watch`: it deploys, so it holds the workspace's lock while
+/// it runs (another lifecycle command or `up` waits for it); Ctrl-C ends
+/// it, and that is a success.
+fn watch(env: &Env, a: WatchArgs) -> Result<(), CliError> {
+    let opts = env.options(None);
+    let request = flow::chaincodes::WatchRequest {
+        names: a.names,
+        no_vendor: a.no_vendor,
+        log_lines: a.log_lines,
+    };
+    let name = "chaincode watch";
+    let _lock = env.lock_if_good(&opts, name, LOCK_WAIT)?;
+    let (mut sink, stdout) = reporter(a.output, env.verbosity);
+    let rt = runtime()?;
+    exit_on_second_signal();
+    let stop = stop_signal();
+    let result = rt.block_on(flow::chaincodes::watch(&opts, request, stop, sink.as_mut()));
+    drop(sink);
+    result.map_err(CliError::of(name))?;
+    stdout.check()?;
+    Ok(())
 }
 
 fn call(
@@ -306,8 +333,63 @@ fn reporter(format: Format, verbosity: Verbosity) -> (Box<dyn Sink>, StdoutError
 type FlowFuture<'a, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, flow::FlowError>> + 'a>>;
 
-/// Run a flow with the chosen reporter; Ctrl-C stops it between steps'
-/// awaits, leaving a state the next run completes.
+/// The first SIGINT (Ctrl-C), SIGTERM or SIGHUP: what stops a command
+/// cleanly (its future dropped, so temporary copies go and child processes
+/// started with `kill_on_drop`, such as `kind create`, are killed). Never
+/// resolves when the handlers cannot be installed.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
+
+/// A second SIGINT, SIGTERM or SIGHUP ends the process at once (130),
+/// whatever the first one's clean stop is still doing: a thread of its own
+/// counts them, so a command stuck in a call that does not yield is not
+/// left deaf to the user.
+fn exit_on_second_signal() {
+    std::thread::spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) else {
+                return;
+            };
+            for _ in 0..2 {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+            }
+            eprintln!("fabdev: a second signal: stopping at once");
+            std::process::exit(130);
+        });
+    });
+}
+
+/// Run a flow with the chosen reporter; Ctrl-C, SIGTERM or SIGHUP stops it
+/// between steps' awaits, leaving a state the next run completes; a second
+/// one exits at once.
 fn run_flow<T>(
     format: Format,
     verbosity: Verbosity,
@@ -316,10 +398,11 @@ fn run_flow<T>(
 ) -> Result<T, CliError> {
     let (mut sink, stdout) = reporter(format, verbosity);
     let rt = runtime()?;
+    exit_on_second_signal();
     let result = rt.block_on(async {
         tokio::select! {
             r = f(sink.as_mut()) => r.map_err(CliError::of(command)),
-            _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted { command }),
+            () = stop_signal() => Err(CliError::Interrupted { command }),
         }
     });
     drop(sink);

@@ -43,44 +43,27 @@ pub(crate) struct Action {
     pub(crate) run: for<'a> fn(&'a mut KubeNode, &'a Start) -> ActionFuture<'a>,
 }
 
+/// An [`Action`] named `name` that runs `f(node, start)`.
+macro_rules! action {
+    ($name:expr => $f:ident) => {
+        Action {
+            name: $name,
+            run: |n, s| Box::pin($f(n, s)),
+        }
+    };
+}
+
 /// The node's start, in order.
 pub(crate) const START: &[Action] = &[
-    Action {
-        name: "containerd and the pause image",
-        run: |n, s| Box::pin(containerd(n, s)),
-    },
-    Action {
-        name: "etcd and kube-apiserver",
-        run: |n, s| Box::pin(api_server(n, s)),
-    },
-    Action {
-        name: "kube-controller-manager and kube-scheduler",
-        run: |n, s| Box::pin(controllers(n, s)),
-    },
-    Action {
-        name: "kubelet, kube-proxy and CoreDNS",
-        run: |n, s| Box::pin(node_services(n, s)),
-    },
-    Action {
-        name: "node Ready",
-        run: |n, s| Box::pin(node_ready(n, s)),
-    },
-    Action {
-        name: "CoreDNS ready",
-        run: |n, s| Box::pin(dns_ready(n, s)),
-    },
-    Action {
-        name: "kube-proxy ready",
-        run: |n, s| Box::pin(proxy_ready(n, s)),
-    },
-    Action {
-        name: "default service account",
-        run: |n, s| Box::pin(default_service_account(n, s)),
-    },
-    Action {
-        name: "storage",
-        run: |n, _| Box::pin(volumes(n)),
-    },
+    action!("containerd and the pause image" => containerd),
+    action!("etcd and kube-apiserver" => api_server),
+    action!("kube-controller-manager and kube-scheduler" => controllers),
+    action!("kubelet, kube-proxy and CoreDNS" => node_services),
+    action!("node Ready" => node_ready),
+    action!("CoreDNS ready" => dns_ready),
+    action!("kube-proxy ready" => proxy_ready),
+    action!("default service account" => default_service_account),
+    action!("storage" => volumes),
 ];
 
 impl std::fmt::Debug for Action {
@@ -323,7 +306,7 @@ async fn default_service_account(node: &mut KubeNode, start: &Start) -> Result<(
 }
 
 /// The default StorageClass and its hostPath PersistentVolumes.
-async fn volumes(node: &mut KubeNode) -> Result<(), NodeError> {
+async fn volumes(node: &mut KubeNode, _start: &Start) -> Result<(), NodeError> {
     let api = &client(&node.kubeconfig).await?;
     let fail = |what: String, e: kube::Error| NodeError::Client {
         path: node.kubeconfig.clone(),

@@ -38,6 +38,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use cleanup::leftovers;
 pub use host::{KUBE_BINARIES, check_host};
 pub use node::KubeNode;
+pub use pki::write_pki;
 
 /// The Kubernetes version `scripts/setup/kube.sh` builds, the images of
 /// `scripts/setup/node-images.sh`, and where the Kubernetes binaries are:
@@ -115,7 +116,7 @@ pub enum NodeError {
     /// What an earlier node left behind could not be removed.
     #[error("leftovers of an earlier node could not be removed: {0}")]
     Leftovers(String),
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
@@ -134,7 +135,7 @@ pub enum NodeError {
         message: String,
         log_tail: String,
     },
-    #[error("certificates for the node ({what}): {source}")]
+    #[error("certificates for the node ({what})")]
     Pki {
         what: &'static str,
         #[source]

@@ -12,10 +12,13 @@ use rcgen::{
 
 use crate::{NODE_IP, NodeError, io};
 
-/// A CA; the API server's serving certificate (the node's address and the
-/// in-cluster names) and its client certificate for the kubelet, both
-/// signed by it; the service account signing key with its public half.
-pub(crate) fn write_pki(dir: &Path) -> Result<(), NodeError> {
+/// A CA; the API server's serving certificate (the node's address,
+/// 127.0.0.1 and the in-cluster names) and its client certificate for the
+/// kubelet, both signed by it; the service account signing key with its
+/// public half (the API server reads public keys, or private keys only as
+/// PKCS#1 or SEC1, not rcgen's PKCS#8). `testkit::apiserver` writes its
+/// API server's with it too.
+pub fn write_pki(dir: &Path) -> Result<(), NodeError> {
     let pki = |what: &'static str| move |source| NodeError::Pki { what, source };
     let ca_key = KeyPair::generate().map_err(pki("CA key"))?;
     let mut ca = CertificateParams::default();

@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use network::Workspace;
 use network::reconcile::{AppliedState, plan};
+use network::{Topology, Workspace};
 
 fn spec(orgs: usize, peers: u32, extra_org: bool, timeout: u32, orderers: u32) -> Workspace {
     let n = orgs + usize::from(extra_org);
@@ -34,7 +34,8 @@ fn spec(orgs: usize, peers: u32, extra_org: bool, timeout: u32, orderers: u32) -
 fn planning(c: &mut Criterion) {
     let mut group = c.benchmark_group("reconcile plan");
     for orgs in [1usize, 3, 10] {
-        let applied = AppliedState::of(&spec(orgs, 1, false, 250, 3));
+        let old = spec(orgs, 1, false, 250, 3);
+        let applied = AppliedState::of(&old, &Topology::of(&old));
         let wanted = spec(orgs, 2, true, 500, 4);
         let p = plan(Some(&applied), &wanted);
         // 2 peers per org, the new org, it on every channel, timeout, orderer.

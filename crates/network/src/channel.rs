@@ -463,19 +463,18 @@ fn with_causes(e: &ChannelError) -> String {
     text
 }
 
-/// The error text of `e` and all its sources, `: `-separated.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = e.to_string();
+/// The text of `e` and all its sources, `: `-separated: what an error is
+/// classified by ([`looks_like_tls`], [`not_listening_yet`]), never a
+/// message (a message does not print its source; the chain printer does).
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        let text = s.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
+        text.push_str(": ");
+        text.push_str(&s.to_string());
         source = s.source();
     }
-    msg
+    text
 }
 
 /// Whether a transport error message is about TLS.
@@ -611,8 +610,8 @@ const LAST_TRY: Duration = Duration::from_secs(5);
 fn not_listening_yet(e: &ChannelError) -> bool {
     match e {
         ChannelError::Unreachable { .. } => true,
-        ChannelError::Transport { message, .. } | ChannelError::Tls { message, .. } => {
-            let m = message.to_ascii_lowercase();
+        ChannelError::Transport { .. } | ChannelError::Tls { .. } => {
+            let m = chain_text(e).to_ascii_lowercase();
             m.contains("connection reset")
                 || m.contains("connection refused")
                 || m.contains("handshake eof")

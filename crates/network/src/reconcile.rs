@@ -10,13 +10,18 @@
 //! for the elements it modifies (checked for every kind of change by the
 //! recorded config-update vectors, `tests/config_update_vectors.rs`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{Consensus, StateDatabase, Workspace};
+use crate::topology::Topology;
 
+mod action;
 mod plan;
 
-pub use plan::{Action, Plan, Refusal, plan};
+pub use action::Action;
+pub use plan::{Plan, Refusal, plan};
 
 /// The file in `.fabdev/` that records what the last `up` applied.
 pub const APPLIED_FILE: &str = "applied.json";
@@ -27,7 +32,7 @@ pub const APPLIED_FORMAT: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error(
-        "cannot read what the last `up` applied ({APPLIED_FILE}): {source}\n  hint: if the network is gone, remove .fabdev/{APPLIED_FILE}; else `fabdev down` and `fabdev up` start over"
+        "cannot read what the last `up` applied ({APPLIED_FILE})\n  hint: if the network is gone, remove .fabdev/{APPLIED_FILE}; else `fabdev down` and `fabdev up` start over"
     )]
     Parse {
         #[source]
@@ -52,6 +57,10 @@ pub struct AppliedState {
     pub orgs: Vec<AppliedOrg>,
     pub channels: Vec<AppliedChannel>,
     pub chaincodes: Vec<AppliedChaincode>,
+    /// Each node's block of host ports (`Topology::with_slots`), by name,
+    /// so that nodes added later leave the others' ports where they are.
+    #[serde(default)]
+    pub slots: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,8 +110,8 @@ fn state_database_name(s: StateDatabase) -> String {
 }
 
 impl AppliedState {
-    /// What `up` records once it has applied `ws`.
-    pub fn of(ws: &Workspace) -> AppliedState {
+    /// What `up` records once it has applied `ws` as `topo`'s nodes.
+    pub fn of(ws: &Workspace, topo: &Topology) -> AppliedState {
         AppliedState {
             format: APPLIED_FORMAT,
             fabric: ws.fabric.tag.clone(),
@@ -141,6 +150,7 @@ impl AppliedState {
                     msp_ids: chaincode_msp_ids(cc),
                 })
                 .collect(),
+            slots: topo.slots(),
         }
     }
 

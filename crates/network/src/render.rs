@@ -53,6 +53,9 @@ pub mod labels {
     /// Pod template annotation: SHA-256 of the node's crypto files, so pods
     /// restart when their crypto changes.
     pub const CRYPTO_HASH: &str = "fabdev.dev/crypto-sha256";
+    /// Namespace label and annotation: the workspace's random ID
+    /// (`Workspace::workspace_id`), whose namespace it is.
+    pub const WORKSPACE_ID: &str = cluster::k8s::WORKSPACE_ID;
     /// Namespace annotation: why its Pod Security level is `privileged`.
     pub const POD_SECURITY_REASON: &str = "fabdev.dev/pod-security-reason";
 }

@@ -368,6 +368,11 @@ pub struct Workspace {
     pub host_port_base: u16,
     /// Which cluster the network runs on (default: a kind cluster).
     pub cluster: ClusterSpec,
+    /// The workspace's random ID (`.fabdev/workspace-id`, never from
+    /// fabdev.yaml), once `up` made one: a label and annotation on the
+    /// namespace (`render::labels::WORKSPACE_ID`), which is how fabdev knows
+    /// a namespace on an existing cluster as this workspace's.
+    pub workspace_id: Option<String>,
 }
 
 /// Default first host port; each node takes a block of ten from here.
@@ -413,6 +418,7 @@ impl Workspace {
             chaincodes: vec![],
             host_port_base: DEFAULT_HOST_PORT_BASE,
             cluster: ClusterSpec::default(),
+            workspace_id: None,
         }
     }
 

@@ -3,6 +3,8 @@
 //! Everything that needs "which orderers and peers exist" (crypto, rendering,
 //! genesis, channel joins) derives it from here, so names and ports agree.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::spec::{StateDatabase, Workspace};
 
 /// Orderer or peer.
@@ -23,8 +25,8 @@ pub mod ports {
 }
 
 /// Host (NodePort) ports of a node: a block of ten from the workspace's
-/// `hostPortBase`, one block per node in topology order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `hostPortBase`, the node's slot's block (see [`Topology::with_slots`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HostPorts {
     /// gRPC endpoint (orderer 7050 / peer 7051).
     pub grpc: u16,
@@ -46,6 +48,9 @@ pub struct Node {
     /// Kubernetes name of its StatefulSet and Service, and its Fabric ID:
     /// `orderer0-ordererorg`, `peer0-org1`.
     pub name: String,
+    /// Which block of host ports is the node's: kept for the network's
+    /// life, so a node added later does not move the others' ports.
+    pub slot: u32,
     pub host_ports: HostPorts,
     /// Peers: the state database.
     pub state_database: StateDatabase,
@@ -103,52 +108,77 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The nodes of a new network: one slot per node in topology order.
     pub fn of(ws: &Workspace) -> Topology {
-        let mut nodes = Vec::new();
-        // A validated workspace's ports fit the NodePort range
-        // (`spec::check_host_ports`); one built by hand may not, so the sums
-        // are checked: a port past 65535 becomes 65535 (which rendering
-        // refuses) rather than wrapping around to a low port.
-        let mut slot: u32 = 0;
-        let mut next_ports = |orderer: bool| {
-            let base = u32::from(ws.host_port_base)
-                .saturating_add(slot.saturating_mul(crate::spec::HOST_PORTS_PER_NODE));
-            slot = slot.saturating_add(1);
-            let port = |offset: u32| u16::try_from(base.saturating_add(offset)).unwrap_or(u16::MAX);
-            HostPorts {
-                grpc: port(0),
-                admin: orderer.then(|| port(1)),
-                operations: port(2),
-            }
-        };
+        Topology::with_slots(ws, &BTreeMap::new())
+    }
+
+    /// The nodes of a network whose nodes `kept` already have slots (by
+    /// name; what the last `up` recorded): those keep theirs, and each new
+    /// node takes the lowest free slot, in topology order. So adding a peer
+    /// or an orderer never moves another node's host ports.
+    pub fn with_slots(ws: &Workspace, kept: &BTreeMap<String, u32>) -> Topology {
+        let mut shapes = Vec::new();
         for i in 0..ws.orderer.count {
-            nodes.push(Node {
+            shapes.push(Node {
                 kind: NodeKind::Orderer,
                 org: ws.orderer.name.clone(),
                 msp_id: ws.orderer.msp_id.clone(),
                 index: i,
                 name: format!("orderer{i}-{}", k8s_org(&ws.orderer.name)),
-                host_ports: next_ports(true),
+                slot: 0,
+                host_ports: HostPorts::default(),
                 state_database: StateDatabase::Leveldb,
             });
         }
         for org in &ws.orgs {
             for i in 0..org.peers {
-                nodes.push(Node {
+                shapes.push(Node {
                     kind: NodeKind::Peer,
                     org: org.name.clone(),
                     msp_id: org.msp_id.clone(),
                     index: i,
                     name: format!("peer{i}-{}", k8s_org(&org.name)),
-                    host_ports: next_ports(false),
+                    slot: 0,
+                    host_ports: HostPorts::default(),
                     state_database: org.state_database,
                 });
             }
         }
+        let slots = assign_slots(&shapes, kept);
+        // A validated workspace's ports fit the NodePort range
+        // (`spec::check_host_ports`); one built by hand may not, so the sums
+        // are checked: a port past 65535 becomes 65535 (which rendering
+        // refuses) rather than wrapping around to a low port.
+        let nodes = shapes
+            .into_iter()
+            .zip(slots)
+            .map(|(mut n, slot)| {
+                let base = u32::from(ws.host_port_base)
+                    .saturating_add(slot.saturating_mul(crate::spec::HOST_PORTS_PER_NODE));
+                let port =
+                    |offset: u32| u16::try_from(base.saturating_add(offset)).unwrap_or(u16::MAX);
+                n.slot = slot;
+                n.host_ports = HostPorts {
+                    grpc: port(0),
+                    admin: (n.kind == NodeKind::Orderer).then(|| port(1)),
+                    operations: port(2),
+                };
+                n
+            })
+            .collect();
         Topology {
             namespace: ws.name.clone(),
             nodes,
         }
+    }
+
+    /// Each node's slot, by name (what `up` records).
+    pub fn slots(&self) -> BTreeMap<String, u32> {
+        self.nodes
+            .iter()
+            .map(|n| (n.name.clone(), n.slot))
+            .collect()
     }
 
     pub fn orderers(&self) -> impl Iterator<Item = &Node> {
@@ -166,6 +196,29 @@ impl Topology {
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
     }
+}
+
+/// The slot of each node of `nodes`: its kept one, else the lowest slot
+/// neither kept by a node of `nodes` nor given already.
+fn assign_slots(nodes: &[Node], kept: &BTreeMap<String, u32>) -> Vec<u32> {
+    let mut taken: BTreeSet<u32> = nodes
+        .iter()
+        .filter_map(|n| kept.get(&n.name).copied())
+        .collect();
+    let mut next = 0u32;
+    nodes
+        .iter()
+        .map(|n| {
+            if let Some(slot) = kept.get(&n.name) {
+                return *slot;
+            }
+            while taken.contains(&next) {
+                next = next.saturating_add(1);
+            }
+            taken.insert(next);
+            next
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -198,5 +251,33 @@ mod tests {
             o.tls_dns_names("fabdev")
                 .contains(&"orderer0-ordererorg.fabdev.svc.cluster.local".to_string())
         );
+    }
+
+    #[test]
+    fn a_node_added_later_keeps_the_others_ports() {
+        let before = Topology::of(&Workspace::default_network());
+        let mut ws = Workspace::default_network();
+        ws.orgs[0].peers = 2;
+        ws.orderer.count = 2;
+        let fresh = Topology::of(&ws);
+        let port = |t: &Topology, n: &str| t.node(n).map(|n| n.host_ports.grpc);
+        // Numbered afresh, peer0-org2 would move behind the new nodes.
+        assert_ne!(port(&fresh, "peer0-org2"), port(&before, "peer0-org2"));
+        let kept = Topology::with_slots(&ws, &before.slots());
+        for n in &before.nodes {
+            assert_eq!(port(&kept, &n.name), Some(n.host_ports.grpc), "{}", n.name);
+        }
+        // The new ones take the next free blocks, in topology order.
+        assert_eq!(port(&kept, "orderer1-ordererorg"), Some(30030));
+        assert_eq!(port(&kept, "peer1-org1"), Some(30040));
+        // A slot freed by a removed node is taken again, never shared.
+        let mut gone = before.slots();
+        gone.remove("peer0-org1");
+        let reused = Topology::with_slots(&ws, &gone);
+        let mut slots: Vec<u32> = reused.nodes.iter().map(|n| n.slot).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), reused.nodes.len());
+        assert_eq!(reused.node("orderer1-ordererorg").map(|n| n.slot), Some(1));
     }
 }

@@ -12,16 +12,12 @@
 //! (`scripts/test.sh` always builds them).
 
 use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
-};
 use tempfile::TempDir;
 
 use crate::wait_until_async;
@@ -120,7 +116,12 @@ impl ApiServer {
             .tempdir()
             .expect("a temp folder for the control plane");
         let path = dir.path().to_path_buf();
-        write_pki(&path);
+        kubenode::write_pki(&path).unwrap_or_else(|e| {
+            panic!(
+                "the API server's certificates: {}",
+                crate::dockerd::chain(&e)
+            )
+        });
         std::fs::write(
             path.join("tokens.csv"),
             format!(
@@ -327,67 +328,6 @@ fn free_ports() -> [u16; 3] {
         .collect();
     let port = |i: usize| listeners[i].local_addr().expect("local addr").port();
     [port(0), port(1), port(2)]
-}
-
-/// A CA, the API server's serving certificate (127.0.0.1, localhost and the
-/// in-cluster names) signed by it, and the service account signing key
-/// with its public half.
-fn write_pki(dir: &Path) {
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name
-        .push(DnType::CommonName, "fabdev test kubernetes CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-    ];
-    let ca_cert = ca.self_signed(&ca_key).expect("self-signed CA");
-    let issuer = Issuer::new(ca, ca_key);
-
-    let key = KeyPair::generate().expect("serving key");
-    let mut serving = CertificateParams::default();
-    serving
-        .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
-    serving.is_ca = IsCa::ExplicitNoCa;
-    serving.use_authority_key_identifier_extension = true;
-    serving.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    serving.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    for name in [
-        "localhost",
-        "kubernetes",
-        "kubernetes.default",
-        "kubernetes.default.svc",
-        "kubernetes.default.svc.cluster.local",
-    ] {
-        serving
-            .subject_alt_names
-            .push(SanType::DnsName(name.try_into().expect("DNS name")));
-    }
-    serving
-        .subject_alt_names
-        .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    let cert = serving
-        .signed_by(&key, &issuer)
-        .expect("serving certificate");
-
-    let sa_key = KeyPair::generate().expect("service account key");
-    for (name, pem) in [
-        ("ca.crt", ca_cert.pem()),
-        ("apiserver.crt", cert.pem()),
-        ("apiserver.key", key.serialize_pem()),
-        ("sa.key", sa_key.serialize_pem()),
-        // The API server reads public keys, or private keys only as PKCS#1
-        // or SEC1, not rcgen's PKCS#8.
-        ("sa.pub", sa_key.public_key_pem()),
-    ] {
-        std::fs::write(dir.join(name), pem).unwrap_or_else(|e| panic!("write {name}: {e}"));
-    }
 }
 
 fn kubeconfig_yaml(url: &str, ca: &Path) -> String {

@@ -292,6 +292,16 @@ impl HostImage {
         let id = import(host, &name, rootfs(&name, payload)).await;
         HostImage { name, id }
     }
+
+    /// Tags the image as `name` too (`docker tag`): one tiny image under
+    /// every name a spec asks for.
+    pub fn tag_as(&self, name: &str) {
+        let tagged = Command::new("docker")
+            .args(["tag", &self.name, name])
+            .status()
+            .unwrap_or_else(|e| panic!("docker tag {} {name}: {e}", self.name));
+        assert!(tagged.success(), "docker tag {} {name}", self.name);
+    }
 }
 
 impl Drop for HostImage {

@@ -7,6 +7,8 @@
 //!   there): the node registered Ready, pods marked Ready as they appear;
 //! - [`dockerd`]: the host's Docker, a second dockerd as a copy target,
 //!   tiny local images;
+//! - [`fabric`]: real Fabric networks of `crates/testnet` for the
+//!   `real_fabric_*` tests: started, seeded, a peer waited for, a height;
 //! - [`kindnode`]: a stand-in for a kind node (a container running a real
 //!   containerd);
 //! - [`realnode`]: the real single-node cluster of `crates/kubenode` for
@@ -15,8 +17,8 @@
 //! - [`wait_until`] / [`wait_until_async`]: the one way a test waits for a
 //!   condition (a deadline and an interval, never a fixed sleep);
 //! - [`repo`], [`copy_tree`], [`fabdev_bin`], [`fabdev`],
-//!   [`fabdev_logged`]: the repository, copies of fixtures, the `fabdev`
-//!   binary.
+//!   [`fabdev_logged`], [`stdout`], [`stderr`], [`json_lines`]: the
+//!   repository, copies of fixtures, the `fabdev` binary and what it said.
 //!
 //! Whether a test that needs more than Rust can run here is decided at build
 //! time by `crates/testkit-probe` (re-exported as [`probe`]): see
@@ -28,6 +30,7 @@
 
 pub mod apiserver;
 pub mod dockerd;
+pub mod fabric;
 pub mod kindnode;
 pub mod kubelet;
 pub mod outcome;
@@ -133,4 +136,56 @@ pub fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+/// What a command wrote to stdout, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a command wrote to stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The JSON events of `fabdev ... -o json`: one object a line of stdout.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not a JSON event a line: {l:?}: {e}"))
+        })
+        .collect()
+}
+
+/// A tiny image under `name` in `engine` (`docker` or `podman`): a one-file
+/// filesystem imported with `ENGINE import`, for a test that only checks
+/// where an image was copied (a builder image stand-in).
+pub fn tiny_image(engine: &str, name: &str) {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("IMAGE"), format!("{name}\n")).expect("write IMAGE");
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["-c", "."])
+        .output()
+        .expect("tar");
+    let mut import = Command::new(engine)
+        .args(["import", "-", name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{engine} import: {e}"));
+    import
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&tar.stdout)
+        .expect("write the tar");
+    assert!(
+        import.wait().expect("wait").success(),
+        "{engine} import {name}"
+    );
 }

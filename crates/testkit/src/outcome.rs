@@ -65,3 +65,15 @@ pub fn outcome(events: &[Event]) -> Outcome {
     }
     o
 }
+
+/// What `status` says after a good `up`: the cluster of `provider`
+/// (`kind`, `existing`) exists, with `nodes` nodes, every pod Ready.
+pub fn assert_all_ready(status: &fabdev::flow::Status, provider: &str, nodes: usize) {
+    assert_eq!(status.provider, provider, "{status:?}");
+    assert!(status.cluster_exists, "{status:?}");
+    assert_eq!(status.nodes.len(), nodes, "{status:?}");
+    assert!(
+        status.nodes.iter().all(|n| n.pod_ready == Some(true)),
+        "{status:?}"
+    );
+}

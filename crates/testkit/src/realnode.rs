@@ -32,7 +32,10 @@ pub async fn node(test: &str) -> KubeNode {
             eprintln!("{test}: node Ready in {:.1?}", started.elapsed());
             node
         }
-        Err(e) => panic!("{test}: the node did not start: {e}"),
+        Err(e) => panic!(
+            "{test}: the node did not start: {}",
+            crate::dockerd::chain(&e)
+        ),
     }
 }
 

@@ -2,7 +2,7 @@
 //! FABRIC_HOME and the builder images in the host's Docker):
 //!
 //! ```text
-//! install_bench [PEERS] [node|go] [share|build|warm] [EDITS]
+//! install_bench [PEERS] [node|go] [share|build|warm] [EDITS] [launch|lazy]
 //! ```
 //!
 //! Starts PEERS peers: with 1, one org; else Org1 with PEERS-1 peers and
@@ -14,7 +14,11 @@
 //! on the host's Docker with its caches (`chaincode::image`) and make each
 //! peer's image in its daemon (seeding the runtime images only). With
 //! EDITS, the chaincode is then changed by one line and deployed again
-//! EDITS times, each printed as `edit=N deploy=…s first-query=…s`.
+//! EDITS times, each printed as `edit=N deploy=…s first-query=…s` (odd
+//! edits) or `first-invoke=…s` (even ones), from the edit. With `launch`, as `fabdev chaincode deploy` does, each
+//! deploy ends by asking every peer to run the chaincode at once
+//! (`lifecycle::launch_all`, counted in `deploy`); `lazy` (the default):
+//! the first call launches it, as before fabdev did that.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +34,7 @@ async fn main() {
     let lang = args.get(1).map_or("node", String::as_str);
     let mode = args.get(2).map_or("share", String::as_str).to_string();
     let edits: u32 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0);
+    let launch = args.get(4).is_some_and(|a| a == "launch");
     let fabric = testnet::FabricHome::find().unwrap_or_else(|e| panic!("{e}"));
     let orgs = if peers <= 1 {
         "orgs:\n  - { name: Org1, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1] }\n"
@@ -102,6 +107,15 @@ async fn main() {
     })
     .await
     .unwrap_or_else(|e| panic!("deploy: {e}"));
+    let admins = lifecycle::ChannelAdmins::connect(ws, topo, crypto, &eps, "mychannel")
+        .await
+        .expect("admins");
+    if launch {
+        for l in lifecycle::launch_all(&admins, "basic").await {
+            l.result
+                .unwrap_or_else(|e| panic!("launch on {}: {e}", l.peer));
+        }
+    }
     let deployed = start.elapsed().as_secs_f64();
     let args: Vec<String> = ["b1", "red", "3", "Ann", "100"]
         .iter()
@@ -162,22 +176,64 @@ async fn main() {
         lifecycle::deploy(ws, topo, crypto, &eps, &spec, images, &mut |_| {})
             .await
             .unwrap_or_else(|e| panic!("deploy: {e}"));
+        if launch {
+            for l in lifecycle::launch_all(&admins, "basic").await {
+                l.result
+                    .unwrap_or_else(|e| panic!("launch on {}: {e}", l.peer));
+            }
+        }
         let deployed = t0.elapsed().as_secs_f64();
-        lifecycle::query(
-            ws,
-            topo,
-            crypto,
-            &eps,
-            &caller,
-            "mychannel",
-            "basic",
-            "ReadAsset",
-            &["b1".to_string()],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("query: {e}"));
+        // Odd edits time the first query, even ones the first invoke: each
+        // the first call after its deploy.
+        let (call, args) = if edit % 2 == 1 {
+            ("query", vec!["b1".to_string()])
+        } else {
+            (
+                "invoke",
+                [
+                    format!("e{edit}"),
+                    "red".into(),
+                    "3".into(),
+                    "Ann".into(),
+                    "100".into(),
+                ]
+                .to_vec(),
+            )
+        };
+        if call == "query" {
+            lifecycle::query(
+                ws,
+                topo,
+                crypto,
+                &eps,
+                &caller,
+                "mychannel",
+                "basic",
+                "ReadAsset",
+                &args,
+            )
+            .await
+            .map(drop)
+            .unwrap_or_else(|e| panic!("query: {e}"));
+        } else {
+            lifecycle::invoke(
+                ws,
+                topo,
+                crypto,
+                &eps,
+                &caller,
+                "mychannel",
+                "basic",
+                "CreateAsset",
+                &args,
+                &BTreeMap::new(),
+            )
+            .await
+            .map(drop)
+            .unwrap_or_else(|e| panic!("invoke: {e}"));
+        }
         println!(
-            "edit={edit} mode={mode} lang={lang} peers={peers} deploy={deployed:.2}s first-query={:.2}s",
+            "edit={edit} mode={mode} lang={lang} peers={peers} launch={launch} deploy={deployed:.2}s first-{call}={:.2}s",
             t0.elapsed().as_secs_f64()
         );
     }

@@ -26,7 +26,6 @@ use chaincode::lifecycle::{self, ChannelAdmins, DeploySpec};
 use chaincode::package::{PackageOptions, package_dir};
 use network::channel::{approve_args, commit_args, readiness_args};
 use network::fabric::{self, lifecycle as lc};
-use network::pki::ADMIN;
 use testnet::{FabricHome, Options, TestNetwork};
 
 const CHANNEL: &str = "mychannel";
@@ -166,7 +165,7 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
     .map(String::from)
     .collect::<Vec<_>>();
     approve.extend(definition_flags.iter().cloned());
-    peer_cli(&net, &fabric, "peer0-org2", &approve, true).await?;
+    peer_cli(&net, "peer0-org2", &approve, true).await?;
 
     let approved_args = |_: ()| {
         fabric::encode(&lc::QueryApprovedChaincodeDefinitionArgs {
@@ -207,7 +206,7 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
         .collect();
     readiness.extend(definition_flags.iter().cloned());
     readiness.extend(["--output".to_string(), "json".to_string()]);
-    let json = peer_cli(&net, &fabric, "peer0-org1", &readiness, false).await?;
+    let json = peer_cli(&net, "peer0-org1", &readiness, false).await?;
     write(
         &out.join("peer-cli"),
         "checkcommitreadiness.json",
@@ -283,7 +282,7 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
     ] {
         let mut args: Vec<String> = args.into_iter().map(String::from).collect();
         args.extend(["--output".to_string(), "json".to_string()]);
-        let json = peer_cli(&net, &fabric, peer, &args, false).await?;
+        let json = peer_cli(&net, peer, &args, false).await?;
         write(&out.join("peer-cli"), file, json.as_bytes())?;
     }
     let release = fabric.version();
@@ -297,31 +296,15 @@ async fn record(dir: &Path, version: &str) -> Result<(), String> {
 /// `ordered`, also names the orderer. Returns stdout.
 async fn peer_cli(
     net: &TestNetwork,
-    fabric: &FabricHome,
     peer: &str,
     args: &[String],
     ordered: bool,
 ) -> Result<String, String> {
     let topo = net.topology();
-    let node = topo.node(peer).ok_or(format!("no node {peer}"))?;
+    topo.node(peer).ok_or(format!("no node {peer}"))?;
     let crypto = net.crypto();
-    let mut cmd = tokio::process::Command::new(fabric.bin("peer"));
-    cmd.args(args)
-        .env("FABRIC_CFG_PATH", fabric.config())
-        .env("CORE_PEER_LOCALMSPID", &node.msp_id)
-        .env(
-            "CORE_PEER_MSPCONFIGPATH",
-            crypto.user_dir(&node.org, ADMIN).join("msp"),
-        )
-        .env(
-            "CORE_PEER_ADDRESS",
-            format!("127.0.0.1:{}", node.host_ports.grpc),
-        )
-        .env("CORE_PEER_TLS_ENABLED", "true")
-        .env(
-            "CORE_PEER_TLS_ROOTCERT_FILE",
-            crypto.node_dir(node).join("tls/ca.crt"),
-        );
+    let mut cmd = testkit::fabric::peer_cli(net, peer);
+    cmd.args(args);
     if ordered {
         let orderer = topo.orderers().next().ok_or("no orderer")?;
         cmd.arg("-o")

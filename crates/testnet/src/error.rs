@@ -7,14 +7,15 @@ use network::{pki, render};
 
 use crate::WHERE_TO_GET;
 
-/// Errors of the test network; each names the node or the command.
+/// Errors of the test network; each names the node or the command. A
+/// message does not print its source: print the chain (`testkit::dockerd::chain`).
 #[derive(Debug, thiserror::Error)]
 pub enum TestnetError {
     #[error("no Fabric binaries: {looked}\n  hint: {WHERE_TO_GET}")]
     NoFabric { looked: String },
     #[error("no CouchDB release for a peer with `stateDatabase: couchdb`: {why}")]
     NoCouchdb { why: String },
-    #[error("cannot run {what}: {source}")]
+    #[error("cannot run {what}")]
     Spawn {
         what: String,
         #[source]
@@ -26,7 +27,7 @@ pub enum TestnetError {
         status: String,
         output: String,
     },
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -42,7 +43,7 @@ pub enum TestnetError {
     #[error("no node {node} in the test network (its nodes: {known})")]
     UnknownNode { node: String, known: String },
     #[error(
-        "cannot listen on 127.0.0.1:{port} for {node}: {source}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase"
+        "cannot listen on 127.0.0.1:{port} for {node}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase"
     )]
     Forward {
         node: String,

@@ -1,6 +1,8 @@
 //! Images in the peers' daemons: fabdev's warm builder on the host's
 //! Docker, and chaincode images handed from one peer's daemon to another.
 
+use chaincode::lifecycle::PeerImageError;
+
 use crate::{TestNetwork, TestnetError};
 
 /// Chaincode images go from one peer's daemon to another's over the
@@ -48,7 +50,7 @@ impl chaincode::lifecycle::PeerImages for WarmImages<'_> {
         to_peer: &'a str,
         image: &'a str,
         as_name: &'a str,
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
+    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), PeerImageError>> {
         chaincode::lifecycle::PeerImages::copy_image(self.net, from_peer, to_peer, image, as_name)
     }
 
@@ -61,13 +63,16 @@ impl chaincode::lifecycle::PeerImages for WarmImages<'_> {
         peer: &'a str,
         as_name: &'a str,
         context: &'a [u8],
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
+    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), PeerImageError>> {
         Box::pin(async move {
-            let socket = self.net.dind_socket(peer).map_err(|e| e.to_string())?;
+            let socket = self
+                .net
+                .dind_socket(peer)
+                .map_err(|e| PeerImageError::no_daemon(peer, e))?;
             cluster::dind::Dind::local(socket, &format!("{peer}/dind"))
                 .build_image(as_name, context.to_vec())
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| PeerImageError::build(peer, as_name, e))
         })
     }
 }
@@ -79,7 +84,7 @@ impl chaincode::lifecycle::PeerImages for TestNetwork {
         to_peer: &'a str,
         image: &'a str,
         as_name: &'a str,
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), String>> {
+    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), PeerImageError>> {
         // The same `docker save` | `docker load` and `docker tag` as on a
         // cluster (`fabdev::flow::chaincodes::DindImages`), against the
         // daemons' sockets.
@@ -87,12 +92,12 @@ impl chaincode::lifecycle::PeerImages for TestNetwork {
             let daemon = |peer: &str| {
                 self.dind_socket(peer)
                     .map(|s| cluster::dind::Dind::local(s, &format!("{peer}/dind")))
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| PeerImageError::no_daemon(peer, e))
             };
             daemon(from_peer)?
                 .copy_image_to(&daemon(to_peer)?, image, as_name)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| PeerImageError::copy(from_peer, to_peer, image, as_name, e))
         })
     }
 }

@@ -13,30 +13,12 @@ use std::time::{Duration, Instant};
 use network::Workspace;
 use network::channel::{self, ChannelError, ChannelEvent, JoinOutcome};
 use network::pki::{ADMIN, USER1};
+use testkit::fabric::{channel_height, first_definition, home, start, workspace};
 use testnet::{FabricHome, Options, TestNetwork};
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const TIMEOUT: Duration = Duration::from_secs(20);
-
-fn fabric() -> FabricHome {
-    match FabricHome::find() {
-        Ok(f) => f,
-        // Built with binaries that are gone now: fail, never pass.
-        Err(e) => panic!("real_fabric tests were built with Fabric binaries, but: {e}"),
-    }
-}
-
-/// A workspace from the body of a fabdev.yaml, for the Fabric version of
-/// the binaries.
-fn workspace(fabric: &FabricHome, body: &str) -> Workspace {
-    let text = format!(
-        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric: {{ version: \"{}\" }}\n{body}",
-        fabric.two_digit_version()
-    );
-    Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new("."))
-        .unwrap_or_else(|e| panic!("test spec: {e}"))
-}
 
 fn one_consenter(fabric: &FabricHome, port_base: u16) -> Workspace {
     workspace(
@@ -60,13 +42,6 @@ fn three_by_two(fabric: &FabricHome, port_base: u16) -> Workspace {
     )
 }
 
-async fn start(ws: Workspace) -> TestNetwork {
-    match TestNetwork::start(ws, Options::default()).await {
-        Ok(n) => n,
-        Err(e) => panic!("test network: {e}"),
-    }
-}
-
 fn counts(events: &[ChannelEvent]) -> (usize, usize) {
     let joined = events
         .iter()
@@ -77,49 +52,6 @@ fn counts(events: &[ChannelEvent]) -> (usize, usize) {
         .filter(|e| matches!(e, ChannelEvent::AlreadyJoined { .. }))
         .count();
     (joined, already)
-}
-
-/// `peer channel getinfo` through the host port, as the org's Admin.
-async fn height(net: &TestNetwork, peer: &str, channel: &str) -> u64 {
-    let node = net.topology().node(peer).expect("peer");
-    let crypto = net.crypto();
-    // Async: the host-port forwarders run on this test's runtime.
-    let out = tokio::process::Command::new(net.fabric().bin("peer"))
-        .args(["channel", "getinfo", "-c", channel])
-        .env("FABRIC_CFG_PATH", net.fabric().config())
-        .env("CORE_PEER_LOCALMSPID", &node.msp_id)
-        .env(
-            "CORE_PEER_MSPCONFIGPATH",
-            crypto.user_dir(&node.org, ADMIN).join("msp"),
-        )
-        .env(
-            "CORE_PEER_ADDRESS",
-            format!("127.0.0.1:{}", node.host_ports.grpc),
-        )
-        .env("CORE_PEER_TLS_ENABLED", "true")
-        .env(
-            "CORE_PEER_TLS_ROOTCERT_FILE",
-            crypto.node_dir(node).join("tls/ca.crt"),
-        )
-        .output()
-        .await
-        .expect("peer channel getinfo");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "peer channel getinfo on {peer}: {text}"
-    );
-    let json = text
-        .split("Blockchain info: ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no Blockchain info in: {text}"));
-    let v: serde_json::Value =
-        serde_json::from_str(json.lines().next().unwrap_or("")).expect("getinfo JSON");
-    v["height"].as_u64().expect("height")
 }
 
 /// fabdev's own calls leave no errors in the nodes' logs: nothing logged at
@@ -176,15 +108,15 @@ async fn bare_connection_is_seen(net: &TestNetwork, peer: &str) {
 )]
 async fn real_fabric_genesis_block_accepted_with_one_consenter() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let fabric = fabric();
-    let net = start(one_consenter(&fabric, 31000)).await;
+    let fabric = home();
+    let net = start(one_consenter(&fabric, 31000), Options::default()).await;
     let events = net
         .create_channel("mychannel")
         .await
         .expect("create channel");
     assert_eq!(counts(&events), (3, 0), "{events:?}");
-    assert!(height(&net, "peer0-org1", "mychannel").await >= 1);
-    assert!(height(&net, "peer0-org2", "mychannel").await >= 1);
+    assert!(channel_height(&net, "peer0-org1", "mychannel").await >= 1);
+    assert!(channel_height(&net, "peer0-org2", "mychannel").await >= 1);
     let orderer = net.topology().node("orderer0-ordererorg").expect("orderer");
     let ep = net
         .endpoints()
@@ -206,8 +138,8 @@ async fn real_fabric_genesis_block_accepted_with_one_consenter() {
 )]
 async fn real_fabric_three_consenters_three_orgs_two_channels() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let fabric = fabric();
-    let net = start(three_by_two(&fabric, 31100)).await;
+    let fabric = home();
+    let net = start(three_by_two(&fabric, 31100), Options::default()).await;
     let first = net.create_channel("mychannel").await.expect("mychannel");
     assert_eq!(counts(&first), (3 + 6, 0), "{first:?}");
     let second = net.create_channel("bilateral").await.expect("bilateral");
@@ -229,7 +161,7 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
     }
     // A new block (an approval is a transaction; no chaincode is needed
     // for it) reaches a peer that is not an anchor, of another org.
-    assert_eq!(height(&net, "peer1-org3", "mychannel").await, 1);
+    assert_eq!(channel_height(&net, "peer1-org3", "mychannel").await, 1);
     let peer = net.topology().node("peer0-org1").expect("peer");
     let client = network::channel::PeerClient::connect(
         peer,
@@ -240,20 +172,13 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
     )
     .await
     .expect("connect");
-    let def = network::channel::Definition {
-        name: "probe".into(),
-        version: "1".into(),
-        sequence: 1,
-        init_required: false,
-        validation_parameter: network::policy::EndorsementPolicy::default_validation_parameter(),
-        collections: vec![],
-    };
+    let def = first_definition("probe");
     client
         .approve("mychannel", &def, "probe_1:00", TIMEOUT)
         .await
         .expect("approve");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while height(&net, "peer1-org3", "mychannel").await < 2 {
+    while channel_height(&net, "peer1-org3", "mychannel").await < 2 {
         assert!(
             Instant::now() < deadline,
             "peer1-org3 never received block 1"
@@ -289,8 +214,8 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
 )]
 async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let fabric = fabric();
-    let mut net = start(one_consenter(&fabric, 31200)).await;
+    let fabric = home();
+    let mut net = start(one_consenter(&fabric, 31200), Options::default()).await;
     let ws = net.workspace().clone();
     let topo = net.topology().clone();
     let crypto = net.crypto().clone();
@@ -442,17 +367,14 @@ async fn connects_from(netns: &str, addr: &str) -> bool {
 )]
 async fn real_fabric_peers_run_their_own_dind_daemon() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let fabric = fabric();
+    let fabric = home();
     let opts = Options {
         dind: true,
         ..Options::default()
     };
     // Ready means /healthz answered 200: the peer pinged its own daemon
     // (the `docker` check) through the endpoint rendered for it.
-    let net = match TestNetwork::start(one_consenter(&fabric, 31300), opts).await {
-        Ok(n) => n,
-        Err(e) => panic!("test network: {e}"),
-    };
+    let net = start(one_consenter(&fabric, 31300), opts).await;
     let plan = net.plan("peer0-org1").expect("plan");
     let dind = plan.container("dind").expect("dind container");
     let endpoint = plan
@@ -508,8 +430,8 @@ async fn real_fabric_peers_run_their_own_dind_daemon() {
 )]
 async fn real_fabric_teardown_leaves_nothing_behind() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let fabric = fabric();
-    let net = start(one_consenter(&fabric, 31400)).await;
+    let fabric = home();
+    let net = start(one_consenter(&fabric, 31400), Options::default()).await;
     let ns = net.netns("peer0-org1").expect("netns");
     let root = net.root().to_path_buf();
     let port = net
@@ -553,7 +475,7 @@ async fn futures_catch(f: impl std::future::Future<Output = ()> + Send + 'static
 async fn real_fabric_a_killed_run_is_cleared_by_the_next() {
     use tokio::io::AsyncBufReadExt as _;
     let _one = ONE_AT_A_TIME.lock().await;
-    let fabric = fabric();
+    let fabric = home();
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("fabdev.yaml");
     let text = format!(
@@ -605,7 +527,7 @@ async fn real_fabric_a_killed_run_is_cleared_by_the_next() {
     );
     // ... and the next network on the freed slot clears what it left (its
     // namespaces, bridge, rule and folder) and starts on the same ports.
-    let net = start(one_consenter(&fabric, 31500)).await;
+    let net = start(one_consenter(&fabric, 31500), Options::default()).await;
     assert!(!Path::new(&root).exists(), "{root} left behind");
     let events = net.create_channel("mychannel").await.expect("channel");
     assert_eq!(counts(&events), (3, 0));

@@ -11,64 +11,19 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use network::Workspace;
-use network::channel::{ChannelEvent, Definition, PeerClient};
+use network::channel::{ChannelEvent, PeerClient};
 use network::pki::ADMIN;
-use testnet::{FabricHome, Options, TestNetwork};
+use testkit::fabric::{channel_height, first_definition, home, spec_text, start};
+use testnet::{Options, TestNetwork};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const CHANNEL: &str = "mychannel";
 
-fn spec(version: &str) -> String {
-    format!(
-        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: bft\nhostPortBase: 32300\n\
-         fabric: {{ version: \"{version}\" }}\n\
-         orderer: {{ org: OrdererOrg, count: 4, consensus: bft }}\n\
-         orgs:\n  - {{ name: Org1, peers: 1 }}\n  - {{ name: Org2, peers: 1 }}\n\
-         channels:\n  - {{ name: {CHANNEL}, orgs: [Org1, Org2] }}\n"
-    )
-}
-
-/// The channel height a peer reports (blocks it has committed).
-async fn height(net: &TestNetwork, peer: &str) -> u64 {
-    let node = net.topology().node(peer).expect("peer");
-    let crypto = net.crypto();
-    let out = tokio::process::Command::new(net.fabric().bin("peer"))
-        .args(["channel", "getinfo", "-c", CHANNEL])
-        .env("FABRIC_CFG_PATH", net.fabric().config())
-        .env("CORE_PEER_LOCALMSPID", &node.msp_id)
-        .env(
-            "CORE_PEER_MSPCONFIGPATH",
-            crypto.user_dir(&node.org, ADMIN).join("msp"),
-        )
-        .env(
-            "CORE_PEER_ADDRESS",
-            format!("127.0.0.1:{}", node.host_ports.grpc),
-        )
-        .env("CORE_PEER_TLS_ENABLED", "true")
-        .env(
-            "CORE_PEER_TLS_ROOTCERT_FILE",
-            crypto.node_dir(node).join("tls/ca.crt"),
-        )
-        .output()
-        .await
-        .expect("peer channel getinfo");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "peer channel getinfo on {peer}: {text}"
-    );
-    let json = text
-        .split("Blockchain info: ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no Blockchain info in: {text}"));
-    let v: serde_json::Value =
-        serde_json::from_str(json.lines().next().unwrap_or("")).expect("getinfo JSON");
-    v["height"].as_u64().expect("height")
-}
+/// The network's fabdev.yaml after its header: four BFT orderers, two orgs.
+const BODY: &str = "name: bft\nhostPortBase: 32300\n\
+    orderer: { org: OrdererOrg, count: 4, consensus: bft }\n\
+    orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org2, peers: 1 }\n\
+    channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n";
 
 /// An approval (a transaction ordered by the orderers; no chaincode is
 /// needed for it) of chaincode `name` through `peer`, waiting for it to
@@ -89,14 +44,7 @@ async fn approve(
     )
     .await
     .expect("connect");
-    let def = Definition {
-        name: name.into(),
-        version: "1".into(),
-        sequence: 1,
-        init_required: false,
-        validation_parameter: network::policy::EndorsementPolicy::default_validation_parameter(),
-        collections: vec![],
-    };
+    let def = first_definition(name);
     client
         .approve(CHANNEL, &def, &format!("{name}_1:00"), timeout)
         .await
@@ -104,7 +52,7 @@ async fn approve(
 
 /// [`approve`], then every peer has the next block; how long it took.
 async fn commit_one(net: &TestNetwork, peer: &str, name: &str) -> Duration {
-    let before = height(net, "peer0-org1").await;
+    let before = channel_height(net, "peer0-org1", CHANNEL).await;
     let start = Instant::now();
     approve(net, peer, name, Duration::from_secs(60))
         .await
@@ -113,7 +61,7 @@ async fn commit_one(net: &TestNetwork, peer: &str, name: &str) -> Duration {
         let got = testkit::wait_until_async(
             Duration::from_secs(60),
             Duration::from_millis(200),
-            || async { (height(net, p).await > before).then_some(()) },
+            || async { (channel_height(net, p, CHANNEL).await > before).then_some(()) },
         )
         .await;
         assert!(
@@ -131,10 +79,13 @@ async fn commit_one(net: &TestNetwork, peer: &str, name: &str) -> Duration {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_bft_commits_with_one_orderer_stopped_not_two() {
-    let fabric = FabricHome::find()
-        .unwrap_or_else(|e| panic!("real_fabric tests were built with Fabric binaries, but: {e}"));
+    let fabric = home();
     let version = fabric.two_digit_version();
-    let parsed = Workspace::parse(&spec(&version), Path::new("fabdev.yaml"), Path::new("."));
+    let parsed = Workspace::parse(
+        &spec_text(&fabric, BODY),
+        Path::new("fabdev.yaml"),
+        Path::new("."),
+    );
     if !version.starts_with('3') {
         // Fabric 2.5 has no BFT: the spec must say so rather than start.
         let e = parsed.expect_err("BFT on Fabric 2.5");
@@ -142,9 +93,7 @@ async fn real_fabric_bft_commits_with_one_orderer_stopped_not_two() {
         return;
     }
     let ws = parsed.unwrap_or_else(|e| panic!("test spec: {e}"));
-    let mut net = TestNetwork::start(ws, Options::default())
-        .await
-        .unwrap_or_else(|e| panic!("test network: {e}"));
+    let mut net = start(ws, Options::default()).await;
     let events = net.create_channel(CHANNEL).await.expect("channel");
     let joined = events
         .iter()

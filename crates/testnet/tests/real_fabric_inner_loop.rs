@@ -7,64 +7,23 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
-use chaincode::lifecycle::{self, Caller, DeploySpec, LifecycleEvent, PeerImages};
-use chaincode::package::{PackageOptions, package_dir};
-use network::Workspace;
-use testnet::{FabricHome, Options, TestNetwork};
+use chaincode::lifecycle::{self, DeploySpec, LifecycleEvent, PeerImages};
+use testkit::fabric::{CHANNEL, caller, deploy_spec, dind, home, start, workspace};
+use testnet::TestNetwork;
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn fabric() -> FabricHome {
-    FabricHome::find()
-        .unwrap_or_else(|e| panic!("real_fabric tests were built with Fabric binaries, but: {e}"))
-}
-
-fn workspace(fabric: &FabricHome, port_base: u16) -> Workspace {
-    let text = format!(
-        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: loop\nhostPortBase: {port_base}\n\
-         fabric: {{ version: \"{}\" }}\n",
-        fabric.two_digit_version()
-    );
-    Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new(".")).expect("spec")
-}
 
 /// Two orgs with a peer each, each peer with its own daemon, on a channel;
 /// `images` seeded into every daemon.
 async fn network(port_base: u16, images: impl Fn(&TestNetwork) -> Vec<String>) -> TestNetwork {
-    let opts = Options {
-        dind: true,
-        ready_timeout: Duration::from_secs(120),
-        ..Options::default()
-    };
-    let net = TestNetwork::start(workspace(&fabric(), port_base), opts)
-        .await
-        .expect("network");
-    net.create_channel("mychannel").await.expect("channel");
+    let ws = workspace(&home(), &format!("name: loop\nhostPortBase: {port_base}\n"));
+    let net = start(ws, dind()).await;
+    net.create_channel(CHANNEL).await.expect("channel");
     net.seed_images(&images(&net))
         .await
         .expect("images (scripts/setup/builder-images.sh)");
     net
-}
-
-fn spec(name: &str, dir: &Path, label: &str) -> DeploySpec {
-    let pkg = package_dir(
-        dir,
-        &PackageOptions {
-            label: Some(label.to_string()),
-            lang: None,
-        },
-    )
-    .expect("package");
-    DeploySpec::plain(name, "mychannel", pkg.bytes, pkg.id)
-}
-
-fn caller(org: &str) -> Caller {
-    Caller {
-        org: org.into(),
-        user: "User1".into(),
-    }
 }
 
 async fn query(net: &TestNetwork, org: &str, name: &str, f: &str, args: &[&str]) -> String {
@@ -199,7 +158,7 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
         .expect("go mod vendor")
         .expect("go on PATH");
     let dir = chaincode::vendor::copy_dir(&copy, fixture);
-    let go = spec("gocc", &dir, "gocc_1");
+    let go = deploy_spec("gocc", &dir, "gocc_1");
     let (report, events) = deploy(&net, &go, &warm).await;
     assert_eq!(report.installed.len(), 2, "{report:?}");
     assert!(
@@ -227,7 +186,7 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     let main = dir.join("main.go");
     let code = std::fs::read_to_string(&main).expect("main.go");
     std::fs::write(&main, format!("{code}\n// one line changed\n")).expect("write");
-    let go2 = spec("gocc", &dir, "gocc_1");
+    let go2 = deploy_spec("gocc", &dir, "gocc_1");
     assert_ne!(go2.package_id, go.package_id);
     let (report, _) = deploy(&net, &go2, &warm).await;
     assert_eq!((report.sequence, report.installed.len()), (2, 2));
@@ -235,7 +194,7 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     assert!(got.contains("Ann"), "{got}");
 
     // Node.
-    let node = spec(
+    let node = deploy_spec(
         "nodecc",
         Path::new("../../fixtures/chaincode/node"),
         "nodecc_1",
@@ -325,7 +284,7 @@ async fn real_fabric_typescript_chaincode_built_deployed_and_answering() {
         !manifest.contains("devDependencies") && manifest.contains("fabric-contract-api"),
         "{manifest}"
     );
-    let ts = spec("tscc", built.dir(), "tscc_1");
+    let ts = deploy_spec("tscc", built.dir(), "tscc_1");
 
     let net = network(32200, TestNetwork::builder_images).await;
     let (report, _) = deploy(&net, &ts, &net).await;

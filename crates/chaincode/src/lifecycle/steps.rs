@@ -12,6 +12,75 @@ use super::{
     LifecycleEvent, NETWORK_ID, Planned, approval_needed, chaincode_image_name, target,
 };
 
+/// A source error of a [`PeerImages`] implementation (a daemon's or a
+/// network's own).
+pub type ImageSource = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a peer's daemon did not get or build an image. Reported, never
+/// fatal: that peer builds the chaincode itself.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerImageError {
+    /// The network knows no Docker daemon of the peer.
+    #[error("no Docker daemon of {peer}")]
+    NoDaemon {
+        peer: String,
+        #[source]
+        source: Option<ImageSource>,
+    },
+    #[error("cannot copy {image} from {from_peer}'s daemon to {to_peer}'s as {as_name}")]
+    Copy {
+        from_peer: String,
+        to_peer: String,
+        image: String,
+        as_name: String,
+        #[source]
+        source: ImageSource,
+    },
+    #[error("cannot build {as_name} in {peer}'s daemon")]
+    Build {
+        peer: String,
+        as_name: String,
+        #[source]
+        source: Option<ImageSource>,
+    },
+}
+
+impl PeerImageError {
+    /// [`PeerImageError::NoDaemon`] of `peer`, caused by `source`.
+    pub fn no_daemon(peer: &str, source: impl Into<ImageSource>) -> PeerImageError {
+        PeerImageError::NoDaemon {
+            peer: peer.to_string(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// [`PeerImageError::Copy`] of `image` from `from_peer` to `to_peer`.
+    pub fn copy(
+        from_peer: &str,
+        to_peer: &str,
+        image: &str,
+        as_name: &str,
+        source: impl Into<ImageSource>,
+    ) -> PeerImageError {
+        PeerImageError::Copy {
+            from_peer: from_peer.to_string(),
+            to_peer: to_peer.to_string(),
+            image: image.to_string(),
+            as_name: as_name.to_string(),
+            source: source.into(),
+        }
+    }
+
+    /// [`PeerImageError::Build`] of `as_name` in `peer`'s daemon.
+    pub fn build(peer: &str, as_name: &str, source: impl Into<ImageSource>) -> PeerImageError {
+        PeerImageError::Build {
+            peer: peer.to_string(),
+            as_name: as_name.to_string(),
+            source: Some(source.into()),
+        }
+    }
+}
+
 /// Access to the peers' own Docker daemons, so that a chaincode is built
 /// once: the first peer's install builds the image, and every other peer
 /// gets that image under the name it looks for, so its install finds it
@@ -25,7 +94,7 @@ pub trait PeerImages: Sync {
         to_peer: &'a str,
         image: &'a str,
         as_name: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), PeerImageError>>;
 
     /// fabdev's own warm builder ([`crate::image`]), when the chaincode is
     /// to be built once by fabdev and no peer builds it; `None` (the
@@ -36,15 +105,22 @@ pub trait PeerImages: Sync {
 
     /// Build image `as_name` in `peer`'s daemon from a `docker build`
     /// context (see [`crate::image`]). An error is reported and that peer
-    /// builds itself.
+    /// builds itself; by default a network cannot build in a peer's daemon
+    /// ([`PeerImageError::Build`] with no source).
     fn build_image<'a>(
         &'a self,
         peer: &'a str,
         as_name: &'a str,
         context: &'a [u8],
-    ) -> BoxFuture<'a, Result<(), String>> {
-        let _ = (peer, as_name, context);
-        Box::pin(async { Err("this network cannot build in a peer's daemon".to_string()) })
+    ) -> BoxFuture<'a, Result<(), PeerImageError>> {
+        let _ = context;
+        Box::pin(async move {
+            Err(PeerImageError::Build {
+                peer: peer.to_string(),
+                as_name: as_name.to_string(),
+                source: None,
+            })
+        })
     }
 }
 

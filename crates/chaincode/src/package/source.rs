@@ -16,6 +16,9 @@ use super::{MAX_FILE_BYTES, MAX_SOURCE_BYTES, PackageError, PackageWarning, gz_w
 /// left out of the package.
 pub const IGNORE_FILE: &str = ".fabdevignore";
 
+/// The largest `.fabdevignore` fabdev reads.
+pub const MAX_IGNORE_BYTES: u64 = 64 * 1024;
+
 /// Files up to this size are read to look for secrets (`*.pem`, `.npmrc`).
 const SNIFF_BYTES: u64 = 1024 * 1024;
 
@@ -48,6 +51,10 @@ struct Tree<'a> {
     ignore: Option<Gitignore>,
     /// Bytes of the files listed so far (uncompressed).
     total: u64,
+    /// The device and inode of each regular file listed (by its relative
+    /// path), so a file replaced after the listing (by a link, say) is
+    /// refused when it is opened.
+    ids: std::collections::BTreeMap<String, (u64, u64)>,
     warnings: Vec<PackageWarning>,
 }
 
@@ -55,13 +62,36 @@ impl<'a> Tree<'a> {
     fn new(shown: &'a Path, root: &'a Path) -> Result<Tree<'a>, PackageError> {
         let file = shown.join(IGNORE_FILE);
         let ignore = match fs::symlink_metadata(&file) {
-            Ok(_) => {
+            Ok(m) if !m.is_file() => {
+                return Err(PackageError::Ignore {
+                    file,
+                    reason: "is a symbolic link or not a regular file: fabdev reads it only as a plain file of the chaincode folder".into(),
+                });
+            }
+            Ok(m) if m.len() > MAX_IGNORE_BYTES => {
+                return Err(PackageError::Ignore {
+                    file,
+                    reason: format!(
+                        "is {} bytes, more than the {MAX_IGNORE_BYTES} fabdev reads",
+                        m.len()
+                    ),
+                });
+            }
+            Ok(m) => {
+                let mut text = String::new();
+                open_no_follow(&file, &m)
+                    .and_then(|f| f.take(MAX_IGNORE_BYTES).read_to_string(&mut text))
+                    .map_err(|source| PackageError::ReadFile {
+                        file: file.clone(),
+                        source,
+                    })?;
                 let mut b = GitignoreBuilder::new(shown);
-                if let Some(e) = b.add(&file) {
-                    return Err(PackageError::Ignore {
-                        file,
-                        reason: e.to_string(),
-                    });
+                for line in text.lines() {
+                    b.add_line(Some(file.clone()), line)
+                        .map_err(|e| PackageError::Ignore {
+                            file: file.clone(),
+                            reason: e.to_string(),
+                        })?;
                 }
                 let gi = b.build().map_err(|e| PackageError::Ignore {
                     file: file.clone(),
@@ -77,6 +107,7 @@ impl<'a> Tree<'a> {
             root,
             ignore,
             total: 0,
+            ids: std::collections::BTreeMap::new(),
             warnings: Vec::new(),
         })
     }
@@ -98,7 +129,7 @@ impl<'a> Tree<'a> {
 
     /// The entries of folder `rel`, sorted by name (byte order, as Go's
     /// filepath.Walk reads them).
-    fn list(&self, rel: &str) -> Result<Vec<(String, Kind)>, PackageError> {
+    fn list(&mut self, rel: &str) -> Result<Vec<(String, Kind)>, PackageError> {
         let dir = self.path(rel);
         let rd = fs::read_dir(&dir).map_err(|source| PackageError::ReadDir {
             path: dir.clone(),
@@ -126,9 +157,16 @@ impl<'a> Tree<'a> {
                     path: path.clone(),
                     source,
                 })?;
+                self.ids.insert(join(rel, &name), file_id(&m));
                 Kind::File(m.len())
             } else if ft.is_symlink() {
-                self.follow(&path)
+                let kind = self.follow(&path);
+                if let Kind::File(_) = kind
+                    && let Ok(m) = fs::metadata(&path)
+                {
+                    self.ids.insert(join(rel, &name), file_id(&m));
+                }
+                kind
             } else {
                 Kind::Special
             };
@@ -170,12 +208,48 @@ impl<'a> Tree<'a> {
         }
     }
 
+    /// Opens a listed file for reading: without following a link at its
+    /// end (a link is opened at its target, which must still be inside the
+    /// folder), and only when it is still the file the listing saw (device
+    /// and inode, as `network::pki` reads crypto files).
+    fn open(&self, rel: &str) -> Result<fs::File, PackageError> {
+        let file = self.path(rel);
+        let target = fs::canonicalize(&file).map_err(|source| PackageError::ReadFile {
+            file: file.clone(),
+            source,
+        })?;
+        if !target.starts_with(self.root) {
+            return Err(PackageError::Symlink {
+                file,
+                reason: format!(
+                    "points outside the chaincode folder (to {}) since the folder was listed",
+                    target.display()
+                ),
+            });
+        }
+        let changed = || PackageError::Changed { file: file.clone() };
+        let expected = self.ids.get(rel).ok_or_else(changed)?;
+        let f = open_flags(&target).map_err(|source| PackageError::ReadFile {
+            file: file.clone(),
+            source,
+        })?;
+        let m = f.metadata().map_err(|source| PackageError::ReadFile {
+            file: file.clone(),
+            source,
+        })?;
+        if !m.is_file() || file_id(&m) != *expected {
+            return Err(changed());
+        }
+        Ok(f)
+    }
+
     /// Reads a whole (small: checked against the limits already) file.
     fn read(&self, rel: &str, size: u64) -> Result<Vec<u8>, PackageError> {
         let file = self.path(rel);
         let mut data = Vec::new();
-        fs::File::open(&file)
-            .and_then(|f| f.take(size.saturating_add(1)).read_to_end(&mut data))
+        self.open(rel)?
+            .take(size.saturating_add(1))
+            .read_to_end(&mut data)
             .map_err(|source| PackageError::ReadFile { file, source })?;
         Ok(data)
     }
@@ -353,10 +427,7 @@ fn finish_code(
             Some(d) => tw.append(&file_entry(&f.name), &d).map_err(archive)?,
             None => {
                 let file = tree.path(&f.rel);
-                let mut r = fs::File::open(&file).map_err(|source| PackageError::ReadFile {
-                    file: file.clone(),
-                    source,
-                })?;
+                let mut r = tree.open(&f.rel)?;
                 tw.append_reader(&file_entry(&f.name), f.size, &mut r)
                     .map_err(|source| PackageError::ReadFile { file, source })?;
             }
@@ -467,6 +538,35 @@ fn file_source(
     })
 }
 
+/// A file's device and inode.
+fn file_id(m: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (m.dev(), m.ino())
+}
+
+/// Opens `path` for reading with `O_NOFOLLOW` (a link at its end is an
+/// error) and `O_NONBLOCK` (a pipe put there does not hang the open).
+fn open_flags(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Opens the file `meta` (its `lstat`) describes, refusing one replaced
+/// since (a link or another file): `.fabdevignore`.
+fn open_no_follow(path: &Path, meta: &fs::Metadata) -> std::io::Result<fs::File> {
+    let f = open_flags(path)?;
+    let m = f.metadata()?;
+    if !m.is_file() || file_id(&m) != file_id(meta) {
+        return Err(std::io::Error::other(
+            "replaced since it was inspected (by a link or another file)",
+        ));
+    }
+    Ok(f)
+}
+
 fn file_entry(name: &str) -> Entry<'_> {
     Entry {
         name,
@@ -474,5 +574,34 @@ fn file_entry(name: &str) -> Entry<'_> {
         mode: FILE_MODE,
         uid: CODE_UID,
         gid: CODE_GID,
+    }
+}
+
+#[cfg(test)]
+mod open_tests {
+    use super::*;
+
+    /// A file replaced after the listing, by a link to another file of the
+    /// folder or by another file, is refused when it is opened.
+    #[test]
+    fn a_file_replaced_since_the_listing_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        fs::write(root.join("a.go"), "package a\n").unwrap();
+        fs::write(root.join("b.go"), "package b\n").unwrap();
+        let mut tree = Tree::new(&root, &root).unwrap();
+        let listed = tree.list("").unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(tree.read("a.go", 10).unwrap(), b"package a\n");
+        fs::remove_file(root.join("a.go")).unwrap();
+        std::os::unix::fs::symlink(root.join("b.go"), root.join("a.go")).unwrap();
+        let e = tree.read("a.go", 10).unwrap_err();
+        assert!(matches!(e, PackageError::Changed { .. }), "{e:?}");
+        // Another file renamed over it (the old one still there meanwhile,
+        // so its inode is not reused).
+        fs::write(root.join("c.tmp"), "package c\n").unwrap();
+        fs::rename(root.join("c.tmp"), root.join("b.go")).unwrap();
+        let e = tree.read("b.go", 10).unwrap_err();
+        assert!(matches!(e, PackageError::Changed { .. }), "{e:?}");
     }
 }

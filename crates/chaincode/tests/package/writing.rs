@@ -166,3 +166,22 @@ fn fabdevignore_leaves_out_what_matches() {
     assert!(!names(&code).contains(&"src/.env"));
     assert!(pkg.warnings.is_empty());
 }
+
+/// `.fabdevignore` is read only as a plain file of the folder, and only up
+/// to 64 KiB: a link (to a file outside, or to /dev/zero) is refused.
+#[test]
+fn fabdevignore_is_a_bounded_plain_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("cc");
+    go_with_sparse(&d, "small.bin", 10);
+    std::os::unix::fs::symlink("/dev/zero", d.join(".fabdevignore")).unwrap();
+    let (e, t) = err_text(&d, &opts("ign_1"));
+    assert!(matches!(e, PackageError::Ignore { .. }), "{e:?}");
+    assert!(t.contains("not a regular file"), "{t}");
+    fs::remove_file(d.join(".fabdevignore")).unwrap();
+    let f = fs::File::create(d.join(".fabdevignore")).unwrap();
+    f.set_len(65 * 1024).unwrap();
+    let (e, t) = err_text(&d, &opts("ign_1"));
+    assert!(matches!(e, PackageError::Ignore { .. }), "{e:?}");
+    assert!(t.contains("more than the 65536"), "{t}");
+}

@@ -47,7 +47,8 @@ impl std::fmt::Display for Permission {
 }
 
 /// Every permission fabdev needs: [`APPLY_VERBS`] on each of
-/// [`APPLIED_KINDS`]; reading and watching pods (readiness, `status`);
+/// [`APPLIED_KINDS`]; watching the namespace (`down` waits until it is
+/// gone); reading and watching pods (readiness, `status`);
 /// `pods/portforward` (the nodes' endpoints, the DinD daemons) and
 /// `pods/exec`.
 pub fn permissions_needed() -> Vec<Permission> {
@@ -63,6 +64,14 @@ pub fn permissions_needed() -> Vec<Permission> {
             });
         }
     }
+    // `down` watches its namespace until it is gone.
+    out.push(Permission {
+        verb: "watch",
+        group: "",
+        resource: "namespaces",
+        subresource: None,
+        namespaced: false,
+    });
     for verb in ["get", "list", "watch"] {
         out.push(Permission {
             verb,
@@ -133,6 +142,10 @@ pub async fn existing_cluster_checks(access: &crate::k8s::Access, namespace: &st
         answers.push((p, allowed));
     }
     checks.push(rbac_check(namespace, &answers));
+    checks.push(rolebindings_check(
+        namespace,
+        role_bindings(&client, namespace).await,
+    ));
     checks.push(pod_security_check(
         namespace,
         crate::k8s::namespace_labels(&client, namespace)
@@ -217,6 +230,87 @@ pub fn rbac_check(namespace: &str, answers: &[(Permission, Result<bool, String>)
     )
 }
 
+/// One RoleBinding in fabdev's namespace: its name, its subjects
+/// (`Kind/name`), and whether fabdev made it (its managed-by label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleBindingSeen {
+    pub name: String,
+    pub subjects: Vec<String>,
+    pub fabdevs: bool,
+}
+
+/// The RoleBindings in `namespace` (none when there is no such namespace).
+pub async fn role_bindings(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Vec<RoleBindingSeen>, String> {
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    let api: kube::Api<RoleBinding> = kube::Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| crate::k8s::kube_message(&e))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|rb| RoleBindingSeen {
+            fabdevs: rb
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+                .is_some_and(|v| v == "fabdev"),
+            name: rb.metadata.name.unwrap_or_default(),
+            subjects: rb
+                .subjects
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| format!("{}/{}", s.kind, s.name))
+                .collect(),
+        })
+        .collect())
+}
+
+/// The verdict on RoleBindings fabdev did not make in its namespace: who
+/// they let in can read the network's private keys and exec into its
+/// privileged pods.
+pub fn rolebindings_check(namespace: &str, seen: Result<Vec<RoleBindingSeen>, String>) -> Check {
+    const NAME: &str = "rolebindings";
+    match seen {
+        Err(e) => Check::warn(
+            NAME,
+            format!("cannot list RoleBindings in namespace {namespace}: {e}"),
+            format!(
+                "whoever a RoleBinding in namespace {namespace} lets in can read the network's keys: `kubectl get rolebindings -n {namespace}`"
+            ),
+        ),
+        Ok(seen) => {
+            let others: Vec<String> = seen
+                .iter()
+                .filter(|rb| !rb.fabdevs)
+                .map(|rb| format!("{} ({})", rb.name, rb.subjects.join(", ")))
+                .collect();
+            if others.is_empty() {
+                Check::ok(
+                    NAME,
+                    format!("no RoleBinding in namespace {namespace} that fabdev did not make"),
+                )
+            } else {
+                Check::warn(
+                    NAME,
+                    format!(
+                        "RoleBindings in namespace {namespace} that fabdev did not make: {}",
+                        others.join("; ")
+                    ),
+                    format!(
+                        "they can read the network's private keys (Secrets) and exec into its privileged pods: make sure you trust them (`kubectl describe rolebindings -n {namespace}`), or give the workspace another `name:`"
+                    ),
+                )
+            }
+        }
+    }
+}
+
 /// The Pod Security admission label fabdev sets on its namespace: the
 /// peers' DinD sidecars are privileged containers.
 pub const POD_SECURITY_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
@@ -272,7 +366,14 @@ mod tests {
     fn rbac_names_each_denied_permission() {
         let needed = permissions_needed();
         // Every verb on every applied kind, pods read and watched, port-forward and exec.
-        assert_eq!(needed.len(), APPLIED_KINDS.len() * APPLY_VERBS.len() + 5);
+        // Every verb on every applied kind, the namespace watched (down).
+        assert_eq!(needed.len(), APPLIED_KINDS.len() * APPLY_VERBS.len() + 6);
+        assert!(
+            needed
+                .iter()
+                .any(|p| p.to_string() == "watch namespaces" && !p.namespaced),
+            "{needed:?}"
+        );
         let all_ok: Vec<_> = needed.iter().map(|p| (p.clone(), Ok(true))).collect();
         assert_eq!(rbac_check("fab", &all_ok).verdict, Verdict::Ok);
         let answers: Vec<_> = needed
@@ -320,6 +421,34 @@ mod tests {
         );
         assert_eq!(
             pod_security_check("fab", Err("forbidden".into())).verdict,
+            Verdict::Warn
+        );
+    }
+}
+
+#[cfg(test)]
+mod rolebinding_tests {
+    use super::*;
+    use crate::doctor::Verdict;
+
+    #[test]
+    fn rolebindings_fabdev_did_not_make_are_named() {
+        let rb = |name: &str, fabdevs| RoleBindingSeen {
+            name: name.into(),
+            subjects: vec!["User/mallory".into()],
+            fabdevs,
+        };
+        assert_eq!(rolebindings_check("fab", Ok(vec![])).verdict, Verdict::Ok);
+        assert_eq!(
+            rolebindings_check("fab", Ok(vec![rb("ours", true)])).verdict,
+            Verdict::Ok
+        );
+        let c = rolebindings_check("fab", Ok(vec![rb("ours", true), rb("grab", false)]));
+        assert_eq!(c.verdict, Verdict::Warn);
+        assert!(c.detail.contains("grab (User/mallory)"), "{c:?}");
+        assert!(!c.detail.contains("ours"), "{c:?}");
+        assert_eq!(
+            rolebindings_check("fab", Err("forbidden".into())).verdict,
             Verdict::Warn
         );
     }

@@ -277,15 +277,51 @@ async fn tag_image(
         })
 }
 
+/// The ID a target has under `image` after a load. A load keeps the names
+/// the export gave, and podman exports (and names on load) `NAME:TAG` as
+/// `localhost/NAME:TAG`: when `image` does not name `expected`,
+/// `name_the_id` names the loaded ID `image` (`false`: the target has no
+/// such ID) and the name is read again. Shared by the loads into daemons
+/// and DinD sidecars ([`verify`]) and into kind nodes
+/// (`crate::node_images`).
+pub(crate) async fn id_after_load<E, Read, Name>(
+    expected: &str,
+    id_of_name: impl Fn() -> Read,
+    name_the_id: impl FnOnce() -> Name,
+) -> Result<Option<String>, E>
+where
+    Read: std::future::Future<Output = Result<Option<String>, E>>,
+    Name: std::future::Future<Output = Result<bool, E>>,
+{
+    let found = id_of_name().await?;
+    if found.as_deref() == Some(expected) || !name_the_id().await? {
+        return Ok(found);
+    }
+    id_of_name().await
+}
+
 /// The target must now know `image` (or, for a digest reference, which a
-/// load does not recreate, at least the ID) as the source's ID.
+/// load does not recreate, at least the ID) as the source's ID; a load that
+/// kept another name for it is named `image` ([`id_after_load`]).
 async fn verify<T: ImageTarget>(
     from: &Daemon,
     to: &T,
     image: &str,
     expected: &str,
 ) -> Result<(), ImageError> {
-    let found = match to.image_id(image).await? {
+    let named = id_after_load(
+        expected,
+        || to.image_id(image),
+        || async {
+            if split_tag(image).is_none() || to.image_id(expected).await?.is_none() {
+                return Ok(false);
+            }
+            to.tag(expected, image).await?;
+            Ok(true)
+        },
+    )
+    .await?;
+    let found = match named {
         Some(id) => Some(id),
         None if image.contains('@') => to.image_id(expected).await?,
         None => None,

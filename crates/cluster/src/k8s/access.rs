@@ -11,6 +11,11 @@ use super::*;
 pub struct Access {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
+    /// A folder whose files are not the user's own word (the workspace: its
+    /// fabdev.yaml may come from a cloned repository). A kubeconfig named
+    /// inside it may not run a credential plugin (`exec`) or an auth
+    /// provider: reading it would run whatever command it names.
+    pub untrusted_root: Option<PathBuf>,
 }
 
 /// An [`Access`] resolved against its kubeconfig: the context chosen, its
@@ -48,7 +53,17 @@ impl Access {
             source: source_err,
         };
         let kc = match &self.kubeconfig {
-            Some(p) => Kubeconfig::read_from(p).map_err(bad)?,
+            Some(p) => {
+                let kc = Kubeconfig::read_from(p).map_err(bad)?;
+                let inside = self.untrusted_root.as_ref().is_some_and(|root| {
+                    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                    std::fs::canonicalize(p).is_ok_and(|real| real.starts_with(&root))
+                });
+                if inside {
+                    refuse_commands(&kc, &source)?;
+                }
+                kc
+            }
             None => match Kubeconfig::from_env().map_err(bad)? {
                 Some(kc) => kc,
                 None => Kubeconfig::read_from(
@@ -59,6 +74,40 @@ impl Access {
             },
         };
         resolve_context(kc, source, self.context.as_deref())
+    }
+}
+
+/// The users of a kubeconfig that would run a command when a client is
+/// made (an `exec` credential plugin, or an `auth-provider`), with what they
+/// run. Pure.
+pub fn users_with_commands(kc: &Kubeconfig) -> Vec<(String, String)> {
+    kc.auth_infos
+        .iter()
+        .filter_map(|a| {
+            let info = a.auth_info.as_ref()?;
+            let what = match (&info.exec, &info.auth_provider) {
+                (Some(e), _) => format!(
+                    "exec credential plugin {}",
+                    e.command.as_deref().unwrap_or("(no command)")
+                ),
+                (None, Some(p)) => format!("auth provider {}", p.name),
+                (None, None) => return None,
+            };
+            Some((a.name.clone(), what))
+        })
+        .collect()
+}
+
+/// Refuses a kubeconfig that is not the user's own word (`source`, for the
+/// message) when any of its users would run a command.
+pub fn refuse_commands(kc: &Kubeconfig, source: &str) -> Result<(), K8sError> {
+    match users_with_commands(kc).into_iter().next() {
+        None => Ok(()),
+        Some((user, command)) => Err(K8sError::UntrustedCommand {
+            what: source.to_string(),
+            user,
+            command,
+        }),
     }
 }
 
@@ -155,6 +204,9 @@ pub async fn client(kubeconfig: &Path) -> Result<Client, K8sError> {
         path: kubeconfig.to_path_buf(),
         source,
     })?;
+    // fabdev writes it from kind's, which runs no command; one that does
+    // was put there (committed with the workspace, say).
+    refuse_commands(&kc, &kubeconfig.display().to_string())?;
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|source| K8sError::Kubeconfig {

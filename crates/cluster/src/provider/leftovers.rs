@@ -102,6 +102,113 @@ pub async fn remove_podman_leftovers(api: &Daemon) -> Result<Leftovers, Provider
     Ok(out)
 }
 
+/// Whether kind names a node container of cluster `cluster` so:
+/// `<cluster>-control-plane` and `<cluster>-worker`, each also numbered
+/// (`-worker2`), and `<cluster>-external-load-balancer`.
+pub fn is_kind_node_of(cluster: &str, name: &str) -> bool {
+    let Some(role) = name.strip_prefix(cluster).and_then(|r| r.strip_prefix('-')) else {
+        return false;
+    };
+    if role == "external-load-balancer" {
+        return true;
+    }
+    ["control-plane", "worker"].iter().any(|r| {
+        role.strip_prefix(r)
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+/// The containers of cluster `cluster`'s node names that podman has only in
+/// its storage: listed by `podman ps -a --external` (`external`) and not by
+/// `podman ps -a` (`podman`), both as `ID NAME` lines.
+pub fn storage_only_nodes(cluster: &str, external: &str, podman: &str) -> Vec<(String, String)> {
+    let ids: std::collections::BTreeSet<&str> = podman
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    external
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            Some((parts.next()?, parts.next()?))
+        })
+        .filter(|(id, name)| !ids.contains(id) && is_kind_node_of(cluster, name))
+        .map(|(id, name)| (id.to_string(), name.to_string()))
+        .collect()
+}
+
+/// Removes the containers podman holds only in its storage under the names
+/// of cluster `cluster`'s nodes, and returns their names. A `kind create`
+/// killed while podman made a node (SIGKILL, a CI timeout) leaves such a
+/// container: `podman ps` does not show it, kind does not see it, and it
+/// holds the node's name (and with it the `kind` network), so the next
+/// `kind create` of that cluster fails. Nothing else is touched; without
+/// the podman CLI there is nothing to do.
+pub async fn remove_storage_only_nodes(cluster: &str) -> Result<Vec<String>, ProviderError> {
+    let list = |external: bool| async move {
+        let mut args = vec!["ps", "-a", "--format", "{{.ID}} {{.Names}}"];
+        if external {
+            args.push("--external");
+        }
+        let command = format!("podman {}", args.join(" "));
+        match podman(&args).await {
+            Ok(out) => Ok(Some(out)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ProviderError::StorageContainers {
+                command,
+                output: e.to_string(),
+            }),
+        }
+    };
+    let (Some(external), Some(podman_ps)) = (list(true).await?, list(false).await?) else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for (id, name) in storage_only_nodes(cluster, &external, &podman_ps) {
+        // podman 4 removes a storage-only container with `rm --storage`;
+        // newer ones with a plain `rm --force`.
+        let mut last = String::new();
+        let mut done = false;
+        for args in [
+            ["rm", "--storage", id.as_str()],
+            ["rm", "--force", id.as_str()],
+        ] {
+            match podman(&args).await {
+                Ok(_) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => last = format!("`podman {}`: {e}", args.join(" ")),
+            }
+        }
+        if !done {
+            return Err(ProviderError::StorageContainers {
+                command: format!("podman rm --storage {id} ({name})"),
+                output: last,
+            });
+        }
+        removed.push(name);
+    }
+    Ok(removed)
+}
+
+/// Runs podman; its stdout, or its stderr as the error.
+async fn podman(args: &[&str]) -> std::io::Result<String> {
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new("podman").args(args).output(),
+    )
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 60s"))??;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(std::io::Error::other(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
 /// The iptables-restore input that removes CNI's chains from one table
 /// (as `iptables-save` printed it): the rules of built-in chains that jump
 /// to them, then the chains. Empty when there are none.
@@ -223,5 +330,40 @@ mod tests {
             .to_string(),
             "network kind removed; podman's CNI chains removed (CNI-ADMIN)"
         );
+    }
+
+    #[test]
+    fn only_storage_only_containers_of_this_clusters_nodes_are_chosen() {
+        for name in [
+            "dev-control-plane",
+            "dev-control-plane2",
+            "dev-worker",
+            "dev-worker12",
+            "dev-external-load-balancer",
+        ] {
+            assert!(is_kind_node_of("dev", name), "{name}");
+        }
+        for name in [
+            "dev",
+            "dev-",
+            "dev-control-planex",
+            "dev-workers",
+            "dev2-worker",
+            "devx-control-plane",
+            "other-worker",
+            "dev-registry",
+        ] {
+            assert!(!is_kind_node_of("dev", name), "{name}");
+        }
+        let external = "aaa dev-control-plane\nbbb dev-worker\nccc other-control-plane\nddd dev-worker2\neee build-container\n";
+        let podman = "bbb dev-worker\n";
+        assert_eq!(
+            storage_only_nodes("dev", external, podman),
+            [
+                ("aaa".to_string(), "dev-control-plane".to_string()),
+                ("ddd".to_string(), "dev-worker2".to_string())
+            ]
+        );
+        assert!(storage_only_nodes("dev", "", "").is_empty());
     }
 }

@@ -6,7 +6,7 @@ use fabdev::flow::Context;
 use fabdev::flow::identity::{self as flow_identity, Connection};
 use network::pki::identity::{Identity, Role};
 
-use super::{Env, LOCK_WAIT, lock};
+use super::{Env, LOCK_WAIT, lock, reporter};
 use crate::cli::{ConnectArgs, ConnectFormat, Format, IdentityCommand, RoleArg};
 use crate::error::CliError;
 use crate::output::stdout_write;
@@ -30,11 +30,10 @@ pub(super) fn run(env: &Env, command: IdentityCommand) -> Result<(), CliError> {
             let request = flow_identity::check_new(&ctx, &a.org, &a.name, role, &a.attrs)
                 .map_err(CliError::of(name))?;
             let _lock = lock(&env.ws_dir, name, LOCK_WAIT, notes)?;
-            let id = flow_identity::add(&ctx, &request).map_err(CliError::of(name))?;
-            notes.say(&format!(
-                " ✓ issued {} ({}) from the CA of {}",
-                id.enrollment_id, id.role, id.org
-            ));
+            let (mut sink, _) = reporter(Format::Text, env.verbosity);
+            let id =
+                flow_identity::add(&ctx, &request, sink.as_mut()).map_err(CliError::of(name))?;
+            drop(sink);
             match a.output {
                 Format::Json => stdout_write(json_line(&id).as_bytes()),
                 Format::Text => stdout_write(describe(&id).as_bytes()),
@@ -53,8 +52,8 @@ pub(super) fn run(env: &Env, command: IdentityCommand) -> Result<(), CliError> {
             let name = "identity remove";
             let ctx = context(env, name)?;
             let _lock = lock(&env.ws_dir, name, LOCK_WAIT, notes)?;
-            let dir = flow_identity::remove(&ctx, &org, &user).map_err(CliError::of(name))?;
-            notes.say(&format!(" ✓ removed {user} of {org} ({})", dir.display()));
+            let (mut sink, _) = reporter(Format::Text, env.verbosity);
+            flow_identity::remove(&ctx, &org, &user, sink.as_mut()).map_err(CliError::of(name))?;
             Ok(())
         }
     }

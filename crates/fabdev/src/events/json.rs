@@ -294,6 +294,47 @@ mod tests {
                     line: st("hello"),
                 },
             ),
+            Event::of(
+                "watch folders",
+                EventKind::Watching {
+                    chaincode: st("basic"),
+                    path: st("/cc/basic"),
+                    files: 3,
+                },
+            ),
+            Event::of(
+                "wait for changes",
+                EventKind::Changed {
+                    chaincode: st("basic"),
+                    files: vec![st("~lib/index.js"), st("+lib/new.js")],
+                },
+            ),
+            Event::new(EventKind::Round {
+                round: 2,
+                chaincodes: vec![st("basic")],
+                elapsed: Duration::from_millis(4200),
+                steps: vec![crate::events::StepTime {
+                    step: st("package basic"),
+                    elapsed: Duration::from_millis(900),
+                }],
+                failed: Some(st("package basic")),
+            }),
+            Event::of(
+                "plan",
+                EventKind::Plan(network::reconcile::Plan {
+                    first_up: false,
+                    actions: vec![network::reconcile::Action::AddPeer {
+                        org: st("Org1"),
+                        peer: st("peer1-org1"),
+                    }],
+                    refused: vec![network::reconcile::Refusal {
+                        field: st("orgs[1].name"),
+                        what: st("org Org2 renamed Org9 (Org2MSP)"),
+                        reason: st("an org's name is its channel config group"),
+                        instead: st("keep `name: Org2`"),
+                    }],
+                }),
+            ),
             Event::new(EventKind::Check(Check {
                 name: st("kind"),
                 verdict: Verdict::Warn,

@@ -171,6 +171,32 @@ pub enum EventKind {
     },
     /// `chaincode logs`: one line a chaincode container printed.
     ChaincodeLog { peer: String, line: String },
+    /// `chaincode watch`: a chaincode folder watched, with its files.
+    Watching {
+        chaincode: String,
+        path: String,
+        files: usize,
+    },
+    /// `chaincode watch`: files of a chaincode that changed (`+` added,
+    /// `~` changed, `-` removed); a round redeploys it.
+    Changed {
+        chaincode: String,
+        files: Vec<String>,
+    },
+    /// `chaincode watch`: a round ended (the chaincodes it redeployed),
+    /// with each step's time; `failed` names the step that failed.
+    Round {
+        round: u64,
+        chaincodes: Vec<String>,
+        #[serde(rename = "elapsed_ms", serialize_with = "millis")]
+        elapsed: Duration,
+        steps: Vec<StepTime>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        failed: Option<String>,
+    },
+    /// What `up` is about to do to a running network (`first_up` for a new
+    /// one): actions added, changed and removed, and what it refuses.
+    Plan(network::reconcile::Plan),
     /// A doctor check's result.
     Check(Check),
     /// What `status` found.
@@ -258,6 +284,14 @@ impl std::fmt::Display for DeployOutcome {
     }
 }
 
+/// How long a step of a `chaincode watch` round took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepTime {
+    pub step: String,
+    #[serde(rename = "elapsed_ms", serialize_with = "millis")]
+    pub elapsed: Duration,
+}
+
 /// A package on a peer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstalledPackage {
@@ -302,6 +336,10 @@ impl EventKind {
             EventKind::CommittedChaincodes { .. } => "committed_chaincodes",
             EventKind::ChaincodeContainer { .. } => "chaincode_container",
             EventKind::ChaincodeLog { .. } => "chaincode_log",
+            EventKind::Watching { .. } => "watching",
+            EventKind::Changed { .. } => "changed",
+            EventKind::Round { .. } => "round",
+            EventKind::Plan(_) => "plan",
             EventKind::Check(_) => "check",
             EventKind::Status(_) => "status",
         }

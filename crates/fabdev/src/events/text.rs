@@ -8,6 +8,8 @@ use cluster::doctor::{Check, Verdict};
 
 use super::{ChaincodeAction, DeployOutcome, Event, EventKind, JoinState, Sink, Status};
 
+mod watch;
+
 /// `text` safe to print on a terminal: every C0 and C1 control character
 /// (ESC, BEL, CR, backspace, DEL, CSI, OSC, ...) written as `\x1b`, `\u{9b}`,
 /// so that text fabdev did not write (chaincode logs and results, ledger
@@ -380,6 +382,18 @@ impl<W: Write + Send> Sink for TextReporter<W> {
             | EventKind::Images { .. }
             | EventKind::Applied { .. }
             | EventKind::PodsReady { .. } => {}
+            kind @ (EventKind::Watching { .. }
+            | EventKind::Changed { .. }
+            | EventKind::Round { .. }) => self.watch_event(kind),
+            // Its first line, the summary, is the step's detail; a refused
+            // plan is the failure, shown whole even when quiet.
+            EventKind::Plan(plan) if !self.quiet() || !plan.applicable() => {
+                let skip = usize::from(!self.quiet());
+                for l in plan.text().lines().skip(skip) {
+                    self.line(&format!("   {l}"));
+                }
+            }
+            EventKind::Plan(_) => {}
             EventKind::Check(c) => self.check(&c),
             EventKind::Status(st) => self.status(&st),
         }

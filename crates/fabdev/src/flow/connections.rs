@@ -143,28 +143,40 @@ pub(crate) async fn node_endpoints<S: Connected>(run: &mut S, _: &mut dyn Sink) 
     Ok(Some(conn.open_endpoints(ctx).await?))
 }
 
-/// Whether namespace `name` on an existing cluster is fabdev's: `false`
-/// when there is none, `true` when it carries fabdev's workspace label
-/// `fabdev.dev/workspace=<name>` (fabdev made it, or someone handed it over
-/// by labelling it), else bad input saying what fabdev does not do
-/// (`refusal`) and how to go on.
-pub(crate) async fn namespace_is_fabdevs(
+/// Whether namespace `name` on an existing cluster is this workspace's:
+/// `None` when there is none, its UID when it carries the workspace's ID
+/// (`.fabdev/workspace-id`, as label and annotation `fabdev.dev/workspace-id`)
+/// or the user passed `--adopt-namespace`, else bad input saying what fabdev
+/// does not do (`refusal`) and how to go on. A namespace of the workspace's
+/// name from another workspace, or from someone who made it by hand (with a
+/// RoleBinding of their own, say), is never used without that flag.
+pub(crate) async fn fabdevs_namespace(
     client: &kube::Client,
-    name: &str,
+    ctx: &Context,
+    adopt: bool,
     refusal: &str,
-) -> Result<bool, FlowError> {
-    match k8s::namespace_labels(client, name).await? {
-        None => Ok(false),
-        Some(l) if l.get(labels::WORKSPACE).map(String::as_str) == Some(name) => Ok(true),
-        Some(_) => Err(FlowError::Input {
-            message: format!(
-                "namespace {name} on the cluster is not fabdev's (it has no label {}={name}), so {refusal}",
-                labels::WORKSPACE
-            ),
-            hint: format!(
-                "give the workspace another `name:` in fabdev.yaml; or, to hand the namespace to fabdev (its `down` then deletes it), label it: kubectl label namespace {name} {}={name}",
-                labels::WORKSPACE
-            ),
-        }),
+) -> Result<Option<String>, FlowError> {
+    let name = &ctx.ws.name;
+    let meta = k8s::namespace_meta(client, name).await?;
+    match k8s::ownership(meta.as_ref(), ctx.ws.workspace_id.as_deref()) {
+        k8s::Ownership::Absent => Ok(None),
+        k8s::Ownership::Ours { uid } => Ok(Some(uid)),
+        k8s::Ownership::Foreign { uid, .. } if adopt => Ok(Some(uid)),
+        k8s::Ownership::Foreign { id, .. } => {
+            let whose = match id {
+                Some(id) => format!(
+                    "it carries another workspace's ID {}={id}",
+                    labels::WORKSPACE_ID
+                ),
+                None => format!(
+                    "it has no {} label: fabdev did not make it for this workspace",
+                    labels::WORKSPACE_ID
+                ),
+            };
+            Err(FlowError::Input {
+                message: format!("namespace {name} on the cluster is not this workspace's ({whose}), so {refusal}"),
+                hint: "give the workspace another `name:` in fabdev.yaml; or, if the namespace is this workspace's to take over (fabdev then labels it privileged, writes its keys into it, and `down` deletes it with everything in it), pass --adopt-namespace".to_string(),
+            })
+        }
     }
 }

@@ -20,6 +20,62 @@ pub const STATE_DIR: &str = ".fabdev";
 /// it with the cluster (see `up::kind_cluster`).
 pub const CREATING_MARKER: &str = "cluster-creating";
 
+/// Name of the file in the state folder that holds the workspace's random
+/// ID (32 hex digits), made by the first `up`: the namespace carries it
+/// (`fabdev.dev/workspace-id`), so that two workspaces of the same name, or
+/// a namespace someone else made, are told apart from this one's.
+pub const WORKSPACE_ID_FILE: &str = "workspace-id";
+
+/// The workspace ID in `state_dir`, if one was made: `None` when there is
+/// no file; a file that is not 32 lowercase hex digits is an error (fabdev
+/// wrote it, so someone changed it).
+pub(crate) fn read_workspace_id(state_dir: &Path) -> Result<Option<String>, FlowError> {
+    let path = state_dir.join(WORKSPACE_ID_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(FlowError::Io {
+                action: "read",
+                path,
+                source,
+            });
+        }
+    };
+    let id = text.trim();
+    if is_workspace_id(id) {
+        Ok(Some(id.to_string()))
+    } else {
+        Err(FlowError::Input {
+            message: format!(
+                "{} is not a workspace ID (32 lowercase hex digits)",
+                path.display()
+            ),
+            hint: "remove the file: the next `fabdev up` makes a new ID (a namespace of the old one on an existing cluster then needs --adopt-namespace)".into(),
+        })
+    }
+}
+
+fn is_workspace_id(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// 16 random bytes from the kernel, as 32 hex digits.
+fn new_workspace_id(state_dir: &Path) -> Result<String, FlowError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|source| FlowError::Io {
+            action: "read random bytes for the workspace ID of",
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The kind binary of `opts` (`--kind`, `$FABDEV_KIND`, PATH), run
 /// through its runner with the workspace's node provider
 /// ([`kind_provider`]).
@@ -98,6 +154,7 @@ impl Target {
             Provider::Existing => Ok(Target::Existing(k8s::Access {
                 kubeconfig: flags.kubeconfig.clone().or_else(|| spec.kubeconfig.clone()),
                 context: flags.context.clone().or_else(|| spec.context.clone()),
+                untrusted_root: None,
             })),
         }
     }
@@ -157,13 +214,27 @@ impl Context {
             Some(f) => Workspace::load_file(f)?,
             None => Workspace::load_dir(workspace_dir)?,
         };
-        let target = Target::of(&ws.cluster, flags)?;
+        let mut target = Target::of(&ws.cluster, flags)?;
+        // A kubeconfig inside the workspace is the workspace's word, not
+        // the user's: it may not run a credential plugin.
+        if let Target::Existing(access) = &mut target {
+            access.untrusted_root = Some(network::spec::workspace_root(workspace_dir));
+        }
         // Rendering follows the cluster the network runs on (no NodePort
         // host Services on an existing one), whichever way it was chosen.
         let mut ws = ws;
         ws.cluster.provider = target.provider();
-        let topo = Topology::of(&ws);
         let state_dir = workspace_dir.join(STATE_DIR);
+        ws.workspace_id = read_workspace_id(&state_dir)?;
+        // The nodes keep the host ports the last `up` gave them; a state
+        // file that does not read is `up`'s `plan` step's error, and the
+        // other flows number the nodes afresh.
+        let slots = super::plan::read_applied(&state_dir)
+            .ok()
+            .flatten()
+            .map(|a| a.slots)
+            .unwrap_or_default();
+        let topo = Topology::with_slots(&ws, &slots);
         let crypto = CryptoDir::new(state_dir.join("crypto"));
         Ok(Context {
             ws,
@@ -172,6 +243,39 @@ impl Context {
             crypto,
             target,
         })
+    }
+
+    /// The workspace's ID, made and written to `.fabdev/workspace-id`
+    /// (0600, never replaced) when there is none yet.
+    pub(crate) fn ensure_workspace_id(&mut self) -> Result<String, FlowError> {
+        if let Some(id) = &self.ws.workspace_id {
+            return Ok(id.clone());
+        }
+        let io = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| FlowError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        std::fs::create_dir_all(&self.state_dir).map_err(io("create", &self.state_dir))?;
+        let id = new_workspace_id(&self.state_dir)?;
+        let path = self.state_dir.join(WORKSPACE_ID_FILE);
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io("create", &path))?;
+            f.write_all(format!("{id}\n").as_bytes())
+                .map_err(io("write", &path))?;
+        }
+        self.ws.workspace_id = Some(id.clone());
+        Ok(id)
     }
 
     /// fabdev's own kubeconfig of the kind cluster (the user's

@@ -9,8 +9,9 @@ use cluster::k8s;
 use cluster::kind::{ProcessRunner, Runner};
 use serde::Serialize;
 
-use super::connections::{Connections, namespace_is_fabdevs};
+use super::connections::{Connections, fabdevs_namespace};
 use super::context::{CREATING_MARKER, kind_driver, remove_path};
+use super::ownership;
 use super::steps::{Step, StepResult, run_flow, step};
 use super::{Context, FlowError, Options, Target};
 use crate::events::{ClusterState, EventKind, Sink};
@@ -77,8 +78,8 @@ fn gone(deleted: bool) -> Option<String> {
 
 /// The workspace's namespace, waiting until it is gone: on kind when
 /// fabdev's kubeconfig says where it is; on an existing cluster only when
-/// it is fabdev's (see `namespace_is_fabdevs`), never someone else's
-/// namespace of the same name.
+/// it is this workspace's (see `fabdevs_namespace`), never someone else's
+/// namespace of the same name. The delete names the UID that was checked.
 pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
     if !ctx.has_cluster() {
@@ -86,12 +87,22 @@ pub async fn delete_namespace<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink)
     }
     let client = run.conn.client(ctx).await?;
     let name = &ctx.ws.name;
-    if let Target::Existing(_) = ctx.target
-        && !namespace_is_fabdevs(&client, name, "fabdev down leaves it alone").await?
-    {
+    let uid = match ctx.target {
+        Target::Existing(_) => {
+            fabdevs_namespace(
+                &client,
+                ctx,
+                run.opts.cluster.adopt_namespace,
+                "fabdev down leaves it alone",
+            )
+            .await?
+        }
+        Target::Kind => k8s::namespace_meta(&client, name).await?.map(|m| m.uid),
+    };
+    let Some(uid) = uid else {
         return Ok(gone(false));
-    }
-    let deleted = k8s::delete_namespace(&client, name, run.opts.wait_timeout).await?;
+    };
+    let deleted = k8s::delete_namespace(&client, name, &uid, run.opts.wait_timeout).await?;
     run.report.namespace_deleted = deleted;
     Ok(gone(deleted))
 }
@@ -105,16 +116,28 @@ pub async fn delete_cluster<R: Runner + Clone>(
     let name = &run.ctx.ws.name;
     let deleted = kind.exists(name).await?;
     if deleted {
+        // Only the cluster this workspace created (or was creating: the
+        // marker) is deleted; see `ownership`.
+        if !run.ctx.state_dir.join(CREATING_MARKER).exists() {
+            ownership::require_ours(&kind, &run.ctx, &mut run.conn, false).await?;
+        }
         kind.delete(name, &run.ctx.kubeconfig()).await?;
+        ownership::forget(&run.ctx)?;
     }
     run.report.cluster_deleted = deleted;
     // On podman, the last cluster's network and the chains podman's CNI
     // plugins leave in the host's iptables go too (kind and podman keep
     // them; on Docker, kind's network stays, as kind leaves it).
     let mut leftovers = None;
-    if kind.provider() == Some(NodeProvider::Podman) && kind.clusters().await?.is_empty() {
-        let api = cluster::provider::api(NodeProvider::Podman)?;
-        leftovers = Some(cluster::provider::remove_podman_leftovers(&api).await?);
+    let mut cleared = Vec::new();
+    if kind.provider() == Some(NodeProvider::Podman) {
+        // A `kind create` of this cluster killed earlier can leave node
+        // containers in podman's storage only (kind does not see them).
+        cleared = cluster::provider::remove_storage_only_nodes(name).await?;
+        if kind.clusters().await?.is_empty() {
+            let api = cluster::provider::api(NodeProvider::Podman)?;
+            leftovers = Some(cluster::provider::remove_podman_leftovers(&api).await?);
+        }
     }
     sink.send(EventKind::Cluster {
         name: name.clone(),
@@ -124,17 +147,30 @@ pub async fn delete_cluster<R: Runner + Clone>(
             ClusterState::Absent
         },
     });
-    Ok(match (gone(deleted), leftovers) {
-        (Some(d), Some(l)) => Some(format!("{d}; {l}")),
-        (d, _) => d,
-    })
+    let mut detail = gone(deleted).unwrap_or_default();
+    if !cleared.is_empty() {
+        detail.push_str(&format!(
+            "; podman's storage-only containers of a killed create removed ({})",
+            cleared.join(", ")
+        ));
+    }
+    if let Some(l) = leftovers {
+        detail.push_str(&format!("; {l}"));
+    }
+    Ok(Some(detail))
 }
 
-/// Connection profiles, and without the cluster its kubeconfig and marker;
+/// Connection profiles and the record of what `up` applied, and without
+/// the cluster its kubeconfig and marker;
 /// with `purge` the crypto material too.
 pub async fn remove_runtime_state<R: Runner>(run: &mut DownRun<R>, _: &mut dyn Sink) -> StepResult {
     let ctx = &run.ctx;
-    let mut remove = vec![ctx.profiles_dir()];
+    // The network is gone either way (the cluster or the namespace), so
+    // the next `up` plans a new one.
+    let mut remove = vec![
+        ctx.profiles_dir(),
+        ctx.state_dir.join(network::reconcile::APPLIED_FILE),
+    ];
     if !run.keep_cluster {
         remove.push(ctx.kubeconfig());
         remove.push(ctx.state_dir.join(CREATING_MARKER));

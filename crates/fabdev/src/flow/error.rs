@@ -30,7 +30,7 @@ pub enum FlowError {
     Images(#[from] cluster::images::ImageError),
     #[error(transparent)]
     NodeImages(#[from] cluster::node_images::NodeImageError),
-    #[error("{0}")]
+    #[error(transparent)]
     Provider(#[from] cluster::provider::ProviderError),
     #[error(transparent)]
     Genesis(#[from] network::genesis::GenesisError),
@@ -48,11 +48,38 @@ pub enum FlowError {
     Vendor(#[from] chaincode::vendor::VendorError),
     #[error(transparent)]
     NodeBuild(#[from] chaincode::nodebuild::NodeBuildError),
+    #[error(transparent)]
+    Watch(#[from] chaincode::watch::WatchError),
+    /// A deployed chaincode that a peer does not run (it could not start
+    /// it, or did not answer).
+    #[error("{chaincode} does not run on {peer}")]
+    NotRunning {
+        chaincode: String,
+        peer: String,
+        #[source]
+        source: Box<network::channel::ChannelError>,
+    },
+    #[error(transparent)]
+    Reconcile(#[from] network::reconcile::ReconcileError),
+    /// The plan from what the last `up` applied to fabdev.yaml refuses
+    /// changes (each shown by the plan event): nothing was applied.
+    #[error(
+        "fabdev.yaml asks for {refused} change{} that `up` refuses; nothing was applied",
+        if *refused == 1 { "" } else { "s" }
+    )]
+    Refused { refused: usize },
     /// A chaincode, channel or option the workspace does not have.
     #[error("{message}")]
     Input { message: String, hint: String },
     #[error("cluster {name} does not exist")]
     NoCluster { name: String },
+    /// A kind cluster of the workspace's name that this workspace did not
+    /// create (see `flow::ownership`).
+    #[error("kind cluster {name} is not this workspace's: {why}")]
+    NotOurCluster { name: String, why: String },
+    /// The cluster `kind create` made has no kube-system namespace to name it by.
+    #[error("kind cluster {name} has no kube-system namespace: its identity cannot be recorded")]
+    NoIdentity { name: String },
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -85,7 +112,9 @@ impl FlowError {
             | FlowError::Spec(_)
             | FlowError::Render(network::render::RenderError::OutExists { .. })
             | FlowError::Package(_)
-            | FlowError::Input { .. } => true,
+            | FlowError::Input { .. }
+            | FlowError::NotOurCluster { .. }
+            | FlowError::Refused { .. } => true,
             FlowError::Lifecycle(e) => e.is_bad_input(),
             FlowError::Identity(e) => e.is_bad_input(),
             // A context the kubeconfig does not have: fixed by --context.
@@ -104,6 +133,16 @@ impl Hint for FlowError {
             ),
             FlowError::Input { hint, .. } => Some(hint.clone()),
             FlowError::NoCluster { .. } => Some("run `fabdev up` first".to_string()),
+            FlowError::NotOurCluster { name, .. } => Some(format!(
+                "if this workspace may use it, run `fabdev up --adopt-cluster` (it becomes this workspace's: `fabdev down` then deletes it); else delete it yourself with `kind delete cluster --name {name}`, or give this workspace another name in fabdev.yaml"
+            )),
+            FlowError::NoIdentity { name } => Some(format!(
+                "the cluster is half made: run `fabdev up` again (it is made again), or delete it with `kind delete cluster --name {name}`"
+            )),
+            FlowError::Refused { .. } => Some(
+                "change fabdev.yaml as each refusal of the plan says (`instead:`), then run `fabdev up` again"
+                    .to_string(),
+            ),
             // The crates' errors still say their hints in their messages.
             _ => None,
         }

@@ -6,7 +6,8 @@
 //! folder (`network::pki::identity`) and read its spec, so they are plain
 //! functions rather than step lists. Bad input (an unknown org, a name
 //! that is taken, a malformed attribute) is found before anything is
-//! written.
+//! written. What they did is said through the reporter, as an
+//! [`EventKind::Note`] outside any step (as `doctor` reports its checks).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use network::pki::identity::{self, Identity, NewIdentity, Role};
 use serde::Serialize;
 
 use super::{Context, FlowError, Target};
+use crate::events::{EventKind, Sink};
 
 /// Check a request for a new identity against the workspace (nothing is
 /// written): what the CLI does before it takes the workspace lock.
@@ -31,10 +33,17 @@ pub fn check_new(
 
 /// Issue a checked identity from its org's CA. The crypto material is made
 /// first where it is missing (as `render` does), so this works before
-/// `up` too.
-pub fn add(ctx: &Context, id: &NewIdentity) -> Result<Identity, FlowError> {
+/// `up` too. The issue is reported to `sink`.
+pub fn add(ctx: &Context, id: &NewIdentity, sink: &mut dyn Sink) -> Result<Identity, FlowError> {
     super::ensure_crypto(ctx)?;
-    Ok(identity::add(&ctx.crypto, id)?)
+    let id = identity::add(&ctx.crypto, id)?;
+    sink.send(EventKind::Note {
+        message: format!(
+            " ✓ issued {} ({}) from the CA of {}",
+            id.enrollment_id, id.role, id.org
+        ),
+    });
+    Ok(id)
 }
 
 /// Every identity of every peer org (none before the crypto exists).
@@ -42,9 +51,19 @@ pub fn list(ctx: &Context) -> Result<Vec<Identity>, FlowError> {
     Ok(identity::list(&ctx.ws, &ctx.crypto)?)
 }
 
-/// Remove an identity made by `add`; returns its folder.
-pub fn remove(ctx: &Context, org: &str, name: &str) -> Result<PathBuf, FlowError> {
-    Ok(identity::remove(&ctx.ws, &ctx.crypto, org, name)?)
+/// Remove an identity made by `add`; returns its folder. The removal is
+/// reported to `sink`.
+pub fn remove(
+    ctx: &Context,
+    org: &str,
+    name: &str,
+    sink: &mut dyn Sink,
+) -> Result<PathBuf, FlowError> {
+    let dir = identity::remove(&ctx.ws, &ctx.crypto, org, name)?;
+    sink.send(EventKind::Note {
+        message: format!(" ✓ removed {name} of {org} ({})", dir.display()),
+    });
+    Ok(dir)
 }
 
 /// What a Gateway client needs to connect to an org's peer as one of its
@@ -248,7 +267,16 @@ mod tests {
 
         let id =
             check_new(&ctx, "org2", "bob", Role::Client, &["dept=audit".into()]).expect("request");
-        add(&ctx, &id).expect("add");
+        let mut events: Vec<crate::events::Event> = Vec::new();
+        add(&ctx, &id, &mut events).expect("add");
+        // What it did goes to the reporter.
+        assert!(
+            matches!(
+                events.as_slice(),
+                [e] if matches!(&e.kind, EventKind::Note { message } if message.contains("issued bob@org2 (client) from the CA of Org2"))
+            ),
+            "{events:?}"
+        );
         let c = connect(&ctx, "ORG2", Some("bob")).expect("connect");
         assert_eq!(c.org, "Org2");
         assert_eq!(c.msp_id, "Org2MSP");

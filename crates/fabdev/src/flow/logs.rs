@@ -188,7 +188,7 @@ async fn containers_step(run: &mut LogsRun, _: &mut dyn Sink) -> StepResult {
 
 /// The name prefixes of the chaincode's containers: packages labelled
 /// `NAME_…` (fabdev's default label), or fabdev.yaml's own label.
-fn chaincode_prefixes(ctx: &Context, name: &str) -> Vec<String> {
+pub(crate) fn chaincode_prefixes(ctx: &Context, name: &str) -> Vec<String> {
     let mut labels = vec![format!("{name}_")];
     if let Some(cc) = ctx.ws.chaincodes.iter().find(|c| c.name == name) {
         labels.push(format!("{}:", cc.label()));
@@ -198,7 +198,7 @@ fn chaincode_prefixes(ctx: &Context, name: &str) -> Vec<String> {
 
 /// The newest running container of the chaincode on `peer`, else the
 /// newest stopped one (`docker ps -a` lists the newest first).
-fn pick<'a>(
+pub(crate) fn pick<'a>(
     containers: &'a [DindContainer],
     peer: &str,
     labels: &[String],
@@ -289,7 +289,7 @@ const CUT: &[u8] = b" [line cut at 64 KiB]";
 
 /// Bytes into lines (without their `\n`), each at most [`MAX_LOG_LINE`].
 #[derive(Debug, Default)]
-struct LineSplitter {
+pub(crate) struct LineSplitter {
     pending: Vec<u8>,
     /// The current line was cut: drop its bytes up to the next newline.
     skipping: bool,
@@ -297,7 +297,7 @@ struct LineSplitter {
 
 impl LineSplitter {
     /// The lines `chunk` completes.
-    fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         let mut rest = chunk;
         while !rest.is_empty() {
@@ -329,7 +329,7 @@ impl LineSplitter {
     }
 
     /// The last line, if it did not end with a newline.
-    fn finish(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn finish(&mut self) -> Option<Vec<u8>> {
         Some(std::mem::take(&mut self.pending)).filter(|l| !l.is_empty())
     }
 }

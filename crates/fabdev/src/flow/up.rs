@@ -6,6 +6,7 @@
 //! | step | function |
 //! |---|---|
 //! | `workspace` | `context::workspace_step` |
+//! | `plan` (what changes from what the last `up` applied; refused changes stop `up` here) | [`plan_changes`] |
 //! | `existing cluster` (existing only: first, before anything is written) | `connections::existing_cluster` |
 //! | `crypto material` | [`crypto_material`] |
 //! | `render Kubernetes objects` | [`render_objects`] |
@@ -21,6 +22,7 @@
 //! | `channel <name>` (each channel) | [`create_channel`] |
 //! | `connection profiles` | [`connection_profiles`] |
 //! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincodes::deploy_steps` (as `fabdev chaincode deploy`) |
+//! | `record what was applied` (`.fabdev/applied.json`, read by the next `up`'s `plan`) | [`record_applied`] |
 //!
 //! The host's Docker daemon and the Kubernetes client (the run's
 //! [`Connections`]) are made by the first step that needs them, so a
@@ -39,9 +41,11 @@ use super::chaincodes::{DeployParts, Deployments, Deploys, LifecycleCommand, dep
 use super::channel::join_every_node;
 use super::connections::{
     Connected, Connections, EXISTING_CLUSTER_STEP, NODE_ENDPOINTS_STEP, existing_cluster,
-    namespace_is_fabdevs, node_endpoints,
+    fabdevs_namespace, node_endpoints,
 };
 use super::context::{CREATING_MARKER, kind_driver, kind_node_image, kind_provider, remove_path};
+use super::ownership::{self, Ownership};
+use super::plan;
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
 use super::steps::{Step, StepResult, earlier, run_flow, step};
 use super::{Context, FlowError, ImagesToLoad, Options, Target};
@@ -49,6 +53,7 @@ use crate::events::{ClusterState, EventKind, Meter, Sink};
 use cluster::provider::{self, ProviderChoice};
 
 const DIND_STEP: &str = "builder images in every peer's DinD";
+const PLAN_STEP: &str = "plan";
 
 /// What `up` did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -109,7 +114,9 @@ impl<R: Runner> std::fmt::Debug for UpRun<R> {
 /// builder images on the host (for the peers' DinD); the nodes' images come
 /// from the cluster's registries, and nothing is created or loaded.
 pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
-    let mut steps = Vec::new();
+    // The plan first: a refused change stops `up` before anything is
+    // touched.
+    let mut steps = vec![step!(PLAN_STEP => plan_changes)];
     // An existing cluster is asked first: a wrong context or a cluster
     // that does not answer stops `up` before it writes anything.
     if let Target::Existing(_) = ctx.target {
@@ -149,6 +156,7 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     steps.push(step!("connection profiles" => connection_profiles));
     let chaincodes: Vec<String> = ctx.ws.chaincodes.iter().map(|c| c.name.clone()).collect();
     steps.extend(deploy_steps(ctx, &chaincodes, LifecycleCommand::Deploy));
+    steps.push(step!("record what was applied" => record_applied));
     steps
 }
 
@@ -196,6 +204,45 @@ fn host_docker<'a>(
     earlier(slot, "the host's Docker daemon")
 }
 
+/// The plan from what the last `up` applied (`.fabdev/applied.json`) to
+/// fabdev.yaml, shown as an event; what `up` cannot apply safely, or not
+/// yet, is refused and stops `up` before it touches anything.
+pub async fn plan_changes<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
+    let applied = plan::read_applied(&run.ctx.state_dir)?;
+    let plan = network::reconcile::plan(applied.as_ref(), &run.ctx.ws)
+        .refusing_unapplied(plan::up_applies);
+    let text = plan.text();
+    let summary = text.lines().next().unwrap_or_default();
+    let detail = summary
+        .strip_prefix("plan: ")
+        .unwrap_or(summary)
+        .to_string();
+    let refused = plan.refused.len();
+    sink.send(EventKind::Plan(plan));
+    if refused > 0 {
+        return Err(FlowError::Refused { refused });
+    }
+    Ok(Some(detail))
+}
+
+/// What this `up` applied, for the next one's plan: written only once
+/// every step before it succeeded.
+pub async fn record_applied<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    let ctx = &run.ctx;
+    std::fs::create_dir_all(&ctx.state_dir).map_err(|source| FlowError::Io {
+        action: "create",
+        path: ctx.state_dir.clone(),
+        source,
+    })?;
+    let applied = network::reconcile::AppliedState::of(&ctx.ws, &ctx.topo);
+    plan::write_applied(&ctx.state_dir, &applied)?;
+    Ok(Some(format!(
+        "{}/{}",
+        super::STATE_DIR,
+        network::reconcile::APPLIED_FILE
+    )))
+}
+
 /// Crypto material, created when missing, never rotated.
 pub async fn crypto_material<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
     let report = prepare::ensure_crypto(&run.ctx)?;
@@ -204,6 +251,8 @@ pub async fn crypto_material<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) ->
 
 /// The kind config and every Kubernetes object.
 pub async fn render_objects<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> StepResult {
+    // The namespace carries the workspace's ID: made on the first `up`.
+    run.ctx.ensure_workspace_id()?;
     let rendered = prepare::render_objects(&run.ctx)?;
     let detail = prepare::render_detail(&rendered);
     run.rendered = Some(rendered);
@@ -280,19 +329,28 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
     // cluster may be half made, so it is made again.
     let marker = ctx.state_dir.join(CREATING_MARKER);
     let mut state = ClusterState::Created;
+    let mut adopted = false;
     if kind.exists(name).await? {
         if !marker.exists() {
-            if !kubeconfig.is_file() {
-                // kind writes the kubeconfig on create only: ask for it again.
-                kind.export_kubeconfig(name, &kubeconfig).await?;
-            }
+            // Reused only when it is the cluster this workspace created
+            // (or the user adopts it): see `ownership`.
+            let adopt = run.opts.cluster.adopt_cluster;
+            adopted = ownership::require_ours(kind, ctx, &mut run.conn, adopt).await?
+                == Ownership::Adopted;
             state = ClusterState::Exists;
         } else {
             kind.delete(name, &kubeconfig).await?;
+            ownership::forget(ctx)?;
             state = ClusterState::Recreated;
         }
     }
+    let mut cleared = Vec::new();
     if state != ClusterState::Exists {
+        // A `kind create` of this cluster killed earlier can leave node
+        // containers in podman's storage only, holding the nodes' names.
+        if kind.provider() == Some(provider::NodeProvider::Podman) {
+            cleared = provider::remove_storage_only_nodes(name).await?;
+        }
         std::fs::write(&marker, format!("kind create cluster --name {name}\n")).map_err(
             |source| FlowError::Io {
                 action: "write",
@@ -314,6 +372,10 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
         }
         kind.create(name, &config, &kubeconfig, node_image.as_deref())
             .await?;
+        // The marker goes only once the identity is recorded: a create
+        // cut short before that is made again, never taken as someone
+        // else's cluster.
+        ownership::record(ctx, &mut run.conn).await?;
         remove_path(&marker)?;
     }
     run.report.cluster_created = state != ClusterState::Exists;
@@ -321,7 +383,17 @@ pub async fn kind_cluster<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) ->
         name: name.clone(),
         state,
     });
-    Ok(Some(state.to_string()))
+    let mut detail = state.to_string();
+    if adopted {
+        detail.push_str(" (adopted: now this workspace's)");
+    }
+    if !cleared.is_empty() {
+        detail.push_str(&format!(
+            "; podman's storage-only containers of a killed create removed ({})",
+            cleared.join(", ")
+        ));
+    }
+    Ok(Some(detail))
 }
 
 /// Every node of the cluster Ready.
@@ -366,9 +438,10 @@ pub async fn apply_objects<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
     // someone else's is not taken over (labelled privileged, deleted by
     // `down`).
     if let Target::Existing(_) = run.ctx.target {
-        namespace_is_fabdevs(
+        fabdevs_namespace(
             &client,
-            &run.ctx.ws.name,
+            &run.ctx,
+            run.opts.cluster.adopt_namespace,
             "fabdev up does not take it over (label it privileged, apply into it, delete it on down)",
         )
         .await?;

@@ -13,8 +13,8 @@ use fabric_sdk::identity::IdentityBuilder;
 use prost::Message as _;
 
 use super::{
-    ChannelError, NodeEndpoint, Phase, check_endpoint, creds, error_chain, looks_like_tls,
-    ordering, unreachable, with_deadline,
+    ChannelError, NodeEndpoint, Phase, chain_text, check_endpoint, creds, looks_like_tls, ordering,
+    unreachable, with_deadline,
 };
 use crate::pki::CryptoDir;
 use crate::topology::{Node, NodeKind};
@@ -114,12 +114,11 @@ pub(crate) async fn connect_peer(
         if let Some(down) = unreachable(&node.name, address).await {
             return Err(down);
         }
-        let message = error_chain(&e);
-        return Err(if looks_like_tls(&message) {
+        return Err(if looks_like_tls(&chain_text(&e)) {
             ChannelError::Tls {
                 node: node.name.clone(),
                 address: address.to_string(),
-                message,
+                message: "the connection failed".to_string(),
                 hint: format!(
                     "the peer's TLS certificate must be issued by the org's TLS CA and name the host dialled ({address})"
                 ),
@@ -129,7 +128,7 @@ pub(crate) async fn connect_peer(
             ChannelError::Transport {
                 node: node.name.clone(),
                 address: address.to_string(),
-                message,
+                message: "the connection failed".to_string(),
                 source: Some(Box::new(e)),
             }
         });
@@ -225,7 +224,7 @@ impl PeerClient {
         ChannelError::Transport {
             node: self.node.clone(),
             address: self.address.clone(),
-            message: format!("{action}: the definition's collections do not decode: {e}"),
+            message: format!("{action}: the definition's collections do not decode"),
             source: Some(Box::new(e)),
         }
     }
@@ -237,7 +236,7 @@ impl PeerClient {
             other => ChannelError::Transport {
                 node: self.node.clone(),
                 address: self.address.clone(),
-                message: format!("{action}: {other}"),
+                message: action.to_string(),
                 source: Some(Box::new(other)),
             },
         }
@@ -249,7 +248,7 @@ impl PeerClient {
             other => ChannelError::Transport {
                 node: self.node.clone(),
                 address: self.address.clone(),
-                message: format!("{action}: {other}"),
+                message: action.to_string(),
                 source: Some(Box::new(other)),
             },
         }

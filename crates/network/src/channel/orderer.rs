@@ -172,7 +172,7 @@ impl<'a> Admin<'a> {
             .map_err(|e| ChannelError::Tls {
                 node: node.name.clone(),
                 address: address.to_string(),
-                message: format!("cannot set up the HTTPS client: {e}"),
+                message: "cannot set up the HTTPS client".to_string(),
                 hint: "check the Admin TLS client certificate and key".to_string(),
                 source: Some(Box::new(e)),
             })?;

@@ -144,15 +144,16 @@ impl<'a> Cscc<'a> {
             let proposal = builder.build().map_err(|e| internal("proposal", e))?;
 
             phase.set(format!("the peer's answer to {}", self.action));
-            let response = client.process_proposal(proposal).await.map_err(|e| {
-                let message = e.to_string();
-                ChannelError::Transport {
-                    node: self.name(),
-                    address: self.address.to_string(),
-                    message,
-                    source: Some(Box::new(e)),
-                }
-            })?;
+            let response =
+                client
+                    .process_proposal(proposal)
+                    .await
+                    .map_err(|e| ChannelError::Transport {
+                        node: self.name(),
+                        address: self.address.to_string(),
+                        message: format!("the proposal for {}", self.action),
+                        source: Some(Box::new(e)),
+                    })?;
             let Some(r) = response.response else {
                 return Err(ChannelError::BadResponse {
                     node: self.name(),

@@ -5,121 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{AppliedOrg, AppliedState};
-use crate::genesis::go_duration_ms;
+use super::{Action, AppliedOrg, AppliedState};
 use crate::spec::{MIN_BFT_ORDERERS, Workspace};
 use crate::topology::k8s_org;
-
-/// One change a plan applies, in the order it is applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    /// An org new to the network: its crypto (CA, TLS CA, admin, users,
-    /// peers) and its peers' pods.
-    AddOrg {
-        org: String,
-        msp_id: String,
-        peers: u32,
-    },
-    /// A peer added to an org already running: crypto for it only, its
-    /// pod, a join of each of the org's channels, and every chaincode
-    /// committed there installed on it.
-    AddPeer { org: String, peer: String },
-    /// An application channel new to the network: genesis block, orderer
-    /// and peer joins, as `up` has always made them.
-    AddChannel { channel: String, orgs: Vec<String> },
-    /// An org added to a channel: a config update signed for
-    /// `/Channel/Application/Admins`, then its peers join, install the
-    /// channel's chaincodes and approve their committed definitions.
-    AddOrgToChannel { channel: String, org: String },
-    /// An org taken off a channel: a config update signed for
-    /// `/Channel/Application/Admins`.
-    RemoveOrgFromChannel { channel: String, org: String },
-    /// The orderers' batch timeout of every channel: a config update signed
-    /// for `/Channel/Orderer/Admins` per channel.
-    ChangeBatchTimeout {
-        channels: Vec<String>,
-        from_ms: u32,
-        to_ms: u32,
-    },
-    /// An orderer added: its crypto and pod, the consenter set of every
-    /// channel updated (`/Channel/Orderer/Admins` and the orderer org's
-    /// Admins, for its endpoint), then it joins each channel through the
-    /// channel participation API with the latest config block.
-    AddOrderer { orderer: String },
-    /// An orderer removed: the consenter set update in reverse, then its
-    /// pod goes.
-    RemoveOrderer { orderer: String },
-    /// An org that left every channel and the network: its pods go.
-    RemoveOrg { org: String },
-}
-
-impl Action {
-    /// `add`, `change` or `remove`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::AddOrg { .. }
-            | Action::AddPeer { .. }
-            | Action::AddChannel { .. }
-            | Action::AddOrgToChannel { .. }
-            | Action::AddOrderer { .. } => "add",
-            Action::ChangeBatchTimeout { .. } => "change",
-            Action::RemoveOrgFromChannel { .. }
-            | Action::RemoveOrderer { .. }
-            | Action::RemoveOrg { .. } => "remove",
-        }
-    }
-
-    /// The channel config policies the action's updates are signed for
-    /// (none for actions without a config update).
-    pub fn signed_for(&self) -> &'static [&'static str] {
-        match self {
-            Action::AddOrgToChannel { .. } | Action::RemoveOrgFromChannel { .. } => {
-                &["/Channel/Application/Admins"]
-            }
-            Action::ChangeBatchTimeout { .. } => &["/Channel/Orderer/Admins"],
-            Action::AddOrderer { .. } | Action::RemoveOrderer { .. } => &[
-                "/Channel/Orderer/Admins",
-                "/Channel/Orderer/<orderer org>/Admins",
-            ],
-            _ => &[],
-        }
-    }
-
-    /// One line: what changes.
-    pub fn describe(&self) -> String {
-        match self {
-            Action::AddOrg { org, msp_id, peers } => {
-                format!("org {org} ({msp_id}, {peers} peer{})", plural(*peers))
-            }
-            Action::AddPeer { org, peer } => format!("peer {peer} of {org}"),
-            Action::AddChannel { channel, orgs } => {
-                format!("channel {channel} ({})", orgs.join(", "))
-            }
-            Action::AddOrgToChannel { channel, org } => format!("{org} on channel {channel}"),
-            Action::RemoveOrgFromChannel { channel, org } => {
-                format!("{org} off channel {channel}")
-            }
-            Action::ChangeBatchTimeout {
-                channels,
-                from_ms,
-                to_ms,
-            } => format!(
-                "batch timeout {} -> {} on {}",
-                go_duration_ms(*from_ms),
-                go_duration_ms(*to_ms),
-                channels.join(", ")
-            ),
-            Action::AddOrderer { orderer } => format!("orderer {orderer} (consenter)"),
-            Action::RemoveOrderer { orderer } => format!("orderer {orderer} (consenter)"),
-            Action::RemoveOrg { org } => format!("org {org} and its peers"),
-        }
-    }
-}
-
-fn plural(n: u32) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
 
 /// A change that cannot be made safely, why, and what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,6 +89,26 @@ impl Plan {
             out.push_str("  nothing is applied while a change is refused\n");
         }
         out
+    }
+
+    /// The plan with each action `applies` says no to (what this fabdev
+    /// cannot apply to a running network yet) refused instead, saying so:
+    /// a plan is applied whole or not at all.
+    pub fn refusing_unapplied(mut self, applies: impl Fn(&Action) -> bool) -> Plan {
+        let (kept, unapplied): (Vec<Action>, Vec<Action>) =
+            self.actions.into_iter().partition(|a| applies(a));
+        self.actions = kept;
+        for a in unapplied {
+            self.refused.push(Refusal {
+                field: "fabdev.yaml".to_string(),
+                what: a.describe(),
+                reason:
+                    "this fabdev plans the change but does not apply it to a running network yet"
+                        .to_string(),
+                instead: format!("leave it out of fabdev.yaml for now, or {START_OVER}"),
+            });
+        }
+        self
     }
 
     /// The plan as one JSON object (`first_up`, `actions` tagged by
@@ -514,6 +422,7 @@ mod tests {
 
     use super::super::AppliedState;
     use super::*;
+    use crate::topology::Topology;
 
     fn ws(body: &str) -> Workspace {
         let text = format!("apiVersion: fabdev/v1alpha1\nkind: Workspace\n{body}");
@@ -525,7 +434,10 @@ mod tests {
                             channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n";
 
     fn applied(body: &str) -> AppliedState {
-        AppliedState::of(&ws(body))
+        {
+            let w = ws(body);
+            AppliedState::of(&w, &Topology::of(&w))
+        }
     }
 
     #[test]
@@ -534,7 +446,7 @@ mod tests {
         let first = plan(None, &w);
         assert!(first.first_up && first.applicable() && !first.is_noop());
         assert!(first.text().contains("a new network"), "{}", first.text());
-        let again = plan(Some(&AppliedState::of(&w)), &w);
+        let again = plan(Some(&AppliedState::of(&w, &Topology::of(&w))), &w);
         assert!(again.is_noop(), "{again:?}");
         assert!(again.text().contains("nothing to do"), "{}", again.text());
     }
@@ -646,6 +558,27 @@ mod tests {
                     .contains("nothing is applied while a change is refused")
             );
         }
+    }
+
+    #[test]
+    fn what_up_cannot_apply_yet_is_refused_whole() {
+        let old = applied(TWO_ORGS);
+        let new = ws("fabric: { batchTimeoutMs: 2000 }\n\
+                      orgs:\n  - { name: Org1, peers: 2 }\n  - { name: Org2, peers: 1 }\n\
+                      channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n");
+        let only_peers = |a: &Action| matches!(a, Action::AddPeer { .. });
+        let p = plan(Some(&old), &new).refusing_unapplied(only_peers);
+        assert!(!p.applicable(), "{p:?}");
+        assert_eq!(p.actions.len(), 1, "{p:?}");
+        assert_eq!(p.refused.len(), 1, "{p:?}");
+        assert!(p.refused[0].what.contains("batch timeout"), "{p:?}");
+        assert!(p.text().contains("does not apply it"), "{}", p.text());
+        let peer_only = ws(
+            "orgs:\n  - { name: Org1, peers: 2 }\n  - { name: Org2, peers: 1 }\n\
+                            channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n",
+        );
+        let p = plan(Some(&old), &peer_only).refusing_unapplied(only_peers);
+        assert!(p.applicable() && p.actions.len() == 1, "{p:?}");
     }
 
     #[test]

@@ -305,10 +305,16 @@ fn namespace(ws: &Workspace) -> Namespace {
         "pod-security.kubernetes.io/enforce".to_string(),
         "privileged".to_string(),
     );
-    let annotations = BTreeMap::from([(
+    let mut annotations = BTreeMap::from([(
         labels::POD_SECURITY_REASON.to_string(),
         "privileged only for the peers' Docker-in-Docker sidecars (container `dind`): Fabric's peer builds and runs chaincode through a Docker daemon, which needs a privileged container; every other container runs as non-root with no capabilities".to_string(),
     )]);
+    // Whose namespace it is: this workspace's ID, as a label (to select by)
+    // and an annotation (both must match).
+    if let Some(id) = &ws.workspace_id {
+        l.insert(labels::WORKSPACE_ID.to_string(), id.clone());
+        annotations.insert(labels::WORKSPACE_ID.to_string(), id.clone());
+    }
     Namespace {
         metadata: ObjectMeta {
             name: Some(ws.name.clone()),

@@ -165,6 +165,7 @@ pub(super) fn validate(
         images,
         host_port_base,
         cluster,
+        workspace_id: None,
     })
 }
 

@@ -215,3 +215,37 @@ fn collects_every_problem() {
         })
     );
 }
+
+/// A collections file is a regular file inside the workspace: a device
+/// (`/dev/zero`, which a read never ends), a FIFO, or a file outside (a
+/// link out, or an absolute path) is refused, without hanging.
+#[test]
+fn a_collections_file_is_a_regular_file_inside_the_workspace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(ws.join("cc")).unwrap();
+    std::fs::write(ws.join("cc/go.mod"), "module x\n").unwrap();
+    std::fs::write(tmp.path().join("outside.json"), "[]").unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("outside.json"), ws.join("out.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", ws.join("zero.json")).unwrap();
+    let fifo = ws.join("fifo.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let spec = |file: &str| {
+        format!(
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: w\nchaincodes:\n  - name: cc\n    path: cc\n    collections: {file}\n"
+        )
+    };
+    for (file, says) in [
+        ("/dev/zero", "is outside the workspace"),
+        ("zero.json", "is outside the workspace"),
+        ("out.json", "is outside the workspace"),
+        ("fifo.json", "is not a regular file"),
+    ] {
+        let e = Workspace::parse(&spec(file), &ws.join("fabdev.yaml"), &ws).expect_err("refused");
+        assert!(e.to_string().contains(says), "{file}: {e}");
+    }
+}

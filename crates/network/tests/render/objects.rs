@@ -104,3 +104,29 @@ fn objects_round_trip_and_carry_the_labels_down_needs() {
         }
     }
 }
+
+/// The workspace's random ID goes on its namespace as a label and an
+/// annotation (whose namespace it is on an existing cluster), and nowhere
+/// when there is none yet.
+#[test]
+fn the_namespace_carries_the_workspace_id() {
+    let mut ws = default_ws();
+    let none = parse_back(&render_ws(&ws));
+    let meta = &none.namespaces[0].metadata;
+    assert!(
+        !meta
+            .labels
+            .as_ref()
+            .unwrap()
+            .contains_key("fabdev.dev/workspace-id")
+    );
+    ws.workspace_id = Some("0123456789abcdef0123456789abcdef".into());
+    let p = parse_back(&render_ws(&ws));
+    let meta = &p.namespaces[0].metadata;
+    for map in [&meta.labels, &meta.annotations] {
+        assert_eq!(
+            map.as_ref().unwrap()["fabdev.dev/workspace-id"],
+            "0123456789abcdef0123456789abcdef"
+        );
+    }
+}

@@ -7,16 +7,15 @@ use super::*;
 
 const TEST: &str = "real_fabric_couchdb_rich_query_through_the_shipped_index";
 
-fn couchdb_workspace(fabric: &FabricHome) -> Workspace {
-    let text = format!(
-        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: couch\nhostPortBase: 32000\n\
-         fabric: {{ version: \"{}\" }}\n\
+/// Org1's peer on CouchDB, Org2's on LevelDB, on [`CHANNEL`].
+fn couchdb_workspace() -> Workspace {
+    let body = format!(
+        "name: couch\nhostPortBase: 32000\n\
          orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: couchdb }}\n  \
          - {{ name: Org2, peers: 1, stateDatabase: leveldb }}\n\
-         channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n",
-        fabric.two_digit_version()
+         channels:\n  - {{ name: {CHANNEL}, orgs: [Org1, Org2] }}\n"
     );
-    Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new(".")).expect("spec")
+    workspace(&home(), &body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +27,8 @@ async fn real_fabric_couchdb_rich_query_through_the_shipped_index() {
     testkit_probe::Check::couchdb().fail_if_missing(TEST);
     let _one = ONE_AT_A_TIME.lock().await;
     network::channel::install_crypto_provider();
-    let net = chaincode_network_of(couchdb_workspace(&fabric())).await;
+    let net = start_with_builders(couchdb_workspace()).await;
+    net.create_channel(CHANNEL).await.expect("channel");
     let peer = "peer0-org1";
 
     // Issue 19, finding 9: CouchDB's HTTP port, Erlang's port mapper and
@@ -117,7 +117,7 @@ async fn real_fabric_couchdb_rich_query_through_the_shipped_index() {
             crypto,
             &eps,
             &caller("Org1"),
-            "mychannel",
+            CHANNEL,
             "basic",
             "CreateAsset",
             &args,
@@ -134,7 +134,7 @@ async fn real_fabric_couchdb_rich_query_through_the_shipped_index() {
         crypto,
         &eps,
         &caller("Org1"),
-        "mychannel",
+        CHANNEL,
         "basic",
         "QueryAssetsByOwner",
         &["Tom".to_string()],

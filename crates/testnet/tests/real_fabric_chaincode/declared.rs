@@ -16,14 +16,7 @@ fn declared(dir: &Path, name: &str, extra: &str) -> network::spec::Chaincode {
 }
 
 fn declared_spec(dir: &Path, name: &str, label: &str, extra: &str) -> DeploySpec {
-    let pkg = package_dir(
-        dir,
-        &PackageOptions {
-            label: Some(label.to_string()),
-            lang: None,
-        },
-    )
-    .expect("package");
+    let pkg = package(dir, label);
     DeploySpec::of(&declared(dir, name, extra), pkg.bytes, pkg.id)
 }
 
@@ -39,7 +32,6 @@ fn declared_spec(dir: &Path, name: &str, label: &str, extra: &str) -> DeploySpec
 )]
 async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
     let _one = ONE_AT_A_TIME.lock().await;
-    network::channel::install_crypto_provider();
     let mut net = chaincode_network(31800).await;
     let (ws, topo, crypto) = (
         net.workspace().clone(),

@@ -9,7 +9,6 @@ use super::*;
 )]
 async fn real_fabric_go_chaincode_vendored_and_built_by_each_peer() {
     let _one = ONE_AT_A_TIME.lock().await;
-    network::channel::install_crypto_provider();
     let net = chaincode_network(31700).await;
     let (ws, topo, crypto, eps) = (
         net.workspace(),
@@ -144,7 +143,6 @@ async fn real_fabric_go_chaincode_vendored_and_built_by_each_peer() {
 )]
 async fn real_fabric_chaincode_that_does_not_compile() {
     let _one = ONE_AT_A_TIME.lock().await;
-    network::channel::install_crypto_provider();
     let net = chaincode_network(31900).await;
     let broken = spec(Path::new("../../fixtures/chaincode/go-broken"), "broken_1");
     let e = lifecycle::deploy(

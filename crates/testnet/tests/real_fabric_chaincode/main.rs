@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
-use chaincode::lifecycle::{self, Caller, DeploySpec};
-use chaincode::package::{PackageOptions, package_dir};
+use chaincode::lifecycle::{self, DeploySpec};
 use network::Workspace;
-use testnet::{FabricHome, Options, TestNetwork};
+use testkit::fabric::{
+    CHANNEL, caller, deploy_spec, home, package, start_with_builders, wait_for_peer, workspace,
+};
+use testnet::TestNetwork;
 
 mod couchdb;
 mod declared;
@@ -22,87 +23,18 @@ mod node;
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn fabric() -> FabricHome {
-    FabricHome::find()
-        .unwrap_or_else(|e| panic!("real_fabric tests were built with Fabric binaries, but: {e}"))
-}
-
-fn workspace(fabric: &FabricHome, port_base: u16) -> Workspace {
-    let text = format!(
-        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: cc\nhostPortBase: {port_base}\n\
-         fabric: {{ version: \"{}\" }}\n",
-        fabric.two_digit_version()
-    );
-    Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new(".")).expect("spec")
-}
-
 /// Two orgs with a peer each, every peer with its own DinD daemon, on a
 /// channel, with the builder images seeded into every daemon.
 async fn chaincode_network(port_base: u16) -> TestNetwork {
-    chaincode_network_of(workspace(&fabric(), port_base)).await
-}
-
-/// [`chaincode_network`] for a workspace of the test's own.
-async fn chaincode_network_of(ws: Workspace) -> TestNetwork {
-    let opts = Options {
-        dind: true,
-        ready_timeout: Duration::from_secs(120),
-        ..Options::default()
-    };
-    let net = TestNetwork::start(ws, opts).await.expect("network");
-    net.create_channel("mychannel").await.expect("channel");
-    net.seed_images(&net.builder_images())
-        .await
-        .expect("builder images (scripts/setup/builder-images.sh)");
+    let ws = workspace(&home(), &format!("name: cc\nhostPortBase: {port_base}\n"));
+    let net = start_with_builders(ws).await;
+    net.create_channel(CHANNEL).await.expect("channel");
     net
 }
 
+/// The chaincode in `dir`, packaged with `label`, as `basic`.
 fn spec(dir: &Path, label: &str) -> DeploySpec {
-    let pkg = package_dir(
-        dir,
-        &PackageOptions {
-            label: Some(label.to_string()),
-            lang: None,
-        },
-    )
-    .expect("package");
-    DeploySpec::plain("basic", "mychannel", pkg.bytes, pkg.id)
-}
-
-fn caller(org: &str) -> Caller {
-    Caller {
-        org: org.into(),
-        user: "User1".into(),
-    }
-}
-
-/// Waits until a restarted peer serves: its gRPC port accepts connections
-/// (from the host, on the test bridge) and its DinD daemon answers.
-/// `TestNetwork::start_node` returns once the peer's /healthz answers,
-/// which a restarted peer does while it still opens its ledgers and before
-/// its restarted dockerd is up.
-async fn wait_for_peer(net: &TestNetwork, node: &str) {
-    let ip = net.ip(node).expect("node address");
-    let socket = net.dind_socket(node).expect("DinD socket");
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
-        let docker = tokio::process::Command::new("docker")
-            .arg(format!("--host=unix://{}", socket.display()))
-            .arg("version")
-            .output()
-            .await
-            .is_ok_and(|o| o.status.success());
-        if grpc && docker {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
-            net.all_logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    deploy_spec("basic", dir, label)
 }
 
 /// Connects to every TCP port listening in the network namespace it runs in

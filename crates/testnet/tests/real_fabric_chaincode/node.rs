@@ -9,7 +9,6 @@ use super::*;
 )]
 async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
     let _one = ONE_AT_A_TIME.lock().await;
-    network::channel::install_crypto_provider();
     let net = chaincode_network(31600).await;
     let (ws, topo, crypto, eps) = (
         net.workspace(),

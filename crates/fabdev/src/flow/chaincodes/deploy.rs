@@ -35,7 +35,7 @@ impl LifecycleCommand {
     fn stages(self) -> &'static [Stage] {
         use Stage::*;
         match self {
-            LifecycleCommand::Deploy => &[Package, Install, Approve, Commit, Init],
+            LifecycleCommand::Deploy => &[Package, Install, Approve, Commit, Init, Start],
             LifecycleCommand::Install => &[Package, Install],
             LifecycleCommand::Approve => &[Package, Approve],
             LifecycleCommand::Commit => &[Package, Commit],
@@ -67,6 +67,8 @@ enum Stage {
     Approve,
     Commit,
     Init,
+    /// Every peer asked to run the chaincode now (`start X`).
+    Start,
 }
 
 /// What a deploy (or its last step that ran) did to one chaincode.
@@ -151,6 +153,18 @@ impl Deployments {
             .collect();
     }
 
+    /// The admin connections of the channel of chaincode `name`, made by
+    /// its deploy steps.
+    pub(crate) fn admins_of(&self, name: &str) -> Result<&ChannelAdmins, FlowError> {
+        let d = self.chaincodes.get(name).ok_or(FlowError::StepOrder {
+            what: "the chaincode's spec",
+        })?;
+        let channel = &d.package()?.channel;
+        self.admins.get(channel).ok_or(FlowError::StepOrder {
+            what: "the channel's admin connections",
+        })
+    }
+
     fn get(&mut self, name: &str) -> Result<&mut Deployment, FlowError> {
         self.chaincodes.get_mut(name).ok_or(FlowError::StepOrder {
             what: "the chaincode's spec",
@@ -193,6 +207,7 @@ pub(crate) fn deploy_steps<S: Deploys>(
                 Stage::Commit => step!(format!("commit {name}"), name => commit_step),
                 Stage::Init if init_required => step!(format!("init {name}"), name => init_step),
                 Stage::Init => continue,
+                Stage::Start => step!(format!("start {name}"), name => start_step),
             });
         }
     }
@@ -487,6 +502,43 @@ async fn init_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) -> 
     let report = report_deploy(deployment, &plan, initialized, sink)?;
     deployments.reports.push(report);
     Ok(Some(detail))
+}
+
+/// The `start X` step: every peer of the channel asked at once to run the
+/// chaincode (`chaincode::lifecycle::launch_all`), so that each launches
+/// it now rather than on the user's first call; done when each answers.
+async fn start_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) -> StepResult {
+    let DeployParts {
+        ctx,
+        conn,
+        deployments,
+    } = run.deploy_parts();
+    on_channel(ctx, conn, deployments, name).await?;
+    let admins = deployments.admins_of(name)?;
+    let launches = lifecycle::launch_all(admins, name).await;
+    let mut answered = Vec::new();
+    let mut failed = None;
+    for l in launches {
+        match l.result {
+            Ok(()) => {
+                sink.send(EventKind::Progress {
+                    message: format!("{} answers ({:.1} s)", l.peer, l.took.as_secs_f64()),
+                });
+                answered.push(format!("{} {:.1} s", l.peer, l.took.as_secs_f64()));
+            }
+            Err(e) => {
+                failed.get_or_insert((l.peer, e));
+            }
+        }
+    }
+    if let Some((peer, source)) = failed {
+        return Err(FlowError::NotRunning {
+            chaincode: name.to_string(),
+            peer,
+            source: Box::new(source),
+        });
+    }
+    Ok(Some(format!("answering on {}", answered.join(", "))))
 }
 
 /// What the deploy did to a chaincode, from its steps so far: reported as

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chaincode::lifecycle;
+use chaincode::lifecycle::{self, PeerImageError};
 use cluster::dind::Dind;
 
-use crate::errors::chain;
 use crate::flow::{Connections, Context, FlowError};
 
 /// The peers' DinD daemons of the workspace's cluster (through the run's
@@ -57,6 +56,18 @@ pub struct DindImages {
     pub builder: Option<chaincode::image::WarmBuilder>,
 }
 
+impl DindImages {
+    /// The DinD daemon of `peer`.
+    fn daemon(&self, peer: &str) -> Result<&Dind, PeerImageError> {
+        self.dinds
+            .get(peer)
+            .ok_or_else(|| PeerImageError::NoDaemon {
+                peer: peer.to_string(),
+                source: None,
+            })
+    }
+}
+
 impl lifecycle::PeerImages for DindImages {
     fn copy_image<'a>(
         &'a self,
@@ -64,17 +75,13 @@ impl lifecycle::PeerImages for DindImages {
         to_peer: &'a str,
         image: &'a str,
         as_name: &'a str,
-    ) -> lifecycle::BoxFuture<'a, Result<(), String>> {
+    ) -> lifecycle::BoxFuture<'a, Result<(), PeerImageError>> {
         Box::pin(async move {
-            let daemon = |p: &str| {
-                self.dinds
-                    .get(p)
-                    .ok_or_else(|| format!("no DinD daemon of {p}"))
-            };
+            let daemon = |p: &str| self.daemon(p);
             daemon(from_peer)?
                 .copy_image_to(daemon(to_peer)?, image, as_name)
                 .await
-                .map_err(|e| chain(&e))
+                .map_err(|e| PeerImageError::copy(from_peer, to_peer, image, as_name, e))
         })
     }
 
@@ -87,14 +94,12 @@ impl lifecycle::PeerImages for DindImages {
         peer: &'a str,
         as_name: &'a str,
         context: &'a [u8],
-    ) -> lifecycle::BoxFuture<'a, Result<(), String>> {
+    ) -> lifecycle::BoxFuture<'a, Result<(), PeerImageError>> {
         Box::pin(async move {
-            self.dinds
-                .get(peer)
-                .ok_or_else(|| format!("no DinD daemon of {peer}"))?
+            self.daemon(peer)?
                 .build_image(as_name, context.to_vec())
                 .await
-                .map_err(|e| chain(&e))
+                .map_err(|e| PeerImageError::build(peer, as_name, e))
         })
     }
 }

@@ -11,6 +11,7 @@
 //! | `instantiate` | `node endpoints`, `chaincodes`, `package X`, `approve X`, `commit X`, `init X` (with `initRequired`) | |
 //! | `invoke`, `query` | `node endpoints`, `invoke X F` / `query X F` | `calls` |
 //! | `list` | `node endpoints`, `installed packages`, `committed on C` per channel | `list` |
+//! | `watch` | `node endpoints`, `chaincodes`, `watch folders`; then rounds: the deploy steps, `start X`, `logs X` of each changed chaincode, and `wait for changes` between them | `watch` |
 //!
 //! `up` ends with the five deploy steps of every chaincode of fabdev.yaml
 //! (the same functions, through `Deploys`). Every step acts only where
@@ -27,6 +28,7 @@ mod images;
 mod list;
 mod run;
 mod selection;
+mod watch;
 
 pub use calls::{Call, CallKind, CallResult, CallRun, call, call_steps};
 pub use deploy::{ChaincodeReport, Deployments, LifecycleCommand};
@@ -35,3 +37,5 @@ pub use images::DindImages;
 pub use list::{list, list_steps};
 pub use run::{ChaincodeRun, lifecycle, lifecycle_steps};
 pub use selection::{Selection, select};
+pub use watch::steps as watch_steps;
+pub use watch::{WatchReport, WatchRequest, WatchRun, round_steps, watch};

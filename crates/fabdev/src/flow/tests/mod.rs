@@ -163,9 +163,9 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
     // The lists the flows run after `workspace` (whose own failures the
     // tests below make for real).
     let up = names(up::steps::<FakeKind>(&ctx));
-    assert_eq!(up.len(), 18, "{up:?}");
-    assert_eq!(up[0], "crypto material");
-    assert_eq!(up[17], "connection profiles");
+    assert_eq!(up.len(), 20, "{up:?}");
+    assert_eq!(up[..2], ["plan", "crypto material"]);
+    assert_eq!(up[18..], ["connection profiles", "record what was applied"]);
     let down = names(down::steps::<FakeKind>(&ctx, false));
     assert_eq!(down, ["kind cluster fabdev", "runtime state"]);
     let down_keep = names(down::steps::<FakeKind>(&ctx, true));
@@ -189,12 +189,14 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
     let ctx = Context::load(&options(dir.path())).unwrap();
     let up = names(up::steps::<FakeKind>(&ctx));
     assert_eq!(
-        up[18..],
+        up[19..],
         [
             "package basic",
             "install basic",
             "approve basic",
-            "commit basic"
+            "commit basic",
+            "start basic",
+            "record what was applied"
         ]
     );
     use super::chaincodes::{LifecycleCommand as C, Selection};
@@ -207,6 +209,7 @@ fn step_lists_of_every_flow_and_run_steps_reporting_an_injected_failure_as_its_s
                 "install basic",
                 "approve basic",
                 "commit basic",
+                "start basic",
             ][..],
         ),
         (C::Install, &["package basic", "install basic"]),
@@ -286,6 +289,7 @@ fn existing_cluster_flows_have_their_own_steps() {
         Target::Existing(cluster::k8s::Access {
             kubeconfig: Some(dir.path().join("kube.yaml")),
             context: None,
+            untrusted_root: Some(network::spec::workspace_root(dir.path())),
         })
     );
     // No kind, no node images, no cluster to make or load into: the
@@ -294,6 +298,7 @@ fn existing_cluster_flows_have_their_own_steps() {
     assert_eq!(
         up,
         [
+            "plan",
             "existing cluster",
             "crypto material",
             "render Kubernetes objects",
@@ -306,6 +311,7 @@ fn existing_cluster_flows_have_their_own_steps() {
             "node endpoints",
             "channel mychannel",
             "connection profiles",
+            "record what was applied",
         ]
     );
     // down never deletes the cluster, with or without --keep-cluster.
@@ -362,7 +368,10 @@ fn cluster_flags_win_over_the_spec() {
     opts.cluster.provider = Some(network::spec::Provider::Existing);
     assert_eq!(
         Context::load(&opts).unwrap().target,
-        Target::Existing(cluster::k8s::Access::default())
+        Target::Existing(cluster::k8s::Access {
+            untrusted_root: Some(network::spec::workspace_root(dir.path())),
+            ..cluster::k8s::Access::default()
+        })
     );
 }
 
@@ -608,3 +617,6 @@ fn a_channel_nobody_answers_for_fails_its_channel_step() {
 mod chaincode_commands;
 mod endpoints;
 mod json_streams;
+mod kind_ownership;
+mod plan;
+mod watch;

@@ -205,15 +205,7 @@ pub(super) fn chaincode_collections(
     } else {
         base.join(rel)
     };
-    let text = match std::fs::metadata(&path) {
-        Ok(m) if m.len() > MAX_SPEC_BYTES => Err(format!(
-            "{} is larger than 1 MiB, which no collections file is",
-            path.display()
-        )),
-        Ok(_) => std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display())),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    };
+    let text = read_collections(&path, base);
     let text = match text {
         Ok(t) => t,
         Err(m) => {
@@ -249,6 +241,47 @@ pub(super) fn chaincode_collections(
             }
         }
     }
+}
+
+/// A collections file's text: a regular file (links resolved) inside the
+/// workspace, of at most [`MAX_SPEC_BYTES`], opened so that a pipe or
+/// device put there cannot hang the read (`/dev/zero`, a FIFO).
+fn read_collections(path: &Path, base: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let real = std::fs::canonicalize(path).map_err(cannot)?;
+    let root = super::workspace_root(base);
+    if !real.starts_with(&root) {
+        return Err(format!(
+            "{} is outside the workspace ({})",
+            real.display(),
+            root.display()
+        ));
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&real)
+        .map_err(cannot)?;
+    let m = f.metadata().map_err(cannot)?;
+    if !m.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a device, pipe or socket)",
+            path.display()
+        ));
+    }
+    if m.len() > MAX_SPEC_BYTES {
+        return Err(format!(
+            "{} is larger than 1 MiB, which no collections file is",
+            path.display()
+        ));
+    }
+    let mut text = String::new();
+    f.take(MAX_SPEC_BYTES)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    Ok(text)
 }
 
 /// A rule that reads the file system: a chaincode's folder, links resolved,

@@ -4,7 +4,8 @@
 //! peers, each peer with its own DinD-shaped dockerd, reachable on the host
 //! ports as on kind), then `fabdev channel create`, `chaincode deploy`,
 //! `invoke`, `query`, `deploy` again, `list` and bad input, each as a
-//! process. Without a kubeconfig in the workspace fabdev talks to the host
+//! process (`add_peer`: a peer added to an org of a running network
+//! joins, gets the deployed chaincode and endorses). Without a kubeconfig in the workspace fabdev talks to the host
 //! ports, where the test network answers as kind's port mappings do.
 //!
 //! Needs root, FABRIC_HOME and the builder images in the host's Docker
@@ -14,100 +15,25 @@
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
 
 use std::path::Path;
-use std::process::Output;
-use std::time::Duration;
 
-use testnet::{FabricHome, Options, TestNetwork};
+use testkit::fabdev_logged_async as fabdev;
+use testkit::fabric::{home, spec_text, start_workspace, two_orgs, wait_for_peer};
+use testkit::{json_lines, stderr, stdout};
+use testnet::TestNetwork;
+
+mod add_peer;
+mod watch;
 
 /// One test network at a time: each peer builds chaincode, on 2 cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Runs `fabdev -w <ws> <args>`, printing the command and what it said.
-async fn fabdev(ws: &Path, args: &[&str]) -> Output {
-    testkit::fabdev_logged_async(ws, args).await
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_lines(o: &Output) -> Vec<serde_json::Value> {
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON event a line"))
-        .collect()
-}
 
 /// Writes fabdev.yaml into `dir` (two leveldb orgs, `mychannel`, then
 /// `chaincodes`), starts the test network on the workspace's crypto, with
 /// DinD, and seeds the builder images into the peers' daemons.
 async fn start(dir: &Path, host_port_base: u16, chaincodes: &str) -> TestNetwork {
-    network::channel::install_crypto_provider();
-    let fabric = FabricHome::find().expect("Fabric binaries");
-    std::fs::write(
-        dir.join("fabdev.yaml"),
-        format!(
-            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: clitest\nhostPortBase: {host_port_base}\n\
-             fabric: {{ version: \"{}\" }}\n\
-             orgs:\n  - {{ name: Org1, peers: 1, stateDatabase: leveldb }}\n  - {{ name: Org2, peers: 1, stateDatabase: leveldb }}\n\
-             channels:\n  - {{ name: mychannel, orgs: [Org1, Org2] }}\n{chaincodes}",
-            fabric.two_digit_version()
-        ),
-    )
-    .expect("fabdev.yaml");
-    let workspace = network::Workspace::load_dir(dir).expect("spec");
-    let net = TestNetwork::start(
-        workspace,
-        Options {
-            dind: true,
-            ready_timeout: Duration::from_secs(120),
-            crypto_dir: Some(dir.join(".fabdev/crypto")),
-            ..Options::default()
-        },
-    )
-    .await
-    .expect("network");
-    net.seed_images(&net.builder_images())
-        .await
-        .expect("builder images (scripts/setup/builder-images.sh)");
-    net
-}
-
-/// Waits until a restarted peer serves: its gRPC port accepts connections
-/// (from the host, on the test bridge) and its DinD daemon answers.
-/// `TestNetwork::start_node` returns once the peer's /healthz answers,
-/// which a restarted peer does while it still opens its ledgers and before
-/// its restarted dockerd is up.
-async fn wait_for_peer(net: &TestNetwork, node: &str) {
-    let ip = net.ip(node).expect("node address");
-    let socket = net.dind_socket(node).expect("DinD socket");
-    let last = std::cell::Cell::new((false, false));
-    let up = testkit::wait_until_async(
-        Duration::from_secs(120),
-        Duration::from_millis(200),
-        || async {
-            let grpc = tokio::net::TcpStream::connect((ip, 7051)).await.is_ok();
-            let docker = tokio::process::Command::new("docker")
-                .arg(format!("--host=unix://{}", socket.display()))
-                .arg("version")
-                .output()
-                .await
-                .is_ok_and(|o| o.status.success());
-            last.set((grpc, docker));
-            (grpc && docker).then_some(())
-        },
-    )
-    .await;
-    let (grpc, docker) = last.get();
-    assert!(
-        up.is_some(),
-        "{node} after 120 s: gRPC on {ip}:7051 {grpc}, its Docker daemon answers {docker}:\n{}",
-        net.all_logs()
-    );
+    let body = format!("{}{chaincodes}", two_orgs("clitest", host_port_base));
+    std::fs::write(dir.join("fabdev.yaml"), spec_text(&home(), &body)).expect("fabdev.yaml");
+    start_workspace(dir).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

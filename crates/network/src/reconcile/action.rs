@@ -1,0 +1,117 @@
+//! One change of a plan: what it adds, changes or removes, the policies
+//! its config update is signed for, and its line of text.
+
+use serde::Serialize;
+
+use crate::genesis::go_duration_ms;
+
+/// One change a plan applies, in the order it is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// An org new to the network: its crypto (CA, TLS CA, admin, users,
+    /// peers) and its peers' pods.
+    AddOrg {
+        org: String,
+        msp_id: String,
+        peers: u32,
+    },
+    /// A peer added to an org already running: crypto for it only, its
+    /// pod, a join of each of the org's channels, and every chaincode
+    /// committed there installed on it.
+    AddPeer { org: String, peer: String },
+    /// An application channel new to the network: genesis block, orderer
+    /// and peer joins, as `up` has always made them.
+    AddChannel { channel: String, orgs: Vec<String> },
+    /// An org added to a channel: a config update signed for
+    /// `/Channel/Application/Admins`, then its peers join, install the
+    /// channel's chaincodes and approve their committed definitions.
+    AddOrgToChannel { channel: String, org: String },
+    /// An org taken off a channel: a config update signed for
+    /// `/Channel/Application/Admins`.
+    RemoveOrgFromChannel { channel: String, org: String },
+    /// The orderers' batch timeout of every channel: a config update signed
+    /// for `/Channel/Orderer/Admins` per channel.
+    ChangeBatchTimeout {
+        channels: Vec<String>,
+        from_ms: u32,
+        to_ms: u32,
+    },
+    /// An orderer added: its crypto and pod, the consenter set of every
+    /// channel updated (`/Channel/Orderer/Admins` and the orderer org's
+    /// Admins, for its endpoint), then it joins each channel through the
+    /// channel participation API with the latest config block.
+    AddOrderer { orderer: String },
+    /// An orderer removed: the consenter set update in reverse, then its
+    /// pod goes.
+    RemoveOrderer { orderer: String },
+    /// An org that left every channel and the network: its pods go.
+    RemoveOrg { org: String },
+}
+
+impl Action {
+    /// `add`, `change` or `remove`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::AddOrg { .. }
+            | Action::AddPeer { .. }
+            | Action::AddChannel { .. }
+            | Action::AddOrgToChannel { .. }
+            | Action::AddOrderer { .. } => "add",
+            Action::ChangeBatchTimeout { .. } => "change",
+            Action::RemoveOrgFromChannel { .. }
+            | Action::RemoveOrderer { .. }
+            | Action::RemoveOrg { .. } => "remove",
+        }
+    }
+
+    /// The channel config policies the action's updates are signed for
+    /// (none for actions without a config update).
+    pub fn signed_for(&self) -> &'static [&'static str] {
+        match self {
+            Action::AddOrgToChannel { .. } | Action::RemoveOrgFromChannel { .. } => {
+                &["/Channel/Application/Admins"]
+            }
+            Action::ChangeBatchTimeout { .. } => &["/Channel/Orderer/Admins"],
+            Action::AddOrderer { .. } | Action::RemoveOrderer { .. } => &[
+                "/Channel/Orderer/Admins",
+                "/Channel/Orderer/<orderer org>/Admins",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// One line: what changes.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::AddOrg { org, msp_id, peers } => {
+                format!("org {org} ({msp_id}, {peers} peer{})", plural(*peers))
+            }
+            Action::AddPeer { org, peer } => format!("peer {peer} of {org}"),
+            Action::AddChannel { channel, orgs } => {
+                format!("channel {channel} ({})", orgs.join(", "))
+            }
+            Action::AddOrgToChannel { channel, org } => format!("{org} on channel {channel}"),
+            Action::RemoveOrgFromChannel { channel, org } => {
+                format!("{org} off channel {channel}")
+            }
+            Action::ChangeBatchTimeout {
+                channels,
+                from_ms,
+                to_ms,
+            } => format!(
+                "batch timeout {} -> {} on {}",
+                go_duration_ms(*from_ms),
+                go_duration_ms(*to_ms),
+                channels.join(", ")
+            ),
+            Action::AddOrderer { orderer } => format!("orderer {orderer} (consenter)"),
+            Action::RemoveOrderer { orderer } => format!("orderer {orderer} (consenter)"),
+            Action::RemoveOrg { org } => format!("org {org} and its peers"),
+        }
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

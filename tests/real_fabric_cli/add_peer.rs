@@ -1,0 +1,156 @@
+//! A peer added to an org of a running network, as `fabdev up` applies
+//! the plan's `add-peer` (its steps, run here as the commands that share
+//! them: `channel create` joins it, `chaincode deploy` installs what the
+//! channel runs): it joins from the channel's genesis block, gets the
+//! chaincode, and endorses for its org while the org's first peer is down;
+//! the old state reads back, and the other nodes keep their host ports.
+
+use std::time::Instant;
+
+use super::*;
+
+const YAML_ORG2: &str = "{ name: Org2, peers: 2, stateDatabase: leveldb }";
+
+fn set_org2_peers(dir: &Path, peers: u32) {
+    let file = dir.join("fabdev.yaml");
+    let text = std::fs::read_to_string(&file).expect("fabdev.yaml");
+    let now = if text.contains(YAML_ORG2) {
+        YAML_ORG2.to_string()
+    } else {
+        YAML_ORG2.replace("peers: 2", "peers: 1")
+    };
+    let wanted = YAML_ORG2.replace("peers: 2", &format!("peers: {peers}"));
+    assert!(text.contains(&now), "{text}");
+    std::fs::write(&file, text.replace(&now, &wanted)).expect("write fabdev.yaml");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ws = tempfile::tempdir().expect("tempdir");
+    let dir = ws.path();
+    testkit::copy_tree(
+        &testkit::fixture("chaincode/node"),
+        &dir.join("chaincode/asset-node"),
+    );
+    // The network as it will be (the test network runs every node it
+    // renders); the peer to add stays stopped, and fabdev.yaml says one
+    // peer for Org2 until it is added.
+    let body = format!(
+        "{}chaincodes:\n  - {{ name: basic, path: chaincode/asset-node, channel: mychannel }}\n",
+        two_orgs("clitest", 32200).replace(&YAML_ORG2.replace("peers: 2", "peers: 1"), YAML_ORG2)
+    );
+    assert!(body.contains(YAML_ORG2), "{body}");
+    std::fs::write(dir.join("fabdev.yaml"), spec_text(&home(), &body)).expect("fabdev.yaml");
+    let mut net = start_workspace(dir).await;
+    let logs = |net: &TestNetwork| net.all_logs();
+    net.stop_node("peer1-org2").expect("stop the peer to add");
+    set_org2_peers(dir, 1);
+    let before = network::Topology::of(&network::Workspace::load_dir(dir).expect("spec"));
+
+    let out = fabdev(dir, &["channel", "create"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    let out = fabdev(dir, &["chaincode", "deploy"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    assert!(
+        stdout(&out).contains("basic on mychannel: deployed at sequence 1"),
+        "{}",
+        stdout(&out)
+    );
+    let create = [
+        "chaincode",
+        "invoke",
+        "basic",
+        "CreateAsset",
+        "asset1",
+        "blue",
+        "5",
+        "Tom",
+        "300",
+    ];
+    let out = fabdev(dir, &create).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+
+    // The peer is added: fabdev.yaml says so, its pod runs.
+    let added = Instant::now();
+    set_org2_peers(dir, 2);
+    let after = network::Topology::of(&network::Workspace::load_dir(dir).expect("spec"));
+    for n in &before.nodes {
+        assert_eq!(
+            after.node(&n.name).map(|m| m.host_ports),
+            Some(n.host_ports),
+            "{} moved",
+            n.name
+        );
+    }
+    net.start_node("peer1-org2")
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&net)));
+    wait_for_peer(&net, "peer1-org2").await;
+    let out = fabdev(dir, &["channel", "create", "-o", "json"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    let joined: Vec<(String, String)> = json_lines(&out)
+        .iter()
+        .filter(|e| e["event"] == "channel")
+        .filter(|e| e["state"] == "joined" || e["state"] == "already_joined")
+        .map(|e| {
+            (
+                e["node"].as_str().unwrap_or_default().to_string(),
+                e["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for (node, state) in [
+        ("orderer0-ordererorg", "already_joined"),
+        ("peer0-org1", "already_joined"),
+        ("peer0-org2", "already_joined"),
+        ("peer1-org2", "joined"),
+    ] {
+        assert!(
+            joined.contains(&(node.to_string(), state.to_string())),
+            "{node} {state}: {joined:?}"
+        );
+    }
+    let out = fabdev(dir, &["chaincode", "deploy", "-o", "json"]).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    let events = json_lines(&out);
+    let deployed = events
+        .iter()
+        .find(|e| e["event"] == "deployed")
+        .expect("deployed event");
+    assert_eq!(deployed["outcome"], "completed", "{deployed}");
+    assert_eq!(deployed["sequence"], 1, "{deployed}");
+    assert_eq!(
+        deployed["installed"],
+        serde_json::json!(["peer1-org2"]),
+        "{deployed}"
+    );
+    eprintln!(
+        "peer1-org2 added, joined and installed in {:.1}s",
+        added.elapsed().as_secs_f64()
+    );
+
+    // It endorses for Org2 (the default policy needs both orgs) with
+    // Org2's first peer down; the old state reads back.
+    net.stop_node("peer0-org2").expect("stop peer0-org2");
+    let create2 = create.map(|a| match a {
+        "asset1" => "asset2",
+        a => a,
+    });
+    let out = fabdev(dir, &create2).await;
+    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    for asset in ["asset1", "asset2"] {
+        let out = fabdev(dir, &["chaincode", "query", "basic", "ReadAsset", asset]).await;
+        assert!(out.status.success(), "{asset}: {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        assert_eq!(v["owner"], "Tom", "{v}");
+    }
+    eprintln!(
+        "peer1-org2 endorsed {:.1}s after it was added",
+        added.elapsed().as_secs_f64()
+    );
+}
