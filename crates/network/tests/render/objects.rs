@@ -130,3 +130,28 @@ fn the_namespace_carries_the_workspace_id() {
         );
     }
 }
+
+/// Disk is bounded like memory (issue 19, finding 9): every emptyDir has a
+/// sizeLimit, and every container an ephemeral-storage limit with a small
+/// request.
+#[test]
+fn every_volume_and_container_bounds_its_disk() {
+    for (_, r) in both() {
+        let p = parse_back(&r);
+        for sts in &p.statefulsets {
+            let pod = pod(sts);
+            for v in pod.volumes.iter().flatten() {
+                if let Some(e) = &v.empty_dir {
+                    assert!(e.size_limit.is_some(), "{} {}", name_of(sts), v.name);
+                }
+            }
+            for c in all_containers(pod) {
+                let res = c.resources.as_ref().unwrap();
+                let limit = res.limits.as_ref().unwrap().get("ephemeral-storage");
+                let request = res.requests.as_ref().unwrap().get("ephemeral-storage");
+                assert!(limit.is_some(), "{} {}", name_of(sts), c.name);
+                assert_eq!(request.map(|q| q.0.as_str()), Some("64Mi"), "{}", c.name);
+            }
+        }
+    }
+}

@@ -49,18 +49,32 @@ pub(super) fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
+/// The ephemeral storage every container asks for (what scheduling
+/// reserves: small, so a laptop's kind node still takes the network).
+pub(super) const EPHEMERAL_REQUEST: &str = "64Mi";
+
 /// Requests (what scheduling reserves) and limits (what the container may
-/// use at most) of CPU and memory.
-pub(super) fn resources(request: (&str, &str), limit: (&str, &str)) -> ResourceRequirements {
-    let pair = |(cpu, memory): (&str, &str)| {
+/// use at most) of CPU and memory, and a limit of ephemeral storage (its
+/// writable layer, logs and, for the pod, its emptyDir volumes: a container
+/// that fills the node's disk is evicted instead).
+pub(super) fn resources(
+    request: (&str, &str),
+    limit: (&str, &str),
+    ephemeral_limit: &str,
+) -> ResourceRequirements {
+    let pair = |(cpu, memory): (&str, &str), ephemeral: &str| {
         BTreeMap::from([
             ("cpu".to_string(), Quantity(cpu.to_string())),
             ("memory".to_string(), Quantity(memory.to_string())),
+            (
+                "ephemeral-storage".to_string(),
+                Quantity(ephemeral.to_string()),
+            ),
         ])
     };
     ResourceRequirements {
-        requests: Some(pair(request)),
-        limits: Some(pair(limit)),
+        requests: Some(pair(request, EPHEMERAL_REQUEST)),
+        limits: Some(pair(limit, ephemeral_limit)),
         ..ResourceRequirements::default()
     }
 }
@@ -127,10 +141,14 @@ pub(super) fn exec_probe(command: &[&str], period: i32, failures: i32) -> Probe 
     }
 }
 
-pub(super) fn empty_dir(name: &str) -> Volume {
+/// An emptyDir volume of at most `size_limit`.
+pub(super) fn empty_dir(name: &str, size_limit: &str) -> Volume {
     Volume {
         name: name.to_string(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(Quantity(size_limit.to_string())),
+            ..EmptyDirVolumeSource::default()
+        }),
         ..Volume::default()
     }
 }

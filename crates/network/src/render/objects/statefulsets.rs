@@ -167,15 +167,18 @@ pub(super) fn fabric_container(
     }
 }
 
+/// The size limit of a node's `/tmp`.
+const TMP_LIMIT: &str = "512Mi";
+
 pub(super) fn orderer_statefulset(ws: &Workspace, node: &Node, nc: &NodeCrypto) -> StatefulSet {
     let orderer = fabric_container(
         containers::ORDERER,
         &ws.images.orderer,
         orderer_env(node),
         node,
-        resources(("100m", "128Mi"), ("1", "512Mi")),
+        resources(("100m", "128Mi"), ("1", "512Mi"), "2Gi"),
     );
-    let volumes = vec![crypto_volume(node, nc), empty_dir(VOL_TMP)];
+    let volumes = vec![crypto_volume(node, nc), empty_dir(VOL_TMP, TMP_LIMIT)];
     let pod = pod_spec(vec![], vec![orderer], volumes);
     statefulset(ws, node, nc, pod, vec![claim(ws, node, VOL_DATA, "1Gi")])
 }
@@ -292,7 +295,7 @@ pub(super) fn dind_container(ws: &Workspace) -> Container {
         // Exec probes (`docker` reads DOCKER_HOST): the daemon has no port.
         startup_probe: Some(exec_probe(&dind_ping, 2, 90)),
         liveness_probe: Some(exec_probe(&dind_ping, 20, 6)),
-        resources: Some(resources(("100m", "256Mi"), ("2", "2Gi"))),
+        resources: Some(resources(("100m", "256Mi"), ("2", "2Gi"), "20Gi")),
         volume_mounts: Some(vec![
             mount(VOL_DOCKER, DOCKER_DIR, false),
             mount(VOL_DIND_SOCKET, DIND_SOCKET_DIR, false),
@@ -341,7 +344,7 @@ pub(super) fn couchdb_container(ws: &Workspace, node: &Node) -> Container {
         startup_probe: Some(exec_probe(&curl, 2, 90)),
         readiness_probe: Some(exec_probe(&curl, 10, 3)),
         liveness_probe: Some(exec_probe(&curl, 20, 6)),
-        resources: Some(resources(("50m", "128Mi"), ("1", "512Mi"))),
+        resources: Some(resources(("50m", "128Mi"), ("1", "512Mi"), "2Gi")),
         security_context: Some(unprivileged(COUCHDB_UID, false)),
         volume_mounts: Some(vec![mount(VOL_COUCHDB, COUCHDB_DIR, false), ini]),
         ..Container::default()
@@ -361,7 +364,7 @@ pub(super) fn peer_statefulset(
         &ws.images.peer,
         peer_env(ws, topo, node),
         node,
-        resources(("100m", "256Mi"), ("2", "1Gi")),
+        resources(("100m", "256Mi"), ("2", "1Gi"), "2Gi"),
     );
     // The daemon's socket: shared with the DinD sidecar and nothing else.
     peer.volume_mounts.get_or_insert_with(Vec::new).push(mount(
@@ -373,9 +376,11 @@ pub(super) fn peer_statefulset(
     let mut claims = vec![claim(ws, node, VOL_DATA, "1Gi")];
     let mut volumes = vec![
         crypto_volume(node, nc),
-        empty_dir(VOL_DOCKER),
-        empty_dir(VOL_DIND_SOCKET),
-        empty_dir(VOL_TMP),
+        // The DinD daemon's images and containers: the builder images
+        // (about 2 GB) and the chaincode images and containers.
+        empty_dir(VOL_DOCKER, "16Gi"),
+        empty_dir(VOL_DIND_SOCKET, "1Mi"),
+        empty_dir(VOL_TMP, TMP_LIMIT),
     ];
     if uses_couchdb(node) {
         init.push(couchdb_container(ws, node));
