@@ -36,6 +36,14 @@ pub const REQUIRE_FABRIC: &str = "FABDEV_REQUIRE_FABRIC";
 /// Set to `1` (as `scripts/test.sh` does): the `real_node_*` tests run (and
 /// fail) without the pieces of the real node instead of being ignored.
 pub const REQUIRE_REAL_NODE: &str = "FABDEV_REQUIRE_REAL_NODE";
+/// Set to `1`: the CouchDB tests run (and fail) without a CouchDB release
+/// instead of being ignored.
+pub const REQUIRE_COUCHDB: &str = "FABDEV_REQUIRE_COUCHDB";
+/// Where a CouchDB release folder (`bin/couchdb`, `etc/vm.args`) is looked
+/// for: [`COUCHDB_HOME`], else these folders in order (the Apache package's
+/// install folder, then this project's local build folder).
+pub const COUCHDB_HOME: &str = "COUCHDB_HOME";
+pub const COUCHDB_WELL_KNOWN: &[&str] = &["/opt/couchdb", "/opt/couchdb-build/release"];
 
 /// The Kubernetes version `scripts/setup/kube.sh` builds.
 pub const KUBE_VERSION: &str = "v1.37.2";
@@ -67,6 +75,8 @@ pub enum Group {
     Fabric,
     /// The real node's pieces; [`REQUIRE_REAL_NODE`].
     RealNode,
+    /// A CouchDB release; [`REQUIRE_COUCHDB`].
+    Couchdb,
 }
 
 impl Group {
@@ -74,6 +84,7 @@ impl Group {
         match self {
             Group::Fabric => REQUIRE_FABRIC,
             Group::RealNode => REQUIRE_REAL_NODE,
+            Group::Couchdb => REQUIRE_COUCHDB,
         }
     }
 
@@ -100,6 +111,29 @@ impl Check {
     pub fn fabric() -> Check {
         let mut c = Check::default();
         c.fabric_home();
+        c
+    }
+
+    /// Fabric's binaries and a CouchDB release, for the tests of peers with
+    /// `stateDatabase: couchdb`.
+    pub fn couchdb() -> Check {
+        let mut c = Check::fabric();
+        c.env.insert(COUCHDB_HOME);
+        match couchdb_home() {
+            Ok(home) => {
+                c.watch.insert(home.join("bin"));
+            }
+            Err(why) => {
+                let mut near: Vec<PathBuf> = std::env::var_os(COUCHDB_HOME)
+                    .map(PathBuf::from)
+                    .into_iter()
+                    .collect();
+                near.extend(COUCHDB_WELL_KNOWN.iter().map(PathBuf::from));
+                c.watch_nearest(&near);
+                c.missing
+                    .push((Group::Couchdb, format!("a CouchDB release: {why}")));
+            }
+        }
         c
     }
 
@@ -201,7 +235,11 @@ impl Check {
     /// [`runs`](Check::runs), and tell cargo what to re-run on.
     pub fn set_cfg(&self, name: &str) {
         println!("cargo::rustc-check-cfg=cfg({name})");
-        for var in self.env.iter().chain(&[REQUIRE_FABRIC, REQUIRE_REAL_NODE]) {
+        for var in self
+            .env
+            .iter()
+            .chain(&[REQUIRE_FABRIC, REQUIRE_REAL_NODE, REQUIRE_COUCHDB])
+        {
             println!("cargo::rerun-if-env-changed={var}");
         }
         for path in &self.watch {
@@ -333,6 +371,33 @@ pub fn fabric_home() -> Result<PathBuf, String> {
         })
         .ok_or_else(|| {
             "FABRIC_HOME is not set, and no `peer` on PATH has ../config beside it".to_string()
+        })
+}
+
+/// A CouchDB release folder: `$COUCHDB_HOME`, else the first of
+/// [`COUCHDB_WELL_KNOWN`] that is one; or why there is none.
+pub fn couchdb_home() -> Result<PathBuf, String> {
+    let is_release = |h: &Path| h.join("bin/couchdb").is_file() && h.join("etc/vm.args").is_file();
+    if let Some(h) = std::env::var_os(COUCHDB_HOME) {
+        let h = PathBuf::from(h);
+        return if is_release(&h) {
+            Ok(h)
+        } else {
+            Err(format!(
+                "{COUCHDB_HOME}={} has no bin/couchdb and etc/vm.args",
+                h.display()
+            ))
+        };
+    }
+    COUCHDB_WELL_KNOWN
+        .iter()
+        .map(PathBuf::from)
+        .find(|h| is_release(h))
+        .ok_or_else(|| {
+            format!(
+                "{COUCHDB_HOME} is not set and none of {} is a CouchDB release folder (bin/couchdb, etc/vm.args); CouchDB is no Debian package: build a release from Apache CouchDB's source and set {COUCHDB_HOME} to it",
+                COUCHDB_WELL_KNOWN.join(", ")
+            )
         })
 }
 

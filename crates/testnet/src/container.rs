@@ -33,7 +33,7 @@ impl Pod {
 pub(crate) fn stop_pod(pod: &mut Pod) {
     // Main containers first, then the sidecars (the kubelet's order).
     let mut names: Vec<String> = pod.procs.keys().cloned().collect();
-    names.sort_by_key(|n| n == containers::DIND);
+    names.sort_by_key(|n| pod.plan.container(n).is_some_and(|c| c.sidecar));
     for name in names {
         if let Some(mut child) = pod.procs.remove(&name) {
             let grace = if name == containers::DIND {
@@ -45,6 +45,7 @@ pub(crate) fn stop_pod(pod: &mut Pod) {
             proc::stop(&mut child, grace);
         }
     }
+    crate::couchdb::kill_leftovers(&pod.netns);
 }
 
 pub(crate) fn launch(
@@ -90,6 +91,18 @@ pub(crate) fn launch(
             } else {
                 (fabric.bin("orderer"), vec![])
             }
+        }
+        containers::COUCHDB => {
+            // The image's files are the pod's copy of the release: its
+            // mounts go there, and HOME is the couchdb user's, as the
+            // image's entrypoint sets it.
+            let home = crate::couchdb::release_dir(pod);
+            for (_, inside, _) in binds.iter_mut() {
+                *inside = crate::couchdb::in_release(pod, inside);
+            }
+            env.push(("HOME".to_string(), home.display().to_string()));
+            crate::couchdb::entrypoint(&home, &env)?;
+            (home.join("bin/couchdb"), c.args.clone())
         }
         other => return Err(unsupported(format!("no program for container {other}"))),
     };

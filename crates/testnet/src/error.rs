@@ -13,6 +13,8 @@ use crate::WHERE_TO_GET;
 pub enum TestnetError {
     #[error("no Fabric binaries: {looked}\n  hint: {WHERE_TO_GET}")]
     NoFabric { looked: String },
+    #[error("no CouchDB release for a peer with `stateDatabase: couchdb`: {why}")]
+    NoCouchdb { why: String },
     #[error("cannot run {what}")]
     Spawn {
         what: String,

@@ -16,6 +16,11 @@
 //! - for peers (with [`Options::dind`]), the DinD sidecar as a real `dockerd`
 //!   in the peer's network namespace with exactly the sidecar's rendered
 //!   arguments, reachable from nowhere else;
+//! - for peers with `stateDatabase: couchdb`, the CouchDB sidecar as a copy
+//!   of a CouchDB release ([`Options::couchdb`]) with exactly the sidecar's
+//!   env and mounts, in the peer's network namespace, started and ready
+//!   (`/_up`) before the peer, as the native sidecar's startup probe makes
+//!   it on Kubernetes;
 //! - reachable from the host as on kind: `127.0.0.1:<NodePort host port>`
 //!   forwarded to the pod's port, so `Endpoints::host_ports` and the TLS
 //!   names work unchanged.
@@ -46,6 +51,7 @@
 pub mod compare;
 pub mod configtx;
 mod container;
+mod couchdb;
 mod error;
 mod fabric_home;
 mod health;
@@ -93,6 +99,10 @@ pub struct Options {
     /// the `fabdev` binary and this network share it. Default: a folder
     /// inside the network's, which goes with it.
     pub crypto_dir: Option<PathBuf>,
+    /// The CouchDB release each peer with `stateDatabase: couchdb` runs a
+    /// copy of; default `$COUCHDB_HOME` or a well-known folder
+    /// ([`testkit_probe::couchdb_home`]).
+    pub couchdb: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -103,6 +113,7 @@ impl Default for Options {
             fabric: None,
             work_dir: PathBuf::from("/var/tmp"),
             crypto_dir: None,
+            couchdb: None,
         }
     }
 }
@@ -281,6 +292,40 @@ impl TestNetwork {
         Ok(&self.pod(node)?.plan)
     }
 
+    /// An HTTP request to a peer's CouchDB, inside its pod (it listens on
+    /// the pod's loopback only), as the rendered admin: (status, body).
+    pub fn couchdb(
+        &self,
+        node: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, String), TestnetError> {
+        let pod = self.pod(node)?;
+        let env = pod
+            .plan
+            .container(containers::COUCHDB)
+            .map(|c| c.env.clone())
+            .ok_or_else(|| TestnetError::Unsupported {
+                pod: pod.plan.node.clone(),
+                problem: "the pod has no couchdb container".to_string(),
+            })?;
+        let get = |k: &str| {
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let credentials = format!("{}:{}", get("COUCHDB_USER"), get("COUCHDB_PASSWORD"));
+        couchdb::request(&pod.netns, method, path, Some(&credentials), body)
+    }
+
+    /// The TCP listeners in a node's pod: (local address, program), as
+    /// `ss -ltnp` shows them in its network namespace.
+    pub fn listeners(&self, node: &str) -> Result<Vec<(String, String)>, TestnetError> {
+        couchdb::listeners(&self.pod(node)?.netns)
+    }
+
     /// The host path of the unix socket of a peer's DinD daemon.
     pub fn dind_socket(&self, node: &str) -> Result<PathBuf, TestnetError> {
         dind_socket_of(self.pod(node)?)
@@ -418,6 +463,7 @@ impl TestNetwork {
         let fabric = self.fabric.clone();
         let hosts = self.hosts.clone();
         let dind = self.opts.dind;
+        let couchdb = self.opts.couchdb.clone();
         let pod = self.pod_mut(node)?;
         let plans = pod.plan.containers.clone();
         for c in plans
@@ -431,9 +477,19 @@ impl TestNetwork {
             if pod.procs.contains_key(&c.name) {
                 continue;
             }
+            if c.name == containers::COUCHDB {
+                let release = match &couchdb {
+                    Some(r) => r.clone(),
+                    None => couchdb::find_release()?,
+                };
+                couchdb::prepare(&release, &couchdb::release_dir(pod))?;
+            }
             let launch = launch(pod, c, &fabric, &hosts)?;
             let child = launch.spawn()?;
             pod.procs.insert(c.name.clone(), child);
+            if c.name == containers::COUCHDB {
+                couchdb::wait_up(pod, &c.name)?;
+            }
             if c.name == containers::DIND {
                 let socket = dind_socket_of(pod)?;
                 wait_socket(pod, &socket)?;

@@ -15,13 +15,13 @@ use crate::TestnetError;
 /// One container of a pod, as a process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerPlan {
-    /// `orderer`, `peer`, `dind`.
+    /// `orderer`, `peer`, `dind`, `couchdb`.
     pub name: String,
     /// Env vars in the order the container lists them.
     pub env: Vec<(String, String)>,
     /// The container's `args` (the DinD sidecar's daemon flags).
     pub args: Vec<String>,
-    /// (volume, mount path, read-only).
+    /// (volume, or `volume/subPath`, mount path, read-only).
     pub mounts: Vec<(String, String, bool)>,
     /// Native sidecars (init containers that keep running) start first.
     pub sidecar: bool,
@@ -198,14 +198,16 @@ fn container(
     bad: &dyn Fn(String) -> TestnetError,
 ) -> Result<ContainerPlan, TestnetError> {
     let secret = |name: &str| find_secret(secrets, name, pod);
-    if ![containers::ORDERER, containers::PEER, containers::DIND].contains(&c.name.as_str()) {
-        let hint = if c.name == containers::COUCHDB {
-            " (no CouchDB here: give the test network's orgs `stateDatabase: leveldb`)"
-        } else {
-            ""
-        };
+    if ![
+        containers::ORDERER,
+        containers::PEER,
+        containers::DIND,
+        containers::COUCHDB,
+    ]
+    .contains(&c.name.as_str())
+    {
         return Err(bad(format!(
-            "container {} cannot run as a local process{hint}",
+            "container {} cannot run as a local process",
             c.name
         )));
     }
@@ -238,11 +240,20 @@ fn container(
                 c.name, m.name
             )));
         }
-        mounts.push((
-            m.name.clone(),
-            m.mount_path.clone(),
-            m.read_only == Some(true),
-        ));
+        // A subPath mount binds that file or folder of the volume.
+        let source = match m.sub_path.as_deref().filter(|p| !p.is_empty()) {
+            Some(sub) if !sub.split('/').any(|c| c == ".." || c.is_empty()) => {
+                format!("{}/{sub}", m.name)
+            }
+            Some(sub) => {
+                return Err(bad(format!(
+                    "container {} mounts subPath {sub:?} of volume {}",
+                    c.name, m.name
+                )));
+            }
+            None => m.name.clone(),
+        };
+        mounts.push((source, m.mount_path.clone(), m.read_only == Some(true)));
     }
     Ok(ContainerPlan {
         name: c.name.clone(),

@@ -16,6 +16,7 @@ use testkit::fabric::{
 };
 use testnet::TestNetwork;
 
+mod couchdb;
 mod declared;
 mod go;
 mod node;
