@@ -22,6 +22,7 @@ use testkit::{json_lines, stderr, stdout};
 use testnet::TestNetwork;
 
 mod add_peer;
+mod config_update;
 mod watch;
 
 /// One test network at a time: each peer builds chaincode, on 2 cores.
