@@ -140,7 +140,7 @@ async fn real_fabric_cli_up_raises_the_batch_timeout_of_a_running_channel() {
         .expect("stop the orderer");
     let (r, events) = up(dir).await;
     assert!(r.is_err(), "up with the orderer down: {events:#?}");
-    assert_eq!(plan_of(&events).actions, [change.clone()]);
+    assert_eq!(plan_of(&events).actions, std::slice::from_ref(&change));
     assert_eq!(applied(dir).batch_timeout_ms, 250);
     net.start_node("orderer0-ordererorg")
         .await

@@ -17,7 +17,8 @@
 //! - [`with_parameters`] (`configtx/params.rs`): the wanted config of a
 //!   channel-parameter change (batch timeout, batch size, anchor peers):
 //!   the live config with those values as fabdev's config from fabdev.yaml
-//!   has them, nothing else changed.
+//!   has them, nothing else changed; [`with_consenters`] likewise for the
+//!   consenter set (an orderer added or removed).
 //! - [`ConfigMap`] (`configtx/map.rs`): a config tree as Fabric's flat map
 //!   of `[Group]  /Channel/Application`-style keys, and the differences
 //!   between two trees as a list of such keys.
@@ -31,7 +32,9 @@ mod update;
 
 pub use apply::{ModifiedItem, apply_update, modified_items};
 pub use map::{ConfigMap, Item, ItemKind, differences};
-pub use params::{ANCHOR_PEERS, ORDERER_PARAMETERS, with_parameters};
+pub use params::{
+    ANCHOR_PEERS, CONSENTER_VALUES, ENDPOINTS, ORDERER_PARAMETERS, with_consenters, with_parameters,
+};
 pub use update::compute_update;
 
 /// The root group's key in Fabric's config map (`channelconfig.RootGroupKey`).

@@ -51,6 +51,41 @@ pub fn with_parameters(live: &Config, built: &Config) -> Result<Config, ConfigTx
     Ok(out)
 }
 
+/// The orderer group's values that name the consenters: the consensus
+/// type with its metadata (Raft's consenters and options, or BFT's
+/// options), and BFT's consenter mapping.
+pub const CONSENTER_VALUES: [&str; 2] = ["ConsensusType", "Orderers"];
+/// The value of each orderer org that lists its orderers' addresses.
+pub const ENDPOINTS: &str = "Endpoints";
+
+/// `live` with `built`'s consenter set: the orderer group's
+/// [`CONSENTER_VALUES`] and the [`ENDPOINTS`] of every orderer org both
+/// configs have; everything else as live has it. The wanted config of an
+/// orderer added to (or removed from) the channel's consenters: its update
+/// is signed for `/Channel/Orderer/Admins` and the orderer org's `Admins`.
+pub fn with_consenters(live: &Config, built: &Config) -> Result<Config, ConfigTxError> {
+    let mut out = live.clone();
+    let root = out
+        .channel_group
+        .as_mut()
+        .ok_or(ConfigTxError::NoChannelGroup { which: "live" })?;
+    let built_root = built
+        .channel_group
+        .as_ref()
+        .ok_or(ConfigTxError::NoChannelGroup { which: "wanted" })?;
+    if let (Some(to), Some(from)) = (root.groups.get_mut(ORDERER), built_root.groups.get(ORDERER)) {
+        for key in CONSENTER_VALUES {
+            copy_value(to, from, key);
+        }
+        for (org, group) in &mut to.groups {
+            if let Some(wanted) = from.groups.get(org) {
+                copy_value(group, wanted, ENDPOINTS);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Value `key` of `to` as `from` has it: its bytes and mod_policy (the
 /// version stays `to`'s), added, or removed when `from` has none.
 fn copy_value(to: &mut ConfigGroup, from: &ConfigGroup, key: &str) {
@@ -177,6 +212,53 @@ mod tests {
         let back = with_parameters(&wanted, &live).unwrap();
         let app = &back.channel_group.as_ref().unwrap().groups["Application"];
         assert_eq!(app.groups["Org1"].values[ANCHOR_PEERS].version, 0);
+    }
+
+    #[test]
+    fn consenters_and_endpoints_only() {
+        let mut live = config(b"250ms", Some(b"peer0"), 1);
+        let orderer_org = |c: &mut Config, endpoints: &[u8]| {
+            let o = c
+                .channel_group
+                .as_mut()
+                .and_then(|g| g.groups.get_mut("Orderer"))
+                .unwrap();
+            let mut g = group();
+            g.values.insert(ENDPOINTS.into(), value(endpoints, 0));
+            o.groups.insert("OrdererOrg".into(), g);
+        };
+        orderer_org(&mut live, b"o0,o1");
+        let mut built = config(b"2s", Some(b"peer1"), 0);
+        orderer_org(&mut built, b"o0,o1,o2");
+        if let Some(o) = built
+            .channel_group
+            .as_mut()
+            .and_then(|g| g.groups.get_mut("Orderer"))
+        {
+            o.values
+                .insert("ConsensusType".into(), value(b"three consenters", 0));
+        }
+        let wanted = with_consenters(&live, &built).unwrap();
+        let update = compute_update(&live, &wanted, "c").unwrap();
+        let mut policies: Vec<String> = modified_items(&live, &update)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.policy_path)
+            .collect();
+        policies.dedup();
+        assert_eq!(
+            policies,
+            [
+                "/Channel/Orderer/Admins",
+                "/Channel/Orderer/OrdererOrg/Admins"
+            ]
+        );
+        let d = differences(
+            live.channel_group.as_ref().unwrap(),
+            wanted.channel_group.as_ref().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(d.len(), 2, "the batch timeout and anchors stay: {d:?}");
     }
 
     #[test]
