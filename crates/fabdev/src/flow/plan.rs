@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use network::reconcile::{APPLIED_FILE, Action, AppliedState};
+use network::reconcile::{APPLIED_FILE, Action, AppliedChaincode, AppliedState};
+use network::spec::Chaincode;
 
 use super::FlowError;
 
@@ -53,4 +54,20 @@ pub(crate) fn up_applies(action: &Action) -> bool {
         action,
         Action::AddChannel { .. } | Action::AddOrg { .. } | Action::AddPeer { .. }
     )
+}
+
+/// Records a chaincode `chaincode deploy` (or `up`) committed in what the
+/// network runs, so that the next `up`'s plan knows which orgs its
+/// definition names. Only a network `up` made has a record; none is
+/// started here.
+pub(crate) fn record_chaincode(state_dir: &Path, cc: &Chaincode) -> Result<(), FlowError> {
+    let Some(mut applied) = read_applied(state_dir)? else {
+        return Ok(());
+    };
+    let now = AppliedChaincode::of(cc);
+    if applied.chaincodes.contains(&now) {
+        return Ok(());
+    }
+    applied.record_chaincode(now);
+    write_applied(state_dir, &applied)
 }

@@ -234,7 +234,8 @@ pub async fn record_applied<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> 
         path: ctx.state_dir.clone(),
         source,
     })?;
-    let applied = network::reconcile::AppliedState::of(&ctx.ws, &ctx.topo);
+    let before = plan::read_applied(&ctx.state_dir)?;
+    let applied = network::reconcile::AppliedState::after(before.as_ref(), &ctx.ws, &ctx.topo);
     plan::write_applied(&ctx.state_dir, &applied)?;
     Ok(Some(format!(
         "{}/{}",

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Action, AppliedOrg, AppliedState};
-use crate::spec::{MIN_BFT_ORDERERS, Workspace};
-use crate::topology::k8s_org;
+use crate::spec::{MIN_BFT_ORDERERS, Workspace, check_host_ports};
+use crate::topology::{Topology, k8s_org};
 
 /// A change that cannot be made safely, why, and what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -138,6 +138,7 @@ pub fn plan(applied: Option<&AppliedState>, ws: &Workspace) -> Plan {
     let removed = p.orgs();
     p.channels(&removed);
     p.orderers();
+    p.host_ports();
     Plan {
         first_up: false,
         actions: p.actions,
@@ -390,6 +391,38 @@ impl Planner<'_> {
         }
     }
 
+    /// The host ports the nodes keep (their recorded slots, new nodes in
+    /// the lowest free ones) fit the NodePort range: the highest slot
+    /// counts, not the number of nodes, since a slot freed by a removed
+    /// node leaves a gap below the kept ones.
+    fn host_ports(&mut self) {
+        let topo = Topology::with_slots(self.ws, &self.old.slots);
+        let Some(last) = topo.nodes.iter().max_by_key(|n| n.slot) else {
+            return;
+        };
+        let blocks = last.slot.saturating_add(1);
+        if let Err(e) = check_host_ports(self.ws.host_port_base, blocks) {
+            self.refuse(
+                "hostPortBase",
+                format!(
+                    "{} keeps host port block {} of {} nodes",
+                    last.name,
+                    last.slot,
+                    topo.nodes.len()
+                ),
+                &format!(
+                    "the nodes keep the host ports the last `up` gave them, and {}'s ends past the NodePort range: {}",
+                    last.name, e.message
+                ),
+                format!(
+                    "{}, or {START_OVER}",
+                    e.hint
+                        .unwrap_or_else(|| "set a lower `hostPortBase`".to_string())
+                ),
+            );
+        }
+    }
+
     fn orderers(&mut self) {
         let (old, ws) = (self.old, self.ws);
         if old.orderer.org != ws.orderer.name {
@@ -604,6 +637,31 @@ mod tests {
     }
 
     #[test]
+    fn host_ports_count_the_highest_kept_slot_not_the_nodes() {
+        // Org2 left; Org1's second peer had been given block 9 (the
+        // blocks between were nodes removed since): 3 nodes, 10 blocks.
+        let mut old = applied(TWO_ORGS);
+        old.slots.insert("peer1-org1".into(), 9);
+        let body = "orgs:\n  - { name: Org1, peers: 2 }\n\
+                    channels:\n  - { name: mychannel, orgs: [Org1] }\n";
+        let fits = plan(Some(&old), &ws(body));
+        assert!(
+            fits.refused.iter().all(|r| r.field != "hostPortBase"),
+            "{fits:?}"
+        );
+        // 3 nodes fit below 32767 from 32700, but block 9 does not.
+        let high = format!("hostPortBase: 32700\n{body}");
+        let p = plan(Some(&old), &ws(&high));
+        let r = p
+            .refused
+            .iter()
+            .find(|r| r.field == "hostPortBase")
+            .unwrap_or_else(|| panic!("{p:?}"));
+        assert!(r.what.contains("peer1-org1") && r.what.contains("block 9"), "{r:?}");
+        assert!(r.instead.contains("hostPortBase"), "{r:?}");
+    }
+
+    #[test]
     fn consenters_are_removed_one_at_a_time_last_first() {
         let old = applied(&format!("orderer: {{ count: 5 }}\n{TWO_ORGS}"));
         let p = plan(
@@ -621,6 +679,29 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn chaincodes_deployed_outside_fabdev_yaml_stay_recorded() {
+        let mut before = applied(TWO_ORGS);
+        let cc = super::super::AppliedChaincode {
+            name: "gobasic".into(),
+            channel: "mychannel".into(),
+            msp_ids: vec!["Org2MSP".into()],
+        };
+        before.record_chaincode(cc.clone());
+        before.record_chaincode(cc.clone());
+        assert_eq!(before.chaincodes, [cc.clone()]);
+        let w = ws(TWO_ORGS);
+        let after = AppliedState::after(Some(&before), &w, &Topology::of(&w));
+        assert_eq!(after.chaincodes, [cc]);
+        // It names Org2MSP: Org2 cannot leave while it does.
+        let p = plan(
+            Some(&after),
+            &ws("orgs:\n  - { name: Org1, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1] }\n"),
+        );
+        assert!(!p.applicable(), "{p:?}");
+        assert!(p.text().contains("gobasic on mychannel"), "{}", p.text());
     }
 
     #[test]
