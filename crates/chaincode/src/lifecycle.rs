@@ -26,8 +26,8 @@ use network::channel::{ChannelError, Endpoints};
 use network::pki::CryptoDir;
 
 pub use admins::{ChannelAdmins, connect};
-pub use catchup::{CatchUp, CaughtUp, catch_up_org, catch_up_plan};
 pub use call::{Caller, DISCOVERY_TIMEOUT, caller_peer, endorsers_not_known_yet, invoke, query};
+pub use catchup::{CatchUp, CaughtUp, catch_up_org, catch_up_plan};
 pub use launch::{LAUNCH_FUNCTION, Launch, launch_all, not_running};
 pub use names::{NETWORK_ID, chaincode_container_name, chaincode_image_name, version_of};
 pub use planner::{DeploySpec, Planned, approval_needed, target};

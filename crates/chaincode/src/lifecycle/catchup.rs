@@ -9,9 +9,9 @@
 //! What to do is decided by [`catch_up_plan`] (pure) over what the peers
 //! report; [`catch_up_org`] asks them and does it.
 
+use network::Topology;
 use network::channel::{Approval, Definition, PeerClient};
 use network::pki::{ADMIN, CryptoDir};
-use network::Topology;
 
 use super::{CALL_TIMEOUT, INSTALL_TIMEOUT, LifecycleError, approval_needed, connect};
 use network::channel::Endpoints;
@@ -66,11 +66,8 @@ pub fn catch_up_plan(
                     sequence: def.sequence,
                     org: member_org.to_string(),
                 })?;
-            let approve = approval_needed(
-                new_org.get(i).and_then(Option::as_ref),
-                def,
-                &package_id,
-            );
+            let approve =
+                approval_needed(new_org.get(i).and_then(Option::as_ref), def, &package_id);
             Ok(CatchUp {
                 definition: def.clone(),
                 package_id,

@@ -44,15 +44,21 @@ pub(crate) fn write_applied(state_dir: &Path, applied: &AppliedState) -> Result<
 
 /// Whether `up` applies `action` to a running network: a new channel (as
 /// it always has: genesis block and joins), a new org's crypto and pods,
-/// and a peer added to an org (crypto for it only, its pod with host ports
-/// of its own, its joins of the org's channels from the same genesis
-/// blocks, and the chaincodes of those channels installed on it by the
-/// deploy steps). Channel config updates and consenter changes are planned
-/// but not applied yet, so a plan with them is refused whole.
+/// a peer added to an org (crypto for it only, its pod with host ports of
+/// its own, its joins of the org's channels from their genesis blocks, and
+/// the chaincodes of those channels installed on it by the deploy steps),
+/// and an org added to a channel (the `channel` step's config update, its
+/// peers' joins, and the channel's committed chaincodes installed and
+/// approved for it at their committed sequences). Other channel config
+/// updates and consenter changes are planned but not applied yet, so a
+/// plan with them is refused whole.
 pub(crate) fn up_applies(action: &Action) -> bool {
     matches!(
         action,
-        Action::AddChannel { .. } | Action::AddOrg { .. } | Action::AddPeer { .. }
+        Action::AddChannel { .. }
+            | Action::AddOrg { .. }
+            | Action::AddPeer { .. }
+            | Action::AddOrgToChannel { .. }
     )
 }
 

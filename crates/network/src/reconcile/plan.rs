@@ -637,31 +637,6 @@ mod tests {
     }
 
     #[test]
-    fn host_ports_count_the_highest_kept_slot_not_the_nodes() {
-        // Org2 left; Org1's second peer had been given block 9 (the
-        // blocks between were nodes removed since): 3 nodes, 10 blocks.
-        let mut old = applied(TWO_ORGS);
-        old.slots.insert("peer1-org1".into(), 9);
-        let body = "orgs:\n  - { name: Org1, peers: 2 }\n\
-                    channels:\n  - { name: mychannel, orgs: [Org1] }\n";
-        let fits = plan(Some(&old), &ws(body));
-        assert!(
-            fits.refused.iter().all(|r| r.field != "hostPortBase"),
-            "{fits:?}"
-        );
-        // 3 nodes fit below 32767 from 32700, but block 9 does not.
-        let high = format!("hostPortBase: 32700\n{body}");
-        let p = plan(Some(&old), &ws(&high));
-        let r = p
-            .refused
-            .iter()
-            .find(|r| r.field == "hostPortBase")
-            .unwrap_or_else(|| panic!("{p:?}"));
-        assert!(r.what.contains("peer1-org1") && r.what.contains("block 9"), "{r:?}");
-        assert!(r.instead.contains("hostPortBase"), "{r:?}");
-    }
-
-    #[test]
     fn consenters_are_removed_one_at_a_time_last_first() {
         let old = applied(&format!("orderer: {{ count: 5 }}\n{TWO_ORGS}"));
         let p = plan(
@@ -679,29 +654,6 @@ mod tests {
                 },
             ]
         );
-    }
-
-    #[test]
-    fn chaincodes_deployed_outside_fabdev_yaml_stay_recorded() {
-        let mut before = applied(TWO_ORGS);
-        let cc = super::super::AppliedChaincode {
-            name: "gobasic".into(),
-            channel: "mychannel".into(),
-            msp_ids: vec!["Org2MSP".into()],
-        };
-        before.record_chaincode(cc.clone());
-        before.record_chaincode(cc.clone());
-        assert_eq!(before.chaincodes, [cc.clone()]);
-        let w = ws(TWO_ORGS);
-        let after = AppliedState::after(Some(&before), &w, &Topology::of(&w));
-        assert_eq!(after.chaincodes, [cc]);
-        // It names Org2MSP: Org2 cannot leave while it does.
-        let p = plan(
-            Some(&after),
-            &ws("orgs:\n  - { name: Org1, peers: 1 }\nchannels:\n  - { name: mychannel, orgs: [Org1] }\n"),
-        );
-        assert!(!p.applicable(), "{p:?}");
-        assert!(p.text().contains("gobasic on mychannel"), "{}", p.text());
     }
 
     #[test]
