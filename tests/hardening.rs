@@ -523,5 +523,9 @@ fn workflows_run_fabric_binaries_only_after_a_pinned_checksum() {
             );
         }
     }
-    assert!(downloads > 0, "no Fabric download found in {}", dir.display());
+    assert!(
+        downloads > 0,
+        "no Fabric download found in {}",
+        dir.display()
+    );
 }
