@@ -25,7 +25,8 @@ use std::time::Instant;
 
 use chaincode::lifecycle::{self, ChannelAdmins, DeploySpec, LifecycleEvent, PeerImages};
 use testkit::fabric::{
-    CHANNEL, admins, deploy_observed, deploy_spec, home, invoke, query, start, workspace,
+    CHANNEL, admins, deploy_observed, deploy_spec, home, invoke, peer_docker, query, start,
+    workspace,
 };
 use testnet::TestNetwork;
 
@@ -125,9 +126,9 @@ async fn main() {
     };
     for edit in 1..=edits {
         let t0 = Instant::now();
-        let call = one_edit(&net, &admins, &file, &src, &label, edit, images, launch).await;
+        let deploy = one_edit(&net, &admins, &file, &src, &label, edit, images, launch).await;
         println!(
-            "edit={edit} mode={mode} lang={lang} peers={peers} launch={launch} {call} first-{}={:.2}s",
+            "edit={edit} mode={mode} lang={lang} peers={peers} launch={launch} {deploy} first-{}={:.2}s",
             if edit % 2 == 1 { "query" } else { "invoke" },
             t0.elapsed().as_secs_f64()
         );
@@ -143,9 +144,17 @@ async fn launch_all(admins: &ChannelAdmins) {
     }
 }
 
+fn wall() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Edit `edit`: a line added to `file`, the chaincode in `src` packaged
 /// and deployed, then the first call after it: a query for odd edits, an
-/// invoke for even ones. Says how long the deploy took.
+/// invoke for even ones. Prints its steps (with `launch`, also what the
+/// first peer's daemon did for the launch) and says how long the deploy
+/// took.
 #[allow(clippy::too_many_arguments)]
 async fn one_edit(
     net: &TestNetwork,
@@ -157,13 +166,18 @@ async fn one_edit(
     images: Option<&dyn PeerImages>,
     launch: bool,
 ) -> String {
-    let t0 = Instant::now();
     let code = std::fs::read_to_string(file).expect("read");
     std::fs::write(file, format!("{code}\n// edit {edit}\n")).expect("write");
+    let t0 = Instant::now();
+    let wall0 = wall();
+    let mut marks: Vec<(String, f64)> = Vec::new();
     let spec: DeploySpec = deploy_spec("basic", src, label);
-    deploy_observed(net, &spec, images, &mut |_| {})
-        .await
-        .unwrap_or_else(|e| panic!("deploy: {e}"));
+    marks.push(("packaged".into(), t0.elapsed().as_secs_f64()));
+    deploy_observed(net, &spec, images, &mut |e| {
+        marks.push((format!("{e:?}"), t0.elapsed().as_secs_f64()));
+    })
+    .await
+    .unwrap_or_else(|e| panic!("deploy: {e}"));
     if launch {
         launch_all(admins).await;
     }
@@ -180,6 +194,40 @@ async fn one_edit(
             &[&id, "red", "3", "Ann", "100"],
         )
         .await;
+    }
+    marks.push(("launched".into(), deployed));
+    // What the first peer's daemon did for the launch: its container
+    // events and the chaincode's first log line, in wall-clock time.
+    if launch {
+        let since = format!("{wall0:.3}");
+        let until = format!("{:.3}", wall() + 1.0);
+        let ev = peer_docker(
+            net,
+            "peer0-org1",
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                "type=container",
+                "--format",
+                "{{.TimeNano}} {{.Status}}",
+            ],
+        );
+        for l in ev.lines() {
+            let mut w = l.split_whitespace();
+            let t: f64 = w.next().and_then(|t| t.parse().ok()).unwrap_or(0.0) / 1e9;
+            println!(
+                "  edit={edit} {:6.2}s  dind peer0-org1 {}",
+                t - wall0,
+                w.next().unwrap_or("")
+            );
+        }
+    }
+    for (e, t) in &marks {
+        println!("  edit={edit} {t:6.2}s  {e}");
     }
     format!("deploy={deployed:.2}s")
 }
