@@ -173,7 +173,7 @@ fn a_tampered_recording_fails_the_check() {
     let root = Path::new(DIR).join(CONFIG_UPDATE);
     let tmp = tempfile::tempdir().expect("tempdir");
     let copy = tmp.path().join(CONFIG_UPDATE);
-    testnet::copy_tree(&root, &copy).expect("copy");
+    testkit::copy_tree(&root, &copy);
     check(&copy, "2.5").expect("the untouched copy");
     let case = update_vectors::cases(&copy, "2.5")
         .expect("cases")
