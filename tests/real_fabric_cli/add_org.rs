@@ -13,6 +13,8 @@ use std::time::Instant;
 
 use network::reconcile::{AppliedState, plan};
 
+use testkit::fabric::write_spec;
+
 use super::*;
 
 const ORG3: &str = "  - { name: Org3, peers: 1, stateDatabase: leveldb }\n";
@@ -32,10 +34,6 @@ fn body(org3: bool) -> String {
     format!("{with}{CC}")
 }
 
-fn write(dir: &Path, body: &str) {
-    std::fs::write(dir.join("fabdev.yaml"), spec_text(&home(), body)).expect("fabdev.yaml");
-}
-
 fn load(dir: &Path) -> network::Workspace {
     network::Workspace::load_dir(dir).expect("spec")
 }
@@ -46,46 +44,25 @@ fn load(dir: &Path) -> network::Workspace {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let ws = tempfile::tempdir().expect("tempdir");
-    let dir = ws.path();
-    testkit::copy_tree(
-        &testkit::fixture("chaincode/node"),
-        &dir.join("chaincode/asset-node"),
-    );
+    let ws = workspace_dir();
+    copy_fixture("chaincode/node", &ws.path().join("chaincode/asset-node"));
     // The network as it will be (the test network runs every node it
     // renders, Org3's peer on no channel); fabdev.yaml then says two orgs
     // until Org3 is added.
-    write(dir, &body(true));
-    let net = start_workspace(dir).await;
-    let logs = |net: &TestNetwork| net.all_logs();
-    write(dir, &body(false));
+    let t = CliNetwork::start_with(ws, &body(true)).await;
+    let dir = t.dir();
+    write_spec(dir, &body(false));
     let before = load(dir);
     let applied = AppliedState::of(&before, &network::Topology::of(&before));
 
-    let out = fabdev(dir, &["channel", "create"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let out = fabdev(dir, &["chaincode", "deploy"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let create = |asset: &'static str| {
-        [
-            "chaincode",
-            "invoke",
-            "basic",
-            "CreateAsset",
-            asset,
-            "blue",
-            "5",
-            "Tom",
-            "300",
-        ]
-    };
-    let out = fabdev(dir, &create("asset1")).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    t.ok(&["channel", "create"]).await;
+    t.ok(&["chaincode", "deploy"]).await;
+    t.ok(&create_asset(["asset1", "blue", "5", "Tom", "300"]))
+        .await;
 
     // Org3 is added to the network and the channel: the plan says exactly
     // that.
-    write(dir, &body(true));
+    write_spec(dir, &body(true));
     let after = load(dir);
     let p = plan(Some(&applied), &after);
     eprintln!("{}", p.text());
@@ -96,9 +73,7 @@ async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses
          + Org3 on channel mychannel (config update signed for /Channel/Application/Admins)\n"
     );
     let started = Instant::now();
-    let out = fabdev(dir, &["channel", "create", "-o", "json"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let events = json_lines(&out);
+    let events = t.json(&["channel", "create"]).await;
     let notes: Vec<String> = events
         .iter()
         .filter(|e| e["event"] == "note")
@@ -132,9 +107,8 @@ async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses
 
     // The old state reads back, on Org3's peer too.
     for org in ["Org1", "Org3"] {
-        let out = fabdev(
-            dir,
-            &[
+        let out = t
+            .ok(&[
                 "chaincode",
                 "query",
                 "basic",
@@ -142,15 +116,8 @@ async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses
                 "asset1",
                 "--org",
                 org,
-            ],
-        )
-        .await;
-        assert!(
-            out.status.success(),
-            "{org}: {}\n{}",
-            stderr(&out),
-            logs(&net)
-        );
+            ])
+            .await;
         let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
         assert_eq!(v["owner"], "Tom", "{org}: {v}");
     }
@@ -162,24 +129,18 @@ async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses
         "channel: mychannel }",
         "channel: mychannel, signaturePolicy: \"AND('Org1MSP.peer', 'Org3MSP.peer')\" }",
     );
-    write(dir, &needs_org3);
-    let out = fabdev(dir, &["chaincode", "deploy", "-o", "json"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let events = json_lines(&out);
-    let deployed = events
-        .iter()
-        .find(|e| e["event"] == "deployed")
-        .expect("deployed event");
+    write_spec(dir, &needs_org3);
+    let events = t.json(&["chaincode", "deploy"]).await;
+    let deployed = event(&events, "deployed");
     assert_eq!(deployed["sequence"], 2, "{deployed}");
     assert_eq!(deployed["installed"], serde_json::json!([]), "{deployed}");
-    let out = fabdev(dir, &create("asset2")).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    t.ok(&create_asset(["asset2", "blue", "5", "Tom", "300"]))
+        .await;
     let endorsed = started.elapsed();
     // Both assets read back on Org3's peer.
     for asset in ["asset1", "asset2"] {
-        let out = fabdev(
-            dir,
-            &[
+        let out = t
+            .ok(&[
                 "chaincode",
                 "query",
                 "basic",
@@ -187,10 +148,8 @@ async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses
                 asset,
                 "--org",
                 "Org3",
-            ],
-        )
-        .await;
-        assert!(out.status.success(), "{asset}: {}", stderr(&out));
+            ])
+            .await;
         let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
         assert_eq!(v["owner"], "Tom", "{v}");
     }
@@ -199,9 +158,7 @@ async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses
     // changes nothing: no update, every node joined already.
     let now = AppliedState::of(&after, &network::Topology::of(&after));
     assert!(plan(Some(&now), &load(dir)).is_noop());
-    let out = fabdev(dir, &["channel", "create", "-o", "json"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let events = json_lines(&out);
+    let events = t.json(&["channel", "create"]).await;
     assert!(!events.iter().any(|e| e["event"] == "note"), "{events:#?}");
     for node in [
         "orderer0-ordererorg",
@@ -219,5 +176,4 @@ async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses
         joined_at.as_secs_f64(),
         endorsed.as_secs_f64()
     );
-    drop(net);
 }

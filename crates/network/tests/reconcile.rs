@@ -81,7 +81,7 @@ fn chaincodes_deployed_outside_fabdev_yaml_stay_recorded() {
     };
     before.record_chaincode(cc.clone());
     before.record_chaincode(cc.clone());
-    assert_eq!(before.chaincodes, [cc.clone()]);
+    assert_eq!(before.chaincodes, std::slice::from_ref(&cc));
     let w = ws(TWO_ORGS);
     let after = AppliedState::after(Some(&before), &w, &Topology::of(&w));
     assert_eq!(after.chaincodes, [cc]);

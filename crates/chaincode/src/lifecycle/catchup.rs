@@ -214,13 +214,17 @@ mod tests {
     #[test]
     fn a_definition_the_member_has_no_package_for_is_named() {
         let a = def("basic", 2);
-        // Approved at that sequence, but another definition (the member
-        // approved a next one that is not committed yet is asked at the
-        // committed sequence, so this is a real mismatch).
+        // No approval, or one of another definition: no package to copy.
         let other = def("basic", 1);
         for member in [None, approved(&other, "basic:1")] {
-            let e = catch_up_plan("mychannel", "Org1", &[a.clone()], &[member], &[None])
-                .expect_err("no package");
+            let e = catch_up_plan(
+                "mychannel",
+                "Org1",
+                std::slice::from_ref(&a),
+                &[member],
+                &[None],
+            )
+            .expect_err("no package");
             let text = e.to_string();
             assert!(
                 text.contains("basic") && text.contains("Org1") && text.contains("sequence 2"),
