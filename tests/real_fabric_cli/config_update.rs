@@ -14,6 +14,9 @@ use fabdev::flow::up::up_running;
 use network::fabric::{Message as _, orderer};
 use network::reconcile::{APPLIED_FILE, Action, AppliedState, Plan};
 
+use testkit::fabric::home;
+use testnet::TestNetwork;
+
 use super::*;
 
 const CHAINCODE: &str =
@@ -91,19 +94,16 @@ async fn orderers_batch_timeout(net: &TestNetwork) -> String {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_cli_up_raises_the_batch_timeout_of_a_running_channel() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let ws = tempfile::tempdir().expect("tempdir");
-    let dir = ws.path();
-    testkit::copy_tree(
-        &testkit::fixture("chaincode/node"),
-        &dir.join("chaincode/asset-node"),
-    );
-    let mut net = start(dir, 31600, CHAINCODE).await;
+    let ws = workspace_dir();
+    copy_fixture("chaincode/node", &ws.path().join("chaincode/asset-node"));
+    let mut t = CliNetwork::start(ws, 31600, CHAINCODE).await;
+    let dir = t.dir().to_path_buf();
+    let dir = dir.as_path();
     let logs = |net: &TestNetwork| net.all_logs();
 
     // The first `up`: channel, chaincode, the record.
     let (r, events) = up(dir).await;
-    r.unwrap_or_else(|e| panic!("first up: {e}\n{events:#?}\n{}", logs(&net)));
+    r.unwrap_or_else(|e| panic!("first up: {e}\n{events:#?}\n{}", logs(&t.net)));
     assert!(plan_of(&events).first_up);
     assert_eq!(applied(dir).batch_timeout_ms, 250);
     let create = [
@@ -117,8 +117,7 @@ async fn real_fabric_cli_up_raises_the_batch_timeout_of_a_running_channel() {
         "Tom",
         "300",
     ];
-    let out = fabdev(dir, &create).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    t.ok(&create).await;
 
     // fabdev.yaml raises the batch timeout.
     let file = dir.join("fabdev.yaml");
@@ -136,19 +135,21 @@ async fn real_fabric_cli_up_raises_the_batch_timeout_of_a_running_channel() {
 
     // With the orderer down the update cannot be made: `up` fails and the
     // record stays as it was.
-    net.stop_node("orderer0-ordererorg")
+    t.net
+        .stop_node("orderer0-ordererorg")
         .expect("stop the orderer");
     let (r, events) = up(dir).await;
     assert!(r.is_err(), "up with the orderer down: {events:#?}");
     assert_eq!(plan_of(&events).actions, std::slice::from_ref(&change));
     assert_eq!(applied(dir).batch_timeout_ms, 250);
-    net.start_node("orderer0-ordererorg")
+    t.net
+        .start_node("orderer0-ordererorg")
         .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&net)));
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&t.net)));
 
     // Applied: the plan shows exactly the change, the step makes it.
     let (r, events) = up(dir).await;
-    r.unwrap_or_else(|e| panic!("up: {e}\n{events:#?}\n{}", logs(&net)));
+    r.unwrap_or_else(|e| panic!("up: {e}\n{events:#?}\n{}", logs(&t.net)));
     let plan = plan_of(&events);
     assert_eq!(plan.actions, [change]);
     assert!(
@@ -169,17 +170,17 @@ async fn real_fabric_cli_up_raises_the_batch_timeout_of_a_running_channel() {
             && detail.contains("peer0-org1, peer0-org2"),
         "{detail}"
     );
-    assert_eq!(orderers_batch_timeout(&net).await, "2s");
+    assert_eq!(orderers_batch_timeout(&t.net).await, "2s");
     assert_eq!(applied(dir).batch_timeout_ms, 2000);
 
     // The old state reads back; a new transaction commits.
-    let out = fabdev(dir, &["chaincode", "query", "basic", "ReadAsset", "asset1"]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = t
+        .ok(&["chaincode", "query", "basic", "ReadAsset", "asset1"])
+        .await;
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(v["owner"], "Tom", "{v}");
     let create2 = create.map(|a| if a == "asset1" { "asset2" } else { a });
-    let out = fabdev(dir, &create2).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    t.ok(&create2).await;
 
     // A second `up` plans nothing and changes nothing.
     let (r, events) = up(dir).await;
@@ -191,5 +192,5 @@ async fn real_fabric_cli_up_raises_the_batch_timeout_of_a_running_channel() {
             .any(|(s, _, _)| s.starts_with("config update")),
         "{events:#?}"
     );
-    assert_eq!(orderers_batch_timeout(&net).await, "2s");
+    assert_eq!(orderers_batch_timeout(&t.net).await, "2s");
 }

@@ -37,6 +37,7 @@ mod client;
 mod config;
 mod consenters;
 pub(crate) mod creds;
+mod members;
 mod orderer;
 pub mod ordering;
 mod peer;
@@ -56,10 +57,11 @@ pub use client::{
     readiness_args,
 };
 pub use config::{
-    Applied, ChannelConfig, Network, Signers, admin_signer, current_config, fetch_config,
-    member_peers, refusal, submit_update, update_channel, wait_for_config,
+    Applied, ChannelConfig, Network, Signers, admin_signer, channel_block, current_config,
+    fetch_config, member_peers, refusal, submit_update, update_channel, wait_for_config,
 };
 pub use consenters::{ConsentersChanged, change_consenters};
+pub use members::{OrgsAdded, add_orgs};
 pub use orderer::{OrdererChannel, join_orderer, orderer_channel, orderer_channels};
 pub use ordering::{OrderingReady, wait_for_leader};
 pub use peer::{join_peer, peer_channel_config, peer_channels};
@@ -398,6 +400,14 @@ pub enum ChannelError {
         info: String,
     },
 
+    /// The config with the orgs fabdev.yaml adds could not be built.
+    #[error("channel {channel}: cannot build the config with the orgs fabdev.yaml adds")]
+    Wanted {
+        channel: String,
+        #[source]
+        source: Box<crate::genesis::GenesisError>,
+    },
+
     /// The orderer did not deliver a block of the channel.
     #[error(
         "{node}: the orderer at {address} did not deliver {} of channel {channel}: {message}",
@@ -435,6 +445,7 @@ impl ChannelError {
             | ChannelError::Signer { .. }
             | ChannelError::BadUpdate { .. }
             | ChannelError::ConfigTx { .. }
+            | ChannelError::Wanted { .. }
             | ChannelError::PolicyUnsatisfiable { .. }
             | ChannelError::NoSigner { .. }
             | ChannelError::ConfigNotSeen { .. } => None,

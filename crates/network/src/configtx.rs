@@ -27,11 +27,13 @@ use crate::fabric::{Message, common};
 
 mod apply;
 mod map;
+mod org;
 mod params;
 mod update;
 
 pub use apply::{ModifiedItem, apply_update, modified_items};
 pub use map::{ConfigMap, Item, ItemKind, differences};
+pub use org::{APPLICATION, application_orgs, with_orgs};
 pub use params::{
     ANCHOR_PEERS, CONSENTER_VALUES, ENDPOINTS, ORDERER_PARAMETERS, with_consenters, with_parameters,
 };
@@ -77,6 +79,9 @@ pub enum ConfigTxError {
         wanted: u64,
         found: Option<u64>,
     },
+
+    #[error("the {which} config has no group {path}")]
+    NoGroup { which: &'static str, path: String },
 
     #[error("the update changes nothing (its delta set is empty)")]
     EmptyDelta,

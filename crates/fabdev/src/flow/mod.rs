@@ -45,6 +45,7 @@ mod prepare;
 pub mod render;
 pub mod status;
 mod steps;
+pub mod trust;
 pub mod up;
 
 pub use channel::create_channels;
