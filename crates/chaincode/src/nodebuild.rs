@@ -563,7 +563,13 @@ mod tests {
         );
         assert_eq!(
             install_command(false, true),
-            ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"]
+            [
+                "npm",
+                "install",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund"
+            ]
         );
         assert_eq!(
             install_command(true, false),
