@@ -5,7 +5,8 @@
 //! ports as on kind), then `fabdev channel create`, `chaincode deploy`,
 //! `invoke`, `query`, `deploy` again, `list` and bad input, each as a
 //! process (`add_peer`: a peer added to an org of a running network
-//! joins, gets the deployed chaincode and endorses). Without a kubeconfig in the workspace fabdev talks to the host
+//! joins, gets the deployed chaincode and endorses; `add_org`: an org added
+//! to the running channel joins, catches up and endorses). Without a kubeconfig in the workspace fabdev talks to the host
 //! ports, where the test network answers as kind's port mappings do.
 //!
 //! Needs root, FABRIC_HOME and the builder images in the host's Docker
@@ -19,6 +20,7 @@ use std::path::Path;
 use testkit::fabric::{CliNetwork, two_orgs, wait_for_peer, workspace_dir};
 use testkit::{assert_has, copy_fixture, edit, event, stdout};
 
+mod add_org;
 mod add_peer;
 mod watch;
 

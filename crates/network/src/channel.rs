@@ -35,6 +35,7 @@ mod client;
 mod config;
 pub(crate) mod creds;
 mod error;
+mod members;
 mod orderer;
 pub mod ordering;
 mod peer;
@@ -53,10 +54,11 @@ pub use client::{
     readiness_args,
 };
 pub use config::{
-    Applied, ChannelConfig, Network, Signers, admin_signer, current_config, fetch_config,
-    member_peers, refusal, submit_update, update_channel, wait_for_config,
+    Applied, ChannelConfig, Network, Signers, admin_signer, channel_block, current_config,
+    fetch_config, member_peers, refusal, submit_update, update_channel, wait_for_config,
 };
 pub use error::{ChannelError, status_name};
+pub use members::{OrgsAdded, add_orgs};
 pub use orderer::{OrdererChannel, join_orderer, orderer_channel, orderer_channels};
 pub use ordering::{OrderingReady, wait_for_leader};
 pub use peer::{join_peer, peer_channel_config, peer_channels};

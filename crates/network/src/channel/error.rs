@@ -211,6 +211,14 @@ pub enum ChannelError {
         info: String,
     },
 
+    /// The config with the orgs fabdev.yaml adds could not be built.
+    #[error("channel {channel}: cannot build the config with the orgs fabdev.yaml adds")]
+    Wanted {
+        channel: String,
+        #[source]
+        source: Box<crate::genesis::GenesisError>,
+    },
+
     /// The orderer did not deliver a block of the channel.
     #[error(
         "{node}: the orderer at {address} did not deliver {} of channel {channel}: {message}",
@@ -248,6 +256,7 @@ impl ChannelError {
             | ChannelError::Signer { .. }
             | ChannelError::BadUpdate { .. }
             | ChannelError::ConfigTx { .. }
+            | ChannelError::Wanted { .. }
             | ChannelError::PolicyUnsatisfiable { .. }
             | ChannelError::NoSigner { .. }
             | ChannelError::ConfigNotSeen { .. } => None,
