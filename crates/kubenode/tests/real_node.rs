@@ -423,6 +423,39 @@ async fn real_node_a_killed_run_is_cleared_by_the_next() {
     let status = child.wait().expect("helper exit");
     assert!(ready, "the helper never said READY (exit {status})");
 
+    // The components die with the process that started them (parent-death
+    // signal); the pods' processes (containerd's shims, dockerd) stay.
+    let components = [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "containerd",
+        "kubelet",
+        "kube-proxy",
+        "coredns",
+    ];
+    let component_of = |line: &String| {
+        let cmd = line.split_once('(')?.1;
+        let program = cmd.split_whitespace().next()?;
+        let name = std::path::Path::new(program).file_name()?.to_str()?;
+        components.contains(&name).then(|| line.clone())
+    };
+    let alive = testkit::wait_until(Duration::from_secs(30), Duration::from_millis(200), || {
+        let alive: Vec<String> = kubenode::leftovers()
+            .iter()
+            .filter_map(component_of)
+            .collect();
+        alive.is_empty().then_some(())
+    });
+    assert!(
+        alive.is_some(),
+        "the node's components outlived the killed process: {:#?}",
+        kubenode::leftovers()
+            .iter()
+            .filter_map(component_of)
+            .collect::<Vec<_>>()
+    );
     let left = kubenode::leftovers();
     for what in [
         "/var/lib/fabdev-kubenode exists",
@@ -442,6 +475,223 @@ async fn real_node_a_killed_run_is_cleared_by_the_next() {
         pods.get_opt("dind").await.expect("get").is_none(),
         "a new node starts empty"
     );
+    drop(node);
+    let left = kubenode::leftovers();
+    assert!(left.is_empty(), "teardown left: {left:#?}");
+}
+
+/// A network namespace joined to the host by a veth pair (203.0.113.0/30,
+/// TEST-NET-3: this host's own address may be in TEST-NET-1), routing the
+/// node's address through the host like a neighbour would; removed on drop.
+struct Neighbour;
+
+const NEIGHBOUR_NS: &str = "fdk-neighbour";
+
+impl Neighbour {
+    fn new() -> Neighbour {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", NEIGHBOUR_NS])
+            .output();
+        for cmd in [
+            "ip netns add fdk-neighbour",
+            "ip link add fdkn0 type veth peer name fdkn1 netns fdk-neighbour",
+            "ip addr add 203.0.113.1/30 dev fdkn0",
+            "ip link set fdkn0 up",
+            "ip -n fdk-neighbour addr add 203.0.113.2/30 dev fdkn1",
+            "ip -n fdk-neighbour link set fdkn1 up",
+            "ip -n fdk-neighbour link set lo up",
+            "ip -n fdk-neighbour route add 198.19.0.0/16 via 203.0.113.1",
+        ] {
+            let words: Vec<&str> = cmd.split(' ').collect();
+            let out = std::process::Command::new(words[0])
+                .args(&words[1..])
+                .output()
+                .expect(cmd);
+            assert!(
+                out.status.success(),
+                "{cmd}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Neighbour
+    }
+
+    /// Whether a TCP connection from the namespace to `addr` opens within
+    /// 3 s, and what bash said.
+    fn connects(&self, addr: &str) -> (bool, String) {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", NEIGHBOUR_NS, "timeout", "3", "bash", "-c"])
+            .arg(format!(
+                "exec 3<>/dev/tcp/{}/{}",
+                addr.split(':').next().unwrap(),
+                addr.split(':').nth(1).unwrap()
+            ))
+            .output()
+            .expect("ip netns exec");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Neighbour {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", "fdkn0"])
+            .output();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", NEIGHBOUR_NS])
+            .output();
+    }
+}
+
+/// Packets the node's firewall dropped so far (its DROP rule's counter).
+fn firewall_drops() -> u64 {
+    let out = std::process::Command::new("iptables")
+        .args(["-L", "FABDEV-KUBENODE-INPUT", "-v", "-x", "-n"])
+        .output()
+        .expect("iptables -L");
+    assert!(
+        out.status.success(),
+        "the node's firewall chain: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some("DROP"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .expect("a DROP rule with a packet count")
+}
+
+/// `GET path` in plain HTTP on `addr`: the answer's first bytes, or the
+/// connection error.
+fn plain_http(addr: &str, path: &str) -> Result<String, std::io::Error> {
+    use std::io::{Read, Write};
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Only the node's admin drives it: etcd is not on the node's address and
+/// wants TLS client certificates on loopback, the constant token of old is
+/// refused, the keys, token and kubeconfig are private, and a neighbour
+/// routing the node's address through this host is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_node),
+    ignore = "no real node here (needs root, scripts/setup/kube.sh, scripts/setup/node-images.sh); FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
+)]
+async fn real_node_only_its_admin_reaches_it() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let node = node("real_node_only_its_admin_reaches_it").await;
+    let base = std::path::Path::new(kubenode::BASE_DIR);
+
+    // etcd: nothing on the node's address; on loopback, no plain HTTP.
+    let on_node = plain_http("198.19.0.1:2379", "/version");
+    assert!(
+        on_node.is_err(),
+        "etcd answers on the node address: {on_node:?}"
+    );
+    // (etcd closes a connection that does not start a TLS handshake.)
+    let on_loopback = plain_http("127.0.0.1:2379", "/version").expect("etcd on loopback");
+    assert!(
+        !on_loopback.contains("etcdserver") && !on_loopback.contains(" 200 "),
+        "etcd answers plain HTTP on loopback: {on_loopback}"
+    );
+
+    // The token every node had before is refused; this run's works.
+    let kubeconfig = std::fs::read_to_string(node.kubeconfig()).expect("kubeconfig");
+    let token = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .expect("a token in the kubeconfig");
+    assert_ne!(token, "fabdev-kubenode-admin-token");
+    node.client()
+        .await
+        .expect("client")
+        .apiserver_version()
+        .await
+        .expect("this run's token is accepted");
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("old-token.kubeconfig");
+    std::fs::write(
+        &old,
+        kubeconfig.replace(token, "fabdev-kubenode-admin-token"),
+    )
+    .unwrap();
+    let refused = kubenode::client(&old)
+        .await
+        .expect("a client with the old token")
+        .apiserver_version()
+        .await;
+    match refused {
+        Err(kube::Error::Api(status)) if status.code == 401 => {}
+        other => panic!("the old constant token must be refused (401): {other:?}"),
+    }
+
+    // Private files and folders.
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(base), 0o711);
+    for dir in ["pki", "etcd", "kubelet", "containerd", "logs"] {
+        assert_eq!(mode(&base.join(dir)), 0o700, "{dir}");
+    }
+    for file in [
+        "tokens.csv",
+        "kubeconfig",
+        "pki/sa.key",
+        "pki/apiserver.key",
+        "pki/apiserver-kubelet-client.key",
+        "pki/etcd.key",
+        "pki/apiserver-etcd-client.key",
+    ] {
+        assert_eq!(mode(&base.join(file)), 0o600, "{file}");
+    }
+
+    // A neighbour that routes the node's address through this host is
+    // dropped by the node's firewall; this host itself still reaches it.
+    let neighbour = Neighbour::new();
+    let before = firewall_drops();
+    let (connected, said) = neighbour.connects("198.19.0.1:6443");
+    assert!(
+        !connected,
+        "a neighbour reaches the API server on the node address"
+    );
+    let sh = |cmd: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .output()
+            .expect("sh");
+        format!(
+            "$ {cmd}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    assert!(
+        firewall_drops() > before,
+        "the node's firewall dropped nothing: the attempt did not reach it ({said})\n{}{}{}{}",
+        sh("iptables -S INPUT"),
+        sh("iptables -L FABDEV-KUBENODE-INPUT -v -x -n"),
+        sh("ip -n fdk-neighbour route; ip -n fdk-neighbour addr"),
+        sh(
+            "ip route get 198.19.0.1 from 203.0.113.2 iif fdkn0; ip addr show fdkn0; sysctl net.ipv4.conf.fdkn0.rp_filter net.ipv4.conf.all.rp_filter"
+        )
+    );
+    assert!(plain_http("198.19.0.1:6443", "/").is_ok());
+    drop(neighbour);
+
     drop(node);
     let left = kubenode::leftovers();
     assert!(left.is_empty(), "teardown left: {left:#?}");
