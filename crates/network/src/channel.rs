@@ -17,6 +17,12 @@
 //!   [ACTIVE]` (Fabric 2.2+; `LedgerID already exists` before), which counts
 //!   as already joined.
 //!
+//! - Config updates (`channel/config.rs`, over the pure `channel/signers.rs`):
+//!   a channel's latest config block read from an orderer's Deliver service,
+//!   a `CONFIG_UPDATE` signed by the org admins its policies need and
+//!   submitted through Broadcast, and the peers asked (CSCC
+//!   `GetChannelConfig`) until they have the new config: [`update_channel`].
+//!
 //! fabric-sdk's client types stay inside this module. Its constructors panic
 //! on a bad key or TLS configuration, so every certificate, key and endpoint
 //! is checked here first, and every call runs under a deadline.
@@ -26,10 +32,12 @@
 //! start-up.
 
 mod client;
+mod config;
 pub(crate) mod creds;
 mod orderer;
 pub mod ordering;
 mod peer;
+mod signers;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,9 +52,14 @@ pub use client::{
     approval_from, approve_args, commit_args, committed_from, init_proposal_parts, installed_from,
     readiness_args,
 };
+pub use config::{
+    Applied, ChannelConfig, Network, Signers, admin_signer, current_config, fetch_config,
+    member_peers, refusal, submit_update, update_channel, wait_for_config,
+};
 pub use orderer::{OrdererChannel, join_orderer, orderer_channel, orderer_channels};
 pub use ordering::{OrderingReady, wait_for_leader};
-pub use peer::{join_peer, peer_channels};
+pub use peer::{join_peer, peer_channel_config, peer_channels};
+pub use signers::{Signer, last_config_index, required_signers, signed_update};
 
 /// How long [`create_channel`] gives each node to join: a peer creates its
 /// ledger (and CouchDB databases) before it answers.
@@ -328,13 +341,99 @@ pub enum ChannelError {
         after: Duration,
         message: String,
     },
+
+    /// An org admin's signing identity could not be set up.
+    #[error("{org} Admin: cannot set up the signing identity")]
+    Signer {
+        org: String,
+        #[source]
+        source: BoxError,
+    },
+
+    /// A config update or the config it starts from is not what it must be.
+    #[error("channel {channel}: {problem}")]
+    BadUpdate { channel: String, problem: String },
+
+    /// The config update could not be computed from the two configs.
+    #[error("channel {channel}: cannot compute the config update")]
+    ConfigTx {
+        channel: String,
+        #[source]
+        source: crate::configtx::ConfigTxError,
+    },
+
+    /// No set of org admins satisfies a policy the update must satisfy.
+    #[error(
+        "channel {channel}: no org admins can sign for policy {policy}: {problem}\n  hint: a channel config update must be signed as its policies require; fabdev signs with the admins of the orgs in fabdev.yaml"
+    )]
+    PolicyUnsatisfiable {
+        channel: String,
+        policy: String,
+        problem: String,
+    },
+
+    /// A policy needs an admin of an MSP that no org of the workspace has.
+    #[error(
+        "channel {channel}: the update must be signed by an admin of {msp_id}, which is no org of fabdev.yaml\n  hint: fabdev signs only as the orgs whose crypto it holds (.fabdev/crypto)"
+    )]
+    NoSigner { channel: String, msp_id: String },
+
+    /// The orderer refused a config update (Broadcast answered a status
+    /// other than SUCCESS); nothing changed.
+    #[error(
+        "{node}: the orderer at {address} refused the config update of channel {channel}: {}: {info}",
+        status_name(*status)
+    )]
+    UpdateRefused {
+        node: String,
+        address: String,
+        channel: String,
+        /// Fabric's status (`common.Status`: 400 `BAD_REQUEST`, 403
+        /// `FORBIDDEN`...); 0 when the call failed without one.
+        status: i32,
+        info: String,
+    },
+
+    /// The orderer did not deliver a block of the channel.
+    #[error(
+        "{node}: the orderer at {address} did not deliver {} of channel {channel}: {message}",
+        match block { Some(n) => format!("block {n}"), None => "the newest block".to_string() }
+    )]
+    DeliverRefused {
+        node: String,
+        address: String,
+        channel: String,
+        /// The block asked for; `None` for the newest.
+        block: Option<u64>,
+        message: String,
+    },
+
+    /// Not every peer reported the channel's new config in time.
+    #[error(
+        "channel {channel}: not every peer has config sequence {sequence} after {}: {state}\n  hint: the orderers accepted the update; a peer receives it with the next block it pulls from them; check the peers (`fabdev status`, `fabdev logs <peer>`)",
+        fmt_duration(*after)
+    )]
+    ConfigNotSeen {
+        channel: String,
+        sequence: u64,
+        after: Duration,
+        /// What each peer reported last.
+        state: String,
+    },
 }
 
 impl ChannelError {
     /// The node the error is about (all but [`ChannelError::UnknownChannel`]).
     pub fn node(&self) -> Option<&str> {
         match self {
-            ChannelError::UnknownChannel { .. } | ChannelError::NoLeader { .. } => None,
+            ChannelError::UnknownChannel { .. }
+            | ChannelError::NoLeader { .. }
+            | ChannelError::Signer { .. }
+            | ChannelError::BadUpdate { .. }
+            | ChannelError::ConfigTx { .. }
+            | ChannelError::PolicyUnsatisfiable { .. }
+            | ChannelError::NoSigner { .. }
+            | ChannelError::ConfigNotSeen { .. } => None,
             ChannelError::WrongNode { node, .. }
             | ChannelError::NoEndpoint { node, .. }
             | ChannelError::BadEndpoint { node, .. }
@@ -347,8 +446,20 @@ impl ChannelError {
             | ChannelError::NotAdmin { node, .. }
             | ChannelError::Timeout { node, .. }
             | ChannelError::BadResponse { node, .. }
-            | ChannelError::OrderingUnavailable { node, .. } => Some(node),
+            | ChannelError::OrderingUnavailable { node, .. }
+            | ChannelError::UpdateRefused { node, .. }
+            | ChannelError::DeliverRefused { node, .. } => Some(node),
         }
+    }
+}
+
+/// The name of a Fabric status (`common.Status`), or its number.
+pub fn status_name(status: i32) -> String {
+    match status {
+        0 => "no status".to_string(),
+        s => crate::fabric::common::Status::try_from(s)
+            .map(|s| s.as_str_name().to_string())
+            .unwrap_or_else(|_| s.to_string()),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{ChannelError, JoinOutcome, NodeEndpoint, Phase, creds, with_deadline};
-use crate::fabric::{Message, peer::ChannelQueryResponse};
+use crate::fabric::{Message, common::Config, peer::ChannelQueryResponse};
 use crate::pki::{ADMIN, CryptoDir};
 use crate::topology::Node;
 
@@ -56,6 +56,32 @@ pub async fn peer_channels(
         }
     })?;
     Ok(list.channels.into_iter().map(|c| c.channel_id).collect())
+}
+
+/// The channel's current config as a peer has it (CSCC
+/// `GetChannelConfig`, as its org's Admin): what it validates the next
+/// block with, so its `sequence` says which config updates it has seen.
+pub async fn peer_channel_config(
+    node: &Node,
+    ep: &NodeEndpoint,
+    crypto: &CryptoDir,
+    channel: &str,
+    timeout: Duration,
+) -> Result<Config, ChannelError> {
+    let action = format!("GetChannelConfig for channel {channel}");
+    let call = Cscc::prepare(node, ep, crypto, "GetChannelConfig", action)?;
+    let answer = call
+        .invoke(vec![channel.as_bytes().to_vec()], timeout)
+        .await?;
+    if answer.status != 200 {
+        return Err(call.rejected(answer));
+    }
+    Config::decode(answer.payload.as_slice()).map_err(|e| ChannelError::BadResponse {
+        node: node.name.clone(),
+        address: ep.grpc.clone(),
+        action: call.action.clone(),
+        message: format!("the payload is not a Config: {e}"),
+    })
 }
 
 /// Whether a JoinChain error says the peer has this channel's ledger, ready.
