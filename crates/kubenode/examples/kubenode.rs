@@ -9,20 +9,8 @@
 //! `cluster: { provider: existing, kubeconfig, context }`), and tears
 //! everything down on Ctrl-C, SIGTERM or SIGHUP (also while starting). Its
 //! components die with it if it is killed; the next start clears the rest.
+use kubenode::stop_signal;
 use kubenode::{KubeNode, NodeOptions};
-use tokio::signal::unix::{SignalKind, signal};
-
-/// The first of SIGINT, SIGTERM, SIGHUP, by name.
-async fn stop_signal() -> Result<&'static str, std::io::Error> {
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    Ok(tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
-        _ = hup.recv() => "SIGHUP",
-    })
-}
 
 #[tokio::main]
 async fn main() {

@@ -412,7 +412,7 @@ pub(crate) fn restore_sysctls(base: &Path) -> Result<(), NodeError> {
 /// What another kubelet, kube-proxy or CNI on this host owns that the node
 /// would take over or remove, one description each (the node refuses to
 /// start beside any): a kubelet process in this network namespace that is
-/// not the node's, the kubelet's device-plugin socket, `KUBE-*` chains.
+/// not the node's, the kubelet's device-plugin socket, IPv4 `KUBE-*` chains.
 /// Asked after a killed run's leftovers are gone.
 pub(crate) fn conflicts(base: &Path) -> Vec<String> {
     let mut found = Vec::new();
@@ -438,16 +438,14 @@ pub(crate) fn conflicts(base: &Path) -> Vec<String> {
             "{DEVICE_PLUGIN_SOCKET} exists (another kubelet's; the node's kubelet would take it over)"
         ));
     }
-    for family in iptables::FAMILIES {
-        let chains = iptables::foreign_kube_chains(&iptables::save(family));
-        if !chains.is_empty() {
-            found.push(format!(
-                "{family} has KUBE-* chains that no node of fabdev's recorded (another kube-proxy \
-                 or kubelet's; if an old test node left them, remove them with \
-                 `{family} -t <table> -F <chain>; {family} -t <table> -X <chain>`): {}",
-                chains.join(", ")
-            ));
-        }
+    let chains = iptables::foreign_kube_chains(&iptables::save("iptables"));
+    if !chains.is_empty() {
+        found.push(format!(
+            "iptables has KUBE-* chains that no node of fabdev's recorded (another kube-proxy \
+             or kubelet's; if an old test node left them, remove them and the rules that \
+             jump to them): {}",
+            chains.join(", ")
+        ));
     }
     found
 }

@@ -6,9 +6,12 @@
 //! kube-proxy and the kubelet name their chains `KUBE-*` on every host, and
 //! CNI's portmap shares `CNI-HOSTPORT-*` between every CNI network, so a
 //! name alone does not say whose a chain is. At start (after a killed run's
-//! leftovers are gone) the node refuses a host with `KUBE-*` chains, then
-//! records every chain that exists ([`RECORD`]); at teardown a `KUBE-*` /
-//! `CNI-*` chain is ours only when that record did not have it. Rules in
+//! leftovers are gone) the node refuses a host with IPv4 `KUBE-*` chains
+//! (IPv6 ones alone are not another node's sign: the node, IPv4 only,
+//! leaves its kube-proxy's IPv6 chains to what was there, and nodes before
+//! this check left theirs behind), then records every chain that exists
+//! ([`RECORD`]); at teardown a `KUBE-*` / `CNI-*` chain is ours only when
+//! that record did not have it. Rules in
 //! chains not ours are ours when they name the bridge, carry the
 //! `fabdev-kubenode` comment (ours, and portmap's `name: "fabdev-kubenode"`)
 //! or jump to a chain of ours. Without a record (after teardown, or an
@@ -195,7 +198,7 @@ pub(crate) fn described(
 }
 
 /// `KUBE-*` chains in a dump: another kubelet or kube-proxy's (the node
-/// refuses to start beside them), as `table chain`.
+/// refuses to start beside IPv4 ones), as `table chain`.
 pub(crate) fn foreign_kube_chains(save: &str) -> Vec<String> {
     parse_save(save)
         .into_iter()
@@ -281,9 +284,15 @@ pub(crate) fn write_record(base: &Path) -> Result<(), NodeError> {
     std::fs::write(&path, record_text(&dumps)).map_err(io(format!("write {}", path.display())))
 }
 
-/// The record under `base`, if the node wrote one.
+/// The record under `base`: the node's, or, when the folder exists without
+/// one (an older node's killed run, which kept no record), an empty one
+/// (every `KUBE-*` / `CNI-*` chain is then that node's, as that node
+/// itself assumed); `None` without the folder.
 pub(crate) fn read_record(base: &Path) -> Option<String> {
-    std::fs::read_to_string(base.join(RECORD)).ok()
+    match std::fs::read_to_string(base.join(RECORD)) {
+        Ok(text) => Some(text),
+        Err(_) => base.is_dir().then(String::new),
+    }
 }
 
 /// Add the firewall.

@@ -194,3 +194,18 @@ pub async fn client(kubeconfig: &Path) -> Result<kube::Client, NodeError> {
         .map_err(|e| fail(e.to_string()))?;
     kube::Client::try_from(config).map_err(|e| fail(e.to_string()))
 }
+
+/// Wait for the first of SIGINT, SIGTERM and SIGHUP; its name. Whoever
+/// runs a node until it is told to stop (the `kubenode` example) tears it
+/// down on each alike.
+pub async fn stop_signal() -> Result<&'static str, std::io::Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    Ok(tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    })
+}

@@ -349,3 +349,95 @@ async fn real_node_removes_only_what_it_made() {
     );
     assert!(kubenode::leftovers().is_empty());
 }
+
+/// Set in the child process of [`real_node_sigterm_and_sighup_tear_it_down`].
+const SIGNAL_HELPER_ENV: &str = "FABDEV_KUBENODE_SIGNAL_HELPER";
+
+/// Not a test of its own: run as a child process by
+/// [`real_node_sigterm_and_sighup_tear_it_down`] (with `--ignored`), it runs
+/// a node as the `kubenode` example does (start, `READY`, wait for
+/// [`kubenode::stop_signal`], tear down) and says which signal stopped it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a helper: real_node_sigterm_and_sighup_tear_it_down runs it in a child process"]
+async fn real_node_signal_helper() {
+    assert!(
+        std::env::var_os(SIGNAL_HELPER_ENV).is_some(),
+        "a helper of real_node_sigterm_and_sighup_tear_it_down, not a test of its own"
+    );
+    let stop = kubenode::stop_signal();
+    tokio::pin!(stop);
+    let node = tokio::select! {
+        node = kubenode::KubeNode::start(kubenode::NodeOptions::default()) => node.expect("the helper's node"),
+        signal = &mut stop => panic!("stopped while starting: {signal:?}"),
+    };
+    println!("READY");
+    let signal = stop.await.expect("a signal");
+    drop(node);
+    println!("STOPPED {signal}");
+}
+
+/// SIGTERM and SIGHUP stop a node run until told to stop as Ctrl-C does:
+/// it is torn down and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_node),
+    ignore = "no real node here (needs root, scripts/setup/kube.sh, scripts/setup/node-images.sh); FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
+)]
+async fn real_node_sigterm_and_sighup_tear_it_down() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let _one = ONE_AT_A_TIME.lock().await;
+    testkit::probe::Check::real_node().fail_if_missing("real_node_sigterm_and_sighup_tear_it_down");
+    let exe = std::env::current_exe().expect("this test binary");
+    for signal in ["TERM", "HUP"] {
+        let mut child = Command::new(&exe)
+            .args([
+                "real_node_signal_helper",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(SIGNAL_HELPER_ENV, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the helper");
+        let stdout = child.stdout.take().expect("helper stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let ready =
+            testkit::wait_until(Duration::from_secs(240), Duration::from_millis(100), || {
+                rx.try_iter().any(|l| l.trim() == "READY").then_some(())
+            });
+        assert!(ready.is_some(), "the helper never said READY");
+        must(&format!("kill -{signal} {}", child.id()));
+        let status =
+            testkit::wait_until(Duration::from_secs(120), Duration::from_millis(100), || {
+                child.try_wait().ok().flatten()
+            });
+        let Some(status) = status else {
+            let _ = child.kill();
+            panic!("SIG{signal} did not stop the helper within 120 s");
+        };
+        let said: Vec<String> = rx.try_iter().collect();
+        assert!(
+            status.success(),
+            "the helper after SIG{signal}: {status}, said {said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|l| l.trim() == format!("STOPPED SIG{signal}")),
+            "{said:?}"
+        );
+        let left = kubenode::leftovers();
+        assert!(left.is_empty(), "SIG{signal} left: {left:#?}");
+    }
+}
