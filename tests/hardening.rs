@@ -488,3 +488,44 @@ fn a_workspace_kubeconfig_with_a_credential_plugin_runs_nothing() {
         "status ran the committed kubeconfig's command: {err}"
     );
 }
+
+/// Every Fabric release tarball a workflow downloads is checked against a
+/// pinned SHA-256 before it is unpacked, and a missing pin fails the run
+/// (issue 19, finding 9): no `curl … | tar`.
+#[test]
+fn workflows_run_fabric_binaries_only_after_a_pinned_checksum() {
+    let dir = repo().join(".github/workflows");
+    let mut downloads = 0;
+    for name in names_in(&dir) {
+        let text = std::fs::read_to_string(dir.join(&name)).expect("workflow");
+        for (i, line) in text.lines().enumerate() {
+            if !(line.contains("curl") && line.contains("hyperledger-fabric-linux")) {
+                continue;
+            }
+            downloads += 1;
+            let next = text.lines().nth(i + 1).unwrap_or_default();
+            assert!(
+                !line.contains("| tar") && !next.trim_start().starts_with("| tar"),
+                "{name}:{}: unpacked straight from the download",
+                i + 1
+            );
+            let before: String = text.lines().take(i).collect::<Vec<_>>().join("\n");
+            let after: String = text.lines().skip(i).take(4).collect::<Vec<_>>().join("\n");
+            assert!(
+                after.contains("sha256sum -c"),
+                "{name}:{}: no checksum check after the download",
+                i + 1
+            );
+            assert!(
+                before.contains("no pinned SHA-256") && before.contains("exit 1"),
+                "{name}:{}: a missing pin must fail the run",
+                i + 1
+            );
+        }
+    }
+    assert!(
+        downloads > 0,
+        "no Fabric download found in {}",
+        dir.display()
+    );
+}

@@ -290,7 +290,7 @@ impl Drop for DownOnDrop {
             let _ = Command::new(env!("CARGO_BIN_EXE_fabdev"))
                 .arg("-w")
                 .arg(&self.0)
-                .args(["down", "--purge"])
+                .args(["down", "--purge", "--trust-spec"])
                 .status();
         }
     }
@@ -356,7 +356,7 @@ async fn real_kind_up_stand_ins() {
     let mut killed = Command::new(env!("CARGO_BIN_EXE_fabdev"))
         .arg("-w")
         .arg(dir.path())
-        .args(["up", "--kind"])
+        .args(["up", "--trust-spec", "--kind"])
         .arg(&kind)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -671,6 +671,7 @@ async fn real_kind_real_fabric_chaincode() {
         let out = Command::new(env!("CARGO_BIN_EXE_fabdev"))
             .arg("-w")
             .arg(dir.path())
+            .arg("--trust-spec")
             .args(args)
             .env(cluster::kind::KIND_ENV, &kind)
             .output()

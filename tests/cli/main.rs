@@ -6,7 +6,9 @@
 
 mod chaincode;
 mod init_render;
+mod signals;
 mod status_doctor;
+mod trust;
 mod up_down;
 
 use std::path::{Path, PathBuf};
@@ -126,13 +128,14 @@ fn with_kind(ws: &Path, kind: &Path, args: &[&str]) -> std::process::Output {
         .expect("run")
 }
 
-/// `fabdev -w WS COMMAND -o json --kind KIND`, and its JSON events.
+/// `fabdev -w WS COMMAND -o json --trust-spec --kind KIND` (the test wrote
+/// the spec), and its JSON events.
 fn json_run(
     ws: &Path,
     kind: &Path,
     command: &str,
 ) -> (std::process::Output, Vec<serde_json::Value>) {
-    let out = with_kind(ws, kind, &[command, "-o", "json"]);
+    let out = with_kind(ws, kind, &[command, "-o", "json", "--trust-spec"]);
     let events = String::from_utf8(out.stdout.clone())
         .expect("utf8")
         .lines()

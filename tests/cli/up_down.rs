@@ -212,7 +212,7 @@ fn interrupt_up(signal: &str) -> (tempfile::TempDir, std::path::PathBuf, String)
     let mut child = Std::new(env!("CARGO_BIN_EXE_fabdev"))
         .arg("-w")
         .arg(ws.path())
-        .args(["up", "-o", "json", "--kind"])
+        .args(["up", "--trust-spec", "-o", "json", "--kind"])
         .arg(&kind)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -471,7 +471,7 @@ fn cluster_flags_that_do_not_fit_exit_2_and_write_nothing() {
         let out = fabdev()
             .arg("-w")
             .arg(ws.path())
-            .args(["--context", "beta", command])
+            .args(["--trust-spec", "--context", "beta", command])
             .output()
             .expect("run");
         let err = stderr_of(&out);

@@ -27,7 +27,14 @@
 //! what runs is what the peer would have built. When the warm build cannot
 //! run (no builder image on the host, no Docker), the peers build as before.
 //!
+//! A Node chaincode's image is made in two layers ([`node`]): its installed
+//! dependencies once per daemon and dependency key, then its sources, so
+//! an edit that keeps the dependencies runs no build and sends each daemon
+//! only the sources.
+//!
 //! [`PeerImages::build_image`]: crate::lifecycle::PeerImages::build_image
+
+pub mod node;
 
 use std::io::Read as _;
 use std::time::{Duration, Instant};
@@ -256,11 +263,18 @@ pub fn dockerfile(runtime: &str, fabric_type: &str, version: &str) -> String {
 /// The `docker build` context: `Dockerfile` then `binpackage.tar`, mode
 /// 0100644, as the peer streams it.
 pub fn context_tar(dockerfile: &str, binpackage: &[u8]) -> std::io::Result<Vec<u8>> {
+    context_files(dockerfile, "binpackage.tar", binpackage)
+}
+
+/// [`context_tar`] with the file `name`, as a build error.
+fn context_with(dockerfile: &str, name: &str, data: &[u8]) -> Result<Vec<u8>, ImageBuildError> {
+    context_files(dockerfile, name, data)
+        .map_err(|e| ImageBuildError::Docker(format!("build context: {e}")))
+}
+
+fn context_files(dockerfile: &str, file: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in [
-        ("Dockerfile", dockerfile.as_bytes()),
-        ("binpackage.tar", binpackage),
-    ] {
+    for (name, data) in [("Dockerfile", dockerfile.as_bytes()), (file, data)] {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
         h.set_mode(0o100644);
@@ -296,27 +310,59 @@ impl WarmBuilder {
     pub async fn build(&self, package: &[u8]) -> Result<BuiltImage, ImageBuildError> {
         let start = Instant::now();
         let parts = package_parts(package)?;
-        let (builder, runtime) = match parts.fabric_type.as_str() {
-            "GOLANG" => (&self.images.ccenv, &self.images.baseos),
-            "NODE" => (&self.images.nodeenv, &self.images.nodeenv),
+        let runtime = match parts.fabric_type.as_str() {
+            "GOLANG" => &self.images.baseos,
+            "NODE" => &self.images.nodeenv,
             other => return Err(ImageBuildError::Type(other.to_string())),
         };
-        let id = self
-            .daemon
+        let id = self.builder_id(self.builder_of(&parts)?).await?;
+        let out = self.run(&parts, &id).await?;
+        let dockerfile = dockerfile(runtime, &parts.fabric_type, &self.images.peer_version);
+        let context = context_with(&dockerfile, "binpackage.tar", &out.output)?;
+        Ok(BuiltImage {
+            context,
+            output_bytes: out.output.len(),
+            took: start.elapsed(),
+            log: out.log,
+        })
+    }
+
+    /// The builder image of the package's type.
+    fn builder_of(&self, parts: &PackageParts) -> Result<&String, ImageBuildError> {
+        match parts.fabric_type.as_str() {
+            "GOLANG" => Ok(&self.images.ccenv),
+            "NODE" => Ok(&self.images.nodeenv),
+            other => Err(ImageBuildError::Type(other.to_string())),
+        }
+    }
+
+    /// The ID of `builder` on the host's daemon.
+    async fn builder_id(&self, builder: &str) -> Result<String, ImageBuildError> {
+        self.daemon
             .image_id(builder)
             .await
             .map_err(|e| ImageBuildError::Docker(e.to_string()))?
             .ok_or_else(|| ImageBuildError::NoImage {
-                image: builder.clone(),
+                image: builder.to_string(),
                 daemon: self.daemon.label().to_string(),
-            })?;
+            })
+    }
+
+    /// Run the peer's build script of the package in its builder image
+    /// (`id`), with the cache volume of that image.
+    async fn run(
+        &self,
+        parts: &PackageParts,
+        id: &str,
+    ) -> Result<cluster::builder::BuilderOutput, ImageBuildError> {
+        let builder = self.builder_of(parts)?;
         let short = id.trim_start_matches("sha256:");
         let volume = format!("fabdev-chaincode-cache-{}", &short[..short.len().min(16)]);
         let (script, env) = match parts.fabric_type.as_str() {
             "GOLANG" => (go_script(&parts.path), go_env()),
-            _ => (node_script(&node_key(&parts.code, &id)?), Vec::new()),
+            _ => (node_script(&node_key(&parts.code, id)?), Vec::new()),
         };
-        let out = run_builder(
+        Ok(run_builder(
             &self.daemon,
             &BuilderRun {
                 image: builder,
@@ -327,16 +373,7 @@ impl WarmBuilder {
             },
             BUILD_TIMEOUT,
         )
-        .await?;
-        let dockerfile = dockerfile(runtime, &parts.fabric_type, &self.images.peer_version);
-        let context = context_tar(&dockerfile, &out.output)
-            .map_err(|e| ImageBuildError::Docker(format!("build context: {e}")))?;
-        Ok(BuiltImage {
-            context,
-            output_bytes: out.output.len(),
-            took: start.elapsed(),
-            log: out.log,
-        })
+        .await?)
     }
 }
 
@@ -353,6 +390,11 @@ pub(crate) async fn build_once(
     missing: &[&PeerClient],
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<Vec<Result<String, ChannelError>>, ImageBuildError> {
+    let parts = package_parts(&spec.package)?;
+    if parts.fabric_type == "NODE" {
+        node::place_node(images, builder, &parts, &spec.package_id, missing, on_event).await?;
+        return Ok(install_placed(spec, missing).await);
+    }
     let built = builder.build(&spec.package).await?;
     on_event(LifecycleEvent::Built {
         bytes: built.output_bytes,
@@ -379,7 +421,16 @@ pub(crate) async fn build_once(
             });
         }
     }
-    Ok(futures_join_all(
+    Ok(install_placed(spec, missing).await)
+}
+
+/// Install on the missing peers in parallel (a peer whose image was not
+/// placed builds it itself).
+async fn install_placed(
+    spec: &DeploySpec,
+    missing: &[&PeerClient],
+) -> Vec<Result<String, ChannelError>> {
+    futures_join_all(
         missing
             .iter()
             .map(|c| async move {
@@ -388,7 +439,7 @@ pub(crate) async fn build_once(
             })
             .collect(),
     )
-    .await)
+    .await
 }
 
 #[cfg(test)]

@@ -42,11 +42,26 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 
+    /// On kind: `up` takes over, and `down` deletes, a kind cluster of the
+    /// workspace's name that this workspace did not create (it becomes this
+    /// workspace's).
+    #[arg(long, global = true)]
+    pub adopt_cluster: bool,
+
     /// With an existing cluster: `up` takes over, and `down` deletes, a
     /// namespace of the workspace's name that this workspace did not make
     /// (it lacks this workspace's fabdev.dev/workspace-id).
     #[arg(long, global = true)]
     pub adopt_namespace: bool,
+
+    /// Accept fabdev.yaml's choice of an existing cluster (`cluster:
+    /// provider: existing`, `kubeconfig`, `context`) and of images that run
+    /// privileged (`images.dind`, `cluster.kind.nodeImage`); recorded in
+    /// .fabdev/trusted-spec.json, so later runs ask again only when one of
+    /// them changes. Without it, fabdev asks on a terminal and refuses
+    /// elsewhere.
+    #[arg(long, global = true)]
+    pub trust_spec: bool,
 
     /// Say more about what happens.
     #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
@@ -121,10 +136,6 @@ pub struct UpArgs {
     /// cluster (its nodes pull from the cluster's registries).
     #[arg(long)]
     pub load_images: bool,
-    /// On kind: use a cluster of the workspace's name that this workspace
-    /// did not create, and make it this workspace's (`down` then deletes it).
-    #[arg(long)]
-    pub adopt_cluster: bool,
 }
 
 #[derive(Debug, Args)]

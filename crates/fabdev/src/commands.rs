@@ -1,6 +1,9 @@
 //! Running the commands. Results go to stdout, progress and notes to stderr.
 
 mod identity;
+mod trust;
+
+pub(crate) use trust::hint as trust_hint;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,6 +43,9 @@ struct Env {
     ws_dir: PathBuf,
     spec: Option<PathBuf>,
     flags: flow::ClusterFlags,
+    /// `--trust-spec`: fabdev.yaml's choices of cluster and privileged
+    /// images are accepted (see `commands::trust`).
+    trust_spec: bool,
     verbosity: Verbosity,
     notes: Notes,
 }
@@ -57,9 +63,10 @@ impl Env {
                 kubeconfig: cli.kubeconfig.clone(),
                 context: cli.context.clone(),
                 load_images: false,
-                adopt_cluster: false,
+                adopt_cluster: cli.adopt_cluster,
                 adopt_namespace: cli.adopt_namespace,
             },
+            trust_spec: cli.trust_spec,
             verbosity: match (cli.quiet, cli.verbose) {
                 (true, _) => Verbosity::Quiet,
                 (false, true) => Verbosity::Verbose,
@@ -106,8 +113,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Up(args) => {
             let mut opts = env.options(args.kind.clone());
             opts.cluster.load_images = args.load_images;
-            opts.cluster.adopt_cluster = args.adopt_cluster;
             opts.wait_timeout = Duration::from_secs(args.timeout);
+            trust::require(&env, &opts, "up")?;
             let _lock = env.lock_if_good(&opts, "up", opts.wait_timeout)?;
             run_flow(args.output, verbosity, "up", |sink| {
                 Box::pin(async move { flow::up(&opts, sink).await.map(drop) })
@@ -116,6 +123,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Down(args) => {
             let opts = env.options(args.kind.clone());
             let (keep, purge) = (args.keep_cluster, args.purge);
+            trust::require(&env, &opts, "down")?;
             let _lock = env.lock_if_good(&opts, "down", LOCK_WAIT)?;
             run_flow(args.output, verbosity, "down", |sink| {
                 Box::pin(async move { flow::down(&opts, keep, purge, sink).await.map(drop) })
@@ -123,12 +131,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Status(StatusArgs { output, kind }) => {
             let opts = env.options(kind);
+            trust::require(&env, &opts, "status")?;
             run_flow(output, verbosity, "status", |sink| {
                 Box::pin(async move { flow::status(&opts, sink).await.map(drop) })
             })
         }
         Command::Doctor(args) => {
             let opts = env.options(args.kind.clone());
+            trust::require(&env, &opts, "doctor")?;
             let checks = run_flow(args.output, verbosity, "doctor", |sink| {
                 Box::pin(async move { flow::doctor(&opts, sink).await })
             })?;
@@ -141,6 +151,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Channel(ChannelCommand::Create { name, output }) => {
             let opts = env.options(None);
+            trust::require(&env, &opts, "channel create")?;
             run_flow(output, verbosity, "channel create", |sink| {
                 Box::pin(async move {
                     flow::create_channels(&opts, name.as_deref(), sink)
@@ -176,6 +187,7 @@ fn chaincode(env: &Env, command: ChaincodeCommand) -> Result<(), CliError> {
         }
         ChaincodeCommand::List { output } => {
             let opts = env.options(None);
+            trust::require(env, &opts, "chaincode list")?;
             return run_flow(output, verbosity, "chaincode list", |sink| {
                 Box::pin(async move { flow::chaincodes::list(&opts, sink).await })
             });
@@ -195,6 +207,7 @@ fn chaincode(env: &Env, command: ChaincodeCommand) -> Result<(), CliError> {
                 follow,
                 tail,
             };
+            trust::require(env, &opts, "chaincode logs")?;
             return run_flow(output, verbosity, "chaincode logs", |sink| {
                 Box::pin(async move { flow::logs::logs(&opts, request, sink).await })
             });
@@ -215,6 +228,7 @@ fn lifecycle(env: &Env, command: LifecycleCommand, a: LifecycleArgs) -> Result<(
         no_vendor: a.no_vendor,
     };
     let name = command.command_name();
+    trust::require(env, &opts, name)?;
     let _lock = env.lock_if_good(&opts, name, LOCK_WAIT)?;
     run_flow(a.output, env.verbosity, name, |sink| {
         Box::pin(async move {
@@ -236,6 +250,7 @@ fn watch(env: &Env, a: WatchArgs) -> Result<(), CliError> {
         log_lines: a.log_lines,
     };
     let name = "chaincode watch";
+    trust::require(env, &opts, name)?;
     let _lock = env.lock_if_good(&opts, name, LOCK_WAIT)?;
     let (mut sink, stdout) = reporter(a.output, env.verbosity);
     let rt = runtime()?;
@@ -270,6 +285,7 @@ fn call(
         CallKind::Invoke => "chaincode invoke",
         CallKind::Query => "chaincode query",
     };
+    trust::require(env, &opts, name)?;
     run_flow(a.output, env.verbosity, name, |sink| {
         Box::pin(async move { flow::chaincodes::call(&opts, call, sink).await.map(drop) })
     })
@@ -374,11 +390,14 @@ fn exit_on_second_signal() {
             ) else {
                 return;
             };
-            for _ in 0..2 {
+            for first in [true, false] {
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
                     _ = hup.recv() => {}
+                }
+                if first {
+                    eprintln!("fabdev: stopping cleanly (a second signal stops at once)");
                 }
             }
             eprintln!("fabdev: a second signal: stopping at once");

@@ -33,6 +33,15 @@ pub enum CliError {
     },
     #[error("fabdev {command} was interrupted")]
     Interrupted { command: &'static str },
+    /// fabdev.yaml's choices of cluster or privileged images that the user
+    /// has not accepted (see `flow::trust`).
+    #[error("{} asks for {fields}, which fabdev uses only once you accept them", spec.display())]
+    Untrusted {
+        spec: PathBuf,
+        fields: String,
+        /// Whether the user was asked on a terminal (and said no).
+        asked: bool,
+    },
     #[error("doctor found problems: {failed}")]
     Doctor { failed: String },
 }
@@ -48,7 +57,7 @@ impl CliError {
 
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Package(_) | CliError::Exists { .. } => 2,
+            CliError::Package(_) | CliError::Exists { .. } | CliError::Untrusted { .. } => 2,
             CliError::Flow { source, .. } if source.is_bad_input() => 2,
             CliError::Interrupted { .. } => 130,
             _ => 1,
@@ -62,6 +71,7 @@ impl Hint for CliError {
             CliError::Exists { hint, .. } => Some(hint.clone()),
             CliError::Flow { source, .. } => source.hint(),
             CliError::Lock(e) => e.hint(),
+            CliError::Untrusted { asked, .. } => Some(crate::commands::trust_hint(*asked)),
             CliError::Interrupted { .. } => Some(
                 "run it again: every step is idempotent and completes what is missing".to_string(),
             ),

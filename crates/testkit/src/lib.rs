@@ -96,10 +96,12 @@ pub fn fabdev_bin() -> PathBuf {
     bin
 }
 
-/// `fabdev -w <ws>`.
+/// `fabdev -w <ws> --trust-spec`: the test wrote the workspace's spec, so
+/// its choices of cluster and images are the test's own word (the tests of
+/// that question use [`fabdev_bin`] without the flag).
 pub fn fabdev(ws: &Path) -> Command {
     let mut c = Command::new(fabdev_bin());
-    c.arg("-w").arg(ws);
+    c.arg("-w").arg(ws).arg("--trust-spec");
     c
 }
 

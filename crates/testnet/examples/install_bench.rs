@@ -26,6 +26,12 @@ use std::time::Instant;
 
 use chaincode::lifecycle::{self, Caller, DeploySpec, LifecycleEvent};
 
+fn wall() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     network::channel::install_crypto_provider();
@@ -164,6 +170,8 @@ async fn main() {
         let code = std::fs::read_to_string(&file).expect("read");
         std::fs::write(&file, format!("{code}\n// edit {edit}\n")).expect("write");
         let t0 = Instant::now();
+        let wall0 = wall();
+        let mut marks: Vec<(String, f64)> = Vec::new();
         let pkg = chaincode::package::package_dir(
             &src,
             &chaincode::package::PackageOptions {
@@ -172,10 +180,13 @@ async fn main() {
             },
         )
         .expect("package");
+        marks.push(("packaged".into(), t0.elapsed().as_secs_f64()));
         let spec = DeploySpec::plain("basic", "mychannel", pkg.bytes, pkg.id);
-        lifecycle::deploy(ws, topo, crypto, &eps, &spec, images, &mut |_| {})
-            .await
-            .unwrap_or_else(|e| panic!("deploy: {e}"));
+        lifecycle::deploy(ws, topo, crypto, &eps, &spec, images, &mut |e| {
+            marks.push((format!("{e:?}"), t0.elapsed().as_secs_f64()));
+        })
+        .await
+        .unwrap_or_else(|e| panic!("deploy: {e}"));
         if launch {
             for l in lifecycle::launch_all(&admins, "basic").await {
                 l.result
@@ -231,6 +242,37 @@ async fn main() {
             .await
             .map(drop)
             .unwrap_or_else(|e| panic!("invoke: {e}"));
+        }
+        marks.push(("launched".into(), deployed));
+        // What the first peer's daemon did for the launch: its container
+        // events and the chaincode's first log line, in wall-clock time.
+        if launch && let Ok(sock) = net.dind_socket("peer0-org1") {
+            let host = format!("unix://{}", sock.display());
+            let since = format!("{:.3}", wall0);
+            let until = format!("{:.3}", wall() + 1.0);
+            let ev = std::process::Command::new("docker")
+                .args(["-H", &host, "events", "--since", &since, "--until", &until])
+                .args([
+                    "--filter",
+                    "type=container",
+                    "--format",
+                    "{{.TimeNano}} {{.Status}}",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            for l in ev.lines() {
+                let mut w = l.split_whitespace();
+                let t: f64 = w.next().and_then(|t| t.parse().ok()).unwrap_or(0.0) / 1e9;
+                println!(
+                    "  edit={edit} {:6.2}s  dind peer0-org1 {}",
+                    t - wall0,
+                    w.next().unwrap_or("")
+                );
+            }
+        }
+        for (e, t) in &marks {
+            println!("  edit={edit} {t:6.2}s  {e}");
         }
         println!(
             "edit={edit} mode={mode} lang={lang} peers={peers} launch={launch} deploy={deployed:.2}s first-{call}={:.2}s",

@@ -58,6 +58,23 @@ impl chaincode::lifecycle::PeerImages for WarmImages<'_> {
         Some(&self.builder)
     }
 
+    fn has_image<'a>(
+        &'a self,
+        peer: &'a str,
+        name: &'a str,
+    ) -> chaincode::lifecycle::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            use cluster::images::ImageTarget as _;
+            let Ok(socket) = self.net.dind_socket(peer) else {
+                return false;
+            };
+            cluster::dind::Dind::local(socket, &format!("{peer}/dind"))
+                .image_id(name)
+                .await
+                .is_ok_and(|id| id.is_some())
+        })
+    }
+
     fn build_image<'a>(
         &'a self,
         peer: &'a str,

@@ -212,6 +212,30 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     let got = query(&net, "Org1", "nodecc", "ReadAsset", &["n1"]).await;
     assert!(got.contains("Bo"), "{got}");
 
+    // A one-line Node change: the same dependencies, so no build runs and
+    // each daemon gets only the sources, over the dependencies' layer.
+    let node_dir = tempfile::tempdir().expect("tempdir");
+    testnet::copy_tree(Path::new("../../fixtures/chaincode/node"), node_dir.path()).expect("copy");
+    let index = node_dir.path().join("index.js");
+    let code = std::fs::read_to_string(&index).expect("index.js");
+    std::fs::write(&index, format!("{code}\n// one line changed\n")).expect("write");
+    let node2 = deploy_spec("nodecc", node_dir.path(), "nodecc_1");
+    let (report, events) = deploy(&net, &node2, &warm).await;
+    assert_eq!((report.sequence, report.installed.len()), (2, 2));
+    let built: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            LifecycleEvent::Built { bytes, .. } => Some(*bytes),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(built.as_slice(), [b] if *b < 64 * 1024),
+        "only the sources: {events:?}"
+    );
+    let got = query(&net, "Org2", "nodecc", "ReadAsset", &["n1"]).await;
+    assert!(got.contains("Bo"), "{got}");
+
     // Each peer runs its own image, under the name it derives, and its
     // daemon never ran a builder.
     let builders = [
@@ -219,7 +243,7 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
         net.workspace().images.nodeenv.clone(),
     ];
     for p in peers {
-        for s in [&go, &go2, &node] {
+        for s in [&go, &go2, &node, &node2] {
             let name = lifecycle::chaincode_image_name(lifecycle::NETWORK_ID, p, &s.package_id);
             let label = docker(
                 &net,
@@ -238,7 +262,7 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
             );
         }
         let running = docker(&net, p, &["ps", "--format", "{{.Image}}"]);
-        for s in [&go2, &node] {
+        for s in [&go2, &node2] {
             let name = lifecycle::chaincode_image_name(lifecycle::NETWORK_ID, p, &s.package_id);
             assert!(running.contains(&name), "{p} runs: {running}");
         }

@@ -103,6 +103,14 @@ pub trait PeerImages: Sync {
         None
     }
 
+    /// Whether `peer`'s daemon has image `name` (the layer of a Node
+    /// chaincode's installed dependencies, [`crate::image`]). `false` by
+    /// default (and when the daemon cannot tell): the layer is made again.
+    fn has_image<'a>(&'a self, peer: &'a str, name: &'a str) -> BoxFuture<'a, bool> {
+        let _ = (peer, name);
+        Box::pin(async { false })
+    }
+
     /// Build image `as_name` in `peer`'s daemon from a `docker build`
     /// context (see [`crate::image`]). An error is reported and that peer
     /// builds itself; by default a network cannot build in a peer's daemon

@@ -117,9 +117,10 @@ pub async fn delete_cluster<R: Runner + Clone>(
     let deleted = kind.exists(name).await?;
     if deleted {
         // Only the cluster this workspace created (or was creating: the
-        // marker) is deleted; see `ownership`.
+        // marker), or one the user adopts, is deleted; see `ownership`.
         if !run.ctx.state_dir.join(CREATING_MARKER).exists() {
-            ownership::require_ours(&kind, &run.ctx, &mut run.conn, false).await?;
+            let adopt = run.opts.cluster.adopt_cluster;
+            ownership::require_ours(&kind, &run.ctx, &mut run.conn, adopt).await?;
         }
         kind.delete(name, &run.ctx.kubeconfig()).await?;
         ownership::forget(&run.ctx)?;

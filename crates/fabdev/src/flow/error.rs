@@ -134,7 +134,7 @@ impl Hint for FlowError {
             FlowError::Input { hint, .. } => Some(hint.clone()),
             FlowError::NoCluster { .. } => Some("run `fabdev up` first".to_string()),
             FlowError::NotOurCluster { name, .. } => Some(format!(
-                "if this workspace may use it, run `fabdev up --adopt-cluster` (it becomes this workspace's: `fabdev down` then deletes it); else delete it yourself with `kind delete cluster --name {name}`, or give this workspace another name in fabdev.yaml"
+                "if this workspace may use it, run `fabdev up --adopt-cluster` (it becomes this workspace's: `fabdev down` then deletes it), or delete it with `fabdev down --adopt-cluster`; else delete it yourself with `kind delete cluster --name {name}`, or give this workspace another name in fabdev.yaml"
             )),
             FlowError::NoIdentity { name } => Some(format!(
                 "the cluster is half made: run `fabdev up` again (it is made again), or delete it with `kind delete cluster --name {name}`"

@@ -44,6 +44,7 @@ mod prepare;
 pub mod render;
 pub mod status;
 mod steps;
+pub mod trust;
 pub mod up;
 
 pub use channel::create_channels;

@@ -45,8 +45,9 @@ pub struct ClusterFlags {
     /// What kind mode always does; with an existing cluster it is bad
     /// input (not implemented there: its nodes pull from its registries).
     pub load_images: bool,
-    /// `up --adopt-cluster`: take on a kind cluster of the workspace's
-    /// name that this workspace did not create (see `flow::ownership`).
+    /// `--adopt-cluster`: on kind, take over (up) or delete (down) a kind
+    /// cluster of the workspace's name that this workspace did not create
+    /// (see `flow::ownership`).
     pub adopt_cluster: bool,
     /// `--adopt-namespace`: on an existing cluster, take over (up) or
     /// delete (down) a namespace of the workspace's name that does not

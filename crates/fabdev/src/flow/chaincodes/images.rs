@@ -89,6 +89,16 @@ impl lifecycle::PeerImages for DindImages {
         self.builder.as_ref()
     }
 
+    fn has_image<'a>(&'a self, peer: &'a str, name: &'a str) -> lifecycle::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            use cluster::images::ImageTarget as _;
+            match self.daemon(peer) {
+                Ok(d) => d.image_id(name).await.is_ok_and(|id| id.is_some()),
+                Err(_) => false,
+            }
+        })
+    }
+
     fn build_image<'a>(
         &'a self,
         peer: &'a str,
