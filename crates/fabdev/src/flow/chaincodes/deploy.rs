@@ -470,6 +470,8 @@ async fn commit_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) -
         sink.send(chaincode_event(name, e))
     })
     .await?;
+    // The record of what the network runs follows (`up`'s plan reads it).
+    crate::flow::plan::record_chaincode(&ctx.state_dir, &deployment.chaincode)?;
     let def = &plan.definition;
     let detail = if committed {
         format!("sequence {} committed on {}", def.sequence, spec.channel)
