@@ -18,9 +18,8 @@
 
 use std::path::Path;
 
-use testkit::fabdev_logged_async as fabdev;
-use testkit::fabric::{home, spec_text, start_workspace, two_orgs};
-use testkit::{copy_tree, fixture, show, stderr, stdout};
+use testkit::fabric::{CliNetwork, two_orgs, workspace_dir, write_spec};
+use testkit::{assert_has, copy_fixture, copy_tree, fabdev_ok, fixture, show, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -28,160 +27,96 @@ use testkit::{copy_tree, fixture, show, stderr, stdout};
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_app_gateway_client_identities_and_attributes() {
-    let fabric = home();
-    let ws = tempfile::tempdir().expect("tempdir");
-    let dir = ws.path();
-    copy_tree(
-        &fixture("chaincode/node-abac"),
-        &dir.join("chaincode/notes"),
+    let ws = workspace_dir();
+    copy_fixture("chaincode/node-abac", &ws.path().join("chaincode/notes"));
+    write_spec(
+        ws.path(),
+        &format!(
+            "{}chaincodes:\n  - {{ name: notes, path: chaincode/notes }}\n",
+            two_orgs("apptest", 32200)
+        ),
     );
-    let body = format!(
-        "{}chaincodes:\n  - {{ name: notes, path: chaincode/notes }}\n",
-        two_orgs("apptest", 32200)
-    );
-    std::fs::write(dir.join("fabdev.yaml"), spec_text(&fabric, &body)).expect("fabdev.yaml");
 
     // The identities, before the network runs (the crypto is made then).
-    let out = fabdev(
-        dir,
-        &["identity", "add", "Org1", "alice", "--attr", "role=auditor"],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = fabdev(
-        dir,
+    for args in [
+        &["identity", "add", "Org1", "alice", "--attr", "role=auditor"][..],
         &["identity", "add", "Org2", "bob", "--attr", "role=clerk"],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = fabdev(dir, &["identity", "add", "Org2", "ops", "--role", "admin"]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = fabdev(dir, &["identity", "list"]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+        &["identity", "add", "Org2", "ops", "--role", "admin"],
+        &["identity", "list"],
+    ] {
+        fabdev_ok(ws.path(), args).await;
+    }
 
-    let net = start_workspace(dir).await;
-    let logs = || net.all_logs();
-
-    let out = fabdev(dir, &["channel", "create"]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = fabdev(dir, &["chaincode", "deploy"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
+    let t = CliNetwork::start_written(ws).await;
+    let dir = t.dir();
+    let logs = || t.net.all_logs();
+    t.ok(&["channel", "create"]).await;
+    t.ok(&["chaincode", "deploy"]).await;
 
     // --user on invoke and query: the peer accepts each issued certificate,
     // and the chaincode reads its attributes.
-    let out = fabdev(
-        dir,
-        &[
-            "chaincode",
-            "invoke",
-            "notes",
-            "Put",
-            "n1",
-            "hello",
-            "--user",
-            "alice",
-        ],
-    )
+    t.ok(&[
+        "chaincode",
+        "invoke",
+        "notes",
+        "Put",
+        "n1",
+        "hello",
+        "--user",
+        "alice",
+    ])
     .await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
-    let out = fabdev(
-        dir,
-        &[
-            "chaincode",
-            "query",
-            "notes",
-            "WhoAmI",
-            "--org",
-            "Org2",
-            "--user",
-            "bob",
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    let as_bob = ["--org", "Org2", "--user", "bob"];
+    let out = t
+        .ok(&[&["chaincode", "query", "notes", "WhoAmI"][..], &as_bob].concat())
+        .await;
     let who: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(who["mspId"], "Org2MSP", "{who}");
     assert_eq!(who["role"], "clerk", "{who}");
     assert_eq!(who["enrollmentId"], "bob@org2", "{who}");
     assert_eq!(who["type"], "client", "{who}");
-    let out = fabdev(
-        dir,
-        &[
-            "chaincode",
-            "query",
-            "notes",
-            "Audit",
-            "n1",
-            "--user",
-            "alice",
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("hello"), "{}", stdout(&out));
-    let out = fabdev(
-        dir,
-        &[
-            "chaincode",
-            "query",
-            "notes",
-            "Audit",
-            "n1",
-            "--org",
-            "Org2",
-            "--user",
-            "bob",
-        ],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("access denied"), "{}", stderr(&out));
+    let audit = ["chaincode", "query", "notes", "Audit", "n1"];
+    let out = t.ok(&[&audit[..], &["--user", "alice"]].concat()).await;
+    assert_has(&stdout(&out), "hello");
+    let said = t.fails(1, &[&audit[..], &as_bob].concat()).await;
+    assert_has(&said, "access denied");
     // An org admin made by `identity add --role admin` transacts too.
-    let out = fabdev(
-        dir,
-        &[
-            "chaincode",
-            "invoke",
-            "notes",
-            "Put",
-            "n2",
-            "by ops",
-            "--org",
-            "Org2",
-            "--user",
-            "ops",
-        ],
-    )
+    t.ok(&[
+        "chaincode",
+        "invoke",
+        "notes",
+        "Put",
+        "n2",
+        "by ops",
+        "--org",
+        "Org2",
+        "--user",
+        "ops",
+    ])
     .await;
-    assert!(out.status.success(), "{}", stderr(&out));
     // A user the org does not have: bad input, naming the ones it has.
-    let out = fabdev(
-        dir,
-        &[
-            "chaincode",
-            "query",
-            "notes",
-            "Get",
-            "n1",
-            "--user",
-            "mallory",
-        ],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("Admin, User1, alice"),
-        "{}",
-        stderr(&out)
-    );
+    let said = t
+        .fails(
+            2,
+            &[
+                "chaincode",
+                "query",
+                "notes",
+                "Get",
+                "n1",
+                "--user",
+                "mallory",
+            ],
+        )
+        .await;
+    assert_has(&said, "Admin, User1, alice");
 
     // The official Gateway client, configured only from `fabdev connect`.
     let app = tempfile::tempdir().expect("app dir");
     copy_tree(&fixture("client/gateway-node"), app.path());
     npm_ci(app.path()).await;
     for (org, user) in [("Org1", "alice"), ("Org2", "bob")] {
-        let out = fabdev(dir, &["connect", org, "--user", user, "-o", "json"]).await;
-        assert!(out.status.success(), "{}", stderr(&out));
+        let out = t.ok(&["connect", org, "--user", user, "-o", "json"]).await;
         std::fs::write(app.path().join(format!("{user}.json")), &out.stdout).expect("write");
     }
     let run = tokio::process::Command::new("node")
@@ -255,7 +190,6 @@ async fn real_fabric_app_gateway_client_identities_and_attributes() {
         "{}",
         stdout(&run)
     );
-    drop(net);
 }
 
 /// `npm ci` in `dir` (the npm registry must answer); install scripts are

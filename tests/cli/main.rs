@@ -6,6 +6,7 @@
 
 mod chaincode;
 mod init_render;
+mod signals;
 mod status_doctor;
 mod trust;
 mod up_down;

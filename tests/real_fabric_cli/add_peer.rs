@@ -30,13 +30,8 @@ fn set_org2_peers(dir: &Path, peers: u32) {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let ws = tempfile::tempdir().expect("tempdir");
-    let dir = ws.path();
-    testkit::copy_tree(
-        &testkit::fixture("chaincode/node"),
-        &dir.join("chaincode/asset-node"),
-    );
+    let ws = workspace_dir();
+    copy_fixture("chaincode/node", &ws.path().join("chaincode/asset-node"));
     // The network as it will be (the test network runs every node it
     // renders); the peer to add stays stopped, and fabdev.yaml says one
     // peer for Org2 until it is added.
@@ -44,41 +39,22 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
         "{}chaincodes:\n  - {{ name: basic, path: chaincode/asset-node, channel: mychannel }}\n",
         two_orgs("clitest", 32200).replace(&YAML_ORG2.replace("peers: 2", "peers: 1"), YAML_ORG2)
     );
-    assert!(body.contains(YAML_ORG2), "{body}");
-    std::fs::write(dir.join("fabdev.yaml"), spec_text(&home(), &body)).expect("fabdev.yaml");
-    let mut net = start_workspace(dir).await;
-    let logs = |net: &TestNetwork| net.all_logs();
-    net.stop_node("peer1-org2").expect("stop the peer to add");
-    set_org2_peers(dir, 1);
-    let before = network::Topology::of(&network::Workspace::load_dir(dir).expect("spec"));
+    assert_has(&body, YAML_ORG2);
+    let mut t = CliNetwork::start_with(ws, &body).await;
+    t.net.stop_node("peer1-org2").expect("stop the peer to add");
+    set_org2_peers(t.dir(), 1);
+    let before = network::Topology::of(&network::Workspace::load_dir(t.dir()).expect("spec"));
 
-    let out = fabdev(dir, &["channel", "create"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let out = fabdev(dir, &["chaincode", "deploy"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    assert!(
-        stdout(&out).contains("basic on mychannel: deployed at sequence 1"),
-        "{}",
-        stdout(&out)
-    );
-    let create = [
-        "chaincode",
-        "invoke",
-        "basic",
-        "CreateAsset",
-        "asset1",
-        "blue",
-        "5",
-        "Tom",
-        "300",
-    ];
-    let out = fabdev(dir, &create).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    t.ok(&["channel", "create"]).await;
+    let out = t.ok(&["chaincode", "deploy"]).await;
+    assert_has(&stdout(&out), "basic on mychannel: deployed at sequence 1");
+    t.ok(&create_asset(["asset1", "blue", "5", "Tom", "300"]))
+        .await;
 
     // The peer is added: fabdev.yaml says so, its pod runs.
     let added = Instant::now();
-    set_org2_peers(dir, 2);
-    let after = network::Topology::of(&network::Workspace::load_dir(dir).expect("spec"));
+    set_org2_peers(t.dir(), 2);
+    let after = network::Topology::of(&network::Workspace::load_dir(t.dir()).expect("spec"));
     for n in &before.nodes {
         assert_eq!(
             after.node(&n.name).map(|m| m.host_ports),
@@ -87,13 +63,13 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
             n.name
         );
     }
-    net.start_node("peer1-org2")
+    if let Err(e) = t.net.start_node("peer1-org2").await {
+        panic!("{e}\n{}", t.net.all_logs());
+    }
+    wait_for_peer(&t.net, "peer1-org2").await;
+    let joined: Vec<(String, String)> = t
+        .json(&["channel", "create"])
         .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&net)));
-    wait_for_peer(&net, "peer1-org2").await;
-    let out = fabdev(dir, &["channel", "create", "-o", "json"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let joined: Vec<(String, String)> = json_lines(&out)
         .iter()
         .filter(|e| e["event"] == "channel")
         .filter(|e| e["state"] == "joined" || e["state"] == "already_joined")
@@ -115,13 +91,8 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
             "{node} {state}: {joined:?}"
         );
     }
-    let out = fabdev(dir, &["chaincode", "deploy", "-o", "json"]).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
-    let events = json_lines(&out);
-    let deployed = events
-        .iter()
-        .find(|e| e["event"] == "deployed")
-        .expect("deployed event");
+    let events = t.json(&["chaincode", "deploy"]).await;
+    let deployed = event(&events, "deployed");
     assert_eq!(deployed["outcome"], "completed", "{deployed}");
     assert_eq!(deployed["sequence"], 1, "{deployed}");
     assert_eq!(
@@ -136,16 +107,13 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
 
     // It endorses for Org2 (the default policy needs both orgs) with
     // Org2's first peer down; the old state reads back.
-    net.stop_node("peer0-org2").expect("stop peer0-org2");
-    let create2 = create.map(|a| match a {
-        "asset1" => "asset2",
-        a => a,
-    });
-    let out = fabdev(dir, &create2).await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs(&net));
+    t.net.stop_node("peer0-org2").expect("stop peer0-org2");
+    t.ok(&create_asset(["asset2", "blue", "5", "Tom", "300"]))
+        .await;
     for asset in ["asset1", "asset2"] {
-        let out = fabdev(dir, &["chaincode", "query", "basic", "ReadAsset", asset]).await;
-        assert!(out.status.success(), "{asset}: {}", stderr(&out));
+        let out = t
+            .ok(&["chaincode", "query", "basic", "ReadAsset", asset])
+            .await;
         let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
         assert_eq!(v["owner"], "Tom", "{v}");
     }

@@ -53,29 +53,18 @@ fn step_done(seen: &[Event], step: &str) -> bool {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_watch_redeploys_a_change_and_shows_a_build_error() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let ws = tempfile::tempdir().expect("tempdir");
-    let dir = ws.path().to_path_buf();
-    testkit::copy_tree(
-        &testkit::fixture("chaincode/node"),
-        &dir.join("chaincode/basic"),
-    );
-    testkit::copy_tree(
-        &testkit::fixture("chaincode/typescript"),
-        &dir.join("chaincode/ts"),
-    );
+    let ws = workspace_dir();
+    copy_fixture("chaincode/node", &ws.path().join("chaincode/basic"));
+    copy_fixture("chaincode/typescript", &ws.path().join("chaincode/ts"));
     // A type error: `tsc` fails, so the TypeScript chaincode's round fails
     // in its package step.
-    let ts_file = dir.join("chaincode/ts/src/assetTransfer.ts");
-    let ts = std::fs::read_to_string(&ts_file).expect("read the TypeScript fixture");
-    let broken = ts.replace(
+    edit(
+        &ws.path().join("chaincode/ts/src/assetTransfer.ts"),
         "const ASSET_DOC_TYPE = 'asset';",
         "const ASSET_DOC_TYPE: number = 'asset';",
     );
-    assert_ne!(ts, broken, "the TypeScript fixture changed");
-    std::fs::write(&ts_file, broken).expect("write");
-    let net = start(
-        &dir,
+    let t = CliNetwork::start(
+        ws,
         32400,
         concat!(
             "chaincodes:\n",
@@ -84,17 +73,12 @@ async fn real_fabric_watch_redeploys_a_change_and_shows_a_build_error() {
         ),
     )
     .await;
-    let logs = || net.all_logs();
-    let out = fabdev(&dir, &["channel", "create"]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = || t.net.all_logs();
+    t.ok(&["channel", "create"]).await;
 
     // The watch, on a thread of its own as the CLI runs it, reading the
     // peers' daemons through their sockets (no Kubernetes here).
-    let mut opts = fabdev::flow::Options::new(&dir);
-    opts.local_daemons = ["peer0-org1", "peer0-org2"]
-        .map(|p| (p.to_string(), net.dind_socket(p).expect("socket")))
-        .into_iter()
-        .collect();
+    let opts = t.options();
     let (tx, rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let watching = std::thread::spawn(move || -> Result<WatchReport, String> {
@@ -153,15 +137,11 @@ async fn real_fabric_watch_redeploys_a_change_and_shows_a_build_error() {
 
     // An edit: a new transaction function. The round redeploys basic only
     // (ts did not change), and the new code answers.
-    let code_file = dir.join("chaincode/basic/lib/assetTransfer.js");
-    let code = std::fs::read_to_string(&code_file).expect("read chaincode");
-    let changed = code.replace(
-        "    async AssetExists(ctx, id) {",
-        "    async Version(ctx) {\n        return 'watched-v2';\n    }\n\n    async AssetExists(ctx, id) {",
-    );
-    assert_ne!(code, changed, "the fixture's AssetExists changed");
     let edited = Instant::now();
-    std::fs::write(&code_file, changed).expect("write chaincode");
+    super::add_version(
+        &t.path("chaincode/basic/lib/assetTransfer.js"),
+        "watched-v2",
+    );
     let (seen, round, chaincodes, failed) = next_round(&rx);
     let ready = edited.elapsed();
     assert_eq!(
@@ -174,27 +154,12 @@ async fn real_fabric_watch_redeploys_a_change_and_shows_a_build_error() {
             EventKind::Changed { chaincode, files } if chaincode == "basic" && files == &["~lib/assetTransfer.js"])),
         "{seen:#?}"
     );
-    let out = fabdev(&dir, &["chaincode", "query", "basic", "Version"]).await;
+    let out = t.ok(&["chaincode", "query", "basic", "Version"]).await;
     let answered = edited.elapsed();
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
     assert_eq!(stdout(&out).trim(), "watched-v2");
     let invoke_start = Instant::now();
-    let out = fabdev(
-        &dir,
-        &[
-            "chaincode",
-            "invoke",
-            "basic",
-            "CreateAsset",
-            "w1",
-            "red",
-            "5",
-            "Tom",
-            "10",
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}\n{}", stderr(&out), logs());
+    t.ok(&super::create_asset(["w1", "red", "5", "Tom", "10"]))
+        .await;
     println!(
         "watch: edit → round done {:.1} s, edit → first query answered {:.1} s, first invoke after the round {:.1} s",
         ready.as_secs_f64(),

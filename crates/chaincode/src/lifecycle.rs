@@ -12,6 +12,7 @@
 
 mod admins;
 mod call;
+mod catchup;
 mod launch;
 mod names;
 mod planner;
@@ -26,6 +27,7 @@ use network::pki::CryptoDir;
 
 pub use admins::{ChannelAdmins, connect};
 pub use call::{Caller, DISCOVERY_TIMEOUT, caller_peer, endorsers_not_known_yet, invoke, query};
+pub use catchup::{CatchUp, CaughtUp, catch_up_org, catch_up_plan};
 pub use launch::{LAUNCH_FUNCTION, Launch, launch_all, not_running};
 pub use names::{NETWORK_ID, chaincode_container_name, chaincode_image_name, version_of};
 pub use planner::{DeploySpec, Planned, approval_needed, target};
@@ -195,6 +197,15 @@ pub enum LifecycleError {
         channel: String,
         sequence: i64,
         missing: String,
+    },
+    #[error(
+        "{name} sequence {sequence} is committed on {channel}, but {org} approved it with no package, so there is none to install on a new org's peers\n  hint: run `fabdev chaincode deploy {name}` once the org is on the channel: it installs and approves from the chaincode's folder"
+    )]
+    NoPackage {
+        name: String,
+        channel: String,
+        sequence: i64,
+        org: String,
     },
 }
 

@@ -8,13 +8,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt as _;
 
 /// How long `go mod vendor` may run (it downloads modules through the
 /// user's proxy) before it is killed.
 pub const VENDOR_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How often a running `go mod vendor` looks whether it was asked to stop.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// The most of `go mod vendor`'s error output kept for the message.
 const MAX_GO_OUTPUT: u64 = 64 * 1024;
@@ -44,6 +48,10 @@ pub enum VendorError {
         timeout.as_secs()
     )]
     Timeout { dir: PathBuf, timeout: Duration },
+    /// The command was interrupted while `go mod vendor` ran: it was
+    /// killed and the copy removed.
+    #[error("`go mod vendor` for {} was stopped: the command was interrupted", dir.display())]
+    Stopped { dir: PathBuf },
 }
 
 /// Whether `dir` is a Go module that a vendored copy would help: it has
@@ -57,20 +65,32 @@ pub fn needs_vendoring(dir: &Path) -> bool {
 /// `go` is not on PATH (the peer then builds with `-mod=readonly`, which
 /// needs a module proxy).
 pub fn vendored_copy(dir: &Path) -> Result<Option<tempfile::TempDir>, VendorError> {
+    vendored_copy_until(dir, &AtomicBool::new(false))
+}
+
+/// [`vendored_copy`] that stops (killing `go`, removing the copy, and
+/// returning [`VendorError::Stopped`]) once `stop` is set: what a command
+/// interrupted by a signal sets, since it runs on a blocking thread that
+/// dropping the command's future does not end.
+pub fn vendored_copy_until(
+    dir: &Path,
+    stop: &AtomicBool,
+) -> Result<Option<tempfile::TempDir>, VendorError> {
     if !needs_vendoring(dir) {
         return Ok(None);
     }
     let Ok(go) = which_go() else {
         return Ok(None);
     };
-    vendored_copy_with(dir, &go, VENDOR_TIMEOUT).map(Some)
+    vendored_copy_with(dir, &go, VENDOR_TIMEOUT, stop).map(Some)
 }
 
-/// [`vendored_copy`] with this `go` and deadline.
+/// [`vendored_copy_until`] with this `go` and deadline.
 pub fn vendored_copy_with(
     dir: &Path,
     go: &Path,
     timeout: Duration,
+    stop: &AtomicBool,
 ) -> Result<tempfile::TempDir, VendorError> {
     let tmp = tempfile::Builder::new()
         .prefix("fabdev-vendor-")
@@ -109,14 +129,21 @@ pub fn vendored_copy_with(
         }
         text
     });
-    let status = match child.wait_timeout(timeout).map_err(run_err)? {
-        Some(status) => status,
-        None => {
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Some(status) = child.wait_timeout(left.min(STOP_POLL)).map_err(run_err)? {
+            break status;
+        }
+        let stopped = stop.load(Ordering::SeqCst);
+        if stopped || left.is_zero() {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(VendorError::Timeout {
-                dir: dir.to_path_buf(),
-                timeout,
+            let dir = dir.to_path_buf();
+            return Err(if stopped {
+                VendorError::Stopped { dir }
+            } else {
+                VendorError::Timeout { dir, timeout }
             });
         }
     };
@@ -209,7 +236,8 @@ mod deadline_tests {
             std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         let started = std::time::Instant::now();
-        let e = vendored_copy_with(&module, &go, Duration::from_millis(300)).unwrap_err();
+        let never = AtomicBool::new(false);
+        let e = vendored_copy_with(&module, &go, Duration::from_millis(300), &never).unwrap_err();
         assert!(matches!(e, VendorError::Timeout { .. }), "{e:?}");
         assert!(e.to_string().contains("did not finish within"), "{e}");
         assert!(
@@ -217,5 +245,52 @@ mod deadline_tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    /// Asked to stop, a running `go mod vendor` is killed and the copy
+    /// removed (a command interrupted by a signal).
+    #[test]
+    fn a_stopped_go_mod_vendor_leaves_no_copy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let module = tmp.path().join("cc");
+        std::fs::create_dir(&module).unwrap();
+        std::fs::write(module.join("go.mod"), "module x\n").unwrap();
+        let started = tmp.path().join("started");
+        let go = tmp.path().join("go");
+        std::fs::write(
+            &go,
+            format!("#!/bin/sh\npwd > {}\nexec sleep 600\n", started.display()),
+        )
+        .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let run = {
+            let (module, go, stop) = (module.clone(), go.clone(), stop.clone());
+            std::thread::spawn(move || {
+                vendored_copy_with(&module, &go, Duration::from_secs(600), &stop)
+            })
+        };
+        let copy = wait_for(|| std::fs::read_to_string(&started).ok());
+        let copy = PathBuf::from(copy.trim());
+        assert!(copy.join("go.mod").is_file(), "{}", copy.display());
+        stop.store(true, Ordering::SeqCst);
+        let e = run.join().unwrap().unwrap_err();
+        assert!(matches!(e, VendorError::Stopped { .. }), "{e:?}");
+        assert!(!copy.exists(), "{} was left", copy.display());
+    }
+
+    /// Waits (20 s at most) until `f` gives a value.
+    fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            assert!(Instant::now() < until, "not within 20 s");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }

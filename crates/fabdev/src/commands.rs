@@ -390,11 +390,14 @@ fn exit_on_second_signal() {
             ) else {
                 return;
             };
-            for _ in 0..2 {
+            for first in [true, false] {
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
                     _ = hup.recv() => {}
+                }
+                if first {
+                    eprintln!("fabdev: stopping cleanly (a second signal stops at once)");
                 }
             }
             eprintln!("fabdev: a second signal: stopping at once");

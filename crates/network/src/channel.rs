@@ -34,6 +34,7 @@
 mod client;
 mod config;
 pub(crate) mod creds;
+mod members;
 mod orderer;
 pub mod ordering;
 mod peer;
@@ -53,9 +54,10 @@ pub use client::{
     readiness_args,
 };
 pub use config::{
-    Applied, ChannelConfig, Network, Signers, admin_signer, current_config, fetch_config,
-    member_peers, refusal, submit_update, update_channel, wait_for_config,
+    Applied, ChannelConfig, Network, Signers, admin_signer, channel_block, current_config,
+    fetch_config, member_peers, refusal, submit_update, update_channel, wait_for_config,
 };
+pub use members::{OrgsAdded, add_orgs};
 pub use orderer::{OrdererChannel, join_orderer, orderer_channel, orderer_channels};
 pub use ordering::{OrderingReady, wait_for_leader};
 pub use peer::{join_peer, peer_channel_config, peer_channels};
@@ -394,6 +396,14 @@ pub enum ChannelError {
         info: String,
     },
 
+    /// The config with the orgs fabdev.yaml adds could not be built.
+    #[error("channel {channel}: cannot build the config with the orgs fabdev.yaml adds")]
+    Wanted {
+        channel: String,
+        #[source]
+        source: Box<crate::genesis::GenesisError>,
+    },
+
     /// The orderer did not deliver a block of the channel.
     #[error(
         "{node}: the orderer at {address} did not deliver {} of channel {channel}: {message}",
@@ -431,6 +441,7 @@ impl ChannelError {
             | ChannelError::Signer { .. }
             | ChannelError::BadUpdate { .. }
             | ChannelError::ConfigTx { .. }
+            | ChannelError::Wanted { .. }
             | ChannelError::PolicyUnsatisfiable { .. }
             | ChannelError::NoSigner { .. }
             | ChannelError::ConfigNotSeen { .. } => None,

@@ -22,10 +22,12 @@ use crate::fabric::{Message, common};
 
 mod apply;
 mod map;
+mod org;
 mod update;
 
 pub use apply::{ModifiedItem, apply_update, modified_items};
 pub use map::{ConfigMap, Item, ItemKind, differences};
+pub use org::{APPLICATION, application_orgs, with_orgs};
 pub use update::compute_update;
 
 /// The root group's key in Fabric's config map (`channelconfig.RootGroupKey`).
@@ -68,6 +70,9 @@ pub enum ConfigTxError {
         wanted: u64,
         found: Option<u64>,
     },
+
+    #[error("the {which} config has no group {path}")]
+    NoGroup { which: &'static str, path: String },
 
     #[error("the update changes nothing (its delta set is empty)")]
     EmptyDelta,

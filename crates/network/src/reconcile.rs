@@ -141,16 +141,39 @@ impl AppliedState {
                     orgs: c.orgs.clone(),
                 })
                 .collect(),
-            chaincodes: ws
+            chaincodes: ws.chaincodes.iter().map(AppliedChaincode::of).collect(),
+            slots: topo.slots(),
+        }
+    }
+
+    /// What `up` records once it has applied `ws`, keeping from the record
+    /// before it (`before`) the chaincodes fabdev.yaml does not list, such
+    /// as those `fabdev chaincode deploy --path` deployed: their
+    /// definitions stay committed on their channels.
+    pub fn after(before: Option<&AppliedState>, ws: &Workspace, topo: &Topology) -> AppliedState {
+        let mut now = AppliedState::of(ws, topo);
+        for cc in before.map(|b| b.chaincodes.as_slice()).unwrap_or_default() {
+            if !now
                 .chaincodes
                 .iter()
-                .map(|cc| AppliedChaincode {
-                    name: cc.name.clone(),
-                    channel: cc.channel.clone(),
-                    msp_ids: chaincode_msp_ids(cc),
-                })
-                .collect(),
-            slots: topo.slots(),
+                .any(|c| c.name == cc.name && c.channel == cc.channel)
+            {
+                now.chaincodes.push(cc.clone());
+            }
+        }
+        now
+    }
+
+    /// The record with `cc` committed: it replaces the chaincode of its
+    /// name on its channel, or is added.
+    pub fn record_chaincode(&mut self, cc: AppliedChaincode) {
+        match self
+            .chaincodes
+            .iter_mut()
+            .find(|c| c.name == cc.name && c.channel == cc.channel)
+        {
+            Some(c) => *c = cc,
+            None => self.chaincodes.push(cc),
         }
     }
 
@@ -172,6 +195,18 @@ impl AppliedState {
             return Err(ReconcileError::Format { found: head.format });
         }
         serde_json::from_str(text).map_err(|source| ReconcileError::Parse { source })
+    }
+}
+
+impl AppliedChaincode {
+    /// A chaincode as fabdev.yaml (or `chaincode deploy --path`) declares
+    /// it, once committed.
+    pub fn of(cc: &crate::spec::Chaincode) -> AppliedChaincode {
+        AppliedChaincode {
+            name: cc.name.clone(),
+            channel: cc.channel.clone(),
+            msp_ids: chaincode_msp_ids(cc),
+        }
     }
 }
 

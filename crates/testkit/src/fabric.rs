@@ -4,6 +4,9 @@
 //! restarted peer waited for, a channel's height, and the chaincode
 //! package and caller the lifecycle calls take.
 //!
+//! [`calls`]: deploy, invoke and query on a test network as its tests do;
+//! [`cli`]: the `fabdev` binary run on a workspace a test network shares.
+//!
 //! Each test still says what its network is (the body of its fabdev.yaml,
 //! its host ports); what every such test did the same way is here.
 
@@ -19,6 +22,15 @@ use network::policy::EndorsementPolicy;
 use testnet::{FabricHome, Options, TestNetwork};
 
 use crate::dockerd::chain;
+
+pub mod calls;
+pub mod cli;
+
+pub use calls::{
+    admins, containers_of, deploy, deploy_observed, invoke, peer_docker, query, query_json,
+    try_invoke, try_query, vendored,
+};
+pub use cli::{CliNetwork, one_at_a_time, workspace_dir, write_spec};
 
 /// The channel the chaincode tests deploy on: the default network's.
 pub const CHANNEL: &str = "mychannel";
@@ -122,6 +134,16 @@ pub async fn start_workspace(dir: &Path) -> TestNetwork {
     )
     .await;
     seed_builders(&net).await;
+    net
+}
+
+/// [`start_with_builders`] and [`CHANNEL`] created: what the chaincode
+/// tests deploy on.
+pub async fn chaincode_network(ws: Workspace) -> TestNetwork {
+    let net = start_with_builders(ws).await;
+    net.create_channel(CHANNEL)
+        .await
+        .unwrap_or_else(|e| panic!("channel {CHANNEL}: {}\n{}", chain(&e), net.all_logs()));
     net
 }
 

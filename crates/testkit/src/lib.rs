@@ -16,9 +16,12 @@
 //! - [`outcome`]: what a flow's typed events say;
 //! - [`wait_until`] / [`wait_until_async`]: the one way a test waits for a
 //!   condition (a deadline and an interval, never a fixed sleep);
-//! - [`repo`], [`copy_tree`], [`fabdev_bin`], [`fabdev`],
-//!   [`fabdev_logged`], [`stdout`], [`stderr`], [`json_lines`]: the
-//!   repository, copies of fixtures, the `fabdev` binary and what it said.
+//! - [`repo`], [`copy_tree`], [`copy_fixture`], [`fixture_copy`],
+//!   [`edit`]: the repository, copies of fixtures and a change to one;
+//! - [`fabdev_bin`], [`fabdev`], [`fabdev_logged`], [`fabdev_ok`],
+//!   [`fabdev_exits`], [`stdout`],
+//!   [`stderr`], [`json_lines`], [`event`], [`assert_has`]: the `fabdev`
+//!   binary and what it said.
 //!
 //! Whether a test that needs more than Rust can run here is decided at build
 //! time by `crates/testkit-probe` (re-exported as [`probe`]): see
@@ -75,6 +78,49 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Copies the fixture `name` (e.g. `chaincode/node`) into `to`.
+pub fn copy_fixture(name: &str, to: &Path) {
+    copy_tree(&fixture(name), to);
+}
+
+/// A copy of the fixture `name` in a temporary folder of its own (a test
+/// that changes it leaves the fixture as it is).
+pub fn fixture_copy(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_fixture(name, dir.path());
+    dir
+}
+
+/// Replaces `from` by `to` in the file `path`; `from` must be there (a
+/// fixture that changed fails the test rather than silently testing
+/// nothing).
+pub fn edit(path: &Path, from: &str, to: &str) {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert!(
+        text.contains(from),
+        "{} no longer has {from:?}",
+        path.display()
+    );
+    std::fs::write(path, text.replace(from, to))
+        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// Fails the test, showing `text`, unless it contains `part`.
+#[track_caller]
+pub fn assert_has(text: &str, part: &str) {
+    assert!(text.contains(part), "no {part:?} in:\n{text}");
+}
+
+/// The first JSON event named `name` (its `event` field) of `events`.
+#[track_caller]
+pub fn event<'a>(events: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    events
+        .iter()
+        .find(|e| e["event"] == name)
+        .unwrap_or_else(|| panic!("no {name} event in {events:#?}"))
+}
+
 /// The `fabdev` binary cargo built for this test binary: it sits in the
 /// profile's folder, one up from `deps/` where the test binary is (cargo
 /// builds a package's binaries for its integration tests).
@@ -120,6 +166,33 @@ pub async fn fabdev_logged_async(ws: &Path, args: &[&str]) -> Output {
     let out = cmd.args(args).output().await.expect("run fabdev");
     show(&format!("fabdev {}", args.join(" ")), &out);
     out
+}
+
+/// [`fabdev_logged_async`] that must succeed: the test fails with what
+/// fabdev said otherwise.
+pub async fn fabdev_ok(ws: &Path, args: &[&str]) -> Output {
+    let out = fabdev_logged_async(ws, args).await;
+    assert!(
+        out.status.success(),
+        "fabdev {}: {}",
+        args.join(" "),
+        stderr(&out)
+    );
+    out
+}
+
+/// [`fabdev_logged_async`] that must exit with `code`: what it said on
+/// stderr.
+pub async fn fabdev_exits(ws: &Path, code: i32, args: &[&str]) -> String {
+    let out = fabdev_logged_async(ws, args).await;
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "fabdev {}: {}",
+        args.join(" "),
+        stderr(&out)
+    );
+    stderr(&out)
 }
 
 /// Prints a transcript of a command that ran: `$ what`, what it said on

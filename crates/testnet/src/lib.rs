@@ -597,21 +597,3 @@ impl Drop for TestNetwork {
         self.teardown();
     }
 }
-
-/// Copy a folder's files and folders into `to` (created), e.g. a chaincode
-/// fixture to change a line of it in a test. Links and special files are
-/// left out.
-pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}

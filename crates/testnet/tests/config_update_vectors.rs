@@ -100,6 +100,36 @@ fn recorded_config_updates_match_fabdevs() {
     assert_eq!(checked, 7 * VERSIONS.len());
 }
 
+/// `up`'s wanted config for an org added to a running channel (the channel's
+/// config with only the org's group from fabdev's builder) gives exactly
+/// the update configtxlator computed for the recorded `01-add-org`.
+#[test]
+fn an_org_added_by_up_is_configtxlators_update() {
+    let root = Path::new(DIR).join(CONFIG_UPDATE);
+    for version in VERSIONS {
+        let cases = update_vectors::cases(&root, version).expect("cases");
+        let case = cases
+            .iter()
+            .find(|c| c.name == "01-add-org")
+            .expect("01-add-org");
+        assert_eq!(
+            network::configtx::application_orgs(&case.original),
+            ["Org1", "Org2"]
+        );
+        let wanted = network::configtx::with_orgs(&case.original, &case.updated, &["Org3".into()])
+            .expect("wanted");
+        let ours = network::configtx::compute_update(&case.original, &wanted, &case.channel)
+            .expect("update");
+        let theirs: common::ConfigUpdate = decode(
+            &read(&case.file(&root.join(version), "configtxlator.pb")).expect("recorded"),
+            "configtxlator's update",
+        )
+        .expect("decode");
+        let found = update_differences(&ours, &theirs);
+        assert!(found.is_empty(), "Fabric {version}: {found:#?}");
+    }
+}
+
 /// The policies each recorded change must be signed for, as Fabric's
 /// orderer evaluates them (the existing elements the update modifies).
 #[test]
@@ -143,7 +173,7 @@ fn a_tampered_recording_fails_the_check() {
     let root = Path::new(DIR).join(CONFIG_UPDATE);
     let tmp = tempfile::tempdir().expect("tempdir");
     let copy = tmp.path().join(CONFIG_UPDATE);
-    testnet::copy_tree(&root, &copy).expect("copy");
+    testkit::copy_tree(&root, &copy);
     check(&copy, "2.5").expect("the untouched copy");
     let case = update_vectors::cases(&copy, "2.5")
         .expect("cases")

@@ -370,7 +370,7 @@ fn a_tampered_lifecycle_recording_fails_the_check() {
         // (../../chaincode/node) inside the same git work tree.
         let tmp = tempfile::tempdir().expect("tempdir");
         let copy = tmp.path().join("fabric-vectors/lifecycle");
-        testnet::copy_tree(&root, &copy).expect("copy");
+        testkit::copy_tree(&root, &copy);
         std::fs::create_dir_all(tmp.path().join(".git")).expect(".git");
         std::fs::create_dir_all(tmp.path().join("chaincode/node")).expect("chaincode");
         std::fs::write(tmp.path().join("chaincode/node/package.json"), "{}").expect("package.json");

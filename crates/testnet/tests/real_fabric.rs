@@ -279,11 +279,11 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
     // The wrong identity: Org1's User1 (a client, not an admin) in the place
     // of its Admin.
     let wrong = tempfile::tempdir().expect("tempdir");
-    testnet::copy_tree(crypto.root(), wrong.path()).expect("copy crypto");
+    testkit::copy_tree(crypto.root(), wrong.path());
     let wrong_crypto = network::pki::CryptoDir::new(wrong.path());
     let admin = wrong_crypto.user_dir("Org1", ADMIN);
     std::fs::remove_dir_all(&admin).expect("rm admin");
-    testnet::copy_tree(&wrong_crypto.user_dir("Org1", USER1), &admin).expect("copy user");
+    testkit::copy_tree(&wrong_crypto.user_dir("Org1", USER1), &admin);
     let e = channel::join_peer(
         &peer,
         &ep(&peer.name),

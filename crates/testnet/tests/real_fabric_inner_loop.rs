@@ -5,14 +5,12 @@
 
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
-use chaincode::lifecycle::{self, DeploySpec, LifecycleEvent, PeerImages};
-use testkit::fabric::{CHANNEL, caller, deploy_spec, dind, home, start, workspace};
+use chaincode::lifecycle::{self, LifecycleEvent};
+use testkit::fabric::{
+    CHANNEL, deploy, deploy_spec, dind, home, invoke, one_at_a_time, peer_docker as docker, query,
+    start, workspace,
+};
 use testnet::TestNetwork;
-
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Two orgs with a peer each, each peer with its own daemon, on a channel;
 /// `images` seeded into every daemon.
@@ -24,78 +22,6 @@ async fn network(port_base: u16, images: impl Fn(&TestNetwork) -> Vec<String>) -
         .await
         .expect("images (scripts/setup/builder-images.sh)");
     net
-}
-
-async fn query(net: &TestNetwork, org: &str, name: &str, f: &str, args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let got = lifecycle::query(
-        net.workspace(),
-        net.topology(),
-        net.crypto(),
-        &net.endpoints(),
-        &caller(org),
-        "mychannel",
-        name,
-        f,
-        &args,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("query {name} {f}: {e}"));
-    String::from_utf8_lossy(&got).into_owned()
-}
-
-async fn invoke(net: &TestNetwork, org: &str, name: &str, f: &str, args: &[&str]) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    lifecycle::invoke(
-        net.workspace(),
-        net.topology(),
-        net.crypto(),
-        &net.endpoints(),
-        &caller(org),
-        "mychannel",
-        name,
-        f,
-        &args,
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("invoke {name} {f}: {e}"));
-}
-
-async fn deploy(
-    net: &TestNetwork,
-    spec: &DeploySpec,
-    images: &dyn PeerImages,
-) -> (lifecycle::DeployReport, Vec<LifecycleEvent>) {
-    let mut events = Vec::new();
-    let report = lifecycle::deploy(
-        net.workspace(),
-        net.topology(),
-        net.crypto(),
-        &net.endpoints(),
-        spec,
-        Some(images),
-        &mut |e| events.push(e),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("deploy {}: {e}\n{}", spec.name, net.all_logs()));
-    (report, events)
-}
-
-/// `docker ARGS` against a peer's own daemon.
-fn docker(net: &TestNetwork, peer: &str, args: &[&str]) -> String {
-    let socket = net.dind_socket(peer).expect("DinD socket");
-    let out = std::process::Command::new("docker")
-        .arg(format!("--host=unix://{}", socket.display()))
-        .args(args)
-        .output()
-        .expect("docker");
-    assert!(
-        out.status.success(),
-        "docker {args:?} on {peer}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The images of every container a peer's daemon created since `since`
@@ -138,7 +64,7 @@ fn created_from(net: &TestNetwork, peer: &str, since: u64) -> Vec<String> {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _one = one_at_a_time().await;
     network::channel::install_crypto_provider();
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -153,13 +79,9 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     }
 
     // Go, vendored; then a one-line change (the warm cache's case).
-    let fixture = Path::new("../../fixtures/chaincode/go");
-    let copy = chaincode::vendor::vendored_copy(fixture)
-        .expect("go mod vendor")
-        .expect("go on PATH");
-    let dir = chaincode::vendor::copy_dir(&copy, fixture);
+    let (dir, _copy) = testkit::fabric::vendored(&testkit::fixture("chaincode/go"));
     let go = deploy_spec("gocc", &dir, "gocc_1");
-    let (report, events) = deploy(&net, &go, &warm).await;
+    let (report, events) = deploy(&net, &go, Some(&warm)).await;
     assert_eq!(report.installed.len(), 2, "{report:?}");
     assert!(
         events
@@ -188,18 +110,14 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     std::fs::write(&main, format!("{code}\n// one line changed\n")).expect("write");
     let go2 = deploy_spec("gocc", &dir, "gocc_1");
     assert_ne!(go2.package_id, go.package_id);
-    let (report, _) = deploy(&net, &go2, &warm).await;
+    let (report, _) = deploy(&net, &go2, Some(&warm)).await;
     assert_eq!((report.sequence, report.installed.len()), (2, 2));
     let got = query(&net, "Org1", "gocc", "ReadAsset", &["g1"]).await;
     assert!(got.contains("Ann"), "{got}");
 
     // Node.
-    let node = deploy_spec(
-        "nodecc",
-        Path::new("../../fixtures/chaincode/node"),
-        "nodecc_1",
-    );
-    let (report, _) = deploy(&net, &node, &warm).await;
+    let node = deploy_spec("nodecc", &testkit::fixture("chaincode/node"), "nodecc_1");
+    let (report, _) = deploy(&net, &node, Some(&warm)).await;
     assert_eq!(report.installed.len(), 2, "{report:?}");
     invoke(
         &net,
@@ -214,13 +132,12 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
 
     // A one-line Node change: the same dependencies, so no build runs and
     // each daemon gets only the sources, over the dependencies' layer.
-    let node_dir = tempfile::tempdir().expect("tempdir");
-    testnet::copy_tree(Path::new("../../fixtures/chaincode/node"), node_dir.path()).expect("copy");
+    let node_dir = testkit::fixture_copy("chaincode/node");
     let index = node_dir.path().join("index.js");
     let code = std::fs::read_to_string(&index).expect("index.js");
     std::fs::write(&index, format!("{code}\n// one line changed\n")).expect("write");
     let node2 = deploy_spec("nodecc", node_dir.path(), "nodecc_1");
-    let (report, events) = deploy(&net, &node2, &warm).await;
+    let (report, events) = deploy(&net, &node2, Some(&warm)).await;
     assert_eq!((report.sequence, report.installed.len()), (2, 2));
     let built: Vec<usize> = events
         .iter()
@@ -287,12 +204,11 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_typescript_chaincode_built_deployed_and_answering() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _one = one_at_a_time().await;
     network::channel::install_crypto_provider();
     let src = tempfile::tempdir().expect("tempdir");
     let dir = src.path().join("typescript");
-    testnet::copy_tree(Path::new("../../fixtures/chaincode/typescript"), &dir)
-        .expect("copy fixture");
+    testkit::copy_fixture("chaincode/typescript", &dir);
     let step = chaincode::nodebuild::build_step(&dir)
         .expect("build step")
         .expect("a TypeScript build");
@@ -311,7 +227,7 @@ async fn real_fabric_typescript_chaincode_built_deployed_and_answering() {
     let ts = deploy_spec("tscc", built.dir(), "tscc_1");
 
     let net = network(32200, TestNetwork::builder_images).await;
-    let (report, _) = deploy(&net, &ts, &net).await;
+    let (report, _) = deploy(&net, &ts, Some(&net)).await;
     assert_eq!(report.installed.len(), 2, "{report:?}");
     invoke(
         &net,
@@ -329,16 +245,11 @@ async fn real_fabric_typescript_chaincode_built_deployed_and_answering() {
     );
 
     // A type error: the build fails with tsc's message, naming the file.
-    let file = dir.join("src/assetTransfer.ts");
-    let code = std::fs::read_to_string(&file).expect("read");
-    std::fs::write(
-        &file,
-        code.replace(
-            "return 'typescript';",
-            "return 42 as number as string + nope;",
-        ),
-    )
-    .expect("write");
+    testkit::edit(
+        &dir.join("src/assetTransfer.ts"),
+        "return 'typescript';",
+        "return 42 as number as string + nope;",
+    );
     let e = chaincode::nodebuild::build(&dir, &step).expect_err("type error");
     let text = e.to_string();
     assert!(

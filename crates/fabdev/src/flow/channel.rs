@@ -1,5 +1,7 @@
 //! `fabdev channel create`: the genesis block of each channel and every
-//! node's join, against the nodes' endpoints.
+//! node's join, against the nodes' endpoints; on a running channel, the
+//! orgs fabdev.yaml adds to it first (a config update), their peers joined
+//! and caught up with its chaincodes.
 //!
 //! Steps: `workspace`, `node endpoints`, then `channel <name>` per channel.
 
@@ -64,17 +66,40 @@ async fn create_channel(run: &mut ChannelRun, name: &str, sink: &mut dyn Sink) -
     Ok(Some(ready))
 }
 
-/// The genesis block of `name`, then every orderer's and member peer's
-/// join, each reported as an [`EventKind::Channel`], then the wait for the
-/// channel's ordering service to have a Raft leader
-/// ([`channel::wait_for_leader`]); returns what to say of that.
+/// Every orderer's and member peer's join of `name`, each reported as an
+/// [`EventKind::Channel`], then the wait for the channel's ordering service
+/// to have a Raft leader ([`channel::wait_for_leader`]); returns what to
+/// say of that. A new channel is joined from the genesis block fabdev.yaml
+/// gives. A running one (its first orderer is a member) first gets the orgs
+/// fabdev.yaml adds to it ([`channel::add_orgs`]: one config update), and
+/// is joined from its own genesis block as the orderers deliver it; then
+/// each added org's peers catch up with the chaincodes committed there
+/// ([`chaincode::lifecycle::catch_up_org`]).
 pub(crate) async fn join_every_node(
     ctx: &Context,
     endpoints: &Endpoints,
     name: &str,
     sink: &mut dyn Sink,
 ) -> Result<String, FlowError> {
-    let block = network::genesis::genesis_block(&ctx.ws, &ctx.topo, &ctx.crypto, name)?;
+    let net = channel::Network {
+        ws: &ctx.ws,
+        topo: &ctx.topo,
+        crypto: &ctx.crypto,
+        endpoints,
+    };
+    let mut added = None;
+    let block = if running(ctx, endpoints, name).await? {
+        let orgs = channel::add_orgs(net, name, channel::ordering::LEADER_TIMEOUT).await?;
+        if let Some(applied) = &orgs.applied {
+            sink.send(EventKind::Note {
+                message: added_note(name, &orgs.added, applied),
+            });
+            added = Some(orgs);
+        }
+        channel::channel_block(net, name, 0, channel::ordering::LEADER_TIMEOUT).await?
+    } else {
+        network::genesis::genesis_block(&ctx.ws, &ctx.topo, &ctx.crypto, name)?
+    };
     channel::create_channel(
         &ctx.ws,
         &ctx.topo,
@@ -94,7 +119,89 @@ pub(crate) async fn join_every_node(
         channel::ordering::LEADER_TIMEOUT,
     )
     .await?;
-    Ok(channel::ordering::ready_detail(&ready))
+    let mut detail = channel::ordering::ready_detail(&ready);
+    if let Some(orgs) = added {
+        let member = orgs.members.first().cloned().unwrap_or_default();
+        for org in &orgs.added {
+            let done = chaincode::lifecycle::catch_up_org(
+                &ctx.topo,
+                &ctx.crypto,
+                endpoints,
+                name,
+                &member,
+                org,
+            )
+            .await?;
+            for cc in &done {
+                sink.send(EventKind::Note {
+                    message: caught_up_note(org, cc),
+                });
+            }
+        }
+        detail = format!("{} added; {detail}", orgs.added.join(", "));
+    }
+    Ok(detail)
+}
+
+/// Whether `name` runs already: the first orderer says it is a member.
+async fn running(ctx: &Context, endpoints: &Endpoints, name: &str) -> Result<bool, FlowError> {
+    let Some(node) = ctx.topo.orderers().next() else {
+        return Ok(false);
+    };
+    let Some(ep) = endpoints.get(&node.name) else {
+        return Err(channel::ChannelError::NoEndpoint {
+            node: node.name.clone(),
+            what: "network",
+        }
+        .into());
+    };
+    // An orderer that does not answer is not asked twice: the joins that
+    // follow report it as they report every node.
+    let seen = channel::orderer_channel(
+        node,
+        ep,
+        &ctx.crypto,
+        &ctx.ws,
+        name,
+        channel::ordering::LEADER_TIMEOUT,
+    )
+    .await;
+    Ok(matches!(seen, Ok(Some(_))))
+}
+
+/// What the config update that added `orgs` to `name` did.
+pub(crate) fn added_note(name: &str, orgs: &[String], applied: &channel::Applied) -> String {
+    format!(
+        "{} added to channel {name}: config update signed by {} for {}, at config sequence {}, seen by {} in {:.1}s",
+        orgs.join(", "),
+        applied.signers.join(", "),
+        applied.policies.join(", "),
+        applied.sequence,
+        if applied.peers.is_empty() {
+            "no peer".to_string()
+        } else {
+            applied.peers.join(", ")
+        },
+        applied.took.as_secs_f64()
+    )
+}
+
+/// What `org` did to catch up with one committed chaincode.
+pub(crate) fn caught_up_note(org: &str, cc: &chaincode::lifecycle::CaughtUp) -> String {
+    let installed = if cc.installed.is_empty() {
+        "installed already".to_string()
+    } else {
+        format!("installed on {}", cc.installed.join(", "))
+    };
+    let approved = if cc.approved {
+        "approved"
+    } else {
+        "approved already"
+    };
+    format!(
+        "{org}: {} sequence {} ({}) {installed}, {approved} at the committed sequence",
+        cc.name, cc.sequence, cc.package_id
+    )
 }
 
 fn channel_event(ev: ChannelEvent) -> EventKind {

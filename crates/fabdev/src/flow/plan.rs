@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use network::reconcile::{APPLIED_FILE, Action, AppliedState};
+use network::reconcile::{APPLIED_FILE, Action, AppliedChaincode, AppliedState};
+use network::spec::Chaincode;
 
 use super::FlowError;
 
@@ -43,14 +44,36 @@ pub(crate) fn write_applied(state_dir: &Path, applied: &AppliedState) -> Result<
 
 /// Whether `up` applies `action` to a running network: a new channel (as
 /// it always has: genesis block and joins), a new org's crypto and pods,
-/// and a peer added to an org (crypto for it only, its pod with host ports
-/// of its own, its joins of the org's channels from the same genesis
-/// blocks, and the chaincodes of those channels installed on it by the
-/// deploy steps). Channel config updates and consenter changes are planned
-/// but not applied yet, so a plan with them is refused whole.
+/// a peer added to an org (crypto for it only, its pod with host ports of
+/// its own, its joins of the org's channels from their genesis blocks, and
+/// the chaincodes of those channels installed on it by the deploy steps),
+/// and an org added to a channel (the `channel` step's config update, its
+/// peers' joins, and the channel's committed chaincodes installed and
+/// approved for it at their committed sequences). Other channel config
+/// updates and consenter changes are planned but not applied yet, so a
+/// plan with them is refused whole.
 pub(crate) fn up_applies(action: &Action) -> bool {
     matches!(
         action,
-        Action::AddChannel { .. } | Action::AddOrg { .. } | Action::AddPeer { .. }
+        Action::AddChannel { .. }
+            | Action::AddOrg { .. }
+            | Action::AddPeer { .. }
+            | Action::AddOrgToChannel { .. }
     )
+}
+
+/// Records a chaincode `chaincode deploy` (or `up`) committed in what the
+/// network runs, so that the next `up`'s plan knows which orgs its
+/// definition names. Only a network `up` made has a record; none is
+/// started here.
+pub(crate) fn record_chaincode(state_dir: &Path, cc: &Chaincode) -> Result<(), FlowError> {
+    let Some(mut applied) = read_applied(state_dir)? else {
+        return Ok(());
+    };
+    let now = AppliedChaincode::of(cc);
+    if applied.chaincodes.contains(&now) {
+        return Ok(());
+    }
+    applied.record_chaincode(now);
+    write_applied(state_dir, &applied)
 }

@@ -19,7 +19,7 @@
 //! | `wait for orderers and peers Ready` | [`wait_for_pods`] |
 //! | `builder images in every peer's DinD` | [`seed_dind`] |
 //! | `node endpoints` | `connections::node_endpoints` |
-//! | `channel <name>` (each channel) | [`create_channel`] |
+//! | `channel <name>` (each channel; on a running one, the orgs fabdev.yaml adds: config update, joins, catch-up) | [`create_channel`] |
 //! | `connection profiles` | [`connection_profiles`] |
 //! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincodes::deploy_steps` (as `fabdev chaincode deploy`) |
 //! | `record what was applied` (`.fabdev/applied.json`, read by the next `up`'s `plan`) | [`record_applied`] |
@@ -234,7 +234,8 @@ pub async fn record_applied<R: Runner>(run: &mut UpRun<R>, _: &mut dyn Sink) -> 
         path: ctx.state_dir.clone(),
         source,
     })?;
-    let applied = network::reconcile::AppliedState::of(&ctx.ws, &ctx.topo);
+    let before = plan::read_applied(&ctx.state_dir)?;
+    let applied = network::reconcile::AppliedState::after(before.as_ref(), &ctx.ws, &ctx.topo);
     plan::write_applied(&ctx.state_dir, &applied)?;
     Ok(Some(format!(
         "{}/{}",

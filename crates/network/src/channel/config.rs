@@ -448,6 +448,33 @@ pub async fn current_config(
     .map(|(c, _)| c)
 }
 
+/// Block `number` of `channel` (0: the genesis block a peer joins with)
+/// from the first orderer that answers, the Deliver request signed by the
+/// orderer org's Admin.
+pub async fn channel_block(
+    net: Network<'_>,
+    channel: &str,
+    number: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, ChannelError> {
+    let signer = admin_signer(net.ws, net.crypto, &net.ws.orderer.name)?;
+    let signer = &signer;
+    on_some_orderer(net, |node, ep| async move {
+        let phase = Phase::new();
+        with_deadline(&node.name, &ep.grpc, timeout, &phase, async {
+            let orderer = Orderer::connect(node, ep, net.crypto, signer, &phase).await?;
+            phase.set(format!("block {number} of channel {channel}"));
+            let block = orderer
+                .block(channel, BlockPosition::Specified(number))
+                .await?;
+            Ok(block.encode_to_vec())
+        })
+        .await
+    })
+    .await
+    .map(|(b, _)| b)
+}
+
 /// Changes `channel` from its `current` config to `wanted`: the update
 /// computed, signed by the admins `signers` says, submitted to the first
 /// orderer that answers, and waited for until every peer of the channel's

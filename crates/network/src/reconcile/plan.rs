@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Action, AppliedOrg, AppliedState};
-use crate::spec::{MIN_BFT_ORDERERS, Workspace};
-use crate::topology::k8s_org;
+use crate::spec::{MIN_BFT_ORDERERS, Workspace, check_host_ports};
+use crate::topology::{Topology, k8s_org};
 
 /// A change that cannot be made safely, why, and what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -138,6 +138,7 @@ pub fn plan(applied: Option<&AppliedState>, ws: &Workspace) -> Plan {
     let removed = p.orgs();
     p.channels(&removed);
     p.orderers();
+    p.host_ports();
     Plan {
         first_up: false,
         actions: p.actions,
@@ -387,6 +388,38 @@ impl Planner<'_> {
                     to_ms: ws.batch_timeout_ms,
                 });
             }
+        }
+    }
+
+    /// The host ports the nodes keep (their recorded slots, new nodes in
+    /// the lowest free ones) fit the NodePort range: the highest slot
+    /// counts, not the number of nodes, since a slot freed by a removed
+    /// node leaves a gap below the kept ones.
+    fn host_ports(&mut self) {
+        let topo = Topology::with_slots(self.ws, &self.old.slots);
+        let Some(last) = topo.nodes.iter().max_by_key(|n| n.slot) else {
+            return;
+        };
+        let blocks = last.slot.saturating_add(1);
+        if let Err(e) = check_host_ports(self.ws.host_port_base, blocks) {
+            self.refuse(
+                "hostPortBase",
+                format!(
+                    "{} keeps host port block {} of {} nodes",
+                    last.name,
+                    last.slot,
+                    topo.nodes.len()
+                ),
+                &format!(
+                    "the nodes keep the host ports the last `up` gave them, and {}'s ends past the NodePort range: {}",
+                    last.name, e.message
+                ),
+                format!(
+                    "{}, or {START_OVER}",
+                    e.hint
+                        .unwrap_or_else(|| "set a lower `hostPortBase`".to_string())
+                ),
+            );
         }
     }
 

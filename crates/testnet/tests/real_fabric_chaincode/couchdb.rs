@@ -25,10 +25,8 @@ fn couchdb_workspace() -> Workspace {
 )]
 async fn real_fabric_couchdb_rich_query_through_the_shipped_index() {
     testkit_probe::Check::couchdb().fail_if_missing(TEST);
-    let _one = ONE_AT_A_TIME.lock().await;
-    network::channel::install_crypto_provider();
-    let net = start_with_builders(couchdb_workspace()).await;
-    net.create_channel(CHANNEL).await.expect("channel");
+    let _one = one_at_a_time().await;
+    let net = chaincode_network(couchdb_workspace()).await;
     let peer = "peer0-org1";
 
     // Issue 19, finding 9: CouchDB's HTTP port, Erlang's port mapper and
@@ -86,62 +84,24 @@ async fn real_fabric_couchdb_rich_query_through_the_shipped_index() {
     assert_eq!(mode & 0o777, 0o600, "{}", file.display());
 
     // The fixture with its index, deployed on both orgs' peers.
-    let src = tempfile::tempdir().expect("tempdir");
-    testnet::copy_tree(Path::new("../../fixtures/chaincode/node"), src.path())
-        .expect("copy fixture");
-    let (ws, topo, crypto, eps) = (
-        net.workspace(),
-        net.topology(),
-        net.crypto(),
-        net.endpoints(),
-    );
-    lifecycle::deploy(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &spec(src.path(), "basic_1"),
-        Some(&net),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
+    let src = fixture_copy("chaincode/node");
+    deploy(&net, &spec(src.path(), "basic_1"), Some(&net)).await;
     for (id, owner) in [("asset1", "Tom"), ("asset2", "Ann"), ("asset3", "Tom")] {
-        let args: Vec<String> = [id, "blue", "5", owner, "300"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        lifecycle::invoke(
-            ws,
-            topo,
-            crypto,
-            &eps,
-            &caller("Org1"),
-            CHANNEL,
+        invoke(
+            &net,
+            "Org1",
             "basic",
             "CreateAsset",
-            &args,
-            &BTreeMap::new(),
+            &[id, "blue", "5", owner, "300"],
         )
-        .await
-        .unwrap_or_else(|e| panic!("invoke: {e}"));
+        .await;
     }
 
     // The rich query answers the right rows...
-    let got = lifecycle::query(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org1"),
-        CHANNEL,
-        "basic",
-        "QueryAssetsByOwner",
-        &["Tom".to_string()],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("rich query: {e}\n{}", net.logs(peer).unwrap_or_default()));
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&got).expect("JSON rows");
+    let got = try_query(&net, "Org1", "basic", "QueryAssetsByOwner", &["Tom"])
+        .await
+        .unwrap_or_else(|e| panic!("rich query: {e}\n{}", net.logs(peer).unwrap_or_default()));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&got).expect("JSON rows");
     let mut ids: Vec<&str> = rows.iter().filter_map(|r| r["ID"].as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["asset1", "asset3"], "{rows:?}");

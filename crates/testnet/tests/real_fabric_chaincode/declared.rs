@@ -31,100 +31,48 @@ fn declared_spec(dir: &Path, name: &str, label: &str, extra: &str) -> DeploySpec
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let mut net = chaincode_network(31800).await;
-    let (ws, topo, crypto) = (
-        net.workspace().clone(),
-        net.topology().clone(),
-        net.crypto().clone(),
-    );
-    let eps = net.endpoints();
-    let (ws, topo, crypto) = (&ws, &topo, &crypto);
+    let _one = one_at_a_time().await;
+    let mut net = two_org_network(31800).await;
 
-    let src = tempfile::tempdir().expect("tempdir");
-    testnet::copy_tree(Path::new("../../fixtures/chaincode/node-init"), src.path())
-        .expect("copy fixture");
+    let src = fixture_copy("chaincode/node-init");
     std::fs::write(
         src.path().join("collections.json"),
         r#"[{"name":"secrets","policy":"OR('Org1MSP.member','Org2MSP.member')","maxPeerCount":1,"blockToLive":0,"memberOnlyRead":true}]"#,
     )
     .expect("collections");
-    let query = |name: &'static str, f: &'static str| {
-        let eps = eps.clone();
-        async move {
-            lifecycle::query(
-                ws,
-                topo,
-                crypto,
-                &eps,
-                &caller("Org2"),
-                "mychannel",
-                name,
-                f,
-                &[],
-            )
-            .await
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-        }
-    };
 
     // initRequired with InitLedger, both orgs must endorse, one collection.
     let and = ", initRequired: true, initArgs: [InitLedger], collections: collections.json, \
                signaturePolicy: \"AND('Org1MSP.peer', 'Org2MSP.peer')\"";
     let counter = declared_spec(src.path(), "counter", "counter_1", and);
-    let mut events = Vec::new();
-    let report = lifecycle::deploy(ws, topo, crypto, &eps, &counter, Some(&net), &mut |e| {
-        events.push(e)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
+    let (report, events) = deploy(&net, &counter, Some(&net)).await;
     assert_eq!(
         (report.sequence, report.committed, report.initialized),
         (1, true, true),
         "{events:?}"
     );
-    assert_eq!(query("counter", "InitRuns").await.expect("InitRuns"), "1");
+    assert_eq!(query(&net, "Org2", "counter", "InitRuns", &[]).await, "1");
     // The peers committed exactly the policy and collections fabdev sent.
-    let admins = lifecycle::ChannelAdmins::connect(ws, topo, crypto, &eps, "mychannel")
-        .await
-        .expect("admins");
-    let first = admins.peers().next().expect("a peer");
+    let channel = admins(&net).await;
+    let first = channel.peers().next().expect("a peer");
     let committed = first
-        .committed("mychannel", "counter", lifecycle::CALL_TIMEOUT)
+        .committed(CHANNEL, "counter", lifecycle::CALL_TIMEOUT)
         .await
         .expect("query")
         .expect("committed");
     assert_eq!(committed.definition, counter.definition(1));
     // An invoke is endorsed by both orgs (the Gateway finds them).
-    lifecycle::invoke(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org1"),
-        "mychannel",
-        "counter",
-        "Increment",
-        &[],
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("invoke: {e}"));
-    assert_eq!(query("counter", "Count").await.expect("Count"), "1");
+    invoke(&net, "Org1", "counter", "Increment", &[]).await;
+    assert_eq!(query(&net, "Org2", "counter", "Count", &[]).await, "1");
 
     // Again: nothing to do, and Init is not run again.
-    let mut events = Vec::new();
-    let again = lifecycle::deploy(ws, topo, crypto, &eps, &counter, Some(&net), &mut |e| {
-        events.push(e)
-    })
-    .await
-    .expect("again");
+    let (again, events) = deploy(&net, &counter, Some(&net)).await;
     assert!(again.unchanged(), "{again:?}");
     assert!(
         events.contains(&lifecycle::LifecycleEvent::AlreadyInitialized { sequence: 1 }),
         "{events:?}"
     );
-    assert_eq!(query("counter", "InitRuns").await.expect("InitRuns"), "1");
+    assert_eq!(query(&net, "Org2", "counter", "InitRuns", &[]).await, "1");
 
     // Only the policy changes: sequence 2, no install, both orgs approve,
     // and the same version needs no new Init.
@@ -132,9 +80,7 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
               signaturePolicy: \"OR('Org1MSP.peer', 'Org2MSP.peer')\"";
     let relaxed = declared_spec(src.path(), "counter", "counter_1", or);
     assert_eq!(relaxed.package_id, counter.package_id);
-    let up = lifecycle::deploy(ws, topo, crypto, &eps, &relaxed, Some(&net), &mut |_| {})
-        .await
-        .expect("policy upgrade");
+    let (up, _) = deploy(&net, &relaxed, Some(&net)).await;
     assert_eq!(
         (
             up.sequence,
@@ -146,10 +92,10 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
         (2, 0, 2, true, false),
         "{up:?}"
     );
-    assert_eq!(query("counter", "InitRuns").await.expect("InitRuns"), "1");
+    assert_eq!(query(&net, "Org2", "counter", "InitRuns", &[]).await, "1");
 
     // An unknown function: the chaincode's own message.
-    let e = query("counter", "NoSuchFunction")
+    let e = try_query(&net, "Org2", "counter", "NoSuchFunction", &[])
         .await
         .expect_err("unknown function");
     assert!(e.to_string().contains("NoSuchFunction"), "{e}");
@@ -163,7 +109,7 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
         "counter_1",
         ", initRequired: true, initArgs: [Panic]",
     );
-    let e = lifecycle::deploy(ws, topo, crypto, &eps, &boom, Some(&net), &mut |_| {})
+    let e = deploy_observed(&net, &boom, Some(&net), &mut |_| {})
         .await
         .expect_err("Init fails");
     assert!(matches!(e, lifecycle::LifecycleError::Init { .. }), "{e}");
@@ -175,20 +121,9 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
             .is_some_and(|c| c.contains("Init panicked")),
         "{e}: {cause:?}"
     );
-    let e = lifecycle::invoke(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org1"),
-        "mychannel",
-        "boom",
-        "Increment",
-        &[],
-        &BTreeMap::new(),
-    )
-    .await
-    .expect_err("not initialised");
+    let e = try_invoke(&net, "Org1", "boom", "Increment", &[])
+        .await
+        .expect_err("not initialised");
     assert!(e.to_string().contains("has not been initialized"), "{e}");
     let fixed = declared_spec(
         src.path(),
@@ -196,15 +131,13 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
         "counter_1",
         ", initRequired: true, initArgs: [InitLedger]",
     );
-    let done = lifecycle::deploy(ws, topo, crypto, &eps, &fixed, Some(&net), &mut |_| {})
-        .await
-        .expect("Init again");
+    let (done, _) = deploy(&net, &fixed, Some(&net)).await;
     assert_eq!(
         (done.sequence, done.committed, done.initialized),
         (1, false, true),
         "{done:?}"
     );
-    assert_eq!(query("boom", "InitRuns").await.expect("InitRuns"), "1");
+    assert_eq!(query(&net, "Org2", "boom", "InitRuns", &[]).await, "1");
 
     // A peer down during install: the others get the package and the error
     // names the peer. Once it is back, the next deploy installs only there,
@@ -215,12 +148,10 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
     )
     .expect("change");
     let late = declared_spec(src.path(), "late", "late_1", "");
-    drop(admins);
-    let admins = lifecycle::ChannelAdmins::connect(ws, topo, crypto, &eps, "mychannel")
-        .await
-        .expect("admins");
+    drop(channel);
+    let channel = admins(&net).await;
     net.stop_node("peer0-org2").expect("stop");
-    let e = lifecycle::install_all(&admins, &late, None, &mut |_| {})
+    let e = lifecycle::install_all(&channel, &late, None, &mut |_| {})
         .await
         .expect_err("a peer is down");
     assert!(e.to_string().contains("peer0-org2"), "{e}");
@@ -230,22 +161,19 @@ async fn real_fabric_init_policies_bad_inputs_and_half_done_deploys() {
         }
         other => panic!("{other}"),
     }
-    let org1 = admins.peers().next().expect("peer0-org1");
+    let org1 = channel.peers().next().expect("peer0-org1");
     org1.approve(
-        "mychannel",
+        CHANNEL,
         &late.definition(1),
         &late.package_id,
         lifecycle::CALL_TIMEOUT,
     )
     .await
     .expect("Org1 approves");
-    drop(admins);
+    drop(channel);
     net.start_node("peer0-org2").await.expect("start");
     wait_for_peer(&net, "peer0-org2").await;
-    let eps = net.endpoints();
-    let rest = lifecycle::deploy(ws, topo, crypto, &eps, &late, Some(&net), &mut |_| {})
-        .await
-        .unwrap_or_else(|e| panic!("completing deploy: {e}\n{}", net.all_logs()));
+    let (rest, _) = deploy(&net, &late, Some(&net)).await;
     assert_eq!(rest.installed, ["peer0-org2"], "{rest:?}");
     assert_eq!(rest.approved, ["Org2"], "{rest:?}");
     assert!(rest.committed && rest.sequence == 1, "{rest:?}");

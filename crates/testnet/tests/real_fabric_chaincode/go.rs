@@ -8,80 +8,39 @@ use super::*;
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_go_chaincode_vendored_and_built_by_each_peer() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let net = chaincode_network(31700).await;
-    let (ws, topo, crypto, eps) = (
-        net.workspace(),
-        net.topology(),
-        net.crypto(),
-        net.endpoints(),
-    );
+    let _one = one_at_a_time().await;
+    let net = two_org_network(31700).await;
 
     // The builders have no network: the package carries vendor/ (made with
     // the test runner's Go environment; the fixture folder is not changed).
-    let fixture = Path::new("../../fixtures/chaincode/go");
-    let copy = chaincode::vendor::vendored_copy(fixture)
-        .expect("go mod vendor")
-        .expect("go on PATH");
-    let dir = chaincode::vendor::copy_dir(&copy, fixture);
+    let fixture = testkit::fixture("chaincode/go");
+    let (dir, _copy) = testkit::fabric::vendored(&fixture);
     assert!(dir.join("vendor/modules.txt").is_file());
     assert!(!fixture.join("vendor").exists());
     let go = spec(&dir, "basic_go");
-    let again = spec(
-        &chaincode::vendor::copy_dir(
-            &chaincode::vendor::vendored_copy(fixture)
-                .expect("vendor")
-                .expect("go"),
-            fixture,
-        ),
-        "basic_go",
-    );
+    let (again_dir, _again) = testkit::fabric::vendored(&fixture);
+    let again = spec(&again_dir, "basic_go");
     assert_eq!(
         go.package_id, again.package_id,
         "vendoring is deterministic"
     );
 
-    let report = lifecycle::deploy(ws, topo, crypto, &eps, &go, Some(&net), &mut |_| {})
-        .await
-        .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
+    let (report, _) = deploy(&net, &go, Some(&net)).await;
     assert_eq!(
         (report.sequence, report.installed.len()),
         (1, 2),
         "{report:?}"
     );
 
-    let args: Vec<String> = ["a1", "red", "3", "Ann", "100"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    lifecycle::invoke(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org2"),
-        "mychannel",
+    invoke(
+        &net,
+        "Org2",
         "basic",
         "CreateAsset",
-        &args,
-        &BTreeMap::new(),
+        &["a1", "red", "3", "Ann", "100"],
     )
-    .await
-    .unwrap_or_else(|e| panic!("invoke: {e}"));
-    let got = lifecycle::query(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org1"),
-        "mychannel",
-        "basic",
-        "ReadAsset",
-        &["a1".to_string()],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("query: {e}"));
-    let asset: serde_json::Value = serde_json::from_slice(&got).expect("JSON asset");
+    .await;
+    let asset = query_json(&net, "Org1", "basic", "ReadAsset", &["a1"]).await;
     assert_eq!(
         asset["owner"].as_str().or(asset["Owner"].as_str()),
         Some("Ann"),
@@ -104,33 +63,13 @@ async fn real_fabric_go_chaincode_vendored_and_built_by_each_peer() {
     assert!(!String::from_utf8_lossy(&host.stdout).contains("basic_go"));
 
     // A chaincode error reaches the caller with the chaincode's message.
-    let e = lifecycle::query(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org1"),
-        "mychannel",
-        "basic",
-        "ReadAsset",
-        &["nope".to_string()],
-    )
-    .await
-    .expect_err("missing asset");
+    let e = try_query(&net, "Org1", "basic", "ReadAsset", &["nope"])
+        .await
+        .expect_err("missing asset");
     assert!(e.to_string().contains("nope"), "{e}");
-    let e = lifecycle::query(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org1"),
-        "mychannel",
-        "basic",
-        "NoSuchFunction",
-        &[],
-    )
-    .await
-    .expect_err("unknown function");
+    let e = try_query(&net, "Org1", "basic", "NoSuchFunction", &[])
+        .await
+        .expect_err("unknown function");
     assert!(e.to_string().contains("NoSuchFunction"), "{e}");
 }
 
@@ -142,20 +81,12 @@ async fn real_fabric_go_chaincode_vendored_and_built_by_each_peer() {
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_chaincode_that_does_not_compile() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let net = chaincode_network(31900).await;
-    let broken = spec(Path::new("../../fixtures/chaincode/go-broken"), "broken_1");
-    let e = lifecycle::deploy(
-        net.workspace(),
-        net.topology(),
-        net.crypto(),
-        &net.endpoints(),
-        &broken,
-        Some(&net),
-        &mut |_| {},
-    )
-    .await
-    .expect_err("does not compile");
+    let _one = one_at_a_time().await;
+    let net = two_org_network(31900).await;
+    let broken = spec(&testkit::fixture("chaincode/go-broken"), "broken_1");
+    let e = deploy_observed(&net, &broken, Some(&net), &mut |_| {})
+        .await
+        .expect_err("does not compile");
     let text = e.to_string();
     eprintln!("the error fabdev reports:\n{text}");
     assert!(text.contains("peer0-org1"), "{text}");

@@ -6,14 +6,16 @@
 
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use chaincode::lifecycle::{self, DeploySpec};
 use network::Workspace;
 use testkit::fabric::{
-    CHANNEL, caller, deploy_spec, home, package, start_with_builders, wait_for_peer, workspace,
+    CHANNEL, admins, chaincode_network, containers_of, deploy, deploy_observed, deploy_spec, home,
+    invoke, one_at_a_time, package, query, query_json, try_invoke, try_query, wait_for_peer,
+    workspace,
 };
+use testkit::fixture_copy;
 use testnet::TestNetwork;
 
 mod couchdb;
@@ -21,15 +23,14 @@ mod declared;
 mod go;
 mod node;
 
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Two orgs with a peer each, every peer with its own DinD daemon, on a
-/// channel, with the builder images seeded into every daemon.
-async fn chaincode_network(port_base: u16) -> TestNetwork {
-    let ws = workspace(&home(), &format!("name: cc\nhostPortBase: {port_base}\n"));
-    let net = start_with_builders(ws).await;
-    net.create_channel(CHANNEL).await.expect("channel");
-    net
+/// Two orgs with a peer each, every peer with its own DinD daemon, on
+/// [`CHANNEL`], with the builder images seeded into every daemon.
+async fn two_org_network(port_base: u16) -> TestNetwork {
+    chaincode_network(workspace(
+        &home(),
+        &format!("name: cc\nhostPortBase: {port_base}\n"),
+    ))
+    .await
 }
 
 /// The chaincode in `dir`, packaged with `label`, as `basic`.
@@ -144,15 +145,4 @@ fn daemon_is_closed_to_chaincode(net: &TestNetwork, peer: &str, label: &str) {
         answered_docker(&control).contains(&"\"/var/run/docker.sock\"".to_string()),
         "{control}"
     );
-}
-
-/// The containers a peer's own daemon runs.
-fn containers_of(net: &TestNetwork, peer: &str) -> String {
-    let socket = net.dind_socket(peer).expect("socket");
-    let out = std::process::Command::new("docker")
-        .arg(format!("--host=unix://{}", socket.display()))
-        .args(["ps", "--format", "{{.Names}}"])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }

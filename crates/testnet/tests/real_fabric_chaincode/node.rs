@@ -8,77 +8,35 @@ use super::*;
     ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
 )]
 async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let net = chaincode_network(31600).await;
-    let (ws, topo, crypto, eps) = (
-        net.workspace(),
-        net.topology(),
-        net.crypto(),
-        net.endpoints(),
-    );
+    let _one = one_at_a_time().await;
+    let net = two_org_network(31600).await;
 
     // A copy of the fixture, so that the upgrade can change a line.
-    let src = tempfile::tempdir().expect("tempdir");
-    testnet::copy_tree(Path::new("../../fixtures/chaincode/node"), src.path())
-        .expect("copy fixture");
+    let src = fixture_copy("chaincode/node");
 
     let first = spec(src.path(), "basic_1");
-    let mut events = Vec::new();
-    let report = lifecycle::deploy(ws, topo, crypto, &eps, &first, Some(&net), &mut |e| {
-        events.push(e)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("deploy: {e}\n{}", net.all_logs()));
+    let (report, events) = deploy(&net, &first, Some(&net)).await;
     assert_eq!(report.sequence, 1, "{events:?}");
     assert_eq!(report.installed.len(), 2, "{report:?}");
     assert_eq!(report.approved, ["Org1", "Org2"]);
     assert!(report.committed);
 
     // Invoke through Org1, query through Org2.
-    let args: Vec<String> = ["asset1", "blue", "5", "Tom", "300"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let tx = lifecycle::invoke(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org1"),
-        "mychannel",
+    let tx = invoke(
+        &net,
+        "Org1",
         "basic",
         "CreateAsset",
-        &args,
-        &BTreeMap::new(),
+        &["asset1", "blue", "5", "Tom", "300"],
     )
-    .await
-    .unwrap_or_else(|e| panic!("invoke: {e}"));
+    .await;
     assert!(!tx.transaction_id.is_empty());
-    let got = lifecycle::query(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org2"),
-        "mychannel",
-        "basic",
-        "ReadAsset",
-        &["asset1".to_string()],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("query: {e}"));
-    let asset: serde_json::Value = serde_json::from_slice(&got).expect("JSON asset");
+    let asset = query_json(&net, "Org2", "basic", "ReadAsset", &["asset1"]).await;
     assert_eq!(asset["owner"], "Tom", "{asset}");
 
     // The chaincode runs in each peer's own daemon.
     for peer in ["peer0-org1", "peer0-org2"] {
-        let socket = net.dind_socket(peer).expect("socket");
-        let out = std::process::Command::new("docker")
-            .arg(format!("--host=unix://{}", socket.display()))
-            .args(["ps", "--format", "{{.Names}}"])
-            .output()
-            .expect("docker ps");
-        let names = String::from_utf8_lossy(&out.stdout);
+        let names = containers_of(&net, peer);
         assert!(
             names.contains(peer) && names.contains("basic_1"),
             "{peer}'s daemon runs: {names}"
@@ -92,39 +50,19 @@ async fn real_fabric_node_chaincode_deploy_invoke_query_upgrade() {
     daemon_is_closed_to_chaincode(&net, "peer0-org1", "basic_1");
 
     // Again, unchanged: nothing installed, approved or committed.
-    let again = lifecycle::deploy(ws, topo, crypto, &eps, &first, Some(&net), &mut |_| {})
-        .await
-        .expect("again");
+    let (again, _) = deploy(&net, &first, Some(&net)).await;
     assert!(again.unchanged(), "{again:?}");
     assert_eq!(again.sequence, 1);
 
     // One line changed: sequence 2, and the new code answers.
-    let file = src.path().join("lib/assetTransfer.js");
-    let code = std::fs::read_to_string(&file).expect("read");
-    let changed = code.replace(
+    testkit::edit(
+        &src.path().join("lib/assetTransfer.js"),
         "async AssetExists(ctx, id) {",
         "async Version(ctx) {\n        return 'two';\n    }\n\n    async AssetExists(ctx, id) {",
     );
-    assert_ne!(code, changed);
-    std::fs::write(&file, changed).expect("write");
     let second = spec(src.path(), "basic_1");
     assert_ne!(second.package_id, first.package_id);
-    let up = lifecycle::deploy(ws, topo, crypto, &eps, &second, Some(&net), &mut |_| {})
-        .await
-        .expect("upgrade");
+    let (up, _) = deploy(&net, &second, Some(&net)).await;
     assert_eq!(up.sequence, 2, "{up:?}");
-    let v = lifecycle::query(
-        ws,
-        topo,
-        crypto,
-        &eps,
-        &caller("Org2"),
-        "mychannel",
-        "basic",
-        "Version",
-        &[],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("query new code: {e}"));
-    assert_eq!(String::from_utf8_lossy(&v), "two");
+    assert_eq!(query(&net, "Org2", "basic", "Version", &[]).await, "two");
 }

@@ -243,9 +243,15 @@ async fn package_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
         });
     }
     let (label, lang, dir) = (cc.label(), cc.lang, cc.path.clone());
+    // Dropping this future (Ctrl-C, SIGTERM, SIGHUP) does not end the
+    // blocking thread: the guard tells it to kill `go mod vendor` and
+    // remove the copy (the chaincode's `.env` files too), rather than
+    // leave the copy in /tmp or hold the exit until `go` ends.
+    let stop = StopOnDrop::default();
+    let stop_flag = stop.0.clone();
     let (pkg, vendored, built) = tokio::task::spawn_blocking(move || {
         let copy = if vendor {
-            chaincode::vendor::vendored_copy(&dir)?
+            chaincode::vendor::vendored_copy_until(&dir, &stop_flag)?
         } else {
             None
         };
@@ -289,6 +295,17 @@ async fn package_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
     );
     deployment.package = Some(DeploySpec::of(&cc, pkg.bytes, pkg.id));
     Ok(Some(detail))
+}
+
+/// Sets its flag when dropped: how an async step stops the blocking work it
+/// started when the step's future is dropped.
+#[derive(Default)]
+struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// What the install, approve, commit and init steps of a chaincode start
@@ -453,6 +470,8 @@ async fn commit_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) -
         sink.send(chaincode_event(name, e))
     })
     .await?;
+    // The record of what the network runs follows (`up`'s plan reads it).
+    crate::flow::plan::record_chaincode(&ctx.state_dir, &deployment.chaincode)?;
     let def = &plan.definition;
     let detail = if committed {
         format!("sequence {} committed on {}", def.sequence, spec.channel)

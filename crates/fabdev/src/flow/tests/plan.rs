@@ -81,8 +81,8 @@ fn a_refused_plan_stops_up_before_anything_is_written() {
     );
     let fields: Vec<&str> = plan.refused.iter().map(|r| r.field.as_str()).collect();
     assert_eq!(fields[..2], ["fabric.version", "orgs[1].name"], "{plan:?}");
-    // The rest: what `up` plans (Org9 on the channel, Org2 off it, the
-    // batch timeout) but does not apply yet.
+    // The rest: what `up` plans (Org2 off the channel, the batch timeout)
+    // but does not apply yet.
     assert!(fields[2..].iter().all(|f| *f == "fabdev.yaml"), "{plan:?}");
     assert!(
         plan.refused
@@ -90,7 +90,15 @@ fn a_refused_plan_stops_up_before_anything_is_written() {
             .any(|r| r.what.contains("batch timeout")),
         "{plan:?}"
     );
-    assert!(plan.actions.is_empty(), "{plan:?}");
+    // Org9 on the channel is applied... in a plan nothing refused.
+    assert_eq!(
+        plan.actions,
+        [Action::AddOrgToChannel {
+            channel: "mychannel".into(),
+            org: "Org9".into()
+        }],
+        "{plan:?}"
+    );
     // Nothing written: no crypto, the record as it was.
     assert!(!ws.join(STATE_DIR).join("crypto").exists());
     let kept = std::fs::read_to_string(ws.join(STATE_DIR).join(APPLIED_FILE)).unwrap();
@@ -167,4 +175,84 @@ fn a_record_that_does_not_read_fails_the_plan_only_and_down_removes_it() {
     rt().block_on(down(&opts, false, false, &mut events))
         .unwrap_or_else(|e| panic!("{e}: {events:#?}"));
     assert!(!ws.join(STATE_DIR).join(APPLIED_FILE).exists());
+}
+
+#[test]
+fn an_org_added_to_a_channel_is_applied_with_its_crypto_and_ports_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    std::fs::write(ws.join("fabdev.yaml"), TWO_ORGS).unwrap();
+    let (_, _, plan) = up_until_kind(ws);
+    assert!(plan.is_some_and(|p| p.first_up));
+    let before = Context::load(&options(ws)).unwrap().topo;
+    let org1 = files(&ws.join(STATE_DIR).join("crypto/org1"));
+    let applied = record_applied(ws);
+
+    // Org3, new to the network, on the channel.
+    std::fs::write(
+        ws.join("fabdev.yaml"),
+        TWO_ORGS
+            .replace(
+                "  - { name: Org2, peers: 1 }\n",
+                "  - { name: Org2, peers: 1 }\n  - { name: Org3, peers: 1 }\n",
+            )
+            .replace("[Org1, Org2]", "[Org1, Org2, Org3]"),
+    )
+    .unwrap();
+    let (events, r, plan) = up_until_kind(ws);
+    // Past the plan (kind is too old here): nothing refused.
+    assert_eq!(failed_step(&events), "kind", "{r:?}");
+    let plan = plan.expect("plan");
+    assert_eq!(
+        plan.actions,
+        [
+            Action::AddOrg {
+                org: "Org3".into(),
+                msp_id: "Org3MSP".into(),
+                peers: 1
+            },
+            Action::AddOrgToChannel {
+                channel: "mychannel".into(),
+                org: "Org3".into()
+            },
+        ],
+        "{plan:?}"
+    );
+    assert!(plan.refused.is_empty(), "{plan:?}");
+    // Org3's crypto (CA, MSP, its peer), the other orgs' untouched.
+    let org3 = ws.join(STATE_DIR).join("crypto/org3");
+    assert!(org3.join("nodes/peer0-org3").is_dir());
+    assert_eq!(files(&ws.join(STATE_DIR).join("crypto/org1")), org1);
+    let after = Context::load(&options(ws)).unwrap().topo;
+    for n in &before.nodes {
+        let now = after.node(&n.name).map(|m| m.host_ports);
+        assert_eq!(now, Some(n.host_ports), "{} moved", n.name);
+    }
+    assert_eq!(
+        after.node("peer0-org3").map(|n| n.host_ports.grpc),
+        Some(32730)
+    );
+    let kept = std::fs::read_to_string(ws.join(STATE_DIR).join(APPLIED_FILE)).unwrap();
+    assert_eq!(AppliedState::from_json(&kept).unwrap(), applied);
+
+    // Org2 already in the network, on a second channel: only that change.
+    std::fs::write(
+        ws.join("fabdev.yaml"),
+        format!("{TWO_ORGS}  - {{ name: other, orgs: [Org1] }}\n"),
+    )
+    .unwrap();
+    record_applied(ws);
+    std::fs::write(
+        ws.join("fabdev.yaml"),
+        format!("{TWO_ORGS}  - {{ name: other, orgs: [Org1, Org2] }}\n"),
+    )
+    .unwrap();
+    let (_, _, plan) = up_until_kind(ws);
+    assert_eq!(
+        plan.expect("plan").actions,
+        [Action::AddOrgToChannel {
+            channel: "other".into(),
+            org: "Org2".into()
+        }]
+    );
 }

@@ -54,6 +54,24 @@ impl PeerClient {
         .await
     }
 
+    /// The bytes of the package `package_id` installed on the peer
+    /// (`GetInstalledChaincodePackage`): what another peer installs to run
+    /// the same chaincode.
+    pub async fn installed_package(
+        &self,
+        package_id: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ChannelError> {
+        self.deadline("the installed package", timeout, async {
+            self.client
+                .get_lifecycle_client()
+                .get_installed_chaincode_package(package_id)
+                .await
+                .map_err(|e| self.lifecycle_error("GetInstalledChaincodePackage", e))
+        })
+        .await
+    }
+
     /// This org's approval of `name` at `sequence` on `channel`, if any.
     pub async fn approval(
         &self,

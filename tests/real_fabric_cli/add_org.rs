@@ -1,0 +1,179 @@
+//! An org added to a running channel, as `fabdev up` applies the plan's
+//! `add-org` and `add-org-to-channel` (its `channel` step, run here as
+//! `channel create`, which shares it: the channel's config read from the
+//! orderer, one config update signed by the member orgs' admins, the new
+//! org's peer joined from the channel's genesis block as the orderer
+//! delivers it, the committed chaincode installed on it and approved for
+//! the org at the committed sequence). Then the chaincode redeployed with a
+//! policy that needs Org3 commits a transaction Org3's peer endorsed; the
+//! old state reads back, also on Org3's peer; the same `channel create`
+//! again changes nothing.
+
+use std::time::Instant;
+
+use network::reconcile::{AppliedState, plan};
+
+use testkit::fabric::write_spec;
+
+use super::*;
+
+const ORG3: &str = "  - { name: Org3, peers: 1, stateDatabase: leveldb }\n";
+const CC: &str =
+    "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n";
+
+/// fabdev.yaml's body: the two orgs, and Org3 in the network and on the
+/// channel when `org3`.
+fn body(org3: bool) -> String {
+    let two = two_orgs("clitest", 32300);
+    if !org3 {
+        return format!("{two}{CC}");
+    }
+    let with = two
+        .replace("channels:\n", &format!("{ORG3}channels:\n"))
+        .replace("[Org1, Org2]", "[Org1, Org2, Org3]");
+    format!("{with}{CC}")
+}
+
+fn load(dir: &Path) -> network::Workspace {
+    network::Workspace::load_dir(dir).expect("spec")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_cli_an_org_added_to_a_channel_joins_catches_up_and_endorses() {
+    let ws = workspace_dir();
+    copy_fixture("chaincode/node", &ws.path().join("chaincode/asset-node"));
+    // The network as it will be (the test network runs every node it
+    // renders, Org3's peer on no channel); fabdev.yaml then says two orgs
+    // until Org3 is added.
+    let t = CliNetwork::start_with(ws, &body(true)).await;
+    let dir = t.dir();
+    write_spec(dir, &body(false));
+    let before = load(dir);
+    let applied = AppliedState::of(&before, &network::Topology::of(&before));
+
+    t.ok(&["channel", "create"]).await;
+    t.ok(&["chaincode", "deploy"]).await;
+    t.ok(&create_asset(["asset1", "blue", "5", "Tom", "300"]))
+        .await;
+
+    // Org3 is added to the network and the channel: the plan says exactly
+    // that.
+    write_spec(dir, &body(true));
+    let after = load(dir);
+    let p = plan(Some(&applied), &after);
+    eprintln!("{}", p.text());
+    assert_eq!(
+        p.text(),
+        "plan: 2 to add, 0 to change, 0 to remove, 0 refused\n  \
+         + org Org3 (Org3MSP, 1 peer)\n  \
+         + Org3 on channel mychannel (config update signed for /Channel/Application/Admins)\n"
+    );
+    let started = Instant::now();
+    let events = t.json(&["channel", "create"]).await;
+    let notes: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "note")
+        .filter_map(|e| e["message"].as_str().map(str::to_string))
+        .collect();
+    eprintln!("{}", notes.join("\n"));
+    assert!(
+        notes.iter().any(|n| n.starts_with(
+            "Org3 added to channel mychannel: config update signed by Org1, Org2 for /Channel/Application/Admins"
+        )),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("Org3: basic sequence 1 ")
+                && n.contains("installed on peer0-org3, approved at the committed sequence")),
+        "{notes:#?}"
+    );
+    let joined = |events: &[serde_json::Value], node: &str, state: &str| {
+        events
+            .iter()
+            .any(|e| e["event"] == "channel" && e["node"] == node && e["state"] == state)
+    };
+    assert!(joined(&events, "peer0-org3", "joined"), "{events:#?}");
+    assert!(
+        joined(&events, "peer0-org1", "already_joined"),
+        "{events:#?}"
+    );
+    let joined_at = started.elapsed();
+
+    // The old state reads back, on Org3's peer too.
+    for org in ["Org1", "Org3"] {
+        let out = t
+            .ok(&[
+                "chaincode",
+                "query",
+                "basic",
+                "ReadAsset",
+                "asset1",
+                "--org",
+                org,
+            ])
+            .await;
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        assert_eq!(v["owner"], "Tom", "{org}: {v}");
+    }
+
+    // A policy that needs Org3: the definition's next sequence, approved
+    // by the three orgs (the package is the one Org3 has), and an invoke
+    // that commits only with Org3's peer's endorsement.
+    let needs_org3 = body(true).replace(
+        "channel: mychannel }",
+        "channel: mychannel, signaturePolicy: \"AND('Org1MSP.peer', 'Org3MSP.peer')\" }",
+    );
+    write_spec(dir, &needs_org3);
+    let events = t.json(&["chaincode", "deploy"]).await;
+    let deployed = event(&events, "deployed");
+    assert_eq!(deployed["sequence"], 2, "{deployed}");
+    assert_eq!(deployed["installed"], serde_json::json!([]), "{deployed}");
+    t.ok(&create_asset(["asset2", "blue", "5", "Tom", "300"]))
+        .await;
+    let endorsed = started.elapsed();
+    // Both assets read back on Org3's peer.
+    for asset in ["asset1", "asset2"] {
+        let out = t
+            .ok(&[
+                "chaincode",
+                "query",
+                "basic",
+                "ReadAsset",
+                asset,
+                "--org",
+                "Org3",
+            ])
+            .await;
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        assert_eq!(v["owner"], "Tom", "{v}");
+    }
+
+    // Applied, the same workspace plans nothing, and the channel step
+    // changes nothing: no update, every node joined already.
+    let now = AppliedState::of(&after, &network::Topology::of(&after));
+    assert!(plan(Some(&now), &load(dir)).is_noop());
+    let events = t.json(&["channel", "create"]).await;
+    assert!(!events.iter().any(|e| e["event"] == "note"), "{events:#?}");
+    for node in [
+        "orderer0-ordererorg",
+        "peer0-org1",
+        "peer0-org2",
+        "peer0-org3",
+    ] {
+        assert!(
+            joined(&events, node, "already_joined"),
+            "{node}: {events:#?}"
+        );
+    }
+    eprintln!(
+        "Org3 on mychannel: config update, join and catch-up in {:.1}s; Org3's peer endorsed {:.1}s after the change started",
+        joined_at.as_secs_f64(),
+        endorsed.as_secs_f64()
+    );
+}
