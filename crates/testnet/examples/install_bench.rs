@@ -128,7 +128,17 @@ async fn main() {
     };
     for edit in 1..=edits {
         let t0 = Instant::now();
-        let deploy = one_edit(&net, &admins, &file, &src, (&label, lang), edit, images, launch).await;
+        let deploy = one_edit(
+            &net,
+            &admins,
+            &file,
+            &src,
+            (&label, lang),
+            edit,
+            images,
+            launch,
+        )
+        .await;
         println!(
             "edit={edit} mode={mode} lang={lang} peers={peers} launch={launch} {deploy} first-{}={:.2}s",
             if edit % 2 == 1 { "query" } else { "invoke" },
