@@ -21,7 +21,9 @@
 //!   a channel's latest config block read from an orderer's Deliver service,
 //!   a `CONFIG_UPDATE` signed by the org admins its policies need and
 //!   submitted through Broadcast, and the peers asked (CSCC
-//!   `GetChannelConfig`) until they have the new config: [`update_channel`].
+//!   `GetChannelConfig`) until they have the new config: [`update_channel`];
+//!   an orderer added to or removed from the consenters, new orderers joined
+//!   with the latest config block: [`change_consenters`].
 //!
 //! fabric-sdk's client types stay inside this module. Its constructors panic
 //! on a bad key or TLS configuration, so every certificate, key and endpoint
@@ -33,6 +35,7 @@
 
 mod client;
 mod config;
+mod consenters;
 pub(crate) mod creds;
 mod members;
 mod orderer;
@@ -57,6 +60,7 @@ pub use config::{
     Applied, ChannelConfig, Network, Signers, admin_signer, channel_block, current_config,
     fetch_config, member_peers, refusal, submit_update, update_channel, wait_for_config,
 };
+pub use consenters::{ConsentersChanged, change_consenters};
 pub use members::{OrgsAdded, add_orgs};
 pub use orderer::{OrdererChannel, join_orderer, orderer_channel, orderer_channels};
 pub use ordering::{OrderingReady, wait_for_leader};
