@@ -186,3 +186,57 @@ fn a_spec_that_names_a_privileged_or_node_image_needs_the_users_word() {
     let err = stderr_of(&out);
     assert!(err.contains("asks for images.dind,"), "{err}");
 }
+
+/// On a terminal fabdev asks, once: `n` (or anything but yes) refuses and
+/// writes nothing, `y` records. The terminal is util-linux's `script`.
+#[test]
+fn on_a_terminal_fabdev_asks_and_records_a_yes() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    let kind = fake_kind(ws.path(), "v0.29.0");
+    std::fs::write(
+        ws.path().join("fabdev.yaml"),
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: tty\nimages: { dind: example.invalid/dind:1 }\n",
+    )
+    .expect("spec");
+    let on_a_terminal = |answer: &str| {
+        let line = format!(
+            "{} -w {} status --kind {}",
+            env!("CARGO_BIN_EXE_fabdev"),
+            ws.path().display(),
+            kind.display()
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(format!("{answer}\n").as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("util-linux script");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text)
+    };
+    let (code, text) = on_a_terminal("n");
+    assert!(
+        text.contains("Trust these choices for this workspace? [y/N]"),
+        "{text}"
+    );
+    assert!(text.contains(REFUSED), "{text}");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!ws.path().join(".fabdev").exists(), "{text}");
+    let (code, text) = on_a_terminal("y");
+    assert!(text.contains("trusted: recorded"), "{text}");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(ws.path().join(RECORD).is_file(), "{text}");
+    // Not asked again.
+    let (_, text) = on_a_terminal("");
+    assert!(!text.contains("Trust these choices"), "{text}");
+}

@@ -14,7 +14,8 @@
 //!   `package.json` and the lockfile are unchanged (their hash is written
 //!   next to it), so a one-line change costs only the build.
 //! - **How:** the host's `npm`: `npm ci` with a lockfile, else `npm
-//!   install` (development dependencies included: the compiler is one),
+//!   install` (development dependencies included: the compiler is one; as
+//!   root with `--ignore-scripts`, so no dependency's script runs as root),
 //!   then `npm run build`, or `npx tsc` for a `tsconfig.json` without a
 //!   build script. Without `npm` on PATH this is [`NodeBuildError::NoNpm`],
 //!   which says what to do.
@@ -357,12 +358,8 @@ pub fn build(dir: &Path, step: &BuildStep) -> Result<Built, NodeBuildError> {
     let installed = have.trim() != want || !work.join("node_modules").is_dir();
     if installed {
         let _ = std::fs::remove_file(&stamp);
-        let install: &[&str] = if lockfile.is_some() {
-            &["npm", "ci", "--no-audit", "--no-fund"]
-        } else {
-            &["npm", "install", "--no-audit", "--no-fund"]
-        };
-        commands.push(run(dir, &work, install)?);
+        let install = install_command(lockfile.is_some(), running_as_root());
+        commands.push(run(dir, &work, &install)?);
         std::fs::write(&stamp, &want).map_err(io("write", &stamp))?;
     }
     let build: Vec<&str> = step.command.iter().map(String::as_str).collect();
@@ -458,6 +455,25 @@ fn strip_dev_dependencies(file: &Path) -> Result<(), NodeBuildError> {
     })
 }
 
+/// How the dependencies are installed: `npm ci` with a lockfile (exactly
+/// what it pins), else `npm install`; as root, without the packages'
+/// install scripts (`--ignore-scripts`: a dependency's `postinstall` would
+/// run as root on this machine). Pure.
+pub fn install_command(lockfile: bool, root: bool) -> Vec<&'static str> {
+    let mut cmd = vec!["npm", if lockfile { "ci" } else { "install" }];
+    if root {
+        cmd.push("--ignore-scripts");
+    }
+    cmd.extend(["--no-audit", "--no-fund"]);
+    cmd
+}
+
+/// Whether this process runs as root (the owner of `/proc/self`).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// The file in a build folder that holds the hash of the package.json and
 /// lockfile its node_modules was installed from.
 const STAMP: &str = ".fabdev-deps";
@@ -538,6 +554,28 @@ fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> Result<(), NodeBuildError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn npm_installs_from_the_lockfile_and_runs_no_install_scripts_as_root() {
+        assert_eq!(
+            install_command(true, true),
+            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+        );
+        assert_eq!(
+            install_command(false, true),
+            [
+                "npm",
+                "install",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund"
+            ]
+        );
+        assert_eq!(
+            install_command(true, false),
+            ["npm", "ci", "--no-audit", "--no-fund"]
+        );
+    }
 
     fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
         let d = tempfile::tempdir().expect("tempdir");
