@@ -30,7 +30,7 @@
 //! why (crates/fabdev/build.rs), unless FABDEV_REQUIRE_REAL_KIND=1 (set by
 //! scripts/test.sh), under which a missing piece fails them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use cluster::images::Daemon;
 use cluster::provider::{self, NodeProvider};
-use fabdev::events::{Event, EventKind};
 use fabdev::flow::{self, Options};
+use testkit::outcome::outcome;
 
 /// The node image of scripts/setup/kind-node-image.sh.
 const NODE_IMAGE: &str = "fabdev.invalid/kind-node:v1.37.2";
@@ -50,49 +50,6 @@ const DIND_STANDIN: &str = "docker:28.5.1-dind";
 /// Host ports of the stand-in network (NodePorts, so 30000-32767); away
 /// from the default 30000 that a user's network or another test may hold.
 const HOST_PORT_BASE: u16 = 31400;
-
-/// One kind cluster at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// What a run's typed events say.
-#[derive(Debug, Default)]
-struct Outcome {
-    done: BTreeMap<String, Option<String>>,
-    failed: BTreeMap<String, String>,
-    applied: Option<(usize, usize)>,
-    pods_ready: Option<usize>,
-    /// Images step target → (copied, present).
-    images: BTreeMap<String, (Vec<String>, Vec<String>)>,
-}
-
-fn outcome(events: &[Event]) -> Outcome {
-    let mut o = Outcome::default();
-    for e in events {
-        let step = e.step.clone().unwrap_or_default();
-        match &e.kind {
-            EventKind::StepDone { detail, .. } => {
-                o.done.insert(step, detail.clone());
-            }
-            EventKind::StepFailed { error, .. } => {
-                o.failed.insert(step, error.clone());
-            }
-            EventKind::Applied {
-                objects, changed, ..
-            } => o.applied = Some((objects.len(), changed.len())),
-            EventKind::PodsReady { pods, .. } => o.pods_ready = Some(*pods),
-            EventKind::Images {
-                target,
-                copied,
-                present,
-            } => {
-                o.images
-                    .insert(target.clone(), (copied.clone(), present.clone()));
-            }
-            _ => {}
-        }
-    }
-    o
-}
 
 /// Fails naming what is missing (the build script let the test run, so
 /// FABDEV_REQUIRE_REAL_KIND=1 is set or everything seemed there).
@@ -231,15 +188,6 @@ fn node_containers(cluster: &str) -> Vec<String> {
     .collect()
 }
 
-/// Waits for `what` with a deadline, checking every 200 ms.
-fn wait_for(what: &str, deadline: Duration, mut ok: impl FnMut() -> bool) {
-    let until = Instant::now() + deadline;
-    while !ok() {
-        assert!(Instant::now() < until, "{what}: not within {deadline:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// Every host port of the workspace's nodes answers on 127.0.0.1: the
 /// operations port with /healthz, the others by accepting a connection.
 fn host_ports_answer(ctx: &flow::Context) -> Vec<(String, u16)> {
@@ -306,7 +254,7 @@ fn podman_api() -> Daemon {
     ignore = "no real kind here: needs root, kind, podman (see `fabdev doctor`) and the node image of scripts/setup/kind-node-image.sh; FABDEV_REQUIRE_REAL_KIND=1 fails instead"
 )]
 async fn real_kind_up_stand_ins() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _one = testkit::fabric::one_at_a_time().await;
     let kind = kind_bin();
     let api = podman_api();
     require(
@@ -364,9 +312,14 @@ async fn real_kind_up_stand_ins() {
         .spawn()
         .expect("start fabdev up");
     let started = Instant::now();
-    wait_for("kind creating the node", Duration::from_secs(300), || {
-        marker.exists() && !node_containers(name).is_empty()
-    });
+    let creating =
+        testkit::wait_until(Duration::from_secs(300), Duration::from_millis(200), || {
+            (marker.exists() && !node_containers(name).is_empty()).then_some(())
+        });
+    assert!(
+        creating.is_some(),
+        "kind creating the node: not within 300 s"
+    );
     let pgid = killed.id().to_string();
     run(Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]));
     let _ = killed.wait();
@@ -390,17 +343,12 @@ async fn real_kind_up_stand_ins() {
         "{err}\n{o:#?}"
     );
     assert!(!marker.exists());
-    let kind_detail = o.done.get("kind").cloned().flatten().unwrap_or_default();
+    let kind_detail = o.detail("kind");
     assert!(
         kind_detail.contains("nodes on podman (cluster.kind.provider in fabdev.yaml)"),
         "{kind_detail}"
     );
-    let cluster_detail = o
-        .done
-        .get(&format!("kind cluster {name}"))
-        .cloned()
-        .flatten()
-        .unwrap_or_default();
+    let cluster_detail = o.detail(&format!("kind cluster {name}"));
     assert!(cluster_detail.starts_with("recreated"), "{o:#?}");
     for step in [
         "wait for nodes Ready",
@@ -410,7 +358,7 @@ async fn real_kind_up_stand_ins() {
         "builder images in every peer's DinD",
         "node endpoints",
     ] {
-        assert!(o.done.contains_key(step), "{step}: {o:#?}");
+        assert!(o.is_done(step), "{step}: {o:#?}");
     }
     assert_eq!(o.pods_ready, Some(2), "{o:#?}");
     let (loaded, _) = o.images.get("kind nodes").expect("node images event");
@@ -463,17 +411,12 @@ async fn real_kind_up_stand_ins() {
     let o = outcome(&events);
     eprintln!("second up: {again_time:.1?}\n{o:#?}");
     assert!(again.is_err());
-    let cluster_detail = o
-        .done
-        .get(&format!("kind cluster {name}"))
-        .cloned()
-        .flatten()
-        .unwrap_or_default();
+    let cluster_detail = o.detail(&format!("kind cluster {name}"));
     assert!(cluster_detail.starts_with("exists"), "{o:#?}");
     assert_eq!(o.applied.map(|(_, changed)| changed), Some(0), "{o:#?}");
     assert_eq!(
-        o.done.get("load images into the kind nodes"),
-        Some(&Some("0 loaded, 3 present".to_string())),
+        o.detail("load images into the kind nodes"),
+        "0 loaded, 3 present",
         "{o:#?}"
     );
     let (copied, present) = o.images.get("dind of peer0-org1").expect("DinD event");
@@ -598,19 +541,6 @@ fn fabric_version() -> Option<String> {
     })
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::create_dir_all(to).unwrap();
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// The default network (Org1 and Org2 with a peer each, one Raft orderer,
 /// mychannel) with the Node chaincode fixture, all through `fabdev up` on
 /// kind with podman and the offline node image; real Fabric images made
@@ -623,7 +553,7 @@ fn copy_tree(from: &Path, to: &Path) {
     ignore = "needs real kind (see real_kind_up_stand_ins) and FABRIC_HOME with the images scripts/setup/node-images.sh makes from it"
 )]
 async fn real_kind_real_fabric_chaincode() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _one = testkit::fabric::one_at_a_time().await;
     let kind = kind_bin();
     let api = podman_api();
     let version = fabric_version().expect("FABRIC_HOME/bin/peer version");
@@ -649,10 +579,7 @@ async fn real_kind_real_fabric_chaincode() {
         .expect("images into podman (scripts/setup/node-images.sh, builder-images.sh)");
 
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/chaincode/node"),
-        &dir.path().join("chaincode/asset-node"),
-    );
+    testkit::copy_fixture("chaincode/node", &dir.path().join("chaincode/asset-node"));
     let name = "fabdev-realkind-fabric";
     std::fs::write(
         dir.path().join("fabdev.yaml"),
@@ -689,24 +616,7 @@ async fn real_kind_real_fabric_chaincode() {
     assert!(out.status.success(), "cold up failed");
     let (out, warm) = fabdev(&["up"]);
     assert!(out.status.success(), "warm up failed");
-    let (out, _) = fabdev(&[
-        "chaincode",
-        "invoke",
-        "basic",
-        "CreateAsset",
-        "a1",
-        "blue",
-        "5",
-        "Tom",
-        "300",
-    ]);
-    assert!(out.status.success(), "invoke");
-    let (out, _) = fabdev(&["chaincode", "query", "basic", "ReadAsset", "a1"]);
-    assert!(out.status.success(), "query");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Tom"));
-    let (out, _) = fabdev(&["chaincode", "logs", "basic"]);
-    assert!(out.status.success(), "logs");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("==> peer0-org1:"));
+    testkit::assert_basic_answers(|args| fabdev(args).0);
     let (out, _) = fabdev(&["status"]);
     assert!(out.status.success(), "status");
     let (out, _) = fabdev(&["down"]);

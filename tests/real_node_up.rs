@@ -322,24 +322,7 @@ async fn real_node_up_real_fabric_chaincode() {
     assert!(out.status.success(), "second up failed\n{}", node.logs(60));
     eprintln!("warm up: {:.1?}", started.elapsed());
 
-    let out = fabdev(&[
-        "chaincode",
-        "invoke",
-        "basic",
-        "CreateAsset",
-        "a1",
-        "blue",
-        "5",
-        "Tom",
-        "300",
-    ]);
-    assert!(out.status.success(), "invoke");
-    let out = fabdev(&["chaincode", "query", "basic", "ReadAsset", "a1"]);
-    assert!(out.status.success(), "query");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Tom"));
-    let out = fabdev(&["chaincode", "logs", "basic"]);
-    assert!(out.status.success(), "logs");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("==> peer0-org1:"));
+    testkit::assert_basic_answers(fabdev);
     let status = flow::status(&opts, &mut Vec::new()).await.expect("status");
     for n in &status.nodes {
         assert_eq!(

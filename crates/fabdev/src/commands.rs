@@ -3,8 +3,6 @@
 mod identity;
 mod trust;
 
-pub(crate) use trust::hint as trust_hint;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

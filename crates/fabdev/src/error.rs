@@ -71,12 +71,29 @@ impl Hint for CliError {
             CliError::Exists { hint, .. } => Some(hint.clone()),
             CliError::Flow { source, .. } => source.hint(),
             CliError::Lock(e) => e.hint(),
-            CliError::Untrusted { asked, .. } => Some(crate::commands::trust_hint(*asked)),
+            CliError::Untrusted { asked, .. } => Some(untrusted_hint(*asked)),
             CliError::Interrupted { .. } => Some(
                 "run it again: every step is idempotent and completes what is missing".to_string(),
             ),
             _ => None,
         }
+    }
+}
+
+/// The hint of a refusal to run on settings of fabdev.yaml not trusted
+/// yet ([`CliError::Untrusted`]).
+fn untrusted_hint(asked: bool) -> String {
+    let record = PathBuf::from(fabdev::flow::STATE_DIR).join(fabdev::flow::trust::TRUST_FILE);
+    if asked {
+        format!(
+            "nothing was written; check them, and answer y to trust them (or pass --trust-spec); fabdev records them in {} and asks again when one changes",
+            record.display()
+        )
+    } else {
+        format!(
+            "nothing was written; check them, then run the command again with --trust-spec (recorded in {}: later runs do not ask again unless one of them changes), or on a terminal to be asked",
+            record.display()
+        )
     }
 }
 

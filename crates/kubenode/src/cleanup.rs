@@ -8,8 +8,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::host::find_crictl;
+use crate::iptables;
 use crate::process::run;
-use crate::{BASE_DIR, BRIDGE, CGROUP_ROOT, NodeError, SHIM_SOCKET_DIR, SYSCTLS, io};
+use crate::{
+    BASE_DIR, BRIDGE, CGROUP_ROOT, DEVICE_PLUGIN_SOCKET, NodeError, SHIM_SOCKET_DIR, SYSCTLS, io,
+};
 
 /// What is left of a node on this host (processes, mounts, bridge,
 /// iptables, cgroups, folders), each as a short description; empty when
@@ -32,29 +35,22 @@ pub fn leftovers() -> Vec<String> {
     if Path::new("/sys/class/net").join(BRIDGE).exists() {
         found.push(format!("bridge {BRIDGE}"));
     }
-    for table in ["filter", "nat", "mangle"] {
-        let mut cmd = Command::new("iptables");
-        cmd.args(["-t", table, "-S"]);
-        if let Ok(rules) = run(&mut cmd, Duration::from_secs(10)) {
-            for rule in rules.lines().filter(|r| is_our_rule(r)) {
-                found.push(format!("iptables -t {table}: {rule}"));
-            }
-        }
+    let record = iptables::read_record(base);
+    for family in iptables::FAMILIES {
+        let before = record.as_deref().map(|r| iptables::record_for(r, family));
+        found.extend(iptables::described(
+            family,
+            &iptables::save(family),
+            before.as_ref(),
+        ));
     }
     for dir in cgroup_dirs() {
         found.push(format!("cgroup {}", dir.display()));
     }
-    for path in host_files() {
+    for path in host_files(base) {
         found.push(format!("file {}", path.display()));
     }
     found
-}
-
-pub(crate) fn is_our_rule(rule: &str) -> bool {
-    rule.contains(BRIDGE)
-        || rule.contains("KUBE-")
-        || rule.contains("CNI-")
-        || rule.contains("198.19.")
 }
 
 /// Stop and remove every pod sandbox of the node's containerd.
@@ -109,8 +105,9 @@ pub(crate) fn cleanup(base: &Path) -> Vec<String> {
             problems.push(format!("remove {path}: {e}"));
         }
     }
-    // kube-proxy's and the kubelet's chains, CNI's, and our FORWARD rule.
-    problems.extend(remove_iptables());
+    // kube-proxy's and the kubelet's chains, CNI's, and our firewall: only
+    // what this node made (the record of what existed before it).
+    problems.extend(iptables::remove(iptables::read_record(base).as_deref()));
     if Path::new("/sys/class/net").join(BRIDGE).exists() {
         let mut cmd = Command::new("ip");
         cmd.args(["link", "del", BRIDGE]);
@@ -123,7 +120,7 @@ pub(crate) fn cleanup(base: &Path) -> Vec<String> {
     // a killed shim leaves its socket behind.
     problems.extend(remove_shim_sockets(base));
     // What the kubelet and containerd's CNI library write outside it.
-    for path in host_files() {
+    for path in host_files(base) {
         if let Err(e) = fs::remove_file(&path) {
             problems.push(format!("remove {}: {e}", path.display()));
         }
@@ -166,9 +163,10 @@ pub(crate) const HOST_DIRS: &[&str] = &[
 
 /// The node's files outside [`BASE_DIR`]: the kubelet's log links in
 /// /var/log/containers (to logs under [`BASE_DIR`]), its device-plugin
-/// socket, and containerd's CNI result cache of the node's pods (network
+/// socket (when the node made it: its record exists, and a node starts only
+/// where there was none), and containerd's CNI result cache of the node's pods (network
 /// `fabdev-kubenode`, and `cni-loopback` of the same sandboxes).
-pub(crate) fn host_files() -> Vec<PathBuf> {
+pub(crate) fn host_files(base: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     if let Ok(entries) = fs::read_dir("/var/log/containers") {
         for e in entries.flatten() {
@@ -177,8 +175,8 @@ pub(crate) fn host_files() -> Vec<PathBuf> {
             }
         }
     }
-    let socket = Path::new("/var/lib/kubelet/device-plugins/kubelet.sock");
-    if socket.exists() {
+    let socket = Path::new(DEVICE_PLUGIN_SOCKET);
+    if socket.exists() && iptables::read_record(base).is_some() {
         found.push(socket.to_path_buf());
     }
     let results = Path::new("/var/lib/cni/results");
@@ -379,98 +377,6 @@ pub(crate) fn our_netns() -> Vec<String> {
         .collect()
 }
 
-/// Remove our FORWARD rule, and every KUBE-* / CNI-* chain with the rules
-/// that jump to them (kube-proxy's, the kubelet's canaries, CNI's portmap).
-pub(crate) fn remove_iptables() -> Vec<String> {
-    let mut problems = Vec::new();
-    let iptables = |args: &[&str]| {
-        let mut cmd = Command::new("iptables");
-        cmd.args(args);
-        run(&mut cmd, Duration::from_secs(10))
-    };
-    while iptables(&["-C", "FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"]).is_ok() {
-        if let Err(e) = iptables(&["-D", "FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"]) {
-            problems.push(e.to_string());
-            break;
-        }
-    }
-    let ours = |chain: &str| chain.starts_with("KUBE-") || chain.starts_with("CNI-");
-    for table in ["filter", "nat", "mangle"] {
-        let Ok(rules) = iptables(&["-t", table, "-S"]) else {
-            continue;
-        };
-        // Rules in other chains that jump to ours.
-        for rule in rules.lines() {
-            let parts = rule_words(rule);
-            if parts.first().map(String::as_str) != Some("-A")
-                || parts.get(1).is_some_and(|c| ours(c))
-            {
-                continue;
-            }
-            if parts
-                .windows(2)
-                .any(|w| (w[0] == "-j" || w[0] == "-g") && ours(&w[1]))
-            {
-                let mut args = vec!["-t", table, "-D"];
-                args.extend(parts[1..].iter().map(String::as_str));
-                if let Err(e) = iptables(&args) {
-                    problems.push(e.to_string());
-                }
-            }
-        }
-        let chains: Vec<&str> = rules
-            .lines()
-            .filter_map(|r| r.strip_prefix("-N "))
-            .filter(|c| ours(c))
-            .collect();
-        for chain in &chains {
-            let _ = iptables(&["-t", table, "-F", chain]);
-        }
-        for chain in &chains {
-            if let Err(e) = iptables(&["-t", table, "-X", chain]) {
-                problems.push(e.to_string());
-            }
-        }
-    }
-    problems
-}
-
-/// The words of an `iptables -S` line, double-quoted words (comments) as one.
-pub(crate) fn rule_words(rule: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut in_word = false;
-    let mut chars = rule.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            '\\' if quoted => {
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                }
-            }
-            c if c.is_whitespace() && !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
-}
-
 pub(crate) fn save_sysctls(base: &Path) -> Result<(), NodeError> {
     let mut saved = String::new();
     for key in SYSCTLS {
@@ -503,32 +409,43 @@ pub(crate) fn restore_sysctls(base: &Path) -> Result<(), NodeError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rule_words_keep_quoted_comments_whole() {
-        let rule = r#"-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS"#;
-        assert_eq!(
-            rule_words(rule),
-            [
-                "-A",
-                "INPUT",
-                "-m",
-                "comment",
-                "--comment",
-                "kubernetes health check service ports",
-                "-j",
-                "KUBE-NODEPORTS"
-            ]
-        );
+/// What another kubelet, kube-proxy or CNI on this host owns that the node
+/// would take over or remove, one description each (the node refuses to
+/// start beside any): a kubelet process in this network namespace that is
+/// not the node's, the kubelet's device-plugin socket, IPv4 `KUBE-*` chains.
+/// Asked after a killed run's leftovers are gone.
+pub(crate) fn conflicts(base: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let ours = our_pids(base);
+    let netns = fs::read_link("/proc/self/ns/net").ok();
+    if let Ok(entries) = fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let same_netns = fs::read_link(format!("/proc/{pid}/ns/net")).ok() == netns;
+            if comm.trim() == "kubelet" && same_netns && !ours.contains(&pid) && !is_zombie(pid) {
+                found.push(format!(
+                    "a kubelet that is not this node's runs (pid {pid}: {})",
+                    cmdline(pid)
+                ));
+            }
+        }
     }
-
-    #[test]
-    fn only_the_node_rules_are_ours() {
-        assert!(is_our_rule("-A FORWARD -i fdkbr0 -o fdkbr0 -j ACCEPT"));
-        assert!(is_our_rule("-N KUBE-SERVICES"));
-        assert!(!is_our_rule("-A FORWARD -i docker0 -o docker0 -j ACCEPT"));
+    if Path::new(DEVICE_PLUGIN_SOCKET).exists() {
+        found.push(format!(
+            "{DEVICE_PLUGIN_SOCKET} exists (another kubelet's; the node's kubelet would take it over)"
+        ));
     }
+    let chains = iptables::foreign_kube_chains(&iptables::save("iptables"));
+    if !chains.is_empty() {
+        found.push(format!(
+            "iptables has KUBE-* chains that no node of fabdev's recorded (another kube-proxy \
+             or kubelet's; if an old test node left them, remove them and the rules that \
+             jump to them): {}",
+            chains.join(", ")
+        ));
+    }
+    found
 }

@@ -17,12 +17,12 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Api;
 use kube::api::PostParams;
 
+use crate::config::{apiserver_etcd_args, etcd_args};
 use crate::host::find_tool;
 use crate::process::{http_get, http_ok, run};
 use crate::{
-    API_PORT, COREDNS_READY_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, KubeNode, NODE_IP, NODE_NAME,
-    NodeError, PAUSE_IMAGE, PROXY_HEALTHZ_PORT, SERVICE_CIDR, STORAGE_CLASS, VOLUME_SIZE, VOLUMES,
-    client, io,
+    API_PORT, COREDNS_READY_PORT, KubeNode, NODE_IP, NODE_NAME, NodeError, PAUSE_IMAGE,
+    PROXY_HEALTHZ_PORT, SERVICE_CIDR, STORAGE_CLASS, VOLUME_SIZE, VOLUMES, client, io,
 };
 
 /// What every start action gets besides the node: where the Kubernetes
@@ -107,24 +107,11 @@ async fn containerd(node: &mut KubeNode, start: &Start) -> Result<(), NodeError>
 async fn api_server(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
     let p = |name: &str| path(node, name);
     let bin = |name: &str| start.bins.join(name);
-    let etcd_url = format!("http://{NODE_IP}:{ETCD_CLIENT_PORT}");
-    let peer_url = format!("http://{NODE_IP}:{ETCD_PEER_PORT}");
     let mut etcd = Command::new(bin("etcd"));
-    etcd.args([
-        "--name=fabdev-node".to_string(),
-        format!("--data-dir={}", p("etcd")),
-        format!("--listen-client-urls={etcd_url}"),
-        format!("--advertise-client-urls={etcd_url}"),
-        format!("--listen-peer-urls={peer_url}"),
-        format!("--initial-advertise-peer-urls={peer_url}"),
-        format!("--initial-cluster=fabdev-node={peer_url}"),
-        "--listen-metrics-urls=".to_string(),
-        "--unsafe-no-fsync".to_string(),
-        "--log-level=warn".to_string(),
-    ]);
+    etcd.args(etcd_args(&node.base));
     let mut apiserver = Command::new(bin("kube-apiserver"));
+    apiserver.args(apiserver_etcd_args(&node.base));
     apiserver.args([
-        format!("--etcd-servers={etcd_url}"),
         format!("--bind-address={NODE_IP}"),
         format!("--advertise-address={NODE_IP}"),
         format!("--secure-port={API_PORT}"),

@@ -1,12 +1,14 @@
-//! The components' configuration files, as text: containerd, CNI, the
-//! kubelet, kube-proxy, CoreDNS and the admin kubeconfig.
+//! The components' configuration, as text: containerd, CNI, the kubelet,
+//! kube-proxy, CoreDNS, etcd's flags, the admin's token and kubeconfig.
 
 use std::path::Path;
 
+use base64::Engine;
+
 use crate::{
-    ADMIN_TOKEN, BRIDGE, CGROUP_ROOT, CLUSTER_DOMAIN, CNI_BIN_DIR, CONTEXT, COREDNS_READY_PORT,
-    KUBELET_HEALTHZ_PORT, KUBELET_PORT, NODE_IP, PAUSE_IMAGE, POD_CIDR, PROXY_HEALTHZ_PORT,
-    PROXY_METRICS_PORT, api_url,
+    BRIDGE, CGROUP_ROOT, CLUSTER_DOMAIN, CNI_BIN_DIR, CONTEXT, COREDNS_READY_PORT,
+    ETCD_CLIENT_PORT, ETCD_PEER_PORT, KUBELET_HEALTHZ_PORT, KUBELET_PORT, NODE_IP, PAUSE_IMAGE,
+    POD_CIDR, PROXY_HEALTHZ_PORT, PROXY_METRICS_PORT, api_url,
 };
 
 pub(crate) fn containerd_config(base: &Path) -> String {
@@ -180,7 +182,10 @@ pub(crate) fn corefile(base: &Path) -> String {
     )
 }
 
-pub(crate) fn kubeconfig_yaml(ca: &Path) -> String {
+/// The admin kubeconfig: the CA inline (the node's pki folder is root's
+/// alone) and this run's token.
+pub(crate) fn kubeconfig_yaml(ca_pem: &str, token: &str) -> String {
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     format!(
         "apiVersion: v1
 kind: Config
@@ -188,11 +193,11 @@ clusters:
 - name: {CONTEXT}
   cluster:
     server: {url}
-    certificate-authority: {ca}
+    certificate-authority-data: {ca}
 users:
 - name: admin
   user:
-    token: {ADMIN_TOKEN}
+    token: {token}
 contexts:
 - name: {CONTEXT}
   context:
@@ -201,6 +206,111 @@ contexts:
 current-context: {CONTEXT}
 ",
         url = api_url(),
-        ca = ca.display()
     )
+}
+
+/// The API server's token file: this run's admin token, nothing else.
+pub(crate) fn tokens_csv(token: &str) -> String {
+    format!("{token},admin,admin,\"system:masters\"\n")
+}
+
+/// etcd's flags: clients and the peer on loopback only, over TLS, with
+/// client certificates of the node's CA required on both.
+pub(crate) fn etcd_args(base: &Path) -> Vec<String> {
+    let b = base.display();
+    let client = format!("https://127.0.0.1:{ETCD_CLIENT_PORT}");
+    let peer = format!("https://127.0.0.1:{ETCD_PEER_PORT}");
+    vec![
+        "--name=fabdev-node".to_string(),
+        format!("--data-dir={b}/etcd"),
+        format!("--listen-client-urls={client}"),
+        format!("--advertise-client-urls={client}"),
+        format!("--listen-peer-urls={peer}"),
+        format!("--initial-advertise-peer-urls={peer}"),
+        format!("--initial-cluster=fabdev-node={peer}"),
+        format!("--cert-file={b}/pki/etcd.crt"),
+        format!("--key-file={b}/pki/etcd.key"),
+        format!("--trusted-ca-file={b}/pki/ca.crt"),
+        "--client-cert-auth=true".to_string(),
+        format!("--peer-cert-file={b}/pki/etcd.crt"),
+        format!("--peer-key-file={b}/pki/etcd.key"),
+        format!("--peer-trusted-ca-file={b}/pki/ca.crt"),
+        "--peer-client-cert-auth=true".to_string(),
+        "--listen-metrics-urls=".to_string(),
+        "--unsafe-no-fsync".to_string(),
+        "--log-level=warn".to_string(),
+    ]
+}
+
+/// The API server's flags for etcd: loopback, TLS, its client certificate.
+pub(crate) fn apiserver_etcd_args(base: &Path) -> Vec<String> {
+    let b = base.display();
+    vec![
+        format!("--etcd-servers=https://127.0.0.1:{ETCD_CLIENT_PORT}"),
+        format!("--etcd-cafile={b}/pki/ca.crt"),
+        format!("--etcd-certfile={b}/pki/apiserver-etcd-client.crt"),
+        format!("--etcd-keyfile={b}/pki/apiserver-etcd-client.key"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The token the node used before each run had its own.
+    const OLD_CONSTANT_TOKEN: &str = "fabdev-kubenode-admin-token";
+
+    #[test]
+    fn etcd_listens_on_loopback_only_and_requires_client_certificates() {
+        let args = etcd_args(Path::new("/n"));
+        for url in args
+            .iter()
+            .filter(|a| a.contains("-urls=") && !a.contains("metrics"))
+        {
+            assert!(
+                url.ends_with("=https://127.0.0.1:2379")
+                    || url.ends_with("=https://127.0.0.1:2380"),
+                "{url}"
+            );
+        }
+        for flag in [
+            "--client-cert-auth=true",
+            "--peer-client-cert-auth=true",
+            "--trusted-ca-file=/n/pki/ca.crt",
+        ] {
+            assert!(args.iter().any(|a| a == flag), "{flag} missing: {args:#?}");
+        }
+        assert!(
+            !args
+                .iter()
+                .any(|a| a.contains("http://") || a.contains(&NODE_IP.to_string())),
+            "{args:#?}"
+        );
+        let api = apiserver_etcd_args(Path::new("/n"));
+        assert_eq!(api[0], "--etcd-servers=https://127.0.0.1:2379");
+        assert!(
+            api.iter()
+                .any(|a| a == "--etcd-keyfile=/n/pki/apiserver-etcd-client.key")
+        );
+    }
+
+    #[test]
+    fn the_admin_token_is_this_runs_and_the_ca_is_inline() {
+        let ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let yaml = kubeconfig_yaml(ca, "0123abcd");
+        assert!(yaml.contains("    token: 0123abcd\n"), "{yaml}");
+        assert!(!yaml.contains(OLD_CONSTANT_TOKEN));
+        assert!(
+            yaml.contains("certificate-authority-data: LS0tLS1CRUdJTi"),
+            "{yaml}"
+        );
+        assert!(
+            !yaml.contains("certificate-authority:"),
+            "no path into the root-only pki folder"
+        );
+        assert_eq!(
+            tokens_csv("0123abcd"),
+            "0123abcd,admin,admin,\"system:masters\"\n"
+        );
+    }
 }

@@ -25,6 +25,7 @@ mod cleanup;
 mod components;
 mod config;
 mod host;
+mod iptables;
 mod node;
 mod pki;
 mod process;
@@ -86,7 +87,9 @@ const PROXY_METRICS_PORT: u16 = 10249;
 const COREDNS_READY_PORT: u16 = 8181;
 /// The kubelet's cgroup root (cgroupfs driver), in every hierarchy.
 const CGROUP_ROOT: &str = "fabdev-kubenode";
-const ADMIN_TOKEN: &str = "fabdev-kubenode-admin-token";
+/// The kubelet's device-plugin socket: a fixed path, whatever its root
+/// folder (the node refuses to start where another kubelet has it).
+const DEVICE_PLUGIN_SOCKET: &str = "/var/lib/kubelet/device-plugins/kubelet.sock";
 use testkit_probe::CNI_BIN_DIR;
 /// Where containerd 1.x's shims put their sockets, whatever its state folder.
 const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
@@ -116,6 +119,12 @@ pub enum NodeError {
     /// What an earlier node left behind could not be removed.
     #[error("leftovers of an earlier node could not be removed: {0}")]
     Leftovers(String),
+    /// Another kubelet, kube-proxy or CNI owns what the node would take
+    /// over or remove: the node does not start beside it.
+    #[error(
+        "another Kubernetes node or CNI runs on this host; the test node does not start beside it: {0}"
+    )]
+    Conflict(String),
     #[error("{what}")]
     Io {
         what: String,
@@ -184,4 +193,19 @@ pub async fn client(kubeconfig: &Path) -> Result<kube::Client, NodeError> {
         .await
         .map_err(|e| fail(e.to_string()))?;
     kube::Client::try_from(config).map_err(|e| fail(e.to_string()))
+}
+
+/// Wait for the first of SIGINT, SIGTERM and SIGHUP; its name. Whoever
+/// runs a node until it is told to stop (the `kubenode` example) tears it
+/// down on each alike.
+pub async fn stop_signal() -> Result<&'static str, std::io::Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    Ok(tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    })
 }

@@ -7,17 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cleanup::{cgroup_hierarchies, cleanup, remove_pods, save_sysctls};
+use crate::cleanup::{cgroup_hierarchies, cleanup, conflicts, remove_pods, save_sysctls};
 use crate::components::{START, Start};
 use crate::config::{
     cni_config, containerd_config, corefile, kube_proxy_config, kubeconfig_yaml, kubelet_config,
+    tokens_csv,
 };
 use crate::host::check_host;
-use crate::pki::write_pki;
+use crate::iptables;
+use crate::pki::{private_dir, write_file, write_pki};
 use crate::process::{run, tail};
 use crate::{
-    ADMIN_TOKEN, BASE_DIR, BRIDGE, CGROUP_ROOT, CONTEXT, LOCK_FILE, NODE_IP, NODE_NAME, NodeError,
-    NodeOptions, POLL, client, io,
+    BASE_DIR, BRIDGE, CGROUP_ROOT, CONTEXT, LOCK_FILE, NODE_IP, NODE_NAME, NodeError, NodeOptions,
+    POLL, client, io,
 };
 
 /// A running component.
@@ -60,6 +62,10 @@ impl KubeNode {
         }
         if !problems.is_empty() {
             return Err(NodeError::Leftovers(problems.join("; ")));
+        }
+        let conflicts = conflicts(&base);
+        if !conflicts.is_empty() {
+            return Err(NodeError::Conflict(conflicts.join("; ")));
         }
         let kubeconfig = base.join("kubeconfig");
         let mut node = KubeNode {
@@ -198,23 +204,30 @@ impl KubeNode {
             .collect()
     }
 
-    /// Folders, certificates, configs, the bridge and its forwarding rule.
+    /// Folders, certificates, configs, the bridge and its firewall. The
+    /// node's folder is 0711 (the invoking user reaches the kubeconfig),
+    /// every folder in it 0700, private keys, the token file and the
+    /// kubeconfig 0600, the kubeconfig owned by the invoking user
+    /// (`SUDO_UID`/`SUDO_GID` under sudo). Before anything is made, the
+    /// chains that exist are recorded: teardown removes only the others.
     fn prepare(&mut self) -> Result<(), NodeError> {
         let b = &self.base;
+        private_dir(b, 0o711)?;
+        iptables::write_record(b)?;
         for dir in [
             "pki",
             "logs",
             "pids",
             "etcd",
             "containerd",
+            "cni",
             "cni/net.d",
             "cni/ipam",
             "kubelet",
             "pod-logs",
             "volumes",
         ] {
-            fs::create_dir_all(b.join(dir))
-                .map_err(io(format!("create {}", b.join(dir).display())))?;
+            private_dir(&b.join(dir), 0o700)?;
         }
         save_sysctls(b)?;
         // The kubelet's cgroup root must exist in every hierarchy.
@@ -223,15 +236,32 @@ impl KubeNode {
             fs::create_dir_all(&root).map_err(io(format!("create cgroup {}", root.display())))?;
         }
         write_pki(&b.join("pki"))?;
-        let write = |name: &str, text: String| {
-            let path = b.join(name);
-            fs::write(&path, text).map_err(io(format!("write {}", path.display())))
-        };
-        write(
-            "tokens.csv",
-            format!("{ADMIN_TOKEN},admin,admin,\"system:masters\"\n"),
+        let token = random_token()?;
+        let ca_path = b.join("pki/ca.crt");
+        let ca = fs::read_to_string(&ca_path).map_err(io(format!("read {}", ca_path.display())))?;
+        write_file(&b.join("tokens.csv"), tokens_csv(&token).as_bytes(), 0o600)?;
+        write_file(
+            &self.kubeconfig,
+            kubeconfig_yaml(&ca, &token).as_bytes(),
+            0o600,
         )?;
-        write("kubeconfig", kubeconfig_yaml(&b.join("pki/ca.crt")))?;
+        let owner = invoking_user(
+            std::env::var("SUDO_UID").ok().as_deref(),
+            std::env::var("SUDO_GID").ok().as_deref(),
+        )
+        .map_err(|message| NodeError::Client {
+            path: self.kubeconfig.clone(),
+            message,
+        })?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&self.kubeconfig, Some(uid), Some(gid)).map_err(io(
+                format!(
+                    "give {} to the invoking user ({uid}:{gid})",
+                    self.kubeconfig.display()
+                ),
+            ))?;
+        }
+        let write = |name: &str, text: String| write_file(&b.join(name), text.as_bytes(), 0o644);
         write("containerd/config.toml", containerd_config(b))?;
         write("cni/net.d/10-fabdev-kubenode.conflist", cni_config(b))?;
         write("kubelet-config.yaml", kubelet_config(b))?;
@@ -247,21 +277,34 @@ impl KubeNode {
         ip(&["link", "add", BRIDGE, "type", "bridge"])?;
         ip(&["addr", "add", &format!("{NODE_IP}/24"), "dev", BRIDGE])?;
         ip(&["link", "set", BRIDGE, "up"])?;
-        // The host's dockerd sets FORWARD's policy to DROP: pods (and
-        // Services DNAT'ed to pods) forward bridge to bridge only.
-        let mut rule = Command::new("iptables");
-        rule.args(["-I", "FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"]);
-        run(&mut rule, Duration::from_secs(10))?;
-        Ok(())
+        iptables::add_firewall()
     }
 
+    /// Start a component: a child that dies with this process (`setpriv
+    /// --pdeathsig KILL`: the kernel kills it when the thread that started
+    /// it ends, so a node lives on the thread, or runtime, that started it),
+    /// its output in its log, its pid recorded for the next start.
     pub(crate) fn spawn(&mut self, name: &'static str, cmd: &mut Command) -> Result<(), NodeError> {
         let log_path = self.log_path(name);
         let log = File::create(&log_path).map_err(io(format!("create {}", log_path.display())))?;
         let err = log
             .try_clone()
             .map_err(io(format!("dup {}", log_path.display())))?;
-        let child = cmd
+        let mut wrapped = Command::new("setpriv");
+        wrapped
+            .args(["--pdeathsig", "KILL", "--"])
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        if let Some(dir) = cmd.get_current_dir() {
+            wrapped.current_dir(dir);
+        }
+        let child = wrapped
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -388,6 +431,36 @@ impl Drop for KubeNode {
     }
 }
 
+/// A random admin token for this run (32 bytes of the kernel's randomness,
+/// hex).
+pub(crate) fn random_token() -> Result<String, NodeError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(io("read /dev/urandom for the admin token"))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Who invoked the node through sudo (`SUDO_UID`, `SUDO_GID`): the owner of
+/// its kubeconfig; `None` without sudo.
+pub(crate) fn invoking_user(
+    uid: Option<&str>,
+    gid: Option<&str>,
+) -> Result<Option<(u32, u32)>, String> {
+    let parse = |name: &str, v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|e| format!("{name}={v:?} is not a numeric id: {e}"))
+    };
+    match (uid, gid) {
+        (None, None) => Ok(None),
+        (Some(u), Some(g)) => Ok(Some((parse("SUDO_UID", u)?, parse("SUDO_GID", g)?))),
+        (Some(_), None) => Err("SUDO_UID is set without SUDO_GID".to_string()),
+        (None, Some(_)) => Err("SUDO_GID is set without SUDO_UID".to_string()),
+    }
+}
+
 /// Wait for and take [`LOCK_FILE`].
 pub(crate) async fn take_lock(deadline: Duration) -> Result<File, NodeError> {
     let file = fs::OpenOptions::new()
@@ -415,5 +488,31 @@ pub(crate) async fn take_lock(deadline: Duration) -> Result<File, NodeError> {
             }
             Err(fs::TryLockError::Error(e)) => return Err(io(format!("lock {LOCK_FILE}"))(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kubeconfig_goes_to_the_user_who_ran_sudo() {
+        assert_eq!(invoking_user(None, None), Ok(None));
+        assert_eq!(
+            invoking_user(Some("1000"), Some("100")),
+            Ok(Some((1000, 100)))
+        );
+        assert!(invoking_user(Some("me"), Some("100")).is_err());
+        assert!(invoking_user(Some("1000"), None).is_err());
+    }
+
+    #[test]
+    fn each_run_has_its_own_token() {
+        let (a, b) = (
+            random_token().expect("token"),
+            random_token().expect("token"),
+        );
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
     }
 }

@@ -423,6 +423,41 @@ async fn real_node_a_killed_run_is_cleared_by_the_next() {
     let status = child.wait().expect("helper exit");
     assert!(ready, "the helper never said READY (exit {status})");
 
+    // The components die with the process that started them (parent-death
+    // signal); the pods' processes (containerd's shims, dockerd) stay.
+    let components = [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "containerd",
+        "kubelet",
+        "kube-proxy",
+        "coredns",
+    ];
+    let component_of = |line: &String| {
+        let cmd = line.split_once('(')?.1;
+        let program = cmd.split_whitespace().next()?;
+        let name = std::path::Path::new(program).file_name()?.to_str()?;
+        // Each component's arguments name the node's folder; the pods'
+        // own processes (a DinD's containerd) do not.
+        (components.contains(&name) && cmd.contains(kubenode::BASE_DIR)).then(|| line.clone())
+    };
+    let alive = testkit::wait_until(Duration::from_secs(30), Duration::from_millis(200), || {
+        let alive: Vec<String> = kubenode::leftovers()
+            .iter()
+            .filter_map(component_of)
+            .collect();
+        alive.is_empty().then_some(())
+    });
+    assert!(
+        alive.is_some(),
+        "the node's components outlived the killed process: {:#?}",
+        kubenode::leftovers()
+            .iter()
+            .filter_map(component_of)
+            .collect::<Vec<_>>()
+    );
     let left = kubenode::leftovers();
     for what in [
         "/var/lib/fabdev-kubenode exists",

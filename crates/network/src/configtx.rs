@@ -14,6 +14,11 @@
 //!   versions checked, the delta set's versions checked, the delta merged
 //!   into the config), and [`modified_items`], the existing elements an
 //!   update modifies, whose mod_policy must be satisfied by its signatures.
+//! - [`with_parameters`] (`configtx/params.rs`): the wanted config of a
+//!   channel-parameter change (batch timeout, batch size, anchor peers):
+//!   the live config with those values as fabdev's config from fabdev.yaml
+//!   has them, nothing else changed; [`with_consenters`] likewise for the
+//!   consenter set (an orderer added or removed).
 //! - [`ConfigMap`] (`configtx/map.rs`): a config tree as Fabric's flat map
 //!   of `[Group]  /Channel/Application`-style keys, and the differences
 //!   between two trees as a list of such keys.
@@ -23,11 +28,15 @@ use crate::fabric::{Message, common};
 mod apply;
 mod map;
 mod org;
+mod params;
 mod update;
 
 pub use apply::{ModifiedItem, apply_update, modified_items};
 pub use map::{ConfigMap, Item, ItemKind, differences};
 pub use org::{APPLICATION, application_orgs, with_orgs};
+pub use params::{
+    ANCHOR_PEERS, CONSENTER_VALUES, ENDPOINTS, ORDERER_PARAMETERS, with_consenters, with_parameters,
+};
 pub use update::compute_update;
 
 /// The root group's key in Fabric's config map (`channelconfig.RootGroupKey`).

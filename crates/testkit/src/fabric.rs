@@ -245,6 +245,54 @@ pub fn first_definition(name: &str) -> Definition {
     }
 }
 
+/// An approval of chaincode `name`'s [`first_definition`] through `peer`
+/// as its org's Admin (a transaction the orderers order; no chaincode is
+/// needed for it), then every peer of the network has a block more on
+/// [`CHANNEL`]; how long that took. A failure fails the test with the
+/// nodes' logs.
+pub async fn commit_approval(net: &TestNetwork, peer: &str, name: &str) -> Duration {
+    let timeout = Duration::from_secs(60);
+    let peers: Vec<String> = net.topology().peers().map(|p| p.name.clone()).collect();
+    let mut before = Vec::new();
+    for p in &peers {
+        before.push(channel_height(net, p, CHANNEL).await);
+    }
+    let start = std::time::Instant::now();
+    let node = net
+        .topology()
+        .node(peer)
+        .unwrap_or_else(|| panic!("no peer {peer}"));
+    let ep = net
+        .endpoints()
+        .get(peer)
+        .cloned()
+        .unwrap_or_else(|| panic!("no endpoint for {peer}"));
+    let client = network::channel::PeerClient::connect(node, &ep, net.crypto(), ADMIN, timeout)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {peer}: {}\n{}", chain(&e), net.all_logs()));
+    client
+        .approve(
+            CHANNEL,
+            &first_definition(name),
+            &format!("{name}_1:00"),
+            timeout,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("approve through {peer}: {}\n{}", chain(&e), net.all_logs()));
+    for (p, before) in peers.iter().zip(before) {
+        let got = crate::wait_until_async(timeout, Duration::from_millis(200), || async {
+            (channel_height(net, p, CHANNEL).await > before).then_some(())
+        })
+        .await;
+        assert!(
+            got.is_some(),
+            "{p} never received the block of {name}:\n{}",
+            net.all_logs()
+        );
+    }
+    start.elapsed()
+}
+
 /// The chaincode in `dir` packaged with `label`.
 pub fn package(dir: &Path, label: &str) -> Package {
     package_dir(

@@ -195,6 +195,32 @@ pub async fn fabdev_exits(ws: &Path, code: i32, args: &[&str]) -> String {
     stderr(&out)
 }
 
+/// The asset-transfer fixture deployed as `basic` (fabdev.yaml's
+/// chaincode) answers through the `fabdev` binary that `fabdev` runs: an
+/// invoke, the query that reads it back, and `chaincode logs` with
+/// peer0-org1's lines. What the tests of `up` on a real cluster check once
+/// the network runs.
+pub fn assert_basic_answers(fabdev: impl Fn(&[&str]) -> Output) {
+    let out = fabdev(&[
+        "chaincode",
+        "invoke",
+        "basic",
+        "CreateAsset",
+        "a1",
+        "blue",
+        "5",
+        "Tom",
+        "300",
+    ]);
+    assert!(out.status.success(), "invoke: {}", stderr(&out));
+    let out = fabdev(&["chaincode", "query", "basic", "ReadAsset", "a1"]);
+    assert!(out.status.success(), "query: {}", stderr(&out));
+    assert_has(&stdout(&out), "Tom");
+    let out = fabdev(&["chaincode", "logs", "basic"]);
+    assert!(out.status.success(), "logs: {}", stderr(&out));
+    assert_has(&stderr(&out), "==> peer0-org1:");
+}
+
 /// Prints a transcript of a command that ran: `$ what`, what it said on
 /// stderr and stdout, its exit code.
 pub fn show(what: &str, out: &Output) {

@@ -9,6 +9,8 @@ use fabdev::events::{ClusterState, Event, EventKind};
 pub struct Outcome {
     /// The steps done, in order.
     pub done: Vec<String>,
+    /// What each step done said it did (its detail), when it said so.
+    pub details: BTreeMap<String, String>,
     /// The failed steps' errors.
     pub failed: BTreeMap<String, String>,
     /// The cluster's name and state (the last `cluster` event).
@@ -17,6 +19,9 @@ pub struct Outcome {
     pub node_images: Option<(Vec<String>, Vec<String>)>,
     /// Each DinD target's images: (copied, present).
     pub dind: BTreeMap<String, (Vec<String>, Vec<String>)>,
+    /// Every target's images, the kind nodes' and the DinD daemons':
+    /// (copied, present).
+    pub images: BTreeMap<String, (Vec<String>, Vec<String>)>,
     /// The applied objects and those changed.
     pub applied: Option<(usize, usize)>,
     /// The Ready pods.
@@ -28,6 +33,16 @@ impl Outcome {
     pub fn cluster_state(&self) -> Option<ClusterState> {
         self.cluster.as_ref().map(|(_, state)| *state)
     }
+
+    /// Whether `step` was done.
+    pub fn is_done(&self, step: &str) -> bool {
+        self.done.iter().any(|d| d == step)
+    }
+
+    /// What `step` said it did ("" when it said nothing or did not run).
+    pub fn detail(&self, step: &str) -> &str {
+        self.details.get(step).map_or("", String::as_str)
+    }
 }
 
 /// Reads a run's events.
@@ -35,8 +50,22 @@ pub fn outcome(events: &[Event]) -> Outcome {
     let mut o = Outcome::default();
     for e in events {
         let step = e.step.clone().unwrap_or_default();
+        if let EventKind::Images {
+            target,
+            copied,
+            present,
+        } = &e.kind
+        {
+            o.images
+                .insert(target.clone(), (copied.clone(), present.clone()));
+        }
         match &e.kind {
-            EventKind::StepDone { .. } => o.done.push(step),
+            EventKind::StepDone { detail, .. } => {
+                if let Some(d) = detail {
+                    o.details.insert(step.clone(), d.clone());
+                }
+                o.done.push(step);
+            }
             EventKind::StepFailed { error, .. } => {
                 o.failed.insert(step, error.clone());
             }

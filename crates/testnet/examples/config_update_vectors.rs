@@ -16,21 +16,15 @@ use network::fabric;
 use testnet::update_vectors;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["crypto", dir] => crypto(Path::new(dir)),
-        ["cases", dir, version] => cases(Path::new(dir), version),
-        _ => Err("usage: config_update_vectors crypto DIR | cases DIR VERSION".to_string()),
-    };
-    if let Err(e) = result {
-        eprintln!("config_update_vectors: {e}");
-        std::process::exit(1);
-    }
+    testnet::vectors::recorder_main(
+        "config_update_vectors",
+        "config_update_vectors crypto DIR | cases DIR VERSION",
+        |words| match words {
+            ["crypto", dir] => Some(crypto(Path::new(dir))),
+            ["cases", dir, version] => Some(cases(Path::new(dir), version)),
+            _ => None,
+        },
+    );
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -38,26 +32,12 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 fn crypto(dir: &Path) -> Result<(), String> {
-    let out = update_vectors::crypto_dir(dir);
-    if out.root().exists() {
-        println!("kept {}", out.root().display());
-        return Ok(());
-    }
     let ws = update_vectors::workspace(dir, "2.5")?;
-    let topo = network::Topology::of(&ws);
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let full = network::pki::CryptoDir::new(tmp.path());
-    network::pki::ensure(&ws, &topo, &full).map_err(|e| e.to_string())?;
-    for rel in update_vectors::inputs(&ws, &topo) {
-        let from = tmp.path().join(&rel);
-        let to = out.root().join(&rel);
-        if let Some(p) = to.parent() {
-            std::fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        }
-        std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
-    }
-    println!("wrote {}", out.root().display());
-    Ok(())
+    testnet::vectors::write_crypto(
+        &ws,
+        update_vectors::inputs,
+        update_vectors::crypto_dir(dir).root(),
+    )
 }
 
 fn cases(dir: &Path, version: &str) -> Result<(), String> {

@@ -11,44 +11,22 @@
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["crypto", dir] => crypto(Path::new(dir)),
-        ["blocks", dir, version] => blocks(Path::new(dir), version),
-        _ => Err("usage: fabric_vectors crypto DIR | blocks DIR VERSION".to_string()),
-    };
-    if let Err(e) = result {
-        eprintln!("fabric_vectors: {e}");
-        std::process::exit(1);
-    }
+    testnet::vectors::recorder_main(
+        "fabric_vectors",
+        "fabric_vectors crypto DIR | blocks DIR VERSION",
+        |words| match words {
+            ["crypto", dir] => Some(crypto(Path::new(dir))),
+            ["blocks", dir, version] => Some(blocks(Path::new(dir), version)),
+            _ => None,
+        },
+    );
 }
 
 fn crypto(dir: &Path) -> Result<(), String> {
     // Every spec (3.x lists the BFT ones too); crypto does not depend on the version.
     for (name, ws) in testnet::vectors::specs(dir, "3.1")? {
         let out = dir.join("crypto").join(&name);
-        if out.exists() {
-            println!("kept {}", out.display());
-            continue;
-        }
-        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let full = network::pki::CryptoDir::new(tmp.path());
-        let topo = network::Topology::of(&ws);
-        network::pki::ensure(&ws, &topo, &full).map_err(|e| e.to_string())?;
-        for rel in testnet::vectors::genesis_inputs(&ws, &topo) {
-            let from = tmp.path().join(&rel);
-            let to = out.join(&rel);
-            if let Some(p) = to.parent() {
-                std::fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            }
-            std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
-        }
-        println!("wrote {}", out.display());
+        testnet::vectors::write_crypto(&ws, testnet::vectors::genesis_inputs, &out)?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! FABRIC_HOME and the builder images in the host's Docker):
 //!
 //! ```text
-//! install_bench [PEERS] [node|go] [share|build|warm] [EDITS] [launch|lazy]
+//! install_bench [PEERS] [node|go|typescript] [share|build|warm] [EDITS] [launch|lazy]
 //! ```
 //!
 //! Starts PEERS peers: with 1, one org; else Org1 with PEERS-1 peers and
@@ -18,7 +18,9 @@
 //! edits) or `first-invoke=…s` (even ones), from the edit. With `launch`, as `fabdev chaincode deploy` does, each
 //! deploy ends by asking every peer to run the chaincode at once
 //! (`lifecycle::launch_all`, counted in `deploy`); `lazy` (the default):
-//! the first call launches it, as before fabdev did that.
+//! the first call launches it, as before fabdev did that. `typescript` is
+//! built with npm before each package, as `fabdev chaincode deploy` does
+//! (`chaincode::nodebuild`), the build's time printed.
 
 use std::path::Path;
 use std::time::Instant;
@@ -72,7 +74,7 @@ async fn main() {
         chaincode::vendor::copy_dir(t, &fixture)
     });
     let label = format!("bench_{lang}");
-    let spec = deploy_spec("basic", &dir, &label);
+    let spec = spec_of(&dir, &label, lang);
     let images: Option<&dyn PeerImages> = match mode.as_str() {
         "warm" => Some(&warm),
         "share" => Some(&net),
@@ -119,14 +121,24 @@ async fn main() {
     let copy = tempfile::tempdir().expect("tempdir");
     let src = copy.path().join(lang);
     testkit::copy_tree(&dir, &src);
-    let file = if lang == "go" {
-        src.join("main.go")
-    } else {
-        src.join("index.js")
+    let file = match lang {
+        "go" => src.join("main.go"),
+        "typescript" => src.join("src/assetTransfer.ts"),
+        _ => src.join("index.js"),
     };
     for edit in 1..=edits {
         let t0 = Instant::now();
-        let deploy = one_edit(&net, &admins, &file, &src, &label, edit, images, launch).await;
+        let deploy = one_edit(
+            &net,
+            &admins,
+            &file,
+            &src,
+            (&label, lang),
+            edit,
+            images,
+            launch,
+        )
+        .await;
         println!(
             "edit={edit} mode={mode} lang={lang} peers={peers} launch={launch} {deploy} first-{}={:.2}s",
             if edit % 2 == 1 { "query" } else { "invoke" },
@@ -142,6 +154,20 @@ async fn launch_all(admins: &ChannelAdmins) {
         l.result
             .unwrap_or_else(|e| panic!("launch on {}: {e}", l.peer));
     }
+}
+
+/// The deploy spec of the chaincode in `dir`; TypeScript built first.
+fn spec_of(dir: &Path, label: &str, lang: &str) -> DeploySpec {
+    if lang != "typescript" {
+        return deploy_spec("basic", dir, label);
+    }
+    let t = Instant::now();
+    let step = chaincode::nodebuild::build_step(dir)
+        .expect("build step")
+        .expect("a build step");
+    let built = chaincode::nodebuild::build(dir, &step).expect("tsc");
+    println!("tsc build={:.2}s", t.elapsed().as_secs_f64());
+    deploy_spec("basic", built.dir(), label)
 }
 
 fn wall() -> f64 {
@@ -161,7 +187,7 @@ async fn one_edit(
     admins: &ChannelAdmins,
     file: &Path,
     src: &Path,
-    label: &str,
+    (label, lang): (&str, &str),
     edit: u32,
     images: Option<&dyn PeerImages>,
     launch: bool,
@@ -171,7 +197,7 @@ async fn one_edit(
     let t0 = Instant::now();
     let wall0 = wall();
     let mut marks: Vec<(String, f64)> = Vec::new();
-    let spec: DeploySpec = deploy_spec("basic", src, label);
+    let spec: DeploySpec = spec_of(src, label, lang);
     marks.push(("packaged".into(), t0.elapsed().as_secs_f64()));
     deploy_observed(net, &spec, images, &mut |e| {
         marks.push((format!("{e:?}"), t0.elapsed().as_secs_f64()));

@@ -33,14 +33,13 @@ const CHANNEL: &str = "mychannel";
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir, version] = args.as_slice() else {
-        eprintln!("usage: lifecycle_vectors DIR VERSION");
-        std::process::exit(2);
+    let recorded = match args.as_slice() {
+        [dir, version] => Some(record(Path::new(dir), version).await),
+        _ => None,
     };
-    if let Err(e) = record(Path::new(dir), version).await {
-        eprintln!("lifecycle_vectors: {e}");
-        std::process::exit(1);
-    }
+    testnet::vectors::recorder_main("lifecycle_vectors", "lifecycle_vectors DIR VERSION", |_| {
+        recorded
+    });
 }
 
 fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {

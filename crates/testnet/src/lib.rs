@@ -12,7 +12,8 @@
 //!   `FABRIC_CFG_PATH` pointing there, as the images ship it;
 //! - the cluster's DNS names of every node (`peer0-org1`, `peer0-org1.<ns>`,
 //!   `….svc`, `….svc.cluster.local`) in a hosts file bound over `/etc/hosts`
-//!   in each process's private mount namespace;
+//!   in each process's private mount namespace, and a `/etc/resolv.conf`
+//!   whose name server refuses at once ([`container::RESOLV_CONF`]);
 //! - for peers (with [`Options::dind`]), the DinD sidecar as a real `dockerd`
 //!   in the peer's network namespace with exactly the sidecar's rendered
 //!   arguments, reachable from nowhere else;
@@ -228,6 +229,12 @@ impl TestNetwork {
         std::fs::write(&net.hosts, hosts).map_err(|source| TestnetError::Io {
             action: "write",
             path: net.hosts.clone(),
+            source,
+        })?;
+        let resolv = container::resolv_conf(&net.hosts);
+        std::fs::write(&resolv, container::RESOLV_CONF).map_err(|source| TestnetError::Io {
+            action: "write",
+            path: resolv.clone(),
             source,
         })?;
 

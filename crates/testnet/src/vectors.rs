@@ -34,6 +34,58 @@ pub fn specs(vectors: &Path, version: &str) -> Result<Vec<(String, Workspace)>, 
         .collect()
 }
 
+/// The `main` of a recorder example (`examples/*_vectors.rs`): `run` with
+/// the command line's words, which gives `None` for words it does not
+/// take (then `usage` is printed); an error is printed as `name: error`
+/// and exits 1.
+pub fn recorder_main(
+    name: &str,
+    usage: &str,
+    run: impl FnOnce(&[&str]) -> Option<Result<(), String>>,
+) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match run(&words) {
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(1);
+        }
+        None => {
+            eprintln!("usage: {usage}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Writes fixed test crypto for `ws` into `out`, unless it is there: the
+/// workspace's crypto made in a temporary folder, of which only the files
+/// `inputs` names (certificates, never a key) are kept.
+pub fn write_crypto(
+    ws: &Workspace,
+    inputs: impl Fn(&Workspace, &Topology) -> Vec<PathBuf>,
+    out: &Path,
+) -> Result<(), String> {
+    if out.exists() {
+        println!("kept {}", out.display());
+        return Ok(());
+    }
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let full = CryptoDir::new(tmp.path());
+    let topo = Topology::of(ws);
+    network::pki::ensure(ws, &topo, &full).map_err(|e| e.to_string())?;
+    for rel in inputs(ws, &topo) {
+        let from = tmp.path().join(&rel);
+        let to = out.join(&rel);
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
 /// The committed crypto of a vector spec.
 pub fn crypto_dir(vectors: &Path, spec: &str) -> CryptoDir {
     CryptoDir::new(vectors.join("crypto").join(spec))

@@ -9,12 +9,11 @@
 use std::time::{Duration, Instant};
 
 use network::channel::{
-    ChannelError, Network, PeerClient, Signers, current_config, peer_channel_config, update_channel,
+    ChannelError, Network, Signers, current_config, peer_channel_config, update_channel,
 };
 use network::fabric::{Message as _, common, orderer};
-use network::pki::ADMIN;
-use testkit::fabric::{channel_height, first_definition, home, start, two_orgs, workspace};
-use testnet::{Options, TestNetwork};
+use testkit::fabric::{commit_approval, home, start, two_orgs, workspace};
+use testnet::Options;
 
 const CHANNEL: &str = testkit::fabric::CHANNEL;
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -47,33 +46,6 @@ fn with_batch_timeout(config: &common::Config, timeout: &str) -> common::Config 
     out
 }
 
-/// An approval through `peer` (a transaction the orderers order; no
-/// chaincode is needed for it), then every peer has the next block.
-async fn commit_one(net: &TestNetwork, peer: &str, name: &str) {
-    let before = channel_height(net, "peer0-org1", CHANNEL).await;
-    let node = net.topology().node(peer).expect("peer");
-    let ep = net.endpoints().get(peer).cloned().expect("endpoint");
-    let client = PeerClient::connect(node, &ep, net.crypto(), ADMIN, TIMEOUT)
-        .await
-        .expect("connect");
-    client
-        .approve(
-            CHANNEL,
-            &first_definition(name),
-            &format!("{name}_1:00"),
-            TIMEOUT,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("approve through {peer}: {e}\n{}", net.all_logs()));
-    for p in ["peer0-org1", "peer0-org2"] {
-        let got = testkit::wait_until_async(TIMEOUT, Duration::from_millis(200), || async {
-            (channel_height(net, p, CHANNEL).await > before).then_some(())
-        })
-        .await;
-        assert!(got.is_some(), "{p} never received the block of {name}");
-    }
-}
-
 #[tokio::test]
 #[cfg_attr(
     not(fabric_binaries),
@@ -91,7 +63,7 @@ async fn real_fabric_batch_timeout_raised_on_a_running_channel() {
         crypto: net.crypto(),
         endpoints: &endpoints,
     };
-    commit_one(&net, "peer0-org1", "before").await;
+    commit_approval(&net, "peer0-org1", "before").await;
 
     let before = current_config(access, CHANNEL, TIMEOUT)
         .await
@@ -186,5 +158,5 @@ async fn real_fabric_batch_timeout_raised_on_a_running_channel() {
     assert!(matches!(e, ChannelError::UpdateRefused { .. }), "{e}");
 
     // A transaction still commits.
-    commit_one(&net, "peer0-org2", "after").await;
+    commit_approval(&net, "peer0-org2", "after").await;
 }

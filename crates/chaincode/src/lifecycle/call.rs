@@ -64,19 +64,30 @@ pub async fn invoke(
     network::pki::identity::check_user(ws, crypto, &peer.org, &caller.user)?;
     let c = connect(peer, endpoints, crypto, &caller.user).await?;
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    // Right after a deploy the Gateway's discovery may not know yet that
-    // the other orgs' peers run the chaincode (gossip spreads it within
-    // seconds): nothing was submitted then, so ask again until it does.
+    Ok(while_endorsers_unknown(|| {
+        c.submit(channel, name, function, &args, transient, CALL_TIMEOUT)
+    })
+    .await?)
+}
+
+/// Runs `submit` until the Gateway's discovery knows peers that satisfy
+/// the chaincode's endorsement policy, for at most [`DISCOVERY_TIMEOUT`]:
+/// right after a commit it may not know yet that the other orgs' peers run
+/// the chaincode (gossip spreads it within seconds), and nothing was
+/// submitted then, so asking again is safe. Any other answer is returned
+/// as it is.
+pub(super) async fn while_endorsers_unknown<T, F, Fut>(mut submit: F) -> Result<T, ChannelError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ChannelError>>,
+{
     let deadline = std::time::Instant::now() + DISCOVERY_TIMEOUT;
     loop {
-        match c
-            .submit(channel, name, function, &args, transient, CALL_TIMEOUT)
-            .await
-        {
+        match submit().await {
             Err(e) if endorsers_not_known_yet(&e) && std::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            r => return Ok(r?),
+            r => return r,
         }
     }
 }

@@ -2,11 +2,9 @@
 //! install, plan, approve, commit, init. fabdev runs them as named steps;
 //! [`super::deploy`] composes them.
 
-use std::time::Duration;
-
 use network::channel::{ChannelError, Definition, PeerClient};
 
-use super::call::{DISCOVERY_TIMEOUT, endorsers_not_known_yet};
+use super::call::while_endorsers_unknown;
 use super::{
     BoxFuture, CALL_TIMEOUT, ChannelAdmins, DeploySpec, INSTALL_TIMEOUT, LifecycleError,
     LifecycleEvent, NETWORK_ID, Planned, approval_needed, chaincode_image_name, target,
@@ -398,35 +396,28 @@ pub async fn init(
     on_event(LifecycleEvent::Initializing { sequence });
     // As for invoke: right after a commit the Gateway's discovery may not
     // know yet that the other orgs' peers run the chaincode.
-    let deadline = std::time::Instant::now() + DISCOVERY_TIMEOUT;
-    loop {
-        match first
-            .submit_init(&spec.channel, &spec.name, &args, CALL_TIMEOUT)
-            .await
-        {
-            Err(e) if endorsers_not_known_yet(&e) && std::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(e) if network::channel::already_initialized(&e) => {
-                on_event(LifecycleEvent::AlreadyInitialized { sequence });
-                return Ok(InitOutcome::AlreadyInitialized);
-            }
-            Err(e) => {
-                return Err(LifecycleError::Init {
-                    name: spec.name.clone(),
-                    channel: spec.channel.clone(),
-                    source: Box::new(e),
-                });
-            }
-            Ok(s) => {
-                on_event(LifecycleEvent::Initialized {
-                    sequence,
-                    transaction_id: s.transaction_id.clone(),
-                });
-                return Ok(InitOutcome::Initialized {
-                    transaction_id: s.transaction_id,
-                });
-            }
+    match while_endorsers_unknown(|| {
+        first.submit_init(&spec.channel, &spec.name, &args, CALL_TIMEOUT)
+    })
+    .await
+    {
+        Err(e) if network::channel::already_initialized(&e) => {
+            on_event(LifecycleEvent::AlreadyInitialized { sequence });
+            Ok(InitOutcome::AlreadyInitialized)
+        }
+        Err(e) => Err(LifecycleError::Init {
+            name: spec.name.clone(),
+            channel: spec.channel.clone(),
+            source: Box::new(e),
+        }),
+        Ok(s) => {
+            on_event(LifecycleEvent::Initialized {
+                sequence,
+                transaction_id: s.transaction_id.clone(),
+            });
+            Ok(InitOutcome::Initialized {
+                transaction_id: s.transaction_id,
+            })
         }
     }
 }

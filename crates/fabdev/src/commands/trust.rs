@@ -5,7 +5,6 @@
 //! flag.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 
 use fabdev::events::escape_controls;
 use fabdev::flow::{self, Context, trust};
@@ -98,20 +97,4 @@ fn ask() -> bool {
         return false;
     }
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-}
-
-/// The hint of a refusal.
-pub(crate) fn hint(asked: bool) -> String {
-    let record = PathBuf::from(flow::STATE_DIR).join(trust::TRUST_FILE);
-    if asked {
-        format!(
-            "nothing was written; check them, and answer y to trust them (or pass --trust-spec); fabdev records them in {} and asks again when one changes",
-            record.display()
-        )
-    } else {
-        format!(
-            "nothing was written; check them, then run the command again with --trust-spec (recorded in {}: later runs do not ask again unless one of them changes), or on a terminal to be asked",
-            record.display()
-        )
-    }
 }

@@ -117,6 +117,10 @@ pub struct Context {
     pub crypto: CryptoDir,
     /// The cluster the network runs on.
     pub target: Target,
+    /// What the last `up` applied (`.fabdev/applied.json`), when it reads:
+    /// `up` plans its steps from it (one that does not read fails `up`'s
+    /// `plan` step, which reads it again).
+    pub applied: Option<network::reconcile::AppliedState>,
 }
 
 /// The cluster a workspace's network runs on: fabdev.yaml's `cluster:`
@@ -229,10 +233,10 @@ impl Context {
         // The nodes keep the host ports the last `up` gave them; a state
         // file that does not read is `up`'s `plan` step's error, and the
         // other flows number the nodes afresh.
-        let slots = super::plan::read_applied(&state_dir)
-            .ok()
-            .flatten()
-            .map(|a| a.slots)
+        let applied = super::plan::read_applied(&state_dir).ok().flatten();
+        let slots = applied
+            .as_ref()
+            .map(|a| a.slots.clone())
             .unwrap_or_default();
         let topo = Topology::with_slots(&ws, &slots);
         let crypto = CryptoDir::new(state_dir.join("crypto"));
@@ -242,6 +246,7 @@ impl Context {
             state_dir,
             crypto,
             target,
+            applied,
         })
     }
 

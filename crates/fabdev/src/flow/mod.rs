@@ -29,6 +29,7 @@
 
 pub mod chaincodes;
 pub mod channel;
+mod config_update;
 mod connections;
 mod context;
 pub mod doctor;

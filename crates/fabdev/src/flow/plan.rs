@@ -47,11 +47,12 @@ pub(crate) fn write_applied(state_dir: &Path, applied: &AppliedState) -> Result<
 /// a peer added to an org (crypto for it only, its pod with host ports of
 /// its own, its joins of the org's channels from their genesis blocks, and
 /// the chaincodes of those channels installed on it by the deploy steps),
-/// and an org added to a channel (the `channel` step's config update, its
+/// an org added to a channel (the `channel` step's config update, its
 /// peers' joins, and the channel's committed chaincodes installed and
-/// approved for it at their committed sequences). Other channel config
-/// updates and consenter changes are planned but not applied yet, so a
-/// plan with them is refused whole.
+/// approved for it at their committed sequences), and a changed batch
+/// timeout (a config update per channel, `config update <channel>`). Orgs
+/// taken off channels and consenter changes are planned but not applied
+/// yet, so a plan with them is refused whole.
 pub(crate) fn up_applies(action: &Action) -> bool {
     matches!(
         action,
@@ -59,6 +60,7 @@ pub(crate) fn up_applies(action: &Action) -> bool {
             | Action::AddOrg { .. }
             | Action::AddPeer { .. }
             | Action::AddOrgToChannel { .. }
+            | Action::ChangeBatchTimeout { .. }
     )
 }
 

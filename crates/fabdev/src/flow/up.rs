@@ -20,6 +20,7 @@
 //! | `builder images in every peer's DinD` | [`seed_dind`] |
 //! | `node endpoints` | `connections::node_endpoints` |
 //! | `channel <name>` (each channel; on a running one, the orgs fabdev.yaml adds: config update, joins, catch-up) | [`create_channel`] |
+//! | `config update <channel>` (each channel whose batch timeout the plan changes) | `config_update::update_parameters` |
 //! | `connection profiles` | [`connection_profiles`] |
 //! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincodes::deploy_steps` (as `fabdev chaincode deploy`) |
 //! | `record what was applied` (`.fabdev/applied.json`, read by the next `up`'s `plan`) | [`record_applied`] |
@@ -39,6 +40,7 @@ use serde::Serialize;
 
 use super::chaincodes::{DeployParts, Deployments, Deploys, LifecycleCommand, deploy_steps};
 use super::channel::join_every_node;
+use super::config_update;
 use super::connections::{
     Connected, Connections, EXISTING_CLUSTER_STEP, NODE_ENDPOINTS_STEP, existing_cluster,
     fabdevs_namespace, node_endpoints,
@@ -148,10 +150,23 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
         step!("apply objects" => apply_objects),
         step!("wait for orderers and peers Ready" => wait_for_pods),
         step!(DIND_STEP => seed_dind),
-        step!(NODE_ENDPOINTS_STEP => node_endpoints),
     ]);
+    steps.extend(network_steps(ctx));
+    steps
+}
+
+/// The steps of `up` from `node endpoints` on, once the nodes run: the
+/// channels, the plan's channel-parameter changes (`config update
+/// <channel>`, planned from what the last `up` applied), the connection
+/// profiles, the chaincodes, and the record of what was applied.
+fn network_steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
+    let mut steps = vec![step!(NODE_ENDPOINTS_STEP => node_endpoints)];
     for ch in &ctx.ws.channels {
         steps.push(step!(format!("channel {}", ch.name), &ch.name => create_channel));
+    }
+    let plan = network::reconcile::plan(ctx.applied.as_ref(), &ctx.ws);
+    for ch in config_update::parameter_channels(&plan) {
+        steps.push(step!(config_update::step_name(&ch), ch => config_update::update_parameters));
     }
     steps.push(step!("connection profiles" => connection_profiles));
     let chaincodes: Vec<String> = ctx.ws.chaincodes.iter().map(|c| c.name.clone()).collect();
@@ -160,10 +175,41 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
     steps
 }
 
+/// The steps of [`up_running`]: `plan` and `crypto material`, then
+/// [`network_steps`]; no cluster, no images, no objects.
+pub fn running_steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
+    let mut steps = vec![
+        step!(PLAN_STEP => plan_changes),
+        step!(CRYPTO_STEP => crypto_material),
+    ];
+    steps.extend(network_steps(ctx));
+    steps
+}
+
 /// Bring the network up.
 pub async fn up<R: Runner + Clone>(
     opts: &Options<R>,
     sink: &mut dyn Sink,
+) -> Result<UpReport, FlowError> {
+    up_with(opts, sink, steps).await
+}
+
+/// `up` on a network whose nodes already run, reached at
+/// `Options::endpoints` (or, without a kubeconfig, the host ports): the
+/// plan, then everything `up` does once the nodes run ([`running_steps`]).
+/// What the tests against real Fabric processes (`crates/testnet`, which
+/// runs the rendered pods itself) run as `up`.
+pub async fn up_running<R: Runner + Clone>(
+    opts: &Options<R>,
+    sink: &mut dyn Sink,
+) -> Result<UpReport, FlowError> {
+    up_with(opts, sink, running_steps).await
+}
+
+async fn up_with<R: Runner + Clone>(
+    opts: &Options<R>,
+    sink: &mut dyn Sink,
+    steps: impl FnOnce(&Context) -> Vec<Step<UpRun<R>>>,
 ) -> Result<UpReport, FlowError> {
     let run = run_flow(opts, sink, steps, |ctx| UpRun {
         images: ctx.images(),

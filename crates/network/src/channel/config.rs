@@ -400,8 +400,9 @@ pub fn member_peers<'t>(topo: &'t Topology, config: &common::Config) -> Vec<&'t 
 }
 
 /// Tries `op` on each orderer in turn until one answers; an orderer that
-/// cannot be reached (or has no endpoint) is passed over, any other answer
-/// (a refusal included) is the result.
+/// cannot be reached, has no endpoint, does not deliver the channel or is
+/// not ready to order (404, 503) is passed over; any other answer (a
+/// refusal of the update included) is the result.
 async fn on_some_orderer<'t, T, F, Fut>(
     net: Network<'t>,
     mut op: F,
@@ -420,7 +421,16 @@ where
             continue;
         };
         match op(node, ep).await {
-            Err(e @ (ChannelError::Unreachable { .. } | ChannelError::Timeout { .. })) => {
+            // Down, not a member (yet, or any more), or not ready: another
+            // orderer may answer.
+            Err(
+                e @ (ChannelError::Unreachable { .. }
+                | ChannelError::Timeout { .. }
+                | ChannelError::DeliverRefused { .. }
+                | ChannelError::UpdateRefused {
+                    status: 404 | 503, ..
+                }),
+            ) => {
                 last = Some(e);
             }
             other => return other.map(|t| (t, node)),

@@ -41,16 +41,20 @@ fn spec(dir: &Path, label: &str) -> DeploySpec {
 /// Connects to every TCP port listening in the network namespace it runs in
 /// (from /proc/net/tcp{,6}), to 2375 and 2376, and to the Docker socket
 /// paths, sends `GET /version` to each and prints one JSON line: which
-/// ports listen and, per target, whether it connected and whether a Docker
+/// ports listen (and on which addresses, as /proc/net/tcp writes them),
+/// and, per target, whether it connected and whether a Docker
 /// API answered.
 const DAEMON_PROBE: &str = r#"
 const net = require('net'), fs = require('fs');
-const listening = new Set();
+const listening = new Set(), on = {};
 for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
   try {
     for (const l of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
       const c = l.trim().split(/\s+/);
-      if (c[3] === '0A') listening.add(parseInt(c[1].split(':').pop(), 16));
+      if (c[3] !== '0A') continue;
+      const [addr, port] = c[1].split(':');
+      listening.add(parseInt(port, 16));
+      (on[parseInt(port, 16)] = on[parseInt(port, 16)] || []).push(addr);
     }
   } catch (e) {}
 }
@@ -69,7 +73,7 @@ const probe = t => new Promise(done => {
 (async () => {
   const results = [];
   for (const t of targets) results.push(await probe(t));
-  console.log(JSON.stringify({ listening: [...listening], results }));
+  console.log(JSON.stringify({ listening: [...listening], on, results }));
 })();
 "#;
 
@@ -118,8 +122,14 @@ fn daemon_is_closed_to_chaincode(net: &TestNetwork, peer: &str, label: &str) {
         .flatten()
         .filter_map(serde_json::Value::as_u64)
         .collect();
-    // The pod's namespace: the peer's chaincode port listens and connects.
+    // The pod's namespace: the peer's chaincode port listens, on loopback
+    // only (127.0.0.1 is 0100007F in /proc/net/tcp), and connects.
     assert!(listening.contains(&7052), "{inside}");
+    assert_eq!(
+        inside["on"]["7052"],
+        serde_json::json!(["0100007F"]),
+        "the chaincode port listens on 127.0.0.1 only: {inside}"
+    );
     assert!(
         inside["results"]
             .as_array()

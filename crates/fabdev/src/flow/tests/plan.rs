@@ -55,8 +55,8 @@ fn a_refused_plan_stops_up_before_anything_is_written() {
     let ws = dir.path();
     std::fs::write(ws.join("fabdev.yaml"), TWO_ORGS).unwrap();
     let applied = record_applied(ws);
-    // Org2 renamed, and Fabric 3: both refused, and so is the batch
-    // timeout, which `up` plans but does not apply yet.
+    // Org2 renamed, and Fabric 3: both refused; the batch timeout is a
+    // change `up` applies, but not while anything is refused.
     std::fs::write(
         ws.join("fabdev.yaml"),
         TWO_ORGS
@@ -81,22 +81,31 @@ fn a_refused_plan_stops_up_before_anything_is_written() {
     );
     let fields: Vec<&str> = plan.refused.iter().map(|r| r.field.as_str()).collect();
     assert_eq!(fields[..2], ["fabric.version", "orgs[1].name"], "{plan:?}");
-    // The rest: what `up` plans (Org2 off the channel, the batch timeout)
-    // but does not apply yet.
+    // The rest: what `up` plans (Org2 off the channel) but does not apply
+    // yet.
     assert!(fields[2..].iter().all(|f| *f == "fabdev.yaml"), "{plan:?}");
     assert!(
-        plan.refused
+        !plan
+            .refused
             .iter()
             .any(|r| r.what.contains("batch timeout")),
         "{plan:?}"
     );
-    // Org9 on the channel is applied... in a plan nothing refused.
+    // Org9 on the channel and the batch timeout are applied... in a plan
+    // nothing refused.
     assert_eq!(
         plan.actions,
-        [Action::AddOrgToChannel {
-            channel: "mychannel".into(),
-            org: "Org9".into()
-        }],
+        [
+            Action::AddOrgToChannel {
+                channel: "mychannel".into(),
+                org: "Org9".into()
+            },
+            Action::ChangeBatchTimeout {
+                channels: vec!["mychannel".into()],
+                from_ms: 250,
+                to_ms: 900
+            }
+        ],
         "{plan:?}"
     );
     // Nothing written: no crypto, the record as it was.
@@ -175,6 +184,72 @@ fn a_record_that_does_not_read_fails_the_plan_only_and_down_removes_it() {
     rt().block_on(down(&opts, false, false, &mut events))
         .unwrap_or_else(|e| panic!("{e}: {events:#?}"));
     assert!(!ws.join(STATE_DIR).join(APPLIED_FILE).exists());
+}
+
+#[test]
+fn a_changed_batch_timeout_is_a_config_update_step_after_the_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    std::fs::write(ws.join("fabdev.yaml"), TWO_ORGS).unwrap();
+    record_applied(ws);
+    let names = |ctx: &Context| -> Vec<String> {
+        up::steps::<FakeKind>(ctx)
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect()
+    };
+    let unchanged = names(&Context::load(&options(ws)).unwrap());
+    assert!(
+        !unchanged.iter().any(|s| s.starts_with("config update")),
+        "{unchanged:?}"
+    );
+
+    std::fs::write(
+        ws.join("fabdev.yaml"),
+        TWO_ORGS.replace(
+            "hostPortBase: 32700\n",
+            "hostPortBase: 32700\nfabric: { batchTimeoutMs: 2000 }\n",
+        ),
+    )
+    .unwrap();
+    let ctx = Context::load(&options(ws)).unwrap();
+    let changed = names(&ctx);
+    let at = changed
+        .iter()
+        .position(|s| s == "config update mychannel")
+        .unwrap_or_else(|| panic!("{changed:?}"));
+    assert_eq!(changed[at - 1], "channel mychannel");
+    assert_eq!(changed[at + 1], "connection profiles");
+    assert_eq!(changed.len(), unchanged.len() + 1);
+    // On a network whose nodes run already: the same, without the cluster.
+    let running: Vec<String> = up::running_steps::<FakeKind>(&ctx)
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    assert_eq!(
+        running,
+        [
+            "plan",
+            "crypto material",
+            "node endpoints",
+            "channel mychannel",
+            "config update mychannel",
+            "connection profiles",
+            "record what was applied"
+        ]
+    );
+    // The plan shows the change, and `up` applies it.
+    let (_, _, plan) = up_until_kind(ws);
+    let plan = plan.expect("plan");
+    assert!(plan.refused.is_empty(), "{plan:?}");
+    assert_eq!(
+        plan.actions,
+        [Action::ChangeBatchTimeout {
+            channels: vec!["mychannel".into()],
+            from_ms: 250,
+            to_ms: 2000
+        }]
+    );
 }
 
 #[test]

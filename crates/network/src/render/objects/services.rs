@@ -12,9 +12,10 @@ pub(super) fn endpoints(node: &Node) -> Vec<(&'static str, u16, Option<u16>)> {
             ("admin", ports::ORDERER_ADMIN, h.admin),
             ("operations", ports::OPERATIONS, Some(h.operations)),
         ],
+        // Not the chaincode port: the peer listens for its chaincode on
+        // 127.0.0.1 (chaincode runs in the pod's network namespace).
         NodeKind::Peer => vec![
             ("grpc", ports::PEER, Some(h.grpc)),
-            ("chaincode", ports::CHAINCODE, None),
             ("operations", ports::OPERATIONS, Some(h.operations)),
         ],
     }
@@ -70,12 +71,46 @@ pub(super) fn host_service(ws: &Workspace, node: &Node) -> Service {
     }
 }
 
-/// `<node>`: traffic into the node's pod only on the ports its Services
-/// name (from anywhere: other nodes, clients, the host through NodePorts).
-/// Nothing else in the pod (CouchDB, the Docker daemon) takes connections
-/// from outside it, and where the cluster enforces NetworkPolicy (kindnet
-/// does) this says so to the network too.
+/// `<node>`: traffic into the node's pod. Between nodes only the gRPC
+/// port (7050 / 7051: gossip, deliver, broadcast, Raft), and only from the
+/// workspace's own pods (fabdev's labels, this namespace). On kind also the
+/// ports the kind config maps to the host (gRPC, the orderer's admin,
+/// operations) from anywhere, because NodePort traffic reaches the pod from
+/// the kind node's own address, not the host's (and only 127.0.0.1 on the
+/// host is mapped). On an existing cluster fabdev reaches the admin and
+/// operations ports through port-forwards (inside the pod, no policy), and
+/// the kubelet's probes come from the pod's own node. Nothing else in the
+/// pod (the chaincode port on 127.0.0.1, CouchDB, the Docker daemon) takes
+/// connections from outside it; where the cluster enforces NetworkPolicy
+/// (kindnet does) this says so to the network too.
 pub(super) fn network_policy(ws: &Workspace, node: &Node) -> NetworkPolicy {
+    let tcp = |p: u16| NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(p))),
+        protocol: Some("TCP".to_string()),
+        ..NetworkPolicyPort::default()
+    };
+    let mut ingress = vec![NetworkPolicyIngressRule {
+        from: Some(vec![NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(ws_labels(ws)),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        }]),
+        ports: Some(vec![tcp(node.grpc_port())]),
+    }];
+    if ws.cluster.provider == Provider::Kind {
+        ingress.push(NetworkPolicyIngressRule {
+            from: None,
+            ports: Some(
+                endpoints(node)
+                    .into_iter()
+                    .filter(|(_, _, host)| host.is_some())
+                    .map(|(_, p, _)| tcp(p))
+                    .collect(),
+            ),
+        });
+    }
     NetworkPolicy {
         metadata: meta(ws, &node.name, node_labels(ws, node)),
         spec: Some(NetworkPolicySpec {
@@ -84,19 +119,7 @@ pub(super) fn network_policy(ws: &Workspace, node: &Node) -> NetworkPolicy {
                 ..LabelSelector::default()
             }),
             policy_types: Some(vec!["Ingress".to_string()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: None,
-                ports: Some(
-                    endpoints(node)
-                        .into_iter()
-                        .map(|(_, p, _)| NetworkPolicyPort {
-                            port: Some(IntOrString::Int(i32::from(p))),
-                            protocol: Some("TCP".to_string()),
-                            ..NetworkPolicyPort::default()
-                        })
-                        .collect(),
-                ),
-            }]),
+            ingress: Some(ingress),
             ..NetworkPolicySpec::default()
         }),
     }

@@ -199,9 +199,12 @@ pub(super) fn peer_env(ws: &Workspace, topo: &Topology, node: &Node) -> Vec<EnvV
             "CORE_PEER_CHAINCODEADDRESS",
             format!("localhost:{}", ports::CHAINCODE),
         ),
+        // Chaincode runs in the pod's network namespace (the DinD daemon's
+        // containers, network mode `host`) and dials localhost: nothing
+        // outside the pod reaches the port.
         env(
             "CORE_PEER_CHAINCODELISTENADDRESS",
-            format!("0.0.0.0:{}", ports::CHAINCODE),
+            format!("127.0.0.1:{}", ports::CHAINCODE),
         ),
         env("CORE_PEER_GOSSIP_BOOTSTRAP", bootstrap),
         env("CORE_PEER_GOSSIP_EXTERNALENDPOINT", node.address()),

@@ -1,0 +1,150 @@
+//! An orderer added to (or removed from) a running channel's consenters.
+//!
+//! [`change_consenters`]: the channel's live config read from an orderer,
+//! the consenter set (and the orderer org's endpoints) taken from fabdev's
+//! config for the channel (`configtx::with_consenters`), the update signed
+//! as `/Channel/Orderer/Admins` and the orderer org's `Admins` need (the
+//! orderer org's Admin), submitted and waited for on the peers; then every
+//! orderer of the topology that is not a member of the channel yet joins it
+//! through the channel participation API with the latest config block (the
+//! one that names it), and the ordering service is waited for until every
+//! orderer of the topology reports the channel active with a leader all
+//! consenters have seen. A consenter removed is the same update with the
+//! orderer left out of the topology: nothing joins, and the removed
+//! orderer stops being a consenter (its pod is the caller's to stop).
+
+use std::time::{Duration, Instant};
+
+use super::config::{Applied, Network, Signers, current_config, update_channel};
+use super::{ChannelError, JoinOutcome, OrderingReady, join_orderer, wait_for_leader};
+use crate::configtx;
+use crate::fabric::common;
+
+/// The pause before a consenter change refused for quorum is sent again.
+const QUORUM_RETRY: Duration = Duration::from_secs(1);
+
+/// Whether an orderer refused a consenter change because it does not know
+/// (yet) that enough consenters are alive (Fabric's etcdraft
+/// `UnacceptableQuorumLoss`).
+fn quorum_not_known(info: &str) -> bool {
+    info.contains("configuration will result in quorum loss")
+}
+
+/// What [`change_consenters`] did.
+#[derive(Debug, Clone)]
+pub struct ConsentersChanged {
+    /// The config update.
+    pub update: Applied,
+    /// The number of the config block the new orderers joined with.
+    pub config_block: u64,
+    /// The orderers that joined the channel now.
+    pub joined: Vec<String>,
+    /// The ordering service once every orderer reported the channel.
+    pub ready: OrderingReady,
+    /// From the start to every orderer reporting the channel active with
+    /// a leader.
+    pub took: Duration,
+}
+
+/// Changes `channel`'s consenters to those of `built` (fabdev's config of
+/// the channel for the wanted orderers, `net.topo`'s), joins the orderers
+/// that are not members yet, and waits for them (each step under
+/// `timeout`).
+pub async fn change_consenters(
+    net: Network<'_>,
+    channel: &str,
+    built: &common::Config,
+    timeout: Duration,
+) -> Result<ConsentersChanged, ChannelError> {
+    let start = Instant::now();
+    let live = current_config(net, channel, timeout).await?;
+    let wanted = configtx::with_consenters(&live.config, built).map_err(|source| {
+        ChannelError::ConfigTx {
+            channel: channel.to_string(),
+            source,
+        }
+    })?;
+    // A Raft orderer refuses a consenter change it cannot yet tell is
+    // safe (`0 out of 3 nodes are alive, configuration will result in
+    // quorum loss`: a leader counts the nodes it has heard from lately,
+    // none just after it was elected): the same update is sent again until
+    // it is taken or `timeout` has passed.
+    let deadline = tokio::time::Instant::now() + timeout;
+    let update = loop {
+        let result = update_channel(
+            net,
+            channel,
+            &live.config,
+            &wanted,
+            &Signers::AsRequired,
+            timeout,
+        )
+        .await;
+        match result {
+            Err(ChannelError::UpdateRefused { info, .. })
+                if quorum_not_known(&info)
+                    && tokio::time::Instant::now() + QUORUM_RETRY < deadline =>
+            {
+                tokio::time::sleep(QUORUM_RETRY).await;
+            }
+            other => break other?,
+        }
+    };
+    // The latest config block names the new consenters: a new orderer
+    // joins with it and pulls the blocks before it from the others.
+    let latest = current_config(net, channel, timeout).await?;
+    let mut joined = Vec::new();
+    for node in net.topo.orderers() {
+        let ep = net
+            .endpoints
+            .get(&node.name)
+            .ok_or_else(|| ChannelError::NoEndpoint {
+                node: node.name.clone(),
+                what: "channel participation (admin)",
+            })?;
+        let outcome = join_orderer(
+            node,
+            ep,
+            net.crypto,
+            net.ws,
+            channel,
+            &latest.block,
+            timeout,
+        )
+        .await?;
+        if outcome == JoinOutcome::Joined {
+            joined.push(node.name.clone());
+        }
+    }
+    let ready = wait_for_leader(
+        net.ws,
+        net.topo,
+        net.crypto,
+        net.endpoints,
+        channel,
+        timeout,
+    )
+    .await?;
+    Ok(ConsentersChanged {
+        update,
+        config_block: latest.number,
+        joined,
+        ready,
+        took: start.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quorum_not_known;
+
+    #[test]
+    fn a_refusal_for_quorum_is_told_apart() {
+        assert!(quorum_not_known(
+            "error applying config update to existing channel 'mychannel': consensus metadata update for channel config update is invalid: 0 out of 3 nodes are alive, configuration will result in quorum loss"
+        ));
+        assert!(!quorum_not_known(
+            "error authorizing update: error validating DeltaSet: policy for [Value]  /Channel/Orderer/ConsensusType not satisfied"
+        ));
+    }
+}
