@@ -403,9 +403,45 @@ pub fn member_peers<'t>(topo: &'t Topology, config: &common::Config) -> Vec<&'t 
 /// cannot be reached, has no endpoint, does not deliver the channel or is
 /// not ready to order (404, 503) is passed over; any other answer (a
 /// refusal of the update included) is the result.
+///
+/// When every orderer was passed over and the last said it cannot serve
+/// yet (503: a restarted orderer with no Raft leader yet), the round is
+/// tried again until [`UNAVAILABLE_FOR`] has passed.
 async fn on_some_orderer<'t, T, F, Fut>(
     net: Network<'t>,
     mut op: F,
+) -> Result<(T, &'t Node), ChannelError>
+where
+    F: FnMut(&'t Node, &'t NodeEndpoint) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ChannelError>>,
+{
+    let deadline = tokio::time::Instant::now() + UNAVAILABLE_FOR;
+    loop {
+        match one_round(net, &mut op).await {
+            Err(e) if unavailable_yet(&e) && tokio::time::Instant::now() + POLL < deadline => {
+                tokio::time::sleep(POLL).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long the orderers may answer that they cannot serve yet.
+const UNAVAILABLE_FOR: Duration = Duration::from_secs(60);
+
+/// Whether an orderer said it cannot serve the channel yet (503).
+fn unavailable_yet(e: &ChannelError) -> bool {
+    match e {
+        ChannelError::DeliverRefused { message, .. } => message.contains("status 503"),
+        ChannelError::UpdateRefused { status: 503, .. } => true,
+        _ => false,
+    }
+}
+
+/// One try of each orderer in turn (see [`on_some_orderer`]).
+async fn one_round<'t, T, F, Fut>(
+    net: Network<'t>,
+    op: &mut F,
 ) -> Result<(T, &'t Node), ChannelError>
 where
     F: FnMut(&'t Node, &'t NodeEndpoint) -> Fut,
@@ -566,6 +602,29 @@ pub async fn update_channel(
 #[cfg(test)]
 mod tests {
     use super::refusal;
+
+    #[test]
+    fn an_orderer_not_serving_yet_is_asked_again() {
+        use super::{ChannelError, unavailable_yet};
+        let deliver = |message: &str| ChannelError::DeliverRefused {
+            node: "o".into(),
+            address: "a".into(),
+            channel: "c".into(),
+            block: None,
+            message: message.into(),
+        };
+        assert!(unavailable_yet(&deliver("Deliver failed with status 503")));
+        assert!(!unavailable_yet(&deliver("Deliver failed with status 404")));
+        let update = |status| ChannelError::UpdateRefused {
+            node: "o".into(),
+            address: "a".into(),
+            channel: "c".into(),
+            status,
+            info: String::new(),
+        };
+        assert!(unavailable_yet(&update(503)));
+        assert!(!unavailable_yet(&update(400)));
+    }
 
     #[test]
     fn broadcast_refusals_read() {
