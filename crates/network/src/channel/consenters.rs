@@ -20,6 +20,16 @@ use super::{ChannelError, JoinOutcome, OrderingReady, join_orderer, wait_for_lea
 use crate::configtx;
 use crate::fabric::common;
 
+/// The pause before a consenter change refused for quorum is sent again.
+const QUORUM_RETRY: Duration = Duration::from_secs(1);
+
+/// Whether an orderer refused a consenter change because it does not know
+/// (yet) that enough consenters are alive (Fabric's etcdraft
+/// `UnacceptableQuorumLoss`).
+fn quorum_not_known(info: &str) -> bool {
+    info.contains("configuration will result in quorum loss")
+}
+
 /// What [`change_consenters`] did.
 #[derive(Debug, Clone)]
 pub struct ConsentersChanged {
@@ -54,15 +64,32 @@ pub async fn change_consenters(
             source,
         }
     })?;
-    let update = update_channel(
-        net,
-        channel,
-        &live.config,
-        &wanted,
-        &Signers::AsRequired,
-        timeout,
-    )
-    .await?;
+    // A Raft orderer refuses a consenter change it cannot yet tell is
+    // safe (`0 out of 3 nodes are alive, configuration will result in
+    // quorum loss`: a leader counts the nodes it has heard from lately,
+    // none just after it was elected): the same update is sent again until
+    // it is taken or `timeout` has passed.
+    let deadline = tokio::time::Instant::now() + timeout;
+    let update = loop {
+        let result = update_channel(
+            net,
+            channel,
+            &live.config,
+            &wanted,
+            &Signers::AsRequired,
+            timeout,
+        )
+        .await;
+        match result {
+            Err(ChannelError::UpdateRefused { info, .. })
+                if quorum_not_known(&info)
+                    && tokio::time::Instant::now() + QUORUM_RETRY < deadline =>
+            {
+                tokio::time::sleep(QUORUM_RETRY).await;
+            }
+            other => break other?,
+        }
+    };
     // The latest config block names the new consenters: a new orderer
     // joins with it and pulls the blocks before it from the others.
     let latest = current_config(net, channel, timeout).await?;
@@ -105,4 +132,19 @@ pub async fn change_consenters(
         ready,
         took: start.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quorum_not_known;
+
+    #[test]
+    fn a_refusal_for_quorum_is_told_apart() {
+        assert!(quorum_not_known(
+            "error applying config update to existing channel 'mychannel': consensus metadata update for channel config update is invalid: 0 out of 3 nodes are alive, configuration will result in quorum loss"
+        ));
+        assert!(!quorum_not_known(
+            "error authorizing update: error validating DeltaSet: policy for [Value]  /Channel/Orderer/ConsensusType not satisfied"
+        ));
+    }
 }
