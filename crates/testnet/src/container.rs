@@ -30,6 +30,20 @@ impl Pod {
     }
 }
 
+/// The pods' `/etc/resolv.conf`: a name server on the pod's loopback,
+/// where nothing listens, so a lookup of a name that is not in the hosts
+/// file fails at once, as a cluster's DNS answers it. With the host's file,
+/// the host's name server cannot be reached from the pods' network (the
+/// host forwards nothing out of the test bridge), and each such lookup
+/// waits for its timeouts: 10 s (5 s, twice) for every Go chaincode's start
+/// in its peer's DinD, which shares the pod's network and this file.
+pub(crate) const RESOLV_CONF: &str = "nameserver 127.0.0.1\n";
+
+/// Where the network keeps [`RESOLV_CONF`]: next to its hosts file.
+pub(crate) fn resolv_conf(hosts: &Path) -> PathBuf {
+    hosts.with_file_name("resolv.conf")
+}
+
 pub(crate) fn stop_pod(pod: &mut Pod) {
     // Main containers first, then the sidecars (the kubelet's order).
     let mut names: Vec<String> = pod.procs.keys().cloned().collect();
@@ -65,6 +79,7 @@ pub(crate) fn launch(
         .map(|(vol, path, ro)| (pod::volume_dir(&pod.dir, vol), path.clone(), *ro))
         .collect();
     binds.push((hosts.to_path_buf(), "/etc/hosts".to_string(), true));
+    binds.push((resolv_conf(hosts), "/etc/resolv.conf".to_string(), true));
     let (program, args) = match c.name.as_str() {
         containers::DIND => {
             let mut args = c.args.clone();

@@ -12,7 +12,8 @@
 //!   `FABRIC_CFG_PATH` pointing there, as the images ship it;
 //! - the cluster's DNS names of every node (`peer0-org1`, `peer0-org1.<ns>`,
 //!   `….svc`, `….svc.cluster.local`) in a hosts file bound over `/etc/hosts`
-//!   in each process's private mount namespace;
+//!   in each process's private mount namespace, and a `/etc/resolv.conf`
+//!   whose name server refuses at once ([`container::RESOLV_CONF`]);
 //! - for peers (with [`Options::dind`]), the DinD sidecar as a real `dockerd`
 //!   in the peer's network namespace with exactly the sidecar's rendered
 //!   arguments, reachable from nowhere else;
@@ -28,9 +29,11 @@
 //! Needs root (namespaces, mounts, a bridge), `ip`, `iptables`, `nsenter`,
 //! `unshare`, `setpriv` (util-linux), and Fabric's binaries: a release folder
 //! (`bin/`, `config/`) in `FABRIC_HOME`, or `peer` on PATH with `../config`.
-//! Mount points that do not exist on the host (`/var/hyperledger/...`,
-//! `/etc/hyperledger/fabric`) are created there empty; everything else lives
-//! in a folder under `/var/tmp` that goes with the network.
+//! The pods' own folders (`/var/hyperledger/...`, `/etc/hyperledger/fabric`,
+//! `/opt/couchdb`) are made in each process's private copy of their parent
+//! (a tmpfs with the host's entries bound back), never on the host;
+//! everything else lives in a folder under `/var/tmp` that goes with the
+//! network.
 //!
 //! Everything is torn down when the [`TestNetwork`] is dropped, also when a
 //! test panics; processes die with the thread that started them (parent
@@ -228,6 +231,12 @@ impl TestNetwork {
             path: net.hosts.clone(),
             source,
         })?;
+        let resolv = container::resolv_conf(&net.hosts);
+        std::fs::write(&resolv, container::RESOLV_CONF).map_err(|source| TestnetError::Io {
+            action: "write",
+            path: resolv.clone(),
+            source,
+        })?;
 
         net.forward_host_ports().await?;
         let names: Vec<String> = net.pods.keys().cloned().collect();
@@ -285,6 +294,19 @@ impl TestNetwork {
     /// The network namespace of a node's pod (`ip netns exec NAME ...`).
     pub fn netns(&self, node: &str) -> Result<String, TestnetError> {
         Ok(self.pod(node)?.netns.clone())
+    }
+
+    /// The process ID of a running container of a node's pod (e.g.
+    /// `peer`, `couchdb`): its mounts are `/proc/<pid>/root`'s.
+    pub fn pid(&self, node: &str, container: &str) -> Result<u32, TestnetError> {
+        let pod = self.pod(node)?;
+        pod.procs
+            .get(container)
+            .map(std::process::Child::id)
+            .ok_or_else(|| TestnetError::Unsupported {
+                pod: pod.plan.node.clone(),
+                problem: format!("no running container {container}"),
+            })
     }
 
     /// The plan a node's pod runs (env, mounts, args per container).

@@ -431,7 +431,33 @@ async fn real_fabric_peers_run_their_own_dind_daemon() {
 async fn real_fabric_teardown_leaves_nothing_behind() {
     let _one = ONE_AT_A_TIME.lock().await;
     let fabric = home();
+    // The pods' own folders (issue 19, finding 8): never made on the host.
+    let pod_only = ["/var/hyperledger", "/etc/hyperledger", "/opt/couchdb"];
+    let before: Vec<bool> = pod_only.iter().map(|p| Path::new(p).exists()).collect();
     let net = start(one_consenter(&fabric, 31400), Options::default()).await;
+    for (p, existed) in pod_only.iter().zip(&before) {
+        assert!(
+            *existed || !Path::new(p).exists(),
+            "the network made {p} on the host"
+        );
+    }
+    // ... and each node has its own, in private copies of /var and /etc
+    // (never the host's, should the host have them).
+    for (node, container) in [("peer0-org1", "peer"), ("orderer0-ordererorg", "orderer")] {
+        let pid = net.pid(node, container).expect("pid");
+        let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
+        for dir in ["/var", "/etc"] {
+            assert!(
+                mounts.lines().any(|l| {
+                    let f: Vec<&str> = l.split(' ').collect();
+                    f.get(4) == Some(&dir) && l.contains(" - tmpfs ")
+                }),
+                "{node}'s {dir} is the host's: {mounts}"
+            );
+        }
+        let production = format!("/proc/{pid}/root/var/hyperledger");
+        assert!(Path::new(&production).is_dir(), "{production}");
+    }
     let ns = net.netns("peer0-org1").expect("netns");
     let root = net.root().to_path_buf();
     let port = net
