@@ -79,17 +79,40 @@ pub enum ImageBuildError {
     Package(String),
     #[error("chaincode type `{0}` is not built by fabdev (only golang and node)")]
     Type(String),
-    #[error(
-        "the builder image {image} is not in {daemon}\n  hint: pull or make it (scripts/setup/builder-images.sh makes local stand-ins)"
-    )]
+    #[error("the builder image {image} is not in {daemon}")]
     NoImage { image: String, daemon: String },
-    #[error("{0}")]
-    Docker(String),
+    #[error("cannot make the build context of {file}")]
+    Context {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot look up the builder image {image} in {daemon}")]
+    Lookup {
+        image: String,
+        daemon: String,
+        #[source]
+        source: Box<cluster::images::ImageError>,
+    },
     #[error(transparent)]
     Builder(#[from] BuilderError),
 }
 
 impl ImageBuildError {
+    /// The fix to paste, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ImageBuildError::NoImage { .. } => Some(
+                "pull or make it (scripts/setup/builder-images.sh makes local stand-ins)"
+                    .to_string(),
+            ),
+            ImageBuildError::Builder(e) if e.is_build_failure() => {
+                Some("fix the error above and deploy again".to_string())
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the chaincode itself does not build (the peer's own build
     /// would fail the same way): then the build's output is the error to
     /// show, and no peer should try.
@@ -268,8 +291,10 @@ pub fn context_tar(dockerfile: &str, binpackage: &[u8]) -> std::io::Result<Vec<u
 
 /// [`context_tar`] with the file `name`, as a build error.
 fn context_with(dockerfile: &str, name: &str, data: &[u8]) -> Result<Vec<u8>, ImageBuildError> {
-    context_files(dockerfile, name, data)
-        .map_err(|e| ImageBuildError::Docker(format!("build context: {e}")))
+    context_files(dockerfile, name, data).map_err(|source| ImageBuildError::Context {
+        file: name.to_string(),
+        source,
+    })
 }
 
 fn context_files(dockerfile: &str, file: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -341,7 +366,11 @@ impl WarmBuilder {
         self.daemon
             .image_id(builder)
             .await
-            .map_err(|e| ImageBuildError::Docker(e.to_string()))?
+            .map_err(|source| ImageBuildError::Lookup {
+                image: builder.to_string(),
+                daemon: self.daemon.label().to_string(),
+                source: Box::new(source),
+            })?
             .ok_or_else(|| ImageBuildError::NoImage {
                 image: builder.to_string(),
                 daemon: self.daemon.label().to_string(),

@@ -140,9 +140,7 @@ pub enum LifecycleError {
     UnknownChannel { channel: String },
     #[error("org `{org}` has no peer on channel `{channel}`")]
     NoPeer { org: String, channel: String },
-    #[error(
-        "org `{org}` is not in the workspace (its orgs: {known})\n  hint: pass one of those to --org"
-    )]
+    #[error("org `{org}` is not in the workspace (its orgs: {known})")]
     UnknownOrg { org: String, known: String },
     /// A `--user` the caller's org does not have.
     #[error(transparent)]
@@ -150,13 +148,8 @@ pub enum LifecycleError {
     #[error(transparent)]
     Peer(#[from] ChannelError),
     #[error(
-        "{name} is not installed on every peer:{}\n  hint: {}",
-        failures.iter().map(|e| format!("\n  - {e}")).collect::<String>(),
-        if installed.is_empty() {
-            "fix the cause and run `fabdev chaincode deploy` again".to_string()
-        } else {
-            format!("installed now on {}; once the cause is fixed, `fabdev chaincode deploy` installs it where it is missing and goes on", installed.join(", "))
-        }
+        "{name} is not installed on every peer:{}",
+        failures.iter().map(|e| format!("\n  - {e}")).collect::<String>()
     )]
     NotInstalled {
         name: String,
@@ -165,14 +158,14 @@ pub enum LifecycleError {
         /// Each peer's failure (each names its peer).
         failures: Vec<String>,
     },
-    #[error("{name} does not build: {source}\n  hint: fix the error above and deploy again")]
+    #[error("{name} does not build")]
     Build {
         name: String,
         #[source]
         source: Box<crate::image::ImageBuildError>,
     },
     #[error(
-        "not every peer of channel `{channel}` can be reached:{}\n  hint: start the peer (or fix its endpoint) and run `fabdev chaincode deploy` again; it goes on where this one stopped",
+        "not every peer of channel `{channel}` can be reached:{}",
         failures.iter().map(|e| format!("\n  - {e}")).collect::<String>()
     )]
     Unreachable {
@@ -180,9 +173,7 @@ pub enum LifecycleError {
         /// Each peer's failure (each names its peer).
         failures: Vec<String>,
     },
-    #[error(
-        "Init of {name} on {channel} failed\n  hint: the chaincode's Init (the function given in `initArgs`) failed; fix it and run `fabdev chaincode deploy` again, which calls Init until it succeeds"
-    )]
+    #[error("Init of {name} on {channel} failed")]
     Init {
         name: String,
         channel: String,
@@ -190,7 +181,7 @@ pub enum LifecycleError {
         source: Box<ChannelError>,
     },
     #[error(
-        "{name} sequence {sequence} on {channel} cannot be committed: not approved by {missing}\n  hint: run `fabdev chaincode deploy` again to approve for every org"
+        "{name} sequence {sequence} on {channel} cannot be committed: not approved by {missing}"
     )]
     NotApproved {
         name: String,
@@ -199,7 +190,7 @@ pub enum LifecycleError {
         missing: String,
     },
     #[error(
-        "{name} sequence {sequence} is committed on {channel}, but {org} approved it with no package, so there is none to install on a new org's peers\n  hint: run `fabdev chaincode deploy {name}` once the org is on the channel: it installs and approves from the chaincode's folder"
+        "{name} sequence {sequence} is committed on {channel}, but {org} approved it with no package, so there is none to install on a new org's peers"
     )]
     NoPackage {
         name: String,
@@ -210,6 +201,41 @@ pub enum LifecycleError {
 }
 
 impl LifecycleError {
+    /// The fix to paste, when there is one (a hint is data: the reporters
+    /// print it, JSON `step_failed` carries it).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LifecycleError::UnknownOrg { .. } => Some("pass one of those to --org".to_string()),
+            LifecycleError::NotInstalled { installed, .. } if installed.is_empty() => {
+                Some("fix the cause and run `fabdev chaincode deploy` again".to_string())
+            }
+            LifecycleError::NotInstalled { installed, .. } => Some(format!(
+                "installed now on {}; once the cause is fixed, `fabdev chaincode deploy` installs it where it is missing and goes on",
+                installed.join(", ")
+            )),
+            LifecycleError::Build { source, .. } => Some(
+                source
+                    .hint()
+                    .unwrap_or_else(|| "fix the error above and deploy again".to_string()),
+            ),
+            LifecycleError::Unreachable { .. } => Some(
+                "start the peer (or fix its endpoint) and run `fabdev chaincode deploy` again; it goes on where this one stopped"
+                    .to_string(),
+            ),
+            LifecycleError::Init { .. } => Some(
+                "the chaincode's Init (the function given in `initArgs`) failed; fix it and run `fabdev chaincode deploy` again, which calls Init until it succeeds"
+                    .to_string(),
+            ),
+            LifecycleError::NotApproved { .. } => {
+                Some("run `fabdev chaincode deploy` again to approve for every org".to_string())
+            }
+            LifecycleError::NoPackage { name, .. } => Some(format!(
+                "run `fabdev chaincode deploy {name}` once the org is on the channel: it installs and approves from the chaincode's folder"
+            )),
+            _ => None,
+        }
+    }
+
     /// Whether the user can fix it in the command line or fabdev.yaml (an
     /// org or channel that is not in the workspace).
     pub fn is_bad_input(&self) -> bool {

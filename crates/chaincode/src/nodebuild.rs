@@ -40,7 +40,7 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, thiserror::Error)]
 pub enum NodeBuildError {
     #[error(
-        "{} has a build step ({reasons}) and fabdev runs it with npm, which is not on PATH\n  hint: install Node.js 18 or later (with npm), or build the chaincode yourself and package a folder that holds what runs (package.json and the built files)",
+        "{} has a build step ({reasons}) and fabdev runs it with npm, which is not on PATH",
         dir.display()
     )]
     NoNpm { dir: PathBuf, reasons: String },
@@ -58,9 +58,8 @@ pub enum NodeBuildError {
         source: serde_json::Error,
     },
     #[error(
-        "building {} failed: `{command}` ({status}):\n{output}\n  hint: fix the error above and deploy again; the same command runs in a copy of the folder in {}",
-        dir.display(),
-        work.display()
+        "building {} failed: `{command}` ({status}):\n{output}",
+        dir.display()
     )]
     Failed {
         dir: PathBuf,
@@ -71,15 +70,38 @@ pub enum NodeBuildError {
         output: String,
     },
     #[error(
-        "{}: `main` is {main}, which the build did not make\n  hint: make the build write {main} (tsconfig.json's outDir), or correct `main` in package.json",
+        "{}: `main` is {main}, which the build did not make",
         dir.display()
     )]
     NoMain { dir: PathBuf, main: String },
     #[error(
-        "{}: `main` is {main}, which does not exist, and there is no build step (no scripts.build, no tsconfig.json)\n  hint: add a build script, or correct `main` in package.json",
+        "{}: `main` is {main}, which does not exist, and there is no build step (no scripts.build, no tsconfig.json)",
         dir.display()
     )]
     NothingBuildsMain { dir: PathBuf, main: String },
+}
+
+impl NodeBuildError {
+    /// The fix to paste, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            NodeBuildError::NoNpm { .. } => Some(
+                "install Node.js 18 or later (with npm), or build the chaincode yourself and package a folder that holds what runs (package.json and the built files)"
+                    .to_string(),
+            ),
+            NodeBuildError::Failed { work, .. } => Some(format!(
+                "fix the error above and deploy again; the same command runs in a copy of the folder in {}",
+                work.display()
+            )),
+            NodeBuildError::NoMain { main, .. } => Some(format!(
+                "make the build write {main} (tsconfig.json's outDir), or correct `main` in package.json"
+            )),
+            NodeBuildError::NothingBuildsMain { .. } => {
+                Some("add a build script, or correct `main` in package.json".to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Why a folder needs a build, and how it is run.

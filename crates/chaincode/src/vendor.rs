@@ -34,7 +34,7 @@ pub enum VendorError {
         source: std::io::Error,
     },
     #[error(
-        "`go mod vendor` failed for {} ({status}):\n{output}\n  hint: fix the module (or vendor it yourself), or package without vendoring (--no-vendor)",
+        "`go mod vendor` failed for {} ({status}):\n{output}",
         dir.display()
     )]
     Go {
@@ -43,7 +43,7 @@ pub enum VendorError {
         output: String,
     },
     #[error(
-        "`go mod vendor` for {} did not finish within {}s and was stopped\n  hint: check the Go module proxy is reachable (GOPROXY), or vendor the module yourself (`go mod vendor`), or package without vendoring (--no-vendor)",
+        "`go mod vendor` for {} did not finish within {}s and was stopped",
         dir.display(),
         timeout.as_secs()
     )]
@@ -52,6 +52,23 @@ pub enum VendorError {
     /// killed and the copy removed.
     #[error("`go mod vendor` for {} was stopped: the command was interrupted", dir.display())]
     Stopped { dir: PathBuf },
+}
+
+impl VendorError {
+    /// The fix to paste, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            VendorError::Go { .. } => Some(
+                "fix the module (or vendor it yourself), or package without vendoring (--no-vendor)"
+                    .to_string(),
+            ),
+            VendorError::Timeout { .. } => Some(
+                "check the Go module proxy is reachable (GOPROXY), or vendor the module yourself (`go mod vendor`), or package without vendoring (--no-vendor)"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// Whether `dir` is a Go module that a vendored copy would help: it has

@@ -71,6 +71,7 @@ impl Hint for CliError {
             CliError::Exists { hint, .. } => Some(hint.clone()),
             CliError::Flow { source, .. } => source.hint(),
             CliError::Lock(e) => e.hint(),
+            CliError::NodeBuild(e) => e.hint(),
             CliError::Untrusted { asked, .. } => Some(untrusted_hint(*asked)),
             CliError::Interrupted { .. } => Some(
                 "run it again: every step is idempotent and completes what is missing".to_string(),

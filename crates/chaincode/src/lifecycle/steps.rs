@@ -181,7 +181,7 @@ pub async fn install_all(
                 });
             }
             Err(e) => on_event(LifecycleEvent::NotBuilt {
-                reason: e.to_string(),
+                reason: with_causes(&e),
             }),
         }
     }
@@ -420,6 +420,18 @@ pub async fn init(
             })
         }
     }
+}
+
+/// An error and its causes on one line, for an event that carries a
+/// reason as text.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// Await every future (concurrently, on this task), results in order.

@@ -143,7 +143,11 @@ impl Hint for FlowError {
                 "change fabdev.yaml as each refusal of the plan says (`instead:`), then run `fabdev up` again"
                     .to_string(),
             ),
-            // The crates' errors still say their hints in their messages.
+            FlowError::Lifecycle(e) => e.hint(),
+            FlowError::Vendor(e) => e.hint(),
+            FlowError::NodeBuild(e) => e.hint(),
+            // The other crates' errors still say their hints in their
+            // messages.
             _ => None,
         }
     }
