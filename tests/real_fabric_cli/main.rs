@@ -20,6 +20,7 @@ use std::path::Path;
 use testkit::fabric::{CliNetwork, two_orgs, wait_for_peer, workspace_dir};
 use testkit::{assert_has, copy_fixture, edit, event, stdout};
 
+mod add_orderer;
 mod add_org;
 mod add_peer;
 mod config_update;

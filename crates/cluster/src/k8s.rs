@@ -22,12 +22,14 @@ pub const FIELD_MANAGER: &str = "fabdev";
 
 mod access;
 mod apply;
+mod delete;
 mod forward;
 mod namespace;
 mod wait;
 
 pub use access::{Access, Resolved, client, refuse_commands, resolve_context, users_with_commands};
 pub use apply::{Applied, Manifest, apply};
+pub use delete::delete_labelled;
 pub use forward::{Forward, port_forward};
 pub use namespace::{
     NamespaceMeta, Ownership, WORKSPACE_ID, delete_namespace, namespace_labels, namespace_meta,
@@ -54,6 +56,13 @@ pub enum K8sError {
     BadManifest { file: String, message: String },
     #[error("cannot apply {kind} {name}")]
     Apply {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot delete {kind} {name}")]
+    Delete {
         kind: String,
         name: String,
         #[source]

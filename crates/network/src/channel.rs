@@ -60,10 +60,12 @@ pub use config::{
     Applied, ChannelConfig, Network, Signers, admin_signer, channel_block, current_config,
     fetch_config, member_peers, refusal, submit_update, update_channel, wait_for_config,
 };
-pub use consenters::{ConsentersChanged, change_consenters};
+pub use consenters::{
+    ConsentersChanged, ConsentersEnsured, Leaving, change_consenters, ensure_consenters,
+};
 pub use error::{ChannelError, status_name};
 pub use members::{OrgsAdded, add_orgs};
-pub use orderer::{OrdererChannel, join_orderer, orderer_channel, orderer_channels};
+pub use orderer::{OrdererChannel, join_orderer, leave_orderer, orderer_channel, orderer_channels};
 pub use ordering::{OrderingReady, wait_for_leader};
 pub use peer::{join_peer, peer_channel_config, peer_channels};
 pub use signers::{Signer, last_config_index, required_signers, signed_update};

@@ -35,7 +35,8 @@ pub use apply::{ModifiedItem, apply_update, modified_items};
 pub use map::{ConfigMap, Item, ItemKind, differences};
 pub use org::{APPLICATION, application_orgs, with_orgs};
 pub use params::{
-    ANCHOR_PEERS, CONSENTER_VALUES, ENDPOINTS, ORDERER_PARAMETERS, with_consenters, with_parameters,
+    ANCHOR_PEERS, BLOCK_VALIDATION, CONSENTER_VALUES, ENDPOINTS, ORDERER_PARAMETERS,
+    with_consenters, with_parameters,
 };
 pub use update::compute_update;
 

@@ -7,8 +7,9 @@
 //! keep them for the run (as kind's `ActionContext` caches its `Nodes()`).
 
 use cluster::k8s;
-use network::channel::Endpoints;
+use network::channel::{self, Endpoints};
 use network::render::labels;
+use network::topology::{Node, ports};
 
 use super::endpoints::{endpoints_detail, endpoints_for};
 use super::steps::{StepResult, earlier};
@@ -31,6 +32,8 @@ pub struct Connections {
     endpoints: Option<Endpoints>,
     /// Port-forwards behind `endpoints`, open while the run lasts.
     forwards: Vec<k8s::Forward>,
+    /// Whether `endpoints` are the ones given.
+    given_used: bool,
 }
 
 impl std::fmt::Debug for Connections {
@@ -78,7 +81,10 @@ impl Connections {
     /// all. Returns what the endpoints step reports.
     pub async fn open_endpoints(&mut self, ctx: &Context) -> Result<String, FlowError> {
         let (endpoints, forwards, detail) = match self.given.take() {
-            Some(e) => (e, Vec::new(), "given".to_string()),
+            Some(e) => {
+                self.given_used = true;
+                (e, Vec::new(), "given".to_string())
+            }
             None if ctx.has_cluster() => {
                 let client = self.client(ctx).await?;
                 let (e, forwards) = endpoints_for(&client, ctx).await?;
@@ -94,6 +100,58 @@ impl Connections {
         self.endpoints = Some(endpoints);
         self.forwards = forwards;
         Ok(detail)
+    }
+
+    /// The run's endpoints with those of `nodes` that they lack (orderers
+    /// fabdev.yaml no longer lists, which leave their channels before their
+    /// pods go) added, reached as the others are: port-forwards to their
+    /// pods, kept for the run, when the others are port-forwarded, else
+    /// their host ports. Endpoints the caller gave are not added to: a node
+    /// they lack is reported as unreachable by the step that needs it.
+    pub async fn with_nodes(
+        &mut self,
+        ctx: &Context,
+        nodes: &[&Node],
+    ) -> Result<Endpoints, FlowError> {
+        let mut out = self.endpoints()?.clone();
+        for n in nodes {
+            if out.get(&n.name).is_some() || self.given_used {
+                continue;
+            }
+            if self.forwards.is_empty() {
+                out.insert(
+                    &n.name,
+                    channel::NodeEndpoint {
+                        grpc: format!("{}:{}", channel::HOST, n.host_ports.grpc),
+                        admin: n.host_ports.admin.map(|p| format!("{}:{p}", channel::HOST)),
+                    },
+                );
+                out.insert_operations(
+                    &n.name,
+                    &format!("{}:{}", channel::HOST, n.host_ports.operations),
+                );
+                continue;
+            }
+            let client = self.client(ctx).await?;
+            let pod = n.pod_name();
+            let grpc = k8s::port_forward(&client, &ctx.ws.name, &pod, n.grpc_port()).await?;
+            let admin = match n.host_ports.admin {
+                Some(_) => Some(
+                    k8s::port_forward(&client, &ctx.ws.name, &pod, ports::ORDERER_ADMIN).await?,
+                ),
+                None => None,
+            };
+            out.insert(
+                &n.name,
+                channel::NodeEndpoint {
+                    grpc: grpc.addr.to_string(),
+                    admin: admin.as_ref().map(|a| a.addr.to_string()),
+                },
+            );
+            self.forwards.push(grpc);
+            self.forwards.extend(admin);
+        }
+        Ok(out)
     }
 
     /// An existing cluster: its context in the kubeconfig and its API

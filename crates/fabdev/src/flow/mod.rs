@@ -39,6 +39,7 @@ mod error;
 pub mod identity;
 pub mod logs;
 mod options;
+mod orderers;
 mod ownership;
 mod plan;
 mod prepare;

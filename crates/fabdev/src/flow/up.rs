@@ -19,10 +19,12 @@
 //! | `wait for orderers and peers Ready` | [`wait_for_pods`] |
 //! | `builder images in every peer's DinD` | [`seed_dind`] |
 //! | `node endpoints` | `connections::node_endpoints` |
+//! | `consenters <channel>` (each running channel, when the plan adds or removes orderers: one consenter change at a time, a new orderer joined with the latest config block, a removed one taken off the channel) | `orderers::update_consenters` |
 //! | `channel <name>` (each channel; on a running one, the orgs fabdev.yaml adds: config update, joins, catch-up) | [`create_channel`] |
 //! | `config update <channel>` (each channel whose batch timeout the plan changes) | `config_update::update_parameters` |
 //! | `connection profiles` | [`connection_profiles`] |
 //! | `package X`, `install X`, `approve X`, `commit X`, `init X` (each chaincode of fabdev.yaml; `init` with `initRequired`) | `chaincodes::deploy_steps` (as `fabdev chaincode deploy`) |
+//! | `remove orderer <name>` (each orderer removed, on a cluster: its objects, once it left every channel) | `orderers::remove_orderer` |
 //! | `record what was applied` (`.fabdev/applied.json`, read by the next `up`'s `plan`) | [`record_applied`] |
 //!
 //! The host's Docker daemon and the Kubernetes client (the run's
@@ -46,6 +48,7 @@ use super::connections::{
     fabdevs_namespace, node_endpoints,
 };
 use super::context::{CREATING_MARKER, kind_driver, kind_node_image, kind_provider, remove_path};
+use super::orderers;
 use super::ownership::{self, Ownership};
 use super::plan;
 use super::prepare::{self, CRYPTO_STEP, RENDER_STEP};
@@ -151,26 +154,37 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
         step!("wait for orderers and peers Ready" => wait_for_pods),
         step!(DIND_STEP => seed_dind),
     ]);
-    steps.extend(network_steps(ctx));
+    steps.extend(network_steps(ctx, true));
     steps
 }
 
 /// The steps of `up` from `node endpoints` on, once the nodes run: the
-/// channels, the plan's channel-parameter changes (`config update
-/// <channel>`, planned from what the last `up` applied), the connection
-/// profiles, the chaincodes, and the record of what was applied.
-fn network_steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
+/// running channels' consenter changes (`consenters <channel>`, when the
+/// plan adds or removes orderers), the channels, the plan's
+/// channel-parameter changes (`config update <channel>`, planned from what
+/// the last `up` applied), the connection profiles, the chaincodes, on a
+/// cluster the objects of each orderer removed (`remove orderer <name>`),
+/// and the record of what was applied.
+fn network_steps<R: Runner + Clone>(ctx: &Context, cluster: bool) -> Vec<Step<UpRun<R>>> {
     let mut steps = vec![step!(NODE_ENDPOINTS_STEP => node_endpoints)];
+    let plan = network::reconcile::plan(ctx.applied.as_ref(), &ctx.ws);
+    for ch in orderers::consenter_channels(&plan, ctx.applied.as_ref(), &ctx.ws) {
+        steps.push(step!(orderers::consenters_step(&ch), ch => orderers::update_consenters));
+    }
     for ch in &ctx.ws.channels {
         steps.push(step!(format!("channel {}", ch.name), &ch.name => create_channel));
     }
-    let plan = network::reconcile::plan(ctx.applied.as_ref(), &ctx.ws);
     for ch in config_update::parameter_channels(&plan) {
         steps.push(step!(config_update::step_name(&ch), ch => config_update::update_parameters));
     }
     steps.push(step!("connection profiles" => connection_profiles));
     let chaincodes: Vec<String> = ctx.ws.chaincodes.iter().map(|c| c.name.clone()).collect();
     steps.extend(deploy_steps(ctx, &chaincodes, LifecycleCommand::Deploy));
+    if cluster {
+        for o in orderers::removed_orderers(&plan) {
+            steps.push(step!(orderers::remove_step(&o), o => orderers::remove_orderer));
+        }
+    }
     steps.push(step!("record what was applied" => record_applied));
     steps
 }
@@ -182,7 +196,7 @@ pub fn running_steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
         step!(PLAN_STEP => plan_changes),
         step!(CRYPTO_STEP => crypto_material),
     ];
-    steps.extend(network_steps(ctx));
+    steps.extend(network_steps(ctx, false));
     steps
 }
 

@@ -16,9 +16,13 @@
 use std::time::{Duration, Instant};
 
 use super::config::{Applied, Network, Signers, current_config, update_channel};
-use super::{ChannelError, JoinOutcome, OrderingReady, join_orderer, wait_for_leader};
+use super::{
+    ChannelError, JoinOutcome, NodeEndpoint, OrderingReady, join_orderer, leave_orderer,
+    wait_for_leader,
+};
 use crate::configtx;
 use crate::fabric::common;
+use crate::topology::Node;
 
 /// The pause before a consenter change refused for quorum is sent again.
 const QUORUM_RETRY: Duration = Duration::from_secs(1);
@@ -58,28 +62,117 @@ pub async fn change_consenters(
 ) -> Result<ConsentersChanged, ChannelError> {
     let start = Instant::now();
     let live = current_config(net, channel, timeout).await?;
-    let wanted = configtx::with_consenters(&live.config, built).map_err(|source| {
-        ChannelError::ConfigTx {
-            channel: channel.to_string(),
-            source,
+    let wanted = wanted_consenters(channel, &live.config, built)?;
+    let update = submit(net, channel, &live.config, &wanted, timeout).await?;
+    let (config_block, joined, ready) = join_and_wait(net, channel, timeout).await?;
+    Ok(ConsentersChanged {
+        update,
+        config_block,
+        joined,
+        ready,
+        took: start.elapsed(),
+    })
+}
+
+/// An orderer that leaves a channel's consenters, and where fabdev reaches
+/// its channel participation API.
+#[derive(Debug, Clone, Copy)]
+pub struct Leaving<'a> {
+    pub node: &'a Node,
+    pub endpoint: &'a NodeEndpoint,
+}
+
+/// What [`ensure_consenters`] found and did.
+#[derive(Debug, Clone)]
+pub struct ConsentersEnsured {
+    /// The config update; none when the channel had the consenters
+    /// already (a run again after one that stopped later).
+    pub update: Option<Applied>,
+    /// The number of the config block the orderers joined with.
+    pub config_block: u64,
+    /// The orderers that joined the channel now.
+    pub joined: Vec<String>,
+    /// The leaving orderers that were members and left the channel now.
+    pub left: Vec<String>,
+    /// The ordering service once every orderer reported the channel.
+    pub ready: OrderingReady,
+    pub took: Duration,
+}
+
+/// `channel`'s consenters made those of `built`, as `fabdev up` applies an
+/// orderer added or removed: the config update when the live config
+/// differs ([`change_consenters`]' update), then each orderer of
+/// `leaving` (consenters no more) taken off the channel through the
+/// channel participation API (`DELETE`), every orderer of `net.topo`
+/// joined with the latest config block, and the ordering service waited
+/// for. Each part is skipped when already done, so a run that stopped
+/// half way is finished by the next.
+pub async fn ensure_consenters(
+    net: Network<'_>,
+    channel: &str,
+    built: &common::Config,
+    leaving: &[Leaving<'_>],
+    timeout: Duration,
+) -> Result<ConsentersEnsured, ChannelError> {
+    let start = Instant::now();
+    let live = current_config(net, channel, timeout).await?;
+    let wanted = wanted_consenters(channel, &live.config, built)?;
+    let update = match configtx::compute_update(&live.config, &wanted, channel) {
+        Err(configtx::ConfigTxError::NoDifferences) => None,
+        Err(source) => {
+            return Err(ChannelError::ConfigTx {
+                channel: channel.to_string(),
+                source,
+            });
         }
-    })?;
-    // A Raft orderer refuses a consenter change it cannot yet tell is
-    // safe (`0 out of 3 nodes are alive, configuration will result in
-    // quorum loss`: a leader counts the nodes it has heard from lately,
-    // none just after it was elected): the same update is sent again until
-    // it is taken or `timeout` has passed.
+        Ok(_) => Some(submit(net, channel, &live.config, &wanted, timeout).await?),
+    };
+    let mut left = Vec::new();
+    for l in leaving {
+        if leave_orderer(l.node, l.endpoint, net.crypto, net.ws, channel, timeout).await? {
+            left.push(l.node.name.clone());
+        }
+    }
+    let (config_block, joined, ready) = join_and_wait(net, channel, timeout).await?;
+    Ok(ConsentersEnsured {
+        update,
+        config_block,
+        joined,
+        left,
+        ready,
+        took: start.elapsed(),
+    })
+}
+
+fn wanted_consenters(
+    channel: &str,
+    live: &common::Config,
+    built: &common::Config,
+) -> Result<common::Config, ChannelError> {
+    configtx::with_consenters(live, built).map_err(|source| ChannelError::ConfigTx {
+        channel: channel.to_string(),
+        source,
+    })
+}
+
+/// The consenter update signed as required and submitted.
+///
+/// A Raft orderer refuses a consenter change it cannot yet tell is safe
+/// (`0 out of 3 nodes are alive, configuration will result in quorum
+/// loss`: a leader counts the nodes it has heard from lately, none just
+/// after it was elected): the same update is sent again until it is taken
+/// or `timeout` has passed.
+async fn submit(
+    net: Network<'_>,
+    channel: &str,
+    live: &common::Config,
+    wanted: &common::Config,
+    timeout: Duration,
+) -> Result<Applied, ChannelError> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let update = loop {
-        let result = update_channel(
-            net,
-            channel,
-            &live.config,
-            &wanted,
-            &Signers::AsRequired,
-            timeout,
-        )
-        .await;
+    loop {
+        let result =
+            update_channel(net, channel, live, wanted, &Signers::AsRequired, timeout).await;
         match result {
             Err(ChannelError::UpdateRefused { info, .. })
                 if quorum_not_known(&info)
@@ -87,11 +180,20 @@ pub async fn change_consenters(
             {
                 tokio::time::sleep(QUORUM_RETRY).await;
             }
-            other => break other?,
+            other => return other,
         }
-    };
-    // The latest config block names the new consenters: a new orderer
-    // joins with it and pulls the blocks before it from the others.
+    }
+}
+
+/// Every orderer of `net.topo` joined with the latest config block (the
+/// one that names the new consenters: a new orderer joins with it and
+/// pulls the blocks before it from the others), then the wait until every
+/// one reports the channel active with a leader all consenters have seen.
+async fn join_and_wait(
+    net: Network<'_>,
+    channel: &str,
+    timeout: Duration,
+) -> Result<(u64, Vec<String>, OrderingReady), ChannelError> {
     let latest = current_config(net, channel, timeout).await?;
     let mut joined = Vec::new();
     for node in net.topo.orderers() {
@@ -125,13 +227,7 @@ pub async fn change_consenters(
         timeout,
     )
     .await?;
-    Ok(ConsentersChanged {
-        update,
-        config_block: latest.number,
-        joined,
-        ready,
-        took: start.elapsed(),
-    })
+    Ok((latest.number, joined, ready))
 }
 
 #[cfg(test)]

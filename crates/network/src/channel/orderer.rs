@@ -55,6 +55,31 @@ pub async fn join_orderer(
     }
 }
 
+/// Take an orderer off a channel: `DELETE /participation/v1/channels/NAME`
+/// as the orderer org's Admin (what `osnadmin channel remove` sends); the
+/// orderer stops the channel and removes its ledger. `true` when it was a
+/// member, `false` when it was not (HTTP 404: nothing to do, as on a second
+/// run).
+pub async fn leave_orderer(
+    node: &Node,
+    ep: &NodeEndpoint,
+    crypto: &CryptoDir,
+    ws: &Workspace,
+    channel: &str,
+    timeout: Duration,
+) -> Result<bool, ChannelError> {
+    let action = format!("removing channel {channel}");
+    let admin = Admin::prepare(node, ep, crypto, ws, action)?;
+    let result = admin
+        .call(timeout, |c| async move { c.remove_channel(channel).await })
+        .await?;
+    match result {
+        Ok(()) => Ok(true),
+        Err(OsnadminError::ServerError { status: 404, .. }) => Ok(false),
+        Err(e) => Err(admin.error(e)),
+    }
+}
+
 /// The channels an orderer is a member of
 /// (`GET /participation/v1/channels`, as the orderer org's Admin).
 pub async fn orderer_channels(

@@ -55,11 +55,17 @@ pub fn with_parameters(live: &Config, built: &Config) -> Result<Config, ConfigTx
 /// type with its metadata (Raft's consenters and options, or BFT's
 /// options), and BFT's consenter mapping.
 pub const CONSENTER_VALUES: [&str; 2] = ["ConsensusType", "Orderers"];
+/// The orderer group's policy that checks the blocks' signatures: on BFT a
+/// signature policy over the consenters' identities, which the orderers
+/// require to follow the consenter set (implicit-meta on Raft, the same in
+/// both configs).
+pub const BLOCK_VALIDATION: &str = "BlockValidation";
 /// The value of each orderer org that lists its orderers' addresses.
 pub const ENDPOINTS: &str = "Endpoints";
 
 /// `live` with `built`'s consenter set: the orderer group's
-/// [`CONSENTER_VALUES`] and the [`ENDPOINTS`] of every orderer org both
+/// [`CONSENTER_VALUES`] and [`BLOCK_VALIDATION`] policy, and the
+/// [`ENDPOINTS`] of every orderer org both
 /// configs have; everything else as live has it. The wanted config of an
 /// orderer added to (or removed from) the channel's consenters: its update
 /// is signed for `/Channel/Orderer/Admins` and the orderer org's `Admins`.
@@ -77,6 +83,7 @@ pub fn with_consenters(live: &Config, built: &Config) -> Result<Config, ConfigTx
         for key in CONSENTER_VALUES {
             copy_value(to, from, key);
         }
+        copy_policy(to, from, BLOCK_VALIDATION);
         for (org, group) in &mut to.groups {
             if let Some(wanted) = from.groups.get(org) {
                 copy_value(group, wanted, ENDPOINTS);
@@ -84,6 +91,15 @@ pub fn with_consenters(live: &Config, built: &Config) -> Result<Config, ConfigTx
         }
     }
     Ok(out)
+}
+
+/// Policy `key` of `to` as `from` has it (the version stays `to`'s);
+/// left alone when `from` has none.
+fn copy_policy(to: &mut ConfigGroup, from: &ConfigGroup, key: &str) {
+    if let (Some(wanted), Some(policy)) = (from.policies.get(key), to.policies.get_mut(key)) {
+        policy.policy = wanted.policy.clone();
+        policy.mod_policy = wanted.mod_policy.clone();
+    }
 }
 
 /// Value `key` of `to` as `from` has it: its bytes and mod_policy (the
@@ -259,6 +275,51 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.len(), 2, "the batch timeout and anchors stay: {d:?}");
+    }
+
+    #[test]
+    fn the_block_validation_policy_follows_the_consenters() {
+        use crate::fabric::common::{ConfigPolicy, Policy};
+        let policy = |bytes: &[u8]| ConfigPolicy {
+            version: 1,
+            policy: Some(Policy {
+                r#type: 1,
+                value: bytes.to_vec(),
+            }),
+            mod_policy: "Admins".into(),
+        };
+        let with_policy = |c: &mut Config, bytes: &[u8]| {
+            if let Some(o) = c
+                .channel_group
+                .as_mut()
+                .and_then(|g| g.groups.get_mut("Orderer"))
+            {
+                o.policies.insert(BLOCK_VALIDATION.into(), policy(bytes));
+            }
+        };
+        let mut live = config(b"2s", None, 1);
+        with_policy(&mut live, b"3 of 4 consenters");
+        let mut built = config(b"2s", None, 0);
+        with_policy(&mut built, b"4 of 5 consenters");
+        let wanted = with_consenters(&live, &built).unwrap();
+        let p =
+            &wanted.channel_group.as_ref().unwrap().groups["Orderer"].policies[BLOCK_VALIDATION];
+        assert_eq!(p.policy.as_ref().unwrap().value, b"4 of 5 consenters");
+        assert_eq!(p.version, 1, "the version stays the live one");
+        let update = compute_update(&live, &wanted, "c").unwrap();
+        let items = modified_items(&live, &update).unwrap();
+        assert!(
+            items
+                .iter()
+                .all(|m| m.policy_path == "/Channel/Orderer/Admins"),
+            "{items:?}"
+        );
+        // The same policy: nothing to change.
+        let same = with_consenters(&live, &live).unwrap();
+        assert!(matches!(
+            compute_update(&live, &same, "c"),
+            Err(ConfigTxError::NoDifferences)
+        ));
     }
 
     #[test]

@@ -153,6 +153,10 @@ struct Planner<'a> {
     refused: Vec<Refusal>,
 }
 
+/// The fewest Raft consenters a removal may leave: with fewer, the
+/// cluster tolerates no stopped orderer.
+pub const MIN_RAFT_AFTER_REMOVAL: u32 = 3;
+
 const START_OVER: &str =
     "`fabdev down` then `fabdev up` makes a new network with it (the ledgers are lost)";
 
@@ -439,6 +443,19 @@ impl Planner<'_> {
             if old.orderer.consensus == "bft" && to < MIN_BFT_ORDERERS {
                 return; // the spec refuses it
             }
+            if old.orderer.consensus != "bft" && to < MIN_RAFT_AFTER_REMOVAL {
+                self.refuse(
+                    "orderer.count",
+                    format!("orderers {from} -> {to}"),
+                    &format!(
+                        "fabdev removes a Raft consenter only when at least {MIN_RAFT_AFTER_REMOVAL} stay: with fewer, one orderer stopped stops ordering on every channel"
+                    ),
+                    format!(
+                        "keep `count: {from}` (an orderer costs little), or add orderers first so that {MIN_RAFT_AFTER_REMOVAL} or more stay, or {START_OVER}"
+                    ),
+                );
+                return;
+            }
             // One consenter at a time, the last first.
             for i in (to..from).rev() {
                 self.actions.push(Action::RemoveOrderer {
@@ -653,6 +670,35 @@ mod tests {
                     orderer: "orderer3-ordererorg".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_raft_removal_that_leaves_fewer_than_three_is_refused() {
+        let old = applied(&format!("orderer: {{ count: 3 }}\n{TWO_ORGS}"));
+        let p = plan(
+            Some(&old),
+            &ws(&format!("orderer: {{ count: 2 }}\n{TWO_ORGS}")),
+        );
+        assert!(!p.applicable(), "{p:?}");
+        assert!(p.actions.is_empty(), "{p:?}");
+        let r = &p.refused[0];
+        assert_eq!(r.field, "orderer.count");
+        assert_eq!(r.what, "orderers 3 -> 2");
+        assert!(r.reason.contains("at least 3 stay"), "{}", r.reason);
+        assert!(r.instead.contains("keep `count: 3`"), "{}", r.instead);
+        // 4 -> 3 leaves three: planned.
+        let old = applied(&format!("orderer: {{ count: 4 }}\n{TWO_ORGS}"));
+        let p = plan(
+            Some(&old),
+            &ws(&format!("orderer: {{ count: 3 }}\n{TWO_ORGS}")),
+        );
+        assert!(p.applicable(), "{p:?}");
+        assert_eq!(
+            p.actions,
+            [Action::RemoveOrderer {
+                orderer: "orderer3-ordererorg".into()
+            }]
         );
     }
 
