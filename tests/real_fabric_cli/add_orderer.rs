@@ -123,7 +123,16 @@ async fn add_and_remove(consensus: &str, from: u32, port: u16) {
         "orderer: {{ count: {to} , consensus: {consensus} }}\n{}{CHAINCODE}",
         two_orgs("clitest", port)
     );
-    let mut t = CliNetwork::start_with(ws, &body).await;
+    // The nodes at the slots the first `up` (with `from` orderers) gives
+    // them; the added orderer in the next free one, as `up` adds it.
+    let first = body.replace(&format!("count: {to} "), &format!("count: {from} "));
+    let slots = network::Topology::of(&testkit::fabric::workspace(
+        &testkit::fabric::home(),
+        &first,
+    ))
+    .slots();
+    testkit::fabric::write_spec(ws.path(), &body);
+    let mut t = CliNetwork::start_keeping(ws, slots).await;
     t.net.stop_node(&added).expect("stop the orderer to add");
     set_count(t.dir(), to, from);
     let dir = t.dir().to_path_buf();

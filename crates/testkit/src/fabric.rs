@@ -10,6 +10,7 @@
 //! Each test still says what its network is (the body of its fabdev.yaml,
 //! its host ports); what every such test did the same way is here.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -128,11 +129,18 @@ pub async fn seed_builders(net: &TestNetwork) {
 /// and the network agree, with DinD and the builder images: what the
 /// tests of the binary against real Fabric run it on.
 pub async fn start_workspace(dir: &Path) -> TestNetwork {
+    start_workspace_keeping(dir, BTreeMap::new()).await
+}
+
+/// [`start_workspace`] with the nodes in `slots` at those slots (see
+/// `testnet::Options::slots`).
+pub async fn start_workspace_keeping(dir: &Path, slots: BTreeMap<String, u32>) -> TestNetwork {
     let ws = Workspace::load_dir(dir).unwrap_or_else(|e| panic!("spec: {e}"));
     let net = start(
         ws,
         Options {
             crypto_dir: Some(dir.join(".fabdev/crypto")),
+            slots,
             ..dind()
         },
     )

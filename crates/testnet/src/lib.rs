@@ -108,6 +108,11 @@ pub struct Options {
     /// copy of; default `$COUCHDB_HOME` or a well-known folder
     /// ([`testkit_probe::couchdb_home`]).
     pub couchdb: Option<PathBuf>,
+    /// Slots the nodes keep, by node name, as `Topology::with_slots` takes
+    /// them (the others get the lowest free ones): a node that fabdev.yaml
+    /// lists only later then has the host ports `fabdev up` gives it, and
+    /// the others keep theirs. Default: none, `Topology::of`.
+    pub slots: BTreeMap<String, u32>,
 }
 
 impl Default for Options {
@@ -119,6 +124,7 @@ impl Default for Options {
             work_dir: PathBuf::from("/var/tmp"),
             crypto_dir: None,
             couchdb: None,
+            slots: BTreeMap::new(),
         }
     }
 }
@@ -160,7 +166,7 @@ impl TestNetwork {
                 path: opts.work_dir.clone(),
                 source,
             })?;
-        let topo = Topology::of(&ws);
+        let topo = Topology::with_slots(&ws, &opts.slots);
         let crypto = CryptoDir::new(
             opts.crypto_dir
                 .clone()

@@ -1,7 +1,8 @@
 //! Recorded config-update vectors (`fixtures/fabric-vectors/config-update/`):
 //! for a chain of channel changes (an org added, the batch timeout and the
 //! batch size changed, anchor peers changed, a consenter added and
-//! removed, an org removed), the channel's config before and after each
+//! removed, an org removed; on Fabric 3 a BFT consenter added and removed),
+//! the channel's config before and after each
 //! change as fabdev builds them from fabdev.yaml and committed test crypto,
 //! and the `ConfigUpdate` real `configtxlator compute_update` computed from
 //! the two (`scripts/record/config-update-vectors.sh`). CI, with no Fabric
@@ -157,24 +158,53 @@ pub fn cases(dir: &Path, version: &str) -> Result<Vec<Case>, String> {
             }
         }),
     ];
-    for (i, (what, change)) in steps.iter().enumerate() {
+    for (what, change) in steps {
         change(&mut ws, &mut opts, &mut anchored);
         let mut updated = config_of(&ws, &crypto, &opts)?;
         if anchored {
             set_anchor_peers(&mut updated, "Org1", &anchors)?;
         }
-        let case = Case {
-            name: format!("{:02}-{what}", i + 1),
-            channel: CHANNEL.to_string(),
-            original: current.clone(),
-            updated,
-        };
-        let update = case.update().map_err(|e| format!("{}: {e}", case.name))?;
-        current = apply_update(&current, &update, CHANNEL)
-            .map_err(|e| format!("{}: applying fabdev's update: {e}", case.name))?;
-        out.push(case);
+        current = next_case(&mut out, current, what, updated)?;
+    }
+    if version.starts_with('3') {
+        // Fabric 3's BFT: a chain of its own from four orderers, the fifth
+        // added (consenter mapping, block validation policy, endpoints)
+        // and removed again.
+        let mut ws = full.clone();
+        ws.orderer.consensus = network::spec::Consensus::Bft;
+        ws.orderer.count = 4;
+        channel_orgs(&mut ws, &["Org1", "Org2"]);
+        let opts = GenesisOptions::new(CHANNEL);
+        let mut current = config_of(&ws, &crypto, &opts)?;
+        for (what, count) in [("bft-consenter-added", 5), ("bft-consenter-removed", 4)] {
+            ws.orderer.count = count;
+            let updated = config_of(&ws, &crypto, &opts)?;
+            current = next_case(&mut out, current, what, updated)?;
+        }
     }
     Ok(out)
+}
+
+/// The next case of a chain, numbered after those in `out`, from `current`
+/// to `updated`; returns `current` with fabdev's update applied as the
+/// orderer applies it (the next case's original).
+fn next_case(
+    out: &mut Vec<Case>,
+    current: common::Config,
+    what: &str,
+    updated: common::Config,
+) -> Result<common::Config, String> {
+    let case = Case {
+        name: format!("{:02}-{what}", out.len() + 1),
+        channel: CHANNEL.to_string(),
+        original: current,
+        updated,
+    };
+    let update = case.update().map_err(|e| format!("{}: {e}", case.name))?;
+    let next = apply_update(&case.original, &update, CHANNEL)
+        .map_err(|e| format!("{}: applying fabdev's update: {e}", case.name))?;
+    out.push(case);
+    Ok(next)
 }
 
 /// Where two updates differ, read set and write set element by element

@@ -97,7 +97,53 @@ fn recorded_config_updates_match_fabdevs() {
             )
         });
     }
-    assert_eq!(checked, 7 * VERSIONS.len());
+    // Seven changes on both lines, and Fabric 3's BFT consenter added and
+    // removed.
+    assert_eq!(checked, 7 * VERSIONS.len() + 2);
+}
+
+/// `up`'s wanted config for an orderer added or removed (the channel's
+/// config with only the consenter set, the block validation policy and the
+/// orderer org's endpoints from fabdev's builder:
+/// `network::configtx::with_consenters`) gives exactly the update
+/// configtxlator computed for the recorded consenter changes, Raft on both
+/// lines and BFT on Fabric 3.
+#[test]
+fn an_orderer_added_or_removed_by_up_is_configtxlators_update() {
+    let root = Path::new(DIR).join(CONFIG_UPDATE);
+    let mut checked = Vec::new();
+    for version in VERSIONS {
+        let cases = update_vectors::cases(&root, version).expect("cases");
+        for case in cases.iter().filter(|c| c.name.contains("consenter")) {
+            let wanted =
+                network::configtx::with_consenters(&case.original, &case.updated).expect("wanted");
+            let ours = network::configtx::compute_update(&case.original, &wanted, &case.channel)
+                .expect("update");
+            let theirs: common::ConfigUpdate = decode(
+                &read(&case.file(&root.join(version), "configtxlator.pb")).expect("recorded"),
+                "configtxlator's update",
+            )
+            .expect("decode");
+            let found = update_differences(&ours, &theirs);
+            assert!(
+                found.is_empty(),
+                "Fabric {version} {}: {found:#?}",
+                case.name
+            );
+            checked.push(format!("{version} {}", case.name));
+        }
+    }
+    assert_eq!(
+        checked,
+        [
+            "2.5 05-consenter-added",
+            "2.5 06-consenter-removed",
+            "3.1 05-consenter-added",
+            "3.1 06-consenter-removed",
+            "3.1 08-bft-consenter-added",
+            "3.1 09-bft-consenter-removed",
+        ]
+    );
 }
 
 /// `up`'s wanted config for an org added to a running channel (the channel's
@@ -252,5 +298,11 @@ fn real_fabric_configtxlator_computes_fabdevs_updates() {
             found.join("\n")
         );
     }
-    assert_eq!(cases.len(), 7);
+    // Fabric 3 adds the BFT consenter changes.
+    let expected = if fabric.two_digit_version().starts_with('3') {
+        9
+    } else {
+        7
+    };
+    assert_eq!(cases.len(), expected);
 }

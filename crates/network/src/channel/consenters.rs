@@ -12,6 +12,11 @@
 //! consenters have seen. A consenter removed is the same update with the
 //! orderer left out of the topology: nothing joins, and the removed
 //! orderer stops being a consenter (its pod is the caller's to stop).
+//!
+//! [`ensure_consenters`] is what `fabdev up` runs: the same, with each part
+//! skipped when it is done already (a run again after one that stopped),
+//! and the orderers that leave the consenters taken off the channel through
+//! their channel participation API ([`leave_orderer`]) after the update.
 
 use std::time::{Duration, Instant};
 

@@ -13,7 +13,7 @@ use std::process::Output;
 
 use testnet::TestNetwork;
 
-use super::{home, spec_text, start_workspace, two_orgs};
+use super::{home, spec_text, start_workspace_keeping, two_orgs};
 use crate::{fabdev_exits, fabdev_logged_async, json_lines, stderr};
 
 /// One real Fabric network at a time in a test binary.
@@ -75,8 +75,15 @@ impl CliNetwork {
     /// after waiting for the test binary's turn: for a test that runs
     /// `fabdev` on the workspace before its network runs.
     pub async fn start_written(dir: tempfile::TempDir) -> Self {
+        Self::start_keeping(dir, BTreeMap::new()).await
+    }
+
+    /// [`CliNetwork::start_written`] with the nodes in `slots` at those
+    /// slots: the network as it will be once fabdev.yaml lists a node that
+    /// the first `up` does not make (which then keeps its own host ports).
+    pub async fn start_keeping(dir: tempfile::TempDir, slots: BTreeMap<String, u32>) -> Self {
         let turn = one_at_a_time().await;
-        let net = start_workspace(dir.path()).await;
+        let net = start_workspace_keeping(dir.path(), slots).await;
         CliNetwork {
             net,
             dir,
