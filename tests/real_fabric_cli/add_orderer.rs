@@ -18,7 +18,7 @@ use network::fabric::{Message as _, common, etcdraft, orderer};
 use network::reconcile::Action;
 use testnet::TestNetwork;
 
-use super::config_update::{applied, done, plan_of, up};
+use super::config_update::{applied, channel_config, done, plan_of, up};
 use super::*;
 
 const CHAINCODE: &str =
@@ -28,18 +28,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// The consenters' hosts in the channel's latest config, as the orderers
 /// deliver it (Raft's metadata, or BFT's consenter mapping).
 async fn consenters(net: &TestNetwork) -> Vec<String> {
-    let endpoints = net.endpoints();
-    let access = network::channel::Network {
-        ws: net.workspace(),
-        topo: net.topology(),
-        crypto: net.crypto(),
-        endpoints: &endpoints,
-    };
-    let config = network::channel::current_config(access, "mychannel", TIMEOUT)
-        .await
-        .expect("the channel's config");
+    let config = channel_config(net).await;
     let orderer_group = config
-        .config
         .channel_group
         .as_ref()
         .and_then(|g| g.groups.get("Orderer"))
@@ -125,7 +115,10 @@ async fn add_and_remove(consensus: &str, from: u32, port: u16) {
     );
     // The nodes at the slots the first `up` (with `from` orderers) gives
     // them; the added orderer in the next free one, as `up` adds it.
-    let first = body.replace(&format!("count: {to} "), &format!("count: {from} "));
+    // (Parsed here without the chaincode, whose folder is the workspace's.)
+    let first = body
+        .replace(&format!("count: {to} "), &format!("count: {from} "))
+        .replace(CHAINCODE, "");
     let slots = network::Topology::of(&testkit::fabric::workspace(
         &testkit::fabric::home(),
         &first,

@@ -64,8 +64,8 @@ pub(super) fn applied(dir: &Path) -> AppliedState {
     AppliedState::from_json(&text).expect("applied.json reads")
 }
 
-/// The batch timeout the orderers deliver in the channel's latest config.
-async fn orderers_batch_timeout(net: &TestNetwork) -> String {
+/// mychannel's latest config as the orderers deliver it.
+pub(super) async fn channel_config(net: &TestNetwork) -> network::fabric::common::Config {
     let endpoints = net.endpoints();
     let access = network::channel::Network {
         ws: net.workspace(),
@@ -73,11 +73,16 @@ async fn orderers_batch_timeout(net: &TestNetwork) -> String {
         crypto: net.crypto(),
         endpoints: &endpoints,
     };
-    let config = network::channel::current_config(access, "mychannel", Duration::from_secs(30))
+    network::channel::current_config(access, "mychannel", Duration::from_secs(30))
         .await
-        .expect("the channel's config");
-    let value = config
+        .expect("the channel's config")
         .config
+}
+
+/// The batch timeout the orderers deliver in the channel's latest config.
+async fn orderers_batch_timeout(net: &TestNetwork) -> String {
+    let config = channel_config(net).await;
+    let value = config
         .channel_group
         .as_ref()
         .and_then(|g| g.groups.get("Orderer"))

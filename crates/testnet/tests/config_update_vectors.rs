@@ -119,12 +119,7 @@ fn an_orderer_added_or_removed_by_up_is_configtxlators_update() {
                 network::configtx::with_consenters(&case.original, &case.updated).expect("wanted");
             let ours = network::configtx::compute_update(&case.original, &wanted, &case.channel)
                 .expect("update");
-            let theirs: common::ConfigUpdate = decode(
-                &read(&case.file(&root.join(version), "configtxlator.pb")).expect("recorded"),
-                "configtxlator's update",
-            )
-            .expect("decode");
-            let found = update_differences(&ours, &theirs);
+            let found = update_differences(&ours, &recorded(&root, version, case));
             assert!(
                 found.is_empty(),
                 "Fabric {version} {}: {found:#?}",
@@ -144,6 +139,15 @@ fn an_orderer_added_or_removed_by_up_is_configtxlators_update() {
             "3.1 09-bft-consenter-removed",
         ]
     );
+}
+
+/// The update configtxlator computed for `case`, as recorded.
+fn recorded(root: &Path, version: &str, case: &Case) -> common::ConfigUpdate {
+    decode(
+        &read(&case.file(&root.join(version), "configtxlator.pb")).expect("recorded"),
+        "configtxlator's update",
+    )
+    .expect("decode")
 }
 
 /// `up`'s wanted config for an org added to a running channel (the channel's
@@ -166,12 +170,7 @@ fn an_org_added_by_up_is_configtxlators_update() {
             .expect("wanted");
         let ours = network::configtx::compute_update(&case.original, &wanted, &case.channel)
             .expect("update");
-        let theirs: common::ConfigUpdate = decode(
-            &read(&case.file(&root.join(version), "configtxlator.pb")).expect("recorded"),
-            "configtxlator's update",
-        )
-        .expect("decode");
-        let found = update_differences(&ours, &theirs);
+        let found = update_differences(&ours, &recorded(&root, version, case));
         assert!(found.is_empty(), "Fabric {version}: {found:#?}");
     }
 }

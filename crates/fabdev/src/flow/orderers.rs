@@ -295,15 +295,19 @@ mod tests {
             .unwrap_or_else(|e| panic!("spec: {e}"))
     }
 
+    /// Each stage's orderer count, orderer, and whether it is added.
+    fn changes(s: &[Stage]) -> Vec<(u32, &str, bool)> {
+        s.iter()
+            .map(|s| (s.count, s.orderer.as_str(), s.added))
+            .collect()
+    }
+
     #[test]
     fn orderers_are_added_one_at_a_time_and_keep_their_ports() {
         let before = Topology::of(&ws(3));
         let after = ws(5);
         let s = stages(&after, 3, &before.slots());
-        let names: Vec<(u32, &str, bool)> = s
-            .iter()
-            .map(|s| (s.count, s.orderer.as_str(), s.added))
-            .collect();
+        let names = changes(&s);
         assert_eq!(
             names,
             [
@@ -329,10 +333,7 @@ mod tests {
         let before = Topology::of(&ws(5));
         let after = ws(3);
         let s = stages(&after, 5, &before.slots());
-        let names: Vec<(u32, &str, bool)> = s
-            .iter()
-            .map(|s| (s.count, s.orderer.as_str(), s.added))
-            .collect();
+        let names = changes(&s);
         assert_eq!(
             names,
             [
