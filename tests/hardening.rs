@@ -529,3 +529,37 @@ fn workflows_run_fabric_binaries_only_after_a_pinned_checksum() {
         dir.display()
     );
 }
+
+/// The stand-ins for Fabric's builder and runtime images carry names of
+/// their own: fabdev pins `hyperledger/fabric-*` releases, and a stand-in
+/// tagged under such a name in the host's Docker would be seeded into a
+/// real network by a later `fabdev up` (issue 19, finding 9).
+#[test]
+fn the_builder_stand_ins_are_never_named_as_fabric_images() {
+    let script = repo().join("scripts/setup/builder-images.sh");
+    let text = std::fs::read_to_string(&script).expect("read builder-images.sh");
+    let code: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    for line in &code {
+        assert!(
+            !line.contains("hyperledger/"),
+            "{}: a stand-in named as Fabric's image: {line}",
+            script.display()
+        );
+    }
+    let imports: Vec<&&str> = code
+        .iter()
+        .filter(|l| l.trim_start().starts_with("import \"$work/"))
+        .collect();
+    assert_eq!(imports.len(), 3, "baseos, ccenv, nodeenv: {imports:?}");
+    for line in imports {
+        assert!(line.contains("\"fabdev.invalid/standin-fabric-"), "{line}");
+    }
+    // The names the tests give in their fabdev.yaml are the ones made.
+    for name in testkit::probe::builder_standins("2.5") {
+        let (repo_name, _) = name.rsplit_once(':').expect("a tag");
+        assert!(text.contains(repo_name), "{name} is not made by the script");
+    }
+}

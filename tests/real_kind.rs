@@ -31,7 +31,6 @@
 //! scripts/test.sh), under which a missing piece fails them.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,8 +43,8 @@ use testkit::outcome::outcome;
 
 /// The node image of scripts/setup/kind-node-image.sh.
 const NODE_IMAGE: &str = "fabdev.invalid/kind-node:v1.37.2";
-const PEER_STANDIN: &str = "fabdev.invalid/standin-fabric-peer:1";
-const ORDERER_STANDIN: &str = "fabdev.invalid/standin-fabric-orderer:1";
+const PEER_STANDIN: &str = "fabdev.invalid/standin-fabric-peer:2";
+const ORDERER_STANDIN: &str = "fabdev.invalid/standin-fabric-orderer:2";
 const DIND_STANDIN: &str = "docker:28.5.1-dind";
 /// Host ports of the stand-in network (NodePorts, so 30000-32767); away
 /// from the default 30000 that a user's network or another test may hold.
@@ -189,8 +188,9 @@ fn node_containers(cluster: &str) -> Vec<String> {
 }
 
 /// Every host port of the workspace's nodes answers on 127.0.0.1: the
-/// operations port with /healthz, the others by accepting a connection.
-fn host_ports_answer(ctx: &flow::Context) -> Vec<(String, u16)> {
+/// operations port with /healthz over HTTPS, the others by accepting a
+/// connection.
+async fn host_ports_answer(ctx: &flow::Context) -> Vec<(String, u16)> {
     let mut answered = Vec::new();
     for node in &ctx.topo.nodes {
         let hp = &node.host_ports;
@@ -204,24 +204,14 @@ fn host_ports_answer(ctx: &flow::Context) -> Vec<(String, u16)> {
             assert!(s.is_ok(), "{} 127.0.0.1:{port}: {s:?}", node.name);
             answered.push((node.name.clone(), port));
         }
-        let mut s = std::net::TcpStream::connect_timeout(
-            &([127, 0, 0, 1], hp.operations).into(),
-            Duration::from_secs(5),
-        )
-        .unwrap_or_else(|e| panic!("{} operations 127.0.0.1:{}: {e}", node.name, hp.operations));
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            s,
-            "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut body = String::new();
-        s.read_to_string(&mut body).unwrap();
+        let address = format!("127.0.0.1:{}", hp.operations);
+        let (status, body) = testnet::operations::healthz(&address)
+            .await
+            .unwrap_or_else(|e| panic!("{} /healthz on {address}: {e}", node.name));
         assert!(
-            body.starts_with("HTTP/1.0 200") && body.contains("\"status\":\"OK\""),
-            "{} /healthz on 127.0.0.1:{}: {body}",
-            node.name,
-            hp.operations
+            status == 200 && body.contains("\"status\":\"OK\""),
+            "{} /healthz on {address}: {status} {body}",
+            node.name
         );
         answered.push((node.name.clone(), hp.operations));
     }
@@ -400,7 +390,7 @@ async fn real_kind_up_stand_ins() {
     }
 
     // Every host port mapping answers on 127.0.0.1.
-    let answered = host_ports_answer(&ctx);
+    let answered = host_ports_answer(&ctx).await;
     eprintln!("host ports answering on 127.0.0.1: {answered:?}");
 
     // A second up changes nothing.
@@ -563,13 +553,14 @@ async fn real_kind_real_fabric_chaincode() {
         .unwrap();
     let peer = format!("hyperledger/fabric-peer:{version}");
     let orderer = format!("hyperledger/fabric-orderer:{version}");
+    let [ccenv, baseos, nodeenv] = testkit::probe::builder_standins(&two);
     let images: Vec<String> = vec![
         peer.clone(),
         orderer.clone(),
         DIND_STANDIN.to_string(),
-        format!("hyperledger/fabric-ccenv:{two}"),
-        format!("hyperledger/fabric-baseos:{two}"),
-        "hyperledger/fabric-nodeenv:2.5".to_string(),
+        ccenv.clone(),
+        baseos.clone(),
+        nodeenv.clone(),
     ];
     // Made in the host's Docker by the setup scripts; fabdev takes them from
     // podman, kind's provider here.
@@ -587,7 +578,8 @@ async fn real_kind_real_fabric_chaincode() {
             "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {name}\n\
              fabric: {{ version: \"{two}\" }}\n\
              cluster: {{ kind: {{ provider: podman, nodeImage: {NODE_IMAGE} }} }}\n\
-             images: {{ peer: {peer}, orderer: {orderer}, dind: {DIND_STANDIN} }}\n\
+             images: {{ peer: {peer}, orderer: {orderer}, dind: {DIND_STANDIN}, \
+             ccenv: {ccenv}, baseos: {baseos}, nodeenv: {nodeenv} }}\n\
              chaincodes:\n  - {{ name: basic, path: chaincode/asset-node, channel: mychannel }}\n"
         ),
     )

@@ -291,10 +291,13 @@ async fn real_node_up_real_fabric_chaincode() {
         dir.path(),
         &node,
         ns,
-        &format!(
-            "peer: {peer_image}, orderer: {orderer_image}, dind: {}, ccenv: hyperledger/fabric-ccenv:{two}, baseos: hyperledger/fabric-baseos:{two}, nodeenv: hyperledger/fabric-nodeenv:{two}",
-            kubenode::DIND_STANDIN_IMAGE
-        ),
+        &{
+            let [ccenv, baseos, nodeenv] = probe::builder_standins(&two);
+            format!(
+                "peer: {peer_image}, orderer: {orderer_image}, dind: {}, ccenv: {ccenv}, baseos: {baseos}, nodeenv: {nodeenv}",
+                kubenode::DIND_STANDIN_IMAGE
+            )
+        },
         "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n",
     );
     std::fs::write(

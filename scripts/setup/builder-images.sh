@@ -2,12 +2,21 @@
 # Makes local stand-ins for Fabric's chaincode builder and runtime images,
 # which the peers' Docker daemons need and which cannot be pulled here:
 #
-#   hyperledger/fabric-baseos:<v>   Go chaincode runtime  (Debian minbase, user chaincode 500:500)
-#   hyperledger/fabric-ccenv:<v>    Go chaincode builder  (baseos + gcc, libc6-dev, git, the host's Go)
-#   hyperledger/fabric-nodeenv:2.5  Node chaincode builder and runtime
-#                                   (baseos + Debian's nodejs/npm, /chaincode/build.sh
-#                                   and start.sh as in the real image, and an npm cache
-#                                   filled on the host so that build.sh installs offline)
+#   fabdev.invalid/standin-fabric-baseos:<v>   for hyperledger/fabric-baseos, the Go chaincode
+#                                              runtime (Debian minbase, user chaincode 500:500)
+#   fabdev.invalid/standin-fabric-ccenv:<v>    for hyperledger/fabric-ccenv, the Go builder
+#                                              (baseos + gcc, libc6-dev, git, the host's Go)
+#   fabdev.invalid/standin-fabric-nodeenv:2.5  for hyperledger/fabric-nodeenv, Node's builder
+#                                              and runtime (baseos + Debian's nodejs/npm,
+#                                              /chaincode/build.sh and start.sh as in the real
+#                                              image, and an npm cache filled on the host so
+#                                              that build.sh installs offline)
+#
+# They are named as stand-ins, never as Fabric's images (`hyperledger/fabric-*`):
+# fabdev pins Fabric's exact releases, and a stand-in under such a name in
+# this Docker would be seeded by a later real `fabdev up`. A test that runs
+# chaincode names them in its fabdev.yaml's `images:` (crates/testkit-probe
+# `builder_standins`).
 #
 # for each <v> in FABRIC_TAGS (default "2.5 3.1"; nodeenv stays 2.5 for every
 # Fabric version, as upstream). Each is made from a `debootstrap --variant=minbase
@@ -21,13 +30,19 @@
 # registries (nodeenv's npm cache is filled by the image's own npm, in a
 # chroot). Does nothing for an image that exists unless FORCE=1.
 #
+# nodeenv's npm cache holds exactly what fixtures/chaincode/node's
+# package-lock.json pins (`npm ci --ignore-scripts`: no package's install
+# script runs as root in the chroot), which the other Node fixtures pin too;
+# NPM_PACKAGES names other packages instead (resolved by npm, not locked).
+#
 #   scripts/setup/builder-images.sh
 #   NPM_PACKAGES="fabric-shim@2.5.8 fabric-contract-api@2.5.8" scripts/setup/builder-images.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FABRIC_TAGS=${FABRIC_TAGS:-"2.5 3.1"}
-NPM_PACKAGES=${NPM_PACKAGES:-"fabric-shim@2.5.8 fabric-contract-api@2.5.8"}
+NPM_PACKAGES=${NPM_PACKAGES:-}
+NPM_LOCKED=fixtures/chaincode/node
 CACHE=${FABDEV_IMAGE_CACHE:-$HOME/.cache/fabdev/images}
 SUITE=bookworm
 log() { printf '==> %s\n' "$*"; }
@@ -77,27 +92,33 @@ import() {
 path_env='PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 for tag in $FABRIC_TAGS; do
-  if ! have "hyperledger/fabric-baseos:$tag"; then
+  if ! have "fabdev.invalid/standin-fabric-baseos:$tag"; then
     rm -rf "$work/baseos"; rootfs "$work/baseos"
-    import "$work/baseos" "hyperledger/fabric-baseos:$tag" --change "ENV $path_env" --change 'USER chaincode' --change 'WORKDIR /home/chaincode'
+    import "$work/baseos" "fabdev.invalid/standin-fabric-baseos:$tag" --change "ENV $path_env" --change 'USER chaincode' --change 'WORKDIR /home/chaincode'
   fi
-  if ! have "hyperledger/fabric-ccenv:$tag"; then
+  if ! have "fabdev.invalid/standin-fabric-ccenv:$tag"; then
     command -v go >/dev/null || { echo "setup/builder-images: ccenv needs Go on PATH" >&2; exit 1; }
     rm -rf "$work/ccenv"; rootfs "$work/ccenv"
     apt_in "$work/ccenv" gcc libc6-dev binutils git ca-certificates
     goroot=$(go env GOROOT)
     mkdir -p "$work/ccenv/usr/local/go"
     tar -C "$goroot" --exclude=./test --exclude=./doc --exclude=./api -c . | tar -C "$work/ccenv/usr/local/go" -x
-    import "$work/ccenv" "hyperledger/fabric-ccenv:$tag" --change "ENV $path_env" --change 'ENV GOPATH=/go' \
+    import "$work/ccenv" "fabdev.invalid/standin-fabric-ccenv:$tag" --change "ENV $path_env" --change 'ENV GOPATH=/go' \
       --change 'ENV GOCACHE=/tmp/gocache' --change 'ENV GOFLAGS=-buildvcs=false' --change 'WORKDIR /chaincode/input'
   fi
 done
 
-if ! have "hyperledger/fabric-nodeenv:2.5"; then
+if ! have "fabdev.invalid/standin-fabric-nodeenv:2.5"; then
   rm -rf "$work/nodeenv"; rootfs "$work/nodeenv"
   apt_in "$work/nodeenv" nodejs npm
-  log "npm cache for $NPM_PACKAGES (filled by the image's own npm, so that its offline installs find it)"
+  log "npm cache for ${NPM_PACKAGES:-$NPM_LOCKED/package-lock.json} (filled by the image's own npm, so that its offline installs find it)"
   mkdir -p "$work/nodeenv/tmp/npm-fill"
+  if [ -z "$NPM_PACKAGES" ]; then
+    cp "$NPM_LOCKED/package.json" "$NPM_LOCKED/package-lock.json" "$work/nodeenv/tmp/npm-fill/"
+    fill_cmd="npm ci --ignore-scripts --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund"
+  else
+    fill_cmd="npm init -y >/dev/null && npm install --ignore-scripts --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES"
+  fi
   # The host's CA bundle for this one step (a registry behind a TLS proxy
   # needs the proxy's CA, which the host trusts); not left in the image.
   cp /etc/ssl/certs/ca-certificates.crt "$work/nodeenv/tmp/host-ca.crt"
@@ -105,7 +126,7 @@ if ! have "hyperledger/fabric-nodeenv:2.5"; then
   mount -t proc proc "$work/nodeenv/proc"
   mount --bind /dev "$work/nodeenv/dev"
   fill_ok=0
-  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && npm init -y >/dev/null && npm install --ignore-scripts --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES >/dev/null" || fill_ok=$?
+  chroot "$work/nodeenv" sh -c "cd /tmp/npm-fill && $fill_cmd >/dev/null" || fill_ok=$?
   umount "$work/nodeenv/dev" "$work/nodeenv/proc"
   [ "$fill_ok" = 0 ] || { echo "setup/builder-images: filling the npm cache failed" >&2; exit 1; }
   rm -rf "$work/nodeenv/tmp/npm-fill" "$work/nodeenv/tmp/host-ca.crt"
@@ -131,12 +152,12 @@ cd /usr/local/src
 exec npm start -- "$@"
 SH
   chmod 0755 "$work/nodeenv/chaincode/build.sh" "$work/nodeenv/chaincode/start.sh"
-  import "$work/nodeenv" "hyperledger/fabric-nodeenv:2.5" --change "ENV $path_env" --change 'WORKDIR /chaincode/output'
+  import "$work/nodeenv" "fabdev.invalid/standin-fabric-nodeenv:2.5" --change "ENV $path_env" --change 'WORKDIR /chaincode/output'
 fi
 # What the tests' build scripts watch (crates/testkit-probe): the images'
 # IDs, rewritten only when one changed.
-made=(hyperledger/fabric-nodeenv:2.5)
-for tag in $FABRIC_TAGS; do made+=("hyperledger/fabric-ccenv:$tag" "hyperledger/fabric-baseos:$tag"); done
+made=(fabdev.invalid/standin-fabric-nodeenv:2.5)
+for tag in $FABRIC_TAGS; do made+=("fabdev.invalid/standin-fabric-ccenv:$tag" "fabdev.invalid/standin-fabric-baseos:$tag"); done
 ids=$(docker image inspect --format '{{index .RepoTags 0}} {{.Id}}' "${made[@]}" 2>/dev/null || true)
 [ "$ids" = "$(cat "$CACHE/builder-images.ids" 2>/dev/null)" ] || printf '%s\n' "$ids" >"$CACHE/builder-images.ids"
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'hyperledger/fabric-(baseos|ccenv|nodeenv)' || true
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'standin-fabric-(baseos|ccenv|nodeenv)' || true

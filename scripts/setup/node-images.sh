@@ -9,8 +9,8 @@
 #                                            (20.10) with an entrypoint that mounts the
 #                                            cgroup v1 hierarchies as docker:dind's
 #                                            `dind` script does, then runs its arguments
-#   fabdev.invalid/standin-fabric-peer:1     STAND-INS for Fabric's peer and orderer
-#   fabdev.invalid/standin-fabric-orderer:1  (CI has no Fabric): they only answer the
+#   fabdev.invalid/standin-fabric-peer:2     STAND-INS for Fabric's peer and orderer
+#   fabdev.invalid/standin-fabric-orderer:2  (CI has no Fabric): they only answer the
 #                                            probes fabdev renders (/healthz on 9443)
 #                                            (crates/kubenode/images/standin-node)
 #
@@ -30,8 +30,8 @@ cd "$(dirname "$0")/../.."
 
 DIND_IMAGE=${DIND_IMAGE:-docker:28.5.1-dind}
 PAUSE_IMAGE=fabdev.invalid/kubenode-pause:1
-PEER_STANDIN=fabdev.invalid/standin-fabric-peer:1
-ORDERER_STANDIN=fabdev.invalid/standin-fabric-orderer:1
+PEER_STANDIN=fabdev.invalid/standin-fabric-peer:2
+ORDERER_STANDIN=fabdev.invalid/standin-fabric-orderer:2
 CACHE=${FABDEV_IMAGE_CACHE:-$HOME/.cache/fabdev/images}
 SUITE=bookworm
 log() { printf '==> %s\n' "$*"; }

@@ -28,7 +28,7 @@ pub const CACHE_MOUNT: &str = "/tmp";
 /// One build.
 #[derive(Debug, Clone)]
 pub struct BuilderRun<'a> {
-    /// The builder image (`hyperledger/fabric-ccenv:2.5`).
+    /// The builder image (`hyperledger/fabric-ccenv:2.5.14`).
     pub image: &'a str,
     /// The script `/bin/sh -c` runs.
     pub script: &'a str,

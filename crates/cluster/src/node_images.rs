@@ -666,8 +666,8 @@ mod tests {
                 "docker.io/hyperledger/fabric-peer:2.5.14",
             ),
             (
-                "fabdev.invalid/standin-fabric-peer:1",
-                "fabdev.invalid/standin-fabric-peer:1",
+                "fabdev.invalid/standin-fabric-peer:2",
+                "fabdev.invalid/standin-fabric-peer:2",
             ),
             ("localhost/x:1", "localhost/x:1"),
             ("registry:5000/x", "registry:5000/x:latest"),

@@ -51,6 +51,13 @@ pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 250;
 pub const FABRIC_RELEASES: &[(&str, &str)] =
     &[("2.5", "2.5.14"), ("3.0", "3.0.0"), ("3.1", "3.1.5")];
 
+/// The release of Fabric's Node chaincode image (`hyperledger/fabric-nodeenv`,
+/// published by fabric-chaincode-node) that every Fabric version runs Node
+/// chaincode on: Fabric 3.x keeps nodeenv on the 2.5 line (fabric-facts.md),
+/// and 2.5.8 is that line's latest release, the one of the `fabric-shim` and
+/// `fabric-contract-api` packages the fixtures pin.
+pub const NODEENV_RELEASE: &str = "2.5.8";
+
 /// The largest spec file fabdev reads (a fabdev.yaml is a few KiB).
 pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
@@ -164,15 +171,20 @@ pub struct Images {
 }
 
 impl Images {
+    /// Every image at an exact release, never a floating `MAJOR.MINOR` tag:
+    /// the peer, orderer and Go builder and runtime at the Fabric release the
+    /// version runs ([`FabricVersion::release`]), Node's at
+    /// [`NODEENV_RELEASE`]. The peers are told these names
+    /// (`CORE_CHAINCODE_BUILDER` and the runtimes), so what fabdev seeds and
+    /// builds with is what the peers use.
     fn for_version(v: &FabricVersion) -> Images {
-        let two = v.two_digit();
+        let release = v.release();
         Images {
-            peer: format!("hyperledger/fabric-peer:{}", v.release()),
-            orderer: format!("hyperledger/fabric-orderer:{}", v.release()),
-            ccenv: format!("hyperledger/fabric-ccenv:{two}"),
-            baseos: format!("hyperledger/fabric-baseos:{two}"),
-            // nodeenv stays at 2.5 for 3.x (fabric-facts.md).
-            nodeenv: "hyperledger/fabric-nodeenv:2.5".to_string(),
+            peer: format!("hyperledger/fabric-peer:{release}"),
+            orderer: format!("hyperledger/fabric-orderer:{release}"),
+            ccenv: format!("hyperledger/fabric-ccenv:{release}"),
+            baseos: format!("hyperledger/fabric-baseos:{release}"),
+            nodeenv: format!("hyperledger/fabric-nodeenv:{NODEENV_RELEASE}"),
             dind: DEFAULT_DIND_IMAGE.to_string(),
             couchdb: DEFAULT_COUCHDB_IMAGE.to_string(),
         }

@@ -53,10 +53,14 @@ pub fn home() -> FabricHome {
 
 /// The text of a fabdev.yaml for the Fabric version of `fabric`'s binaries,
 /// with `body` (the name, host ports, orgs, channels, chaincodes) after it.
+/// Its builder and runtime images are the local stand-ins
+/// ([`testkit_probe::builder_standins`]), named in its `images:`.
 pub fn spec_text(fabric: &FabricHome, body: &str) -> String {
+    let two = fabric.two_digit_version();
+    let [ccenv, baseos, nodeenv] = testkit_probe::builder_standins(&two);
     format!(
-        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric: {{ version: \"{}\" }}\n{body}",
-        fabric.two_digit_version()
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric: {{ version: \"{two}\" }}\n\
+         images: {{ ccenv: {ccenv}, baseos: {baseos}, nodeenv: {nodeenv} }}\n{body}"
     )
 }
 

@@ -60,6 +60,7 @@ mod fabric_home;
 mod health;
 mod host;
 mod images;
+pub mod operations;
 mod pod;
 mod proc;
 pub mod update_vectors;
@@ -79,8 +80,9 @@ use network::{NodeKind, Topology, Workspace};
 use container::{Pod, dind_socket_of, launch, stop_pod, wait_socket};
 pub use error::TestnetError;
 pub use fabric_home::{FabricHome, WHERE_TO_GET};
-use health::{forward, healthz, only_docker_failed};
+use health::{forward, only_docker_failed};
 pub use images::WarmImages;
+use operations::healthz;
 pub use pod::{ContainerPlan, PodPlan};
 
 /// How to run the network.
@@ -548,8 +550,8 @@ impl TestNetwork {
                 {
                     return Ok(());
                 }
-                Ok((status, body)) => format!("GET http://{address}/healthz: {status} {body}"),
-                Err(e) => format!("GET http://{address}/healthz: {e}"),
+                Ok((status, body)) => format!("GET https://{address}/healthz: {status} {body}"),
+                Err(e) => format!("GET https://{address}/healthz: {e}"),
             };
             if Instant::now() >= deadline {
                 let logs = pod

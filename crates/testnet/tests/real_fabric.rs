@@ -131,6 +131,76 @@ async fn real_fabric_genesis_block_accepted_with_one_consenter() {
     bare_connection_is_seen(&net, "peer0-org1").await;
 }
 
+/// The operations port (9443) as fabdev renders it (issue 19, finding 6):
+/// HTTPS; `/healthz` answers anyone (the kubelet's probe has no
+/// certificate); changing the log level (`PUT /logspec`) or reading it is
+/// refused without a client certificate of the org's TLS CA, and done with
+/// the org admin's. Before, it was plain HTTP and anyone could set it.
+#[tokio::test]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_operations_answer_healthz_to_anyone_and_logspec_only_to_the_org() {
+    use testnet::operations::{ClientCert, request};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let fabric = home();
+    let net = start(one_consenter(&fabric, 31000), Options::default()).await;
+    for name in ["peer0-org1", "orderer0-ordererorg"] {
+        let node = net.topology().node(name).expect("node");
+        let address = format!(
+            "{}:{}",
+            net.ip(name).expect("ip"),
+            network::topology::ports::OPERATIONS
+        );
+        let (status, body) = request(&address, "GET", "/healthz", "", None)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: GET /healthz: {e}"));
+        assert_eq!(
+            status, 200,
+            "{name}: /healthz without a certificate: {body}"
+        );
+        let spec = r#"{"spec":"debug"}"#;
+        let (status, body) = request(&address, "PUT", "/logspec", spec, None)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: PUT /logspec: {e}"));
+        assert_eq!(
+            status, 401,
+            "{name}: PUT /logspec without a certificate: {body}"
+        );
+        let (status, _) = request(&address, "GET", "/logspec", "", None)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: GET /logspec: {e}"));
+        assert_eq!(status, 401, "{name}: GET /logspec without a certificate");
+        // The org admin's TLS client certificate (of the org's TLS CA).
+        let tls = net.crypto().user_dir(&node.org, ADMIN).join("tls");
+        let admin = ClientCert {
+            cert: &tls.join("client.crt"),
+            key: &tls.join("client.key"),
+        };
+        let (status, body) = request(&address, "GET", "/logspec", "", Some(admin))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: GET /logspec as the admin: {e}"));
+        assert_eq!(
+            status, 200,
+            "{name}: GET /logspec as the org's admin: {body}"
+        );
+        assert!(body.contains("spec"), "{name}: {body}");
+        // Another org's admin is not of this org's TLS CA.
+        let other_org = if node.org == "Org1" { "Org2" } else { "Org1" };
+        let tls = net.crypto().user_dir(other_org, ADMIN).join("tls");
+        let stranger = ClientCert {
+            cert: &tls.join("client.crt"),
+            key: &tls.join("client.key"),
+        };
+        let refused = request(&address, "PUT", "/logspec", spec, Some(stranger)).await;
+        assert!(
+            !matches!(refused, Ok((204, _))),
+            "{name}: {other_org}'s admin set the log level: {refused:?}"
+        );
+    }
+}
+
 #[tokio::test]
 #[cfg_attr(
     not(fabric_binaries),

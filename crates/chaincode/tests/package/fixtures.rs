@@ -61,14 +61,52 @@ fn node_fixture_layout() {
             "META-INF/statedb/couchdb/indexes/indexOwner.json",
             "src/index.js",
             "src/lib/assetTransfer.js",
+            "src/package-lock.json",
             "src/package.json",
         ]
     );
+    // The lockfile goes with the sources: the peer's `npm ci` installs
+    // exactly the dependencies it pins.
     assert_eq!(
         code[3].data,
+        fs::read(fixture("node/package-lock.json")).unwrap()
+    );
+    assert_eq!(
+        code[4].data,
         fs::read(fixture("node/package.json")).unwrap()
     );
     assert_eq!(pkg.id, NODE_FIXTURE_ID);
+}
+
+/// Every Node fixture pins its dependencies with a lockfile that matches
+/// its package.json, so the builds that install them (`npm ci`) take
+/// exactly what it names and never resolve a newer release.
+#[test]
+fn node_fixtures_pin_their_dependencies_with_a_lockfile() {
+    for name in ["node", "node-abac", "node-init", "typescript"] {
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&fs::read(fixture(name).join("package.json")).unwrap()).unwrap();
+        let lock: serde_json::Value = serde_json::from_slice(
+            &fs::read(fixture(name).join("package-lock.json"))
+                .unwrap_or_else(|e| panic!("{name}: no package-lock.json: {e}")),
+        )
+        .unwrap();
+        let root = &lock["packages"][""];
+        for section in ["dependencies", "devDependencies"] {
+            assert_eq!(
+                root[section], manifest[section],
+                "{name}: the lockfile's {section} differ from package.json's: run `npm install --package-lock-only --ignore-scripts` there"
+            );
+        }
+        for dep in manifest["dependencies"].as_object().into_iter().flatten() {
+            let locked = &lock["packages"][format!("node_modules/{}", dep.0)];
+            assert!(
+                locked["version"].is_string() && locked["integrity"].is_string(),
+                "{name}: {} is not pinned with a version and an integrity hash",
+                dep.0
+            );
+        }
+    }
 }
 
 #[test]

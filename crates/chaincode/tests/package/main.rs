@@ -25,7 +25,7 @@ mod writing;
 const GO_FIXTURE_ID: &str =
     "asset-go_1.0:a715609761d4573c2c5a242a11276381e488c1df6631069a54db62c52895d1b9";
 const NODE_FIXTURE_ID: &str =
-    "asset-node_1.0:91920ce50af7c2efe1df514ebaf6aa852bcbbcec0185add5fa76c862053da055";
+    "asset-node_1.0:3a045219a1a43d93e46b99e5affc874eb376c1cfc7287fb956759cadb9547647";
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

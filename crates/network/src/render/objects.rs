@@ -36,7 +36,7 @@ mod services;
 mod statefulsets;
 
 use builders::{
-    claim, empty_dir, env, env_list, env_secret, exec_probe, http_probe, mount, port, resources,
+    claim, empty_dir, env, env_list, env_secret, exec_probe, https_probe, mount, port, resources,
     tcp_liveness, unprivileged,
 };
 use services::{cluster_service, host_service, network_policy};

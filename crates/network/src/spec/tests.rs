@@ -86,8 +86,13 @@ fn fabric_versions() {
     assert!(parse_fabric_version("latest").is_err());
     let v3 = parse_fabric_version("3.1").expect("3.1");
     let images = Images::for_version(&v3);
-    assert_eq!(images.ccenv, "hyperledger/fabric-ccenv:3.1");
-    assert_eq!(images.nodeenv, "hyperledger/fabric-nodeenv:2.5");
+    // Pinned to exact releases, never the floating `3.1` / `2.5` tags.
+    assert_eq!(images.ccenv, "hyperledger/fabric-ccenv:3.1.5");
+    assert_eq!(images.baseos, "hyperledger/fabric-baseos:3.1.5");
+    assert_eq!(images.nodeenv, "hyperledger/fabric-nodeenv:2.5.8");
+    let patch = Images::for_version(&parse_fabric_version("2.5.10").expect("2.5.10"));
+    assert_eq!(patch.ccenv, "hyperledger/fabric-ccenv:2.5.10");
+    assert_eq!(patch.peer, "hyperledger/fabric-peer:2.5.10");
 }
 
 #[test]

@@ -144,15 +144,15 @@ fn fabric_3_uses_its_own_images_and_nodeenv_2_5() {
     assert_eq!(peer.image.as_deref(), Some("hyperledger/fabric-peer:3.1.5"));
     assert_eq!(
         env_of(peer, "CORE_CHAINCODE_BUILDER"),
-        Some("hyperledger/fabric-ccenv:3.1")
+        Some("hyperledger/fabric-ccenv:3.1.5")
     );
     assert_eq!(
         env_of(peer, "CORE_CHAINCODE_GOLANG_RUNTIME"),
-        Some("hyperledger/fabric-baseos:3.1")
+        Some("hyperledger/fabric-baseos:3.1.5")
     );
     assert_eq!(
         env_of(peer, "CORE_CHAINCODE_NODE_RUNTIME"),
-        Some("hyperledger/fabric-nodeenv:2.5")
+        Some("hyperledger/fabric-nodeenv:2.5.8")
     );
     let o_sts = p
         .statefulsets

@@ -79,12 +79,14 @@ pub(super) fn resources(
     }
 }
 
-pub(super) fn http_probe(path: &str, port: u16, period: i32, failures: i32) -> Probe {
+/// A `GET` probe over HTTPS (the kubelet does not check the server's
+/// certificate, and sends none of its own).
+pub(super) fn https_probe(path: &str, port: u16, period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.to_string()),
             port: IntOrString::Int(i32::from(port)),
-            scheme: Some("HTTP".to_string()),
+            scheme: Some("HTTPS".to_string()),
             ..HTTPGetAction::default()
         }),
         period_seconds: Some(period),

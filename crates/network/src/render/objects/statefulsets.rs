@@ -120,6 +120,15 @@ pub(super) fn orderer_env(node: &Node) -> Vec<EnvVar> {
             "ORDERER_OPERATIONS_LISTENADDRESS",
             format!("0.0.0.0:{}", ports::OPERATIONS),
         ),
+        // Operations over TLS: `/healthz` and `/version` answer anyone (the
+        // kubelet's probe), `/logspec` and `/metrics` only a client with a
+        // certificate of the org's TLS CA (Fabric's `fabhttp`: a verified
+        // client certificate when one is given, required by those two).
+        env("ORDERER_OPERATIONS_TLS_ENABLED", "true"),
+        env("ORDERER_OPERATIONS_TLS_CERTIFICATE", in_pod(TLS_CERT)),
+        env("ORDERER_OPERATIONS_TLS_PRIVATEKEY", in_pod(TLS_KEY)),
+        env("ORDERER_OPERATIONS_TLS_CLIENTAUTHREQUIRED", "false"),
+        env("ORDERER_OPERATIONS_TLS_CLIENTROOTCAS", env_list(&[&tls_ca])),
         env("ORDERER_METRICS_PROVIDER", "prometheus"),
         env("ORDERER_FILELEDGER_LOCATION", ledger.clone()),
         env("ORDERER_CONSENSUS_WALDIR", format!("{ledger}/etcdraft/wal")),
@@ -131,7 +140,7 @@ pub(super) fn orderer_env(node: &Node) -> Vec<EnvVar> {
 }
 
 /// An orderer or peer container: the image's own config under env vars,
-/// the node's ports, /healthz readiness, a liveness probe on the operations
+/// the node's ports, /healthz readiness over HTTPS, a liveness probe on the operations
 /// port, crypto and ledger mounts, an emptyDir /tmp under a read-only root
 /// filesystem, no privileges.
 pub(super) fn fabric_container(
@@ -152,7 +161,7 @@ pub(super) fn fabric_container(
                 .map(|(name, p, _)| port(name, p))
                 .collect(),
         ),
-        readiness_probe: Some(http_probe("/healthz", ports::OPERATIONS, 5, 3)),
+        readiness_probe: Some(https_probe("/healthz", ports::OPERATIONS, 5, 3)),
         // Not /healthz: the peer's includes its Docker daemon, and a dead
         // DinD sidecar is restarted by itself, not by restarting the peer.
         liveness_probe: Some(tcp_liveness(ports::OPERATIONS)),
@@ -219,6 +228,15 @@ pub(super) fn peer_env(ws: &Workspace, topo: &Topology, node: &Node) -> Vec<EnvV
             "CORE_OPERATIONS_LISTENADDRESS",
             format!("0.0.0.0:{}", ports::OPERATIONS),
         ),
+        // As the orderer's (`orderer_env`): `/logspec` and `/metrics` only
+        // for a client certificate of the org's TLS CA.
+        env("CORE_OPERATIONS_TLS_ENABLED", "true"),
+        env("CORE_OPERATIONS_TLS_CERT_FILE", in_pod(TLS_CERT)),
+        env("CORE_OPERATIONS_TLS_KEY_FILE", in_pod(TLS_KEY)),
+        env("CORE_OPERATIONS_TLS_CLIENTAUTHREQUIRED", "false"),
+        // One path: the peer reads this list with viper's GetStringSlice,
+        // which splits on spaces (the orderer's `[a,b]` form is its own).
+        env("CORE_OPERATIONS_TLS_CLIENTROOTCAS_FILES", in_pod(TLS_CA)),
         env("CORE_METRICS_PROVIDER", "prometheus"),
         env("CORE_VM_ENDPOINT", DIND_SOCKET),
         env("CORE_CHAINCODE_BUILDER", ws.images.ccenv.clone()),
