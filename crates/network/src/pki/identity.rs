@@ -105,7 +105,7 @@ pub enum IdentityError {
         name: String,
         path: PathBuf,
         #[source]
-        source: CertError,
+        source: Box<CertError>,
     },
     #[error(transparent)]
     Pki(#[from] PkiError),

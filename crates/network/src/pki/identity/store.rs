@@ -108,7 +108,7 @@ fn read_identity(org: &str, name: &str, dir: &Path) -> Result<Identity, Identity
         org: org.to_string(),
         name: name.to_string(),
         path: cert.clone(),
-        source,
+        source: Box::new(source),
     };
     let bytes = std::fs::read(&cert).map_err(|e| unreadable(CertError::Io(e)))?;
     let says = read_cert(&bytes).map_err(unreadable)?;
