@@ -46,7 +46,8 @@ use sha2::{Digest, Sha256};
 
 use crate::lifecycle::steps::futures_join_all;
 use crate::lifecycle::{
-    DeploySpec, INSTALL_TIMEOUT, LifecycleEvent, NETWORK_ID, PeerImages, chaincode_image_name,
+    DeploySpec, INSTALL_TIMEOUT, LifecycleEvent, NETWORK_ID, PeerImageError, PeerImages, Seeded,
+    chaincode_image_name,
 };
 
 /// How long one warm build may take.
@@ -63,6 +64,28 @@ pub struct BuildImages {
     pub nodeenv: String,
     /// The peer's version (`2.5.14`).
     pub peer_version: String,
+}
+
+impl BuildImages {
+    /// The builder image of a chaincode type (`GOLANG`: ccenv, `NODE`:
+    /// nodeenv, which is also Node's runtime); `None` for a type fabdev
+    /// does not build.
+    pub fn builder_of_type(&self, fabric_type: &str) -> Option<&String> {
+        match fabric_type {
+            "GOLANG" => Some(&self.ccenv),
+            "NODE" => Some(&self.nodeenv),
+            _ => None,
+        }
+    }
+
+    /// Every builder image, once each.
+    pub fn builders(&self) -> Vec<&String> {
+        let mut all = vec![&self.ccenv];
+        if self.nodeenv != self.ccenv {
+            all.push(&self.nodeenv);
+        }
+        all
+    }
 }
 
 /// Builds chaincode images on a Docker daemon (the host's), warm.
@@ -354,11 +377,27 @@ impl WarmBuilder {
 
     /// The builder image of the package's type.
     fn builder_of(&self, parts: &PackageParts) -> Result<&String, ImageBuildError> {
-        match parts.fabric_type.as_str() {
-            "GOLANG" => Ok(&self.images.ccenv),
-            "NODE" => Ok(&self.images.nodeenv),
-            other => Err(ImageBuildError::Type(other.to_string())),
+        self.images
+            .builder_of_type(&parts.fabric_type)
+            .ok_or_else(|| ImageBuildError::Type(parts.fabric_type.clone()))
+    }
+
+    /// The builder images this builder's daemon does not have (or cannot
+    /// be asked about): the chaincode types it cannot build, whose
+    /// builders a peer's daemon then needs.
+    pub async fn missing_builders(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        for image in self.images.builders() {
+            if !matches!(self.daemon.image_id(image).await, Ok(Some(_))) {
+                missing.push(image.clone());
+            }
         }
+        missing
+    }
+
+    /// The daemon it builds on (`host Docker`).
+    pub fn daemon_label(&self) -> &str {
+        self.daemon.label()
     }
 
     /// The ID of `builder` on the host's daemon.
@@ -404,6 +443,46 @@ impl WarmBuilder {
         )
         .await?)
     }
+}
+
+/// Copy the builder `image` from `from` (the engine the images were pulled
+/// into) into the daemons of `peers` (`targets`, in the same order) that
+/// lack it, one export for all of them, with byte progress as
+/// [`LifecycleEvent::SeedProgress`]: what a [`PeerImages::seed_builder`]
+/// does. Returns the peers that got it now.
+pub async fn seed_daemons<T: cluster::images::ImageTarget>(
+    from: &Daemon,
+    peers: &[String],
+    targets: &[&T],
+    image: &str,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<Seeded, PeerImageError> {
+    use cluster::images::ImageEvent;
+    let mut progress = |ev: ImageEvent| {
+        if let ImageEvent::Transferring {
+            image,
+            bytes_done,
+            bytes_expected,
+            ..
+        } = ev
+        {
+            on_event(LifecycleEvent::SeedProgress {
+                image,
+                bytes_done,
+                bytes_expected,
+            });
+        }
+    };
+    let reports =
+        cluster::images::transfer_to_many(from, targets, &[image.to_string()], &mut progress)
+            .await
+            .map_err(|e| PeerImageError::seed(image, peers, e))?;
+    Ok(peers
+        .iter()
+        .zip(&reports)
+        .filter(|(_, r)| !r.transferred.is_empty())
+        .map(|(p, _)| p.clone())
+        .collect())
 }
 
 /// Build `spec`'s package once with `builder`, make each missing peer's

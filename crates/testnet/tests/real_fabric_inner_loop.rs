@@ -194,6 +194,97 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     }
 }
 
+/// fabdev's fallback when its warm builder cannot build Go (its daemon
+/// lacks ccenv, as when it is not the engine `up` pulled into, and `up`
+/// seeded the runtimes only): the deploy first copies ccenv from the host
+/// into the daemons of the peers that build, with progress, then the
+/// peers build as Fabric does, and the chaincode answers. A second deploy
+/// finds ccenv there and copies nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_no_warm_go_builder_seeds_ccenv_then_the_peers_build() {
+    let _one = one_at_a_time().await;
+    network::channel::install_crypto_provider();
+    let net = network(30700, TestNetwork::runtime_images).await;
+    let ccenv = net.workspace().images.ccenv.clone();
+    let peers = ["peer0-org1", "peer0-org2"];
+    let has_ccenv = |p: &str| {
+        docker(&net, p, &["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .lines()
+            .any(|l| l == ccenv)
+    };
+    for p in peers {
+        assert!(!has_ccenv(p), "{p} has {ccenv} before the deploy");
+    }
+    // The warm builder's daemon is peer0-org1's: runtimes only.
+    let images = net
+        .images_without_go_builder("peer0-org1")
+        .expect("daemons");
+    let (dir, _copy) = testkit::fabric::vendored(&testkit::fixture("chaincode/go"));
+    let go = deploy_spec("gocc", &dir, "gocc_1");
+    let (report, events) = deploy(&net, &go, Some(&images)).await;
+    assert_eq!(report.installed.len(), 2, "{report:?}");
+    let position = |f: &dyn Fn(&LifecycleEvent) -> bool| events.iter().position(f);
+    let not_built =
+        position(&|e| matches!(e, LifecycleEvent::NotBuilt { reason } if reason.contains(&ccenv)));
+    let seeding = position(
+        &|e| matches!(e, LifecycleEvent::SeedingBuilder { image, peers } if *image == ccenv && peers.len() == 2),
+    );
+    let progress = position(
+        &|e| matches!(e, LifecycleEvent::SeedProgress { bytes_done, .. } if *bytes_done > 0),
+    );
+    let seeded = events.iter().find_map(|e| match e {
+        LifecycleEvent::BuilderSeeded { copied, .. } => Some(copied.clone()),
+        _ => None,
+    });
+    assert!(
+        matches!((not_built, seeding, progress), (Some(a), Some(b), Some(c)) if a < b && b < c),
+        "{events:?}"
+    );
+    let mut copied = seeded.expect("a BuilderSeeded event");
+    copied.sort();
+    assert_eq!(copied, peers, "{events:?}");
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            LifecycleEvent::Built { .. } | LifecycleEvent::ImagePlaced { .. }
+        )),
+        "fabdev did not build: {events:?}"
+    );
+    for p in peers {
+        assert!(has_ccenv(p), "{p} got {ccenv}");
+    }
+    invoke(
+        &net,
+        "Org1",
+        "gocc",
+        "CreateAsset",
+        &["s1", "red", "3", "Cy", "9"],
+    )
+    .await;
+    let got = query(&net, "Org2", "gocc", "ReadAsset", &["s1"]).await;
+    assert!(got.contains("Cy"), "{got}");
+
+    // A one-line change: ccenv is there; nothing is copied again.
+    let main = dir.join("main.go");
+    let code = std::fs::read_to_string(&main).expect("main.go");
+    std::fs::write(&main, format!("{code}\n// one line changed\n")).expect("write");
+    let go2 = deploy_spec("gocc", &dir, "gocc_1");
+    let (report, events) = deploy(&net, &go2, Some(&images)).await;
+    assert_eq!((report.sequence, report.installed.len()), (2, 2));
+    assert!(
+        events.iter().any(
+            |e| matches!(e, LifecycleEvent::BuilderSeeded { copied, .. } if copied.is_empty())
+        ),
+        "{events:?}"
+    );
+    let got = query(&net, "Org1", "gocc", "ReadAsset", &["s1"]).await;
+    assert!(got.contains("Cy"), "{got}");
+}
+
 /// A TypeScript contract (`main` in dist/, `scripts.build` = tsc) is built
 /// by fabdev with npm before it is packaged, deployed (each peer installs
 /// its production dependencies, as for any Node chaincode) and answers;

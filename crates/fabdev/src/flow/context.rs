@@ -176,15 +176,40 @@ impl Target {
 pub struct ImagesToLoad {
     /// Run by the orderer and peer pods: loaded into the kind nodes.
     pub into_nodes: Vec<String>,
-    /// Fabric's chaincode builder and runtime images: seeded into every
-    /// peer's DinD daemon.
+    /// Fabric's chaincode runtime images (baseos, and nodeenv, which is
+    /// Node's builder and runtime): seeded into every peer's DinD daemon.
     pub into_dind: Vec<String>,
+    /// The builder images that are not runtimes (ccenv): seeded into every
+    /// peer's DinD only when fabdev's warm builder cannot build with them
+    /// (see [`ImagesToLoad::dind_seed`]); pulled on the host either way,
+    /// for the warm builder or for a deploy that seeds them later.
+    pub builders: Vec<String>,
 }
 
 impl ImagesToLoad {
     /// Every image, nodes' first: what `up` pulls on the host.
     pub fn all(&self) -> impl Iterator<Item = &String> {
-        self.into_nodes.iter().chain(&self.into_dind)
+        self.into_nodes.iter().chain(self.dind_all())
+    }
+
+    /// Every image a peer's DinD may need: what `up` pulls on the host on
+    /// an existing cluster.
+    pub fn dind_all(&self) -> impl Iterator<Item = &String> {
+        self.builders.iter().chain(&self.into_dind)
+    }
+
+    /// What `up` seeds into every peer's DinD: the runtimes, and each
+    /// builder the warm builder's daemon lacks (`warm_lacks`; every builder
+    /// when there is no warm builder).
+    pub fn dind_seed(&self, warm_lacks: Option<&[String]>) -> Vec<String> {
+        let lacks = |b: &String| warm_lacks.is_none_or(|l| l.contains(b));
+        let mut seed = self.into_dind.clone();
+        for b in self.builders.iter().filter(|b| lacks(b)) {
+            if !seed.contains(b) {
+                seed.push(b.clone());
+            }
+        }
+        seed
     }
 }
 
@@ -351,7 +376,8 @@ impl Context {
         }
         ImagesToLoad {
             into_nodes,
-            into_dind: vec![im.ccenv.clone(), im.baseos.clone(), im.nodeenv.clone()],
+            into_dind: vec![im.baseos.clone(), im.nodeenv.clone()],
+            builders: vec![im.ccenv.clone()],
         }
     }
 }

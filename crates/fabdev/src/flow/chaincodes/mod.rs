@@ -24,7 +24,7 @@
 
 mod calls;
 mod deploy;
-mod images;
+pub(crate) mod images;
 mod list;
 mod run;
 mod selection;
