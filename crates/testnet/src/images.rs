@@ -16,6 +16,10 @@ use crate::{TestNetwork, TestnetError};
 pub struct WarmImages<'a> {
     net: &'a TestNetwork,
     builder: chaincode::image::WarmBuilder,
+    /// Where a builder the peers lack is copied from before they build
+    /// (see [`TestNetwork::images_without_go_builder`]); `None`: their
+    /// daemons are seeded as the test set them up.
+    seed_from: Option<cluster::images::Daemon>,
 }
 
 impl TestNetwork {
@@ -26,6 +30,7 @@ impl TestNetwork {
         Ok(WarmImages {
             net: self,
             builder: chaincode::image::WarmBuilder::new(daemon, self.build_images()),
+            seed_from: None,
         })
     }
 
@@ -34,17 +39,15 @@ impl TestNetwork {
     /// ccenv), as when fabdev's builder is a Docker other than the engine
     /// `up` pulled into. A Go deploy then copies ccenv from the host's
     /// Docker into the daemons of the peers that build (fabdev's fallback).
-    pub fn images_without_go_builder(&self, peer: &str) -> Result<SeedingImages<'_>, TestnetError> {
+    pub fn images_without_go_builder(&self, peer: &str) -> Result<WarmImages<'_>, TestnetError> {
         let socket = self.dind_socket(peer)?;
         let daemon = cluster::images::Daemon::connect_unix(&socket, &format!("{peer}/dind"))
             .map_err(TestnetError::Images)?;
         let host = cluster::images::Daemon::connect_local().map_err(TestnetError::Images)?;
-        let images = self.build_images();
-        Ok(SeedingImages {
+        Ok(WarmImages {
             net: self,
-            builder: chaincode::image::WarmBuilder::new(daemon, images.clone()),
-            images,
-            host,
+            builder: chaincode::image::WarmBuilder::new(daemon, self.build_images()),
+            seed_from: Some(host),
         })
     }
 
@@ -79,6 +82,35 @@ impl chaincode::lifecycle::PeerImages for WarmImages<'_> {
 
     fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
         Some(&self.builder)
+    }
+
+    fn builder_images(&self) -> Option<&chaincode::image::BuildImages> {
+        self.seed_from.as_ref().map(|_| self.builder.images())
+    }
+
+    fn seed_builder<'a>(
+        &'a self,
+        peers: &'a [String],
+        image: &'a str,
+        on_event: &'a mut (dyn FnMut(LifecycleEvent) + Send),
+    ) -> chaincode::lifecycle::BoxFuture<'a, Result<Seeded, PeerImageError>> {
+        // The same one export into every daemon as fabdev's `DindImages`,
+        // against the daemons' sockets.
+        Box::pin(async move {
+            let Some(host) = &self.seed_from else {
+                return Ok(Vec::new());
+            };
+            let mut daemons = Vec::new();
+            for p in peers {
+                let socket = self
+                    .net
+                    .dind_socket(p)
+                    .map_err(|e| PeerImageError::seed(image, peers, e))?;
+                daemons.push(Dind::local(socket, &format!("{p}/dind")));
+            }
+            let targets: Vec<&Dind> = daemons.iter().collect();
+            chaincode::image::seed_daemons(host, peers, &targets, image, on_event).await
+        })
     }
 
     fn has_image<'a>(
@@ -138,59 +170,6 @@ impl chaincode::lifecycle::PeerImages for TestNetwork {
                 .copy_image_to(&daemon(to_peer)?, image, as_name)
                 .await
                 .map_err(|e| PeerImageError::copy(from_peer, to_peer, image, as_name, e))
-        })
-    }
-}
-
-/// The peers' daemons with a warm builder that cannot build Go, seeding
-/// the builder from the host's Docker (see
-/// [`TestNetwork::images_without_go_builder`]).
-#[derive(Debug)]
-pub struct SeedingImages<'a> {
-    net: &'a TestNetwork,
-    builder: chaincode::image::WarmBuilder,
-    images: chaincode::image::BuildImages,
-    host: cluster::images::Daemon,
-}
-
-impl chaincode::lifecycle::PeerImages for SeedingImages<'_> {
-    fn copy_image<'a>(
-        &'a self,
-        from_peer: &'a str,
-        to_peer: &'a str,
-        image: &'a str,
-        as_name: &'a str,
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<(), PeerImageError>> {
-        chaincode::lifecycle::PeerImages::copy_image(self.net, from_peer, to_peer, image, as_name)
-    }
-
-    fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
-        Some(&self.builder)
-    }
-
-    fn builder_images(&self) -> Option<&chaincode::image::BuildImages> {
-        Some(&self.images)
-    }
-
-    fn seed_builder<'a>(
-        &'a self,
-        peers: &'a [String],
-        image: &'a str,
-        on_event: &'a mut (dyn FnMut(LifecycleEvent) + Send),
-    ) -> chaincode::lifecycle::BoxFuture<'a, Result<Seeded, PeerImageError>> {
-        // The same one export into every daemon as fabdev's `DindImages`,
-        // against the daemons' sockets.
-        Box::pin(async move {
-            let mut daemons = Vec::new();
-            for p in peers {
-                let socket = self
-                    .net
-                    .dind_socket(p)
-                    .map_err(|e| PeerImageError::seed(image, peers, e))?;
-                daemons.push(Dind::local(socket, &format!("{p}/dind")));
-            }
-            let targets: Vec<&Dind> = daemons.iter().collect();
-            chaincode::image::seed_daemons(&self.host, peers, &targets, image, on_event).await
         })
     }
 }

@@ -81,7 +81,7 @@ use container::{Pod, dind_socket_of, launch, stop_pod, wait_socket};
 pub use error::TestnetError;
 pub use fabric_home::{FabricHome, WHERE_TO_GET};
 use health::{forward, only_docker_failed};
-pub use images::{SeedingImages, WarmImages};
+pub use images::WarmImages;
 use operations::healthz;
 pub use pod::{ContainerPlan, PodPlan};
 
