@@ -359,9 +359,10 @@ async fn real_kind_up_stand_ins() {
         [DIND_STANDIN, ORDERER_STANDIN, PEER_STANDIN],
         "{o:#?}"
     );
-    // Every image goes into the DinD, ccenv too: it is in podman (where
-    // kind's images come from) but not in the host's Docker, fabdev's warm
-    // builder, which `up` asks.
+    // The builder images are in podman only, not in the Docker fabdev's
+    // warm builder uses: fabdev cannot build Go chaincode here, so Go's
+    // builder goes into the DinDs too and the peers build (issue 18's
+    // fallback).
     let (copied, _) = o.images.get("dind of peer0-org1").expect("DinD event");
     let mut copied = copied.clone();
     copied.sort();

@@ -77,15 +77,6 @@ impl BuildImages {
             _ => None,
         }
     }
-
-    /// Every builder image, once each.
-    pub fn builders(&self) -> Vec<&String> {
-        let mut all = vec![&self.ccenv];
-        if self.nodeenv != self.ccenv {
-            all.push(&self.nodeenv);
-        }
-        all
-    }
 }
 
 /// Builds chaincode images on a Docker daemon (the host's), warm.
@@ -375,29 +366,21 @@ impl WarmBuilder {
         })
     }
 
+    /// Whether this builder can build chaincode of Fabric's type
+    /// `fabric_type` (`GOLANG`, `NODE`): its daemon answers and has the
+    /// builder image. When it cannot, the peers build it themselves.
+    pub async fn can_build(&self, fabric_type: &str) -> bool {
+        let Some(builder) = self.images.builder_of_type(fabric_type) else {
+            return false;
+        };
+        self.builder_id(builder).await.is_ok()
+    }
+
     /// The builder image of the package's type.
     fn builder_of(&self, parts: &PackageParts) -> Result<&String, ImageBuildError> {
         self.images
             .builder_of_type(&parts.fabric_type)
             .ok_or_else(|| ImageBuildError::Type(parts.fabric_type.clone()))
-    }
-
-    /// The builder images this builder's daemon does not have (or cannot
-    /// be asked about): the chaincode types it cannot build, whose
-    /// builders a peer's daemon then needs.
-    pub async fn missing_builders(&self) -> Vec<String> {
-        let mut missing = Vec::new();
-        for image in self.images.builders() {
-            if !matches!(self.daemon.image_id(image).await, Ok(Some(_))) {
-                missing.push(image.clone());
-            }
-        }
-        missing
-    }
-
-    /// The daemon it builds on (`host Docker`).
-    pub fn daemon_label(&self) -> &str {
-        self.daemon.label()
     }
 
     /// The ID of `builder` on the host's daemon.

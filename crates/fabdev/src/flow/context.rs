@@ -176,40 +176,37 @@ impl Target {
 pub struct ImagesToLoad {
     /// Run by the orderer and peer pods: loaded into the kind nodes.
     pub into_nodes: Vec<String>,
-    /// Fabric's chaincode runtime images (baseos, and nodeenv, which is
-    /// Node's builder and runtime): seeded into every peer's DinD daemon.
+    /// What chaincode runs on (Go's runtime, and Node's image, which is
+    /// also Node's builder): seeded into every peer's DinD daemon.
     pub into_dind: Vec<String>,
-    /// The builder images that are not runtimes (ccenv): seeded into every
-    /// peer's DinD only when fabdev's warm builder cannot build with them
-    /// (see [`ImagesToLoad::dind_seed`]); pulled on the host either way,
-    /// for the warm builder or for a deploy that seeds them later.
+    /// Go's builder (ccenv): needed in a peer's DinD only when the peer
+    /// builds Go chaincode itself, i.e. when fabdev's warm builder (the
+    /// host's Docker) cannot build it.
     pub builders: Vec<String>,
 }
 
 impl ImagesToLoad {
     /// Every image, nodes' first: what `up` pulls on the host.
     pub fn all(&self) -> impl Iterator<Item = &String> {
-        self.into_nodes.iter().chain(self.dind_all())
+        self.into_nodes.iter().chain(self.for_peers())
     }
 
-    /// Every image a peer's DinD may need: what `up` pulls on the host on
-    /// an existing cluster.
-    pub fn dind_all(&self) -> impl Iterator<Item = &String> {
+    /// Every image for the peers' daemons, builders first: what `up` pulls
+    /// on the host for them, so that the builders are there for the
+    /// fallback too.
+    pub fn for_peers(&self) -> impl Iterator<Item = &String> {
         self.builders.iter().chain(&self.into_dind)
     }
 
-    /// What `up` seeds into every peer's DinD: the runtimes, and each
-    /// builder the warm builder's daemon lacks (`warm_lacks`; every builder
-    /// when there is no warm builder).
-    pub fn dind_seed(&self, warm_lacks: Option<&[String]>) -> Vec<String> {
-        let lacks = |b: &String| warm_lacks.is_none_or(|l| l.contains(b));
-        let mut seed = self.into_dind.clone();
-        for b in self.builders.iter().filter(|b| lacks(b)) {
-            if !seed.contains(b) {
-                seed.push(b.clone());
-            }
+    /// What goes into every peer's DinD: what chaincode runs on, and Go's
+    /// builder too unless fabdev builds (`fabdev_builds`: its warm builder
+    /// has the builder images), so the peers never build themselves.
+    pub fn for_dind(&self, fabdev_builds: bool) -> Vec<String> {
+        let mut v = self.into_dind.clone();
+        if !fabdev_builds {
+            v.extend(self.builders.iter().cloned());
         }
-        seed
+        v
     }
 }
 

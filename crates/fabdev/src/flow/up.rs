@@ -17,7 +17,7 @@
 //! | `load images into the kind nodes` (kind only) | [`load_node_images`] |
 //! | `apply objects` | [`apply_objects`] |
 //! | `wait for orderers and peers Ready` | [`wait_for_pods`] |
-//! | `builder images in every peer's DinD` (the runtimes; a builder only when fabdev's warm builder lacks it) | [`seed_dind`] |
+//! | `builder images in every peer's DinD` | [`seed_dind`] |
 //! | `node endpoints` | `connections::node_endpoints` |
 //! | `channel <name>` (each channel; on a running one, the orgs fabdev.yaml adds: config update, joins, catch-up) | [`create_channel`] |
 //! | `config update <channel>` (each channel whose batch timeout the plan changes) | `config_update::update_parameters` |
@@ -38,7 +38,6 @@ use cluster::kind::{Kind, ProcessRunner, Runner};
 use network::render::Rendered;
 use serde::Serialize;
 
-use super::chaincodes::images::warm_builder;
 use super::chaincodes::{DeployParts, Deployments, Deploys, LifecycleCommand, deploy_steps};
 use super::channel::join_every_node;
 use super::config_update;
@@ -135,7 +134,7 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
             steps.push(step!("kind" => find_kind));
             images.all().collect()
         }
-        Target::Existing(_) => images.dind_all().collect(),
+        Target::Existing(_) => images.for_peers().collect(),
     };
     for image in host_images {
         steps.push(step!(format!("image {image}"), image => pull_image));
@@ -539,36 +538,13 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 /// Fabric's chaincode images into every peer's DinD at once: one export of
 /// each image from the host, streamed into a `docker load` run in each DinD
 /// sidecar that lacks it, through the API server (the daemons listen on a
-/// socket inside their pods only). Only what each daemon runs (the
-/// runtimes) while fabdev's warm builder can build: a builder image goes
-/// in only when the warm builder's daemon (the host's Docker, which may
-/// not be the engine the images were pulled into) lacks it; a deploy that
-/// cannot warm-build seeds it then.
+/// socket inside their pods only). What chaincode runs on always; Go's
+/// builder (the largest image) only when fabdev's warm builder cannot build
+/// Go chaincode on this host, so that the peers can build it themselves.
 pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let client = run.conn.client(&run.ctx).await?;
-    let warm_lacks = match warm_builder(&run.ctx) {
-        Some(b) => Some(b.missing_builders().await),
-        None => None,
-    };
-    let seed = run.images.dind_seed(warm_lacks.as_deref());
-    let not_seeded: Vec<&String> = run
-        .images
-        .builders
-        .iter()
-        .filter(|b| !seed.contains(b))
-        .collect();
-    if !not_seeded.is_empty() {
-        sink.send(EventKind::Progress {
-            message: format!(
-                "fabdev builds chaincode on the host's Docker: {} stays out of the peers' daemons",
-                not_seeded
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-    }
+    let fabdev_builds = fabdev_builds_go(&run.ctx).await;
+    let seeded = run.images.for_dind(fabdev_builds);
     let host = host_docker(&mut run.host, run.provider.as_ref())?;
     let ctx = &run.ctx;
     let peers: Vec<_> = ctx.topo.peers().collect();
@@ -585,18 +561,36 @@ pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> St
         .collect();
     let targets: Vec<&Dind> = dinds.iter().collect();
     let mut meter = Meter::new();
-    let reports =
-        images::transfer_to_many(host, &targets, &seed, &mut copy_progress(&mut meter, sink))
-            .await?;
+    let reports = images::transfer_to_many(
+        host,
+        &targets,
+        &seeded,
+        &mut copy_progress(&mut meter, sink),
+    )
+    .await?;
     for (peer, r) in peers.iter().zip(&reports) {
         sink.send(images_event(&format!("dind of {}", peer.name), r));
     }
     let copied: usize = reports.iter().map(|r| r.transferred.len()).sum();
     let present: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    let builders = if fabdev_builds {
+        "; Go's builder stays on the host: fabdev builds"
+    } else {
+        ""
+    };
     Ok(Some(format!(
-        "{copied} copied, {present} present ({} peers)",
+        "{copied} copied, {present} present ({} peers){builders}",
         reports.len()
     )))
+}
+
+/// Whether fabdev's warm builder (the host's Docker) can build Go
+/// chaincode: it answers and has Go's builder image.
+async fn fabdev_builds_go(ctx: &Context) -> bool {
+    match crate::flow::chaincodes::warm_builder(ctx) {
+        Some(builder) => builder.can_build("GOLANG").await,
+        None => false,
+    }
 }
 
 /// One channel: its genesis block and every node's join.

@@ -446,8 +446,9 @@ async fn install_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
     let (admins, deployment) = on_channel(ctx, conn, deployments, name).await?;
     let peers = admins.peers().count();
     let images = images.as_ref().map(|i| i as &dyn lifecycle::PeerImages);
-    // A builder image seeded into the peers' daemons reports its bytes
-    // every 5 %.
+    // When fabdev cannot build, the peers build, and a builder image their
+    // daemons lack is copied in first (`up` leaves Go's out while fabdev
+    // builds Go), its bytes reported every 5 %.
     let mut meter = Meter::new();
     let installed =
         lifecycle::install_all(admins, deployment.package()?, images, &mut |e| match e {

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use chaincode::image::{BuildImages, WarmBuilder};
+use chaincode::image::BuildImages;
 use chaincode::lifecycle::{self, LifecycleEvent, PeerImageError, Seeded};
 use cluster::dind::Dind;
 use cluster::images::Daemon;
-use cluster::provider;
 
-use crate::flow::context::kind_provider;
-use crate::flow::{Connections, Context, FlowError, Target};
+use crate::flow::context::{Target, kind_provider};
+use crate::flow::{Connections, Context, FlowError};
 
 /// The peers' DinD daemons of the workspace's cluster (through the run's
 /// Kubernetes client), so that an install builds the chaincode once and
@@ -35,43 +34,46 @@ pub(crate) async fn cluster_images(
         .collect();
     // The host's Docker builds once, warm, when it has the builder images;
     // else the first peer builds and the image is copied.
+    let i = &ctx.ws.images;
     Ok(Some(DindImages {
         dinds,
         builder: warm_builder(ctx),
-        images: build_images(ctx),
+        images: BuildImages {
+            ccenv: i.ccenv.clone(),
+            baseos: i.baseos.clone(),
+            nodeenv: i.nodeenv.clone(),
+            peer_version: ctx.ws.fabric.release(),
+        },
         seed_from: seed_source(ctx),
     }))
 }
 
-/// The builder and runtime images of the workspace's peers.
-pub(crate) fn build_images(ctx: &Context) -> BuildImages {
-    let i = &ctx.ws.images;
-    BuildImages {
-        ccenv: i.ccenv.clone(),
-        baseos: i.baseos.clone(),
-        nodeenv: i.nodeenv.clone(),
-        peer_version: ctx.ws.fabric.release(),
-    }
+/// fabdev's warm builder: the host's Docker (none when it does not answer)
+/// with the workspace's builder and runtime images.
+pub(crate) fn warm_builder(ctx: &Context) -> Option<chaincode::image::WarmBuilder> {
+    cluster::images::Daemon::connect_local().ok().map(|daemon| {
+        let i = &ctx.ws.images;
+        chaincode::image::WarmBuilder::new(
+            daemon,
+            chaincode::image::BuildImages {
+                ccenv: i.ccenv.clone(),
+                baseos: i.baseos.clone(),
+                nodeenv: i.nodeenv.clone(),
+                peer_version: ctx.ws.fabric.release(),
+            },
+        )
+    })
 }
 
-/// fabdev's warm builder: the host's Docker (`DOCKER_HOST`, else its
-/// socket), whatever engine kind's nodes run on; `None` when there is no
-/// client for it. Whether it can build is what its daemon has
-/// ([`WarmBuilder::missing_builders`]).
-pub(crate) fn warm_builder(ctx: &Context) -> Option<WarmBuilder> {
-    cluster::images::Daemon::connect_local()
-        .ok()
-        .map(|daemon| WarmBuilder::new(daemon, build_images(ctx)))
-}
-
-/// The engine `up` pulled the images into, where the peers' daemons are
-/// seeded from: kind's node provider on kind, the host's Docker with an
-/// existing cluster. Why not, when there is no client for it.
+/// The engine `up` pulled the images into, where a builder the peers lack
+/// is copied from (the fallback when fabdev cannot build, see
+/// `PeerImages::seed_builder`): kind's node provider on kind, the host's
+/// Docker with an existing cluster. Why not, when there is no client for it.
 fn seed_source(ctx: &Context) -> Result<Daemon, String> {
     let daemon = match ctx.target {
         Target::Kind => kind_provider(ctx)
             .map_err(|e| e.to_string())
-            .and_then(|c| provider::api(c.provider).map_err(|e| e.to_string())),
+            .and_then(|c| cluster::provider::api(c.provider).map_err(|e| e.to_string())),
         Target::Existing(_) => Daemon::connect_local().map_err(|e| e.to_string()),
     };
     daemon.map_err(|e| format!("no client of the engine the images were pulled into: {e}"))
@@ -84,11 +86,10 @@ pub struct DindImages {
     pub dinds: BTreeMap<String, Dind>,
     /// fabdev's warm builder on the host's Docker (see `chaincode::image`);
     /// it builds when that Docker has the builder images.
-    pub builder: Option<WarmBuilder>,
+    pub builder: Option<chaincode::image::WarmBuilder>,
     /// The peers' builder and runtime images.
     pub images: BuildImages,
-    /// Where a missing builder image is copied from into the peers'
-    /// daemons (see [`seed_source`]).
+    /// Where a builder the peers lack is copied from (see [`seed_source`]).
     pub seed_from: Result<Daemon, String>,
 }
 
@@ -121,7 +122,7 @@ impl lifecycle::PeerImages for DindImages {
         })
     }
 
-    fn warm_builder(&self) -> Option<&WarmBuilder> {
+    fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
         self.builder.as_ref()
     }
 
@@ -146,6 +147,30 @@ impl lifecycle::PeerImages for DindImages {
                 .collect::<Result<Vec<&Dind>, _>>()
                 .map_err(|e| PeerImageError::seed(image, peers, e))?;
             chaincode::image::seed_daemons(from, peers, &targets, image, on_event).await
+        })
+    }
+
+    fn has_image<'a>(&'a self, peer: &'a str, name: &'a str) -> lifecycle::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            use cluster::images::ImageTarget as _;
+            match self.daemon(peer) {
+                Ok(d) => d.image_id(name).await.is_ok_and(|id| id.is_some()),
+                Err(_) => false,
+            }
+        })
+    }
+
+    fn build_image<'a>(
+        &'a self,
+        peer: &'a str,
+        as_name: &'a str,
+        context: &'a [u8],
+    ) -> lifecycle::BoxFuture<'a, Result<(), PeerImageError>> {
+        Box::pin(async move {
+            self.daemon(peer)?
+                .build_image(as_name, context.to_vec())
+                .await
+                .map_err(|e| PeerImageError::build(peer, as_name, e))
         })
     }
 }

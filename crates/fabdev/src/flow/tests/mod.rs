@@ -325,35 +325,27 @@ fn existing_cluster_flows_have_their_own_steps() {
     }
 }
 
-/// The peers' DinD daemons get the runtimes always and a builder that is
-/// not a runtime (ccenv) only when fabdev's warm builder lacks it; the
-/// host pulls every one of them.
+/// The peers' daemons get what chaincode runs on; Go's builder, the
+/// largest image, only when fabdev cannot build (issue 18): `up` pulls
+/// every image on the host either way, builders first.
 #[test]
-fn dind_gets_the_runtimes_and_a_builder_only_when_the_warm_builder_lacks_it() {
-    let dir = workspace();
-    let images = Context::load(&options(dir.path())).unwrap().images();
-    let ccenv = "hyperledger/fabric-ccenv:2.5.14".to_string();
-    let baseos = "hyperledger/fabric-baseos:2.5.14".to_string();
-    let nodeenv = "hyperledger/fabric-nodeenv:2.5.8".to_string();
-    let runtimes = vec![baseos.clone(), nodeenv.clone()];
-    assert_eq!(images.into_dind, runtimes);
-    assert_eq!(images.builders, std::slice::from_ref(&ccenv));
-    // The warm builder's daemon has every builder: runtimes only.
-    assert_eq!(images.dind_seed(Some(&[])), runtimes);
-    // It has only nodeenv (no Go builds): ccenv goes in too.
-    let with_ccenv = vec![baseos, nodeenv.clone(), ccenv.clone()];
+fn dinds_get_go_s_builder_only_when_fabdev_cannot_build() {
+    let dir = existing_workspace("");
+    let ctx = Context::load(&options(dir.path())).unwrap();
+    let images = ctx.images();
+    let im = &ctx.ws.images;
     assert_eq!(
-        images.dind_seed(Some(std::slice::from_ref(&ccenv))),
-        with_ccenv
+        images.for_dind(true),
+        [im.baseos.clone(), im.nodeenv.clone()]
     );
-    // It lacks nodeenv only: a runtime is seeded anyway, never twice.
-    assert_eq!(images.dind_seed(Some(&[nodeenv])), runtimes);
-    // No warm builder at all: every builder.
-    assert_eq!(images.dind_seed(None), with_ccenv);
-    // The host has them all, ccenv first.
-    let host: Vec<&String> = images.all().collect();
-    assert_eq!(host.len(), images.into_nodes.len() + 3);
-    assert_eq!(host[images.into_nodes.len()], &ccenv);
+    assert_eq!(
+        images.for_dind(false),
+        [im.baseos.clone(), im.nodeenv.clone(), im.ccenv.clone()]
+    );
+    assert_eq!(
+        images.for_peers().collect::<Vec<_>>(),
+        [&im.ccenv, &im.baseos, &im.nodeenv]
+    );
 }
 
 #[test]
