@@ -359,6 +359,10 @@ async fn real_kind_up_stand_ins() {
         [DIND_STANDIN, ORDERER_STANDIN, PEER_STANDIN],
         "{o:#?}"
     );
+    // The builder images are in podman only, not in the Docker fabdev's
+    // warm builder uses: fabdev cannot build Go chaincode here, so Go's
+    // builder goes into the DinDs too and the peers build (issue 18's
+    // fallback).
     let (copied, _) = o.images.get("dind of peer0-org1").expect("DinD event");
     let mut copied = copied.clone();
     copied.sort();

@@ -67,9 +67,12 @@ fn broken_specs_fail_with_their_exact_error() {
                 failures.push(format!("{}: loaded, but it is meant to fail", f.display()));
                 continue;
             }
-            Err(e) => e
-                .to_string()
-                .replace(&*canonical.to_string_lossy(), "{dir}"),
+            // As the CLI shows it: the message, then the hint.
+            Err(e) => match e.hint() {
+                Some(h) => format!("{e}\n  hint: {h}"),
+                None => e.to_string(),
+            }
+            .replace(&*canonical.to_string_lossy(), "{dir}"),
         };
         let expected_path = f.with_extension("error");
         if bless {

@@ -352,6 +352,18 @@ impl WarmBuilder {
         })
     }
 
+    /// Whether this builder can build chaincode of Fabric's type
+    /// `fabric_type` (`GOLANG`, `NODE`): its daemon answers and has the
+    /// builder image. When it cannot, the peers build it themselves.
+    pub async fn can_build(&self, fabric_type: &str) -> bool {
+        let builder = match fabric_type {
+            "GOLANG" => &self.images.ccenv,
+            "NODE" => &self.images.nodeenv,
+            _ => return false,
+        };
+        self.builder_id(builder).await.is_ok()
+    }
+
     /// The builder image of the package's type.
     fn builder_of(&self, parts: &PackageParts) -> Result<&String, ImageBuildError> {
         match parts.fabric_type.as_str() {

@@ -206,6 +206,8 @@ impl LifecycleError {
     pub fn hint(&self) -> Option<String> {
         match self {
             LifecycleError::UnknownOrg { .. } => Some("pass one of those to --org".to_string()),
+            LifecycleError::Identity(e) => e.hint(),
+            LifecycleError::Peer(e) => e.hint(),
             LifecycleError::NotInstalled { installed, .. } if installed.is_empty() => {
                 Some("fix the cause and run `fabdev chaincode deploy` again".to_string())
             }

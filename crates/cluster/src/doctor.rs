@@ -160,8 +160,7 @@ pub async fn provider_checks(configured: Option<crate::provider::NodeProvider>) 
     let choice = match provider::choose_here(configured) {
         Ok(c) => c,
         Err(e) => {
-            let (detail, hint) = split_hint(&e.to_string());
-            return vec![Check::fail("provider", detail, hint)];
+            return vec![failed("provider", e.to_string(), e.hint())];
         }
     };
     let mut checks = vec![Check::ok("provider", choice.to_string())];
@@ -209,12 +208,17 @@ fn kubectl_check(hint: &str) -> Check {
     }
 }
 
-/// An error's text `MESSAGE\n  hint: HINT` as (message, hint).
-fn split_hint(text: &str) -> (String, String) {
-    match text.split_once("\n  hint: ") {
-        Some((m, h)) => (m.to_string(), h.to_string()),
-        None => (text.to_string(), "see the message".to_string()),
-    }
+/// A failed check of an error: its message, and its hint (the hint is
+/// data, [`K8sError::hint`], [`ProviderError::hint`]).
+///
+/// [`K8sError::hint`]: crate::k8s::K8sError::hint
+/// [`ProviderError::hint`]: crate::provider::ProviderError::hint
+fn failed(name: &str, message: String, hint: Option<String>) -> Check {
+    Check::fail(
+        name,
+        message,
+        hint.unwrap_or_else(|| "see the message".to_string()),
+    )
 }
 
 /// Docker server version, or why it could not be read.

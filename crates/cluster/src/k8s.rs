@@ -38,7 +38,7 @@ pub use wait::{MANAGED_BY, pod_diagnostics, pods, wait_nodes_ready, wait_pods_re
 /// Errors of talking to the Kubernetes API.
 #[derive(Debug, thiserror::Error)]
 pub enum K8sError {
-    #[error("cannot read kubeconfig {}\n  hint: `fabdev up` writes it when it creates the cluster", path.display())]
+    #[error("cannot read kubeconfig {}", path.display())]
     Kubeconfig {
         path: PathBuf,
         #[source]
@@ -84,17 +84,15 @@ pub enum K8sError {
         #[source]
         source: kube::Error,
     },
-    #[error(
-        "cannot read the kubeconfig {what}\n  hint: name the cluster's kubeconfig with --kubeconfig FILE, `cluster.kubeconfig` in fabdev.yaml or $KUBECONFIG"
-    )]
+    #[error("cannot read the kubeconfig {what}")]
     ClusterKubeconfig {
         what: String,
         #[source]
         source: kube::config::KubeconfigError,
     },
     #[error("{}", match context {
-        Some(c) => format!("context {c:?} is not in the kubeconfig {what}; it has: {}\n  hint: pass --context NAME or set `cluster.context` in fabdev.yaml to one of them (`kubectl config get-contexts`)", list_or_none(known)),
-        None => format!("the kubeconfig {what} has no current context; its contexts: {}\n  hint: pass --context NAME or set `cluster.context` in fabdev.yaml", list_or_none(known)),
+        Some(c) => format!("context {c:?} is not in the kubeconfig {what}; it has: {}", list_or_none(known)),
+        None => format!("the kubeconfig {what} has no current context; its contexts: {}", list_or_none(known)),
     })]
     NoContext {
         what: String,
@@ -102,7 +100,7 @@ pub enum K8sError {
         known: Vec<String>,
     },
     #[error(
-        "the kubeconfig {what} is inside the workspace and its user {user} runs a command ({command}): fabdev does not run commands named by a workspace's files, which may come from a cloned repository\n  hint: keep kubeconfigs that run credential plugins outside the workspace (in ~/.kube, or name one with --kubeconfig FILE outside it or $KUBECONFIG)"
+        "the kubeconfig {what} is inside the workspace and its user {user} runs a command ({command}): fabdev does not run commands named by a workspace's files, which may come from a cloned repository"
     )]
     UntrustedCommand {
         what: String,
@@ -118,15 +116,29 @@ pub enum K8sError {
         #[source]
         source: kube::Error,
     },
-    #[error(
-        "the API server of context {context} ({server}) does not answer\n  hint: check the cluster is up and reachable from here (`kubectl --context {context} version`)"
-    )]
+    #[error("the API server of context {context} ({server}) does not answer")]
     Unreachable {
         context: String,
         server: String,
         #[source]
         source: kube::Error,
     },
+}
+
+impl K8sError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            K8sError::Kubeconfig { .. } => Some("`fabdev up` writes it when it creates the cluster".to_string()),
+            K8sError::ClusterKubeconfig { .. } => Some("name the cluster's kubeconfig with --kubeconfig FILE, `cluster.kubeconfig` in fabdev.yaml or $KUBECONFIG".to_string()),
+            K8sError::NoContext { context: Some(_), .. } => Some("pass --context NAME or set `cluster.context` in fabdev.yaml to one of them (`kubectl config get-contexts`)".to_string()),
+            K8sError::NoContext { context: None, .. } => Some("pass --context NAME or set `cluster.context` in fabdev.yaml".to_string()),
+            K8sError::UntrustedCommand { .. } => Some("keep kubeconfigs that run credential plugins outside the workspace (in ~/.kube, or name one with --kubeconfig FILE outside it or $KUBECONFIG)".to_string()),
+            K8sError::Unreachable { context, .. } => Some(format!("check the cluster is up and reachable from here (`kubectl --context {context} version`)")),
+            _ => None,
+        }
+    }
 }
 
 fn list_or_none(known: &[String]) -> String {

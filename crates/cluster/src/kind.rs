@@ -62,7 +62,7 @@ impl Version {
 #[derive(Debug, thiserror::Error)]
 pub enum KindError {
     #[error(
-        "kind was not found{}\n  hint: install kind (`go install sigs.k8s.io/kind@v0.33.0`, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or name the binary with --kind PATH or {KIND_ENV}",
+        "kind was not found{}",
         searched.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
     )]
     NotFound { searched: Option<String> },
@@ -80,10 +80,22 @@ pub enum KindError {
     },
     #[error("cannot read the kind version from `{command}` output: {output:?}")]
     UnknownVersion { command: String, output: String },
-    #[error(
-        "kind {found} is too old: fabdev needs {MIN_KIND_VERSION} or newer\n  hint: upgrade kind"
-    )]
+    #[error("kind {found} is too old: fabdev needs {MIN_KIND_VERSION} or newer")]
     TooOld { found: Version },
+}
+
+impl KindError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            KindError::NotFound { .. } => Some(format!(
+                "install kind (`go install sigs.k8s.io/kind@v0.33.0`, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or name the binary with --kind PATH or {KIND_ENV}"
+            )),
+            KindError::TooOld { .. } => Some("upgrade kind".to_string()),
+            _ => None,
+        }
+    }
 }
 
 fn exit_text(code: Option<i32>) -> String {
@@ -519,7 +531,10 @@ mod tests {
         assert!(err.to_string().contains("is not a file"), "{err}");
         let err = find_kind_with(None, None, None).unwrap_err();
         assert!(err.to_string().contains("not on PATH"), "{err}");
-        assert!(err.to_string().contains("--kind PATH"), "{err}");
+        assert!(
+            err.hint().is_some_and(|h| h.contains("--kind PATH")),
+            "{err:?}"
+        );
         assert_eq!(
             find_kind_with(None, None, Some(PathBuf::from("/usr/bin/kind"))).unwrap(),
             PathBuf::from("/usr/bin/kind")

@@ -55,11 +55,10 @@ pub enum NodeImageError {
         source: Box<BollardError>,
     },
     #[error(
-        "kind cluster {cluster} has no node containers on {daemon} (label {CLUSTER_LABEL}={cluster}); \
-         create it first (fabdev up) or check DOCKER_HOST"
+        "kind cluster {cluster} has no node containers on {daemon} (label {CLUSTER_LABEL}={cluster})"
     )]
     NoNodes { cluster: String, daemon: String },
-    #[error("kind node {node} is {state}, not running; start it with: docker start {node}")]
+    #[error("kind node {node} is {state}, not running")]
     NotRunning { node: String, state: String },
     #[error("running `{command}` on kind node {node}")]
     Exec {
@@ -93,6 +92,22 @@ pub enum NodeImageError {
         expected: String,
         found: Option<String>,
     },
+}
+
+impl NodeImageError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            NodeImageError::NoNodes { .. } => {
+                Some("create it first (`fabdev up`), or check DOCKER_HOST".to_string())
+            }
+            NodeImageError::NotRunning { node, .. } => {
+                Some(format!("start it: docker start {node}"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The running node containers of kind cluster `cluster`, by name, sorted.

@@ -73,13 +73,11 @@ impl fmt::Display for NodeProvider {
 /// Errors of choosing or reaching a provider.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error(
-        "{PROVIDER_ENV}={value:?} is not a provider fabdev drives\n  hint: set it to docker or podman, or unset it"
-    )]
+    #[error("{PROVIDER_ENV}={value:?} is not a provider fabdev drives")]
     UnknownEnv { value: String },
     #[error(
-        "podman's API socket {} is not there: fabdev moves images through it\n  hint: start it: `systemctl enable --now podman.socket` (root) or `systemctl --user enable --now podman.socket`, or run `podman system service --time=0 unix://{} &`; or name another socket with CONTAINER_HOST=unix://PATH",
-        path.display(), path.display()
+        "podman's API socket {} is not there: fabdev moves images through it",
+        path.display()
     )]
     NoPodmanSocket { path: PathBuf },
     #[error(transparent)]
@@ -92,13 +90,25 @@ pub enum ProviderError {
         source: Box<bollard::errors::Error>,
     },
     #[error(
-        "cannot remove podman's storage-only containers of a killed `kind create` with `{command}`: {output}\n  hint: list them with `podman ps -a --external` and remove them with `podman rm --storage ID`"
+        "cannot remove podman's storage-only containers of a killed `kind create` with `{command}`: {output}"
     )]
     StorageContainers { command: String, output: String },
-    #[error(
-        "cannot remove podman's CNI chains with `{command}`: {output}\n  hint: remove them by hand (`iptables -t nat -S | grep CNI-`), or leave them: they are empty"
-    )]
+    #[error("cannot remove podman's CNI chains with `{command}`: {output}")]
     Chains { command: String, output: String },
+}
+
+impl ProviderError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProviderError::UnknownEnv { .. } => Some("set it to docker or podman, or unset it".to_string()),
+            ProviderError::NoPodmanSocket { path } => Some(format!("start it: `systemctl enable --now podman.socket` (root) or `systemctl --user enable --now podman.socket`, or run `podman system service --time=0 unix://{} &`; or name another socket with CONTAINER_HOST=unix://PATH", path.display())),
+            ProviderError::StorageContainers { .. } => Some("list them with `podman ps -a --external` and remove them with `podman rm --storage ID`".to_string()),
+            ProviderError::Chains { .. } => Some("remove them by hand (`iptables -t nat -S | grep CNI-`), or leave them: they are empty".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// What choosing a provider reads from the machine: which CLIs are there
@@ -276,9 +286,11 @@ mod tests {
         let c = choose(None, Some(""), &m).unwrap();
         assert_eq!(c.provider, NodeProvider::Docker);
         let err = choose(None, Some("nerdctl"), &m).unwrap_err();
+        assert!(err.to_string().contains("nerdctl"), "{err}");
         assert!(
-            err.to_string().contains("set it to docker or podman"),
-            "{err}"
+            err.hint()
+                .is_some_and(|h| h.contains("set it to docker or podman")),
+            "{err:?}"
         );
     }
 

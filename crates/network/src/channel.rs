@@ -284,15 +284,18 @@ async fn with_deadline<T>(
     }
 }
 
-/// An event's error text: the message and each cause on its own `caused
-/// by:` line, as fabdev's printer shows an error (an event carries text, not
-/// the error).
+/// An event's error text: the message, each cause on its own `caused by:`
+/// line and the hint on a `hint:` line, as fabdev's printer shows an error
+/// (an event carries text, not the error).
 fn with_causes(e: &ChannelError) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text.push_str(&format!("\n  caused by: {s}"));
         source = s.source();
+    }
+    if let Some(h) = e.hint() {
+        text.push_str(&format!("\n  hint: {h}"));
     }
     text
 }

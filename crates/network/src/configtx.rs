@@ -61,7 +61,7 @@ pub enum ConfigTxError {
     },
 
     #[error(
-        "the update's read set needs {key} at version {wanted}, but the config has {}\n  hint: the channel changed since the update was computed; read its config again and recompute the update",
+        "the update's read set needs {key} at version {wanted}, but the config has {}",
         match found { Some(v) => format!("version {v}"), None => "no such element".to_string() }
     )]
     StaleReadSet {
@@ -104,6 +104,17 @@ pub enum ConfigTxError {
         #[source]
         source: prost::DecodeError,
     },
+}
+
+impl ConfigTxError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ConfigTxError::StaleReadSet { .. } => Some("the channel changed since the update was computed; read its config again and recompute the update".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// Decodes a message, naming it in the error.

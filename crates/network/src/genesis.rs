@@ -180,26 +180,22 @@ impl GenesisOptions {
 /// Why a genesis block could not be built or read.
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
-    #[error("channel {channel:?}: {problem}\n  hint: rename the channel in fabdev.yaml")]
+    #[error("channel {channel:?}: {problem}")]
     InvalidChannelName { channel: String, problem: String },
 
-    #[error(
-        "channel {channel:?} is not defined in the workspace (its channels: {known})\n  hint: add it under `channels:` in fabdev.yaml, or use one of those"
-    )]
+    #[error("channel {channel:?} is not defined in the workspace (its channels: {known})")]
     UnknownChannel { channel: String, known: String },
 
-    #[error(
-        "channel {channel}: org {org:?} is not a peer org of the workspace\n  hint: list only orgs from `orgs:` in the channel's `orgs`"
-    )]
+    #[error("channel {channel}: org {org:?} is not a peer org of the workspace")]
     UnknownOrg { channel: String, org: String },
 
     #[error(
-        "channel {channel}: the workspace has no orderers, so the channel would have no Raft consenters\n  hint: set `orderer.count` to 1 or more in fabdev.yaml"
+        "channel {channel}: the workspace has no orderers, so the channel would have no Raft consenters"
     )]
     NoOrderers { channel: String },
 
     #[error(
-        "channel {channel}: cannot read the {what} of {org} at {}\n  hint: generate the crypto material first (`fabdev render` or `fabdev up` writes it under .fabdev/crypto)",
+        "channel {channel}: cannot read the {what} of {org} at {}",
         path.display()
     )]
     Crypto {
@@ -212,7 +208,7 @@ pub enum GenesisError {
     },
 
     #[error(
-        "channel {channel}: the {what} of {org} at {} is unusable: {problem}\n  hint: delete the org's crypto folder to have it regenerated, or run `fabdev down --purge` to start over",
+        "channel {channel}: the {what} of {org} at {} is unusable: {problem}",
         path.display()
     )]
     BadCrypto {
@@ -232,6 +228,23 @@ pub enum GenesisError {
         #[source]
         source: prost::DecodeError,
     },
+}
+
+impl GenesisError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GenesisError::InvalidChannelName { .. } => Some("rename the channel in fabdev.yaml".to_string()),
+            GenesisError::UnknownChannel { .. } => Some("add it under `channels:` in fabdev.yaml, or use one of those".to_string()),
+            GenesisError::UnknownOrg { .. } => Some("list only orgs from `orgs:` in the channel's `orgs`".to_string()),
+            GenesisError::NoOrderers { .. } => Some("set `orderer.count` to 1 or more in fabdev.yaml".to_string()),
+            GenesisError::Crypto { .. } => Some("generate the crypto material first (`fabdev render` or `fabdev up` writes it under .fabdev/crypto)".to_string()),
+            GenesisError::BadCrypto { .. } => Some("delete the org's crypto folder to have it regenerated, or run `fabdev down --purge` to start over".to_string()),
+            GenesisError::ReadCrypto(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

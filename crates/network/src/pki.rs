@@ -171,7 +171,7 @@ pub enum PkiError {
         source: rcgen::Error,
     },
     /// A file is not the PEM certificate or key it should be.
-    #[error("{}: cannot parse {what}\n  hint: {hint}", path.display())]
+    #[error("{}: cannot parse {what}", path.display())]
     Parse {
         path: PathBuf,
         what: String,
@@ -181,7 +181,7 @@ pub enum PkiError {
     },
     /// Existing material is unusable: not issued by the org's CA, a key that
     /// does not match, a missing SAN, an incomplete folder, expired...
-    #[error("{}: {identity}: {problem}\n  hint: {hint}", path.display())]
+    #[error("{}: {identity}: {problem}", path.display())]
     Invalid {
         path: PathBuf,
         identity: String,
@@ -191,7 +191,7 @@ pub enum PkiError {
     /// An org's CA or TLS CA is gone but material it signed is still there;
     /// a new CA would not match it.
     #[error(
-        "{}: the {what} of {org} is missing, but {} was made with it\n  hint: {hint}",
+        "{}: the {what} of {org} is missing, but {} was made with it",
         missing.display(),
         signed.display()
     )]
@@ -203,6 +203,19 @@ pub enum PkiError {
         signed: PathBuf,
         hint: String,
     },
+}
+
+impl PkiError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PkiError::Parse { hint, .. } => Some(hint.clone()),
+            PkiError::Invalid { hint, .. } => Some(hint.clone()),
+            PkiError::CaMissing { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl PkiError {

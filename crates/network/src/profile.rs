@@ -14,7 +14,7 @@ use crate::topology::Topology;
 /// Errors of writing connection profiles.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot read {}\n  hint: generate the crypto first (`fabdev render` or `fabdev up`)", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -28,6 +28,19 @@ pub enum ProfileError {
     },
     #[error("organisation {org:?} is not in the workspace")]
     UnknownOrg { org: String },
+}
+
+impl ProfileError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProfileError::Read { .. } => {
+                Some("generate the crypto first (`fabdev render` or `fabdev up`)".to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 fn read_text(path: &Path) -> Result<String, ProfileError> {

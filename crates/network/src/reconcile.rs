@@ -31,17 +31,29 @@ pub const APPLIED_FORMAT: u32 = 1;
 /// Why an applied state could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error(
-        "cannot read what the last `up` applied ({APPLIED_FILE})\n  hint: if the network is gone, remove .fabdev/{APPLIED_FILE}; else `fabdev down` and `fabdev up` start over"
-    )]
+    #[error("cannot read what the last `up` applied ({APPLIED_FILE})")]
     Parse {
         #[source]
         source: serde_json::Error,
     },
-    #[error(
-        "{APPLIED_FILE} has format {found}, this fabdev reads format {APPLIED_FORMAT}\n  hint: use the fabdev that wrote it, or `fabdev down` and `fabdev up` to start over"
-    )]
+    #[error("{APPLIED_FILE} has format {found}, this fabdev reads format {APPLIED_FORMAT}")]
     Format { found: u32 },
+}
+
+impl ReconcileError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReconcileError::Parse { .. } => Some(format!(
+                "if the network is gone, remove .fabdev/{APPLIED_FILE}; else `fabdev down` and `fabdev up` start over"
+            )),
+            ReconcileError::Format { .. } => Some(
+                "use the fabdev that wrote it, or `fabdev down` and `fabdev up` to start over"
+                    .to_string(),
+            ),
+        }
+    }
 }
 
 /// What the last successful `up` applied: the parts of the workspace that

@@ -114,13 +114,9 @@ pub struct RenderedObject {
 /// Errors of rendering and writing the objects.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error(
-        "no crypto material for node {node}\n  hint: generate the workspace's crypto before rendering (fabdev does this in `render` and `up`)"
-    )]
+    #[error("no crypto material for node {node}")]
     NoCrypto { node: String },
-    #[error(
-        "crypto material of node {node} has no {file}\n  hint: the node's crypto folder is incomplete; delete it so fabdev generates it again"
-    )]
+    #[error("crypto material of node {node} has no {file}")]
     MissingFile { node: String, file: String },
     #[error("crypto file {path:?} of node {node} cannot go into a Kubernetes Secret: {reason}")]
     BadCryptoPath {
@@ -135,7 +131,7 @@ pub enum RenderError {
         reason: String,
     },
     #[error(
-        "node {node} would use host port {port}, outside Kubernetes' NodePort range 30000-32767\n  hint: lower `hostPortBase` in fabdev.yaml"
+        "node {node} would use host port {port}, outside Kubernetes' NodePort range 30000-32767"
     )]
     NodePortRange { node: String, port: u16 },
     #[error("cannot serialise {kind} {name} to YAML")]
@@ -148,7 +144,7 @@ pub enum RenderError {
     #[error("cannot render the kind config")]
     KindConfig(#[from] cluster::kind_config::KindConfigError),
     #[error(
-        "{} already exists; render writes a new folder and never overwrites one\n  hint: remove it or pass another --out",
+        "{} already exists; render writes a new folder and never overwrites one",
         path.display()
     )]
     OutExists { path: PathBuf },
@@ -159,6 +155,20 @@ pub enum RenderError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl RenderError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RenderError::NoCrypto { .. } => Some("generate the workspace's crypto before rendering (fabdev does this in `render` and `up`)".to_string()),
+            RenderError::MissingFile { .. } => Some("the node's crypto folder is incomplete; delete it so fabdev generates it again".to_string()),
+            RenderError::NodePortRange { .. } => Some("lower `hostPortBase` in fabdev.yaml".to_string()),
+            RenderError::OutExists { .. } => Some("remove it or pass another --out".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// Render the kind config and every Kubernetes object of a workspace.

@@ -46,7 +46,7 @@ pub fn home() -> FabricHome {
     FabricHome::find().unwrap_or_else(|e| {
         panic!(
             "real_fabric tests were built with Fabric binaries, but: {}",
-            chain(&e)
+            shown(&e)
         )
     })
 }
@@ -94,13 +94,22 @@ pub fn dind() -> Options {
     }
 }
 
+/// A test network's error as a failed test shows it: its chain, then its
+/// hint.
+pub fn shown(e: &testnet::TestnetError) -> String {
+    match e.hint() {
+        Some(h) => format!("{}\n  hint: {h}", chain(e)),
+        None => chain(e),
+    }
+}
+
 /// Starts the network of `ws`; a failure fails the test with what the
 /// network said.
 pub async fn start(ws: Workspace, opts: Options) -> TestNetwork {
     network::channel::install_crypto_provider();
     TestNetwork::start(ws, opts)
         .await
-        .unwrap_or_else(|e| panic!("test network: {}", chain(&e)))
+        .unwrap_or_else(|e| panic!("test network: {}", shown(&e)))
 }
 
 /// [`start`] with [`dind`], and the builder images seeded into every peer's
@@ -118,7 +127,7 @@ pub async fn seed_builders(net: &TestNetwork) {
         .unwrap_or_else(|e| {
             panic!(
                 "builder images (scripts/setup/builder-images.sh): {}",
-                chain(&e)
+                shown(&e)
             )
         });
 }
@@ -147,7 +156,7 @@ pub async fn chaincode_network(ws: Workspace) -> TestNetwork {
     let net = start_with_builders(ws).await;
     net.create_channel(CHANNEL)
         .await
-        .unwrap_or_else(|e| panic!("channel {CHANNEL}: {}\n{}", chain(&e), net.all_logs()));
+        .unwrap_or_else(|e| panic!("channel {CHANNEL}: {}\n{}", shown(&e), net.all_logs()));
     net
 }
 

@@ -11,7 +11,7 @@ use crate::WHERE_TO_GET;
 /// message does not print its source: print the chain (`testkit::dockerd::chain`).
 #[derive(Debug, thiserror::Error)]
 pub enum TestnetError {
-    #[error("no Fabric binaries: {looked}\n  hint: {WHERE_TO_GET}")]
+    #[error("no Fabric binaries: {looked}")]
     NoFabric { looked: String },
     #[error("no CouchDB release for a peer with `stateDatabase: couchdb`: {why}")]
     NoCouchdb { why: String },
@@ -42,9 +42,7 @@ pub enum TestnetError {
     Unsupported { pod: String, problem: String },
     #[error("no node {node} in the test network (its nodes: {known})")]
     UnknownNode { node: String, known: String },
-    #[error(
-        "cannot listen on 127.0.0.1:{port} for {node}\n  hint: another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase"
-    )]
+    #[error("cannot listen on 127.0.0.1:{port} for {node}")]
     Forward {
         node: String,
         port: u16,
@@ -77,4 +75,20 @@ pub enum TestnetError {
     Genesis(#[from] network::genesis::GenesisError),
     #[error(transparent)]
     Channel(#[from] network::channel::ChannelError),
+}
+
+impl TestnetError {
+    /// The fix, when there is one: a hint is data, which the tests print
+    /// after the chain (`testkit::fabric`).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            TestnetError::NoFabric { .. } => Some(WHERE_TO_GET.to_string()),
+            TestnetError::Forward { .. } => Some("another network (a kind cluster, another test) uses the port; give the workspace another hostPortBase".to_string()),
+            TestnetError::Pki(e) => e.hint(),
+            TestnetError::Genesis(e) => e.hint(),
+            TestnetError::Render(e) => e.hint(),
+            TestnetError::Channel(e) => e.hint(),
+            _ => None,
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The checks of an existing cluster (`provider: existing`): its context,
 //! API server, RBAC for what fabdev does, and Pod Security labels.
 
-use super::{Check, split_hint};
+use super::{Check, failed};
 
 /// The kinds of object fabdev applies (everything `network::render`
 /// makes), as `(kind, API group, resource, namespaced)`.
@@ -112,16 +112,14 @@ pub async fn existing_cluster_checks(access: &crate::k8s::Access, namespace: &st
             r
         }
         Err(e) => {
-            let (detail, hint) = split_hint(&e.to_string());
-            checks.push(Check::fail("context", detail, hint));
+            checks.push(failed("context", e.to_string(), e.hint()));
             return checks;
         }
     };
     let client = match resolved.client().await {
         Ok(c) => c,
         Err(e) => {
-            let (detail, hint) = split_hint(&e.to_string());
-            checks.push(Check::fail("api server", detail, hint));
+            checks.push(failed("api server", e.to_string(), e.hint()));
             return checks;
         }
     };
@@ -131,8 +129,7 @@ pub async fn existing_cluster_checks(access: &crate::k8s::Access, namespace: &st
             format!("Kubernetes {v} at {}", resolved.server),
         )),
         Err(e) => {
-            let (detail, hint) = split_hint(&e.to_string());
-            checks.push(Check::fail("api server", detail, hint));
+            checks.push(failed("api server", e.to_string(), e.hint()));
             return checks;
         }
     }

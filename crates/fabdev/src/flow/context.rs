@@ -176,15 +176,37 @@ impl Target {
 pub struct ImagesToLoad {
     /// Run by the orderer and peer pods: loaded into the kind nodes.
     pub into_nodes: Vec<String>,
-    /// Fabric's chaincode builder and runtime images: seeded into every
-    /// peer's DinD daemon.
+    /// What chaincode runs on (Go's runtime, and Node's image, which is
+    /// also Node's builder): seeded into every peer's DinD daemon.
     pub into_dind: Vec<String>,
+    /// Go's builder (ccenv): needed in a peer's DinD only when the peer
+    /// builds Go chaincode itself, i.e. when fabdev's warm builder (the
+    /// host's Docker) cannot build it.
+    pub builders: Vec<String>,
 }
 
 impl ImagesToLoad {
     /// Every image, nodes' first: what `up` pulls on the host.
     pub fn all(&self) -> impl Iterator<Item = &String> {
-        self.into_nodes.iter().chain(&self.into_dind)
+        self.into_nodes.iter().chain(self.for_peers())
+    }
+
+    /// Every image for the peers' daemons, builders first: what `up` pulls
+    /// on the host for them, so that the builders are there for the
+    /// fallback too.
+    pub fn for_peers(&self) -> impl Iterator<Item = &String> {
+        self.builders.iter().chain(&self.into_dind)
+    }
+
+    /// What goes into every peer's DinD: what chaincode runs on, and Go's
+    /// builder too unless fabdev builds (`fabdev_builds`: its warm builder
+    /// has the builder images), so the peers never build themselves.
+    pub fn for_dind(&self, fabdev_builds: bool) -> Vec<String> {
+        let mut v = self.into_dind.clone();
+        if !fabdev_builds {
+            v.extend(self.builders.iter().cloned());
+        }
+        v
     }
 }
 
@@ -351,7 +373,8 @@ impl Context {
         }
         ImagesToLoad {
             into_nodes,
-            into_dind: vec![im.ccenv.clone(), im.baseos.clone(), im.nodeenv.clone()],
+            into_dind: vec![im.baseos.clone(), im.nodeenv.clone()],
+            builders: vec![im.ccenv.clone()],
         }
     }
 }

@@ -143,11 +143,22 @@ impl Hint for FlowError {
                 "change fabdev.yaml as each refusal of the plan says (`instead:`), then run `fabdev up` again"
                     .to_string(),
             ),
+            FlowError::Spec(e) => e.hint(),
+            FlowError::Pki(e) => e.hint(),
+            FlowError::Render(e) => e.hint(),
+            FlowError::Kind(e) => e.hint(),
+            FlowError::K8s(e) => e.hint(),
+            FlowError::NodeImages(e) => e.hint(),
+            FlowError::Provider(e) => e.hint(),
+            FlowError::Genesis(e) => e.hint(),
+            FlowError::Channel(e) => e.hint(),
+            FlowError::Profile(e) => e.hint(),
+            FlowError::Identity(e) => e.hint(),
+            FlowError::Reconcile(e) => e.hint(),
             FlowError::Lifecycle(e) => e.hint(),
             FlowError::Vendor(e) => e.hint(),
             FlowError::NodeBuild(e) => e.hint(),
-            // The other crates' errors still say their hints in their
-            // messages.
+            FlowError::NotRunning { source, .. } => source.hint(),
             _ => None,
         }
     }

@@ -145,7 +145,10 @@ pub async fn read_channels<R: Runner>(run: &mut StatusRun<R>, sink: &mut dyn Sin
                         channel::peer_channels(n, ep, &ctx.crypto, NODE_TIMEOUT).await
                     }
                 }
-                .map_err(|e| e.to_string())
+                .map_err(|e| match e.hint() {
+                    Some(h) => format!("{e}\n  hint: {h}"),
+                    None => e.to_string(),
+                })
             }
         };
         nodes.push(NodeStatus {

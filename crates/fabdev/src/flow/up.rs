@@ -134,7 +134,7 @@ pub fn steps<R: Runner + Clone>(ctx: &Context) -> Vec<Step<UpRun<R>>> {
             steps.push(step!("kind" => find_kind));
             images.all().collect()
         }
-        Target::Existing(_) => images.into_dind.iter().collect(),
+        Target::Existing(_) => images.for_peers().collect(),
     };
     for image in host_images {
         steps.push(step!(format!("image {image}"), image => pull_image));
@@ -535,12 +535,16 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
     Ok(Some(format!("{pods} pods")))
 }
 
-/// Fabric's builder and runtime images into every peer's DinD at once: one
-/// export of each image from the host, streamed into a `docker load` run in
-/// each DinD sidecar that lacks it, through the API server (the daemons
-/// listen on a socket inside their pods only).
+/// Fabric's chaincode images into every peer's DinD at once: one export of
+/// each image from the host, streamed into a `docker load` run in each DinD
+/// sidecar that lacks it, through the API server (the daemons listen on a
+/// socket inside their pods only). What chaincode runs on always; Go's
+/// builder (the largest image) only when fabdev's warm builder cannot build
+/// Go chaincode on this host, so that the peers can build it themselves.
 pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
     let client = run.conn.client(&run.ctx).await?;
+    let fabdev_builds = fabdev_builds_go(&run.ctx).await;
+    let seeded = run.images.for_dind(fabdev_builds);
     let host = host_docker(&mut run.host, run.provider.as_ref())?;
     let ctx = &run.ctx;
     let peers: Vec<_> = ctx.topo.peers().collect();
@@ -560,7 +564,7 @@ pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> St
     let reports = images::transfer_to_many(
         host,
         &targets,
-        &run.images.into_dind,
+        &seeded,
         &mut copy_progress(&mut meter, sink),
     )
     .await?;
@@ -569,10 +573,24 @@ pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> St
     }
     let copied: usize = reports.iter().map(|r| r.transferred.len()).sum();
     let present: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    let builders = if fabdev_builds {
+        "; Go's builder stays on the host: fabdev builds"
+    } else {
+        ""
+    };
     Ok(Some(format!(
-        "{copied} copied, {present} present ({} peers)",
+        "{copied} copied, {present} present ({} peers){builders}",
         reports.len()
     )))
+}
+
+/// Whether fabdev's warm builder (the host's Docker) can build Go
+/// chaincode: it answers and has Go's builder image.
+async fn fabdev_builds_go(ctx: &Context) -> bool {
+    match crate::flow::chaincodes::warm_builder(ctx) {
+        Some(builder) => builder.can_build("GOLANG").await,
+        None => false,
+    }
 }
 
 /// One channel: its genesis block and every node's join.

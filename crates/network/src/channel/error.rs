@@ -33,11 +33,7 @@ pub enum ChannelError {
 
     /// A certificate or key is missing or unusable.
     #[error(
-        "{node}: {what} {}: {problem}\n  hint: fabdev generates the crypto under .fabdev/crypto \
-         during `fabdev up`; restore the file, or delete the identity's folder and run \
-         `fabdev up` to regenerate it",
-        path.display()
-    )]
+"{node}: {what} {}: {problem}", path.display())]
     Crypto {
         node: String,
         /// What the file is: `TLS CA certificate`, `Org1 Admin signing private key`...
@@ -49,9 +45,7 @@ pub enum ChannelError {
     },
 
     /// Nothing accepts connections at the address.
-    #[error(
-        "{node}: cannot connect to {address}\n  hint: the node may be down or its port not mapped; check `fabdev status`"
-    )]
+    #[error("{node}: cannot connect to {address}")]
     Unreachable {
         node: String,
         address: String,
@@ -60,7 +54,7 @@ pub enum ChannelError {
     },
 
     /// The TLS handshake (or the client's TLS set-up) failed.
-    #[error("{node}: TLS with {address} failed: {message}\n  hint: {hint}")]
+    #[error("{node}: TLS with {address} failed: {message}")]
     Tls {
         node: String,
         address: String,
@@ -101,9 +95,7 @@ pub enum ChannelError {
     },
 
     /// The node does not accept the identity used as an admin.
-    #[error(
-        "{node}: the peer at {address} does not accept {identity} for {action}: {message}\n  hint: the request must be signed by an admin of the peer's org (msp/signcerts with the `admin` OU, issued by the org's CA)"
-    )]
+    #[error("{node}: the peer at {address} does not accept {identity} for {action}: {message}")]
     NotAdmin {
         node: String,
         address: String,
@@ -134,7 +126,7 @@ pub enum ChannelError {
     /// A channel's orderers elected no Raft leader in time
     /// ([`ordering::wait_for_leader`]).
     #[error(
-        "channel {channel}: the ordering service has no Raft leader after {}: {state}\n  hint: the orderers elect one within seconds once a majority of them run and reach each other; check their logs (`fabdev logs <orderer>`)",
+        "channel {channel}: the ordering service has no Raft leader after {}: {state}",
         fmt_duration(*after)
     )]
     NoLeader {
@@ -148,7 +140,7 @@ pub enum ChannelError {
     /// leader (or no orderer could be reached), again and again until the
     /// deadline; nothing was ordered.
     #[error(
-        "{node}: the ordering service of channel {channel} did not accept {action} within {}: {message}\n  hint: its orderers have no Raft leader, or none can be reached from the peer; check the orderers (`fabdev status`, `fabdev logs <orderer>`) and try again",
+        "{node}: the ordering service of channel {channel} did not accept {action} within {}: {message}",
         fmt_duration(*after)
     )]
     OrderingUnavailable {
@@ -180,9 +172,7 @@ pub enum ChannelError {
     },
 
     /// No set of org admins satisfies a policy the update must satisfy.
-    #[error(
-        "channel {channel}: no org admins can sign for policy {policy}: {problem}\n  hint: a channel config update must be signed as its policies require; fabdev signs with the admins of the orgs in fabdev.yaml"
-    )]
+    #[error("channel {channel}: no org admins can sign for policy {policy}: {problem}")]
     PolicyUnsatisfiable {
         channel: String,
         policy: String,
@@ -191,7 +181,7 @@ pub enum ChannelError {
 
     /// A policy needs an admin of an MSP that no org of the workspace has.
     #[error(
-        "channel {channel}: the update must be signed by an admin of {msp_id}, which is no org of fabdev.yaml\n  hint: fabdev signs only as the orgs whose crypto it holds (.fabdev/crypto)"
+        "channel {channel}: the update must be signed by an admin of {msp_id}, which is no org of fabdev.yaml"
     )]
     NoSigner { channel: String, msp_id: String },
 
@@ -235,7 +225,7 @@ pub enum ChannelError {
 
     /// Not every peer reported the channel's new config in time.
     #[error(
-        "channel {channel}: not every peer has config sequence {sequence} after {}: {state}\n  hint: the orderers accepted the update; a peer receives it with the next block it pulls from them; check the peers (`fabdev status`, `fabdev logs <peer>`)",
+        "channel {channel}: not every peer has config sequence {sequence} after {}: {state}",
         fmt_duration(*after)
     )]
     ConfigNotSeen {
@@ -248,6 +238,41 @@ pub enum ChannelError {
 }
 
 impl ChannelError {
+    /// The fix to paste, when there is one (a hint is data: fabdev's
+    /// reporters print it, JSON `step_failed` carries it).
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            ChannelError::Crypto { .. } => {
+                "fabdev generates the crypto under .fabdev/crypto during `fabdev up`; restore the file, or delete the identity's folder and run `fabdev up` to regenerate it"
+            }
+            ChannelError::Unreachable { .. } => {
+                "the node may be down or its port not mapped; check `fabdev status`"
+            }
+            ChannelError::Tls { hint, .. } => return Some(hint.clone()),
+            ChannelError::NotAdmin { .. } => {
+                "the request must be signed by an admin of the peer's org (msp/signcerts with the `admin` OU, issued by the org's CA)"
+            }
+            ChannelError::NoLeader { .. } => {
+                "the orderers elect one within seconds once a majority of them run and reach each other; check their logs (`fabdev logs <orderer>`)"
+            }
+            ChannelError::OrderingUnavailable { .. } => {
+                "its orderers have no Raft leader, or none can be reached from the peer; check the orderers (`fabdev status`, `fabdev logs <orderer>`) and try again"
+            }
+            ChannelError::PolicyUnsatisfiable { .. } => {
+                "a channel config update must be signed as its policies require; fabdev signs with the admins of the orgs in fabdev.yaml"
+            }
+            ChannelError::NoSigner { .. } => {
+                "fabdev signs only as the orgs whose crypto it holds (.fabdev/crypto)"
+            }
+            ChannelError::ConfigNotSeen { .. } => {
+                "the orderers accepted the update; a peer receives it with the next block it pulls from them; check the peers (`fabdev status`, `fabdev logs <peer>`)"
+            }
+            ChannelError::ConfigTx { source, .. } => return source.hint(),
+            ChannelError::Wanted { source, .. } => return source.hint(),
+            _ => return None,
+        };
+        Some(hint.to_string())
+    }
     /// The node the error is about (all but [`ChannelError::UnknownChannel`]).
     pub fn node(&self) -> Option<&str> {
         match self {

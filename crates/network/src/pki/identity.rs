@@ -73,19 +73,17 @@ impl std::fmt::Display for Role {
 /// Errors of adding, listing and removing identities; each says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    #[error("organisation {org:?} is not a peer org of this workspace\n  hint: use one of {known}")]
+    #[error("organisation {org:?} is not a peer org of this workspace (its peer orgs: {known})")]
     UnknownOrg { org: String, known: String },
-    #[error(
-        "identity name {name:?} {problem}\n  hint: a name is 1 to {MAX_NAME} letters, digits, '.', '_' or '-', starting with a letter or digit"
-    )]
+    #[error("identity name {name:?} {problem}")]
     BadName { name: String, problem: String },
-    #[error("attribute {given:?} {problem}\n  hint: {hint}")]
+    #[error("attribute {given:?} {problem}")]
     BadAttribute {
         given: String,
         problem: String,
         hint: String,
     },
-    #[error("{org} already has an identity {name:?} ({})\n  hint: choose another name, or `fabdev identity remove {org} {existing}` first", path.display())]
+    #[error("{org} already has an identity {name:?} ({})", path.display())]
     Taken {
         org: String,
         name: String,
@@ -93,19 +91,15 @@ pub enum IdentityError {
         existing: String,
         path: PathBuf,
     },
-    #[error(
-        "{org} has no identity {name:?}\n  hint: its identities are {known}; add one with `fabdev identity add {org} {name}`"
-    )]
+    #[error("{org} has no identity {name:?} (its identities: {known})")]
     NotFound {
         org: String,
         name: String,
         known: String,
     },
-    #[error(
-        "{name} is a built-in identity of {org}, which fabdev itself uses\n  hint: only identities made with `fabdev identity add` can be removed"
-    )]
+    #[error("{name} is a built-in identity of {org}, which fabdev itself uses")]
     BuiltIn { org: String, name: String },
-    #[error("{}: cannot read the identity {name} of {org}: {problem}\n  hint: remove the folder, or restore it from a backup", path.display())]
+    #[error("{}: cannot read the identity {name} of {org}: {problem}", path.display())]
     Unreadable {
         org: String,
         name: String,
@@ -114,6 +108,33 @@ pub enum IdentityError {
     },
     #[error(transparent)]
     Pki(#[from] PkiError),
+}
+
+impl IdentityError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            IdentityError::UnknownOrg { .. } => Some("use one of those".to_string()),
+            IdentityError::BadName { .. } => Some(format!(
+                "a name is 1 to {MAX_NAME} letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )),
+            IdentityError::BadAttribute { hint, .. } => Some(hint.clone()),
+            IdentityError::Taken { org, existing, .. } => Some(format!(
+                "choose another name, or `fabdev identity remove {org} {existing}` first"
+            )),
+            IdentityError::NotFound { org, name, .. } => Some(format!(
+                "use one of those, or add it with `fabdev identity add {org} {name}`"
+            )),
+            IdentityError::BuiltIn { .. } => {
+                Some("only identities made with `fabdev identity add` can be removed".to_string())
+            }
+            IdentityError::Unreadable { .. } => {
+                Some("remove the folder, or restore it from a backup".to_string())
+            }
+            IdentityError::Pki(e) => e.hint(),
+        }
+    }
 }
 
 impl IdentityError {

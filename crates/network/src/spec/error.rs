@@ -34,11 +34,11 @@ pub enum SpecError {
         source: std::io::Error,
     },
     #[error(
-        "{} is larger than {MAX_SPEC_BYTES} bytes (1 MiB), which no fabdev.yaml is\n  hint: give the workspace's spec file with --spec, or none to use <workspace>/fabdev.yaml",
+        "{} is larger than {MAX_SPEC_BYTES} bytes (1 MiB), which no fabdev.yaml is",
         path.display()
     )]
     TooLarge { path: PathBuf },
-    #[error("{}{}: {message}\n  hint: {hint}", path.display(), fmt_pos(*pos))]
+    #[error("{}{}: {message}", path.display(), fmt_pos(*pos))]
     Parse {
         path: PathBuf,
         pos: Option<Pos>,
@@ -50,6 +50,18 @@ pub enum SpecError {
         path: PathBuf,
         problems: Vec<Problem>,
     },
+}
+
+impl SpecError {
+    /// The fix to paste, when there is one: a hint is data, which fabdev's
+    /// reporters print on a `hint:` line and JSON `step_failed` carries.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SpecError::TooLarge { .. } => Some("give the workspace's spec file with --spec, or none to use <workspace>/fabdev.yaml".to_string()),
+            SpecError::Parse { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl SpecError {

@@ -149,7 +149,10 @@ async fn orderer_closed_port_names_node_and_address() {
     let msg = err.to_string();
     assert!(msg.contains("orderer0-ordererorg"), "{msg}");
     assert!(msg.contains(&addr.to_string()), "{msg}");
-    assert!(msg.contains("may be down"), "{msg}");
+    assert!(
+        err.hint().is_some_and(|h| h.contains("may be down")),
+        "{err:?}"
+    );
     assert!(std::error::Error::source(&err).is_some());
 }
 

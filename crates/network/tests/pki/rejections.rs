@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// The error as fabdev shows it: the message, then the hint.
+fn shown(err: &PkiError) -> String {
+    match err.hint() {
+        Some(h) => format!("{err}\n  hint: {h}"),
+        None => err.to_string(),
+    }
+}
+
 /// Run ensure expecting an error; assert nothing was written.
 fn ensure_fails(ws: &Workspace, dir: &CryptoDir) -> PkiError {
     let before = tree(dir);
@@ -22,7 +30,7 @@ fn a_foreign_node_cert_is_rejected_naming_its_path() {
     std::fs::copy(other.root().join(key_rel), dir.root().join(key_rel)).expect("copy");
 
     let err = ensure_fails(&ws, &dir);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(matches!(err, PkiError::Invalid { .. }), "{err:?}");
     assert_eq!(err.path(), dir.root().join(rel));
     assert!(
@@ -48,7 +56,7 @@ fn a_tampered_signature_is_rejected() {
     let path = dir.root().join("org2/nodes/peer0-org2/tls/server.crt");
     corrupt_signature(&path);
     let err = ensure_fails(&ws, &dir);
-    let text = err.to_string();
+    let text = shown(&err);
     assert_eq!(err.path(), path);
     assert!(text.contains("signature does not verify"), "{text}");
     assert!(text.contains("TLS CA of Org2"), "{text}");
@@ -89,7 +97,7 @@ fn a_missing_ca_with_existing_nodes_is_rejected() {
     let ca_dir = dir.root().join("org1/ca");
     std::fs::remove_dir_all(&ca_dir).expect("rm");
     let err = ensure_fails(&ws, &dir);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(
         matches!(err, PkiError::CaMissing { what: "CA", .. }),
         "{err:?}"
@@ -112,7 +120,7 @@ fn a_missing_tls_ca_key_is_rejected() {
     std::fs::remove_file(&key).expect("rm");
     let err = ensure_fails(&ws, &dir);
     assert_eq!(err.path(), key);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(
         text.contains("TLS CA of Org2") && text.contains("is missing"),
         "{text}"
@@ -148,7 +156,7 @@ fn a_renamed_workspace_needs_new_tls_names() {
     let mut ws = Workspace::default_network();
     ws.name = "other".into();
     let err = ensure_fails(&ws, &dir);
-    let text = err.to_string();
+    let text = shown(&err);
     assert_eq!(
         err.path(),
         dir.root()

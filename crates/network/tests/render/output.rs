@@ -90,11 +90,8 @@ fn write_out_writes_a_new_folder_and_refuses_an_existing_one() {
 
     let err = render::write_out(&r, &out).unwrap_err();
     assert!(matches!(err, RenderError::OutExists { .. }), "{err}");
-    let text = err.to_string();
-    assert!(
-        text.contains("already exists") && text.contains("--out"),
-        "{text}"
-    );
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert!(err.hint().is_some_and(|h| h.contains("--out")), "{err:?}");
     // An existing empty folder is refused too.
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

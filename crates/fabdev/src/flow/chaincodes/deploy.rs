@@ -9,7 +9,7 @@ use chaincode::lifecycle::{self, ChannelAdmins, DeploySpec, LifecycleEvent, Plan
 use chaincode::package::{PackageOptions, package_dir};
 use network::spec::{Chaincode, Lang};
 
-use super::images::cluster_images;
+use super::images::{builder_for_the_peers, cluster_images};
 use crate::events::{ChaincodeAction, DeployOutcome, EventKind, Sink};
 use crate::flow::steps::{Step, StepResult, earlier, step};
 use crate::flow::{Connections, Context, FlowError};
@@ -408,6 +408,18 @@ async fn install_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
     let images = cluster_images(ctx, conn).await?;
     let (admins, deployment) = on_channel(ctx, conn, deployments, name).await?;
     let peers = admins.peers().count();
+    // Go chaincode that fabdev cannot build here is built by the peers,
+    // which then need Go's builder (`up` leaves it out while fabdev builds).
+    let mut fallback = String::new();
+    if let Some(images) = &images
+        && deployment.chaincode.lang == Lang::Go
+        && let Some(copied) = builder_for_the_peers(ctx, images).await?
+    {
+        fallback = format!(
+            " (built by the peers: fabdev cannot build Go here; Go's builder into {copied} DinD{})",
+            if copied == 1 { "" } else { "s" }
+        );
+    }
     let images = images.as_ref().map(|i| i as &dyn lifecycle::PeerImages);
     let installed = lifecycle::install_all(admins, deployment.package()?, images, &mut |e| {
         sink.send(chaincode_event(name, e))
@@ -416,7 +428,7 @@ async fn install_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
     let detail = if installed.is_empty() {
         format!("installed already on every peer ({peers})")
     } else {
-        format!("installed on {}", installed.join(", "))
+        format!("installed on {}{fallback}", installed.join(", "))
     };
     deployment.installed = installed;
     Ok(Some(detail))

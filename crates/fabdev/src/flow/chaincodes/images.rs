@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chaincode::lifecycle::{self, PeerImageError};
 use cluster::dind::Dind;
 
+use crate::flow::context::{Target, kind_provider};
 use crate::flow::{Connections, Context, FlowError};
 
 /// The peers' DinD daemons of the workspace's cluster (through the run's
@@ -31,7 +32,14 @@ pub(crate) async fn cluster_images(
         .collect();
     // The host's Docker builds once, warm, when it has the builder images;
     // else the first peer builds and the image is copied.
-    let builder = cluster::images::Daemon::connect_local().ok().map(|daemon| {
+    let builder = warm_builder(ctx);
+    Ok(Some(DindImages { dinds, builder }))
+}
+
+/// fabdev's warm builder: the host's Docker (none when it does not answer)
+/// with the workspace's builder and runtime images.
+pub(crate) fn warm_builder(ctx: &Context) -> Option<chaincode::image::WarmBuilder> {
+    cluster::images::Daemon::connect_local().ok().map(|daemon| {
         let i = &ctx.ws.images;
         chaincode::image::WarmBuilder::new(
             daemon,
@@ -42,8 +50,37 @@ pub(crate) async fn cluster_images(
                 peer_version: ctx.ws.fabric.release(),
             },
         )
-    });
-    Ok(Some(DindImages { dinds, builder }))
+    })
+}
+
+/// The fallback when fabdev cannot build Go chaincode on this host (its
+/// Docker does not answer, or lacks Go's builder image): the peers build it
+/// themselves, so Go's builder goes first into each peer's DinD that lacks
+/// it (`up` leaves it out while fabdev can build), from where `up` took the
+/// images (kind's node provider, or the host's Docker). Returns how many
+/// daemons got it now; `None` when fabdev builds.
+pub(crate) async fn builder_for_the_peers(
+    ctx: &Context,
+    images: &DindImages,
+) -> Result<Option<usize>, FlowError> {
+    if let Some(builder) = &images.builder
+        && builder.can_build("GOLANG").await
+    {
+        return Ok(None);
+    }
+    let from = match ctx.target {
+        Target::Kind => cluster::provider::api(kind_provider(ctx)?.provider)?,
+        Target::Existing(_) => cluster::images::Daemon::connect_local()?,
+    };
+    let targets: Vec<&Dind> = images.dinds.values().collect();
+    let reports = cluster::images::transfer_to_many(
+        &from,
+        &targets,
+        std::slice::from_ref(&ctx.ws.images.ccenv),
+        &mut |_| {},
+    )
+    .await?;
+    Ok(Some(reports.iter().map(|r| r.transferred.len()).sum()))
 }
 
 /// [`lifecycle::PeerImages`] over the peers' DinD daemons: `docker save` in

@@ -34,6 +34,7 @@ pub use calls::{Call, CallKind, CallResult, CallRun, call, call_steps};
 pub use deploy::{ChaincodeReport, Deployments, LifecycleCommand};
 pub(crate) use deploy::{DeployParts, Deploys, deploy_steps};
 pub use images::DindImages;
+pub(crate) use images::warm_builder;
 pub use list::{list, list_steps};
 pub use run::{ChaincodeRun, lifecycle, lifecycle_steps};
 pub use selection::{Selection, select};

@@ -325,6 +325,29 @@ fn existing_cluster_flows_have_their_own_steps() {
     }
 }
 
+/// The peers' daemons get what chaincode runs on; Go's builder, the
+/// largest image, only when fabdev cannot build (issue 18): `up` pulls
+/// every image on the host either way, builders first.
+#[test]
+fn dinds_get_go_s_builder_only_when_fabdev_cannot_build() {
+    let dir = existing_workspace("");
+    let ctx = Context::load(&options(dir.path())).unwrap();
+    let images = ctx.images();
+    let im = &ctx.ws.images;
+    assert_eq!(
+        images.for_dind(true),
+        [im.baseos.clone(), im.nodeenv.clone()]
+    );
+    assert_eq!(
+        images.for_dind(false),
+        [im.baseos.clone(), im.nodeenv.clone(), im.ccenv.clone()]
+    );
+    assert_eq!(
+        images.for_peers().collect::<Vec<_>>(),
+        [&im.ccenv, &im.baseos, &im.nodeenv]
+    );
+}
+
 #[test]
 fn cluster_flags_win_over_the_spec() {
     let dir = existing_workspace(", context: beta");

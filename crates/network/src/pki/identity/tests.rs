@@ -136,8 +136,9 @@ fn issued_certificates_carry_the_ou_and_attributes_and_chain_to_the_ca() {
     let err = add(&crypto, &again).unwrap_err();
     assert!(matches!(err, IdentityError::Taken { .. }), "{err}");
     assert!(
-        err.to_string().contains("identity remove Org1 alice"),
-        "{err}"
+        err.hint()
+            .is_some_and(|h| h.contains("identity remove Org1 alice")),
+        "{err:?}"
     );
     assert!(!crypto.user_dir("Org1", "Alice").exists());
     let mut builtin = req(&[]);
