@@ -146,9 +146,9 @@ fn batch_size(b: &BatchSize) -> String {
 fn bytes(n: u32) -> String {
     const KIB: u32 = 1024;
     const MIB: u32 = 1024 * 1024;
-    if n % MIB == 0 {
+    if n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
-    } else if n % KIB == 0 {
+    } else if n.is_multiple_of(KIB) {
         format!("{} KiB", n / KIB)
     } else {
         format!("{n} B")
