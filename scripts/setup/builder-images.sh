@@ -85,6 +85,7 @@ apt_in() {
 import() {
   local dir=$1; shift
   local name=$1; shift
+  case "$name" in fabdev.invalid/*) ;; *) echo "setup/builder-images: refusing to name a stand-in $name (only fabdev.invalid/...)" >&2; exit 1 ;; esac
   tar -C "$dir" -c . | docker import "$@" - "$name" >/dev/null
   log "made $name"
 }

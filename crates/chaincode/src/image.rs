@@ -194,15 +194,30 @@ echo Done!
     )
 }
 
-/// The Node build script of Fabric 2.5 (`platforms/node`).
+/// The Node build script of Fabric 2.5 (`platforms/node`): the image's
+/// `/chaincode/build.sh` when it has one, else a copy of the sources and
+/// their production dependencies installed; where the peer's fallback runs
+/// `npm install --production`, fabdev's runs `npm ci` from the package's
+/// lockfile when it has one, and never an install script (see
+/// [`NODE_ENV`], which holds for the image's build.sh too).
 pub const NODE_SCRIPT: &str = r#"
 set -e
 if [ -x /chaincode/build.sh ]; then
 	/chaincode/build.sh
 else
-	cp -R /chaincode/input/src/. /chaincode/output && cd /chaincode/output && npm install --production
+	cp -R /chaincode/input/src/. /chaincode/output && cd /chaincode/output
+	if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
+		npm ci --omit=dev --ignore-scripts
+	else
+		npm install --omit=dev --ignore-scripts
+	fi
 fi
 "#;
+
+/// The environment of a Node build: npm runs no install script of the
+/// package or of a dependency (`ignore-scripts`), whichever npm command
+/// the builder image's own `build.sh` runs.
+pub const NODE_ENV: &[&str] = &["npm_config_ignore_scripts=true"];
 
 /// The Node script with the installed `node_modules` kept under `key` in
 /// the cache: copied in when there, else the peer's script runs and its
@@ -239,7 +254,9 @@ pub fn go_env() -> Vec<String> {
 }
 
 /// The key of a Node package's installed dependencies: the hash of its
-/// `package.json` and lockfile (either one), and of the builder image.
+/// `package.json` and lockfile (either one), of the builder image, and of
+/// how they are installed ([`NODE_ENV`]: dependencies installed before
+/// fabdev ran no install scripts are not reused).
 pub fn node_key(code: &[u8], builder_id: &str) -> Result<String, ImageBuildError> {
     let bad = |e: std::io::Error| ImageBuildError::Package(format!("code.tar.gz: {e}"));
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(code));
@@ -262,6 +279,9 @@ pub fn node_key(code: &[u8], builder_id: &str) -> Result<String, ImageBuildError
     found.sort();
     let mut h = Sha256::new();
     h.update(builder_id.as_bytes());
+    for e in NODE_ENV {
+        h.update(e.as_bytes());
+    }
     for (name, bytes) in &found {
         h.update(name.as_bytes());
         h.update((bytes.len() as u64).to_le_bytes());
@@ -401,7 +421,10 @@ impl WarmBuilder {
         let volume = format!("fabdev-chaincode-cache-{}", &short[..short.len().min(16)]);
         let (script, env) = match parts.fabric_type.as_str() {
             "GOLANG" => (go_script(&parts.path), go_env()),
-            _ => (node_script(&node_key(&parts.code, id)?), Vec::new()),
+            _ => (
+                node_script(&node_key(&parts.code, id)?),
+                NODE_ENV.iter().map(|e| (*e).to_string()).collect(),
+            ),
         };
         Ok(run_builder(
             &self.daemon,
@@ -504,6 +527,14 @@ mod tests {
         assert!(s.contains("-mod=vendor -ldflags \"-linkmode external -extldflags '-static'\" -o /chaincode/output/chaincode example.com/cc"));
         let n = node_script("abc");
         assert!(n.contains("/tmp/fabdev-node/abc") && n.contains(NODE_SCRIPT));
+        // No install script runs: not in fabdev's own steps, nor (through
+        // npm's environment) in a builder image's build.sh.
+        assert!(!NODE_SCRIPT.contains("npm install --production"));
+        for npm in NODE_SCRIPT.lines().filter(|l| l.contains("npm ")) {
+            assert!(npm.contains("--ignore-scripts"), "{npm}");
+        }
+        assert!(NODE_SCRIPT.contains("npm ci --omit=dev --ignore-scripts"));
+        assert_eq!(NODE_ENV, ["npm_config_ignore_scripts=true"]);
     }
 
     #[test]

@@ -219,10 +219,20 @@ async fn real_fabric_typescript_chaincode_built_deployed_and_answering() {
         "only what runs is packaged"
     );
     assert!(!dir.join("dist").exists(), "the folder is not changed");
+    // The fixture's lockfile is packaged with its package.json as written
+    // (devDependencies too: `npm ci` needs the two to agree), so every peer
+    // installs exactly what it pins, production dependencies only (`npm ci
+    // --omit=dev`, no install scripts).
     let manifest = std::fs::read_to_string(built.dir().join("package.json")).expect("package.json");
+    assert!(manifest.contains("fabric-contract-api"), "{manifest}");
+    assert_eq!(
+        std::fs::read(built.dir().join("package-lock.json")).expect("the lockfile is packaged"),
+        std::fs::read(dir.join("package-lock.json")).expect("the fixture's lockfile")
+    );
     assert!(
-        !manifest.contains("devDependencies") && manifest.contains("fabric-contract-api"),
-        "{manifest}"
+        built.commands[0].0.starts_with("npm ci --ignore-scripts"),
+        "{:?}",
+        built.commands
     );
     let ts = deploy_spec("tscc", built.dir(), "tscc_1");
 
