@@ -16,8 +16,8 @@ fn q(s: &str) -> String {
 
 /// A `configtx.yaml` with one profile, [`PROFILE`], for `channel`, reading
 /// MSPs and TLS certificates from `crypto`. Values are those of
-/// `network::genesis::GenesisOptions::new` (batch size, Raft options) and
-/// the workspace (BatchTimeout, capabilities by Fabric version).
+/// `network::genesis::GenesisOptions::new` (Raft options) and
+/// the workspace (BatchSize, BatchTimeout, capabilities by Fabric version).
 pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channel: &str) -> String {
     let opts = network::genesis::GenesisOptions::new(channel);
     let orgs: Vec<&network::spec::PeerOrg> = ws
@@ -93,7 +93,7 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
             r.tick_interval, r.election_tick, r.heartbeat_tick, r.max_inflight_blocks, r.snapshot_interval_size
         ));
     }
-    let b = &opts.batch_size;
+    let b = &ws.batch_size;
     y.push_str(&format!(
         "      BatchTimeout: {}\n      BatchSize:\n        MaxMessageCount: {}\n        AbsoluteMaxBytes: {}\n        PreferredMaxBytes: {}\n",
         network::genesis::go_duration_ms(ws.batch_timeout_ms),

@@ -374,20 +374,27 @@ impl Planner<'_> {
         for org in removed_orgs {
             self.actions.push(Action::RemoveOrg { org: org.clone() });
         }
-        if old.batch_timeout_ms != ws.batch_timeout_ms {
-            let channels: Vec<String> = ws
-                .channels
-                .iter()
-                .filter(|c| old.channels.iter().any(|b| b.name == c.name))
-                .map(|c| c.name.clone())
-                .collect();
-            if !channels.is_empty() {
-                self.actions.push(Action::ChangeBatchTimeout {
-                    channels,
-                    from_ms: old.batch_timeout_ms,
-                    to_ms: ws.batch_timeout_ms,
-                });
-            }
+        // The orderer parameters of the channels already running (a new
+        // channel is made with them).
+        let channels: Vec<String> = ws
+            .channels
+            .iter()
+            .filter(|c| old.channels.iter().any(|b| b.name == c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        if !channels.is_empty() && old.batch_timeout_ms != ws.batch_timeout_ms {
+            self.actions.push(Action::ChangeBatchTimeout {
+                channels: channels.clone(),
+                from_ms: old.batch_timeout_ms,
+                to_ms: ws.batch_timeout_ms,
+            });
+        }
+        if !channels.is_empty() && old.batch_size != ws.batch_size {
+            self.actions.push(Action::ChangeBatchSize {
+                channels,
+                from: old.batch_size,
+                to: ws.batch_size,
+            });
         }
     }
 
@@ -455,6 +462,7 @@ mod tests {
 
     use super::super::AppliedState;
     use super::*;
+    use crate::spec::BatchSize;
     use crate::topology::Topology;
 
     fn ws(body: &str) -> Workspace {
@@ -482,6 +490,59 @@ mod tests {
         let again = plan(Some(&AppliedState::of(&w, &Topology::of(&w))), &w);
         assert!(again.is_noop(), "{again:?}");
         assert!(again.text().contains("nothing to do"), "{}", again.text());
+    }
+
+    #[test]
+    fn a_batch_size_change_is_one_action_on_the_running_channels() {
+        let old = applied(TWO_ORGS);
+        let new = ws(
+            "fabric: { batchSize: { maxMessageCount: 100, preferredMaxBytes: 2097152 } }\n\
+             orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org2, peers: 1 }\n\
+             channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n  - { name: second, orgs: [Org1] }\n",
+        );
+        let p = plan(Some(&old), &new);
+        let to = BatchSize {
+            max_message_count: 100,
+            preferred_max_bytes: 2 * 1024 * 1024,
+            ..BatchSize::default()
+        };
+        assert_eq!(
+            p.actions,
+            [
+                Action::AddChannel {
+                    channel: "second".into(),
+                    orgs: vec!["Org1".into()]
+                },
+                Action::ChangeBatchSize {
+                    channels: vec!["mychannel".into()],
+                    from: BatchSize::default(),
+                    to
+                }
+            ],
+            "the new channel is made with the new size: {p:?}"
+        );
+        let text = p.text();
+        assert!(
+            text.contains(
+                "  ~ batch size 10 msgs/99 MiB/512 KiB -> 100 msgs/99 MiB/2 MiB on mychannel \
+                 (config update signed for /Channel/Orderer/Admins)\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(p.json()["actions"][1]["to"]["max_message_count"], 100);
+        // Recorded, the same spec plans nothing.
+        let again = plan(Some(&AppliedState::of(&new, &Topology::of(&new))), &new);
+        assert!(again.is_noop(), "{again:?}");
+    }
+
+    #[test]
+    fn an_applied_state_without_a_batch_size_has_the_default() {
+        let w = ws(TWO_ORGS);
+        let mut json = serde_json::to_value(AppliedState::of(&w, &Topology::of(&w))).unwrap();
+        json.as_object_mut().unwrap().remove("batch_size");
+        let old: AppliedState = serde_json::from_value(json).unwrap();
+        assert_eq!(old.batch_size, BatchSize::default());
+        assert!(plan(Some(&old), &w).is_noop());
     }
 
     #[test]

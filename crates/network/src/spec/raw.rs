@@ -45,6 +45,15 @@ pub(super) struct RawKindCluster {
 pub(super) struct RawFabric {
     pub(super) version: Option<Spanned<String>>,
     pub(super) batch_timeout_ms: Option<Spanned<u32>>,
+    pub(super) batch_size: Option<Spanned<RawBatchSize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawBatchSize {
+    pub(super) max_message_count: Option<Spanned<u32>>,
+    pub(super) absolute_max_bytes: Option<Spanned<u32>>,
+    pub(super) preferred_max_bytes: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! Validation: the spec's rules over the raw file, turning it into a
 //! [`Workspace`] or every [`Problem`] found.
 
+mod batch;
 mod chaincode;
 mod cluster;
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
+use self::batch::batch_size;
 use self::chaincode::{
     chaincode, chaincode_collections, chaincode_folders, chaincode_inside_workspace,
     chaincode_policies,
@@ -129,6 +131,7 @@ pub(super) fn validate(
     api_version_and_kind(&mut c, &raw);
     let name = workspace_name(&mut c, &raw, &def);
     let (fabric, batch_timeout_ms) = fabric_release(&mut c, &raw, &def);
+    let batch_size = batch_size(&mut c, &raw);
     let mut orderer = orderer_org(&mut c, &raw, &def);
     orderer_consensus(&mut c, &raw, &fabric, &mut orderer);
     let orgs = peer_orgs(&mut c, &raw, &def);
@@ -158,6 +161,7 @@ pub(super) fn validate(
         name,
         fabric,
         batch_timeout_ms,
+        batch_size,
         orderer,
         orgs,
         channels,

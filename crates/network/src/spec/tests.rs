@@ -254,3 +254,49 @@ fn a_collections_file_is_a_regular_file_inside_the_workspace() {
         assert!(e.to_string().contains(says), "{file}: {e}");
     }
 }
+
+#[test]
+fn batch_size_is_read_with_defaults_for_fields_left_out() {
+    let ws = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric:\n  batchSize:\n    maxMessageCount: 500\n",
+    )
+    .expect("parses");
+    assert_eq!(
+        ws.batch_size,
+        BatchSize {
+            max_message_count: 500,
+            ..BatchSize::default()
+        }
+    );
+}
+
+#[test]
+fn batch_size_problems_name_file_field_line_and_fix() {
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric:\n  batchSize:\n    maxMessageCount: 0\n    absoluteMaxBytes: 1048576\n    preferredMaxBytes: 2097152\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("fabdev.yaml"), "{err}");
+    assert!(err.contains("fabric.batchSize.maxMessageCount"), "{err}");
+    assert!(err.contains("maxMessageCount is 0"), "{err}");
+    assert!(err.contains(":7:"), "the preferred size's line: {err}");
+    assert!(
+        err.contains("preferredMaxBytes 2097152 is greater than absoluteMaxBytes 1048576"),
+        "{err}"
+    );
+    assert!(err.contains("at most absoluteMaxBytes"), "{err}");
+    let big = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric: { batchSize: { absoluteMaxBytes: 200000000 } }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(big.contains("fabric.batchSize.absoluteMaxBytes"), "{big}");
+    assert!(big.contains("one gRPC message"), "{big}");
+    let unknown = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric: { batchSize: { maxMessages: 5 } }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(unknown.contains("maxMessages"), "{unknown}");
+}

@@ -90,14 +90,15 @@ fn same_inputs_give_the_same_bytes() {
 }
 
 #[test]
-fn options_override_batch_size_and_raft() {
-    let net = Net::new(Workspace::default_network());
-    let mut opts = GenesisOptions::new("mychannel");
-    opts.batch_size = BatchSize {
+fn workspace_batch_size_and_raft_options() {
+    let mut ws = Workspace::default_network();
+    ws.batch_size = BatchSize {
         max_message_count: 500,
         absolute_max_bytes: 10 * 1024 * 1024,
         preferred_max_bytes: 2 * 1024 * 1024,
     };
+    let net = Net::new(ws);
+    let mut opts = GenesisOptions::new("mychannel");
     opts.raft.tick_interval = "100ms".into();
     let bytes = genesis_block_with(&net.ws, &net.topo, &net.crypto, &opts).expect("block");
     let b = Parsed::new(&bytes);
@@ -109,5 +110,12 @@ fn options_override_batch_size_and_raft() {
     let raft: etcdraft::ConfigMetadata =
         dec(&value::<orderer::ConsensusType>(orderer, "ConsensusType").metadata);
     assert_eq!(raft.options.expect("options").tick_interval, "100ms");
+    // The default block of this workspace has its batch size too.
+    let b = Parsed::new(&net.block("mychannel"));
+    let size = value::<orderer::BatchSize>(b.group(&["Orderer"]), "BatchSize");
+    assert_eq!(
+        (size.max_message_count, size.preferred_max_bytes),
+        (500, 2 * 1024 * 1024)
+    );
     assert_ne!(bytes, net.block("mychannel"));
 }
