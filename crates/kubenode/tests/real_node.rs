@@ -459,12 +459,14 @@ async fn real_node_a_killed_run_is_cleared_by_the_next() {
             .collect::<Vec<_>>()
     );
     let left = kubenode::leftovers();
-    for what in [
-        "/var/lib/fabdev-kubenode exists",
-        "bridge fdkbr0",
-        "process",
-        "mount",
-    ] {
+    // The pods' processes usually outlive the kill (containerd's shims),
+    // but not always: a shim can die with its containerd (seen once in a
+    // full CI run: mounts of both tasks left, no shim). What stays always
+    // is the node's folder, its mounts and its bridge.
+    if !left.iter().any(|l| l.starts_with("process")) {
+        eprintln!("no process of the killed run outlived it: {left:#?}");
+    }
+    for what in ["/var/lib/fabdev-kubenode exists", "bridge fdkbr0", "mount"] {
         assert!(
             left.iter().any(|l| l.starts_with(what)),
             "a killed run leaves {what:?} behind (else this test proves nothing): {left:#?}"
