@@ -237,6 +237,10 @@ async fn real_node_default_network_objects_become_ready() {
 
     let node = node("real_node_default_network_objects_become_ready").await;
     let mut ws = Workspace::default_network();
+    // The DinD image is always the stand-in: the default name
+    // (`docker:28.5.1-dind`) is never made here, and a machine that once had
+    // it must not decide whether this test passes.
+    ws.images.dind = kubenode::DIND_STANDIN_IMAGE.to_string();
     let fabric_images = std::env::var_os("FABRIC_HOME").is_some()
         && testkit::probe::absent_images(&[&ws.images.peer, &ws.images.orderer]).is_empty();
     if fabric_images {
