@@ -34,7 +34,7 @@
 //!     Capabilities V2_5; no ACLs value (the peer then applies its built-in
 //!     defaults, `core/aclmgmt/defaultaclprovider.go`, which are the same as
 //!     sampleconfig's ACLs). One subgroup per channel org with MSP,
-//!     AnchorPeers (its peer0 on 7051) and policies Readers
+//!     AnchorPeers (its `anchorPeers`, peer0 by default, on 7051) and policies Readers
 //!     `OR(admin, peer, client)`, Writers `OR(admin, client)`,
 //!     Admins `OR(admin)`, Endorsement `OR(peer)`.
 //! - `msp/configbuilder.go`: an org's MSP value is a FabricMSPConfig read
@@ -446,15 +446,22 @@ fn channel_group(
         g.signature(ADMINS, msp_id, &[Role::Admin]);
         g.signature(ENDORSEMENT, msp_id, &[Role::Peer]);
         g.value(MSP, &files.msp_config(&org.name, msp_id)?);
-        // Like configtxgen, no AnchorPeers value when there is no anchor.
-        if let Some(peer0) = topo.peers_of(&org.name).find(|n| n.index == 0) {
+        // The org's anchor peers in fabdev.yaml's order; like configtxgen,
+        // no AnchorPeers value when there is no anchor.
+        let anchors: Vec<fabric::peer::AnchorPeer> = org
+            .anchor_peers
+            .iter()
+            .filter_map(|i| topo.peers_of(&org.name).find(|n| n.index == *i))
+            .map(|n| fabric::peer::AnchorPeer {
+                host: n.name.clone(),
+                port: i32::from(ports::PEER),
+            })
+            .collect();
+        if !anchors.is_empty() {
             g.value(
                 ANCHOR_PEERS,
                 &fabric::peer::AnchorPeers {
-                    anchor_peers: vec![fabric::peer::AnchorPeer {
-                        host: peer0.name.clone(),
-                        port: i32::from(ports::PEER),
-                    }],
+                    anchor_peers: anchors,
                 },
             );
         }

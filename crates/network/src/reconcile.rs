@@ -95,6 +95,10 @@ pub struct AppliedOrg {
     pub peers: u32,
     /// `leveldb` or `couchdb`.
     pub state_database: String,
+    /// The indexes of its anchor peers; a state written before fabdev read
+    /// `anchorPeers` has peer0, which is what that `up` applied.
+    #[serde(default = "crate::spec::PeerOrg::default_anchor_peers")]
+    pub anchor_peers: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +152,7 @@ impl AppliedState {
                     msp_id: o.msp_id.clone(),
                     peers: o.peers,
                     state_database: state_database_name(o.state_database),
+                    anchor_peers: o.anchor_peers.clone(),
                 })
                 .collect(),
             channels: ws

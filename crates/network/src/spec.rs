@@ -257,6 +257,19 @@ pub struct PeerOrg {
     pub msp_id: String,
     pub peers: u32,
     pub state_database: StateDatabase,
+    /// The indexes of the org's anchor peers, in the order given
+    /// (`anchorPeers: [peer0, peer1]`; default `[peer0]`). Other orgs'
+    /// peers learn of the org's peers through them (gossip), so private
+    /// data and service discovery across orgs need at least one. Empty: no
+    /// `AnchorPeers` value, as configtxgen writes for an org without any.
+    pub anchor_peers: Vec<u32>,
+}
+
+impl PeerOrg {
+    /// The default anchor peers: the org's first peer.
+    pub fn default_anchor_peers() -> Vec<u32> {
+        vec![0]
+    }
 }
 
 /// An application channel.
@@ -449,6 +462,7 @@ impl Workspace {
                     msp_id: format!("{n}MSP"),
                     peers: 1,
                     state_database: StateDatabase::Leveldb,
+                    anchor_peers: PeerOrg::default_anchor_peers(),
                 })
                 .collect(),
             channels: vec![Channel {

@@ -50,12 +50,20 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
             name = q(&org.name),
             dir = q(&crypto.org_msp_dir(&org.name).to_string_lossy()),
         ));
-        if let Some(p0) = topo.peers_of(&org.name).find(|n| n.index == 0) {
-            y.push_str(&format!(
-                "    AnchorPeers:\n      - {{ Host: {}, Port: {} }}\n",
-                q(&p0.name),
-                ports::PEER
-            ));
+        let anchors: Vec<_> = org
+            .anchor_peers
+            .iter()
+            .filter_map(|i| topo.peers_of(&org.name).find(|n| n.index == *i))
+            .collect();
+        if !anchors.is_empty() {
+            y.push_str("    AnchorPeers:\n");
+            for p in anchors {
+                y.push_str(&format!(
+                    "      - {{ Host: {}, Port: {} }}\n",
+                    q(&p.name),
+                    ports::PEER
+                ));
+            }
         }
     }
     let channel_cap = if ws.fabric.is_v3() { "V3_0" } else { "V2_0" };

@@ -48,6 +48,17 @@ pub enum Action {
         from: BatchSize,
         to: BatchSize,
     },
+    /// An org's anchor peers on every running channel it is on: a config
+    /// update signed for `/Channel/Application/<org>/Admins` (the org's own
+    /// admin) per channel, in the same update as the channels' other
+    /// parameter changes.
+    ChangeAnchorPeers {
+        org: String,
+        channels: Vec<String>,
+        /// Peer names (`peer0-org1`), in fabdev.yaml's order.
+        from: Vec<String>,
+        to: Vec<String>,
+    },
     /// An orderer added: its crypto and pod, the consenter set of every
     /// channel updated (`/Channel/Orderer/Admins` and the orderer org's
     /// Admins, for its endpoint), then it joins each channel through the
@@ -69,7 +80,9 @@ impl Action {
             | Action::AddChannel { .. }
             | Action::AddOrgToChannel { .. }
             | Action::AddOrderer { .. } => "add",
-            Action::ChangeBatchTimeout { .. } | Action::ChangeBatchSize { .. } => "change",
+            Action::ChangeBatchTimeout { .. }
+            | Action::ChangeBatchSize { .. }
+            | Action::ChangeAnchorPeers { .. } => "change",
             Action::RemoveOrgFromChannel { .. }
             | Action::RemoveOrderer { .. }
             | Action::RemoveOrg { .. } => "remove",
@@ -78,8 +91,8 @@ impl Action {
 
     /// The channel config policies the action's updates are signed for
     /// (none for actions without a config update).
-    pub fn signed_for(&self) -> &'static [&'static str] {
-        match self {
+    pub fn signed_for(&self) -> Vec<String> {
+        let fixed: &[&str] = match self {
             Action::AddOrgToChannel { .. } | Action::RemoveOrgFromChannel { .. } => {
                 &["/Channel/Application/Admins"]
             }
@@ -90,8 +103,12 @@ impl Action {
                 "/Channel/Orderer/Admins",
                 "/Channel/Orderer/<orderer org>/Admins",
             ],
+            Action::ChangeAnchorPeers { org, .. } => {
+                return vec![format!("/Channel/Application/{org}/Admins")];
+            }
             _ => &[],
-        }
+        };
+        fixed.iter().map(|p| p.to_string()).collect()
     }
 
     /// One line: what changes.
@@ -124,11 +141,27 @@ impl Action {
                 batch_size(to),
                 channels.join(", ")
             ),
+            Action::ChangeAnchorPeers {
+                org,
+                channels,
+                from,
+                to,
+            } => format!(
+                "anchor peers of {org} {} -> {} on {}",
+                peer_list(from),
+                peer_list(to),
+                channels.join(", ")
+            ),
             Action::AddOrderer { orderer } => format!("orderer {orderer} (consenter)"),
             Action::RemoveOrderer { orderer } => format!("orderer {orderer} (consenter)"),
             Action::RemoveOrg { org } => format!("org {org} and its peers"),
         }
     }
+}
+
+/// `[peer0-org1, peer1-org1]`, `[]` for none.
+fn peer_list(peers: &[String]) -> String {
+    format!("[{}]", peers.join(", "))
 }
 
 /// `10 msgs/99 MiB/512 KiB`: max message count, absolute and preferred

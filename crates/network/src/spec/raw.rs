@@ -72,6 +72,7 @@ pub(super) struct RawOrg {
     pub(super) msp_id: Option<Spanned<String>>,
     pub(super) peers: Option<Spanned<u32>>,
     pub(super) state_database: Option<StateDatabase>,
+    pub(super) anchor_peers: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -300,3 +300,45 @@ fn batch_size_problems_name_file_field_line_and_fix() {
     .to_string();
     assert!(unknown.contains("maxMessages"), "{unknown}");
 }
+
+#[test]
+fn anchor_peers_default_to_peer0_and_follow_the_list() {
+    let ws = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - { name: Org1, peers: 3, anchorPeers: [peer2, peer0] }\n  - { name: Org2, peers: 2 }\n  - { name: Org3, anchorPeers: [] }\n",
+    )
+    .expect("parses");
+    let anchors: Vec<&[u32]> = ws.orgs.iter().map(|o| o.anchor_peers.as_slice()).collect();
+    assert_eq!(anchors, [&[2, 0][..], &[0][..], &[][..]]);
+    assert_eq!(
+        Workspace::default_network().orgs[0].anchor_peers,
+        PeerOrg::default_anchor_peers()
+    );
+}
+
+#[test]
+fn anchor_peer_problems_name_file_field_line_and_fix() {
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n    peers: 2\n    anchorPeers:\n      - peer2\n      - peer0\n      - peer0\n      - leader\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("fabdev.yaml"), "{err}");
+    assert!(err.contains("orgs[0].anchorPeers[0]"), "{err}");
+    assert!(err.contains(":7:"), "peer2's line: {err}");
+    assert!(
+        err.contains("anchor peer peer2 is not one of the org's 2 peers (peer0..peer1)"),
+        "{err}"
+    );
+    assert!(err.contains("orgs[0].anchorPeers[2]"), "{err}");
+    assert!(err.contains("anchor peer peer0 is listed twice"), "{err}");
+    assert!(err.contains("orgs[0].anchorPeers[3]"), "{err}");
+    assert!(
+        err.contains("\"leader\" is not a peer name of the form peer<N>"),
+        "{err}"
+    );
+    assert!(err.contains("e.g. `anchorPeers: [peer0]`"), "{err}");
+    assert!(
+        !err.contains("orgs[0].anchorPeers[1]"),
+        "peer0 the first time is fine: {err}"
+    );
+}

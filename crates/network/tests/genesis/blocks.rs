@@ -78,6 +78,29 @@ fn fabric_3_uses_channel_v3_0_and_its_batch_timeout() {
 }
 
 #[test]
+fn anchor_peers_are_the_orgs_list_in_its_order_and_none_for_an_empty_one() {
+    let mut ws = v3_ws();
+    ws.orgs[1].anchor_peers = vec![1, 0];
+    ws.orgs[0].anchor_peers = vec![];
+    let net = Net::new(ws);
+    let bytes = net.block("mychannel");
+    let b = check_block(&net, "mychannel", &bytes);
+    let anchors: peer::AnchorPeers = value(b.group(&["Application", "Org2"]), "AnchorPeers");
+    let hosts: Vec<(&str, i32)> = anchors
+        .anchor_peers
+        .iter()
+        .map(|a| (a.host.as_str(), a.port))
+        .collect();
+    assert_eq!(hosts, [("peer1-org2", 7051), ("peer0-org2", 7051)]);
+    assert!(
+        !b.group(&["Application", "Org1"])
+            .values
+            .contains_key("AnchorPeers"),
+        "like configtxgen, no value without anchors"
+    );
+}
+
+#[test]
 fn same_inputs_give_the_same_bytes() {
     let net = Net::new(three_orgs_ws());
     let a = net.block("mychannel");
