@@ -23,7 +23,7 @@ const CHAINCODE: &str =
     "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n";
 
 /// `up` as it runs once the nodes run; its events.
-async fn up(
+pub(super) async fn up(
     dir: &Path,
 ) -> (
     Result<fabdev::flow::up::UpReport, fabdev::flow::FlowError>,
@@ -35,7 +35,7 @@ async fn up(
     (r, events)
 }
 
-fn plan_of(events: &[Event]) -> Plan {
+pub(super) fn plan_of(events: &[Event]) -> Plan {
     events
         .iter()
         .find_map(|e| match &e.kind {
@@ -46,7 +46,7 @@ fn plan_of(events: &[Event]) -> Plan {
 }
 
 /// The steps that ran, with their detail and time.
-fn done(events: &[Event]) -> Vec<(String, Option<String>, Duration)> {
+pub(super) fn done(events: &[Event]) -> Vec<(String, Option<String>, Duration)> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -58,7 +58,7 @@ fn done(events: &[Event]) -> Vec<(String, Option<String>, Duration)> {
         .collect()
 }
 
-fn applied(dir: &Path) -> AppliedState {
+pub(super) fn applied(dir: &Path) -> AppliedState {
     let text =
         std::fs::read_to_string(dir.join(".fabdev").join(APPLIED_FILE)).expect("applied.json");
     AppliedState::from_json(&text).expect("applied.json reads")
