@@ -18,7 +18,7 @@ use network::fabric::{Message as _, common, etcdraft, orderer};
 use network::reconcile::Action;
 use testnet::TestNetwork;
 
-use super::config_update::{applied, channel_config, done, plan_of, up};
+use super::config_update::{applied, channel_config, done, plan_of, step_detail, up};
 use super::*;
 
 const CHAINCODE: &str =
@@ -94,16 +94,6 @@ async fn up_ok(t: &CliNetwork, what: &str) -> (Vec<fabdev::events::Event>, Durat
     (events, start.elapsed())
 }
 
-/// The detail of the step `name`, failing when it did not run.
-fn step_detail(events: &[fabdev::events::Event], name: &str) -> String {
-    let steps = done(events);
-    let (_, detail, _) = steps
-        .iter()
-        .find(|(s, _, _)| s == name)
-        .unwrap_or_else(|| panic!("no {name} step: {steps:?}"));
-    detail.clone().unwrap_or_default()
-}
-
 async fn add_and_remove(consensus: &str, from: u32, port: u16) {
     let ws = workspace_dir();
     copy_fixture("chaincode/node", &ws.path().join("chaincode/asset-node"));
@@ -158,7 +148,7 @@ async fn add_and_remove(consensus: &str, from: u32, port: u16) {
         "{}",
         plan.text()
     );
-    let detail = step_detail(&events, "consenters mychannel");
+    let detail = step_detail(&events, "consenters mychannel").0;
     eprintln!(
         "{consensus}: {added} added by up in {:.1}s: {detail}",
         took.as_secs_f64()
@@ -204,7 +194,7 @@ async fn add_and_remove(consensus: &str, from: u32, port: u16) {
             orderer: added.clone()
         }]
     );
-    let detail = step_detail(&events, "consenters mychannel");
+    let detail = step_detail(&events, "consenters mychannel").0;
     eprintln!(
         "{consensus}: {added} removed by up in {:.1}s: {detail}",
         took.as_secs_f64()
@@ -248,13 +238,11 @@ async fn add_and_remove(consensus: &str, from: u32, port: u16) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "up refuses orderer changes until this has passed on real Fabric: add AddOrderer and RemoveOrderer to fabdev's flow::plan::up_applies, then run it with FABRIC_HOME and --ignored"]
 async fn real_fabric_cli_up_adds_a_raft_orderer_and_removes_it() {
     add_and_remove("raft", 3, 30600).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "up refuses orderer changes until this has passed on real Fabric: add AddOrderer and RemoveOrderer to fabdev's flow::plan::up_applies, then run it with FABRIC_HOME and --ignored"]
 async fn real_fabric_cli_up_adds_a_bft_orderer_and_removes_it() {
     let fabric = testkit::fabric::home();
     if !fabric.two_digit_version().starts_with('3') {

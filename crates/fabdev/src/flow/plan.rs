@@ -50,12 +50,13 @@ pub(crate) fn write_applied(state_dir: &Path, applied: &AppliedState) -> Result<
 /// an org added to a channel (the `channel` step's config update, its
 /// peers' joins, and the channel's committed chaincodes installed and
 /// approved for it at their committed sequences), and a changed batch
-/// timeout (a config update per channel, `config update <channel>`). Orgs
-/// taken off channels are planned but not applied yet, and so are orderers
-/// added or removed: their steps (`consenters <channel>`, `remove orderer
-/// <name>`, `flow/orderers.rs`) are in `up`'s list but have not run on
-/// real Fabric yet (`real_fabric_cli_up_adds_a_raft_orderer_and_removes_it`
-/// turns them on), so a plan with them is refused whole.
+/// timeout, batch size or org's anchor peers (one config update per
+/// channel for all of them, `config update <channel>`), and an orderer
+/// added or removed (`consenters <channel>`, `flow/orderers.rs`: the
+/// consenter set update, then the new orderer joined with the latest
+/// config block, or the removed one taken off the channel; on a cluster
+/// its objects go, `remove orderer <name>`). Orgs taken off channels are
+/// planned but not applied yet, so a plan with them is refused whole.
 pub(crate) fn up_applies(action: &Action) -> bool {
     matches!(
         action,
@@ -64,6 +65,10 @@ pub(crate) fn up_applies(action: &Action) -> bool {
             | Action::AddPeer { .. }
             | Action::AddOrgToChannel { .. }
             | Action::ChangeBatchTimeout { .. }
+            | Action::ChangeBatchSize { .. }
+            | Action::ChangeAnchorPeers { .. }
+            | Action::AddOrderer { .. }
+            | Action::RemoveOrderer { .. }
     )
 }
 
