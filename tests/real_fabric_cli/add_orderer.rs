@@ -203,7 +203,9 @@ async fn add_and_remove(consensus: &str, from: u32, port: u16) {
         detail.contains(&format!(
             "{added} removed from mychannel ({from} consenters)"
         )) && detail.contains("left the channel"),
-        "{detail}"
+        "{detail}\n{added}'s view: {:?}\n{added}'s log:\n{}",
+        orderers_view(&t.net, &added).await,
+        t.net.logs(&added).unwrap_or_default()
     );
     assert_eq!(consenters(&t.net).await, hosts(from));
     assert_eq!(orderers_view(&t.net, &added).await, None);

@@ -125,6 +125,15 @@ pub(crate) fn stages(ws: &Workspace, from: u32, slots: &BTreeMap<String, u32>) -
         .collect()
 }
 
+/// The topology with the orderers of the larger of `from` and `ws`'s
+/// count, at `slots`: every orderer a change from `from` to `ws` adds or
+/// removes is in it.
+fn widest(ws: &Workspace, from: u32, slots: &BTreeMap<String, u32>) -> Topology {
+    let mut w = ws.clone();
+    w.orderer.count = from.max(ws.orderer.count);
+    Topology::with_slots(&w, slots)
+}
+
 /// The slots of the nodes: those the last `up` recorded (a removed
 /// orderer's too), and the run's.
 fn all_slots(ctx: &Context) -> BTreeMap<String, u32> {
@@ -153,12 +162,10 @@ pub(crate) async fn update_consenters<S: Connected>(
     let slots = all_slots(ctx);
     let stages = stages(&ctx.ws, applied.orderer.count, &slots);
     // Every orderer of the way, the removed ones too (they leave the
-    // channel through their own channel participation API).
-    let widest = stages
-        .iter()
-        .max_by_key(|s| s.count)
-        .map(|s| s.topo.clone())
-        .unwrap_or_else(|| ctx.topo.clone());
+    // channel through their own channel participation API). A stage's
+    // topology has the orderers after its change, so a removed orderer is
+    // in none of them: the widest is that of the larger count.
+    let widest = widest(&ctx.ws, applied.orderer.count, &slots);
     let orderers: Vec<&network::topology::Node> = widest.orderers().collect();
     let endpoints = conn.with_nodes(ctx, &orderers).await?;
     let mut said = Vec::new();
@@ -176,11 +183,15 @@ pub(crate) async fn update_consenters<S: Connected>(
                 source,
             }
         })?;
-        let leaving_node = (!stage.added)
-            .then(|| widest.node(&stage.orderer))
-            .flatten();
-        let leaving: Vec<Leaving> = match leaving_node {
-            Some(node) => {
+        let leaving: Vec<Leaving> = match (!stage.added).then(|| widest.node(&stage.orderer)) {
+            Some(None) => {
+                return Err(channel::ChannelError::NoEndpoint {
+                    node: stage.orderer.clone(),
+                    what: "channel participation (admin)",
+                }
+                .into());
+            }
+            Some(Some(node)) => {
                 let endpoint =
                     endpoints
                         .get(&node.name)
@@ -350,6 +361,15 @@ mod tests {
             before.node("orderer3-ordererorg").map(|n| n.host_ports)
         );
         assert!(stages(&after, 3, &before.slots()).is_empty());
+        // Only the widest topology has the leaving orderers, at their ports.
+        let all = widest(&after, 5, &before.slots());
+        for gone in ["orderer4-ordererorg", "orderer3-ordererorg"] {
+            assert_eq!(
+                all.node(gone).map(|n| n.host_ports),
+                before.node(gone).map(|n| n.host_ports),
+                "{gone}"
+            );
+        }
     }
 
     #[test]
