@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use fabdev::events::{Event, EventKind};
 use fabdev::flow::up::up_running;
-use network::fabric::{Message as _, orderer};
+use network::fabric::orderer;
 use network::reconcile::{APPLIED_FILE, Action, AppliedState, Plan};
 
 use testkit::fabric::home;
