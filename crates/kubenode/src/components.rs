@@ -18,10 +18,10 @@ use kube::Api;
 use kube::api::PostParams;
 
 use crate::config::{apiserver_etcd_args, etcd_args};
-use crate::host::find_tool;
+use crate::host::{find_kube_router, find_tool};
 use crate::process::{http_get, http_ok, run};
 use crate::{
-    API_PORT, COREDNS_READY_PORT, KubeNode, NODE_IP, NODE_NAME, NodeError, PAUSE_IMAGE,
+    API_PORT, COREDNS_READY_PORT, KUBE_ROUTER_HEALTH_PORT, KubeNode, NODE_IP, NODE_NAME, NodeError, PAUSE_IMAGE,
     PROXY_HEALTHZ_PORT, SERVICE_CIDR, STORAGE_CLASS, VOLUME_SIZE, VOLUMES, client, io,
 };
 
@@ -60,6 +60,7 @@ pub(crate) const START: &[Action] = &[
     action!("kube-controller-manager and kube-scheduler" => controllers),
     action!("kubelet, kube-proxy and CoreDNS" => node_services),
     action!("node Ready" => node_ready),
+    action!("kube-router (NetworkPolicy)" => network_policy),
     action!("CoreDNS ready" => dns_ready),
     action!("kube-proxy ready" => proxy_ready),
     action!("default service account" => default_service_account),
@@ -241,6 +242,47 @@ async fn node_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError>
                     None => Err("no Ready condition yet".to_string()),
                 }
             }
+        },
+    )
+    .await
+}
+
+/// kube-router as the node's NetworkPolicy controller only (its firewall;
+/// no routing, no service proxy: the bridge CNI and kube-proxy keep those),
+/// ready when its health port answers and its filter chain is in iptables.
+/// Needs the node registered (it reads the node's InternalIP).
+async fn network_policy(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let bin = find_kube_router().ok_or_else(|| {
+        NodeError::Unavailable(
+            "kube-router (go install github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0; scripts/test.sh does)"
+                .to_string(),
+        )
+    })?;
+    let mut router = Command::new(bin);
+    router.args([
+        format!("--kubeconfig={}", path(node, "kubeconfig")),
+        format!("--hostname-override={NODE_NAME}"),
+        "--run-firewall=true".to_string(),
+        "--run-router=false".to_string(),
+        "--run-service-proxy=false".to_string(),
+        "--enable-cni=false".to_string(),
+        "--enable-ipv6=false".to_string(),
+        format!("--service-cluster-ip-range={SERVICE_CIDR}"),
+        format!("--health-port={KUBE_ROUTER_HEALTH_PORT}"),
+        "--metrics-port=0".to_string(),
+        "-v=1".to_string(),
+    ]);
+    node.spawn("kube-router", &mut router)?;
+    node.wait_for(
+        "kube-router",
+        "its /healthz and its KUBE-ROUTER-FORWARD chain in iptables",
+        start.deadline,
+        || async {
+            let mut cmd = Command::new("iptables");
+            cmd.args(["-t", "filter", "-S", "FORWARD"]);
+            let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+            Ok(rules.contains("KUBE-ROUTER-FORWARD")
+                && http_ok(NODE_IP, KUBE_ROUTER_HEALTH_PORT, "/healthz")?)
         },
     )
     .await

@@ -489,6 +489,7 @@ pub fn node_host_missing(bin_dir: &Path) -> Vec<String> {
         ("ctr", "containerd"),
         ("runc", "runc"),
         ("iptables", "iptables"),
+        ("ipset", "ipset"),
         ("ip", "iproute2"),
         ("docker", "docker.io"),
         ("kill", "procps"),
@@ -501,6 +502,12 @@ pub fn node_host_missing(bin_dir: &Path) -> Vec<String> {
     if find_crictl().is_none() {
         missing.push(
             "crictl (go install sigs.k8s.io/cri-tools/cmd/crictl; scripts/test.sh does)"
+                .to_string(),
+        );
+    }
+    if find_kube_router().is_none() {
+        missing.push(
+            "kube-router (go install github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0; scripts/test.sh does)"
                 .to_string(),
         );
     }
@@ -570,6 +577,13 @@ pub fn go_bin() -> Option<PathBuf> {
         None => PathBuf::from(std::env::var_os("HOME")?).join("go"),
     };
     Some(gopath.join("bin"))
+}
+
+/// kube-router (the real node's NetworkPolicy controller): on PATH, else
+/// where `go install` puts it.
+pub fn find_kube_router() -> Option<PathBuf> {
+    find_tool("kube-router")
+        .or_else(|| go_bin().map(|b| b.join("kube-router")).filter(|p| p.is_file()))
 }
 
 /// crictl: on PATH, else where `go install` puts it.
