@@ -21,8 +21,8 @@ use crate::config::{apiserver_etcd_args, etcd_args};
 use crate::host::{find_kube_router, find_tool};
 use crate::process::{http_get, http_ok, run};
 use crate::{
-    API_PORT, COREDNS_READY_PORT, KUBE_ROUTER_HEALTH_PORT, KubeNode, NODE_IP, NODE_NAME, NodeError, PAUSE_IMAGE,
-    PROXY_HEALTHZ_PORT, SERVICE_CIDR, STORAGE_CLASS, VOLUME_SIZE, VOLUMES, client, io,
+    API_PORT, COREDNS_READY_PORT, KUBE_ROUTER_HEALTH_PORT, KubeNode, NODE_IP, NODE_NAME, NodeError,
+    PAUSE_IMAGE, PROXY_HEALTHZ_PORT, SERVICE_CIDR, STORAGE_CLASS, VOLUME_SIZE, VOLUMES, client, io,
 };
 
 /// What every start action gets besides the node: where the Kubernetes

@@ -582,8 +582,11 @@ pub fn go_bin() -> Option<PathBuf> {
 /// kube-router (the real node's NetworkPolicy controller): on PATH, else
 /// where `go install` puts it.
 pub fn find_kube_router() -> Option<PathBuf> {
-    find_tool("kube-router")
-        .or_else(|| go_bin().map(|b| b.join("kube-router")).filter(|p| p.is_file()))
+    find_tool("kube-router").or_else(|| {
+        go_bin()
+            .map(|b| b.join("kube-router"))
+            .filter(|p| p.is_file())
+    })
 }
 
 /// crictl: on PATH, else where `go install` puts it.
