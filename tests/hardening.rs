@@ -563,3 +563,53 @@ fn the_builder_stand_ins_are_never_named_as_fabric_images() {
         assert!(text.contains(repo_name), "{name} is not made by the script");
     }
 }
+
+/// No setup script that makes images in the host's Docker names one as an
+/// image fabdev pins (`hyperledger/fabric-*`, `docker:…`): not the DinD
+/// stand-in, nor the peer and orderer images made from FABRIC_HOME's
+/// binaries (not the images Hyperledger publishes); their import functions
+/// refuse any name outside `fabdev.invalid/`, and the names the tests give
+/// are the ones made (issue 19, finding 9).
+#[test]
+fn the_setup_scripts_name_no_image_as_an_official_one() {
+    use testkit::probe;
+    for script in ["builder-images.sh", "node-images.sh"] {
+        let path = repo().join("scripts/setup").join(script);
+        let text = std::fs::read_to_string(&path).expect("read the script");
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with('#') {
+                continue;
+            }
+            for official in ["hyperledger/fabric-", "docker:"] {
+                let named = line.replace("fabdev.invalid/standin-docker:", "");
+                assert!(
+                    !named.contains(official),
+                    "{script}:{}: an image named as {official}…: {line}",
+                    n + 1
+                );
+            }
+        }
+        assert!(
+            text.contains("case \"$name\" in fabdev.invalid/*) ;;"),
+            "{script}: its import function must refuse names outside fabdev.invalid/"
+        );
+    }
+    let node = std::fs::read_to_string(repo().join("scripts/setup/node-images.sh"))
+        .expect("read node-images.sh");
+    assert!(
+        node.contains(probe::DIND_STANDIN_IMAGE),
+        "the DinD stand-in"
+    );
+    let local = probe::local_fabric_image("peer", "2.5.14");
+    let (stem, _) = local.rsplit_once("-peer:").expect("a peer image");
+    assert!(node.contains(&format!("LOCAL_FABRIC={stem}")), "{local}");
+    for image in [
+        probe::PAUSE_IMAGE,
+        probe::DIND_STANDIN_IMAGE,
+        probe::PEER_STANDIN_IMAGE,
+        probe::ORDERER_STANDIN_IMAGE,
+        &local,
+    ] {
+        assert!(image.starts_with("fabdev.invalid/"), "{image}");
+    }
+}

@@ -45,7 +45,7 @@ use testkit::outcome::outcome;
 const NODE_IMAGE: &str = "fabdev.invalid/kind-node:v1.37.2";
 const PEER_STANDIN: &str = "fabdev.invalid/standin-fabric-peer:2";
 const ORDERER_STANDIN: &str = "fabdev.invalid/standin-fabric-orderer:2";
-const DIND_STANDIN: &str = "docker:28.5.1-dind";
+const DIND_STANDIN: &str = testkit::probe::DIND_STANDIN_IMAGE;
 /// Host ports of the stand-in network (NodePorts, so 30000-32767); away
 /// from the default 30000 that a user's network or another test may hold.
 const HOST_PORT_BASE: u16 = 31400;
@@ -555,8 +555,8 @@ async fn real_kind_real_fabric_chaincode() {
         .rsplit_once('.')
         .map(|(two, _)| two.to_string())
         .unwrap();
-    let peer = format!("hyperledger/fabric-peer:{version}");
-    let orderer = format!("hyperledger/fabric-orderer:{version}");
+    let peer = testkit::probe::local_fabric_image("peer", &version);
+    let orderer = testkit::probe::local_fabric_image("orderer", &version);
     let [ccenv, baseos, nodeenv] = testkit::probe::builder_standins(&two);
     let images: Vec<String> = vec![
         peer.clone(),

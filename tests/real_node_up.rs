@@ -284,8 +284,8 @@ async fn real_node_up_real_fabric_chaincode() {
     Check::real_node_fabric().fail_if_missing("real_node_up_real_fabric_chaincode");
     let home = probe::fabric_home().expect("checked");
     let version = probe::fabric_version(&home).expect("checked");
-    let peer_image = format!("hyperledger/fabric-peer:{version}");
-    let orderer_image = format!("hyperledger/fabric-orderer:{version}");
+    let peer_image = probe::local_fabric_image("peer", &version);
+    let orderer_image = probe::local_fabric_image("orderer", &version);
     let node = node("real_node_up_real_fabric_chaincode").await;
     let two = version
         .rsplit_once('.')

@@ -11,8 +11,13 @@
 #   KIND_EXPERIMENTAL_PROVIDER=podman FABDEV_KIND_NODE_IMAGE=fabdev.invalid/kind-node:v1.37.2 \
 #     FABRIC_VERSION=2.5.14 scripts/e2e/kind.sh
 #
-# FABRIC_VERSION names the peer and orderer images' tag (default: fabdev's
-# default, 2.5); scripts/setup/node-images.sh makes local ones from FABRIC_HOME.
+# FABRIC_VERSION (offline) runs the local images of the setup scripts instead
+# of pulled ones, all named under fabdev.invalid/ in fabdev.yaml's `images:`
+# (so `up` is given --trust-spec, for the DinD image): the peer and orderer
+# that scripts/setup/node-images.sh makes from FABRIC_HOME
+# (fabdev.invalid/local-fabric-peer:<version>), its DinD stand-in, and
+# scripts/setup/builder-images.sh's builder stand-ins. Without it: fabdev's
+# pinned defaults, pulled.
 #
 # It runs `fabdev up`, checks that every pod is ready and every orderer and
 # peer is on every channel, runs `fabdev up` again and checks that nothing
@@ -39,7 +44,7 @@ fabdev="$PWD/target/release/fabdev"
 ws=$(mktemp -d)
 logs=$(mktemp -d)
 cleanup() {
-  "$fabdev" -w "$ws" down --purge >/dev/null 2>&1 || true
+  "$fabdev" -w "$ws" down "${trust[@]}" --purge >/dev/null 2>&1 || true
   rm -rf "$ws"
 }
 trap cleanup EXIT
@@ -49,20 +54,30 @@ apiVersion: fabdev/v1alpha1
 kind: Workspace
 name: fabdev-e2e
 YAML
+trust=()
 if [ -n "${FABRIC_VERSION:-}" ]; then
   two=${FABRIC_VERSION%.*}
   cat >> "$ws/fabdev.yaml" <<YAML
 fabric: { version: "$two" }
-images: { peer: "hyperledger/fabric-peer:$FABRIC_VERSION", orderer: "hyperledger/fabric-orderer:$FABRIC_VERSION" }
+images:
+  peer: "fabdev.invalid/local-fabric-peer:$FABRIC_VERSION"
+  orderer: "fabdev.invalid/local-fabric-orderer:$FABRIC_VERSION"
+  dind: "fabdev.invalid/standin-docker:28.5.1-dind"
+  ccenv: "fabdev.invalid/standin-fabric-ccenv:$two"
+  baseos: "fabdev.invalid/standin-fabric-baseos:$two"
+  nodeenv: "fabdev.invalid/standin-fabric-nodeenv:2.5"
 YAML
+  trust=(--trust-spec)
 fi
 
 # With podman, images that only the host's Docker has (made locally, where
 # nothing can be pulled) are copied into podman, where fabdev looks for them.
 if [ "$engine" = podman ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-  "$fabdev" -w "$ws" render --out "$logs/render" >/dev/null
-  for image in $(grep -ho 'image: *[^ ]*' "$logs"/render/*.yaml 2>/dev/null | awk '{print $2}' | tr -d '"' | sort -u) \
-    "hyperledger/fabric-ccenv:${two:-2.5}" "hyperledger/fabric-baseos:${two:-2.5}" "hyperledger/fabric-nodeenv:2.5"; do
+  "$fabdev" -w "$ws" render "${trust[@]}" --out "$logs/render" >/dev/null
+  # The rendered images, and the builder and runtime images the peers are
+  # told (CORE_CHAINCODE_BUILDER and the runtimes, in their env).
+  for image in $( (grep -ho 'image: *[^ ]*' "$logs"/render/*.yaml; grep -hA1 -E 'name: CORE_CHAINCODE_(BUILDER|GOLANG_RUNTIME|NODE_RUNTIME)$' "$logs"/render/*.yaml | grep -o 'value: *[^ ]*') 2>/dev/null \
+    | awk '{print $2}' | tr -d '"' | sort -u); do
     if ! podman image exists "$image" && docker image inspect "$image" >/dev/null 2>&1; then
       echo "==> $image: from the host's Docker into podman"
       docker save "$image" | podman load -q >/dev/null
@@ -71,10 +86,10 @@ if [ "$engine" = podman ] && command -v docker >/dev/null && docker info >/dev/n
 fi
 
 echo "==> fabdev up (first run)"
-"$fabdev" -w "$ws" up -o json | tee "$logs/up1.jsonl"
+"$fabdev" -w "$ws" up "${trust[@]}" -o json | tee "$logs/up1.jsonl"
 
 echo "==> fabdev status"
-"$fabdev" -w "$ws" status -o json | tee "$logs/status.jsonl"
+"$fabdev" -w "$ws" status "${trust[@]}" -o json | tee "$logs/status.jsonl"
 python3 - "$logs/status.jsonl" <<'PY'
 import json, sys
 # One event a line: the steps, then the status itself.
@@ -93,7 +108,7 @@ print(f'ok: {len(st["nodes"])} nodes ready and on mychannel')
 PY
 
 echo "==> fabdev up (second run: must change nothing)"
-"$fabdev" -w "$ws" up -o json | tee "$logs/up2.jsonl"
+"$fabdev" -w "$ws" up "${trust[@]}" -o json | tee "$logs/up2.jsonl"
 python3 - "$logs/up2.jsonl" <<'PY'
 import json, sys
 events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -106,7 +121,7 @@ print("ok: second up changed nothing")
 PY
 
 echo "==> fabdev down --purge"
-"$fabdev" -w "$ws" down --purge
+"$fabdev" -w "$ws" down "${trust[@]}" --purge
 if KIND_EXPERIMENTAL_PROVIDER=$engine kind get clusters 2>/dev/null | grep -qx fabdev-e2e; then
   echo "e2e/kind: the cluster is still there after down" >&2
   exit 1

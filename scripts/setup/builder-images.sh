@@ -30,10 +30,13 @@
 # registries (nodeenv's npm cache is filled by the image's own npm, in a
 # chroot). Does nothing for an image that exists unless FORCE=1.
 #
-# nodeenv's npm cache holds exactly what fixtures/chaincode/node's
-# package-lock.json pins (`npm ci --ignore-scripts`: no package's install
-# script runs as root in the chroot), which the other Node fixtures pin too;
-# NPM_PACKAGES names other packages instead (resolved by npm, not locked).
+# nodeenv's npm cache holds exactly what the lockfiles of the Node fixtures
+# in NPM_LOCKED pin, development dependencies included (`npm ci
+# --ignore-scripts`: no package's install script runs as root in the
+# chroot). The dev ones matter: the lockfiles carry no download addresses,
+# so an offline `npm ci --omit=dev` still asks the cache about every package
+# the lockfile names. NPM_PACKAGES names other packages instead (resolved by
+# npm, not locked).
 #
 #   scripts/setup/builder-images.sh
 #   NPM_PACKAGES="fabric-shim@2.5.8 fabric-contract-api@2.5.8" scripts/setup/builder-images.sh
@@ -42,7 +45,7 @@ cd "$(dirname "$0")/../.."
 
 FABRIC_TAGS=${FABRIC_TAGS:-"2.5 3.1"}
 NPM_PACKAGES=${NPM_PACKAGES:-}
-NPM_LOCKED=fixtures/chaincode/node
+NPM_LOCKED=${NPM_LOCKED:-"fixtures/chaincode/node fixtures/chaincode/typescript"}
 CACHE=${FABDEV_IMAGE_CACHE:-$HOME/.cache/fabdev/images}
 SUITE=bookworm
 log() { printf '==> %s\n' "$*"; }
@@ -85,6 +88,7 @@ apt_in() {
 import() {
   local dir=$1; shift
   local name=$1; shift
+  case "$name" in fabdev.invalid/*) ;; *) echo "setup/builder-images: refusing to name a stand-in $name (only fabdev.invalid/...)" >&2; exit 1 ;; esac
   tar -C "$dir" -c . | docker import "$@" - "$name" >/dev/null
   log "made $name"
 }
@@ -111,13 +115,19 @@ done
 if ! have "fabdev.invalid/standin-fabric-nodeenv:2.5"; then
   rm -rf "$work/nodeenv"; rootfs "$work/nodeenv"
   apt_in "$work/nodeenv" nodejs npm
-  log "npm cache for ${NPM_PACKAGES:-$NPM_LOCKED/package-lock.json} (filled by the image's own npm, so that its offline installs find it)"
+  log "npm cache for ${NPM_PACKAGES:-the lockfiles of $NPM_LOCKED} (filled by the image's own npm, so that its offline installs find it)"
   mkdir -p "$work/nodeenv/tmp/npm-fill"
+  npm_flags="--ignore-scripts --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund"
   if [ -z "$NPM_PACKAGES" ]; then
-    cp "$NPM_LOCKED/package.json" "$NPM_LOCKED/package-lock.json" "$work/nodeenv/tmp/npm-fill/"
-    fill_cmd="npm ci --ignore-scripts --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund"
+    fill_cmd=true
+    for dir in $NPM_LOCKED; do
+      name=$(basename "$dir")
+      mkdir -p "$work/nodeenv/tmp/npm-fill/$name"
+      cp "$dir/package.json" "$dir/package-lock.json" "$work/nodeenv/tmp/npm-fill/$name/"
+      fill_cmd="$fill_cmd && (cd $name && npm ci $npm_flags)"
+    done
   else
-    fill_cmd="npm init -y >/dev/null && npm install --ignore-scripts --cafile /tmp/host-ca.crt --cache /npm-cache --no-audit --no-fund $NPM_PACKAGES"
+    fill_cmd="npm init -y >/dev/null && npm install $npm_flags $NPM_PACKAGES"
   fi
   # The host's CA bundle for this one step (a registry behind a TLS proxy
   # needs the proxy's CA, which the host trusts); not left in the image.

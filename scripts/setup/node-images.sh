@@ -4,8 +4,10 @@
 #
 #   fabdev.invalid/kubenode-pause:1          the pod sandbox ("pause"): a static Go
 #                                            binary (crates/kubenode/images/pause)
-#   docker:28.5.1-dind                       STAND-IN for the DinD image fabdev renders
-#                                            by default: Debian bookworm's docker.io
+#   fabdev.invalid/standin-docker:28.5.1-dind
+#                                            STAND-IN for the DinD image fabdev renders
+#                                            by default (docker:28.5.1-dind; never under
+#                                            that name): Debian bookworm's docker.io
 #                                            (20.10) with an entrypoint that mounts the
 #                                            cgroup v1 hierarchies as docker:dind's
 #                                            `dind` script does, then runs its arguments
@@ -16,11 +18,17 @@
 #
 # and, only when FABRIC_HOME holds Fabric binaries (bin/, config/), images of
 # those binaries as the real images lay them out (binaries in /usr/local/bin,
-# config/ in /etc/hyperledger/fabric = FABRIC_CFG_PATH), under the real names:
+# config/ in /etc/hyperledger/fabric = FABRIC_CFG_PATH), under names of their
+# own, never taken for (or shadowing) the images Hyperledger publishes, and
+# labelled dev.fabdev.local-fabric=<FABRIC_HOME>:
 #
-#   hyperledger/fabric-peer:<version>, hyperledger/fabric-orderer:<version>
+#   fabdev.invalid/local-fabric-peer:<version>, fabdev.invalid/local-fabric-orderer:<version>
 #
 # These stay on this machine: never push or commit them, nor the binaries.
+# Every image here is named under fabdev.invalid/ (scratch_import refuses any
+# other name): the tests name them in their fabdev.yaml's `images:`
+# (crates/testkit-probe), and a real `fabdev up` on this machine never
+# seeds one in place of an image it pins.
 #
 # The Debian root file system comes from the debootstrap cache that
 # scripts/setup/builder-images.sh keeps in ~/.cache/fabdev/images. Needs root,
@@ -28,7 +36,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DIND_IMAGE=${DIND_IMAGE:-docker:28.5.1-dind}
+DIND_IMAGE=${DIND_IMAGE:-fabdev.invalid/standin-docker:28.5.1-dind}
+LOCAL_FABRIC=fabdev.invalid/local-fabric
 PAUSE_IMAGE=fabdev.invalid/kubenode-pause:1
 PEER_STANDIN=fabdev.invalid/standin-fabric-peer:2
 ORDERER_STANDIN=fabdev.invalid/standin-fabric-orderer:2
@@ -57,6 +66,7 @@ gobuild() {
 # A root file system with only the given files: a tar for `docker import`.
 scratch_import() {
   local dir=$1 name=$2; shift 2
+  case "$name" in fabdev.invalid/*) ;; *) echo "setup/node-images: refusing to name an image $name (only fabdev.invalid/...)" >&2; exit 1 ;; esac
   tar -C "$dir" -c . | docker import "$@" - "$name" >/dev/null
   log "made $name"
 }
@@ -123,7 +133,7 @@ if ! have "$DIND_IMAGE"; then
   apt_in "$dir" docker.io iptables ca-certificates
   install -m 0755 crates/kubenode/images/dind-entrypoint.sh "$dir/usr/local/bin/dockerd-entrypoint.sh"
   printf 'fabdev stand-in for %s: Debian %s docker.io %s, NOT the Docker image.\n' \
-    "$DIND_IMAGE" "$SUITE" "$(chroot "$dir" dpkg-query -W -f '${Version}' docker.io)" >"$dir/STANDIN"
+    "${DIND_IMAGE##*/standin-}" "$SUITE" "$(chroot "$dir" dpkg-query -W -f '${Version}' docker.io)" >"$dir/STANDIN"
   scratch_import "$dir" "$DIND_IMAGE" --change "ENV $path_env" --change 'ENV DOCKER_TLS_CERTDIR=' \
     --change 'LABEL dev.fabdev.standin=dind' --change 'VOLUME /var/lib/docker' \
     --change 'ENTRYPOINT ["/usr/local/bin/dockerd-entrypoint.sh"]' --change 'CMD []'
@@ -134,7 +144,7 @@ fi
 if [ -n "${FABRIC_HOME:-}" ] && [ -x "$FABRIC_HOME/bin/peer" ] && [ -x "$FABRIC_HOME/bin/orderer" ] && [ -f "$FABRIC_HOME/config/core.yaml" ]; then
   version=$("$FABRIC_HOME/bin/peer" version 2>/dev/null | sed -n 's/^ *Version: *v\{0,1\}//p' | head -1)
   [ -n "$version" ] || { echo "setup/node-images: cannot read the version of $FABRIC_HOME/bin/peer" >&2; exit 1; }
-  if ! have "hyperledger/fabric-peer:$version" || ! have "hyperledger/fabric-orderer:$version"; then
+  if ! have "$LOCAL_FABRIC-peer:$version" || ! have "$LOCAL_FABRIC-orderer:$version"; then
     t=$(date +%s)
     dir="$work/fabric"
     rootfs "$dir"
@@ -143,22 +153,22 @@ if [ -n "${FABRIC_HOME:-}" ] && [ -x "$FABRIC_HOME/bin/peer" ] && [ -x "$FABRIC_
     cp -r "$FABRIC_HOME"/config/. "$dir/etc/hyperledger/fabric/"
     chmod -R a+rX "$dir/etc/hyperledger/fabric" "$dir/usr/local/bin"
     common=(--change "ENV $path_env" --change 'ENV FABRIC_CFG_PATH=/etc/hyperledger/fabric' --change "ENV FABRIC_VER=$version"
-      --change 'LABEL dev.fabdev.local-fabric=true')
-    scratch_import "$dir" "hyperledger/fabric-peer:$version" "${common[@]}" --change 'WORKDIR /root' --change 'CMD ["peer","node","start"]'
-    scratch_import "$dir" "hyperledger/fabric-orderer:$version" "${common[@]}" --change 'WORKDIR /root' --change 'CMD ["orderer"]'
+      --change "LABEL dev.fabdev.local-fabric=$FABRIC_HOME")
+    scratch_import "$dir" "$LOCAL_FABRIC-peer:$version" "${common[@]}" --change 'WORKDIR /root' --change 'CMD ["peer","node","start"]'
+    scratch_import "$dir" "$LOCAL_FABRIC-orderer:$version" "${common[@]}" --change 'WORKDIR /root' --change 'CMD ["orderer"]'
     log "Fabric $version images from $FABRIC_HOME in $(($(date +%s) - t))s (local only: never push or commit them)"
   fi
 else
-  log "no FABRIC_HOME with Fabric binaries: no hyperledger/fabric-peer/orderer images (stand-ins only)"
+  log "no FABRIC_HOME with Fabric binaries: no $LOCAL_FABRIC-peer/orderer images (stand-ins only)"
 fi
 
 # What the tests' build scripts watch (crates/testkit-probe), so that tests
 # ignored for want of these images run once they are made: the images' IDs,
 # rewritten only when one changed.
 made=("$PAUSE_IMAGE" "$PEER_STANDIN" "$ORDERER_STANDIN" "$DIND_IMAGE")
-[ -z "${version:-}" ] || made+=("hyperledger/fabric-peer:$version" "hyperledger/fabric-orderer:$version")
+[ -z "${version:-}" ] || made+=("$LOCAL_FABRIC-peer:$version" "$LOCAL_FABRIC-orderer:$version")
 ids=$(docker image inspect --format '{{index .RepoTags 0}} {{.Id}}' "${made[@]}" 2>/dev/null || true)
 [ "$ids" = "$(cat "$CACHE/node-images.ids" 2>/dev/null)" ] || printf '%s\n' "$ids" >"$CACHE/node-images.ids"
 
 log "node images ready in $(($(date +%s) - start))s"
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'kubenode-pause|standin-fabric|dind|hyperledger/fabric-(peer|orderer)' || true
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -F 'fabdev.invalid/' || true

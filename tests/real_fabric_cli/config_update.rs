@@ -1,5 +1,5 @@
 //! A channel parameter changed in fabdev.yaml and applied by `up` to a
-//! running network: the batch timeout raised. `up`'s steps run here as
+//! running network: the batch timeout raised, then the batch size. `up`'s steps run here as
 //! `fabdev::flow::up::up_running` (every step `up` runs once the nodes run,
 //! on the test network that runs the rendered pods as processes): the plan
 //! shows exactly the change, `config update mychannel` applies it (signed
@@ -23,7 +23,7 @@ const CHAINCODE: &str =
     "chaincodes:\n  - { name: basic, path: chaincode/asset-node, channel: mychannel }\n";
 
 /// `up` as it runs once the nodes run; its events.
-async fn up(
+pub(super) async fn up(
     dir: &Path,
 ) -> (
     Result<fabdev::flow::up::UpReport, fabdev::flow::FlowError>,
@@ -35,7 +35,7 @@ async fn up(
     (r, events)
 }
 
-fn plan_of(events: &[Event]) -> Plan {
+pub(super) fn plan_of(events: &[Event]) -> Plan {
     events
         .iter()
         .find_map(|e| match &e.kind {
@@ -46,7 +46,7 @@ fn plan_of(events: &[Event]) -> Plan {
 }
 
 /// The steps that ran, with their detail and time.
-fn done(events: &[Event]) -> Vec<(String, Option<String>, Duration)> {
+pub(super) fn done(events: &[Event]) -> Vec<(String, Option<String>, Duration)> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -58,14 +58,15 @@ fn done(events: &[Event]) -> Vec<(String, Option<String>, Duration)> {
         .collect()
 }
 
-fn applied(dir: &Path) -> AppliedState {
+pub(super) fn applied(dir: &Path) -> AppliedState {
     let text =
         std::fs::read_to_string(dir.join(".fabdev").join(APPLIED_FILE)).expect("applied.json");
     AppliedState::from_json(&text).expect("applied.json reads")
 }
 
-/// The batch timeout the orderers deliver in the channel's latest config.
-async fn orderers_batch_timeout(net: &TestNetwork) -> String {
+/// Value `key` of the orderer group the orderers deliver in the channel's
+/// latest config, decoded.
+async fn orderers_value<M: network::fabric::Message + Default>(net: &TestNetwork, key: &str) -> M {
     let endpoints = net.endpoints();
     let access = network::channel::Network {
         ws: net.workspace(),
@@ -81,10 +82,15 @@ async fn orderers_batch_timeout(net: &TestNetwork) -> String {
         .channel_group
         .as_ref()
         .and_then(|g| g.groups.get("Orderer"))
-        .and_then(|g| g.values.get("BatchTimeout"))
-        .expect("BatchTimeout");
-    orderer::BatchTimeout::decode(value.value.as_slice())
-        .expect("BatchTimeout")
+        .and_then(|g| g.values.get(key))
+        .unwrap_or_else(|| panic!("no {key}"));
+    M::decode(value.value.as_slice()).unwrap_or_else(|e| panic!("{key}: {e}"))
+}
+
+/// The batch timeout the orderers deliver in the channel's latest config.
+async fn orderers_batch_timeout(net: &TestNetwork) -> String {
+    orderers_value::<orderer::BatchTimeout>(net, "BatchTimeout")
+        .await
         .timeout
 }
 
@@ -193,4 +199,66 @@ async fn real_fabric_cli_up_raises_the_batch_timeout_of_a_running_channel() {
         "{events:#?}"
     );
     assert_eq!(orderers_batch_timeout(&t.net).await, "2s");
+
+    // fabdev.yaml raises the batch size too: one more change, the same
+    // step, signed for the same policy.
+    let text = std::fs::read_to_string(&file).expect("fabdev.yaml");
+    let bigger = format!(
+        "fabric: {{ version: \"{version}\", batchTimeoutMs: 2000, \
+         batchSize: {{ maxMessageCount: 100, preferredMaxBytes: 2097152 }} }}"
+    );
+    std::fs::write(&file, text.replace(&after, &bigger)).expect("write fabdev.yaml");
+    let to = network::spec::BatchSize {
+        max_message_count: 100,
+        preferred_max_bytes: 2 * 1024 * 1024,
+        ..Default::default()
+    };
+    let (r, events) = up(dir).await;
+    r.unwrap_or_else(|e| panic!("up (batch size): {e}\n{events:#?}\n{}", logs(&t.net)));
+    let plan = plan_of(&events);
+    assert_eq!(
+        plan.actions,
+        [Action::ChangeBatchSize {
+            channels: vec!["mychannel".into()],
+            from: Default::default(),
+            to
+        }]
+    );
+    assert!(
+        plan.text()
+            .contains("batch size 10 msgs/99 MiB/512 KiB -> 100 msgs/99 MiB/2 MiB on mychannel"),
+        "{}",
+        plan.text()
+    );
+    let steps = done(&events);
+    let (_, detail, took) = steps
+        .iter()
+        .find(|(s, _, _)| s == "config update mychannel")
+        .unwrap_or_else(|| panic!("no config update step: {steps:?}"));
+    let detail = detail.clone().unwrap_or_default();
+    eprintln!("config update mychannel (batch size): {detail} (step {took:?})");
+    assert!(
+        detail.contains("signed by OrdererOrg Admin for /Channel/Orderer/Admins"),
+        "{detail}"
+    );
+    let size: orderer::BatchSize = orderers_value(&t.net, "BatchSize").await;
+    assert_eq!(
+        (
+            size.max_message_count,
+            size.preferred_max_bytes,
+            size.absolute_max_bytes
+        ),
+        (100, 2 * 1024 * 1024, 99 * 1024 * 1024)
+    );
+    assert_eq!(applied(dir).batch_size, to);
+    let out = t
+        .ok(&["chaincode", "query", "basic", "ReadAsset", "asset2"])
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(v["owner"], "Tom", "{v}");
+    let create3 = create.map(|a| if a == "asset1" { "asset3" } else { a });
+    t.ok(&create3).await;
+    let (r, events) = up(dir).await;
+    r.unwrap_or_else(|e| panic!("third up: {e}\n{events:#?}"));
+    assert!(plan_of(&events).is_noop(), "{:?}", plan_of(&events));
 }

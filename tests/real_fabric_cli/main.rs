@@ -22,6 +22,7 @@ use testkit::{assert_has, copy_fixture, edit, event, stdout};
 
 mod add_org;
 mod add_peer;
+mod anchor_peers;
 mod config_update;
 mod watch;
 

@@ -46,7 +46,8 @@ use sha2::{Digest, Sha256};
 
 use crate::lifecycle::steps::futures_join_all;
 use crate::lifecycle::{
-    DeploySpec, INSTALL_TIMEOUT, LifecycleEvent, NETWORK_ID, PeerImages, chaincode_image_name,
+    DeploySpec, INSTALL_TIMEOUT, LifecycleEvent, NETWORK_ID, PeerImageError, PeerImages, Seeded,
+    chaincode_image_name,
 };
 
 /// How long one warm build may take.
@@ -63,6 +64,19 @@ pub struct BuildImages {
     pub nodeenv: String,
     /// The peer's version (`2.5.14`).
     pub peer_version: String,
+}
+
+impl BuildImages {
+    /// The builder image of a chaincode type (`GOLANG`: ccenv, `NODE`:
+    /// nodeenv, which is also Node's runtime); `None` for a type fabdev
+    /// does not build.
+    pub fn builder_of_type(&self, fabric_type: &str) -> Option<&String> {
+        match fabric_type {
+            "GOLANG" => Some(&self.ccenv),
+            "NODE" => Some(&self.nodeenv),
+            _ => None,
+        }
+    }
 }
 
 /// Builds chaincode images on a Docker daemon (the host's), warm.
@@ -194,15 +208,30 @@ echo Done!
     )
 }
 
-/// The Node build script of Fabric 2.5 (`platforms/node`).
+/// The Node build script of Fabric 2.5 (`platforms/node`): the image's
+/// `/chaincode/build.sh` when it has one, else a copy of the sources and
+/// their production dependencies installed; where the peer's fallback runs
+/// `npm install --production`, fabdev's runs `npm ci` from the package's
+/// lockfile when it has one, and never an install script (see
+/// [`NODE_ENV`], which holds for the image's build.sh too).
 pub const NODE_SCRIPT: &str = r#"
 set -e
 if [ -x /chaincode/build.sh ]; then
 	/chaincode/build.sh
 else
-	cp -R /chaincode/input/src/. /chaincode/output && cd /chaincode/output && npm install --production
+	cp -R /chaincode/input/src/. /chaincode/output && cd /chaincode/output
+	if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
+		npm ci --omit=dev --ignore-scripts
+	else
+		npm install --omit=dev --ignore-scripts
+	fi
 fi
 "#;
+
+/// The environment of a Node build: npm runs no install script of the
+/// package or of a dependency (`ignore-scripts`), whichever npm command
+/// the builder image's own `build.sh` runs.
+pub const NODE_ENV: &[&str] = &["npm_config_ignore_scripts=true"];
 
 /// The Node script with the installed `node_modules` kept under `key` in
 /// the cache: copied in when there, else the peer's script runs and its
@@ -239,7 +268,9 @@ pub fn go_env() -> Vec<String> {
 }
 
 /// The key of a Node package's installed dependencies: the hash of its
-/// `package.json` and lockfile (either one), and of the builder image.
+/// `package.json` and lockfile (either one), of the builder image, and of
+/// how they are installed ([`NODE_ENV`]: dependencies installed before
+/// fabdev ran no install scripts are not reused).
 pub fn node_key(code: &[u8], builder_id: &str) -> Result<String, ImageBuildError> {
     let bad = |e: std::io::Error| ImageBuildError::Package(format!("code.tar.gz: {e}"));
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(code));
@@ -262,6 +293,9 @@ pub fn node_key(code: &[u8], builder_id: &str) -> Result<String, ImageBuildError
     found.sort();
     let mut h = Sha256::new();
     h.update(builder_id.as_bytes());
+    for e in NODE_ENV {
+        h.update(e.as_bytes());
+    }
     for (name, bytes) in &found {
         h.update(name.as_bytes());
         h.update((bytes.len() as u64).to_le_bytes());
@@ -356,21 +390,17 @@ impl WarmBuilder {
     /// `fabric_type` (`GOLANG`, `NODE`): its daemon answers and has the
     /// builder image. When it cannot, the peers build it themselves.
     pub async fn can_build(&self, fabric_type: &str) -> bool {
-        let builder = match fabric_type {
-            "GOLANG" => &self.images.ccenv,
-            "NODE" => &self.images.nodeenv,
-            _ => return false,
+        let Some(builder) = self.images.builder_of_type(fabric_type) else {
+            return false;
         };
         self.builder_id(builder).await.is_ok()
     }
 
     /// The builder image of the package's type.
     fn builder_of(&self, parts: &PackageParts) -> Result<&String, ImageBuildError> {
-        match parts.fabric_type.as_str() {
-            "GOLANG" => Ok(&self.images.ccenv),
-            "NODE" => Ok(&self.images.nodeenv),
-            other => Err(ImageBuildError::Type(other.to_string())),
-        }
+        self.images
+            .builder_of_type(&parts.fabric_type)
+            .ok_or_else(|| ImageBuildError::Type(parts.fabric_type.clone()))
     }
 
     /// The ID of `builder` on the host's daemon.
@@ -401,7 +431,10 @@ impl WarmBuilder {
         let volume = format!("fabdev-chaincode-cache-{}", &short[..short.len().min(16)]);
         let (script, env) = match parts.fabric_type.as_str() {
             "GOLANG" => (go_script(&parts.path), go_env()),
-            _ => (node_script(&node_key(&parts.code, id)?), Vec::new()),
+            _ => (
+                node_script(&node_key(&parts.code, id)?),
+                NODE_ENV.iter().map(|e| (*e).to_string()).collect(),
+            ),
         };
         Ok(run_builder(
             &self.daemon,
@@ -416,6 +449,46 @@ impl WarmBuilder {
         )
         .await?)
     }
+}
+
+/// Copy the builder `image` from `from` (the engine the images were pulled
+/// into) into the daemons of `peers` (`targets`, in the same order) that
+/// lack it, one export for all of them, with byte progress as
+/// [`LifecycleEvent::SeedProgress`]: what a [`PeerImages::seed_builder`]
+/// does. Returns the peers that got it now.
+pub async fn seed_daemons<T: cluster::images::ImageTarget>(
+    from: &Daemon,
+    peers: &[String],
+    targets: &[&T],
+    image: &str,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<Seeded, PeerImageError> {
+    use cluster::images::ImageEvent;
+    let mut progress = |ev: ImageEvent| {
+        if let ImageEvent::Transferring {
+            image,
+            bytes_done,
+            bytes_expected,
+            ..
+        } = ev
+        {
+            on_event(LifecycleEvent::SeedProgress {
+                image,
+                bytes_done,
+                bytes_expected,
+            });
+        }
+    };
+    let reports =
+        cluster::images::transfer_to_many(from, targets, &[image.to_string()], &mut progress)
+            .await
+            .map_err(|e| PeerImageError::seed(image, peers, e))?;
+    Ok(peers
+        .iter()
+        .zip(&reports)
+        .filter(|(_, r)| !r.transferred.is_empty())
+        .map(|(p, _)| p.clone())
+        .collect())
 }
 
 /// Build `spec`'s package once with `builder`, make each missing peer's
@@ -504,6 +577,14 @@ mod tests {
         assert!(s.contains("-mod=vendor -ldflags \"-linkmode external -extldflags '-static'\" -o /chaincode/output/chaincode example.com/cc"));
         let n = node_script("abc");
         assert!(n.contains("/tmp/fabdev-node/abc") && n.contains(NODE_SCRIPT));
+        // No install script runs: not in fabdev's own steps, nor (through
+        // npm's environment) in a builder image's build.sh.
+        assert!(!NODE_SCRIPT.contains("npm install --production"));
+        for npm in NODE_SCRIPT.lines().filter(|l| l.contains("npm ")) {
+            assert!(npm.contains("--ignore-scripts"), "{npm}");
+        }
+        assert!(NODE_SCRIPT.contains("npm ci --omit=dev --ignore-scripts"));
+        assert_eq!(NODE_ENV, ["npm_config_ignore_scripts=true"]);
     }
 
     #[test]

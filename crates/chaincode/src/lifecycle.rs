@@ -32,8 +32,8 @@ pub use launch::{LAUNCH_FUNCTION, Launch, launch_all, not_running};
 pub use names::{NETWORK_ID, chaincode_container_name, chaincode_image_name, version_of};
 pub use planner::{DeploySpec, Planned, approval_needed, target};
 pub use steps::{
-    ImageSource, InitOutcome, PeerImageError, PeerImages, approve_all, commit_definition, init,
-    install_all, plan,
+    ImageSource, InitOutcome, PeerImageError, PeerImages, Seeded, approve_all, commit_definition,
+    init, install_all, plan,
 };
 
 /// Deadline of one query or of one ordered transaction.
@@ -67,6 +67,26 @@ pub enum LifecycleEvent {
     /// peer builds as before.
     NotBuilt {
         reason: String,
+    },
+    /// The peers are to build themselves and their daemons lack the
+    /// builder image: it is copied into them first (`up` seeds only the
+    /// runtime images while fabdev's warm builder can build).
+    SeedingBuilder {
+        image: String,
+        peers: Vec<String>,
+    },
+    /// Bytes of the builder image copied so far (into every daemon at once).
+    SeedProgress {
+        image: String,
+        bytes_done: u64,
+        bytes_expected: u64,
+    },
+    /// The builder image is in the daemons of `peers` (copied now into
+    /// `copied`).
+    BuilderSeeded {
+        image: String,
+        copied: Vec<String>,
+        took: Duration,
     },
     /// The image a peer runs was made in its daemon from the warm build.
     ImagePlaced {

@@ -14,8 +14,9 @@
 //!   `package.json` and the lockfile are unchanged (their hash is written
 //!   next to it), so a one-line change costs only the build.
 //! - **How:** the host's `npm`: `npm ci` with a lockfile, else `npm
-//!   install` (development dependencies included: the compiler is one; as
-//!   root with `--ignore-scripts`, so no dependency's script runs as root),
+//!   install` (development dependencies included: the compiler is one),
+//!   always with `--ignore-scripts`, so no install script of the package or
+//!   of a dependency runs on this machine (as root, often),
 //!   then `npm run build`, or `npx tsc` for a `tsconfig.json` without a
 //!   build script. Without `npm` on PATH this is [`NodeBuildError::NoNpm`],
 //!   which says what to do.
@@ -380,7 +381,7 @@ pub fn build(dir: &Path, step: &BuildStep) -> Result<Built, NodeBuildError> {
     let installed = have.trim() != want || !work.join("node_modules").is_dir();
     if installed {
         let _ = std::fs::remove_file(&stamp);
-        let install = install_command(lockfile.is_some(), running_as_root());
+        let install = install_command(lockfile.is_some());
         commands.push(run(dir, &work, &install)?);
         std::fs::write(&stamp, &want).map_err(io("write", &stamp))?;
     }
@@ -478,22 +479,13 @@ fn strip_dev_dependencies(file: &Path) -> Result<(), NodeBuildError> {
 }
 
 /// How the dependencies are installed: `npm ci` with a lockfile (exactly
-/// what it pins), else `npm install`; as root, without the packages'
-/// install scripts (`--ignore-scripts`: a dependency's `postinstall` would
-/// run as root on this machine). Pure.
-pub fn install_command(lockfile: bool, root: bool) -> Vec<&'static str> {
-    let mut cmd = vec!["npm", if lockfile { "ci" } else { "install" }];
-    if root {
-        cmd.push("--ignore-scripts");
-    }
-    cmd.extend(["--no-audit", "--no-fund"]);
-    cmd
-}
-
-/// Whether this process runs as root (the owner of `/proc/self`).
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt as _;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+/// what it pins), else `npm install`; never with the install scripts of
+/// the package or its dependencies (`--ignore-scripts`: a cloned
+/// repository's `postinstall`, or a dependency's, would run on this
+/// machine, as root when fabdev runs as root). Pure.
+pub fn install_command(lockfile: bool) -> Vec<&'static str> {
+    let verb = if lockfile { "ci" } else { "install" };
+    vec!["npm", verb, "--ignore-scripts", "--no-audit", "--no-fund"]
 }
 
 /// The file in a build folder that holds the hash of the package.json and
@@ -578,13 +570,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn npm_installs_from_the_lockfile_and_runs_no_install_scripts_as_root() {
+    fn npm_installs_from_the_lockfile_and_runs_no_install_scripts() {
         assert_eq!(
-            install_command(true, true),
+            install_command(true),
             ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
         );
         assert_eq!(
-            install_command(false, true),
+            install_command(false),
             [
                 "npm",
                 "install",
@@ -593,10 +585,59 @@ mod tests {
                 "--no-fund"
             ]
         );
-        assert_eq!(
-            install_command(true, false),
-            ["npm", "ci", "--no-audit", "--no-fund"]
+    }
+
+    /// With the host's real npm: a package whose own `preinstall`,
+    /// `install`, `postinstall` and `prepare` scripts would each leave a
+    /// file, built with and without a lockfile. None runs; the build does.
+    #[test]
+    fn a_packages_install_scripts_never_run() {
+        assert!(
+            which("npm").is_some(),
+            "this test runs the host's npm: install it (Debian: apt-get install npm)"
         );
+        let mark = |f: &str| format!("node -e \\\"require('fs').writeFileSync('ran-{f}','')\\\"");
+        let package = format!(
+            r#"{{"name": "scripts-probe", "version": "1.0.0", "main": "dist/index.js",
+  "scripts": {{"preinstall": "{}", "install": "{}", "postinstall": "{}", "prepare": "{}",
+    "build": "node -e \"require('fs').mkdirSync('dist',{{recursive:true}});require('fs').writeFileSync('dist/index.js','')\""}}}}"#,
+            mark("preinstall"),
+            mark("install"),
+            mark("postinstall"),
+            mark("prepare")
+        );
+        let lock = r#"{"name": "scripts-probe", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+  "packages": {"": {"name": "scripts-probe", "version": "1.0.0"}}}"#;
+        for with_lock in [true, false] {
+            let mut files = vec![("package.json", package.as_str())];
+            if with_lock {
+                files.push(("package-lock.json", lock));
+            }
+            let d = folder(&files);
+            let step = build_step(d.path())
+                .expect("package.json")
+                .expect("a build step");
+            let built = build(d.path(), &step).unwrap_or_else(|e| panic!("{e}"));
+            let root = std::fs::canonicalize(d.path()).expect("canonical");
+            let key = hex::encode(Sha256::digest(root.to_string_lossy().as_bytes()));
+            let work_parent = cache_root().join("node-build").join(&key[..16]);
+            let work = work_parent.join(root.file_name().expect("name"));
+            let ran: Vec<String> = std::fs::read_dir(&work)
+                .expect("the build folder")
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("ran-"))
+                .collect();
+            let _ = std::fs::remove_dir_all(&work_parent);
+            assert!(ran.is_empty(), "lockfile {with_lock}: scripts ran: {ran:?}");
+            assert!(built.dir().join("dist/index.js").is_file(), "the build ran");
+            let install = &built.commands[0].0;
+            assert!(install.contains("--ignore-scripts"), "{install}");
+            assert!(
+                install.starts_with(if with_lock { "npm ci" } else { "npm install" }),
+                "{install}"
+            );
+        }
     }
 
     fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {

@@ -237,6 +237,10 @@ async fn real_node_default_network_objects_become_ready() {
 
     let node = node("real_node_default_network_objects_become_ready").await;
     let mut ws = Workspace::default_network();
+    // The DinD image is always the stand-in: the default name
+    // (`docker:28.5.1-dind`) is never made here, and a machine that once had
+    // it must not decide whether this test passes.
+    ws.images.dind = kubenode::DIND_STANDIN_IMAGE.to_string();
     let fabric_images = std::env::var_os("FABRIC_HOME").is_some()
         && testkit::probe::absent_images(&[&ws.images.peer, &ws.images.orderer]).is_empty();
     if fabric_images {
@@ -459,12 +463,14 @@ async fn real_node_a_killed_run_is_cleared_by_the_next() {
             .collect::<Vec<_>>()
     );
     let left = kubenode::leftovers();
-    for what in [
-        "/var/lib/fabdev-kubenode exists",
-        "bridge fdkbr0",
-        "process",
-        "mount",
-    ] {
+    // The pods' processes usually outlive the kill (containerd's shims),
+    // but not always: a shim can die with its containerd (seen once in a
+    // full CI run: mounts of both tasks left, no shim). What stays always
+    // is the node's folder, its mounts and its bridge.
+    if !left.iter().any(|l| l.starts_with("process")) {
+        eprintln!("no process of the killed run outlived it: {left:#?}");
+    }
+    for what in ["/var/lib/fabdev-kubenode exists", "bridge fdkbr0", "mount"] {
         assert!(
             left.iter().any(|l| l.starts_with(what)),
             "a killed run leaves {what:?} behind (else this test proves nothing): {left:#?}"

@@ -34,7 +34,7 @@
 //!     Capabilities V2_5; no ACLs value (the peer then applies its built-in
 //!     defaults, `core/aclmgmt/defaultaclprovider.go`, which are the same as
 //!     sampleconfig's ACLs). One subgroup per channel org with MSP,
-//!     AnchorPeers (its peer0 on 7051) and policies Readers
+//!     AnchorPeers (its `anchorPeers`, peer0 by default, on 7051) and policies Readers
 //!     `OR(admin, peer, client)`, Writers `OR(admin, client)`,
 //!     Admins `OR(admin)`, Endorsement `OR(peer)`.
 //! - `msp/configbuilder.go`: an org's MSP value is a FabricMSPConfig read
@@ -66,6 +66,7 @@ use sha2::{Digest, Sha256};
 
 use crate::fabric::{self, common, etcdraft};
 use crate::pki::{CryptoDir, PkiError};
+pub use crate::spec::BatchSize;
 use crate::spec::{Consensus, Workspace, check_channel_name};
 use crate::topology::{Node, Topology, ports};
 
@@ -128,27 +129,6 @@ const MSP_TYPE_FABRIC: i32 = 0;
 // Options
 // ---------------------------------------------------------------------------
 
-/// The orderer's block-cutting limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchSize {
-    pub max_message_count: u32,
-    pub absolute_max_bytes: u32,
-    pub preferred_max_bytes: u32,
-}
-
-impl Default for BatchSize {
-    /// The fabric-samples test network's values (10 messages, 99 MiB, 512
-    /// KiB): small blocks for a development network. Fabric's own defaults
-    /// (genesisconfig, sampleconfig) are 500 messages, 10 MiB, 2 MiB.
-    fn default() -> Self {
-        BatchSize {
-            max_message_count: 10,
-            absolute_max_bytes: 99 * 1024 * 1024,
-            preferred_max_bytes: 512 * 1024,
-        }
-    }
-}
-
 /// Raft options of the channel (`etcdraft.Options`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaftOptions {
@@ -176,18 +156,17 @@ impl Default for RaftOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenesisOptions {
     pub channel: String,
-    pub batch_size: BatchSize,
     pub raft: RaftOptions,
     /// SmartBFT options, for `orderer.consensus: bft`.
     pub bft: BftOptions,
 }
 
 impl GenesisOptions {
-    /// The channel with default batch size and Raft options.
+    /// The channel with default Raft and SmartBFT options (the batch size
+    /// and timeout are the workspace's, `fabric:` in fabdev.yaml).
     pub fn new(channel: impl Into<String>) -> Self {
         GenesisOptions {
             channel: channel.into(),
-            batch_size: BatchSize::default(),
             raft: RaftOptions::default(),
             bft: BftOptions::default(),
         }
@@ -387,9 +366,9 @@ fn channel_group(
     orderer.value(
         BATCH_SIZE,
         &fabric::orderer::BatchSize {
-            max_message_count: opts.batch_size.max_message_count,
-            absolute_max_bytes: opts.batch_size.absolute_max_bytes,
-            preferred_max_bytes: opts.batch_size.preferred_max_bytes,
+            max_message_count: ws.batch_size.max_message_count,
+            absolute_max_bytes: ws.batch_size.absolute_max_bytes,
+            preferred_max_bytes: ws.batch_size.preferred_max_bytes,
         },
     );
     orderer.value(
@@ -467,15 +446,22 @@ fn channel_group(
         g.signature(ADMINS, msp_id, &[Role::Admin]);
         g.signature(ENDORSEMENT, msp_id, &[Role::Peer]);
         g.value(MSP, &files.msp_config(&org.name, msp_id)?);
-        // Like configtxgen, no AnchorPeers value when there is no anchor.
-        if let Some(peer0) = topo.peers_of(&org.name).find(|n| n.index == 0) {
+        // The org's anchor peers in fabdev.yaml's order; like configtxgen,
+        // no AnchorPeers value when there is no anchor.
+        let anchors: Vec<fabric::peer::AnchorPeer> = org
+            .anchor_peers
+            .iter()
+            .filter_map(|i| topo.peers_of(&org.name).find(|n| n.index == *i))
+            .map(|n| fabric::peer::AnchorPeer {
+                host: n.name.clone(),
+                port: i32::from(ports::PEER),
+            })
+            .collect();
+        if !anchors.is_empty() {
             g.value(
                 ANCHOR_PEERS,
                 &fabric::peer::AnchorPeers {
-                    anchor_peers: vec![fabric::peer::AnchorPeer {
-                        host: peer0.name.clone(),
-                        port: i32::from(ports::PEER),
-                    }],
+                    anchor_peers: anchors,
                 },
             );
         }

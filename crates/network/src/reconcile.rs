@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Consensus, StateDatabase, Workspace};
+use crate::spec::{BatchSize, Consensus, StateDatabase, Workspace};
 use crate::topology::Topology;
 
 mod action;
@@ -65,6 +65,10 @@ pub struct AppliedState {
     pub fabric: String,
     pub fabric_major: u32,
     pub batch_timeout_ms: u32,
+    /// `fabric.batchSize`; a state written before fabdev read it has the
+    /// default, which is what that `up` applied.
+    #[serde(default)]
+    pub batch_size: BatchSize,
     pub orderer: AppliedOrderer,
     pub orgs: Vec<AppliedOrg>,
     pub channels: Vec<AppliedChannel>,
@@ -91,6 +95,10 @@ pub struct AppliedOrg {
     pub peers: u32,
     /// `leveldb` or `couchdb`.
     pub state_database: String,
+    /// The indexes of its anchor peers; a state written before fabdev read
+    /// `anchorPeers` has peer0, which is what that `up` applied.
+    #[serde(default = "crate::spec::PeerOrg::default_anchor_peers")]
+    pub anchor_peers: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +137,7 @@ impl AppliedState {
             fabric: ws.fabric.tag.clone(),
             fabric_major: ws.fabric.major,
             batch_timeout_ms: ws.batch_timeout_ms,
+            batch_size: ws.batch_size,
             orderer: AppliedOrderer {
                 org: ws.orderer.name.clone(),
                 msp_id: ws.orderer.msp_id.clone(),
@@ -143,6 +152,7 @@ impl AppliedState {
                     msp_id: o.msp_id.clone(),
                     peers: o.peers,
                     state_database: state_database_name(o.state_database),
+                    anchor_peers: o.anchor_peers.clone(),
                 })
                 .collect(),
             channels: ws

@@ -44,6 +44,31 @@ pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4.2";
 /// Default channel BatchTimeout: short, so each lifecycle step does not wait
 /// for Fabric's 2 s default to cut a block.
 pub const DEFAULT_BATCH_TIMEOUT_MS: u32 = 250;
+/// The largest `fabric.batchSize.absoluteMaxBytes`: a block must fit in one
+/// gRPC message, and Fabric's peers and orderers receive at most 100 MiB.
+pub const MAX_BATCH_BYTES: u32 = 100 * 1024 * 1024;
+
+/// The orderer's block-cutting limits (`fabric.batchSize`, the channel
+/// config's `/Channel/Orderer/BatchSize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BatchSize {
+    pub max_message_count: u32,
+    pub absolute_max_bytes: u32,
+    pub preferred_max_bytes: u32,
+}
+
+impl Default for BatchSize {
+    /// The fabric-samples test network's values (10 messages, 99 MiB, 512
+    /// KiB): small blocks for a development network. Fabric's own defaults
+    /// (genesisconfig, sampleconfig) are 500 messages, 10 MiB, 2 MiB.
+    fn default() -> Self {
+        BatchSize {
+            max_message_count: 10,
+            absolute_max_bytes: 99 * 1024 * 1024,
+            preferred_max_bytes: 512 * 1024,
+        }
+    }
+}
 
 /// The exact Fabric release each supported `MAJOR.MINOR` runs: the one place
 /// the peer and orderer image tags are pinned. A version written with its
@@ -232,6 +257,19 @@ pub struct PeerOrg {
     pub msp_id: String,
     pub peers: u32,
     pub state_database: StateDatabase,
+    /// The indexes of the org's anchor peers, in the order given
+    /// (`anchorPeers: [peer0, peer1]`; default `[peer0]`). Other orgs'
+    /// peers learn of the org's peers through them (gossip), so private
+    /// data and service discovery across orgs need at least one. Empty: no
+    /// `AnchorPeers` value, as configtxgen writes for an org without any.
+    pub anchor_peers: Vec<u32>,
+}
+
+impl PeerOrg {
+    /// The default anchor peers: the org's first peer.
+    pub fn default_anchor_peers() -> Vec<u32> {
+        vec![0]
+    }
 }
 
 /// An application channel.
@@ -371,6 +409,8 @@ pub struct Workspace {
     pub fabric: FabricVersion,
     /// Channel BatchTimeout in milliseconds.
     pub batch_timeout_ms: u32,
+    /// Channel BatchSize (`fabric.batchSize`).
+    pub batch_size: BatchSize,
     pub orderer: OrdererOrg,
     pub orgs: Vec<PeerOrg>,
     pub channels: Vec<Channel>,
@@ -408,6 +448,7 @@ impl Workspace {
             images: Images::for_version(&fabric),
             fabric,
             batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
+            batch_size: BatchSize::default(),
             orderer: OrdererOrg {
                 name: "OrdererOrg".into(),
                 msp_id: "OrdererOrgMSP".into(),
@@ -421,6 +462,7 @@ impl Workspace {
                     msp_id: format!("{n}MSP"),
                     peers: 1,
                     state_database: StateDatabase::Leveldb,
+                    anchor_peers: PeerOrg::default_anchor_peers(),
                 })
                 .collect(),
             channels: vec![Channel {

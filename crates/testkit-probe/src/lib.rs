@@ -59,10 +59,11 @@ pub const KUBE_BINARIES: &[&str] = &[
     "coredns",
 ];
 /// The images of `scripts/setup/node-images.sh` the real node runs: the pod
-/// sandbox, then stand-ins of the DinD image and of Fabric's peer and
-/// orderer.
+/// sandbox, then stand-ins of the DinD image (for `docker:28.5.1-dind`,
+/// never under that name, which a real `fabdev up` on the same machine
+/// would then seed) and of Fabric's peer and orderer.
 pub const PAUSE_IMAGE: &str = "fabdev.invalid/kubenode-pause:1";
-pub const DIND_STANDIN_IMAGE: &str = "docker:28.5.1-dind";
+pub const DIND_STANDIN_IMAGE: &str = "fabdev.invalid/standin-docker:28.5.1-dind";
 pub const PEER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-peer:2";
 pub const ORDERER_STANDIN_IMAGE: &str = "fabdev.invalid/standin-fabric-orderer:2";
 
@@ -80,6 +81,16 @@ pub fn builder_standins(two: &str) -> [String; 3] {
         "fabdev.invalid/standin-fabric-nodeenv:2.5".to_string(),
     ]
 }
+
+/// The image `scripts/setup/node-images.sh` makes of `FABRIC_HOME`'s `role`
+/// (`peer`, `orderer`) at `version`: that release's binaries, but not the
+/// image Hyperledger publishes, so under a name of its own (and the label
+/// `dev.fabdev.local-fabric`), never taken for a pulled
+/// `hyperledger/fabric-peer:<version>` nor shadowing one.
+pub fn local_fabric_image(role: &str, version: &str) -> String {
+    format!("fabdev.invalid/local-fabric-{role}:{version}")
+}
+
 /// Where the CNI plugins are (Debian's containernetworking-plugins).
 pub const CNI_BIN_DIR: &str = "/usr/lib/cni";
 
@@ -181,8 +192,8 @@ impl Check {
             Some(v) => {
                 let two = v.rsplit_once('.').map_or(v.as_str(), |(two, _)| two);
                 let node = [
-                    format!("hyperledger/fabric-peer:{v}"),
-                    format!("hyperledger/fabric-orderer:{v}"),
+                    local_fabric_image("peer", &v),
+                    local_fabric_image("orderer", &v),
                 ];
                 let node: Vec<&str> = node.iter().map(String::as_str).collect();
                 c.images(

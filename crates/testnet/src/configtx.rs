@@ -16,8 +16,8 @@ fn q(s: &str) -> String {
 
 /// A `configtx.yaml` with one profile, [`PROFILE`], for `channel`, reading
 /// MSPs and TLS certificates from `crypto`. Values are those of
-/// `network::genesis::GenesisOptions::new` (batch size, Raft options) and
-/// the workspace (BatchTimeout, capabilities by Fabric version).
+/// `network::genesis::GenesisOptions::new` (Raft options) and
+/// the workspace (BatchSize, BatchTimeout, capabilities by Fabric version).
 pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channel: &str) -> String {
     let opts = network::genesis::GenesisOptions::new(channel);
     let orgs: Vec<&network::spec::PeerOrg> = ws
@@ -50,12 +50,20 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
             name = q(&org.name),
             dir = q(&crypto.org_msp_dir(&org.name).to_string_lossy()),
         ));
-        if let Some(p0) = topo.peers_of(&org.name).find(|n| n.index == 0) {
-            y.push_str(&format!(
-                "    AnchorPeers:\n      - {{ Host: {}, Port: {} }}\n",
-                q(&p0.name),
-                ports::PEER
-            ));
+        let anchors: Vec<_> = org
+            .anchor_peers
+            .iter()
+            .filter_map(|i| topo.peers_of(&org.name).find(|n| n.index == *i))
+            .collect();
+        if !anchors.is_empty() {
+            y.push_str("    AnchorPeers:\n");
+            for p in anchors {
+                y.push_str(&format!(
+                    "      - {{ Host: {}, Port: {} }}\n",
+                    q(&p.name),
+                    ports::PEER
+                ));
+            }
         }
     }
     let channel_cap = if ws.fabric.is_v3() { "V3_0" } else { "V2_0" };
@@ -93,7 +101,7 @@ pub fn configtx_yaml(ws: &Workspace, topo: &Topology, crypto: &CryptoDir, channe
             r.tick_interval, r.election_tick, r.heartbeat_tick, r.max_inflight_blocks, r.snapshot_interval_size
         ));
     }
-    let b = &opts.batch_size;
+    let b = &ws.batch_size;
     y.push_str(&format!(
         "      BatchTimeout: {}\n      BatchSize:\n        MaxMessageCount: {}\n        AbsoluteMaxBytes: {}\n        PreferredMaxBytes: {}\n",
         network::genesis::go_duration_ms(ws.batch_timeout_ms),

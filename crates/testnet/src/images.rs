@@ -1,7 +1,8 @@
 //! Images in the peers' daemons: fabdev's warm builder on the host's
 //! Docker, and chaincode images handed from one peer's daemon to another.
 
-use chaincode::lifecycle::PeerImageError;
+use chaincode::lifecycle::{LifecycleEvent, PeerImageError, Seeded};
+use cluster::dind::Dind;
 
 use crate::{TestNetwork, TestnetError};
 
@@ -15,6 +16,10 @@ use crate::{TestNetwork, TestnetError};
 pub struct WarmImages<'a> {
     net: &'a TestNetwork,
     builder: chaincode::image::WarmBuilder,
+    /// Where a builder the peers lack is copied from before they build
+    /// (see [`TestNetwork::images_without_go_builder`]); `None`: their
+    /// daemons are seeded as the test set them up.
+    seed_from: Option<cluster::images::Daemon>,
 }
 
 impl TestNetwork {
@@ -22,17 +27,38 @@ impl TestNetwork {
     /// the images and version the peers build with.
     pub fn warm_images(&self) -> Result<WarmImages<'_>, TestnetError> {
         let daemon = cluster::images::Daemon::connect_local().map_err(TestnetError::Images)?;
+        Ok(WarmImages {
+            net: self,
+            builder: chaincode::image::WarmBuilder::new(daemon, self.build_images()),
+            seed_from: None,
+        })
+    }
+
+    /// The peers' daemons with a warm builder that cannot build Go: its
+    /// daemon is `peer`'s own, which holds the runtime images only (no
+    /// ccenv), as when fabdev's builder is a Docker other than the engine
+    /// `up` pulled into. A Go deploy then copies ccenv from the host's
+    /// Docker into the daemons of the peers that build (fabdev's fallback).
+    pub fn images_without_go_builder(&self, peer: &str) -> Result<WarmImages<'_>, TestnetError> {
+        let socket = self.dind_socket(peer)?;
+        let daemon = cluster::images::Daemon::connect_unix(&socket, &format!("{peer}/dind"))
+            .map_err(TestnetError::Images)?;
+        let host = cluster::images::Daemon::connect_local().map_err(TestnetError::Images)?;
+        Ok(WarmImages {
+            net: self,
+            builder: chaincode::image::WarmBuilder::new(daemon, self.build_images()),
+            seed_from: Some(host),
+        })
+    }
+
+    fn build_images(&self) -> chaincode::image::BuildImages {
         let i = &self.ws.images;
-        let images = chaincode::image::BuildImages {
+        chaincode::image::BuildImages {
             ccenv: i.ccenv.clone(),
             baseos: i.baseos.clone(),
             nodeenv: i.nodeenv.clone(),
             peer_version: self.fabric.version().to_string(),
-        };
-        Ok(WarmImages {
-            net: self,
-            builder: chaincode::image::WarmBuilder::new(daemon, images),
-        })
+        }
     }
 
     /// The images the peers' chaincode runs on (Go's and Node's runtime),
@@ -56,6 +82,35 @@ impl chaincode::lifecycle::PeerImages for WarmImages<'_> {
 
     fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
         Some(&self.builder)
+    }
+
+    fn builder_images(&self) -> Option<&chaincode::image::BuildImages> {
+        self.seed_from.as_ref().map(|_| self.builder.images())
+    }
+
+    fn seed_builder<'a>(
+        &'a self,
+        peers: &'a [String],
+        image: &'a str,
+        on_event: &'a mut (dyn FnMut(LifecycleEvent) + Send),
+    ) -> chaincode::lifecycle::BoxFuture<'a, Result<Seeded, PeerImageError>> {
+        // The same one export into every daemon as fabdev's `DindImages`,
+        // against the daemons' sockets.
+        Box::pin(async move {
+            let Some(host) = &self.seed_from else {
+                return Ok(Vec::new());
+            };
+            let mut daemons = Vec::new();
+            for p in peers {
+                let socket = self
+                    .net
+                    .dind_socket(p)
+                    .map_err(|e| PeerImageError::seed(image, peers, e))?;
+                daemons.push(Dind::local(socket, &format!("{p}/dind")));
+            }
+            let targets: Vec<&Dind> = daemons.iter().collect();
+            chaincode::image::seed_daemons(host, peers, &targets, image, on_event).await
+        })
     }
 
     fn has_image<'a>(

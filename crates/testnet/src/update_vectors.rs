@@ -144,9 +144,9 @@ pub fn cases(dir: &Path, version: &str) -> Result<Vec<Case>, String> {
             }
         }),
         ("batch-timeout", |ws, _, _| ws.batch_timeout_ms = 2000),
-        ("batch-size", |_, opts, _| {
-            opts.batch_size.max_message_count = 100;
-            opts.batch_size.preferred_max_bytes = 2 * 1024 * 1024;
+        ("batch-size", |ws, _, _| {
+            ws.batch_size.max_message_count = 100;
+            ws.batch_size.preferred_max_bytes = 2 * 1024 * 1024;
         }),
         ("anchor-peers", |_, _, anchored| *anchored = true),
         ("consenter-added", |ws, _, _| ws.orderer.count = 4),

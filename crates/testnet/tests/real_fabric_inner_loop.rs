@@ -5,7 +5,7 @@
 
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
 
-use chaincode::lifecycle::{self, LifecycleEvent};
+use chaincode::lifecycle::{self, LifecycleEvent, PeerImages as _};
 use testkit::fabric::{
     CHANNEL, deploy, deploy_spec, dind, home, invoke, one_at_a_time, peer_docker as docker, query,
     start, workspace,
@@ -194,6 +194,89 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     }
 }
 
+/// fabdev's fallback when its warm builder cannot build Go (its daemon
+/// lacks ccenv, as when it is not the engine `up` pulled into, and `up`
+/// seeded the runtimes only): the deploy first copies ccenv from the host
+/// into the daemons of the peers that build, with progress, then the
+/// peers build as Fabric does, and the chaincode answers. A second deploy
+/// finds ccenv there and copies nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
+async fn real_fabric_no_warm_go_builder_seeds_ccenv_then_the_peers_build() {
+    let _one = one_at_a_time().await;
+    network::channel::install_crypto_provider();
+    let net = network(30700, TestNetwork::runtime_images).await;
+    let ccenv = net.workspace().images.ccenv.clone();
+    let peers = ["peer0-org1", "peer0-org2"];
+    let has_ccenv = |p: &str| {
+        docker(&net, p, &["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .lines()
+            .any(|l| l == ccenv)
+    };
+    for p in peers {
+        assert!(!has_ccenv(p), "{p} has {ccenv} before the deploy");
+    }
+    // The warm builder's daemon is peer0-org1's: runtimes only.
+    let images = net
+        .images_without_go_builder("peer0-org1")
+        .expect("daemons");
+    let (dir, _copy) = testkit::fabric::vendored(&testkit::fixture("chaincode/go"));
+    let go = deploy_spec("gocc", &dir, "gocc_1");
+    let (report, events) = deploy(&net, &go, Some(&images)).await;
+    assert_eq!(report.installed.len(), 2, "{report:?}");
+    let position = |f: &dyn Fn(&LifecycleEvent) -> bool| events.iter().position(f);
+    let not_built =
+        position(&|e| matches!(e, LifecycleEvent::NotBuilt { reason } if reason.contains(&ccenv)));
+    let seeding = position(
+        &|e| matches!(e, LifecycleEvent::SeedingBuilder { image, peers } if *image == ccenv && peers.len() == 2),
+    );
+    let progress = position(
+        &|e| matches!(e, LifecycleEvent::SeedProgress { bytes_done, .. } if *bytes_done > 0),
+    );
+    let seeded = events.iter().find_map(|e| match e {
+        LifecycleEvent::BuilderSeeded { copied, .. } => Some(copied.clone()),
+        _ => None,
+    });
+    assert!(
+        matches!((not_built, seeding, progress), (Some(a), Some(b), Some(c)) if a < b && b < c),
+        "{events:?}"
+    );
+    let mut copied = seeded.expect("a BuilderSeeded event");
+    copied.sort();
+    assert_eq!(copied, peers, "{events:?}");
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            LifecycleEvent::Built { .. } | LifecycleEvent::ImagePlaced { .. }
+        )),
+        "fabdev did not build: {events:?}"
+    );
+    for p in peers {
+        assert!(has_ccenv(p), "{p} got {ccenv}");
+    }
+    invoke(
+        &net,
+        "Org1",
+        "gocc",
+        "CreateAsset",
+        &["s1", "red", "3", "Cy", "9"],
+    )
+    .await;
+    let got = query(&net, "Org2", "gocc", "ReadAsset", &["s1"]).await;
+    assert!(got.contains("Cy"), "{got}");
+
+    // Seeding again finds ccenv in every daemon and copies nothing.
+    let peers_now: Vec<String> = peers.iter().map(|p| p.to_string()).collect();
+    let again = images
+        .seed_builder(&peers_now, &ccenv, &mut |_| {})
+        .await
+        .expect("seed again");
+    assert!(again.is_empty(), "copied again into {again:?}");
+}
+
 /// A TypeScript contract (`main` in dist/, `scripts.build` = tsc) is built
 /// by fabdev with npm before it is packaged, deployed (each peer installs
 /// its production dependencies, as for any Node chaincode) and answers;
@@ -219,10 +302,20 @@ async fn real_fabric_typescript_chaincode_built_deployed_and_answering() {
         "only what runs is packaged"
     );
     assert!(!dir.join("dist").exists(), "the folder is not changed");
+    // The fixture's lockfile is packaged with its package.json as written
+    // (devDependencies too: `npm ci` needs the two to agree), so every peer
+    // installs exactly what it pins, production dependencies only (`npm ci
+    // --omit=dev`, no install scripts).
     let manifest = std::fs::read_to_string(built.dir().join("package.json")).expect("package.json");
+    assert!(manifest.contains("fabric-contract-api"), "{manifest}");
+    assert_eq!(
+        std::fs::read(built.dir().join("package-lock.json")).expect("the lockfile is packaged"),
+        std::fs::read(dir.join("package-lock.json")).expect("the fixture's lockfile")
+    );
     assert!(
-        !manifest.contains("devDependencies") && manifest.contains("fabric-contract-api"),
-        "{manifest}"
+        built.commands[0].0.starts_with("npm ci --ignore-scripts"),
+        "{:?}",
+        built.commands
     );
     let ts = deploy_spec("tscc", built.dir(), "tscc_1");
 

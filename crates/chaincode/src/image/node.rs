@@ -251,10 +251,10 @@ mod tests {
 
     #[test]
     fn the_layers_dockerfiles_make_the_peers_image() {
-        let deps = dependencies_dockerfile("hyperledger/fabric-nodeenv:2.5", "2.5.14");
+        let deps = dependencies_dockerfile("hyperledger/fabric-nodeenv:2.5.8", "2.5.14");
         assert_eq!(
             deps,
-            super::super::dockerfile("hyperledger/fabric-nodeenv:2.5", "NODE", "2.5.14")
+            super::super::dockerfile("hyperledger/fabric-nodeenv:2.5.8", "NODE", "2.5.14")
                 .replace("binpackage.tar", "dependencies.tar")
         );
         assert!(deps.contains("ADD dependencies.tar /usr/local/src"));

@@ -34,6 +34,13 @@ pub enum PeerImageError {
         #[source]
         source: ImageSource,
     },
+    #[error("cannot copy the builder image {image} into the daemons of {}", peers.join(", "))]
+    Seed {
+        image: String,
+        peers: Vec<String>,
+        #[source]
+        source: ImageSource,
+    },
     #[error("cannot build {as_name} in {peer}'s daemon")]
     Build {
         peer: String,
@@ -49,6 +56,15 @@ impl PeerImageError {
         PeerImageError::NoDaemon {
             peer: peer.to_string(),
             source: Some(source.into()),
+        }
+    }
+
+    /// [`PeerImageError::Seed`] of the builder `image` into `peers`.
+    pub fn seed(image: &str, peers: &[String], source: impl Into<ImageSource>) -> PeerImageError {
+        PeerImageError::Seed {
+            image: image.to_string(),
+            peers: peers.to_vec(),
+            source: source.into(),
         }
     }
 
@@ -101,12 +117,35 @@ pub trait PeerImages: Sync {
         None
     }
 
+    /// The builder and runtime images the peers build with, when the
+    /// network seeds its peers' daemons (see [`PeerImages::seed_builder`]);
+    /// `None` (the default): nothing to seed.
+    fn builder_images(&self) -> Option<&crate::image::BuildImages> {
+        None
+    }
+
     /// Whether `peer`'s daemon has image `name` (the layer of a Node
     /// chaincode's installed dependencies, [`crate::image`]). `false` by
     /// default (and when the daemon cannot tell): the layer is made again.
     fn has_image<'a>(&'a self, peer: &'a str, name: &'a str) -> BoxFuture<'a, bool> {
         let _ = (peer, name);
         Box::pin(async { false })
+    }
+
+    /// Make sure the daemons of `peers` have the builder image `image`
+    /// before they build the chaincode themselves (fabdev's warm build did
+    /// not run), copying it where it is missing, with byte progress as
+    /// [`LifecycleEvent::SeedProgress`]. Returns the peers that got it
+    /// now. By default nothing is copied: the peers' daemons are the
+    /// network's own and have their builders.
+    fn seed_builder<'a>(
+        &'a self,
+        peers: &'a [String],
+        image: &'a str,
+        on_event: &'a mut (dyn FnMut(LifecycleEvent) + Send),
+    ) -> BoxFuture<'a, Result<Seeded, PeerImageError>> {
+        let _ = (peers, image, on_event);
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     /// Build image `as_name` in `peer`'s daemon from a `docker build`
@@ -129,6 +168,10 @@ pub trait PeerImages: Sync {
         })
     }
 }
+
+/// What [`PeerImages::seed_builder`] did: the peers whose daemon got the
+/// image now.
+pub type Seeded = Vec<String>;
 
 /// Install the package on every peer that lacks it (in parallel; with
 /// `images`, built once on the first such peer and handed to the others).
@@ -185,6 +228,15 @@ pub async fn install_all(
             }),
         }
     }
+    // The peers build themselves: their daemons need the builder image,
+    // which `up` seeds only when fabdev's warm builder cannot build.
+    if warm.is_none()
+        && let Some(images) = images
+        && !missing.is_empty()
+        && let Err(e) = seed_builder(images, spec, &missing, &mut *on_event).await
+    {
+        failures.push(with_causes(&e));
+    }
     let done: Vec<Result<String, ChannelError>> = match (warm, images, missing.split_first()) {
         (Some(done), _, _) => done,
         // Build once on the first peer, then hand the image to the others.
@@ -227,6 +279,37 @@ pub async fn install_all(
             failures,
         })
     }
+}
+
+/// The builder image of `spec`'s chaincode type into the daemons of the
+/// `missing` peers (see [`PeerImages::seed_builder`]), announced with the
+/// peers and timed. A package whose type fabdev does not know, or a
+/// network without a builder's images, seeds nothing.
+async fn seed_builder(
+    images: &dyn PeerImages,
+    spec: &DeploySpec,
+    missing: &[&PeerClient],
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<(), PeerImageError> {
+    let Some(image) = images.builder_images().and_then(|b| {
+        let parts = crate::image::package_parts(&spec.package).ok()?;
+        b.builder_of_type(&parts.fabric_type).cloned()
+    }) else {
+        return Ok(());
+    };
+    let peers: Vec<String> = missing.iter().map(|c| c.node().to_string()).collect();
+    let start = std::time::Instant::now();
+    on_event(LifecycleEvent::SeedingBuilder {
+        image: image.clone(),
+        peers: peers.clone(),
+    });
+    let copied = images.seed_builder(&peers, &image, &mut *on_event).await?;
+    on_event(LifecycleEvent::BuilderSeeded {
+        image,
+        copied,
+        took: start.elapsed(),
+    });
+    Ok(())
 }
 
 /// The definition to reach (see [`target`]), from what the channel's first

@@ -1,7 +1,7 @@
 //! `up`'s channel-parameter changes on running channels: one
 //! `config update <channel>` step per channel whose parameters the plan
-//! changes (the batch timeout; batch size and anchor peers ride along when
-//! fabdev's config has them otherwise).
+//! changes (the batch timeout and size and the orgs' anchor peers, in one
+//! update when several change, signed for each policy the update needs).
 //!
 //! The step reads the channel's live config from an orderer, builds the
 //! channel's config from fabdev.yaml with the genesis block's builders (as
@@ -28,7 +28,10 @@ pub(crate) const UPDATE_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) fn parameter_channels(plan: &Plan) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for action in &plan.actions {
-        if let Action::ChangeBatchTimeout { channels, .. } = action {
+        if let Action::ChangeBatchTimeout { channels, .. }
+        | Action::ChangeBatchSize { channels, .. }
+        | Action::ChangeAnchorPeers { channels, .. } = action
+        {
             for c in channels {
                 if !out.contains(c) {
                     out.push(c.clone());

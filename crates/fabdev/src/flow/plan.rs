@@ -50,7 +50,8 @@ pub(crate) fn write_applied(state_dir: &Path, applied: &AppliedState) -> Result<
 /// an org added to a channel (the `channel` step's config update, its
 /// peers' joins, and the channel's committed chaincodes installed and
 /// approved for it at their committed sequences), and a changed batch
-/// timeout (a config update per channel, `config update <channel>`). Orgs
+/// timeout, batch size or org's anchor peers (one config update per
+/// channel for all of them, `config update <channel>`). Orgs
 /// taken off channels and consenter changes are planned but not applied
 /// yet, so a plan with them is refused whole.
 pub(crate) fn up_applies(action: &Action) -> bool {
@@ -61,6 +62,8 @@ pub(crate) fn up_applies(action: &Action) -> bool {
             | Action::AddPeer { .. }
             | Action::AddOrgToChannel { .. }
             | Action::ChangeBatchTimeout { .. }
+            | Action::ChangeBatchSize { .. }
+            | Action::ChangeAnchorPeers { .. }
     )
 }
 

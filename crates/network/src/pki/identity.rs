@@ -34,7 +34,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use store::{CertSays, Identity, add, check_user, find, list, read_cert, remove};
+pub use store::{CertError, CertSays, Identity, add, check_user, find, list, read_cert, remove};
 
 /// The OID of Fabric CA's attribute extension.
 pub const ATTRIBUTE_OID: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8, 1];
@@ -99,12 +99,13 @@ pub enum IdentityError {
     },
     #[error("{name} is a built-in identity of {org}, which fabdev itself uses")]
     BuiltIn { org: String, name: String },
-    #[error("{}: cannot read the identity {name} of {org}: {problem}", path.display())]
+    #[error("{}: cannot read the identity {name} of {org}", path.display())]
     Unreadable {
         org: String,
         name: String,
         path: PathBuf,
-        problem: String,
+        #[source]
+        source: Box<CertError>,
     },
     #[error(transparent)]
     Pki(#[from] PkiError),

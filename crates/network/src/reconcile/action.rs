@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::genesis::go_duration_ms;
+use crate::spec::BatchSize;
 
 /// One change a plan applies, in the order it is applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +38,27 @@ pub enum Action {
         from_ms: u32,
         to_ms: u32,
     },
+    /// The orderers' batch size of every channel: a config update signed
+    /// for `/Channel/Orderer/Admins` per channel. An action of its own
+    /// (not one "orderer parameters" action) so that the plan names exactly
+    /// what changes; a batch timeout and size changed together still make
+    /// one config update per channel (`up`'s `config update` step).
+    ChangeBatchSize {
+        channels: Vec<String>,
+        from: BatchSize,
+        to: BatchSize,
+    },
+    /// An org's anchor peers on every running channel it is on: a config
+    /// update signed for `/Channel/Application/<org>/Admins` (the org's own
+    /// admin) per channel, in the same update as the channels' other
+    /// parameter changes.
+    ChangeAnchorPeers {
+        org: String,
+        channels: Vec<String>,
+        /// Peer names (`peer0-org1`), in fabdev.yaml's order.
+        from: Vec<String>,
+        to: Vec<String>,
+    },
     /// An orderer added: its crypto and pod, the consenter set of every
     /// channel updated (`/Channel/Orderer/Admins` and the orderer org's
     /// Admins, for its endpoint), then it joins each channel through the
@@ -58,7 +80,9 @@ impl Action {
             | Action::AddChannel { .. }
             | Action::AddOrgToChannel { .. }
             | Action::AddOrderer { .. } => "add",
-            Action::ChangeBatchTimeout { .. } => "change",
+            Action::ChangeBatchTimeout { .. }
+            | Action::ChangeBatchSize { .. }
+            | Action::ChangeAnchorPeers { .. } => "change",
             Action::RemoveOrgFromChannel { .. }
             | Action::RemoveOrderer { .. }
             | Action::RemoveOrg { .. } => "remove",
@@ -67,18 +91,24 @@ impl Action {
 
     /// The channel config policies the action's updates are signed for
     /// (none for actions without a config update).
-    pub fn signed_for(&self) -> &'static [&'static str] {
-        match self {
+    pub fn signed_for(&self) -> Vec<String> {
+        let fixed: &[&str] = match self {
             Action::AddOrgToChannel { .. } | Action::RemoveOrgFromChannel { .. } => {
                 &["/Channel/Application/Admins"]
             }
-            Action::ChangeBatchTimeout { .. } => &["/Channel/Orderer/Admins"],
+            Action::ChangeBatchTimeout { .. } | Action::ChangeBatchSize { .. } => {
+                &["/Channel/Orderer/Admins"]
+            }
             Action::AddOrderer { .. } | Action::RemoveOrderer { .. } => &[
                 "/Channel/Orderer/Admins",
                 "/Channel/Orderer/<orderer org>/Admins",
             ],
+            Action::ChangeAnchorPeers { org, .. } => {
+                return vec![format!("/Channel/Application/{org}/Admins")];
+            }
             _ => &[],
-        }
+        };
+        fixed.iter().map(|p| p.to_string()).collect()
     }
 
     /// One line: what changes.
@@ -105,10 +135,56 @@ impl Action {
                 go_duration_ms(*to_ms),
                 channels.join(", ")
             ),
+            Action::ChangeBatchSize { channels, from, to } => format!(
+                "batch size {} -> {} on {}",
+                batch_size(from),
+                batch_size(to),
+                channels.join(", ")
+            ),
+            Action::ChangeAnchorPeers {
+                org,
+                channels,
+                from,
+                to,
+            } => format!(
+                "anchor peers of {org} {} -> {} on {}",
+                peer_list(from),
+                peer_list(to),
+                channels.join(", ")
+            ),
             Action::AddOrderer { orderer } => format!("orderer {orderer} (consenter)"),
             Action::RemoveOrderer { orderer } => format!("orderer {orderer} (consenter)"),
             Action::RemoveOrg { org } => format!("org {org} and its peers"),
         }
+    }
+}
+
+/// `[peer0-org1, peer1-org1]`, `[]` for none.
+fn peer_list(peers: &[String]) -> String {
+    format!("[{}]", peers.join(", "))
+}
+
+/// `10 msgs/99 MiB/512 KiB`: max message count, absolute and preferred
+/// max bytes.
+fn batch_size(b: &BatchSize) -> String {
+    format!(
+        "{} msgs/{}/{}",
+        b.max_message_count,
+        bytes(b.absolute_max_bytes),
+        bytes(b.preferred_max_bytes)
+    )
+}
+
+/// Bytes in MiB or KiB when whole, else in bytes.
+fn bytes(n: u32) -> String {
+    const KIB: u32 = 1024;
+    const MIB: u32 = 1024 * 1024;
+    if n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n.is_multiple_of(KIB) {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} B")
     }
 }
 

@@ -374,20 +374,69 @@ impl Planner<'_> {
         for org in removed_orgs {
             self.actions.push(Action::RemoveOrg { org: org.clone() });
         }
-        if old.batch_timeout_ms != ws.batch_timeout_ms {
+        // The orderer parameters of the channels already running (a new
+        // channel is made with them).
+        let channels: Vec<String> = ws
+            .channels
+            .iter()
+            .filter(|c| old.channels.iter().any(|b| b.name == c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        if !channels.is_empty() && old.batch_timeout_ms != ws.batch_timeout_ms {
+            self.actions.push(Action::ChangeBatchTimeout {
+                channels: channels.clone(),
+                from_ms: old.batch_timeout_ms,
+                to_ms: ws.batch_timeout_ms,
+            });
+        }
+        if !channels.is_empty() && old.batch_size != ws.batch_size {
+            self.actions.push(Action::ChangeBatchSize {
+                channels,
+                from: old.batch_size,
+                to: ws.batch_size,
+            });
+        }
+        self.anchor_peers();
+    }
+
+    /// Each org whose anchor peers changed, on the running channels it was
+    /// and stays on (a channel it joins now is updated with its anchors
+    /// already; one it has left no longer has its group).
+    fn anchor_peers(&mut self) {
+        let (old, ws) = (self.old, self.ws);
+        for o in &ws.orgs {
+            let Some(before) = old.orgs.iter().find(|b| b.name == o.name) else {
+                continue;
+            };
+            if before.anchor_peers == o.anchor_peers {
+                continue;
+            }
             let channels: Vec<String> = ws
                 .channels
                 .iter()
-                .filter(|c| old.channels.iter().any(|b| b.name == c.name))
+                .filter(|c| c.orgs.contains(&o.name))
+                .filter(|c| {
+                    old.channels
+                        .iter()
+                        .any(|b| b.name == c.name && b.orgs.contains(&o.name))
+                })
                 .map(|c| c.name.clone())
                 .collect();
-            if !channels.is_empty() {
-                self.actions.push(Action::ChangeBatchTimeout {
-                    channels,
-                    from_ms: old.batch_timeout_ms,
-                    to_ms: ws.batch_timeout_ms,
-                });
+            if channels.is_empty() {
+                continue;
             }
+            let names = |indexes: &[u32]| -> Vec<String> {
+                indexes
+                    .iter()
+                    .map(|i| format!("peer{i}-{}", k8s_org(&o.name)))
+                    .collect()
+            };
+            self.actions.push(Action::ChangeAnchorPeers {
+                org: o.name.clone(),
+                channels,
+                from: names(&before.anchor_peers),
+                to: names(&o.anchor_peers),
+            });
         }
     }
 
@@ -455,6 +504,7 @@ mod tests {
 
     use super::super::AppliedState;
     use super::*;
+    use crate::spec::BatchSize;
     use crate::topology::Topology;
 
     fn ws(body: &str) -> Workspace {
@@ -482,6 +532,121 @@ mod tests {
         let again = plan(Some(&AppliedState::of(&w, &Topology::of(&w))), &w);
         assert!(again.is_noop(), "{again:?}");
         assert!(again.text().contains("nothing to do"), "{}", again.text());
+    }
+
+    #[test]
+    fn a_batch_size_change_is_one_action_on_the_running_channels() {
+        let old = applied(TWO_ORGS);
+        let new = ws(
+            "fabric: { batchSize: { maxMessageCount: 100, preferredMaxBytes: 2097152 } }\n\
+             orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org2, peers: 1 }\n\
+             channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n  - { name: second, orgs: [Org1] }\n",
+        );
+        let p = plan(Some(&old), &new);
+        let to = BatchSize {
+            max_message_count: 100,
+            preferred_max_bytes: 2 * 1024 * 1024,
+            ..BatchSize::default()
+        };
+        assert_eq!(
+            p.actions,
+            [
+                Action::AddChannel {
+                    channel: "second".into(),
+                    orgs: vec!["Org1".into()]
+                },
+                Action::ChangeBatchSize {
+                    channels: vec!["mychannel".into()],
+                    from: BatchSize::default(),
+                    to
+                }
+            ],
+            "the new channel is made with the new size: {p:?}"
+        );
+        let text = p.text();
+        assert!(
+            text.contains(
+                "  ~ batch size 10 msgs/99 MiB/512 KiB -> 100 msgs/99 MiB/2 MiB on mychannel \
+                 (config update signed for /Channel/Orderer/Admins)\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(p.json()["actions"][1]["to"]["max_message_count"], 100);
+        // Recorded, the same spec plans nothing.
+        let again = plan(Some(&AppliedState::of(&new, &Topology::of(&new))), &new);
+        assert!(again.is_noop(), "{again:?}");
+    }
+
+    #[test]
+    fn an_applied_state_without_a_batch_size_has_the_default() {
+        let w = ws(TWO_ORGS);
+        let mut json = serde_json::to_value(AppliedState::of(&w, &Topology::of(&w))).unwrap();
+        json.as_object_mut().unwrap().remove("batch_size");
+        let old: AppliedState = serde_json::from_value(json).unwrap();
+        assert_eq!(old.batch_size, BatchSize::default());
+        assert!(plan(Some(&old), &w).is_noop());
+    }
+
+    #[test]
+    fn anchor_peers_changed_are_one_action_per_org_signed_by_that_org() {
+        let old = applied(
+            "orgs:\n  - { name: Org1, peers: 2 }\n  - { name: Org2, peers: 1 }\n\
+             channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n  - { name: other, orgs: [Org1] }\n",
+        );
+        let new = ws(
+            "orgs:\n  - { name: Org1, peers: 2, anchorPeers: [peer0, peer1] }\n  - { name: Org2, peers: 1, anchorPeers: [] }\n\
+             channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n  - { name: other, orgs: [Org1, Org2] }\n",
+        );
+        let p = plan(Some(&old), &new);
+        assert_eq!(
+            p.actions,
+            [
+                Action::AddOrgToChannel {
+                    channel: "other".into(),
+                    org: "Org2".into()
+                },
+                Action::ChangeAnchorPeers {
+                    org: "Org1".into(),
+                    channels: vec!["mychannel".into(), "other".into()],
+                    from: vec!["peer0-org1".into()],
+                    to: vec!["peer0-org1".into(), "peer1-org1".into()],
+                },
+                Action::ChangeAnchorPeers {
+                    org: "Org2".into(),
+                    channels: vec!["mychannel".into()],
+                    from: vec!["peer0-org2".into()],
+                    to: vec![],
+                },
+            ],
+            "Org2 joins `other` with its anchors already: {p:?}"
+        );
+        let text = p.text();
+        assert!(
+            text.contains(
+                "  ~ anchor peers of Org1 [peer0-org1] -> [peer0-org1, peer1-org1] on mychannel, other \
+                 (config update signed for /Channel/Application/Org1/Admins)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  ~ anchor peers of Org2 [peer0-org2] -> [] on mychannel"),
+            "{text}"
+        );
+        assert_eq!(p.json()["actions"][1]["action"], "change-anchor-peers");
+        let again = plan(Some(&AppliedState::of(&new, &Topology::of(&new))), &new);
+        assert!(again.is_noop(), "{again:?}");
+    }
+
+    #[test]
+    fn an_applied_state_without_anchor_peers_has_peer0() {
+        let w = ws(TWO_ORGS);
+        let mut json = serde_json::to_value(AppliedState::of(&w, &Topology::of(&w))).unwrap();
+        for org in json["orgs"].as_array_mut().unwrap() {
+            org.as_object_mut().unwrap().remove("anchor_peers");
+        }
+        let old: AppliedState = serde_json::from_value(json).unwrap();
+        assert_eq!(old.orgs[0].anchor_peers, [0]);
+        assert!(plan(Some(&old), &w).is_noop());
     }
 
     #[test]

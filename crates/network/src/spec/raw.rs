@@ -45,6 +45,15 @@ pub(super) struct RawKindCluster {
 pub(super) struct RawFabric {
     pub(super) version: Option<Spanned<String>>,
     pub(super) batch_timeout_ms: Option<Spanned<u32>>,
+    pub(super) batch_size: Option<Spanned<RawBatchSize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawBatchSize {
+    pub(super) max_message_count: Option<Spanned<u32>>,
+    pub(super) absolute_max_bytes: Option<Spanned<u32>>,
+    pub(super) preferred_max_bytes: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +72,7 @@ pub(super) struct RawOrg {
     pub(super) msp_id: Option<Spanned<String>>,
     pub(super) peers: Option<Spanned<u32>>,
     pub(super) state_database: Option<StateDatabase>,
+    pub(super) anchor_peers: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! Validation: the spec's rules over the raw file, turning it into a
 //! [`Workspace`] or every [`Problem`] found.
 
+mod batch;
 mod chaincode;
 mod cluster;
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
+use self::batch::batch_size;
 use self::chaincode::{
     chaincode, chaincode_collections, chaincode_folders, chaincode_inside_workspace,
     chaincode_policies,
@@ -129,6 +131,7 @@ pub(super) fn validate(
     api_version_and_kind(&mut c, &raw);
     let name = workspace_name(&mut c, &raw, &def);
     let (fabric, batch_timeout_ms) = fabric_release(&mut c, &raw, &def);
+    let batch_size = batch_size(&mut c, &raw);
     let mut orderer = orderer_org(&mut c, &raw, &def);
     orderer_consensus(&mut c, &raw, &fabric, &mut orderer);
     let orgs = peer_orgs(&mut c, &raw, &def);
@@ -158,6 +161,7 @@ pub(super) fn validate(
         name,
         fabric,
         batch_timeout_ms,
+        batch_size,
         orderer,
         orgs,
         channels,
@@ -398,9 +402,59 @@ fn peer_orgs(c: &mut Checker, raw: &RawWorkspace, def: &Workspace) -> Vec<PeerOr
                 msp_id,
                 peers,
                 state_database: o.state_database.unwrap_or_default(),
+                anchor_peers: anchor_peers(c, &f, o.anchor_peers.as_ref(), peers),
             }
         })
         .collect()
+}
+
+/// An org's `anchorPeers`: each `peer<N>` one of its `peers`, listed once;
+/// without the field, its first peer.
+fn anchor_peers(
+    c: &mut Checker,
+    org_field: &str,
+    raw: Option<&Spanned<Vec<Spanned<String>>>>,
+    peers: u32,
+) -> Vec<u32> {
+    let Some(list) = raw else {
+        return PeerOrg::default_anchor_peers();
+    };
+    let mut out: Vec<u32> = Vec::new();
+    for (i, name) in list.value.iter().enumerate() {
+        let field = format!("{org_field}.anchorPeers[{i}]");
+        let index = name
+            .value
+            .strip_prefix("peer")
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok());
+        let problem = match index {
+            None => Some(format!(
+                "anchor peer {:?} is not a peer name of the form peer<N>",
+                name.value
+            )),
+            Some(n) if n >= peers => Some(format!(
+                "anchor peer {} is not one of the org's {peers} peer{} (peer0..peer{})",
+                name.value,
+                if peers == 1 { "" } else { "s" },
+                peers.saturating_sub(1)
+            )),
+            Some(n) if out.contains(&n) => {
+                Some(format!("anchor peer {} is listed twice", name.value))
+            }
+            Some(_) => None,
+        };
+        match (problem, index) {
+            (Some(p), _) => c.push(
+                pos_of(name),
+                field,
+                p,
+                "name the org's own peers, each once, e.g. `anchorPeers: [peer0]`",
+            ),
+            (None, Some(n)) => out.push(n),
+            (None, None) => {}
+        }
+    }
+    out
 }
 
 /// Org names and MSP IDs are unique, also case-insensitively (they become

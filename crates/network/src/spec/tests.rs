@@ -254,3 +254,91 @@ fn a_collections_file_is_a_regular_file_inside_the_workspace() {
         assert!(e.to_string().contains(says), "{file}: {e}");
     }
 }
+
+#[test]
+fn batch_size_is_read_with_defaults_for_fields_left_out() {
+    let ws = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric:\n  batchSize:\n    maxMessageCount: 500\n",
+    )
+    .expect("parses");
+    assert_eq!(
+        ws.batch_size,
+        BatchSize {
+            max_message_count: 500,
+            ..BatchSize::default()
+        }
+    );
+}
+
+#[test]
+fn batch_size_problems_name_file_field_line_and_fix() {
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric:\n  batchSize:\n    maxMessageCount: 0\n    absoluteMaxBytes: 1048576\n    preferredMaxBytes: 2097152\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("fabdev.yaml"), "{err}");
+    assert!(err.contains("fabric.batchSize.maxMessageCount"), "{err}");
+    assert!(err.contains("maxMessageCount is 0"), "{err}");
+    assert!(err.contains(":7:"), "the preferred size's line: {err}");
+    assert!(
+        err.contains("preferredMaxBytes 2097152 is greater than absoluteMaxBytes 1048576"),
+        "{err}"
+    );
+    assert!(err.contains("at most absoluteMaxBytes"), "{err}");
+    let big = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric: { batchSize: { absoluteMaxBytes: 200000000 } }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(big.contains("fabric.batchSize.absoluteMaxBytes"), "{big}");
+    assert!(big.contains("one gRPC message"), "{big}");
+    let unknown = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\nfabric: { batchSize: { maxMessages: 5 } }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(unknown.contains("maxMessages"), "{unknown}");
+}
+
+#[test]
+fn anchor_peers_default_to_peer0_and_follow_the_list() {
+    let ws = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - { name: Org1, peers: 3, anchorPeers: [peer2, peer0] }\n  - { name: Org2, peers: 2 }\n  - { name: Org3, anchorPeers: [] }\n",
+    )
+    .expect("parses");
+    let anchors: Vec<&[u32]> = ws.orgs.iter().map(|o| o.anchor_peers.as_slice()).collect();
+    assert_eq!(anchors, [&[2, 0][..], &[0][..], &[][..]]);
+    assert_eq!(
+        Workspace::default_network().orgs[0].anchor_peers,
+        PeerOrg::default_anchor_peers()
+    );
+}
+
+#[test]
+fn anchor_peer_problems_name_file_field_line_and_fix() {
+    let err = parse(
+        "apiVersion: fabdev/v1alpha1\nkind: Workspace\norgs:\n  - name: Org1\n    peers: 2\n    anchorPeers:\n      - peer2\n      - peer0\n      - peer0\n      - leader\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("fabdev.yaml"), "{err}");
+    assert!(err.contains("orgs[0].anchorPeers[0]"), "{err}");
+    assert!(err.contains(":7:"), "peer2's line: {err}");
+    assert!(
+        err.contains("anchor peer peer2 is not one of the org's 2 peers (peer0..peer1)"),
+        "{err}"
+    );
+    assert!(err.contains("orgs[0].anchorPeers[2]"), "{err}");
+    assert!(err.contains("anchor peer peer0 is listed twice"), "{err}");
+    assert!(err.contains("orgs[0].anchorPeers[3]"), "{err}");
+    assert!(
+        err.contains("\"leader\" is not a peer name of the form peer<N>"),
+        "{err}"
+    );
+    assert!(err.contains("e.g. `anchorPeers: [peer0]`"), "{err}");
+    assert!(
+        !err.contains("orgs[0].anchorPeers[1]"),
+        "peer0 the first time is fine: {err}"
+    );
+}

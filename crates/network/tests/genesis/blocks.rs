@@ -78,6 +78,29 @@ fn fabric_3_uses_channel_v3_0_and_its_batch_timeout() {
 }
 
 #[test]
+fn anchor_peers_are_the_orgs_list_in_its_order_and_none_for_an_empty_one() {
+    let mut ws = v3_ws();
+    ws.orgs[1].anchor_peers = vec![1, 0];
+    ws.orgs[0].anchor_peers = vec![];
+    let net = Net::new(ws);
+    let bytes = net.block("mychannel");
+    let b = check_block(&net, "mychannel", &bytes);
+    let anchors: peer::AnchorPeers = value(b.group(&["Application", "Org2"]), "AnchorPeers");
+    let hosts: Vec<(&str, i32)> = anchors
+        .anchor_peers
+        .iter()
+        .map(|a| (a.host.as_str(), a.port))
+        .collect();
+    assert_eq!(hosts, [("peer1-org2", 7051), ("peer0-org2", 7051)]);
+    assert!(
+        !b.group(&["Application", "Org1"])
+            .values
+            .contains_key("AnchorPeers"),
+        "like configtxgen, no value without anchors"
+    );
+}
+
+#[test]
 fn same_inputs_give_the_same_bytes() {
     let net = Net::new(three_orgs_ws());
     let a = net.block("mychannel");
@@ -90,14 +113,15 @@ fn same_inputs_give_the_same_bytes() {
 }
 
 #[test]
-fn options_override_batch_size_and_raft() {
-    let net = Net::new(Workspace::default_network());
-    let mut opts = GenesisOptions::new("mychannel");
-    opts.batch_size = BatchSize {
+fn workspace_batch_size_and_raft_options() {
+    let mut ws = Workspace::default_network();
+    ws.batch_size = BatchSize {
         max_message_count: 500,
         absolute_max_bytes: 10 * 1024 * 1024,
         preferred_max_bytes: 2 * 1024 * 1024,
     };
+    let net = Net::new(ws);
+    let mut opts = GenesisOptions::new("mychannel");
     opts.raft.tick_interval = "100ms".into();
     let bytes = genesis_block_with(&net.ws, &net.topo, &net.crypto, &opts).expect("block");
     let b = Parsed::new(&bytes);
@@ -109,5 +133,12 @@ fn options_override_batch_size_and_raft() {
     let raft: etcdraft::ConfigMetadata =
         dec(&value::<orderer::ConsensusType>(orderer, "ConsensusType").metadata);
     assert_eq!(raft.options.expect("options").tick_interval, "100ms");
+    // The default block of this workspace has its batch size too.
+    let b = Parsed::new(&net.block("mychannel"));
+    let size = value::<orderer::BatchSize>(b.group(&["Orderer"]), "BatchSize");
+    assert_eq!(
+        (size.max_message_count, size.preferred_max_bytes),
+        (500, 2 * 1024 * 1024)
+    );
     assert_ne!(bytes, net.block("mychannel"));
 }

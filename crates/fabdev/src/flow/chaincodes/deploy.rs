@@ -9,8 +9,8 @@ use chaincode::lifecycle::{self, ChannelAdmins, DeploySpec, LifecycleEvent, Plan
 use chaincode::package::{PackageOptions, package_dir};
 use network::spec::{Chaincode, Lang};
 
-use super::images::{builder_for_the_peers, cluster_images};
-use crate::events::{ChaincodeAction, DeployOutcome, EventKind, Sink};
+use super::images::cluster_images;
+use crate::events::{ChaincodeAction, DeployOutcome, EventKind, Meter, Sink};
 use crate::flow::steps::{Step, StepResult, earlier, step};
 use crate::flow::{Connections, Context, FlowError};
 
@@ -354,6 +354,43 @@ fn chaincode_event(chaincode: &str, ev: LifecycleEvent) -> EventKind {
                 message: format!("every peer builds it: {reason}"),
             };
         }
+        LifecycleEvent::SeedingBuilder { image, peers } => {
+            return EventKind::Progress {
+                message: format!(
+                    "fabdev cannot build it here: copying the builder image {image} into the daemons of {} first",
+                    peers.join(", ")
+                ),
+            };
+        }
+        LifecycleEvent::SeedProgress {
+            image,
+            bytes_done,
+            bytes_expected,
+        } => {
+            return EventKind::Transfer {
+                item: image,
+                done: bytes_done,
+                total: bytes_expected,
+            };
+        }
+        LifecycleEvent::BuilderSeeded {
+            image,
+            copied,
+            took,
+        } => {
+            let into = if copied.is_empty() {
+                "present in every daemon already".to_string()
+            } else {
+                format!(
+                    "copied into {} in {:.1} s",
+                    copied.join(", "),
+                    took.as_secs_f64()
+                )
+            };
+            return EventKind::Progress {
+                message: format!("builder image {image} {into}"),
+            };
+        }
         LifecycleEvent::ImagePlaced { peer, took } => {
             return EventKind::Progress {
                 message: format!(
@@ -408,27 +445,29 @@ async fn install_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
     let images = cluster_images(ctx, conn).await?;
     let (admins, deployment) = on_channel(ctx, conn, deployments, name).await?;
     let peers = admins.peers().count();
-    // Go chaincode that fabdev cannot build here is built by the peers,
-    // which then need Go's builder (`up` leaves it out while fabdev builds).
-    let mut fallback = String::new();
-    if let Some(images) = &images
-        && deployment.chaincode.lang == Lang::Go
-        && let Some(copied) = builder_for_the_peers(ctx, images).await?
-    {
-        fallback = format!(
-            " (built by the peers: fabdev cannot build Go here; Go's builder into {copied} DinD{})",
-            if copied == 1 { "" } else { "s" }
-        );
-    }
     let images = images.as_ref().map(|i| i as &dyn lifecycle::PeerImages);
-    let installed = lifecycle::install_all(admins, deployment.package()?, images, &mut |e| {
-        sink.send(chaincode_event(name, e))
-    })
-    .await?;
+    // When fabdev cannot build, the peers build, and a builder image their
+    // daemons lack is copied in first (`up` leaves Go's out while fabdev
+    // builds Go), its bytes reported every 5 %.
+    let mut meter = Meter::new();
+    let installed =
+        lifecycle::install_all(admins, deployment.package()?, images, &mut |e| match e {
+            LifecycleEvent::SeedProgress {
+                image,
+                bytes_done,
+                bytes_expected,
+            } => {
+                if let Some(ev) = meter.update(&image, bytes_done, bytes_expected) {
+                    sink.send(ev)
+                }
+            }
+            e => sink.send(chaincode_event(name, e)),
+        })
+        .await?;
     let detail = if installed.is_empty() {
         format!("installed already on every peer ({peers})")
     } else {
-        format!("installed on {}{fallback}", installed.join(", "))
+        format!("installed on {}", installed.join(", "))
     };
     deployment.installed = installed;
     Ok(Some(detail))

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use chaincode::lifecycle::{self, PeerImageError};
+use chaincode::image::BuildImages;
+use chaincode::lifecycle::{self, LifecycleEvent, PeerImageError, Seeded};
 use cluster::dind::Dind;
+use cluster::images::Daemon;
 
 use crate::flow::context::{Target, kind_provider};
 use crate::flow::{Connections, Context, FlowError};
@@ -32,8 +34,18 @@ pub(crate) async fn cluster_images(
         .collect();
     // The host's Docker builds once, warm, when it has the builder images;
     // else the first peer builds and the image is copied.
-    let builder = warm_builder(ctx);
-    Ok(Some(DindImages { dinds, builder }))
+    let i = &ctx.ws.images;
+    Ok(Some(DindImages {
+        dinds,
+        builder: warm_builder(ctx),
+        images: BuildImages {
+            ccenv: i.ccenv.clone(),
+            baseos: i.baseos.clone(),
+            nodeenv: i.nodeenv.clone(),
+            peer_version: ctx.ws.fabric.release(),
+        },
+        seed_from: seed_source(ctx),
+    }))
 }
 
 /// fabdev's warm builder: the host's Docker (none when it does not answer)
@@ -53,34 +65,18 @@ pub(crate) fn warm_builder(ctx: &Context) -> Option<chaincode::image::WarmBuilde
     })
 }
 
-/// The fallback when fabdev cannot build Go chaincode on this host (its
-/// Docker does not answer, or lacks Go's builder image): the peers build it
-/// themselves, so Go's builder goes first into each peer's DinD that lacks
-/// it (`up` leaves it out while fabdev can build), from where `up` took the
-/// images (kind's node provider, or the host's Docker). Returns how many
-/// daemons got it now; `None` when fabdev builds.
-pub(crate) async fn builder_for_the_peers(
-    ctx: &Context,
-    images: &DindImages,
-) -> Result<Option<usize>, FlowError> {
-    if let Some(builder) = &images.builder
-        && builder.can_build("GOLANG").await
-    {
-        return Ok(None);
-    }
-    let from = match ctx.target {
-        Target::Kind => cluster::provider::api(kind_provider(ctx)?.provider)?,
-        Target::Existing(_) => cluster::images::Daemon::connect_local()?,
+/// The engine `up` pulled the images into, where a builder the peers lack
+/// is copied from (the fallback when fabdev cannot build, see
+/// `PeerImages::seed_builder`): kind's node provider on kind, the host's
+/// Docker with an existing cluster. Why not, when there is no client for it.
+fn seed_source(ctx: &Context) -> Result<Daemon, String> {
+    let daemon = match ctx.target {
+        Target::Kind => kind_provider(ctx)
+            .map_err(|e| e.to_string())
+            .and_then(|c| cluster::provider::api(c.provider).map_err(|e| e.to_string())),
+        Target::Existing(_) => Daemon::connect_local().map_err(|e| e.to_string()),
     };
-    let targets: Vec<&Dind> = images.dinds.values().collect();
-    let reports = cluster::images::transfer_to_many(
-        &from,
-        &targets,
-        std::slice::from_ref(&ctx.ws.images.ccenv),
-        &mut |_| {},
-    )
-    .await?;
-    Ok(Some(reports.iter().map(|r| r.transferred.len()).sum()))
+    daemon.map_err(|e| format!("no client of the engine the images were pulled into: {e}"))
 }
 
 /// [`lifecycle::PeerImages`] over the peers' DinD daemons: `docker save` in
@@ -91,6 +87,10 @@ pub struct DindImages {
     /// fabdev's warm builder on the host's Docker (see `chaincode::image`);
     /// it builds when that Docker has the builder images.
     pub builder: Option<chaincode::image::WarmBuilder>,
+    /// The peers' builder and runtime images.
+    pub images: BuildImages,
+    /// Where a builder the peers lack is copied from (see [`seed_source`]).
+    pub seed_from: Result<Daemon, String>,
 }
 
 impl DindImages {
@@ -124,6 +124,30 @@ impl lifecycle::PeerImages for DindImages {
 
     fn warm_builder(&self) -> Option<&chaincode::image::WarmBuilder> {
         self.builder.as_ref()
+    }
+
+    fn builder_images(&self) -> Option<&BuildImages> {
+        Some(&self.images)
+    }
+
+    fn seed_builder<'a>(
+        &'a self,
+        peers: &'a [String],
+        image: &'a str,
+        on_event: &'a mut (dyn FnMut(LifecycleEvent) + Send),
+    ) -> lifecycle::BoxFuture<'a, Result<Seeded, PeerImageError>> {
+        Box::pin(async move {
+            let from = self
+                .seed_from
+                .as_ref()
+                .map_err(|why| PeerImageError::seed(image, peers, why.clone()))?;
+            let targets = peers
+                .iter()
+                .map(|p| self.daemon(p))
+                .collect::<Result<Vec<&Dind>, _>>()
+                .map_err(|e| PeerImageError::seed(image, peers, e))?;
+            chaincode::image::seed_daemons(from, peers, &targets, image, on_event).await
+        })
     }
 
     fn has_image<'a>(&'a self, peer: &'a str, name: &'a str) -> lifecycle::BoxFuture<'a, bool> {

@@ -48,11 +48,24 @@ pub struct CertSays {
     pub not_after: OffsetDateTime,
 }
 
+/// Why an identity's certificate cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    #[error("cannot read the file")]
+    Io(#[source] std::io::Error),
+    #[error("not a PEM certificate")]
+    Pem(#[source] x509_parser::nom::Err<x509_parser::error::PEMError>),
+    #[error("not an X.509 certificate")]
+    Der(#[source] x509_parser::nom::Err<x509_parser::error::X509Error>),
+    #[error("its attribute extension is not {{\"attrs\":{{…}}}}")]
+    Attributes(#[source] serde_json::Error),
+}
+
 /// Read an enrollment certificate (PEM). An attribute extension that is not
 /// `{"attrs":{string: string}}` is an error.
-pub fn read_cert(pem: &[u8]) -> Result<CertSays, String> {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(pem).map_err(|e| e.to_string())?;
-    let (_, cert) = X509Certificate::from_der(&pem.contents).map_err(|e| e.to_string())?;
+pub fn read_cert(pem: &[u8]) -> Result<CertSays, CertError> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem).map_err(CertError::Pem)?;
+    let (_, cert) = X509Certificate::from_der(&pem.contents).map_err(CertError::Der)?;
     let cn = cert
         .subject()
         .iter_common_name()
@@ -73,8 +86,7 @@ pub fn read_cert(pem: &[u8]) -> Result<CertSays, String> {
         struct Attrs {
             attrs: BTreeMap<String, String>,
         }
-        let parsed: Attrs = serde_json::from_slice(ext.value)
-            .map_err(|e| format!("its attribute extension is not {{\"attrs\":{{…}}}}: {e}"))?;
+        let parsed: Attrs = serde_json::from_slice(ext.value).map_err(CertError::Attributes)?;
         attrs = parsed.attrs;
     }
     Ok(CertSays {
@@ -92,13 +104,13 @@ fn is_built_in(name: &str) -> bool {
 /// The identity in folder `dir` (`<org>/users/<name>`).
 fn read_identity(org: &str, name: &str, dir: &Path) -> Result<Identity, IdentityError> {
     let cert = dir.join("msp/signcerts/cert.pem");
-    let unreadable = |problem: String| IdentityError::Unreadable {
+    let unreadable = |source: CertError| IdentityError::Unreadable {
         org: org.to_string(),
         name: name.to_string(),
         path: cert.clone(),
-        problem,
+        source: Box::new(source),
     };
-    let bytes = std::fs::read(&cert).map_err(|e| unreadable(e.to_string()))?;
+    let bytes = std::fs::read(&cert).map_err(|e| unreadable(CertError::Io(e)))?;
     let says = read_cert(&bytes).map_err(unreadable)?;
     let not_after = says
         .not_after
