@@ -73,6 +73,14 @@ fi
 
 # --- Docker engine ---------------------------------------------------------------
 bash scripts/setup/docker.sh
+# The real node's pods talk over one bridge: kube-router enforces
+# NetworkPolicy between them only when bridged packets pass iptables (Docker
+# usually turns this on; the real_node tests' host check says so when it is off).
+if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" != 1 ]; then
+  log "turning on net.bridge.bridge-nf-call-iptables (br_netfilter) for the real node"
+  { modprobe br_netfilter 2>/dev/null || true; } && sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
+    || log "could not turn on net.bridge.bridge-nf-call-iptables; the real_node tests will name it"
+fi
 
 # --- Go-built tools ---------------------------------------------------------------
 # crictl: kind nodes answer "which image ID do you have" through it, and so

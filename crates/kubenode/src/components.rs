@@ -60,9 +60,12 @@ pub(crate) const START: &[Action] = &[
     action!("kube-controller-manager and kube-scheduler" => controllers),
     action!("kubelet, kube-proxy and CoreDNS" => node_services),
     action!("node Ready" => node_ready),
-    action!("kube-router (NetworkPolicy)" => network_policy),
     action!("CoreDNS ready" => dns_ready),
     action!("kube-proxy ready" => proxy_ready),
+    // After kube-proxy's first sync: kube-router rewrites the whole filter
+    // table (iptables-save, then iptables-restore without --noflush), so
+    // the two at once lose kube-proxy's new chains.
+    action!("kube-router (NetworkPolicy)" => network_policy),
     action!("default service account" => default_service_account),
     action!("storage" => volumes),
 ];

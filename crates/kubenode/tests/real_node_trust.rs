@@ -102,6 +102,20 @@ fn firewall_drops() -> u64 {
         .expect("a DROP rule with a packet count")
 }
 
+/// Packets for the pods from outside the bridge that the node dropped so
+/// far (its rule in mangle's FORWARD).
+fn pod_range_drops() -> u64 {
+    let out = Command::new("iptables")
+        .args(["-t", "mangle", "-L", "FORWARD", "-v", "-x", "-n"])
+        .output()
+        .expect("iptables -L");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.contains("pods only from the bridge"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .expect("the node's pods-only-from-the-bridge rule with a packet count")
+}
+
 /// `GET path` in plain HTTP on `addr`: the answer's first bytes, or the
 /// connection error.
 fn plain_http(addr: &str, path: &str) -> Result<String, std::io::Error> {
@@ -493,7 +507,12 @@ async fn real_node_network_policies_admit_only_the_workspace() {
     for image in [kubenode::DIND_STANDIN_IMAGE, kubenode::PEER_STANDIN_IMAGE] {
         node.import_image(image).expect("import a stand-in image");
     }
-    let ws = Workspace::default_network();
+    // fabdev drives the test node as an existing cluster (as
+    // tests/real_node_up.rs does). On kind the policy also opens the ports
+    // kind maps to the host to every source, by design, so an outside pod
+    // reaching 7051 there is no failure of enforcement.
+    let mut ws = Workspace::default_network();
+    ws.cluster.provider = network::spec::Provider::Existing;
     let topo = Topology::of(&ws);
     let dir = tempfile::tempdir().expect("temp folder");
     let crypto = network::pki::CryptoDir::new(dir.path().join("crypto"));
@@ -583,6 +602,19 @@ async fn real_node_network_policies_admit_only_the_workspace() {
             pod_connects(&outside_pods, "outsider", &ip, port).await,
             "before the policies the outside pod should reach the peer's {port} \
              (otherwise the test proves nothing)"
+        );
+    }
+    // A neighbour that routes the pod range through this host does not,
+    // although kube-router accepts in filter's FORWARD whatever no policy
+    // refuses: the node drops it first (mangle).
+    {
+        let neighbour = Neighbour::new();
+        let before = pod_range_drops();
+        let (connected, said) = neighbour.connects(&format!("{ip}:7051"));
+        assert!(!connected, "a neighbour reaches the peer pod's 7051");
+        assert!(
+            pod_range_drops() > before,
+            "the node dropped nothing for the pods: the neighbour's attempt did not reach it ({said})"
         );
     }
 
