@@ -281,14 +281,19 @@ async fn network_policy(node: &mut KubeNode, start: &Start) -> Result<(), NodeEr
         "its /healthz and its KUBE-ROUTER-FORWARD chain in iptables",
         start.deadline,
         || async {
-            let mut cmd = Command::new("iptables");
-            cmd.args(["-t", "filter", "-S", "FORWARD"]);
-            let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
-            Ok(rules.contains("KUBE-ROUTER-FORWARD")
+            Ok(chain_mentions("filter", "FORWARD", "KUBE-ROUTER-FORWARD")?
                 && http_ok(NODE_IP, KUBE_ROUTER_HEALTH_PORT, "/healthz")?)
         },
     )
     .await
+}
+
+/// Whether a rule of `table`'s `chain` mentions `text` (`iptables -S`).
+fn chain_mentions(table: &str, chain: &str, text: &str) -> Result<bool, String> {
+    let mut cmd = Command::new("iptables");
+    cmd.args(["-t", table, "-S", chain]);
+    let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    Ok(rules.contains(text))
 }
 
 async fn dns_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
@@ -307,11 +312,10 @@ async fn proxy_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError
         "its /healthz and the `kubernetes` Service in iptables",
         start.deadline,
         || async {
-            let mut cmd = Command::new("iptables");
-            cmd.args(["-t", "nat", "-S", "KUBE-SERVICES"]);
-            let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
-            Ok(rules.contains("default/kubernetes")
-                && http_ok(NODE_IP, PROXY_HEALTHZ_PORT, "/healthz")?)
+            Ok(
+                chain_mentions("nat", "KUBE-SERVICES", "default/kubernetes")?
+                    && http_ok(NODE_IP, PROXY_HEALTHZ_PORT, "/healthz")?,
+            )
         },
     )
     .await
