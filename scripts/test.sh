@@ -60,6 +60,9 @@ command -v ctr >/dev/null 2>&1 || apt_missing+=(containerd)
 command -v runc >/dev/null 2>&1 || apt_missing+=(runc)
 [ -x /usr/lib/cni/bridge ] || apt_missing+=(containernetworking-plugins)
 command -v iptables >/dev/null 2>&1 || apt_missing+=(iptables)
+# ipset: kube-router, the real node's NetworkPolicy controller, keeps the
+# policies' pod addresses in ipsets.
+command -v ipset >/dev/null 2>&1 || apt_missing+=(ipset)
 command -v ip >/dev/null 2>&1 || apt_missing+=(iproute2)
 command -v debootstrap >/dev/null 2>&1 || apt_missing+=(debootstrap)
 # python3-venv: checkov gets a venv of its own (scripts/check/checkov.sh).
@@ -70,6 +73,14 @@ fi
 
 # --- Docker engine ---------------------------------------------------------------
 bash scripts/setup/docker.sh
+# The real node's pods talk over one bridge: kube-router enforces
+# NetworkPolicy between them only when bridged packets pass iptables (Docker
+# usually turns this on; the real_node tests' host check says so when it is off).
+if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" != 1 ]; then
+  log "turning on net.bridge.bridge-nf-call-iptables (br_netfilter) for the real node"
+  { modprobe br_netfilter 2>/dev/null || true; } && sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
+    || log "could not turn on net.bridge.bridge-nf-call-iptables; the real_node tests will name it"
+fi
 
 # --- Go-built tools ---------------------------------------------------------------
 # crictl: kind nodes answer "which image ID do you have" through it, and so
@@ -79,6 +90,16 @@ command -v go >/dev/null 2>&1 || { echo "test.sh: Go is needed (crictl and the K
 if ! crictl --version >/dev/null 2>&1; then
   log "installing crictl $CRICTL_VERSION (Go module proxy)"
   go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+fi
+# kube-router: the real node's NetworkPolicy controller (firewall only, beside
+# the bridge CNI and kube-proxy), so the real_node_* tests see fabdev's
+# NetworkPolicies enforced.
+KUBE_ROUTER_VERSION=v2.1.0
+# (`go install` sets no version in its --version: ask the binary's build info.)
+if ! go version -m "$(command -v kube-router || echo /nonexistent)" 2>/dev/null \
+    | grep -q "kube-router/v2[[:space:]]*$KUBE_ROUTER_VERSION"; then
+  log "installing kube-router $KUBE_ROUTER_VERSION (Go module proxy)"
+  go install "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
 fi
 
 # --- Kubernetes -------------------------------------------------------------------

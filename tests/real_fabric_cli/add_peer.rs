@@ -1,12 +1,16 @@
-//! A peer added to an org of a running network, as `fabdev up` applies
-//! the plan's `add-peer` (its steps, run here as the commands that share
-//! them: `channel create` joins it, `chaincode deploy` installs what the
-//! channel runs): it joins from the channel's genesis block, gets the
-//! chaincode, and endorses for its org while the org's first peer is down;
-//! the old state reads back, and the other nodes keep their host ports.
+//! A peer added to an org of a running network, applied by `fabdev up`'s
+//! steps once the nodes run (`up_running`, on the test network, which runs
+//! the new peer's pod as processes): the plan is exactly the `add-peer`,
+//! the peer joins from the channel's genesis block, gets the chaincode,
+//! and endorses for its org while the org's first peer is down; the old
+//! state reads back, the other nodes keep their host ports, and a second
+//! `up` plans nothing.
 
 use std::time::Instant;
 
+use network::reconcile::Action;
+
+use super::config_update::{applied, as_json, plan_of, up};
 use super::*;
 
 const YAML_ORG2: &str = "{ name: Org2, peers: 2, stateDatabase: leveldb }";
@@ -45,9 +49,10 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
     set_org2_peers(t.dir(), 1);
     let before = network::Topology::of(&network::Workspace::load_dir(t.dir()).expect("spec"));
 
-    t.ok(&["channel", "create"]).await;
-    let out = t.ok(&["chaincode", "deploy"]).await;
-    assert_has(&stdout(&out), "basic on mychannel: deployed at sequence 1");
+    let (r, events) = up(t.dir()).await;
+    r.unwrap_or_else(|e| panic!("first up: {e}\n{events:#?}\n{}", t.net.all_logs()));
+    assert_eq!(event(&as_json(&events), "deployed")["outcome"], "deployed");
+    assert_eq!(applied(t.dir()).orgs[1].peers, 1);
     t.ok(&create_asset(["asset1", "blue", "5", "Tom", "300"]))
         .await;
 
@@ -67,9 +72,17 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
         panic!("{e}\n{}", t.net.all_logs());
     }
     wait_for_peer(&t.net, "peer1-org2").await;
-    let joined: Vec<(String, String)> = t
-        .json(&["channel", "create"])
-        .await
+    let (r, events) = up(t.dir()).await;
+    r.unwrap_or_else(|e| panic!("up: {e}\n{events:#?}\n{}", t.net.all_logs()));
+    assert_eq!(
+        plan_of(&events).actions,
+        [Action::AddPeer {
+            org: "Org2".into(),
+            peer: "peer1-org2".into()
+        }]
+    );
+    let events = as_json(&events);
+    let joined: Vec<(String, String)> = events
         .iter()
         .filter(|e| e["event"] == "channel")
         .filter(|e| e["state"] == "joined" || e["state"] == "already_joined")
@@ -91,7 +104,6 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
             "{node} {state}: {joined:?}"
         );
     }
-    let events = t.json(&["chaincode", "deploy"]).await;
     let deployed = event(&events, "deployed");
     assert_eq!(deployed["outcome"], "completed", "{deployed}");
     assert_eq!(deployed["sequence"], 1, "{deployed}");
@@ -121,4 +133,16 @@ async fn real_fabric_cli_a_peer_added_to_an_org_joins_installs_and_endorses() {
         "peer1-org2 endorsed {:.1}s after it was added",
         added.elapsed().as_secs_f64()
     );
+    assert_eq!(applied(t.dir()).orgs[1].peers, 2);
+
+    // With peer0-org2 back, a second `up` plans nothing and its deploy
+    // changes nothing.
+    if let Err(e) = t.net.start_node("peer0-org2").await {
+        panic!("{e}\n{}", t.net.all_logs());
+    }
+    wait_for_peer(&t.net, "peer0-org2").await;
+    let (r, events) = up(t.dir()).await;
+    r.unwrap_or_else(|e| panic!("second up: {e}\n{events:#?}\n{}", t.net.all_logs()));
+    assert!(plan_of(&events).is_noop(), "{:?}", plan_of(&events));
+    assert_eq!(event(&as_json(&events), "deployed")["outcome"], "unchanged");
 }

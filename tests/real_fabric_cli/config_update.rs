@@ -35,6 +35,14 @@ pub(super) async fn up(
     (r, events)
 }
 
+/// The events as `-o json` prints them.
+pub(super) fn as_json(events: &[Event]) -> Vec<serde_json::Value> {
+    events
+        .iter()
+        .map(|e| serde_json::to_value(e).expect("an event serializes"))
+        .collect()
+}
+
 pub(super) fn plan_of(events: &[Event]) -> Plan {
     events
         .iter()

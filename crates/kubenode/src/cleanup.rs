@@ -50,7 +50,35 @@ pub fn leftovers() -> Vec<String> {
     for path in host_files(base) {
         found.push(format!("file {}", path.display()));
     }
+    for set in router_ipsets(&ipset_names()) {
+        found.push(format!("ipset {set}"));
+    }
     found
+}
+
+/// The ipsets kube-router's NetworkPolicy controller makes (`KUBE-SRC-*`,
+/// `KUBE-DST-*`, their `inet6:` twins) among `ipset list -n`'s names. The
+/// node starts only where no other kube-proxy or CNI has `KUBE-*` chains
+/// (`conflicts`), so sets of these names are its own kube-router's.
+pub(crate) fn router_ipsets(names: &str) -> Vec<String> {
+    names
+        .lines()
+        .map(str::trim)
+        .filter(|n| {
+            let bare = n.strip_prefix("inet6:").unwrap_or(n);
+            bare.starts_with("KUBE-SRC-") || bare.starts_with("KUBE-DST-")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// `ipset list -n` (empty without ipset).
+fn ipset_names() -> String {
+    Command::new("ipset")
+        .args(["list", "-n"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 /// Stop and remove every pod sandbox of the node's containerd.
@@ -108,6 +136,14 @@ pub(crate) fn cleanup(base: &Path) -> Vec<String> {
     // kube-proxy's and the kubelet's chains, CNI's, and our firewall: only
     // what this node made (the record of what existed before it).
     problems.extend(iptables::remove(iptables::read_record(base).as_deref()));
+    // kube-router's ipsets, once no rule refers to them.
+    for set in router_ipsets(&ipset_names()) {
+        let mut cmd = Command::new("ipset");
+        cmd.args(["destroy", &set]);
+        if let Err(e) = run(&mut cmd, Duration::from_secs(10)) {
+            problems.push(e.to_string());
+        }
+    }
     if Path::new("/sys/class/net").join(BRIDGE).exists() {
         let mut cmd = Command::new("ip");
         cmd.args(["link", "del", BRIDGE]);
@@ -448,4 +484,19 @@ pub(crate) fn conflicts(base: &Path) -> Vec<String> {
         ));
     }
     found
+}
+
+#[cfg(test)]
+mod ipset_tests {
+    use super::router_ipsets;
+
+    #[test]
+    fn only_kube_routers_policy_sets_are_the_nodes() {
+        let names = "KUBE-SRC-ABC\ninet6:KUBE-DST-XYZ\nKUBE-CLUSTER-IP\nmy-set\nKUBE-DST-Q\n";
+        assert_eq!(
+            router_ipsets(names),
+            ["KUBE-SRC-ABC", "inet6:KUBE-DST-XYZ", "KUBE-DST-Q"]
+        );
+        assert!(router_ipsets("").is_empty());
+    }
 }

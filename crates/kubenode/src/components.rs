@@ -18,11 +18,11 @@ use kube::Api;
 use kube::api::PostParams;
 
 use crate::config::{apiserver_etcd_args, etcd_args};
-use crate::host::find_tool;
+use crate::host::{find_kube_router, find_tool};
 use crate::process::{http_get, http_ok, run};
 use crate::{
-    API_PORT, COREDNS_READY_PORT, KubeNode, NODE_IP, NODE_NAME, NodeError, PAUSE_IMAGE,
-    PROXY_HEALTHZ_PORT, SERVICE_CIDR, STORAGE_CLASS, VOLUME_SIZE, VOLUMES, client, io,
+    API_PORT, COREDNS_READY_PORT, KUBE_ROUTER_HEALTH_PORT, KubeNode, NODE_IP, NODE_NAME, NodeError,
+    PAUSE_IMAGE, PROXY_HEALTHZ_PORT, SERVICE_CIDR, STORAGE_CLASS, VOLUME_SIZE, VOLUMES, client, io,
 };
 
 /// What every start action gets besides the node: where the Kubernetes
@@ -62,6 +62,10 @@ pub(crate) const START: &[Action] = &[
     action!("node Ready" => node_ready),
     action!("CoreDNS ready" => dns_ready),
     action!("kube-proxy ready" => proxy_ready),
+    // After kube-proxy's first sync: kube-router rewrites the whole filter
+    // table (iptables-save, then iptables-restore without --noflush), so
+    // the two at once lose kube-proxy's new chains.
+    action!("kube-router (NetworkPolicy)" => network_policy),
     action!("default service account" => default_service_account),
     action!("storage" => volumes),
 ];
@@ -246,6 +250,52 @@ async fn node_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError>
     .await
 }
 
+/// kube-router as the node's NetworkPolicy controller only (its firewall;
+/// no routing, no service proxy: the bridge CNI and kube-proxy keep those),
+/// ready when its health port answers and its filter chain is in iptables.
+/// Needs the node registered (it reads the node's InternalIP).
+async fn network_policy(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
+    let bin = find_kube_router().ok_or_else(|| {
+        NodeError::Unavailable(
+            "kube-router (go install github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0; scripts/test.sh does)"
+                .to_string(),
+        )
+    })?;
+    let mut router = Command::new(bin);
+    router.args([
+        format!("--kubeconfig={}", path(node, "kubeconfig")),
+        format!("--hostname-override={NODE_NAME}"),
+        "--run-firewall=true".to_string(),
+        "--run-router=false".to_string(),
+        "--run-service-proxy=false".to_string(),
+        "--enable-cni=false".to_string(),
+        "--enable-ipv6=false".to_string(),
+        format!("--service-cluster-ip-range={SERVICE_CIDR}"),
+        format!("--health-port={KUBE_ROUTER_HEALTH_PORT}"),
+        "--metrics-port=0".to_string(),
+        "-v=1".to_string(),
+    ]);
+    node.spawn("kube-router", &mut router)?;
+    node.wait_for(
+        "kube-router",
+        "its /healthz and its KUBE-ROUTER-FORWARD chain in iptables",
+        start.deadline,
+        || async {
+            Ok(chain_mentions("filter", "FORWARD", "KUBE-ROUTER-FORWARD")?
+                && http_ok(NODE_IP, KUBE_ROUTER_HEALTH_PORT, "/healthz")?)
+        },
+    )
+    .await
+}
+
+/// Whether a rule of `table`'s `chain` mentions `text` (`iptables -S`).
+fn chain_mentions(table: &str, chain: &str, text: &str) -> Result<bool, String> {
+    let mut cmd = Command::new("iptables");
+    cmd.args(["-t", table, "-S", chain]);
+    let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    Ok(rules.contains(text))
+}
+
 async fn dns_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError> {
     node.wait_for(
         "coredns",
@@ -262,11 +312,10 @@ async fn proxy_ready(node: &mut KubeNode, start: &Start) -> Result<(), NodeError
         "its /healthz and the `kubernetes` Service in iptables",
         start.deadline,
         || async {
-            let mut cmd = Command::new("iptables");
-            cmd.args(["-t", "nat", "-S", "KUBE-SERVICES"]);
-            let rules = run(&mut cmd, Duration::from_secs(10)).map_err(|e| e.to_string())?;
-            Ok(rules.contains("default/kubernetes")
-                && http_ok(NODE_IP, PROXY_HEALTHZ_PORT, "/healthz")?)
+            Ok(
+                chain_mentions("nat", "KUBE-SERVICES", "default/kubernetes")?
+                    && http_ok(NODE_IP, PROXY_HEALTHZ_PORT, "/healthz")?,
+            )
         },
     )
     .await

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::{NodeError, PAUSE_IMAGE};
 
 pub use testkit_probe::KUBE_BINARIES;
-pub(crate) use testkit_probe::{find_crictl, find_tool};
+pub(crate) use testkit_probe::{find_crictl, find_kube_router, find_tool};
 
 /// What the host lacks for a node, as one sentence naming each missing
 /// piece and how to get it; `Ok` when everything is there (the checks of

@@ -214,8 +214,15 @@ pub(crate) fn foreign_kube_chains(save: &str) -> Vec<String> {
 
 /// The firewall's `iptables` commands (filter table): the node's chain
 /// returns for the bridge and loopback and drops the rest; INPUT sends
-/// traffic for [`NODE_IP`] through it, and FORWARD drops traffic for the
-/// pods that does not come from the bridge. Every rule carries [`TAG`].
+/// traffic for [`NODE_IP`] through it, and mangle's FORWARD drops traffic
+/// for the pods that does not come from the bridge. Every rule carries
+/// [`TAG`].
+///
+/// That drop is in mangle, which the kernel runs before filter: kube-router
+/// keeps its jump first in filter's FORWARD and ACCEPTs there every packet
+/// for a pod that no policy refuses (its mark 0x20000), wherever the packet
+/// came from, so a filter rule after it would no longer keep neighbours
+/// that route the pod range through this host away from the pods.
 pub(crate) fn firewall_rules() -> Vec<Vec<String>> {
     let comment = |text: &str| {
         vec![
@@ -255,7 +262,9 @@ pub(crate) fn firewall_rules() -> Vec<Vec<String>> {
             &["-j", FIREWALL_CHAIN],
         ),
         rule(
-            &["-I", "FORWARD", "-d", POD_CIDR, "!", "-i", BRIDGE],
+            &[
+                "-t", "mangle", "-I", "FORWARD", "-d", POD_CIDR, "!", "-i", BRIDGE,
+            ],
             "pods only from the bridge",
             &["-j", "DROP"],
         ),

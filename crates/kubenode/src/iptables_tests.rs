@@ -128,28 +128,43 @@ fn the_firewall_drops_the_node_address_except_from_the_bridge_and_loopback() {
             "-A FABDEV-KUBENODE-INPUT -i fdkbr0 -m comment --comment fabdev-kubenode: the node's pods -j RETURN",
             "-A FABDEV-KUBENODE-INPUT -m comment --comment fabdev-kubenode: nobody else reaches the node address -j DROP",
             "-I INPUT -d 198.19.0.1/32 -m comment --comment fabdev-kubenode: the node address -j FABDEV-KUBENODE-INPUT",
-            "-I FORWARD -d 198.19.0.0/24 ! -i fdkbr0 -m comment --comment fabdev-kubenode: pods only from the bridge -j DROP",
+            "-t mangle -I FORWARD -d 198.19.0.0/24 ! -i fdkbr0 -m comment --comment fabdev-kubenode: pods only from the bridge -j DROP",
             "-I FORWARD -i fdkbr0 -o fdkbr0 -m comment --comment fabdev-kubenode: pod to pod -j ACCEPT",
         ]
     );
-    // Every rule the node adds is found again as the node's at teardown.
-    let save = format!(
-        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:{FIREWALL_CHAIN} - [0:0]\n{}\nCOMMIT\n",
+    // Every rule the node adds is found again as the node's at teardown,
+    // in its own table.
+    let saved = |table: &str| -> String {
         rules
             .iter()
             .filter(|r| !r.starts_with("-N"))
-            .map(|r| r
-                .replacen("-I ", "-A ", 1)
-                .replace(
-                    "--comment fabdev-kubenode: ",
-                    "--comment \"fabdev-kubenode: "
-                )
-                .replace(" -j", "\" -j"))
+            .filter(|r| r.starts_with("-t mangle ") == (table == "mangle"))
+            .map(|r| {
+                r.trim_start_matches("-t mangle ")
+                    .replacen("-I ", "-A ", 1)
+                    .replace(
+                        "--comment fabdev-kubenode: ",
+                        "--comment \"fabdev-kubenode: ",
+                    )
+                    .replace(" -j", "\" -j")
+            })
             .collect::<Vec<_>>()
             .join("\n")
+    };
+    let save = format!(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:{FIREWALL_CHAIN} - [0:0]\n{}\nCOMMIT\n\
+         *mangle\n:FORWARD ACCEPT [0:0]\n{}\nCOMMIT\n",
+        saved("filter"),
+        saved("mangle"),
     );
     let removed = joined(&removals(&save, None));
     assert_eq!(removed.len(), 3 + 2, "{removed:#?}");
+    assert!(
+        removed
+            .iter()
+            .any(|r| r.starts_with("-t mangle -D FORWARD -d 198.19.0.0/24")),
+        "{removed:#?}"
+    );
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! kubelet on its own containerd (CRI, runc, cgroupfs), kube-proxy (iptables
 //! mode), CNI bridge networking and CoreDNS, each a child process with its
 //! own log, started by [`KubeNode::start`] and torn down by `Drop`.
+//! kube-router (firewall only) enforces NetworkPolicy on the node, so the
+//! policies fabdev renders are tested as a cluster that enforces them
+//! applies them.
 //!
 //! Only test-host addresses: the node, the API server, etcd, the kubelet and
 //! CoreDNS listen on [`NODE_IP`] (the bridge [`BRIDGE`]), pods get addresses
@@ -18,7 +21,8 @@
 //!
 //! The binaries come from `scripts/setup/kube.sh` (Go module proxy); the
 //! pause image from `scripts/setup/node-images.sh` (host Docker); containerd,
-//! runc, ctr, iptables and the CNI plugins from Debian. [`check_host`] says
+//! runc, ctr, iptables, ipset and the CNI plugins from Debian; crictl and
+//! kube-router from the Go module proxy (scripts/test.sh). [`check_host`] says
 //! what is missing.
 
 mod cleanup;
@@ -85,6 +89,8 @@ const KUBELET_HEALTHZ_PORT: u16 = 10248;
 const PROXY_HEALTHZ_PORT: u16 = 10256;
 const PROXY_METRICS_PORT: u16 = 10249;
 const COREDNS_READY_PORT: u16 = 8181;
+/// kube-router's health port (its default, 20244).
+const KUBE_ROUTER_HEALTH_PORT: u16 = 20244;
 /// The kubelet's cgroup root (cgroupfs driver), in every hierarchy.
 const CGROUP_ROOT: &str = "fabdev-kubenode";
 /// The kubelet's device-plugin socket: a fixed path, whatever its root

@@ -386,6 +386,7 @@ impl KubeNode {
         for name in [
             "kubelet",
             "kube-proxy",
+            "kube-router",
             "coredns",
             "kube-scheduler",
             "kube-controller-manager",

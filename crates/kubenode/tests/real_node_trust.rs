@@ -102,6 +102,20 @@ fn firewall_drops() -> u64 {
         .expect("a DROP rule with a packet count")
 }
 
+/// Packets for the pods from outside the bridge that the node dropped so
+/// far (its rule in mangle's FORWARD).
+fn pod_range_drops() -> u64 {
+    let out = Command::new("iptables")
+        .args(["-t", "mangle", "-L", "FORWARD", "-v", "-x", "-n"])
+        .output()
+        .expect("iptables -L");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.contains("pods only from the bridge"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .expect("the node's pods-only-from-the-bridge rule with a packet count")
+}
+
 /// `GET path` in plain HTTP on `addr`: the answer's first bytes, or the
 /// connection error.
 fn plain_http(addr: &str, path: &str) -> Result<String, std::io::Error> {
@@ -440,4 +454,207 @@ async fn real_node_sigterm_and_sighup_tear_it_down() {
         let left = kubenode::leftovers();
         assert!(left.is_empty(), "SIG{signal} left: {left:#?}");
     }
+}
+
+/// Whether a TCP connection from `pod` to `ip:port` opens within 3 s.
+async fn pod_connects(
+    pods: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    pod: &str,
+    ip: &str,
+    port: u16,
+) -> bool {
+    let script = format!(
+        "if timeout 3 bash -c 'exec 3<>/dev/tcp/{ip}/{port}' 2>/dev/null; then echo open; else echo closed; fi"
+    );
+    let out = testkit::realnode::exec(
+        pods,
+        pod,
+        &["bash", "-c", &script],
+        kube::api::AttachParams::default(),
+    )
+    .await;
+    match out.trim() {
+        "open" => true,
+        "closed" => false,
+        other => panic!("{pod} -> {ip}:{port}: unexpected answer {other:?}"),
+    }
+}
+
+/// The NetworkPolicies fabdev renders, enforced (kube-router is the node's
+/// policy controller): a pod outside the workspace reaches neither a peer's
+/// gRPC port (7051) nor its operations port (9443), a pod of the workspace
+/// reaches the gRPC port, and the node (the kubelet's probes) reaches both.
+/// Before the policies are applied the outside pod reaches both ports: the
+/// refusal is the policies' doing, and a policy that lets everyone in (no
+/// policy, the state before finding 6) fails this test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(real_node),
+    ignore = "no real node here (needs root, scripts/setup/kube.sh, scripts/setup/node-images.sh, kube-router); FABDEV_REQUIRE_REAL_NODE=1 fails naming what is missing"
+)]
+async fn real_node_network_policies_admit_only_the_workspace() {
+    use k8s_openapi::api::core::v1::{Namespace, Pod};
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    use kube::Api;
+    use kube::api::PostParams;
+    use network::render::{self, NodeFiles};
+    use network::{Topology, Workspace};
+    use serde_json::json;
+    use testkit::realnode::wait_pod;
+
+    let _one = ONE_AT_A_TIME.lock().await;
+    let node = node("real_node_network_policies_admit_only_the_workspace").await;
+    for image in [kubenode::DIND_STANDIN_IMAGE, kubenode::PEER_STANDIN_IMAGE] {
+        node.import_image(image).expect("import a stand-in image");
+    }
+    // fabdev drives the test node as an existing cluster (as
+    // tests/real_node_up.rs does). On kind the policy also opens the ports
+    // kind maps to the host to every source, by design, so an outside pod
+    // reaching 7051 there is no failure of enforcement.
+    let mut ws = Workspace::default_network();
+    ws.cluster.provider = network::spec::Provider::Existing;
+    let topo = Topology::of(&ws);
+    let dir = tempfile::tempdir().expect("temp folder");
+    let crypto = network::pki::CryptoDir::new(dir.path().join("crypto"));
+    network::pki::ensure(&ws, &topo, &crypto).expect("crypto material");
+    let mut files = NodeFiles::new();
+    for n in &topo.nodes {
+        files.insert(
+            n.name.clone(),
+            network::pki::read_tree(&crypto.node_dir(n)).expect("node files"),
+        );
+    }
+    let typed = render::typed_objects(&ws, &topo, &files).expect("render");
+    let labels_of = |role: &str| {
+        typed
+            .statefulsets
+            .iter()
+            .map(|s| {
+                s.spec
+                    .as_ref()
+                    .and_then(|s| s.template.metadata.as_ref())
+                    .and_then(|m| m.labels.clone())
+                    .expect("pod labels")
+            })
+            .find(|l| l.values().any(|v| v == role))
+            .unwrap_or_else(|| panic!("a {role} StatefulSet"))
+    };
+    let (peer_labels, orderer_labels) = (labels_of("peer"), labels_of("orderer"));
+
+    let client = node.client().await.expect("client");
+    let pp = PostParams::default();
+    let ns = topo.namespace.clone();
+    Api::<Namespace>::all(client.clone())
+        .create(&pp, &typed.namespace)
+        .await
+        .expect("namespace");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let outside_pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let client_pod = |name: &str, labels: serde_json::Value| -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"containers": [{
+                "name": "client",
+                "image": kubenode::DIND_STANDIN_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["sleep", "3600"],
+            }]}
+        }))
+        .unwrap()
+    };
+    // The peer: the stand-in (TCP on 7051, /healthz on 9443) with the
+    // labels fabdev gives peer pods.
+    let peer: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "peer", "labels": peer_labels},
+        "spec": {"containers": [{
+            "name": "peer",
+            "image": kubenode::PEER_STANDIN_IMAGE,
+            "imagePullPolicy": "IfNotPresent",
+        }]}
+    }))
+    .unwrap();
+    pods.create(&pp, &peer).await.expect("peer pod");
+    pods.create(&pp, &client_pod("member", json!(orderer_labels)))
+        .await
+        .expect("workspace client pod");
+    outside_pods
+        .create(&pp, &client_pod("outsider", json!({})))
+        .await
+        .expect("outside client pod");
+    let running = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .is_some_and(|p| p == "Running")
+    };
+    let deadline = Duration::from_secs(180);
+    let peer = wait_pod(&node, &pods, "peer", deadline, running).await;
+    wait_pod(&node, &pods, "member", deadline, running).await;
+    wait_pod(&node, &outside_pods, "outsider", deadline, running).await;
+    let ip = peer
+        .status
+        .and_then(|s| s.pod_ip)
+        .expect("the peer's address");
+
+    // Without the policies every pod reaches both ports.
+    for port in [7051, 9443] {
+        assert!(
+            pod_connects(&outside_pods, "outsider", &ip, port).await,
+            "before the policies the outside pod should reach the peer's {port} \
+             (otherwise the test proves nothing)"
+        );
+    }
+    // A neighbour that routes the pod range through this host does not,
+    // although kube-router accepts in filter's FORWARD whatever no policy
+    // refuses: the node drops it first (mangle).
+    {
+        let neighbour = Neighbour::new();
+        let before = pod_range_drops();
+        let (connected, said) = neighbour.connects(&format!("{ip}:7051"));
+        assert!(!connected, "a neighbour reaches the peer pod's 7051");
+        assert!(
+            pod_range_drops() > before,
+            "the node dropped nothing for the pods: the neighbour's attempt did not reach it ({said})"
+        );
+    }
+
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
+    for p in &typed.network_policies {
+        policies.create(&pp, p).await.expect("network policy");
+    }
+    // kube-router applies a policy within a sync: wait for the refusal.
+    let refused = testkit::wait_until_async(
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || async { (!pod_connects(&outside_pods, "outsider", &ip, 7051).await).then_some(()) },
+    )
+    .await;
+    assert!(
+        refused.is_some(),
+        "the outside pod still reaches the peer's 7051 60 s after the policies; kube-router log:\n{}",
+        std::fs::read_to_string(node.log_path("kube-router")).unwrap_or_default()
+    );
+    assert!(
+        !pod_connects(&outside_pods, "outsider", &ip, 9443).await,
+        "the outside pod reaches the peer's operations port 9443"
+    );
+    assert!(
+        pod_connects(&pods, "member", &ip, 7051).await,
+        "a pod of the workspace does not reach the peer's gRPC port 7051"
+    );
+    assert!(
+        !pod_connects(&pods, "member", &ip, 9443).await,
+        "a pod of the workspace reaches the peer's operations port 9443 (only the node and \
+         port-forwards should)"
+    );
+    // The node itself (the kubelet's probes) still reaches the operations port.
+    let addr: std::net::SocketAddr = format!("{ip}:9443").parse().expect("address");
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_ok(),
+        "the node does not reach the peer's 9443 (the kubelet's probes would fail)"
+    );
+
+    drop(node);
+    let left = kubenode::leftovers();
+    assert!(left.is_empty(), "teardown left: {left:#?}");
 }

@@ -500,6 +500,7 @@ pub fn node_host_missing(bin_dir: &Path) -> Vec<String> {
         ("ctr", "containerd"),
         ("runc", "runc"),
         ("iptables", "iptables"),
+        ("ipset", "ipset"),
         ("ip", "iproute2"),
         ("docker", "docker.io"),
         ("kill", "procps"),
@@ -515,6 +516,12 @@ pub fn node_host_missing(bin_dir: &Path) -> Vec<String> {
                 .to_string(),
         );
     }
+    if find_kube_router().is_none() {
+        missing.push(
+            "kube-router (go install github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0; scripts/test.sh does)"
+                .to_string(),
+        );
+    }
     for plugin in ["bridge", "host-local", "loopback", "portmap"] {
         if !Path::new(CNI_BIN_DIR).join(plugin).is_file() {
             missing.push(format!(
@@ -522,7 +529,36 @@ pub fn node_host_missing(bin_dir: &Path) -> Vec<String> {
             ));
         }
     }
+    missing.extend(bridge_netfilter_missing(
+        std::fs::read_to_string(BRIDGE_NF_CALL_IPTABLES)
+            .ok()
+            .as_deref(),
+    ));
     missing
+}
+
+/// The sysctl that sends traffic between ports of a bridge through
+/// iptables.
+pub const BRIDGE_NF_CALL_IPTABLES: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+
+/// What the node lacks, given [`BRIDGE_NF_CALL_IPTABLES`]'s content (`None`:
+/// the file is absent, `br_netfilter` is not loaded): without it, traffic
+/// between two pods on the node's bridge never meets iptables, and
+/// kube-router cannot enforce NetworkPolicy between them.
+pub fn bridge_netfilter_missing(value: Option<&str>) -> Option<String> {
+    match value.map(str::trim) {
+        Some("1") => None,
+        Some(_) => Some(
+            "net.bridge.bridge-nf-call-iptables=1 (sysctl -w net.bridge.bridge-nf-call-iptables=1; \
+             without it pod-to-pod traffic on the node's bridge bypasses iptables and NetworkPolicy)"
+                .to_string(),
+        ),
+        None => Some(
+            "br_netfilter (modprobe br_netfilter; then net.bridge.bridge-nf-call-iptables=1): \
+             without it pod-to-pod traffic on the node's bridge bypasses iptables and NetworkPolicy"
+                .to_string(),
+        ),
+    }
 }
 
 /// Which of `images` the host's Docker does not have (all of them when
@@ -583,6 +619,16 @@ pub fn go_bin() -> Option<PathBuf> {
     Some(gopath.join("bin"))
 }
 
+/// kube-router (the real node's NetworkPolicy controller): on PATH, else
+/// where `go install` puts it.
+pub fn find_kube_router() -> Option<PathBuf> {
+    find_tool("kube-router").or_else(|| {
+        go_bin()
+            .map(|b| b.join("kube-router"))
+            .filter(|p| p.is_file())
+    })
+}
+
 /// crictl: on PATH, else where `go install` puts it.
 pub fn find_crictl() -> Option<PathBuf> {
     find_tool("crictl").or_else(|| go_bin().map(|b| b.join("crictl")).filter(|p| p.is_file()))
@@ -590,6 +636,14 @@ pub fn find_crictl() -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_node_needs_bridge_traffic_in_iptables() {
+        use super::bridge_netfilter_missing as missing;
+        assert_eq!(missing(Some("1\n")), None);
+        assert!(missing(Some("0\n")).is_some_and(|m| m.contains("sysctl -w")));
+        assert!(missing(None).is_some_and(|m| m.contains("modprobe br_netfilter")));
+    }
+
     use super::*;
 
     #[test]
