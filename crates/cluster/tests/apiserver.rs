@@ -4,7 +4,8 @@
 //! scripts/setup/kube.sh): server-side apply creates, changes nothing the
 //! second time and takes back hand-edited fields; pod readiness as a kubelet
 //! reports it through pods/status; namespace deletion finalized by the
-//! namespace controller. The test binary shares one control plane; each test
+//! namespace controller; a removed node's objects deleted by label, and
+//! nobody else's. The test binary shares one control plane; each test
 //! works in a namespace of its own.
 //!
 //! The default network's rendered objects are applied in
@@ -392,4 +393,120 @@ async fn delete_namespace_leaves_a_namespace_made_again_since_its_uid_was_read()
     let still = namespaces.get(ns).await.unwrap();
     assert_eq!(still.metadata.uid.as_deref(), Some(new.as_str()));
     assert!(still.metadata.deletion_timestamp.is_none());
+}
+
+/// A removed orderer's objects (what `up`'s `remove orderer <name>` step
+/// deletes): every kind fabdev renders for a node, labelled with the node.
+fn node_objects(ns: &str, node: &str) -> Vec<(String, String)> {
+    let meta = format!(
+        "metadata:\n  name: {node}\n  namespace: {ns}\n  labels: {{fabdev.dev/node: {node}}}\n"
+    );
+    vec![
+        (
+            format!("{node}-statefulset.yaml"),
+            format!(
+                "apiVersion: apps/v1\nkind: StatefulSet\n{meta}spec:\n  serviceName: {node}\n  selector: {{matchLabels: {{app: {node}}}}}\n  template:\n    metadata: {{labels: {{app: {node}}}}}\n    spec:\n      containers:\n      - name: orderer\n        image: fabdev.invalid/orderer:1\n"
+            ),
+        ),
+        (
+            format!("{node}-service.yaml"),
+            format!(
+                "apiVersion: v1\nkind: Service\n{meta}spec:\n  selector: {{app: {node}}}\n  ports:\n  - name: grpc\n    port: 7050\n"
+            ),
+        ),
+        (
+            format!("{node}-secret.yaml"),
+            format!("apiVersion: v1\nkind: Secret\n{meta}data:\n  a: aGk=\n"),
+        ),
+        (
+            format!("{node}-configmap.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\n{meta}data:\n  a: b\n"),
+        ),
+        (
+            format!("{node}-pvc.yaml"),
+            format!(
+                "apiVersion: v1\nkind: PersistentVolumeClaim\n{meta}spec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n"
+            ),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn delete_labelled_deletes_the_nodes_objects_of_every_kind_and_no_other() {
+    use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
+    let server = apiserver::shared().await;
+    let client = server.client().await;
+    let ns = "fabdev-delete-labelled";
+    let (ns_file, ns_yaml) = namespace(ns);
+    let mut docs = vec![(ns_file.to_string(), ns_yaml)];
+    docs.extend(node_objects(ns, "orderer3-ordererorg"));
+    docs.extend(node_objects(ns, "orderer0-ordererorg"));
+    let docs: Vec<(&str, String)> = docs.iter().map(|(f, y)| (f.as_str(), y.clone())).collect();
+    k8s::apply(&client, &manifests(&docs)).await.unwrap();
+
+    let selector = "fabdev.dev/node=orderer3-ordererorg";
+    let mut deleted = k8s::delete_labelled(&client, ns, selector).await.unwrap();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [
+            "ConfigMap orderer3-ordererorg",
+            "PersistentVolumeClaim orderer3-ordererorg",
+            "Secret orderer3-ordererorg",
+            "Service orderer3-ordererorg",
+            "StatefulSet orderer3-ordererorg",
+        ]
+    );
+    // Gone, or going (a PVC waits for its protection finalizer): never
+    // listed as live again; the other node's objects are untouched.
+    async fn live<K>(client: &Client, ns: &str, name: &str) -> bool
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + std::fmt::Debug
+            + serde::de::DeserializeOwned,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(client.clone(), ns);
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .is_some_and(|o| o.meta().deletion_timestamp.is_none())
+    }
+    for (name, want) in [
+        ("orderer3-ordererorg", false),
+        ("orderer0-ordererorg", true),
+    ] {
+        assert_eq!(
+            live::<StatefulSet>(&client, ns, name).await,
+            want,
+            "StatefulSet {name}"
+        );
+        assert_eq!(
+            live::<Service>(&client, ns, name).await,
+            want,
+            "Service {name}"
+        );
+        assert_eq!(
+            live::<Secret>(&client, ns, name).await,
+            want,
+            "Secret {name}"
+        );
+        assert_eq!(
+            live::<ConfigMap>(&client, ns, name).await,
+            want,
+            "ConfigMap {name}"
+        );
+        assert_eq!(
+            live::<PersistentVolumeClaim>(&client, ns, name).await,
+            want,
+            "PersistentVolumeClaim {name}"
+        );
+    }
+    // A second run finds nothing selected: nothing to do.
+    let again = k8s::delete_labelled(&client, ns, selector).await.unwrap();
+    assert!(
+        again.iter().all(|d| d.starts_with("PersistentVolumeClaim")),
+        "only a PVC still finalizing may be listed again: {again:?}"
+    );
 }
