@@ -240,11 +240,19 @@ async fn add_and_remove(consensus: &str, from: u32, port: u16) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 async fn real_fabric_cli_up_adds_a_raft_orderer_and_removes_it() {
     add_and_remove("raft", 3, 30600).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(fabric_binaries),
+    ignore = "no Fabric binaries: set FABRIC_HOME to a Fabric release folder (bin/, config/)"
+)]
 async fn real_fabric_cli_up_adds_a_bft_orderer_and_removes_it() {
     let fabric = testkit::fabric::home();
     if !fabric.two_digit_version().starts_with('3') {
