@@ -281,7 +281,7 @@ async fn real_kind_up_stand_ins() {
             "peer: {PEER_STANDIN}, orderer: {ORDERER_STANDIN}, dind: {DIND_STANDIN}, ccenv: {}, baseos: {}, nodeenv: {}",
             builders[0], builders[1], builders[2]
         ),
-        "",
+        &testkit::declared_chaincodes(dir.path(), "mychannel", &["go", "node"]),
     );
     let _down = DownOnDrop(dir.path().to_path_buf());
     let mut opts = Options::new(dir.path());
@@ -359,9 +359,10 @@ async fn real_kind_up_stand_ins() {
         [DIND_STANDIN, ORDERER_STANDIN, PEER_STANDIN],
         "{o:#?}"
     );
-    // The builder images are in podman only, not in the Docker fabdev's
-    // warm builder uses: fabdev cannot build Go chaincode here, so Go's
-    // builder goes into the DinDs too and the peers build (issue 18's
+    // fabdev.yaml declares Go and Node chaincode, so both runtimes go into
+    // the DinDs. The builder images are in podman only, not in the Docker
+    // fabdev's warm builder uses: fabdev cannot build Go chaincode here, so
+    // Go's builder goes into the DinDs too and the peers build (issue 18's
     // fallback).
     let (copied, _) = o.images.get("dind of peer0-org1").expect("DinD event");
     let mut copied = copied.clone();

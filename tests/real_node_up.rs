@@ -6,8 +6,9 @@
 //! - `real_node_up_pod_plumbing` (CI): with the stand-in peer and orderer
 //!   images (they only answer /healthz) and the DinD stand-in (Debian's
 //!   dockerd), `up` brings every pod Ready with a running dockerd in each
-//!   DinD sidecar (the peer's /healthz pings it), copies the builder images
-//!   into every DinD through the API server (`docker load` run in the
+//!   DinD sidecar (the peer's /healthz pings it), copies what the
+//!   declared (Go) chaincode runs on, and only that, into every DinD
+//!   through the API server (`docker load` run in the
 //!   sidecar), and stops where real Fabric is needed (the channel joins),
 //!   saying so. A second `up` changes nothing and copies nothing; `status`
 //!   lists every pod Ready; no DinD daemon listens on any TCP port of its
@@ -146,12 +147,12 @@ async fn real_node_up_pod_plumbing() {
             builders[1],
             builders[2]
         ),
-        "",
+        &testkit::declared_chaincodes(dir.path(), "mychannel", &["go"]),
     );
     let mut opts = Options::new(dir.path());
     opts.wait_timeout = Duration::from_secs(240);
 
-    // First up: every pod Ready, the builder images in every DinD, then
+    // First up: every pod Ready, Go's runtime in every DinD, then
     // the channel step fails: the stand-ins are not Fabric.
     let mut events = Vec::new();
     let started = Instant::now();
@@ -175,14 +176,16 @@ async fn real_node_up_pod_plumbing() {
         assert!(o.done.iter().any(|d| d == step), "{step}: {o:#?}");
     }
     assert_eq!(o.pods_ready, Some(2), "{o:#?}");
-    // The host's Docker has Go's builder, so fabdev builds Go chaincode
-    // itself and the DinDs get only what chaincode runs on (issue 18).
+    // fabdev.yaml declares Go chaincode only, and the host's Docker has
+    // Go's builder, so fabdev builds Go chaincode itself and the DinDs get
+    // only what Go chaincode runs on (issue 18): not Node's image, not
+    // Go's builder.
     let (copied, present) = o.dind.get("dind of peer0-org1").expect("DinD event");
-    let mut copied = copied.clone();
-    copied.sort();
-    let mut want: Vec<String> = builders[1..].iter().map(|s| s.to_string()).collect();
-    want.sort();
-    assert_eq!((copied, present.len()), (want.clone(), 0), "{o:#?}");
+    assert_eq!(
+        (copied.clone(), present.len()),
+        (vec![builders[1].to_string()], 0),
+        "{o:#?}"
+    );
     assert!(
         o.detail("builder images in every peer's DinD")
             .contains("Go's builder stays on the host"),
@@ -200,12 +203,18 @@ async fn real_node_up_pod_plumbing() {
         AttachParams::default().container("dind"),
     )
     .await;
-    for b in &builders[1..] {
-        assert!(images.lines().any(|l| l == *b), "{b} in {images}");
-    }
+    assert!(
+        images.lines().any(|l| l == builders[1]),
+        "{} in {images}",
+        builders[1]
+    );
     assert!(
         !images.lines().any(|l| l == builders[0]),
         "Go's builder in the DinD though fabdev builds: {images}"
+    );
+    assert!(
+        !images.lines().any(|l| l == builders[2]),
+        "Node's image in the DinD though no Node chaincode is declared: {images}"
     );
 
     // Second up: nothing applied, nothing copied; it stops at the same place.
@@ -215,7 +224,7 @@ async fn real_node_up_pod_plumbing() {
     assert!(again.is_err());
     assert_eq!(o.applied.map(|(_, changed)| changed), Some(0), "{o:#?}");
     let (copied, present) = o.dind.get("dind of peer0-org1").expect("DinD event");
-    assert_eq!((copied.len(), present.len()), (0, 2), "{o:#?}");
+    assert_eq!((copied.len(), present.len()), (0, 1), "{o:#?}");
 
     // status: both pods Ready.
     let status = flow::status(&opts, &mut Vec::new()).await.expect("status");

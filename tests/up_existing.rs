@@ -162,10 +162,11 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
         format!(
             "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {name}\n\
              images: {{ ccenv: {}, baseos: {}, nodeenv: {}, peer: registry.example/fabric-peer:2.5.14 }}\n\
-             cluster:\n  provider: existing\n  kubeconfig: cluster.kubeconfig\n  context: test\n",
+             cluster:\n  provider: existing\n  kubeconfig: cluster.kubeconfig\n  context: test\n{}",
             image("ccenv"),
             image("baseos"),
             image("nodeenv"),
+            testkit::declared_chaincodes(&ws, "mychannel", &["node"]),
         ),
     )
     .unwrap();

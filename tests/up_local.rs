@@ -82,8 +82,9 @@ async fn up_twice_then_status_and_down_against_a_real_api_server_and_containerd(
     std::fs::write(
         ws.join("fabdev.yaml"),
         format!(
-            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {cluster}\nimages: {{ {} }}\n",
-            images_yaml.join(", ")
+            "apiVersion: fabdev/v1alpha1\nkind: Workspace\nname: {cluster}\nimages: {{ {} }}\n{}",
+            images_yaml.join(", "),
+            testkit::declared_chaincodes(&ws, "mychannel", &["node"]),
         ),
     )
     .unwrap();

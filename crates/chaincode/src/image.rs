@@ -77,6 +77,16 @@ impl BuildImages {
             _ => None,
         }
     }
+
+    /// The image a chaincode type runs on (`GOLANG`: baseos, `NODE`:
+    /// nodeenv); `None` for a type fabdev does not build.
+    pub fn runtime_of_type(&self, fabric_type: &str) -> Option<&String> {
+        match fabric_type {
+            "GOLANG" => Some(&self.baseos),
+            "NODE" => Some(&self.nodeenv),
+            _ => None,
+        }
+    }
 }
 
 /// Builds chaincode images on a Docker daemon (the host's), warm.
@@ -110,6 +120,8 @@ pub enum ImageBuildError {
     },
     #[error(transparent)]
     Builder(#[from] BuilderError),
+    #[error("the peers' daemons lack what the chaincode runs on")]
+    Runtime(#[source] PeerImageError),
 }
 
 impl ImageBuildError {
@@ -491,6 +503,57 @@ pub async fn seed_daemons<T: cluster::images::ImageTarget>(
         .collect())
 }
 
+/// The peers among `peers` whose daemon lacks `image` (none when the
+/// network does not seed its daemons: see [`PeerImages::builder_images`]).
+pub(crate) async fn lacking(
+    images: &dyn PeerImages,
+    peers: &[&PeerClient],
+    image: &str,
+) -> Vec<String> {
+    if images.builder_images().is_none() {
+        return Vec::new();
+    }
+    let have = futures_join_all(
+        peers
+            .iter()
+            .map(|c| images.has_image(c.node(), image))
+            .collect(),
+    )
+    .await;
+    peers
+        .iter()
+        .zip(have)
+        .filter(|(_, have)| !have)
+        .map(|(c, _)| c.node().to_string())
+        .collect()
+}
+
+/// Copy `image`, what the chaincode runs on, into the daemons of `peers`
+/// (see [`lacking`]) before anything is built there, announced and timed:
+/// a daemon gets a language's runtime on the first deploy that needs it.
+pub(crate) async fn seed_runtime(
+    images: &dyn PeerImages,
+    image: &str,
+    peers: Vec<String>,
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) -> Result<(), PeerImageError> {
+    if peers.is_empty() {
+        return Ok(());
+    }
+    let start = Instant::now();
+    on_event(LifecycleEvent::SeedingRuntime {
+        image: image.to_string(),
+        peers: peers.clone(),
+    });
+    let copied = images.seed_builder(&peers, image, &mut *on_event).await?;
+    on_event(LifecycleEvent::RuntimeSeeded {
+        image: image.to_string(),
+        copied,
+        took: start.elapsed(),
+    });
+    Ok(())
+}
+
 /// Build `spec`'s package once with `builder`, make each missing peer's
 /// image in its daemon from it, then install on those peers in parallel
 /// (each finds its image and builds nothing; a peer whose image could not
@@ -509,7 +572,17 @@ pub(crate) async fn build_once(
         node::place_node(images, builder, &parts, &spec.package_id, missing, on_event).await?;
         return Ok(install_placed(spec, missing).await);
     }
-    let built = builder.build(&spec.package).await?;
+    // Which daemons lack what Go chaincode runs on (`up` copies it only
+    // for the languages fabdev.yaml declares), asked while it compiles.
+    let runtime = &builder.images.baseos;
+    let (built, lacking) = tokio::join!(
+        builder.build(&spec.package),
+        lacking(images, missing, runtime)
+    );
+    let built = built?;
+    seed_runtime(images, runtime, lacking, on_event)
+        .await
+        .map_err(ImageBuildError::Runtime)?;
     on_event(LifecycleEvent::Built {
         bytes: built.output_bytes,
         took: built.took,

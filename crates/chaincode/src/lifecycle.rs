@@ -75,6 +75,20 @@ pub enum LifecycleEvent {
         image: String,
         peers: Vec<String>,
     },
+    /// The daemons of `peers` lack the image the chaincode runs on (`up`
+    /// copies the runtimes of the languages fabdev.yaml declares only): it
+    /// is copied into them before the chaincode's image is made there.
+    SeedingRuntime {
+        image: String,
+        peers: Vec<String>,
+    },
+    /// The runtime image is in the daemons of `peers` (copied now into
+    /// `copied`).
+    RuntimeSeeded {
+        image: String,
+        copied: Vec<String>,
+        took: Duration,
+    },
     /// Bytes of the builder image copied so far (into every daemon at once).
     SeedProgress {
         image: String,

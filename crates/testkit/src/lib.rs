@@ -91,6 +91,32 @@ pub fn fixture_copy(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Chaincodes of `langs` (`go`, `node`) declared in a workspace: writes
+/// `<ws>/cc-<lang>` with a go.mod or a package.json for each and returns
+/// the `chaincodes:` lines of fabdev.yaml naming them on `channel`, so that
+/// `up` copies those languages' runtimes into the peers' DinDs (it copies
+/// only what the declared languages' chaincode runs on).
+pub fn declared_chaincodes(ws: &Path, channel: &str, langs: &[&str]) -> String {
+    let mut yaml = String::from("chaincodes:\n");
+    for lang in langs {
+        let dir = ws.join(format!("cc-{lang}"));
+        std::fs::create_dir_all(&dir).expect("create the chaincode folder");
+        let (file, text) = match *lang {
+            "go" => ("go.mod", "module example.com/cc\n\ngo 1.22\n"),
+            "node" => (
+                "package.json",
+                r#"{"name":"cc","version":"1.0.0","scripts":{"start":"fabric-chaincode-node start"}}"#,
+            ),
+            other => panic!("no stub chaincode for {other}"),
+        };
+        std::fs::write(dir.join(file), text).expect("write the chaincode stub");
+        yaml.push_str(&format!(
+            "  - {{ name: cc-{lang}, path: cc-{lang}, channel: {channel} }}\n"
+        ));
+    }
+    yaml
+}
+
 /// Replaces `from` by `to` in the file `path`; `from` must be there (a
 /// fixture that changed fails the test rather than silently testing
 /// nothing).

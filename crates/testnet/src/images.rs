@@ -16,21 +16,23 @@ use crate::{TestNetwork, TestnetError};
 pub struct WarmImages<'a> {
     net: &'a TestNetwork,
     builder: chaincode::image::WarmBuilder,
-    /// Where a builder the peers lack is copied from before they build
-    /// (see [`TestNetwork::images_without_go_builder`]); `None`: their
-    /// daemons are seeded as the test set them up.
+    /// Where an image the peers' daemons lack (a runtime, or a builder
+    /// before the peers build: see [`TestNetwork::images_without_go_builder`])
+    /// is copied from.
     seed_from: Option<cluster::images::Daemon>,
 }
 
 impl TestNetwork {
     /// The peers' daemons with a warm builder on the host's Docker, with
-    /// the images and version the peers build with.
+    /// the images and version the peers build with; what a chaincode runs
+    /// on is copied from the host's Docker into a daemon that lacks it, as
+    /// on a cluster.
     pub fn warm_images(&self) -> Result<WarmImages<'_>, TestnetError> {
-        let daemon = cluster::images::Daemon::connect_local().map_err(TestnetError::Images)?;
+        let connect = || cluster::images::Daemon::connect_local().map_err(TestnetError::Images);
         Ok(WarmImages {
             net: self,
-            builder: chaincode::image::WarmBuilder::new(daemon, self.build_images()),
-            seed_from: None,
+            builder: chaincode::image::WarmBuilder::new(connect()?, self.build_images()),
+            seed_from: Some(connect()?),
         })
     }
 

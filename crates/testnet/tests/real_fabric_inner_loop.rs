@@ -24,6 +24,29 @@ async fn network(port_base: u16, images: impl Fn(&TestNetwork) -> Vec<String>) -
     net
 }
 
+/// The runtime images a deploy copied into the daemons first, with the
+/// peers it names (`LifecycleEvent::SeedingRuntime`), each followed by the
+/// peers that got it (`RuntimeSeeded`), which must be the same.
+fn seeded(events: &[LifecycleEvent]) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for e in events {
+        match e {
+            LifecycleEvent::SeedingRuntime { image, peers } => {
+                out.push((image.clone(), peers.clone()));
+            }
+            LifecycleEvent::RuntimeSeeded { image, copied, .. } => {
+                assert_eq!(
+                    out.last(),
+                    Some(&(image.clone(), copied.clone())),
+                    "{events:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The images of every container a peer's daemon created since `since`
 /// (unix seconds).
 fn created_from(net: &TestNetwork, peer: &str, since: u64) -> Vec<String> {
@@ -55,8 +78,9 @@ fn created_from(net: &TestNetwork, peer: &str, since: u64) -> Vec<String> {
 }
 
 /// Go and Node chaincode built once by fabdev on the host's Docker, warm,
-/// and every peer runs the image made in its own daemon from that build:
-/// the daemons hold the runtime images only (no ccenv, so a peer that
+/// and every peer runs the image made in its own daemon from that build.
+/// The daemons start empty: each gets a language's runtime from the first
+/// deploy of that language, and only then (no ccenv ever, so a peer that
 /// built Go would fail), and no daemon ever runs a builder container.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -70,7 +94,7 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let net = network(32100, TestNetwork::runtime_images).await;
+    let net = network(32100, |_| Vec::new()).await;
     let warm = net.warm_images().expect("host docker");
     let peers = ["peer0-org1", "peer0-org2"];
     for p in peers {
@@ -83,6 +107,10 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     let go = deploy_spec("gocc", &dir, "gocc_1");
     let (report, events) = deploy(&net, &go, Some(&warm)).await;
     assert_eq!(report.installed.len(), 2, "{report:?}");
+    let names: Vec<String> = peers.iter().map(|p| p.to_string()).collect();
+    let baseos = net.workspace().images.baseos.clone();
+    let nodeenv = net.workspace().images.nodeenv.clone();
+    assert_eq!(seeded(&events), [(baseos.clone(), names.clone())]);
     assert!(
         events
             .iter()
@@ -110,15 +138,20 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     std::fs::write(&main, format!("{code}\n// one line changed\n")).expect("write");
     let go2 = deploy_spec("gocc", &dir, "gocc_1");
     assert_ne!(go2.package_id, go.package_id);
-    let (report, _) = deploy(&net, &go2, Some(&warm)).await;
+    let (report, events) = deploy(&net, &go2, Some(&warm)).await;
     assert_eq!((report.sequence, report.installed.len()), (2, 2));
+    assert!(
+        seeded(&events).is_empty(),
+        "Go's runtime is there now: {events:?}"
+    );
     let got = query(&net, "Org1", "gocc", "ReadAsset", &["g1"]).await;
     assert!(got.contains("Ann"), "{got}");
 
     // Node.
     let node = deploy_spec("nodecc", &testkit::fixture("chaincode/node"), "nodecc_1");
-    let (report, _) = deploy(&net, &node, Some(&warm)).await;
+    let (report, events) = deploy(&net, &node, Some(&warm)).await;
     assert_eq!(report.installed.len(), 2, "{report:?}");
+    assert_eq!(seeded(&events), [(nodeenv, names.clone())]);
     invoke(
         &net,
         "Org2",
@@ -149,6 +182,10 @@ async fn real_fabric_warm_builds_every_peer_runs_the_image_it_never_built() {
     assert!(
         matches!(built.as_slice(), [b] if *b < 64 * 1024),
         "only the sources: {events:?}"
+    );
+    assert!(
+        seeded(&events).is_empty(),
+        "Node's runtime is there now: {events:?}"
     );
     let got = query(&net, "Org2", "nodecc", "ReadAsset", &["n1"]).await;
     assert!(got.contains("Bo"), "{got}");

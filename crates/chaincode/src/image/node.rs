@@ -122,10 +122,25 @@ pub(super) async fn place_node(
             .collect(),
     )
     .await;
-    // The dependencies' layer, built (warm) only when a daemon lacks it.
+    // The dependencies' layer, built (warm) only when a daemon lacks it,
+    // over the runtime, copied first into the daemons that lack that too.
     let mut deps_context = None;
     if present.iter().any(|p| !p) {
-        let built = builder.run(parts, &id).await?;
+        let without: Vec<&PeerClient> = missing
+            .iter()
+            .zip(&present)
+            .filter(|(_, p)| !**p)
+            .map(|(c, _)| *c)
+            .collect();
+        let runtime = &builder.images.nodeenv;
+        let (built, lacking) = tokio::join!(
+            builder.run(parts, &id),
+            super::lacking(images, &without, runtime)
+        );
+        let built = built?;
+        super::seed_runtime(images, runtime, lacking, on_event)
+            .await
+            .map_err(ImageBuildError::Runtime)?;
         let layer = node_dependencies(&built.output, &paths)?;
         let dockerfile =
             dependencies_dockerfile(&builder.images.nodeenv, &builder.images.peer_version);

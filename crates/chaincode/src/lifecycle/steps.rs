@@ -281,8 +281,8 @@ pub async fn install_all(
     }
 }
 
-/// The builder image of `spec`'s chaincode type into the daemons of the
-/// `missing` peers (see [`PeerImages::seed_builder`]), announced with the
+/// The builder image of `spec`'s chaincode type (and its runtime, where
+/// missing) into the daemons of the `missing` peers (see [`PeerImages::seed_builder`]), announced with the
 /// peers and timed. A package whose type fabdev does not know, or a
 /// network without a builder's images, seeds nothing.
 async fn seed_builder(
@@ -291,12 +291,19 @@ async fn seed_builder(
     missing: &[&PeerClient],
     on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
 ) -> Result<(), PeerImageError> {
-    let Some(image) = images.builder_images().and_then(|b| {
+    let Some((image, runtime)) = images.builder_images().and_then(|b| {
         let parts = crate::image::package_parts(&spec.package).ok()?;
-        b.builder_of_type(&parts.fabric_type).cloned()
+        let t = &parts.fabric_type;
+        Some((b.builder_of_type(t)?.clone(), b.runtime_of_type(t)?.clone()))
     }) else {
         return Ok(());
     };
+    // What the peers' image is made over (Go's runtime; Node's is its
+    // builder), where `up` did not copy it.
+    if runtime != image {
+        let lacking = crate::image::lacking(images, missing, &runtime).await;
+        crate::image::seed_runtime(images, &runtime, lacking, &mut *on_event).await?;
+    }
     let peers: Vec<String> = missing.iter().map(|c| c.node().to_string()).collect();
     let start = std::time::Instant::now();
     on_event(LifecycleEvent::SeedingBuilder {

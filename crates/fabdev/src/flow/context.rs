@@ -1,5 +1,6 @@
 //! The one way to load a workspace: its spec and its state folder.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use cluster::k8s;
@@ -7,7 +8,7 @@ use cluster::kind::{self, Kind, Runner};
 use cluster::provider::{self, ProviderChoice};
 use network::pki::CryptoDir;
 use network::render;
-use network::spec::{ClusterSpec, Provider, StateDatabase};
+use network::spec::{ClusterSpec, Lang, Provider, StateDatabase};
 use network::{Topology, Workspace};
 
 use super::{ClusterFlags, FlowError, Options};
@@ -176,13 +177,18 @@ impl Target {
 pub struct ImagesToLoad {
     /// Run by the orderer and peer pods: loaded into the kind nodes.
     pub into_nodes: Vec<String>,
-    /// What chaincode runs on (Go's runtime, and Node's image, which is
-    /// also Node's builder): seeded into every peer's DinD daemon.
-    pub into_dind: Vec<String>,
+    /// What chaincode runs on, by language (Go's runtime, and Node's
+    /// image, which is also Node's builder): pulled on the host, and
+    /// copied into every peer's DinD for the languages fabdev.yaml
+    /// declares (a deploy copies a language's into the daemons that lack
+    /// it).
+    pub runtimes: Vec<(Lang, String)>,
     /// Go's builder (ccenv): needed in a peer's DinD only when the peer
     /// builds Go chaincode itself, i.e. when fabdev's warm builder (the
     /// host's Docker) cannot build it.
     pub builders: Vec<String>,
+    /// The languages of fabdev.yaml's chaincodes.
+    pub declared: BTreeSet<Lang>,
 }
 
 impl ImagesToLoad {
@@ -193,17 +199,26 @@ impl ImagesToLoad {
 
     /// Every image for the peers' daemons, builders first: what `up` pulls
     /// on the host for them, so that the builders are there for the
-    /// fallback too.
+    /// fallback too, and every runtime for a later deploy.
     pub fn for_peers(&self) -> impl Iterator<Item = &String> {
-        self.builders.iter().chain(&self.into_dind)
+        self.builders
+            .iter()
+            .chain(self.runtimes.iter().map(|(_, image)| image))
     }
 
-    /// What goes into every peer's DinD: what chaincode runs on, and Go's
-    /// builder too unless fabdev builds (`fabdev_builds`: its warm builder
-    /// has the builder images), so the peers never build themselves.
+    /// What `up` copies into every peer's DinD: what the declared
+    /// languages' chaincode runs on, and Go's builder too when Go is
+    /// declared and fabdev does not build (`fabdev_builds`: its warm
+    /// builder has the builder images), so the peers never build
+    /// themselves. Nothing when fabdev.yaml declares no chaincode.
     pub fn for_dind(&self, fabdev_builds: bool) -> Vec<String> {
-        let mut v = self.into_dind.clone();
-        if !fabdev_builds {
+        let mut v: Vec<String> = self
+            .runtimes
+            .iter()
+            .filter(|(lang, _)| self.declared.contains(lang))
+            .map(|(_, image)| image.clone())
+            .collect();
+        if !fabdev_builds && self.declared.contains(&Lang::Go) {
             v.extend(self.builders.iter().cloned());
         }
         v
@@ -373,8 +388,12 @@ impl Context {
         }
         ImagesToLoad {
             into_nodes,
-            into_dind: vec![im.baseos.clone(), im.nodeenv.clone()],
+            runtimes: vec![
+                (Lang::Go, im.baseos.clone()),
+                (Lang::Node, im.nodeenv.clone()),
+            ],
             builders: vec![im.ccenv.clone()],
+            declared: self.ws.chaincodes.iter().map(|c| c.lang).collect(),
         }
     }
 }

@@ -552,13 +552,23 @@ pub async fn wait_for_pods<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -
 /// Fabric's chaincode images into every peer's DinD at once: one export of
 /// each image from the host, streamed into a `docker load` run in each DinD
 /// sidecar that lacks it, through the API server (the daemons listen on a
-/// socket inside their pods only). What chaincode runs on always; Go's
-/// builder (the largest image) only when fabdev's warm builder cannot build
-/// Go chaincode on this host, so that the peers can build it themselves.
+/// socket inside their pods only). What the chaincode of the languages
+/// fabdev.yaml declares runs on, nothing when it declares none (a deploy
+/// copies a language's runtime into the daemons that lack it); Go's
+/// builder (the largest image) only with Go declared and when fabdev's
+/// warm builder cannot build Go chaincode on this host, so that the peers
+/// can build it themselves.
 pub async fn seed_dind<R: Runner>(run: &mut UpRun<R>, sink: &mut dyn Sink) -> StepResult {
-    let client = run.conn.client(&run.ctx).await?;
-    let fabdev_builds = fabdev_builds_go(&run.ctx).await;
+    if run.images.declared.is_empty() {
+        return Ok(Some(
+            "nothing to copy: fabdev.yaml declares no chaincode (a deploy copies what its chaincode runs on into the daemons that lack it)".into(),
+        ));
+    }
+    // Go's builder matters only with Go declared.
+    let fabdev_builds =
+        run.images.declared.contains(&network::spec::Lang::Go) && fabdev_builds_go(&run.ctx).await;
     let seeded = run.images.for_dind(fabdev_builds);
+    let client = run.conn.client(&run.ctx).await?;
     let host = host_docker(&mut run.host, run.provider.as_ref())?;
     let ctx = &run.ctx;
     let peers: Vec<_> = ctx.topo.peers().collect();

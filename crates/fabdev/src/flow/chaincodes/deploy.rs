@@ -362,6 +362,27 @@ fn chaincode_event(chaincode: &str, ev: LifecycleEvent) -> EventKind {
                 ),
             };
         }
+        LifecycleEvent::SeedingRuntime { image, peers } => {
+            return EventKind::Progress {
+                message: format!(
+                    "copying {image}, what this chaincode runs on, into the daemons of {} first",
+                    peers.join(", ")
+                ),
+            };
+        }
+        LifecycleEvent::RuntimeSeeded {
+            image,
+            copied,
+            took,
+        } => {
+            return EventKind::Progress {
+                message: format!(
+                    "{image} copied into {} in {:.1} s",
+                    copied.join(", "),
+                    took.as_secs_f64()
+                ),
+            };
+        }
         LifecycleEvent::SeedProgress {
             image,
             bytes_done,
@@ -446,9 +467,11 @@ async fn install_step<S: Deploys>(run: &mut S, name: &str, sink: &mut dyn Sink) 
     let (admins, deployment) = on_channel(ctx, conn, deployments, name).await?;
     let peers = admins.peers().count();
     let images = images.as_ref().map(|i| i as &dyn lifecycle::PeerImages);
-    // When fabdev cannot build, the peers build, and a builder image their
+    // What the chaincode runs on is copied into the daemons that lack it
+    // (`up` copies the runtimes of fabdev.yaml's languages only); when
+    // fabdev cannot build, the peers build, and a builder image their
     // daemons lack is copied in first (`up` leaves Go's out while fabdev
-    // builds Go), its bytes reported every 5 %.
+    // builds Go); bytes are reported every 5 %.
     let mut meter = Meter::new();
     let installed =
         lifecycle::install_all(admins, deployment.package()?, images, &mut |e| match e {

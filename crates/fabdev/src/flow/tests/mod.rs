@@ -11,6 +11,7 @@ use super::steps::{Step, StepFn, StepFuture, run_steps};
 use super::*;
 use crate::errors::Hint;
 use crate::events::{Event, EventKind, Sink};
+use network::spec::Lang;
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -325,22 +326,31 @@ fn existing_cluster_flows_have_their_own_steps() {
     }
 }
 
-/// The peers' daemons get what chaincode runs on; Go's builder, the
-/// largest image, only when fabdev cannot build (issue 18): `up` pulls
-/// every image on the host either way, builders first.
+/// The peers' daemons get what the declared languages' chaincode runs on,
+/// nothing without chaincode; Go's builder, the largest image, only with Go
+/// declared and when fabdev cannot build (issue 18): `up` pulls every image
+/// on the host either way, builders first.
 #[test]
-fn dinds_get_go_s_builder_only_when_fabdev_cannot_build() {
+fn dinds_get_only_the_declared_languages_runtimes() {
     let dir = existing_workspace("");
     let ctx = Context::load(&options(dir.path())).unwrap();
-    let images = ctx.images();
+    let mut images = ctx.images();
     let im = &ctx.ws.images;
+    assert!(images.declared.is_empty());
+    assert!(images.for_dind(true).is_empty());
+    assert!(images.for_dind(false).is_empty());
+    images.declared = [Lang::Node].into();
+    assert_eq!(images.for_dind(false), std::slice::from_ref(&im.nodeenv));
+    images.declared = [Lang::Go].into();
+    assert_eq!(images.for_dind(true), std::slice::from_ref(&im.baseos));
+    assert_eq!(
+        images.for_dind(false),
+        [im.baseos.clone(), im.ccenv.clone()]
+    );
+    images.declared = [Lang::Go, Lang::Node].into();
     assert_eq!(
         images.for_dind(true),
         [im.baseos.clone(), im.nodeenv.clone()]
-    );
-    assert_eq!(
-        images.for_dind(false),
-        [im.baseos.clone(), im.nodeenv.clone(), im.ccenv.clone()]
     );
     assert_eq!(
         images.for_peers().collect::<Vec<_>>(),
