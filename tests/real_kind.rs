@@ -431,6 +431,8 @@ async fn real_kind_up_stand_ins() {
         other.path().join("fabdev.yaml"),
     )
     .unwrap();
+    // The chaincode folders it names.
+    testkit::declared_chaincodes(other.path(), "mychannel", &["go", "node"]);
     let mut other_opts = Options::new(other.path());
     other_opts.kind = Some(kind.clone());
     let refused = |r: Result<(), flow::FlowError>, why: &str| match r {
