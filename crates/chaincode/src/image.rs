@@ -35,20 +35,20 @@
 //! [`PeerImages::build_image`]: crate::lifecycle::PeerImages::build_image
 
 pub mod node;
+mod peers;
+
+pub use peers::{BoxFuture, ImageSource, PeerImageError, PeerImages, Seeded};
 
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
 use cluster::builder::{BuilderError, BuilderRun, run_builder};
 use cluster::images::Daemon;
-use network::channel::{ChannelError, PeerClient};
+use network::channel::PeerClient;
 use sha2::{Digest, Sha256};
 
-use crate::lifecycle::steps::futures_join_all;
-use crate::lifecycle::{
-    DeploySpec, INSTALL_TIMEOUT, LifecycleEvent, NETWORK_ID, PeerImageError, PeerImages, Seeded,
-    chaincode_image_name,
-};
+use crate::event::LifecycleEvent;
+use crate::join::futures_join_all;
 
 /// How long one warm build may take.
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
@@ -552,81 +552,6 @@ pub(crate) async fn seed_runtime(
         took: start.elapsed(),
     });
     Ok(())
-}
-
-/// Build `spec`'s package once with `builder`, make each missing peer's
-/// image in its daemon from it, then install on those peers in parallel
-/// (each finds its image and builds nothing; a peer whose image could not
-/// be made builds itself). Returns each install's result, as
-/// `lifecycle::install_all` reports them; an error when the build did
-/// not run or failed.
-pub(crate) async fn build_once(
-    images: &dyn PeerImages,
-    builder: &WarmBuilder,
-    spec: &DeploySpec,
-    missing: &[&PeerClient],
-    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
-) -> Result<Vec<Result<String, ChannelError>>, ImageBuildError> {
-    let parts = package_parts(&spec.package)?;
-    if parts.fabric_type == "NODE" {
-        node::place_node(images, builder, &parts, &spec.package_id, missing, on_event).await?;
-        return Ok(install_placed(spec, missing).await);
-    }
-    // Which daemons lack what Go chaincode runs on (`up` copies it only
-    // for the languages fabdev.yaml declares), asked while it compiles.
-    let runtime = &builder.images.baseos;
-    let (built, lacking) = tokio::join!(
-        builder.build(&spec.package),
-        lacking(images, missing, runtime)
-    );
-    let built = built?;
-    seed_runtime(images, runtime, lacking, on_event)
-        .await
-        .map_err(ImageBuildError::Runtime)?;
-    on_event(LifecycleEvent::Built {
-        bytes: built.output_bytes,
-        took: built.took,
-    });
-    let context = &built.context;
-    let placed = futures_join_all(
-        missing
-            .iter()
-            .map(|c| async move {
-                let start = Instant::now();
-                let name = chaincode_image_name(NETWORK_ID, c.node(), &spec.package_id);
-                let ok = images.build_image(c.node(), &name, context).await.is_ok();
-                ok.then(|| start.elapsed())
-            })
-            .collect(),
-    )
-    .await;
-    for (c, took) in missing.iter().zip(&placed) {
-        if let Some(took) = took {
-            on_event(LifecycleEvent::ImagePlaced {
-                peer: c.node().to_string(),
-                took: *took,
-            });
-        }
-    }
-    Ok(install_placed(spec, missing).await)
-}
-
-/// Install on the missing peers in parallel (a peer whose image was not
-/// placed builds it itself).
-async fn install_placed(
-    spec: &DeploySpec,
-    missing: &[&PeerClient],
-) -> Vec<Result<String, ChannelError>> {
-    futures_join_all(
-        missing
-            .iter()
-            .map(|c| async move {
-                c.install(spec.package.clone(), INSTALL_TIMEOUT).await?;
-                Ok(c.node().to_string())
-            })
-            .collect(),
-    )
-    .await
 }
 
 #[cfg(test)]

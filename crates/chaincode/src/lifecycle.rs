@@ -13,10 +13,10 @@
 mod admins;
 mod call;
 mod catchup;
+mod install;
 mod launch;
-mod names;
 mod planner;
-pub(crate) mod steps;
+mod steps;
 
 use std::time::Duration;
 
@@ -25,120 +25,22 @@ use network::Workspace;
 use network::channel::{ChannelError, Endpoints};
 use network::pki::CryptoDir;
 
+pub use crate::event::LifecycleEvent;
+pub use crate::image::{BoxFuture, ImageSource, PeerImageError, PeerImages, Seeded};
+pub use crate::names::{NETWORK_ID, chaincode_container_name, chaincode_image_name, version_of};
 pub use admins::{ChannelAdmins, connect};
 pub use call::{Caller, DISCOVERY_TIMEOUT, caller_peer, endorsers_not_known_yet, invoke, query};
 pub use catchup::{CatchUp, CaughtUp, catch_up_org, catch_up_plan};
+pub use install::install_all;
 pub use launch::{LAUNCH_FUNCTION, Launch, launch_all, not_running};
-pub use names::{NETWORK_ID, chaincode_container_name, chaincode_image_name, version_of};
 pub use planner::{DeploySpec, Planned, approval_needed, target};
-pub use steps::{
-    ImageSource, InitOutcome, PeerImageError, PeerImages, Seeded, approve_all, commit_definition,
-    init, install_all, plan,
-};
+pub use steps::{InitOutcome, approve_all, commit_definition, init, plan};
 
 /// Deadline of one query or of one ordered transaction.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Deadline of one install: the peer builds the chaincode before it answers.
 pub const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// A boxed future, for [`PeerImages`].
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-/// Progress of [`deploy`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LifecycleEvent {
-    Installing {
-        peer: String,
-    },
-    Installed {
-        peer: String,
-    },
-    AlreadyInstalled {
-        peer: String,
-    },
-    /// fabdev built the chaincode once, warm ([`crate::image`]).
-    Built {
-        /// The build's output (`binpackage.tar`) bytes.
-        bytes: usize,
-        took: Duration,
-    },
-    /// The warm build could not run (not the chaincode's fault): every
-    /// peer builds as before.
-    NotBuilt {
-        reason: String,
-    },
-    /// The peers are to build themselves and their daemons lack the
-    /// builder image: it is copied into them first (`up` seeds only the
-    /// runtime images while fabdev's warm builder can build).
-    SeedingBuilder {
-        image: String,
-        peers: Vec<String>,
-    },
-    /// The daemons of `peers` lack the image the chaincode runs on (`up`
-    /// copies the runtimes of the languages fabdev.yaml declares only): it
-    /// is copied into them before the chaincode's image is made there.
-    SeedingRuntime {
-        image: String,
-        peers: Vec<String>,
-    },
-    /// The runtime image is in the daemons of `peers` (copied now into
-    /// `copied`).
-    RuntimeSeeded {
-        image: String,
-        copied: Vec<String>,
-        took: Duration,
-    },
-    /// Bytes of the builder image copied so far (into every daemon at once).
-    SeedProgress {
-        image: String,
-        bytes_done: u64,
-        bytes_expected: u64,
-    },
-    /// The builder image is in the daemons of `peers` (copied now into
-    /// `copied`).
-    BuilderSeeded {
-        image: String,
-        copied: Vec<String>,
-        took: Duration,
-    },
-    /// The image a peer runs was made in its daemon from the warm build.
-    ImagePlaced {
-        peer: String,
-        took: Duration,
-    },
-    Approving {
-        org: String,
-        sequence: i64,
-    },
-    Approved {
-        org: String,
-        sequence: i64,
-    },
-    AlreadyApproved {
-        org: String,
-        sequence: i64,
-    },
-    Committing {
-        sequence: i64,
-    },
-    Committed {
-        sequence: i64,
-    },
-    AlreadyCommitted {
-        sequence: i64,
-    },
-    Initializing {
-        sequence: i64,
-    },
-    Initialized {
-        sequence: i64,
-        transaction_id: String,
-    },
-    AlreadyInitialized {
-        sequence: i64,
-    },
-}
 
 /// What [`deploy`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -21,9 +21,11 @@ use std::time::Instant;
 
 use network::channel::PeerClient;
 
+use super::PeerImages;
 use super::{ImageBuildError, PackageParts, WarmBuilder, context_with, node_key};
-use crate::lifecycle::steps::futures_join_all;
-use crate::lifecycle::{LifecycleEvent, NETWORK_ID, PeerImages, chaincode_image_name};
+use crate::event::LifecycleEvent;
+use crate::join::futures_join_all;
+use crate::names::{NETWORK_ID, chaincode_image_name};
 
 /// The name of the image of a Node chaincode's installed dependencies
 /// (under `.invalid`, so that a daemon never tries to pull it).
@@ -101,7 +103,7 @@ pub fn node_dependencies(
 /// A Node package's image in each missing peer's daemon: the dependencies'
 /// image where it is missing (one warm build, then its layer), then the
 /// sources over it. A peer whose image was not made builds it itself.
-pub(super) async fn place_node(
+pub(crate) async fn place_node(
     images: &dyn PeerImages,
     builder: &WarmBuilder,
     parts: &PackageParts,

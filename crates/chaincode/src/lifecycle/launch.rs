@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use network::channel::ChannelError;
 
-use super::steps::futures_join_all;
 use super::{CALL_TIMEOUT, ChannelAdmins};
+use crate::join::futures_join_all;
 
 /// The function the launch query calls: the contract API's metadata
 /// (fabric-contract-api for Node and Go answers it; a plain shim chaincode
