@@ -1,34 +1,13 @@
 //! A pod's containers as processes: what each one runs (`launch`), the
 //! DinD daemon's socket, and stopping them in the kubelet's order.
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::time::{Duration, Instant};
 
-use network::NodeKind;
 use network::render::containers;
 
-use crate::pod::{self, ContainerPlan, PodPlan};
+use crate::pod::{self, ContainerPlan, Pod};
 use crate::{FabricHome, TestnetError, proc};
-
-/// One pod and its running containers.
-#[derive(Debug)]
-pub(crate) struct Pod {
-    pub(crate) plan: PodPlan,
-    pub(crate) kind: NodeKind,
-    pub(crate) ip: Ipv4Addr,
-    pub(crate) netns: String,
-    pub(crate) dir: PathBuf,
-    pub(crate) procs: BTreeMap<String, Child>,
-}
-
-impl Pod {
-    pub(crate) fn log(&self, container: &str) -> PathBuf {
-        self.dir.join(format!("{container}.log"))
-    }
-}
 
 /// The pods' `/etc/resolv.conf`: a name server on the pod's loopback,
 /// where nothing listens, so a lookup of a name that is not in the hosts

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::container::Pod;
+use crate::pod::Pod;
 use crate::{TestnetError, proc};
 
 /// Where the image has CouchDB (the couchdb user's home, too).

@@ -77,12 +77,13 @@ use network::render::{self, NodeFiles, containers};
 use network::topology::ports;
 use network::{NodeKind, Topology, Workspace};
 
-use container::{Pod, dind_socket_of, launch, stop_pod, wait_socket};
+use container::{dind_socket_of, launch, stop_pod, wait_socket};
 pub use error::TestnetError;
 pub use fabric_home::{FabricHome, WHERE_TO_GET};
 use health::{forward, only_docker_failed};
 pub use images::WarmImages;
 use operations::healthz;
+use pod::Pod;
 pub use pod::{ContainerPlan, PodPlan};
 
 /// How to run the network.

@@ -1,13 +1,16 @@
 //! A rendered StatefulSet's pod, planned as local processes: for each
 //! container, the program, its arguments, exactly its env vars (Secret
 //! references resolved from the rendered Secrets) and its mounts (each
-//! volume a folder of the pod's own).
+//! volume a folder of the pod's own), and the running [`Pod`] made from it.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::process::Child;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Container, Secret};
+use network::NodeKind;
 use network::render::containers;
 
 use crate::TestnetError;
@@ -267,4 +270,21 @@ fn container(
 /// The folder of a pod's volume.
 pub(crate) fn volume_dir(pod_root: &Path, volume: &str) -> PathBuf {
     pod_root.join("volumes").join(volume)
+}
+
+/// One pod and its running containers.
+#[derive(Debug)]
+pub(crate) struct Pod {
+    pub(crate) plan: PodPlan,
+    pub(crate) kind: NodeKind,
+    pub(crate) ip: Ipv4Addr,
+    pub(crate) netns: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) procs: BTreeMap<String, Child>,
+}
+
+impl Pod {
+    pub(crate) fn log(&self, container: &str) -> PathBuf {
+        self.dir.join(format!("{container}.log"))
+    }
 }
