@@ -39,7 +39,7 @@ use serde_json::json;
 use testkit::apiserver::{self, ApiServer, LIMITED_CONTEXT, LIMITED_USER};
 use testkit::dockerd::{self, chain, host};
 use testkit::kubelet::FakeKubelet;
-use testkit::outcome::outcome;
+use testkit::outcome::{outcome, status_without_fabric, up_stopping_at};
 
 /// A kind binary that must not be run: it records the call and fails.
 fn forbidden_kind(dir: &Path) -> PathBuf {
@@ -153,10 +153,8 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     // One tiny local image under every builder image name; the nodes'
     // images are the cluster's business (nothing pulls them here).
     let base = dockerd::HostImage::new(&host, "up-existing", 64 * 1024).await;
-    let image = |what: &str| format!("fabdev-test/upx-{what}:{}", std::process::id());
-    for what in ["ccenv", "baseos", "nodeenv"] {
-        base.tag_as(&image(what));
-    }
+    let image = |what: &str| dockerd::test_image("upx", what);
+    base.tag_each("upx", &["ccenv", "baseos", "nodeenv"]);
     std::fs::write(
         ws.join("fabdev.yaml"),
         format!(
@@ -182,17 +180,8 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     let dind_step = "builder images in every peer's DinD";
 
     // First up: the objects are applied and the pods waited for; no kind.
-    let mut events: Vec<Event> = Vec::new();
-    let first = flow::up(&opts, &mut events).await;
-    let o = outcome(&events);
-    let err = first.expect_err("the DinD step needs a kubelet's port-forward");
-    eprintln!("first up stopped as expected: {}", chain(&err));
-    assert_eq!(
-        o.failed.keys().collect::<Vec<_>>(),
-        [dind_step],
-        "{}\n{o:#?}",
-        chain(&err)
-    );
+    // (The DinD step needs a kubelet's port-forward.)
+    let o = up_stopping_at(&opts, dind_step).await;
     assert!(
         o.failed[dind_step].contains("does not have a host assigned"),
         "{o:#?}"
@@ -248,26 +237,13 @@ async fn up_twice_status_doctor_and_down_on_an_existing_cluster() {
     );
 
     // Second up: nothing changes up to the same point.
-    let mut events: Vec<Event> = Vec::new();
-    let second = flow::up(&opts, &mut events).await;
-    let o = outcome(&events);
-    assert!(
-        second.is_err() && o.failed.keys().collect::<Vec<_>>() == [dind_step],
-        "{o:#?}"
-    );
+    let o = up_stopping_at(&opts, dind_step).await;
     assert_eq!(o.applied, Some((13, 0)));
     assert_eq!(o.pods_ready, Some(3));
 
     // status: the cluster answers, every pod Ready; channels cannot be read
     // (no Fabric behind the pods' port-forwards), and each node says why.
-    let mut events: Vec<Event> = Vec::new();
-    let st = flow::status(&opts, &mut events)
-        .await
-        .unwrap_or_else(|e| panic!("{}", chain(&e)));
-    assert!(st.cluster_exists);
-    assert_eq!(st.nodes.len(), 3, "{st:?}");
-    assert!(st.nodes.iter().all(|n| n.pod_ready == Some(true)), "{st:?}");
-    assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
+    let _ = status_without_fabric(&opts, 3).await;
     assert!(kubelet.stop().await >= 3);
     // The CLI's status: fabdev.yaml's cluster, and no kind.
     let out = testkit::fabdev(&ws).arg("status").output().unwrap();
@@ -492,10 +468,8 @@ async fn a_namespace_is_the_workspaces_only_by_its_random_id() {
     let name = format!("own{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let base = dockerd::HostImage::new(&host, "up-existing-own", 64 * 1024).await;
-    let image = |what: &str| format!("fabdev-test/own-{what}:{}", std::process::id());
-    for what in ["ccenv", "baseos", "nodeenv"] {
-        base.tag_as(&image(what));
-    }
+    let image = |what: &str| dockerd::test_image("own", what);
+    base.tag_each("own", &["ccenv", "baseos", "nodeenv"]);
     let ws_a = existing_workspace(&dir.path().join("a"), &api, &name, &image);
     let ws_b = existing_workspace(&dir.path().join("b"), &api, &name, &image);
     let namespaces: Api<Namespace> = Api::all(client.clone());

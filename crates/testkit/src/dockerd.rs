@@ -302,6 +302,19 @@ impl HostImage {
             .unwrap_or_else(|e| panic!("docker tag {} {name}: {e}", self.name));
         assert!(tagged.success(), "docker tag {} {name}", self.name);
     }
+
+    /// Tags the image as [`test_image`]`(prefix, what)` for each of
+    /// `whats`.
+    pub fn tag_each(&self, prefix: &str, whats: &[&str]) {
+        for what in whats {
+            self.tag_as(&test_image(prefix, what));
+        }
+    }
+}
+
+/// A test's name for an image a spec asks for: `fabdev-test/<prefix>-<what>:<pid>`.
+pub fn test_image(prefix: &str, what: &str) -> String {
+    format!("fabdev-test/{prefix}-{what}:{}", std::process::id())
 }
 
 impl Drop for HostImage {

@@ -106,3 +106,44 @@ pub fn assert_all_ready(status: &fabdev::flow::Status, provider: &str, nodes: us
         "{status:?}"
     );
 }
+
+/// `up` with `opts`, which must fail at `step` and nowhere else (on the
+/// tests' API server no kubelet runs a pod's exec or port-forward, so the
+/// DinD step is where `up` stops): what its events say.
+pub async fn up_stopping_at<R>(opts: &fabdev::flow::Options<R>, step: &str) -> Outcome
+where
+    R: cluster::kind::Runner + Clone,
+{
+    let mut events: Vec<Event> = Vec::new();
+    let result = fabdev::flow::up(opts, &mut events).await;
+    let o = outcome(&events);
+    let err = match result {
+        Ok(_) => panic!("up did not stop at {step}:\n{o:#?}"),
+        Err(e) => e,
+    };
+    let why = crate::dockerd::chain(&err);
+    eprintln!("up stopped at {step} as expected: {why}");
+    assert_eq!(o.failed.keys().collect::<Vec<_>>(), [step], "{why}\n{o:#?}");
+    o
+}
+
+/// `status` after an `up` whose pods are Ready with no Fabric behind them:
+/// the cluster exists, with `nodes` nodes, each pod Ready, and no node's
+/// channels can be read (each says why). The status and its events.
+pub async fn status_without_fabric<R>(
+    opts: &fabdev::flow::Options<R>,
+    nodes: usize,
+) -> (fabdev::flow::Status, Vec<Event>)
+where
+    R: cluster::kind::Runner + Clone,
+{
+    let mut events: Vec<Event> = Vec::new();
+    let st = fabdev::flow::status(opts, &mut events)
+        .await
+        .unwrap_or_else(|e| panic!("status: {}", crate::dockerd::chain(&e)));
+    assert!(st.cluster_exists, "{st:?}");
+    assert_eq!(st.nodes.len(), nodes, "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.pod_ready == Some(true)), "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.channels.is_err()), "{st:?}");
+    (st, events)
+}
