@@ -2,19 +2,9 @@
 //! to a channel as `up` shows it (text and JSON snapshots), host ports that
 //! count the highest kept slot, and the chaincodes the record keeps.
 
-use std::path::Path;
-
+use network::Topology;
 use network::reconcile::{AppliedChaincode, AppliedState, plan};
-use network::{Topology, Workspace};
-
-fn ws(body: &str) -> Workspace {
-    let text = format!("apiVersion: fabdev/v1alpha1\nkind: Workspace\n{body}");
-    Workspace::parse(&text, Path::new("fabdev.yaml"), Path::new("."))
-        .unwrap_or_else(|e| panic!("spec: {e}"))
-}
-
-const TWO_ORGS: &str = "orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org2, peers: 1 }\n\
-                        channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n";
+use testkit::net::{TWO_ORGS, workspace_of as ws};
 
 fn applied(body: &str) -> AppliedState {
     let w = ws(body);

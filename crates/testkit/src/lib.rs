@@ -36,6 +36,7 @@ pub mod dockerd;
 pub mod fabric;
 pub mod kindnode;
 pub mod kubelet;
+pub mod net;
 pub mod outcome;
 pub mod realnode;
 mod wait;

@@ -38,11 +38,12 @@ use network::channel::{
     self, ChannelError, ChannelEvent, Endpoints, JoinOutcome, NodeEndpoint, create_channel,
     join_orderer, join_peer, orderer_channels, peer_channels,
 };
-use network::pki::{self, ADMIN, CryptoDir};
-use network::{Node, Topology, Workspace};
+use network::pki::ADMIN;
+use network::{Node, Workspace};
 use prost::Message;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use testkit::net::CryptoNet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -59,31 +60,20 @@ const BLOCK: &[u8] = b"\x0a\x02\x08\x00not-really-a-block\x00\xff\r\n--boundary-
 // Set-up
 // ---------------------------------------------------------------------------
 
-struct Net {
-    _dir: tempfile::TempDir,
-    ws: Workspace,
-    topo: Topology,
-    crypto: CryptoDir,
+/// The default network's crypto material, with the nodes these tests call.
+struct Net(CryptoNet);
+
+impl std::ops::Deref for Net {
+    type Target = CryptoNet;
+    fn deref(&self) -> &CryptoNet {
+        &self.0
+    }
 }
 
 impl Net {
     fn new() -> Net {
         channel::install_crypto_provider();
-        let dir = tempfile::tempdir().unwrap();
-        let ws = Workspace::default_network();
-        let topo = Topology::of(&ws);
-        let crypto = CryptoDir::new(dir.path().join("crypto"));
-        pki::ensure(&ws, &topo, &crypto).unwrap();
-        Net {
-            _dir: dir,
-            ws,
-            topo,
-            crypto,
-        }
-    }
-
-    fn node(&self, name: &str) -> &Node {
-        self.topo.node(name).unwrap()
+        Net(CryptoNet::new(Workspace::default_network()))
     }
 
     fn orderer(&self) -> &Node {

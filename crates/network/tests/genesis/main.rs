@@ -14,10 +14,11 @@ use network::genesis::{
     self, BatchSize, CryptoView, GenesisError, GenesisOptions, describe_block, genesis_block,
     genesis_block_from, genesis_block_with,
 };
-use network::pki::{self, CryptoDir};
+use network::pki::CryptoDir;
 use network::{Topology, Workspace};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use testkit::net::CryptoNet;
 
 mod blocks;
 mod errors;
@@ -59,25 +60,19 @@ channels:
     ws
 }
 
-struct Net {
-    _dir: tempfile::TempDir,
-    ws: Workspace,
-    topo: Topology,
-    crypto: CryptoDir,
+/// A workspace's crypto material, read as the genesis block reads it.
+struct Net(CryptoNet);
+
+impl std::ops::Deref for Net {
+    type Target = CryptoNet;
+    fn deref(&self) -> &CryptoNet {
+        &self.0
+    }
 }
 
 impl Net {
     fn new(ws: Workspace) -> Net {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let crypto = CryptoDir::new(dir.path().join("crypto"));
-        let topo = Topology::of(&ws);
-        pki::ensure(&ws, &topo, &crypto).expect("crypto");
-        Net {
-            _dir: dir,
-            ws,
-            topo,
-            crypto,
-        }
+        Net(CryptoNet::new(ws))
     }
 
     fn block(&self, channel: &str) -> Vec<u8> {

@@ -15,10 +15,8 @@ const TWO_ORGS: &str = "orgs:\n  - { name: Org1, peers: 1 }\n  - { name: Org2, p
                             channels:\n  - { name: mychannel, orgs: [Org1, Org2] }\n";
 
 fn applied(body: &str) -> AppliedState {
-    {
-        let w = ws(body);
-        AppliedState::of(&w, &Topology::of(&w))
-    }
+    let w = ws(body);
+    AppliedState::of(&w, &Topology::of(&w))
 }
 
 #[test]
