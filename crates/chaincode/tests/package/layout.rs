@@ -97,12 +97,7 @@ fn long_and_non_ascii_names_round_trip() {
 fn node_walk_order_and_skips() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("cc");
-    write(
-        &d,
-        "package.json",
-        r#"{"name":"x","scripts":{"start":"fabric-chaincode-node start"}}"#,
-    );
-    write(&d, "index.js", "//\n");
+    node_chaincode(&d, "x");
     write(&d, ".npmrc", "registry=x\n");
     write(&d, ".git/HEAD", "ref\n");
     write(&d, "node_modules/a/b.js", "//\n");

@@ -174,3 +174,14 @@ fn err_text(dir: &Path, o: &PackageOptions) -> (PackageError, String) {
     let t = e.to_string();
     (e, t)
 }
+
+/// The least Node chaincode in `dir`: a `package.json` named `name` whose
+/// start script is the shim's, and an `index.js`.
+fn node_chaincode(dir: &Path, name: &str) {
+    write(
+        dir,
+        "package.json",
+        &format!(r#"{{"name":"{name}","scripts":{{"start":"fabric-chaincode-node start"}}}}"#),
+    );
+    write(dir, "index.js", "//\n");
+}

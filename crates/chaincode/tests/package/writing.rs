@@ -153,12 +153,7 @@ fn fabdevignore_leaves_out_what_matches() {
 
     // The same for Node.
     let n_dir = tmp.path().join("node");
-    write(
-        &n_dir,
-        "package.json",
-        r#"{"name":"n","scripts":{"start":"fabric-chaincode-node start"}}"#,
-    );
-    write(&n_dir, "index.js", "//\n");
+    node_chaincode(&n_dir, "n");
     write(&n_dir, ".env", "A=1\n");
     write(&n_dir, ".fabdevignore", ".env\n");
     let pkg = package_dir(&n_dir, &opts("n_1")).unwrap();

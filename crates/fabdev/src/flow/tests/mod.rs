@@ -56,13 +56,17 @@ struct FakeKind {
     clusters: Option<&'static str>,
 }
 
+/// A command's arguments as text.
+fn args_of(cmd: &CommandSpec) -> Vec<String> {
+    cmd.args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 impl Runner for FakeKind {
     async fn run(&self, cmd: &CommandSpec) -> std::io::Result<Output> {
-        let args: Vec<String> = cmd
-            .args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args = args_of(cmd);
         let ok = |stdout: &str| Output {
             code: Some(0),
             stdout: stdout.into(),
