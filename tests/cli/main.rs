@@ -79,11 +79,7 @@ fn chaincode_json(ws: &Path, args: &[&str]) -> (std::process::Output, Vec<serde_
         .args(["-o", "json"])
         .output()
         .expect("run");
-    let events = String::from_utf8(out.stdout.clone())
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
-        .collect();
+    let events = testkit::json_lines(&out);
     (out, events)
 }
 
@@ -136,10 +132,6 @@ fn json_run(
     command: &str,
 ) -> (std::process::Output, Vec<serde_json::Value>) {
     let out = with_kind(ws, kind, &[command, "-o", "json", "--trust-spec"]);
-    let events = String::from_utf8(out.stdout.clone())
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
-        .collect();
+    let events = testkit::json_lines(&out);
     (out, events)
 }
