@@ -6,6 +6,7 @@
 pub mod builder;
 pub mod dind;
 pub mod doctor;
+pub mod errors;
 pub mod exec;
 pub mod images;
 pub mod k8s;

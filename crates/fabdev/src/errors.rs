@@ -8,21 +8,9 @@
 
 use std::error::Error;
 
-/// `e`'s message and its causes, each on its own `caused by:` line. A cause
-/// whose text the lines so far already show is left out: some messages of
-/// the crates below still print their source too.
-pub fn chain(e: &dyn Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let cause = s.to_string();
-        if !text.contains(&cause) {
-            text.push_str(&format!("\n  caused by: {cause}"));
-        }
-        source = s.source();
-    }
-    text
-}
+/// `e`'s message and its causes, each on its own `caused by:` line
+/// (`cluster::errors::chain`, which every crate uses).
+pub use cluster::errors::chain;
 
 /// The fix for an error, when there is one to give.
 pub trait Hint {

@@ -290,28 +290,9 @@ async fn with_deadline<T>(
 /// line and the hint on a `hint:` line, as fabdev's printer shows an error
 /// (an event carries text, not the error).
 fn with_causes(e: &ChannelError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!("\n  caused by: {s}"));
-        source = s.source();
-    }
+    let mut text = cluster::errors::chain(e);
     if let Some(h) = e.hint() {
         text.push_str(&format!("\n  hint: {h}"));
-    }
-    text
-}
-
-/// The text of `e` and all its sources, `: `-separated: what an error is
-/// classified by ([`looks_like_tls`], [`not_listening_yet`]), never a
-/// message (a message does not print its source; the chain printer does).
-fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
     }
     text
 }
@@ -450,7 +431,7 @@ fn not_listening_yet(e: &ChannelError) -> bool {
     match e {
         ChannelError::Unreachable { .. } => true,
         ChannelError::Transport { .. } | ChannelError::Tls { .. } => {
-            let m = chain_text(e).to_ascii_lowercase();
+            let m = cluster::errors::one_line(e).to_ascii_lowercase();
             m.contains("connection reset")
                 || m.contains("connection refused")
                 || m.contains("handshake eof")

@@ -202,17 +202,8 @@ fn mounts_under(dir: &Path) -> Vec<PathBuf> {
     mounts
 }
 
-/// The whole error chain on one line.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+/// The whole error chain on one line (`cluster::errors::one_line`).
+pub use cluster::errors::one_line as chain;
 
 /// A unique image name, `fabdev-test/tiny:<what>-<pid>-<nanos>`.
 pub fn unique_name(what: &str) -> String {

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use network::channel::{ChannelError, PeerClient};
 
-use super::steps::with_causes;
 use super::{
     CALL_TIMEOUT, ChannelAdmins, DeploySpec, INSTALL_TIMEOUT, LifecycleError, LifecycleEvent,
     NETWORK_ID, chaincode_image_name,
@@ -69,7 +68,7 @@ pub async fn install_all(
                 });
             }
             Err(e) => on_event(LifecycleEvent::NotBuilt {
-                reason: with_causes(&e),
+                reason: cluster::errors::one_line(&e),
             }),
         }
     }
@@ -80,7 +79,7 @@ pub async fn install_all(
         && !missing.is_empty()
         && let Err(e) = seed_builder(images, spec, &missing, &mut *on_event).await
     {
-        failures.push(with_causes(&e));
+        failures.push(cluster::errors::one_line(&e));
     }
     let done: Vec<Result<String, ChannelError>> = match (warm, images, missing.split_first()) {
         (Some(done), _, _) => done,

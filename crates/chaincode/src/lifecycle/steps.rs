@@ -203,15 +203,3 @@ pub async fn init(
         }
     }
 }
-
-/// An error and its causes on one line, for an event that carries a
-/// reason as text.
-pub(super) fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
-}

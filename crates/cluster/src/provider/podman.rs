@@ -276,7 +276,7 @@ pub async fn read_podman() -> PodmanReadings {
                 .ping()
                 .await
                 .map(|i| i.api_version)
-                .map_err(|e| error_chain(&e)),
+                .map_err(|e| crate::errors::one_line(&e)),
             Err(e) => Err(e.to_string()),
         }
     } else {
@@ -296,17 +296,6 @@ pub async fn read_podman() -> PodmanReadings {
         socket,
         socket_answers,
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 /// v1 hierarchies under /sys/fs/cgroup with a cgroup2 mount beside them.

@@ -13,7 +13,7 @@ use fabric_sdk::identity::IdentityBuilder;
 use prost::Message as _;
 
 use super::{
-    ChannelError, NodeEndpoint, Phase, chain_text, check_endpoint, creds, looks_like_tls, ordering,
+    ChannelError, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls, ordering,
     unreachable, with_deadline,
 };
 use crate::pki::CryptoDir;
@@ -114,7 +114,7 @@ pub(crate) async fn connect_peer(
         if let Some(down) = unreachable(&node.name, address).await {
             return Err(down);
         }
-        return Err(if looks_like_tls(&chain_text(&e)) {
+        return Err(if looks_like_tls(&cluster::errors::one_line(&e)) {
             ChannelError::Tls {
                 node: node.name.clone(),
                 address: address.to_string(),

@@ -25,8 +25,8 @@ use fabric_sdk::gateway::orderer::{BlockPosition, OrdererClient, OrdererClientBu
 
 use super::signers::{Signer, last_config_index, required_signers, signed_update};
 use super::{
-    ChannelError, Endpoints, NodeEndpoint, Phase, chain_text, check_endpoint, creds,
-    looks_like_tls, unreachable, with_deadline,
+    ChannelError, Endpoints, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls,
+    unreachable, with_deadline,
 };
 use crate::configtx::{self, compute_update, modified_items};
 use crate::fabric::{Message, common};
@@ -173,7 +173,7 @@ impl<'a> Orderer<'a> {
             if let Some(down) = unreachable(&node.name, address).await {
                 return Err(down);
             }
-            return Err(if looks_like_tls(&chain_text(&e)) {
+            return Err(if looks_like_tls(&cluster::errors::one_line(&e)) {
                 ChannelError::Tls {
                     node: node.name.clone(),
                     address: address.to_string(),
