@@ -346,11 +346,13 @@ async fn volumes(node: &mut KubeNode, _start: &Start) -> Result<(), NodeError> {
     let api = &client(&node.kubeconfig).await?;
     let fail = |what: String, e: kube::Error| NodeError::Client {
         path: node.kubeconfig.clone(),
-        message: format!("{what}: {e}"),
+        what,
+        source: e.into(),
     };
     let object = |what: &str, e: serde_json::Error| NodeError::Client {
         path: node.kubeconfig.clone(),
-        message: format!("{what} object: {e}"),
+        what: format!("{what} object"),
+        source: e.into(),
     };
     let class: StorageClass = serde_json::from_value(serde_json::json!({
         "metadata": {

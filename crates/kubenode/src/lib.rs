@@ -156,8 +156,15 @@ pub enum NodeError {
         #[source]
         source: rcgen::Error,
     },
-    #[error("a client from {path}: {message}")]
-    Client { path: PathBuf, message: String },
+    /// What the node's API client (from the kubeconfig at `path`) could
+    /// not do.
+    #[error("{what} (the client from {path})")]
+    Client {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("waiting for another test's node to stop (lock {LOCK_FILE}) took over {0:?}")]
     LockTimeout(Duration),
 }
@@ -190,15 +197,17 @@ impl Default for NodeOptions {
 
 /// A client from a kubeconfig.
 pub async fn client(kubeconfig: &Path) -> Result<kube::Client, NodeError> {
-    let fail = |message: String| NodeError::Client {
+    let fail = |what: &str, source: Box<dyn std::error::Error + Send + Sync>| NodeError::Client {
         path: kubeconfig.to_path_buf(),
-        message,
+        what: what.to_string(),
+        source,
     };
-    let kc = Kubeconfig::read_from(kubeconfig).map_err(|e| fail(e.to_string()))?;
+    let kc =
+        Kubeconfig::read_from(kubeconfig).map_err(|e| fail("reading the kubeconfig", e.into()))?;
     let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
-        .map_err(|e| fail(e.to_string()))?;
-    kube::Client::try_from(config).map_err(|e| fail(e.to_string()))
+        .map_err(|e| fail("loading the kubeconfig", e.into()))?;
+    kube::Client::try_from(config).map_err(|e| fail("making the client", e.into()))
 }
 
 /// Wait for the first of SIGINT, SIGTERM and SIGHUP; its name. Whoever

@@ -251,7 +251,8 @@ impl KubeNode {
         )
         .map_err(|message| NodeError::Client {
             path: self.kubeconfig.clone(),
-            message,
+            what: "giving the kubeconfig to the user sudo ran as".into(),
+            source: message.into(),
         })?;
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(&self.kubeconfig, Some(uid), Some(gid)).map_err(io(

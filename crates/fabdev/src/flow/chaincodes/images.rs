@@ -2,9 +2,10 @@
 //! DinD daemons as chaincode's `PeerImages`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chaincode::image::BuildImages;
-use chaincode::lifecycle::{self, LifecycleEvent, PeerImageError, Seeded};
+use chaincode::lifecycle::{self, ImageSource, LifecycleEvent, PeerImageError, Seeded};
 use cluster::dind::Dind;
 use cluster::images::Daemon;
 
@@ -69,15 +70,20 @@ pub(crate) fn warm_builder(ctx: &Context) -> Option<chaincode::image::WarmBuilde
 /// is copied from (the fallback when fabdev cannot build, see
 /// `PeerImages::seed_builder`): kind's node provider on kind, the host's
 /// Docker with an existing cluster. Why not, when there is no client for it.
-fn seed_source(ctx: &Context) -> Result<Daemon, String> {
-    let daemon = match ctx.target {
+fn seed_source(ctx: &Context) -> Result<Daemon, Arc<NoSeedSource>> {
+    let daemon: Result<Daemon, ImageSource> = match ctx.target {
         Target::Kind => kind_provider(ctx)
-            .map_err(|e| e.to_string())
-            .and_then(|c| cluster::provider::api(c.provider).map_err(|e| e.to_string())),
-        Target::Existing(_) => Daemon::connect_local().map_err(|e| e.to_string()),
+            .map_err(ImageSource::from)
+            .and_then(|c| cluster::provider::api(c.provider).map_err(ImageSource::from)),
+        Target::Existing(_) => Daemon::connect_local().map_err(ImageSource::from),
     };
-    daemon.map_err(|e| format!("no client of the engine the images were pulled into: {e}"))
+    daemon.map_err(|e| Arc::new(NoSeedSource(e)))
 }
+
+/// Why a builder the peers lack cannot be copied into their daemons.
+#[derive(Debug, thiserror::Error)]
+#[error("no client of the engine the images were pulled into")]
+pub struct NoSeedSource(#[source] ImageSource);
 
 /// [`lifecycle::PeerImages`] over the peers' DinD daemons: `docker save` in
 /// one sidecar streamed into `docker load` in another.
@@ -90,7 +96,7 @@ pub struct DindImages {
     /// The peers' builder and runtime images.
     pub images: BuildImages,
     /// Where a builder the peers lack is copied from (see [`seed_source`]).
-    pub seed_from: Result<Daemon, String>,
+    pub seed_from: Result<Daemon, Arc<NoSeedSource>>,
 }
 
 impl DindImages {
