@@ -381,9 +381,19 @@ async fn real_node_killed_run_helper() {
     })
     .await;
     println!("READY");
-    // Until the parent kills this process (SIGKILL: no teardown runs).
-    tokio::time::sleep(Duration::from_secs(600)).await;
-    panic!("the helper was not killed within 600 s");
+    // Until the parent kills this process (SIGKILL: no teardown runs). Its
+    // stdin is the parent's pipe: should the parent die first, the pipe
+    // closes and the helper tears its node down at once, rather than
+    // waiting out its deadline.
+    let parent_gone = tokio::task::spawn_blocking(|| {
+        use std::io::Read as _;
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    });
+    match tokio::time::timeout(Duration::from_secs(600), parent_gone).await {
+        Ok(_) => panic!("the helper's parent closed its stdin before killing it"),
+        Err(_) => panic!("the helper was not killed within 600 s"),
+    }
 }
 
 /// A run killed with SIGKILL (no teardown) leaves its processes, pods,
@@ -409,6 +419,7 @@ async fn real_node_a_killed_run_is_cleared_by_the_next() {
             "--nocapture",
         ])
         .env(HELPER_ENV, "1")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
