@@ -8,13 +8,17 @@
 #![cfg_attr(not(fabric_binaries), allow(dead_code, unused_imports))]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use network::Workspace;
 use network::channel::{self, ChannelError, ChannelEvent, JoinOutcome};
 use network::pki::{ADMIN, USER1};
 use testkit::fabric::{channel_height, first_definition, home, start, workspace};
+use testkit::{wait_until, wait_until_async};
 use testnet::{FabricHome, Options, TestNetwork};
+
+/// How often a test looks again at what it waits for.
+const POLL: Duration = Duration::from_millis(100);
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -84,20 +88,17 @@ async fn bare_connection_is_seen(net: &TestNetwork, peer: &str) {
             .await
             .expect("connect"),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let logged = || {
         let logs = net.logs(peer).expect("logs");
-        if logs
-            .lines()
+        logs.lines()
             .any(|l| l.contains("ERRO") && l.contains(&host) && l.contains("TLS handshake failed"))
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a bare connection left no error in {peer}'s log:\n{logs}"
+            .then_some(())
+    };
+    if wait_until(Duration::from_secs(10), POLL, logged).is_none() {
+        panic!(
+            "a bare connection left no error in {peer}'s log:\n{}",
+            net.logs(peer).expect("logs")
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -247,14 +248,11 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
         .approve("mychannel", &def, "probe_1:00", TIMEOUT)
         .await
         .expect("approve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while channel_height(&net, "peer1-org3", "mychannel").await < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "peer1-org3 never received block 1"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let block_1 = wait_until_async(Duration::from_secs(30), POLL, || async {
+        (channel_height(&net, "peer1-org3", "mychannel").await >= 2).then_some(())
+    })
+    .await;
+    assert!(block_1.is_some(), "peer1-org3 never received block 1");
 
     // Again: every node is a member already.
     let again = net.create_channel("mychannel").await.expect("again");
@@ -262,17 +260,16 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
 
     // Peers of one org find each other through gossip (the bootstrap peer
     // is the org's peer0; peer1 must show up in its membership view).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let seen = || {
         let logs = net.logs("peer0-org2").expect("logs");
-        if logs.contains("Membership view has changed") && logs.contains("peer1-org2:7051") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "peer0-org2 never saw peer1-org2 through gossip:\n{logs}"
+        (logs.contains("Membership view has changed") && logs.contains("peer1-org2:7051"))
+            .then_some(())
+    };
+    if wait_until(Duration::from_secs(30), POLL, seen).is_none() {
+        panic!(
+            "peer0-org2 never saw peer1-org2 through gossip:\n{}",
+            net.logs("peer0-org2").expect("logs")
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_no_errors_from_fabdev(&net);
 }
@@ -340,11 +337,13 @@ async fn real_fabric_bad_inputs_name_the_node_and_cause() {
 
     // A Ready peer (its /healthz answers) may not listen on its gRPC port
     // yet (fabdev's own joins retry for that); wait until it answers.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while let Err(e) = channel::peer_channels(&peer, &ep(&peer.name), &crypto, TIMEOUT).await {
-        assert!(Instant::now() < deadline, "peer0-org1 never answered: {e}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let answered = wait_until_async(Duration::from_secs(30), POLL, || async {
+        channel::peer_channels(&peer, &ep(&peer.name), &crypto, TIMEOUT)
+            .await
+            .ok()
+    })
+    .await;
+    assert!(answered.is_some(), "peer0-org1 never answered");
 
     // The wrong identity: Org1's User1 (a client, not an admin) in the place
     // of its Admin.
@@ -601,21 +600,19 @@ async fn real_fabric_a_killed_run_is_cleared_by_the_next() {
     child.wait().await.expect("wait");
 
     // Its nodes die with it (parent death signal) ...
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let pgrep = || {
         let ps = std::process::Command::new("pgrep")
             .args(["-f", &root])
             .output()
             .expect("pgrep");
-        if ps.stdout.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processes of the killed run live on: {}",
-            String::from_utf8_lossy(&ps.stdout)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        String::from_utf8_lossy(&ps.stdout).into_owned()
+    };
+    if wait_until(Duration::from_secs(10), POLL, || {
+        pgrep().is_empty().then_some(())
+    })
+    .is_none()
+    {
+        panic!("processes of the killed run live on: {}", pgrep());
     }
     assert!(
         Path::new(&root).exists(),
