@@ -554,6 +554,24 @@ pub(crate) async fn seed_runtime(
     Ok(())
 }
 
+/// An [`LifecycleEvent::ImagePlaced`] for each of the `missing` peers whose
+/// image was made in its daemon (`placed`: how long it took, in the same
+/// order).
+pub(crate) fn report_placed(
+    missing: &[&PeerClient],
+    placed: &[Option<Duration>],
+    on_event: &mut (dyn FnMut(LifecycleEvent) + Send),
+) {
+    for (c, took) in missing.iter().zip(placed) {
+        if let Some(took) = took {
+            on_event(LifecycleEvent::ImagePlaced {
+                peer: c.node().to_string(),
+                took: *took,
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

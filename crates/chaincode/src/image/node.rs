@@ -173,14 +173,7 @@ pub(crate) async fn place_node(
             .collect(),
     )
     .await;
-    for (c, took) in missing.iter().zip(&placed) {
-        if let Some(took) = took {
-            on_event(LifecycleEvent::ImagePlaced {
-                peer: c.node().to_string(),
-                took: *took,
-            });
-        }
-    }
+    super::report_placed(missing, &placed, on_event);
     Ok(())
 }
 

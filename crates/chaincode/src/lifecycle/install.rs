@@ -209,14 +209,7 @@ async fn build_once(
             .collect(),
     )
     .await;
-    for (c, took) in missing.iter().zip(&placed) {
-        if let Some(took) = took {
-            on_event(LifecycleEvent::ImagePlaced {
-                peer: c.node().to_string(),
-                took: *took,
-            });
-        }
-    }
+    crate::image::report_placed(missing, &placed, on_event);
     Ok(install_placed(spec, missing).await)
 }
 
