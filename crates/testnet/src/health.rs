@@ -1,7 +1,9 @@
 //! Readiness and host ports: what a node's `/healthz` says
 //! ([`crate::operations`] asks it), and the forwards from `127.0.0.1:<host port>` to a pod's port.
 
-pub(crate) fn only_docker_failed(body: &str) -> bool {
+/// Whether a `/healthz` answer names only the `docker` check as failed:
+/// a peer whose DinD daemon does not run (a network without DinD).
+pub fn only_docker_failed(body: &str) -> bool {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
         return false;
     };

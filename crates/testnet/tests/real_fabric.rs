@@ -15,7 +15,7 @@ use network::channel::{self, ChannelError, ChannelEvent, JoinOutcome};
 use network::pki::{ADMIN, USER1};
 use testkit::fabric::{channel_height, first_definition, home, start, workspace};
 use testkit::{wait_until, wait_until_async};
-use testnet::{FabricHome, Options, TestNetwork};
+use testnet::{FabricHome, Options, TestNetwork, only_docker_failed};
 
 /// How often a test looks again at what it waits for.
 const POLL: Duration = Duration::from_millis(100);
@@ -157,9 +157,13 @@ async fn real_fabric_operations_answer_healthz_to_anyone_and_logspec_only_to_the
         let (status, body) = request(&address, "GET", "/healthz", "", None)
             .await
             .unwrap_or_else(|e| panic!("{name}: GET /healthz: {e}"));
-        assert_eq!(
-            status, 200,
-            "{name}: /healthz without a certificate: {body}"
+        // Answered without a certificate. This network runs no DinD, so a
+        // peer's `docker` check fails (503), and only that one.
+        let answered = status == 200
+            || (status == 503 && node.kind == network::NodeKind::Peer && only_docker_failed(&body));
+        assert!(
+            answered,
+            "{name}: /healthz without a certificate: {status} {body}"
         );
         let spec = r#"{"spec":"debug"}"#;
         let (status, body) = request(&address, "PUT", "/logspec", spec, None)
