@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 /// Calls `f` every `every` until it gives `Some`, for at most `deadline`
 /// (it is called at least once, and once more at the deadline). `None`
 /// when the deadline passed: the caller fails with what it saw last.
+///
+/// It sleeps the thread. Inside a runtime, where what is waited for may
+/// need the runtime's own tasks (a port forward, a log reader), use
+/// [`wait_until_async`].
 pub fn wait_until<T>(
     deadline: Duration,
     every: Duration,

@@ -14,7 +14,7 @@ use network::Workspace;
 use network::channel::{self, ChannelError, ChannelEvent, JoinOutcome};
 use network::pki::{ADMIN, USER1};
 use testkit::fabric::{channel_height, first_definition, home, start, workspace};
-use testkit::{wait_until, wait_until_async};
+use testkit::wait_until_async;
 use testnet::{FabricHome, Options, TestNetwork, only_docker_failed};
 
 /// How often a test looks again at what it waits for.
@@ -88,13 +88,18 @@ async fn bare_connection_is_seen(net: &TestNetwork, peer: &str) {
             .await
             .expect("connect"),
     );
-    let logged = || {
+    // Waited for without blocking the runtime: the host port is this
+    // process's own forward, which must run to reach the peer at all.
+    let logged = || async {
         let logs = net.logs(peer).expect("logs");
         logs.lines()
             .any(|l| l.contains("ERRO") && l.contains(&host) && l.contains("TLS handshake failed"))
             .then_some(())
     };
-    if wait_until(Duration::from_secs(10), POLL, logged).is_none() {
+    if wait_until_async(Duration::from_secs(10), POLL, logged)
+        .await
+        .is_none()
+    {
         panic!(
             "a bare connection left no error in {peer}'s log:\n{}",
             net.logs(peer).expect("logs")
@@ -264,12 +269,15 @@ async fn real_fabric_three_consenters_three_orgs_two_channels() {
 
     // Peers of one org find each other through gossip (the bootstrap peer
     // is the org's peer0; peer1 must show up in its membership view).
-    let seen = || {
+    let seen = || async {
         let logs = net.logs("peer0-org2").expect("logs");
         (logs.contains("Membership view has changed") && logs.contains("peer1-org2:7051"))
             .then_some(())
     };
-    if wait_until(Duration::from_secs(30), POLL, seen).is_none() {
+    if wait_until_async(Duration::from_secs(30), POLL, seen)
+        .await
+        .is_none()
+    {
         panic!(
             "peer0-org2 never saw peer1-org2 through gossip:\n{}",
             net.logs("peer0-org2").expect("logs")
@@ -611,9 +619,10 @@ async fn real_fabric_a_killed_run_is_cleared_by_the_next() {
             .expect("pgrep");
         String::from_utf8_lossy(&ps.stdout).into_owned()
     };
-    if wait_until(Duration::from_secs(10), POLL, || {
+    if wait_until_async(Duration::from_secs(10), POLL, || async {
         pgrep().is_empty().then_some(())
     })
+    .await
     .is_none()
     {
         panic!("processes of the killed run live on: {}", pgrep());
