@@ -248,6 +248,45 @@ async fn unreachable(node: &str, address: &str) -> Option<ChannelError> {
     }
 }
 
+/// Why connecting to `node` failed, once `connect` has: nothing listens
+/// there ([`unreachable`]), its TLS was refused (the hint says what `whose`
+/// TLS certificate must be), or another transport failure, with `e` as
+/// the source.
+async fn connect_failed<E>(node: &str, address: &str, whose: &str, e: E) -> ChannelError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if let Some(down) = unreachable(node, address).await {
+        return down;
+    }
+    let tls = looks_like_tls(&cluster::errors::one_line(&e));
+    let (node, address, source) = (
+        node.to_string(),
+        address.to_string(),
+        Some(Box::new(e) as _),
+    );
+    let message = "the connection failed".to_string();
+    if tls {
+        let hint = format!(
+            "{whose} TLS certificate must be issued by its org's TLS CA and name the host dialled ({address})"
+        );
+        ChannelError::Tls {
+            node,
+            address,
+            message,
+            hint,
+            source,
+        }
+    } else {
+        ChannelError::Transport {
+            node,
+            address,
+            message,
+            source,
+        }
+    }
+}
+
 /// What a call is waiting for, for the timeout message.
 #[derive(Debug)]
 struct Phase(std::sync::Mutex<String>);

@@ -13,8 +13,8 @@ use fabric_sdk::identity::IdentityBuilder;
 use prost::Message as _;
 
 use super::{
-    ChannelError, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls, ordering,
-    unreachable, with_deadline,
+    ChannelError, NodeEndpoint, Phase, check_endpoint, connect_failed, creds, ordering,
+    with_deadline,
 };
 use crate::pki::CryptoDir;
 use crate::topology::{Node, NodeKind};
@@ -111,27 +111,7 @@ pub(crate) async fn connect_peer(
         .map_err(|e| internal("gRPC client", e))?;
     phase.set("the TLS handshake and HTTP/2 connection");
     if let Err(e) = client.connect().await {
-        if let Some(down) = unreachable(&node.name, address).await {
-            return Err(down);
-        }
-        return Err(if looks_like_tls(&cluster::errors::one_line(&e)) {
-            ChannelError::Tls {
-                node: node.name.clone(),
-                address: address.to_string(),
-                message: "the connection failed".to_string(),
-                hint: format!(
-                    "the peer's TLS certificate must be issued by the org's TLS CA and name the host dialled ({address})"
-                ),
-                source: Some(Box::new(e)),
-            }
-        } else {
-            ChannelError::Transport {
-                node: node.name.clone(),
-                address: address.to_string(),
-                message: "the connection failed".to_string(),
-                source: Some(Box::new(e)),
-            }
-        });
+        return Err(connect_failed(&node.name, address, "the peer's", e).await);
     }
     Ok(client)
 }

@@ -25,8 +25,8 @@ use fabric_sdk::gateway::orderer::{BlockPosition, OrdererClient, OrdererClientBu
 
 use super::signers::{Signer, last_config_index, required_signers, signed_update};
 use super::{
-    ChannelError, Endpoints, NodeEndpoint, Phase, check_endpoint, creds, looks_like_tls,
-    unreachable, with_deadline,
+    ChannelError, Endpoints, NodeEndpoint, Phase, check_endpoint, connect_failed, creds,
+    with_deadline,
 };
 use crate::configtx::{self, compute_update, modified_items};
 use crate::fabric::{Message, common};
@@ -170,27 +170,7 @@ impl<'a> Orderer<'a> {
             })?;
         phase.set("the TLS handshake and HTTP/2 connection");
         if let Err(e) = client.connect().await {
-            if let Some(down) = unreachable(&node.name, address).await {
-                return Err(down);
-            }
-            return Err(if looks_like_tls(&cluster::errors::one_line(&e)) {
-                ChannelError::Tls {
-                    node: node.name.clone(),
-                    address: address.to_string(),
-                    message: "the connection failed".to_string(),
-                    hint: format!(
-                        "the orderer's TLS certificate must be issued by its org's TLS CA and name the host dialled ({address})"
-                    ),
-                    source: Some(Box::new(e)),
-                }
-            } else {
-                ChannelError::Transport {
-                    node: node.name.clone(),
-                    address: address.to_string(),
-                    message: "the connection failed".to_string(),
-                    source: Some(Box::new(e)),
-                }
-            });
+            return Err(connect_failed(&node.name, address, "the orderer's", e).await);
         }
         Ok(Orderer {
             node,
